@@ -1,0 +1,170 @@
+/** berthd configuration: dockerd's flags where they apply, merged over a daemon.json-style file. */
+import { readFileSync } from 'node:fs';
+import { isLogLevel, type LogLevel } from './log.js';
+
+export interface DaemonConfig {
+  dataRoot: string;
+  hosts: string[];
+  registryMirrors: string[];
+  insecureRegistries: string[];
+  logLevel: LogLevel;
+  pidfile?: string;
+  configFile?: string;
+  /** Default bridge (later issues): kept here so daemon.json round-trips. */
+  bip?: string;
+  defaultAddressPools?: { base: string; size: number }[];
+  maxConcurrentDownloads: number;
+}
+
+export const DEFAULTS: DaemonConfig = {
+  dataRoot: '/var/lib/berth',
+  hosts: ['unix:///run/berth/docker.sock'],
+  registryMirrors: [],
+  insecureRegistries: [],
+  logLevel: 'info',
+  maxConcurrentDownloads: 3,
+};
+
+export class UsageError extends Error {}
+
+const USAGE = `Usage: berthd [OPTIONS]
+
+Berth's container engine (Docker Engine API v1.44).
+
+Options:
+      --config-file string          Daemon configuration file (daemon.json format)
+      --data-root string            Root directory of persistent state (default "/var/lib/berth")
+  -H, --host list                   Daemon socket(s) to listen on (default unix:///run/berth/docker.sock)
+      --insecure-registry list      Registry (host:port) reached over plain HTTP
+  -l, --log-level string            debug, info, warn, error, fatal (default "info")
+      --max-concurrent-downloads n  Parallel layer downloads per pull (default 3)
+  -p, --pidfile string              Path to write the daemon's pid
+      --registry-mirror list        Mirror tried first for docker.io
+  -v, --version                     Print version and exit
+  -h, --help                        Print usage
+`;
+
+export type ParseResult = { kind: 'run'; config: DaemonConfig } | { kind: 'help'; text: string } | { kind: 'version' };
+
+interface FileConfig {
+  'data-root'?: string;
+  hosts?: string[];
+  'registry-mirrors'?: string[];
+  'insecure-registries'?: string[];
+  'log-level'?: string;
+  pidfile?: string;
+  bip?: string;
+  'default-address-pools'?: { base: string; size: number }[];
+  'max-concurrent-downloads'?: number;
+}
+
+function readConfigFile(file: string): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`unable to read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as FileConfig;
+  } catch (err) {
+    throw new UsageError(`invalid config file ${file}: ${(err as Error).message}`);
+  }
+}
+
+export function parseArgs(argv: string[]): ParseResult {
+  const flags: Partial<DaemonConfig> & { hosts?: string[]; registryMirrors?: string[]; insecureRegistries?: string[] } =
+    {};
+  const list = (k: 'hosts' | 'registryMirrors' | 'insecureRegistries', v: string) => {
+    (flags[k] ??= []).push(v);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!;
+    let value: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = (): string => {
+      if (value !== undefined) return value;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`flag needs an argument: ${arg}`);
+      return v;
+    };
+    switch (arg) {
+      case '-h':
+      case '--help':
+        return { kind: 'help', text: USAGE };
+      case '-v':
+      case '--version':
+        return { kind: 'version' };
+      case '--data-root':
+        flags.dataRoot = next();
+        break;
+      case '-H':
+      case '--host':
+        list('hosts', next());
+        break;
+      case '--registry-mirror':
+        list('registryMirrors', next());
+        break;
+      case '--insecure-registry':
+        list('insecureRegistries', next());
+        break;
+      case '-l':
+      case '--log-level': {
+        const l = next();
+        if (!isLogLevel(l)) throw new UsageError(`invalid log level: ${l}`);
+        flags.logLevel = l;
+        break;
+      }
+      case '-p':
+      case '--pidfile':
+        flags.pidfile = next();
+        break;
+      case '--config-file':
+        flags.configFile = next();
+        break;
+      case '--bip':
+        flags.bip = next();
+        break;
+      case '--max-concurrent-downloads': {
+        const n = Number(next());
+        if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-concurrent-downloads must be a positive integer');
+        flags.maxConcurrentDownloads = n;
+        break;
+      }
+      default:
+        throw new UsageError(`unknown flag: ${arg}\nSee 'berthd --help'.`);
+    }
+  }
+  const file: FileConfig = flags.configFile ? readConfigFile(flags.configFile) : {};
+  const fileLevel = file['log-level'];
+  if (fileLevel !== undefined && !isLogLevel(fileLevel)) throw new UsageError(`invalid log level in config file: ${fileLevel}`);
+  // dockerd refuses a setting given both as a flag and in the file; we let the flag win for lists by merging.
+  const config: DaemonConfig = {
+    ...DEFAULTS,
+    dataRoot: flags.dataRoot ?? file['data-root'] ?? DEFAULTS.dataRoot,
+    hosts: flags.hosts ?? file.hosts ?? DEFAULTS.hosts,
+    registryMirrors: [...(flags.registryMirrors ?? []), ...(file['registry-mirrors'] ?? [])],
+    insecureRegistries: [...(flags.insecureRegistries ?? []), ...(file['insecure-registries'] ?? [])],
+    logLevel: flags.logLevel ?? (fileLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
+    maxConcurrentDownloads: flags.maxConcurrentDownloads ?? file['max-concurrent-downloads'] ?? DEFAULTS.maxConcurrentDownloads,
+  };
+  const pidfile = flags.pidfile ?? file.pidfile;
+  if (pidfile) config.pidfile = pidfile;
+  if (flags.configFile) config.configFile = flags.configFile;
+  const bip = flags.bip ?? file.bip;
+  if (bip) config.bip = bip;
+  if (file['default-address-pools']) config.defaultAddressPools = file['default-address-pools'];
+  for (const h of config.hosts) {
+    if (!/^(unix|tcp):\/\//.test(h)) throw new UsageError(`invalid host ${h}: use unix:///path or tcp://host:port`);
+  }
+  for (const m of config.registryMirrors) {
+    if (!/^https?:\/\/[^/]+/.test(m)) throw new UsageError(`invalid registry mirror ${m}: must be an http(s) URL`);
+  }
+  return { kind: 'run', config };
+}

@@ -1,0 +1,104 @@
+/** Composes berthd: state directories, lock, services, API server on each host; clean shutdown. */
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import { Router } from './api/router.js';
+import { createApiServer } from './api/server.js';
+import { registerSystemRoutes } from './api/routes/system.js';
+import type { DaemonConfig } from './config.js';
+import type { Engine } from './engine.js';
+import { EventBus } from './events/bus.js';
+import { createLogger, setLogLevel } from './log.js';
+import { acquireLock } from './util/lock.js';
+import { readJson, writeJsonAtomic } from './util/fs-atomic.js';
+import { VERSION } from './version.js';
+
+export interface RunningDaemon {
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+async function engineId(dataRoot: string): Promise<string> {
+  const file = path.join(dataRoot, 'engine-id.json');
+  const saved = await readJson<{ id?: string }>(file, {});
+  if (saved.id) return saved.id;
+  const id = randomUUID();
+  await writeJsonAtomic(file, { id });
+  return id;
+}
+
+async function listenUnix(server: http.Server, socketPath: string): Promise<void> {
+  await fsp.mkdir(path.dirname(socketPath), { recursive: true });
+  // A socket left by a crashed daemon: the data-root lock already proved nobody owns it.
+  await fsp.rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await fsp.chmod(socketPath, 0o660);
+}
+
+async function listenTcp(server: http.Server, hostPort: string): Promise<void> {
+  const u = new URL(hostPort);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(u.port || 2375), u.hostname || '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> {
+  setLogLevel(config.logLevel);
+  const log = createLogger({ component: 'berthd' });
+  await fsp.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  const releaseLock = await acquireLock(config.dataRoot);
+  const servers: http.Server[] = [];
+  try {
+    const engine: Engine = {
+      id: await engineId(config.dataRoot),
+      config,
+      log,
+      events: new EventBus(),
+      startedAt: new Date(),
+      version: VERSION,
+    };
+    const router = new Router();
+    registerSystemRoutes(router, engine);
+
+    for (const host of config.hosts) {
+      const server = createApiServer(router, log.child({ component: 'api' }), VERSION);
+      servers.push(server);
+      if (host.startsWith('unix://')) await listenUnix(server, host.slice('unix://'.length));
+      else await listenTcp(server, host);
+      log.info('API listening', { host });
+    }
+    if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
+    engine.events.publish('daemon', 'start', engine.id, { name: 'berthd' });
+
+    return {
+      engine,
+      async close() {
+        log.info('shutting down');
+        for (const s of servers) {
+          s.closeAllConnections();
+          await new Promise<void>((resolve) => s.close(() => resolve()));
+        }
+        for (const host of config.hosts) {
+          if (host.startsWith('unix://')) await fsp.rm(host.slice(7), { force: true });
+        }
+        if (config.pidfile) await fsp.rm(config.pidfile, { force: true });
+        await releaseLock();
+      },
+    };
+  } catch (err) {
+    for (const s of servers) s.close();
+    await releaseLock();
+    throw err;
+  }
+}
