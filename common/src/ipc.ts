@@ -1,0 +1,84 @@
+/**
+ * The one typed channel map between Electron main and the renderer (via preload's `window.berth`).
+ * Main's `handle<K>` and the preload's `invoke<K>` derive from these maps, so "find references" finds
+ * every caller. Every invoke answers `IpcResult<T>`: errors cross as `{error:{name,code,message}}`.
+ */
+import type { IpcResult } from './errors.js';
+
+/** One Engine API request, as the renderer would send it over HTTP (`path` includes `/v1.44` and query). */
+export interface EngineRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+}
+
+export interface EngineResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** A long-lived request: logs follow, events, stats, pull/build progress, or a hijacked attach/exec. */
+export interface StreamRequest extends EngineRequest {
+  /** Ask the engine to upgrade the connection (`Upgrade: tcp`) and carry stdin both ways. */
+  hijack?: boolean;
+}
+
+export type StreamEvent =
+  | { id: number; kind: 'head'; status: number; headers: Record<string, string> }
+  | { id: number; kind: 'data'; data: Uint8Array }
+  | { id: number; kind: 'end'; error?: { name: string; code?: number | string; message: string } };
+
+export type EngineState = 'stopped' | 'starting' | 'running' | 'stopping' | 'error';
+
+export interface EngineStatus {
+  state: EngineState;
+  /** Where the engine listens (e.g. unix:///home/me/.berth/run/docker.sock). */
+  host: string;
+  message?: string;
+}
+
+/** User settings the renderer may read and change (the main process owns persistence and migrations). */
+export interface AppSettings {
+  version: number;
+  theme: 'system' | 'light' | 'dark';
+  vm: { cpus: number; memoryMiB: number; diskGiB: number };
+  registryMirrors: string[];
+  insecureRegistries: string[];
+  dataLocation: string;
+  startEngineOnLaunch: boolean;
+}
+
+export interface IpcInvokeChannels {
+  'engine:request': (req: EngineRequest) => EngineResponse;
+  'engine:stream-open': (req: StreamRequest) => number;
+  'engine:stream-write': (id: number, data: Uint8Array) => void;
+  'engine:stream-close': (id: number) => void;
+  'engine:status': () => EngineStatus;
+  'engine:start': () => EngineStatus;
+  'engine:stop': () => EngineStatus;
+  'engine:restart': () => EngineStatus;
+  'engine:logs': () => string;
+  'settings:get': () => AppSettings;
+  'settings:update': (patch: Partial<Omit<AppSettings, 'version'>>) => AppSettings;
+  'app:factory-reset': () => void;
+}
+
+export interface IpcEventChannels {
+  'engine:stream-event': StreamEvent;
+  'engine:status-changed': EngineStatus;
+}
+
+export type InvokeChannel = keyof IpcInvokeChannels;
+export type InvokeArgs<K extends InvokeChannel> = Parameters<IpcInvokeChannels[K]>;
+export type InvokeResult<K extends InvokeChannel> = ReturnType<IpcInvokeChannels[K]>;
+export type EventChannel = keyof IpcEventChannels;
+
+/** What preload exposes as `window.berth` (the renderer rebuilds errors with `decodeError`). */
+export interface BerthBridge {
+  readonly kind: 'electron';
+  readonly platform: string;
+  invoke<K extends InvokeChannel>(channel: K, ...args: InvokeArgs<K>): Promise<IpcResult<InvokeResult<K>>>;
+  on<K extends EventChannel>(channel: K, listener: (payload: IpcEventChannels[K]) => void): () => void;
+}

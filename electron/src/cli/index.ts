@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * `berth`: one module per subcommand under cli/, loaded lazily so each pulls in only what it needs.
+ * To add a command, add one line to COMMANDS.
+ */
+import type { CliCommand } from './command.js';
+import { CliUsageError } from './command.js';
+
+export const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
+  serve: () => import('./serve.js'),
+};
+
+async function usage(): Promise<string> {
+  const lines = ['Usage: berth COMMAND [OPTIONS]', '', 'Commands:'];
+  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${(await load()).command.summary}`);
+  lines.push('', 'Run `berth COMMAND --help` for a command\'s options.');
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(await usage());
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`berth: unknown command "${name}"\n\n${await usage()}`);
+    return 2;
+  }
+  try {
+    return await (await load()).command.run(rest);
+  } catch (err) {
+    if (err instanceof CliUsageError) {
+      process.stderr.write(`berth ${name}: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`berth ${name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`berth: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

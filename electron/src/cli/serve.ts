@@ -1,0 +1,60 @@
+/** `berth serve`: the dashboard in any browser (web mode), on 127.0.0.1 with a token printed once. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { defaultEngineHost, formatEndpoint, parseEngineHost } from '../engine/endpoint.js';
+import { newToken } from '../web/auth.js';
+import { startWebServer } from '../web/server.js';
+import { CliUsageError, type CliCommand } from './command.js';
+
+const HELP = `Usage: berth serve [OPTIONS]
+
+Serves the Berth dashboard and a bridge to the engine on 127.0.0.1. Prints a URL with a one-time access
+token; without it every request is refused (the engine is root-equivalent).
+
+Options:
+  -p, --port N       Port on 127.0.0.1 (default: a free port)
+  -H, --host HOST    Engine socket (default: $DOCKER_HOST, ~/.berth/run/docker.sock, or /run/berth/docker.sock)
+      --ui DIR       Built dashboard folder (default: renderer/dist of this install)
+`;
+
+/** renderer/dist next to this package (electron/dist/src/cli → repo root). */
+export function defaultUiDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../renderer/dist');
+}
+
+export const command: CliCommand = {
+  summary: 'Serve the dashboard to a browser on 127.0.0.1 (web mode)',
+  async run(argv) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: { port: { type: 'string', short: 'p' }, host: { type: 'string', short: 'H' }, ui: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+      }));
+    } catch (e) {
+      throw new CliUsageError((e as Error).message);
+    }
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const port = values.port === undefined ? 0 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError(`invalid port: ${values.port}`);
+    const engine = parseEngineHost(values.host ?? defaultEngineHost());
+    const uiDir = values.ui ?? defaultUiDir();
+    if (!existsSync(path.join(uiDir, 'index.html'))) throw new Error(`no built dashboard in ${uiDir} (run: npm run build)`);
+    const token = newToken();
+    const web = await startWebServer({ engine, uiDir, token, port });
+    process.stdout.write(`Berth dashboard for ${formatEndpoint(engine)}\nOpen: ${web.url}?token=${token}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await web.close();
+    return 0;
+  },
+};

@@ -1,0 +1,146 @@
+/**
+ * Electron main: a thin shell. Single instance, remembered window bounds, a tray with engine status and
+ * start/stop, versioned settings, the typed IPC map, a sandboxed renderer under a strict CSP. The logic
+ * lives in plain Node modules next to this file (tested without Electron).
+ */
+import { app, BrowserWindow, ipcMain, Menu, nativeImage, screen, session, shell, Tray } from 'electron';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EngineStatus } from '@berth/common';
+import { ExternalEngine, type EngineControl } from './engine/control.js';
+import { defaultEngineHost, parseEngineHost } from './engine/endpoint.js';
+import { registerHandlers } from './ipc/handle.js';
+import { StreamRegistry } from './ipc/engine-handlers.js';
+import { SettingsStore } from './settings/store.js';
+import { trayMenu, trayTooltip } from './tray/menu.js';
+import { CONTENT_SECURITY_POLICY } from './web/static.js';
+import { fitToDisplays, loadWindowState, MIN_SIZE, saveWindowState } from './window/state.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const RENDERER_INDEX = path.resolve(here, '../../../renderer/dist/index.html');
+const PRELOAD = path.resolve(here, '../preload/preload.cjs');
+
+let win: BrowserWindow | undefined;
+let tray: Tray | undefined;
+
+/** Only our own bundled pages may use IPC. */
+function trusted(url: string): boolean {
+  return url.startsWith('file://') && decodeURIComponent(new URL(url).pathname).startsWith(path.dirname(RENDERER_INDEX));
+}
+
+async function createWindow(stateFile: string): Promise<BrowserWindow> {
+  const saved = await loadWindowState(stateFile);
+  const areas = screen.getAllDisplays().map((d) => d.workArea);
+  const bounds = fitToDisplays(saved?.bounds, areas);
+  const w = new BrowserWindow({
+    ...bounds,
+    minWidth: MIN_SIZE.width,
+    minHeight: MIN_SIZE.height,
+    show: false,
+    title: 'Berth',
+    webPreferences: { preload: PRELOAD, contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
+  });
+  if (saved?.maximized) w.maximize();
+  const persist = () => {
+    if (!w.isDestroyed()) void saveWindowState(stateFile, { bounds: w.getNormalBounds(), maximized: w.isMaximized() });
+  };
+  w.on('resized', persist);
+  w.on('moved', persist);
+  w.on('close', persist);
+  w.once('ready-to-show', () => w.show());
+  // No navigation away from the app and no new windows; links open in the user's browser.
+  w.webContents.on('will-navigate', (e, url) => {
+    if (!trusted(url)) e.preventDefault();
+  });
+  w.webContents.setWindowOpenHandler(({ url }) => {
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  await w.loadFile(RENDERER_INDEX);
+  return w;
+}
+
+function updateTray(control: EngineControl, s: EngineStatus): void {
+  if (!tray) return;
+  tray.setToolTip(trayTooltip(s));
+  const actions: Record<string, () => void> = {
+    open: () => (win ? (win.show(), win.focus()) : undefined),
+    start: () => void control.start().catch(() => undefined),
+    stop: () => void control.stop().catch(() => undefined),
+    restart: () => void control.restart().catch(() => undefined),
+    quit: () => app.quit(),
+  };
+  tray.setContextMenu(
+    Menu.buildFromTemplate(
+      trayMenu(s).map((i) => (i.type === 'separator' ? { type: 'separator' as const } : { id: i.id, label: i.label, enabled: i.enabled, click: actions[i.id] })),
+    ),
+  );
+}
+
+async function start(): Promise<void> {
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  app.on('second-instance', () => {
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    }
+  });
+  await app.whenReady();
+  const userData = app.getPath('userData');
+  const settings = new SettingsStore(path.join(userData, 'settings.json'));
+  await settings.load();
+  const ep = parseEngineHost(defaultEngineHost());
+  // The VM layer (electron/src/vm) provides a managed EngineControl; until then, an external engine.
+  const control: EngineControl = new ExternalEngine(ep);
+  const streams = new StreamRegistry(ep);
+
+  session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
+    cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+  session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+
+  registerHandlers(
+    ipcMain,
+    {
+      ...streams.handlers(),
+      'engine:status': () => control.status(),
+      'engine:start': () => control.start(),
+      'engine:stop': () => control.stop(),
+      'engine:restart': () => control.restart(),
+      'engine:logs': () => control.logs(),
+      'settings:get': () => settings.get(),
+      'settings:update': (_ctx, patch) => settings.update(patch),
+      'app:factory-reset': async () => {
+        await settings.reset();
+      },
+    },
+    trusted,
+  );
+
+  win = await createWindow(path.join(userData, 'window-state.json'));
+  const wcId = win.webContents.id;
+  win.webContents.on('did-start-navigation', () => streams.closeOwnedBy(wcId));
+  win.on('closed', () => {
+    streams.closeOwnedBy(wcId);
+    win = undefined;
+  });
+
+  tray = new Tray(nativeImage.createFromPath(path.resolve(here, '../../../resources/tray.png')));
+  control.onStatus((s) => {
+    updateTray(control, s);
+    win?.webContents.send('engine:status-changed', s);
+  });
+  const first = await control.status();
+  updateTray(control, first);
+  if (settings.get().startEngineOnLaunch && first.state === 'stopped') void control.start().catch(() => undefined);
+  setInterval(() => void control.status(), 5000).unref();
+}
+
+app.on('window-all-closed', () => {
+  // The tray keeps the app (and the engine) alive; quitting is explicit.
+});
+
+void start();

@@ -1,0 +1,82 @@
+/**
+ * WebSocket bridge for long-lived engine streams (events, logs follow, stats, pull) and hijacked
+ * attach/exec connections. Browsers cap HTTP/1.1 connections per host at six, so long streams ride on
+ * WebSockets instead of fetch.
+ *
+ * Protocol: the client's first text frame is a StreamRequest (JSON). The bridge answers one text frame
+ * `{"kind":"head",status,headers}`, then the engine's bytes as binary frames; the client's binary frames
+ * go to the engine (stdin of a hijacked connection). A final text frame `{"kind":"end",error?}` precedes
+ * the close.
+ */
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { StreamRequest } from '@berth/common';
+import { openEngineStream, type OpenStream } from '../engine/connection.js';
+import type { EngineEndpoint } from '../engine/endpoint.js';
+
+const ENGINE_PATH = /^\/(v\d+\.\d+\/|_ping)/;
+
+export function parseStreamRequest(text: string): StreamRequest {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error('first message must be a JSON stream request');
+  }
+  const o = v as Partial<StreamRequest>;
+  if (typeof o !== 'object' || o === null || typeof o.method !== 'string' || typeof o.path !== 'string') throw new Error('stream request needs method and path');
+  if (!ENGINE_PATH.test(o.path)) throw new Error(`not an engine path: ${o.path}`);
+  const req: StreamRequest = { method: o.method.toUpperCase(), path: o.path };
+  if (o.headers && typeof o.headers === 'object') req.headers = Object.fromEntries(Object.entries(o.headers).filter(([, x]) => typeof x === 'string'));
+  if (typeof o.body === 'string') req.body = o.body;
+  if (o.hijack === true) req.hijack = true;
+  return req;
+}
+
+function toBuffer(d: RawData): Buffer {
+  if (Buffer.isBuffer(d)) return d;
+  if (Array.isArray(d)) return Buffer.concat(d);
+  return Buffer.from(d);
+}
+
+export function createWsBridge(ep: EngineEndpoint): { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void; close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  wss.on('connection', (ws: WebSocket) => {
+    let stream: OpenStream | undefined;
+    ws.on('message', (data, isBinary) => {
+      if (stream === undefined) {
+        if (isBinary) return ws.close(1008, 'first message must be a stream request');
+        let req: StreamRequest;
+        try {
+          req = parseStreamRequest(toBuffer(data).toString('utf8'));
+        } catch (e) {
+          ws.send(JSON.stringify({ kind: 'end', error: { name: 'Error', message: (e as Error).message } }));
+          return ws.close(1008, 'bad request');
+        }
+        stream = openEngineStream(ep, req, {
+          onHead: (status, headers) => ws.send(JSON.stringify({ kind: 'head', status, headers })),
+          onData: (chunk) => ws.send(chunk, { binary: true }),
+          onEnd: (err) => {
+            if (ws.readyState !== ws.OPEN) return;
+            ws.send(JSON.stringify(err ? { kind: 'end', error: { name: err.name, message: err.message } } : { kind: 'end' }));
+            ws.close(1000);
+          },
+        });
+        return;
+      }
+      if (isBinary) stream.write(toBuffer(data));
+    });
+    ws.on('close', () => stream?.close());
+    ws.on('error', () => stream?.close());
+  });
+  return {
+    handleUpgrade(req, socket, head) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}
