@@ -1,0 +1,285 @@
+/**
+ * The Runtime (types.ts) on Linux: one detached berth-shim per container, cgroups through a CgroupDriver,
+ * kernel access through Sys. Holds no per-container memory state: everything is re-read from the state dir,
+ * so a restarted berthd re-adopts running containers just by constructing a new LinuxRuntime.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { CgroupDriver, CgroupRef } from '../cgroups/types.js';
+import type { Logger } from '../log.js';
+import type { Sys } from '../sys/sys.js';
+import { ociError, parseErrorReply, startExec } from './exec.js';
+import { compileCreateOps } from './ops.js';
+import { shimAttach, shimCommand, shimWait, ShimUnavailableError } from './shim-client.js';
+import { parseExit, StateStore, type SavedState } from './state.js';
+import {
+  NoSuchContainerError,
+  RuntimeError,
+  type AttachOptions,
+  type AttachSession,
+  type CgroupInfo,
+  type CgroupResources,
+  type ContainerId,
+  type CreateResult,
+  type ExecHandle,
+  type ExecProcessSpec,
+  type ExitStatus,
+  type ReconcileReport,
+  type Runtime,
+  type RuntimeSpec,
+  type RuntimeState,
+  type RuntimeStats,
+  type StartResult,
+} from './types.js';
+
+export interface LinuxRuntimeDeps {
+  sys: Sys;
+  cgroups: CgroupDriver;
+  shimPath: string;
+  stateRoot: string;
+  cgroupParent: string;
+  log: Logger;
+}
+
+export class LinuxRuntime implements Runtime {
+  readonly cgroups: CgroupInfo;
+  private readonly store: StateStore;
+
+  constructor(private readonly d: LinuxRuntimeDeps) {
+    this.cgroups = d.cgroups.info();
+    this.store = new StateStore(d.stateRoot);
+  }
+
+  private async saved(id: ContainerId): Promise<SavedState> {
+    const s = await this.store.load(id);
+    if (!s) throw new NoSuchContainerError(id);
+    return s;
+  }
+
+  async create(spec: RuntimeSpec): Promise<CreateResult> {
+    const dir = this.store.dir(spec.id);
+    if (await this.store.load(spec.id)) throw new RuntimeError(`container ${spec.id} already exists in the runtime`, 125);
+    const ref: CgroupRef = { parent: spec.cgroup.parent || this.d.cgroupParent, name: spec.cgroup.name ?? spec.id };
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      await this.d.cgroups.create(ref, spec.cgroup.resources);
+      if (spec.rootfs.kind === 'overlay') {
+        for (const p of [spec.rootfs.upperDir, spec.rootfs.workDir, spec.rootfs.target]) await fsp.mkdir(p, { recursive: true });
+      }
+      await fsp.mkdir(path.dirname(spec.log.path), { recursive: true });
+      const ops = compileCreateOps(spec, {
+        shimPath: this.d.shimPath,
+        cgroupProcs: this.d.cgroups.procsFiles(ref),
+        oomFile: this.d.cgroups.oomEventsFile(ref),
+        cgroupVersion: this.d.cgroups.version,
+      });
+      await fsp.writeFile(path.join(dir, 'config'), ops, { mode: 0o600 });
+      const { pid, shimPid } = await this.spawnShim(dir);
+      await this.store.save({
+        id: spec.id,
+        pid,
+        shimPid,
+        createdAt: new Date().toISOString(),
+        cgroup: ref,
+        annotations: spec.annotations ?? {},
+      });
+      return { pid, shimPid };
+    } catch (err) {
+      await this.d.cgroups.remove(ref).catch(() => undefined);
+      await this.store.remove(spec.id);
+      throw err;
+    }
+  }
+
+  private spawnShim(dir: string): Promise<{ pid: number; shimPid: number }> {
+    return new Promise((resolve, reject) => {
+      // detached: own session, so the container outlives berthd (kill -9 included)
+      const child = spawn(this.d.shimPath, ['create', dir], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString('utf8');
+        const nl = out.indexOf('\n');
+        if (nl < 0) return;
+        const line = out.slice(0, nl);
+        child.stdout.destroy();
+        child.unref();
+        if (line.startsWith('created ')) resolve({ pid: Number(line.slice(8)), shimPid: child.pid ?? 0 });
+        else {
+          const e = parseErrorReply(line);
+          reject(ociError('create', e.code, e.msg));
+        }
+      });
+      child.once('error', (err) => reject(new RuntimeError(`cannot run berth-shim: ${err.message}`, 125)));
+      child.once('exit', (code, sig) => {
+        if (!out.includes('\n')) reject(new RuntimeError(`berth-shim exited (${code ?? sig}) before creating the container`, 125));
+      });
+    });
+  }
+
+  async start(id: ContainerId): Promise<StartResult> {
+    const s = await this.saved(id);
+    let reply: string;
+    try {
+      reply = await shimCommand(this.store.socket(id), 'start');
+    } catch (err) {
+      if (err instanceof ShimUnavailableError) throw new RuntimeError(`container ${id} is not running`, 125);
+      throw err;
+    }
+    if (!reply.startsWith('ok ')) {
+      const e = parseErrorReply(reply);
+      throw ociError('create', e.code, e.msg);
+    }
+    const startedAt = new Date();
+    await this.store.save({ ...s, startedAt: startedAt.toISOString() });
+    return { pid: s.pid, startedAt };
+  }
+
+  async attach(id: ContainerId, opts: AttachOptions): Promise<AttachSession> {
+    await this.saved(id);
+    try {
+      return await shimAttach(this.store.socket(id), opts);
+    } catch (err) {
+      if (err instanceof ShimUnavailableError) throw new RuntimeError(`container ${id} is not running`, 125);
+      throw err;
+    }
+  }
+
+  async resize(id: ContainerId, size: { rows: number; cols: number }): Promise<void> {
+    await this.saved(id);
+    await shimCommand(this.store.socket(id), `resize ${Math.floor(size.rows)} ${Math.floor(size.cols)}`).catch((err) => {
+      if (!(err instanceof ShimUnavailableError)) throw err;
+    });
+  }
+
+  async exec(id: ContainerId, proc: ExecProcessSpec): Promise<ExecHandle> {
+    const s = await this.saved(id);
+    if (!s.startedAt || (await this.store.exit(id)) || !this.d.sys.pidAlive(s.pid)) {
+      throw new RuntimeError(`container ${id} is not running`, 125);
+    }
+    return startExec(this.d.shimPath, this.store.dir(id), s.pid, proc, this.d.cgroups.procsFiles(s.cgroup));
+  }
+
+  async kill(id: ContainerId, signal: NodeJS.Signals | number, opts?: { all?: boolean }): Promise<void> {
+    const s = await this.saved(id);
+    if (await this.store.exit(id)) return;
+    if (opts?.all) {
+      for (const pid of await this.d.cgroups.pids(s.cgroup)) this.d.sys.kill(pid, signal);
+    }
+    this.d.sys.kill(s.pid, signal);
+  }
+
+  async wait(id: ContainerId): Promise<ExitStatus> {
+    const s = await this.saved(id);
+    for (;;) {
+      const done = await this.store.exit(id);
+      if (done) return done;
+      try {
+        return parseExit(await shimWait(this.store.socket(id)));
+      } catch (err) {
+        if (!(err instanceof ShimUnavailableError)) throw err;
+      }
+      const after = await this.store.exit(id);
+      if (after) return after;
+      if (!this.d.sys.pidAlive(s.shimPid)) {
+        return { exitCode: 255, oomKilled: false, finishedAt: new Date(), error: 'container supervisor died without an exit status' };
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async pause(id: ContainerId): Promise<void> {
+    await this.d.cgroups.freeze((await this.saved(id)).cgroup);
+  }
+
+  async resume(id: ContainerId): Promise<void> {
+    await this.d.cgroups.thaw((await this.saved(id)).cgroup);
+  }
+
+  async update(id: ContainerId, resources: CgroupResources): Promise<void> {
+    await this.d.cgroups.update((await this.saved(id)).cgroup, resources);
+  }
+
+  async stats(id: ContainerId): Promise<RuntimeStats> {
+    const s = await this.saved(id);
+    return { read: new Date(), ...(await this.d.cgroups.stats(s.cgroup)) };
+  }
+
+  async top(id: ContainerId): Promise<number[]> {
+    return this.d.cgroups.pids((await this.saved(id)).cgroup);
+  }
+
+  async state(id: ContainerId): Promise<RuntimeState | undefined> {
+    const s = await this.store.load(id);
+    if (!s) return undefined;
+    const exit = await this.store.exit(id);
+    const base = { id, pid: s.pid, shimPid: s.shimPid, annotations: s.annotations };
+    const started = s.startedAt ? { startedAt: new Date(s.startedAt) } : {};
+    if (exit) return { ...base, ...started, status: 'stopped', exit };
+    if (!this.d.sys.pidAlive(s.shimPid) && !this.d.sys.pidAlive(s.pid)) {
+      const lost: ExitStatus = { exitCode: 255, oomKilled: false, finishedAt: new Date(), error: 'container supervisor died without an exit status' };
+      return { ...base, ...started, status: 'stopped', exit: lost };
+    }
+    if (!s.startedAt) return { ...base, status: 'created' };
+    const paused = await this.d.cgroups.isFrozen(s.cgroup).catch(() => false);
+    return { ...base, ...started, status: paused ? 'paused' : 'running' };
+  }
+
+  async delete(id: ContainerId): Promise<void> {
+    const s = await this.store.load(id);
+    if (s) await this.destroy(id, s.cgroup, s.shimPid);
+    await this.store.remove(id);
+  }
+
+  /** Kills whatever is left in the cgroup, lets the shim record the exit, removes the cgroup. */
+  private async destroy(id: ContainerId, ref: CgroupRef, shimPid: number): Promise<void> {
+    await this.d.cgroups.thaw(ref).catch(() => undefined); // frozen tasks cannot act on SIGKILL
+    for (let i = 0; i < 200; i++) {
+      const pids = await this.d.cgroups.pids(ref);
+      const shimAlive = this.d.sys.pidAlive(shimPid) && !(await this.store.exit(id));
+      if (pids.length === 0 && !shimAlive) break;
+      for (const pid of pids) this.d.sys.kill(pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, i < 20 ? 5 : 25));
+    }
+    await this.d.cgroups.remove(ref);
+  }
+
+  async list(): Promise<RuntimeState[]> {
+    const out: RuntimeState[] = [];
+    for (const id of await this.store.ids()) {
+      const st = await this.state(id);
+      if (st) out.push(st);
+    }
+    return out;
+  }
+
+  async reconcile(known: ReadonlySet<ContainerId>): Promise<ReconcileReport> {
+    const report: ReconcileReport = { running: [], exited: [], cleaned: [] };
+    const owned = new Set<string>();
+    for (const id of await this.store.ids()) {
+      const s = await this.store.load(id);
+      if (!known.has(id) || !s) {
+        if (s) await this.destroy(id, s.cgroup, s.shimPid).catch((err) => this.d.log.warn('reconcile: destroy failed', { id, err }));
+        await this.store.remove(id);
+        report.cleaned.push(`state:${id}`);
+        continue;
+      }
+      owned.add(s.cgroup.name);
+      const st = await this.state(id);
+      if (!st) continue;
+      if (st.status === 'stopped') report.exited.push(st);
+      else report.running.push(st);
+    }
+    // cgroups under our parent that no state accounts for: leftovers of a crash between mkdir and state save
+    for (const name of await this.d.cgroups.children(this.d.cgroupParent)) {
+      if (owned.has(name)) continue;
+      const ref = { parent: this.d.cgroupParent, name };
+      await this.d.cgroups.thaw(ref).catch(() => undefined);
+      for (const pid of await this.d.cgroups.pids(ref)) this.d.sys.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && (await this.d.cgroups.pids(ref)).length; i++) await new Promise((r) => setTimeout(r, 10));
+      await this.d.cgroups.remove(ref).catch((err) => this.d.log.warn('reconcile: cgroup not removed', { name, err }));
+      report.cleaned.push(`cgroup:${name}`);
+    }
+    return report;
+  }
+}

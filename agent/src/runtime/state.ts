@@ -1,0 +1,74 @@
+/** Per-container runtime state under <stateRoot>/<id>: state.json (ours, atomic), exit.json (the shim's). */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { CgroupRef } from '../cgroups/types.js';
+import { readJson, writeJsonAtomic } from '../util/fs-atomic.js';
+import type { ContainerId, ExitStatus } from './types.js';
+
+export interface SavedState {
+  id: ContainerId;
+  pid: number;
+  shimPid: number;
+  createdAt: string;
+  startedAt?: string;
+  cgroup: CgroupRef;
+  annotations: Record<string, string>;
+}
+
+const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+export function validateId(id: string): void {
+  if (!ID_RE.test(id)) throw new Error(`invalid container id for the runtime: ${JSON.stringify(id)}`);
+}
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(id: ContainerId): string {
+    validateId(id);
+    return path.join(this.root, id);
+  }
+  socket(id: ContainerId): string {
+    return path.join(this.dir(id), 'shim.sock');
+  }
+  async load(id: ContainerId): Promise<SavedState | undefined> {
+    return readJson<SavedState | undefined>(path.join(this.dir(id), 'state.json'), undefined);
+  }
+  async save(s: SavedState): Promise<void> {
+    await writeJsonAtomic(path.join(this.dir(s.id), 'state.json'), s);
+  }
+  async exit(id: ContainerId): Promise<ExitStatus | undefined> {
+    try {
+      return parseExit(await fsp.readFile(path.join(this.dir(id), 'exit.json'), 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+  async ids(): Promise<ContainerId[]> {
+    try {
+      return (await fsp.readdir(this.root)).filter((n) => ID_RE.test(n));
+    } catch {
+      return [];
+    }
+  }
+  async remove(id: ContainerId): Promise<void> {
+    await fsp.rm(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+interface ExitJson {
+  exitCode: number;
+  signal?: number;
+  oomKilled: boolean;
+  finishedAt: string;
+  error?: string;
+}
+
+export function parseExit(text: string): ExitStatus {
+  const j = JSON.parse(text) as ExitJson;
+  const out: ExitStatus = { exitCode: j.exitCode, oomKilled: j.oomKilled, finishedAt: new Date(j.finishedAt) };
+  if (j.signal !== undefined) out.signal = j.signal;
+  if (j.error !== undefined) out.error = j.error;
+  return out;
+}

@@ -1,0 +1,128 @@
+/**
+ * The one narrow port through which the agent touches the kernel from TypeScript: cgroup fs reads/writes,
+ * signals and pid liveness, host mounts (via mount(8)), and the mount table. Policy code takes a `Sys`, so
+ * unit tests can hand it a RecordingSys (sys/recording.ts) while acceptance tests use the real kernel.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface MountInfo {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  options: string;
+  superOptions: string;
+}
+
+export interface Sys {
+  readFile(path: string): Promise<string>;
+  /** Writes without truncating semantics beyond what the kernel file does (cgroup control files). */
+  writeFile(path: string, data: string): Promise<void>;
+  mkdirp(path: string): Promise<void>;
+  /** rmdir; resolves false when the directory does not exist. */
+  rmdir(path: string): Promise<boolean>;
+  exists(path: string): Promise<boolean>;
+  readdir(path: string): Promise<string[]>;
+  /** Names of the subdirectories of `path` ([] when it does not exist). */
+  subdirs(path: string): Promise<string[]>;
+  /** Sends a signal; false when the process does not exist. */
+  kill(pid: number, signal: NodeJS.Signals | number): boolean;
+  pidAlive(pid: number): boolean;
+  mount(source: string, target: string, fsType: string, options: string[]): Promise<void>;
+  umount(target: string, opts?: { lazy?: boolean }): Promise<void>;
+  mounts(): Promise<MountInfo[]>;
+}
+
+/** Splits /proc/self/mountinfo lines; octal escapes (\040 for space) are decoded. */
+export function parseMountInfo(text: string): MountInfo[] {
+  const unesc = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const out: MountInfo[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const l = left.split(' ');
+    const r = right.split(' ');
+    out.push({
+      mountPoint: unesc(l[4] ?? ''),
+      options: l[5] ?? '',
+      fsType: r[0] ?? '',
+      source: unesc(r[1] ?? ''),
+      superOptions: r[2] ?? '',
+    });
+  }
+  return out;
+}
+
+export const hostSys: Sys = {
+  readFile: (p) => fsp.readFile(p, 'utf8'),
+  writeFile: async (p, data) => {
+    // cgroup files want one write() with the whole value, no O_TRUNC games: open 'w' is fine for kernfs.
+    await fsp.writeFile(p, data);
+  },
+  mkdirp: async (p) => {
+    await fsp.mkdir(p, { recursive: true });
+  },
+  rmdir: async (p) => {
+    try {
+      await fsp.rmdir(p);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  },
+  exists: async (p) => {
+    try {
+      await fsp.access(p);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  readdir: async (p) => {
+    try {
+      return await fsp.readdir(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  },
+  subdirs: async (p) => {
+    try {
+      return (await fsp.readdir(p, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  },
+  kill: (pid, signal) => {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      throw err;
+    }
+  },
+  pidAlive: (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  },
+  mount: async (source, target, fsType, options) => {
+    const args = ['-t', fsType];
+    if (options.length) args.push('-o', options.join(','));
+    await run('mount', [...args, source, target]);
+  },
+  umount: async (target, opts) => {
+    await run('umount', opts?.lazy ? ['-l', target] : [target]);
+  },
+  mounts: async () => parseMountInfo(await fsp.readFile('/proc/self/mountinfo', 'utf8')),
+};
