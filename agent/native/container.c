@@ -88,10 +88,13 @@ static void do_mount(const char *src, const char *target, const char *fstype, un
   if (flags & MS_BIND) first = flags & (MS_BIND | MS_REC);
   if (mount(s, target, t, first, d) < 0)
     child_fail(errfd, 125, "error mounting \"%s\" to rootfs at \"%s\": %s", src, shown, strerror(errno));
-  if ((flags & MS_BIND) && (flags & BIND_REMOUNT_FLAGS)) {
-    if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | (flags & BIND_REMOUNT_FLAGS), NULL) < 0)
-      child_fail(errfd, 125, "remount \"%s\": %s", shown, strerror(errno));
-  }
+}
+
+/* A bind mount takes ro/nosuid/nodev/noexec only through a remount of the new mount itself. */
+static void bind_remount(const char *target, unsigned long flags, int errfd, const char *shown) {
+  if (!(flags & MS_BIND) || !(flags & BIND_REMOUNT_FLAGS)) return;
+  if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | (flags & BIND_REMOUNT_FLAGS), NULL) < 0)
+    child_fail(errfd, 125, "remount \"%s\": %s", shown, strerror(errno));
 }
 
 static void write_proc(const char *path, const char *value, int errfd) {
@@ -163,6 +166,7 @@ void setup_container(struct spec *s, int errfd, int sockfd) {
     char **f = op->fields;
     if (!strcmp(n, "mount") && op->nfields >= 6) {
       do_mount(f[1], f[2], f[3], strtoul(f[4], NULL, 0), f[5], errfd, f[2]);
+      bind_remount(f[2], strtoul(f[4], NULL, 0), errfd, f[2]);
     } else if (!strcmp(n, "rootfs")) {
       rootfd = open(f[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (rootfd < 0) child_fail(errfd, 125, "rootfs %s: %s", f[1], strerror(errno));
@@ -175,8 +179,17 @@ void setup_container(struct spec *s, int errfd, int sockfd) {
       int fd = open_in_root(rootfd, f[2], kind, errfd);
       if (fd < 0) child_fail(errfd, 125, "mount destination %s: %s", f[2], strerror(errno));
       fdpath(target, sizeof target, fd);
-      do_mount(f[1], target, f[3], strtoul(f[4], NULL, 0), f[5], errfd, f[2]);
+      unsigned long flags = strtoul(f[4], NULL, 0);
+      do_mount(f[1], target, f[3], flags, f[5], errfd, f[2]);
       close(fd);
+      if ((flags & MS_BIND) && (flags & BIND_REMOUNT_FLAGS)) {
+        /* the fd still names the covered directory: look the path up again to reach the new mount */
+        fd = open_in_root(rootfd, f[2], '-', errfd);
+        if (fd < 0) child_fail(errfd, 125, "mount destination %s: %s", f[2], strerror(errno));
+        fdpath(target, sizeof target, fd);
+        bind_remount(target, flags, errfd, f[2]);
+        close(fd);
+      }
     } else if (!strcmp(n, "rmkdir")) {
       int fd = open_in_root(rootfd, f[1], 'd', errfd);
       if (fd < 0) child_fail(errfd, 125, "mkdir %s: %s", f[1], strerror(errno));
