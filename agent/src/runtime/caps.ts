@@ -9,10 +9,10 @@ export const CAPABILITIES: readonly string[] = [
   'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
 
-/** Accepts Docker's spellings: 'CAP_NET_ADMIN', 'NET_ADMIN', 'net_admin', and 'ALL'. */
+/** Accepts Docker's spellings: 'CAP_NET_ADMIN', 'NET_ADMIN', 'net_admin', and 'ALL' (→ 'CAP_ALL'). */
 export function normalizeCap(name: string): string {
   const up = name.trim().toUpperCase();
-  return up === 'ALL' || up.startsWith('CAP_') ? up : `CAP_${up}`;
+  return up.startsWith('CAP_') ? up : `CAP_${up}`;
 }
 
 export function capMask(names: readonly string[]): bigint {

@@ -1,0 +1,169 @@
+/** The runtime on the real kernel: exec (with a PTY), pause, limits, OOM, surviving berthd's death, no leaks. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createRuntime } from '../src/runtime/index.js';
+import type { ExecProcessSpec } from '../src/runtime/types.js';
+import { DOCKER_DEFAULT_CAPS } from '../src/runtime/types.js';
+import { collect, kernelTestsBlocked, makeFixture, type Fixture } from './runtime-fixture.js';
+
+const blocked = kernelTestsBlocked();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function execSpec(args: string[], over: Partial<ExecProcessSpec> = {}): ExecProcessSpec {
+  return {
+    args,
+    env: ['PATH=/bin', 'TERM=xterm'],
+    cwd: '/',
+    user: { uid: 0, gid: 0, additionalGids: [] },
+    terminal: false,
+    capabilities: [...DOCKER_DEFAULT_CAPS],
+    noNewPrivileges: true,
+    privileged: false,
+    seccomp: 'default',
+    ...over,
+  };
+}
+
+/** Host mounts that involve this fixture's paths (other engineers' tests mount and unmount meanwhile). */
+async function ourMounts(fx: Fixture): Promise<string[]> {
+  const lines = (await fsp.readFile('/proc/self/mountinfo', 'utf8')).split('\n');
+  return lines.filter((l) => l.includes(fx.root) || l.includes(fx.stateRoot));
+}
+
+describe('runtime: lifecycle', { skip: blocked }, () => {
+  let fx: Fixture;
+  before(async () => {
+    fx = await makeFixture();
+  });
+  after(async () => {
+    await fx.cleanup();
+  });
+
+  async function started(args: string[], over: Parameters<Fixture['spec']>[1] = {}) {
+    const spec = fx.spec(args, over);
+    await fx.runtime.create(spec);
+    await fx.runtime.start(spec.id);
+    return spec;
+  }
+
+  it('execs inside the running container: same pid namespace, exit code, stdout/stderr apart', async () => {
+    const spec = await started(['sleep', '100']);
+    const h = await fx.runtime.exec(spec.id, execSpec(['sh', '-c', 'echo $$ out; ps -o pid,comm | grep -c sleep; echo err >&2; exit 4']));
+    h.stdin.end();
+    const [out, err, exit] = await Promise.all([collect(h.stdout), collect(h.stderr), h.exit]);
+    assert.equal(exit.exitCode, 4);
+    assert.match(out.toString(), /^\d+ out\n1\n$/);
+    assert.equal(err.toString(), 'err\n');
+    await assert.rejects(fx.runtime.exec(spec.id, execSpec(['nosuch'])), (e: { exitCode: number; message: string }) => {
+      assert.equal(e.exitCode, 127);
+      assert.match(e.message, /executable file not found in \$PATH/);
+      return true;
+    });
+    await fx.runtime.delete(spec.id);
+  });
+
+  it('exec with a PTY reports the console size and follows resize', async () => {
+    const spec = await started(['sleep', '100']);
+    const h = await fx.runtime.exec(spec.id, execSpec(['sh', '-c', 'stty size; read x; stty size'], { terminal: true, consoleSize: { rows: 30, cols: 100 } }));
+    const out = collect(h.stdout);
+    await sleep(100);
+    await h.resize({ rows: 40, cols: 120 });
+    await sleep(50);
+    h.stdin.write('go\r');
+    const exit = await h.exit;
+    assert.equal(exit.exitCode, 0);
+    assert.equal(h.stderr, undefined);
+    assert.match((await out).toString(), /30 100\r\n.*40 120\r\n/s);
+    await fx.runtime.delete(spec.id);
+  });
+
+  it('pause freezes every process and resume thaws them', async () => {
+    const spec = await started(['sh', '-c', 'while :; do :; done']);
+    await sleep(50);
+    await fx.runtime.pause(spec.id);
+    assert.equal((await fx.runtime.state(spec.id))?.status, 'paused');
+    const a = (await fx.runtime.stats(spec.id)).cpu.totalUsage;
+    await sleep(200);
+    const b = (await fx.runtime.stats(spec.id)).cpu.totalUsage;
+    assert.equal(b, a, 'no CPU used while frozen');
+    await fx.runtime.resume(spec.id);
+    await sleep(200);
+    assert.ok((await fx.runtime.stats(spec.id)).cpu.totalUsage > b);
+    assert.equal((await fx.runtime.state(spec.id))?.status, 'running');
+    await fx.runtime.delete(spec.id);
+  });
+
+  it('memory limit: the OOM killer fires, exit 137 with oomKilled', async () => {
+    const spec = await started(['sh', '-c', 'tail /dev/zero'], {
+      cgroup: { parent: fx.cgroupParent, resources: { memory: 32 << 20, memorySwap: 32 << 20 } },
+    });
+    const exit = await fx.runtime.wait(spec.id);
+    assert.equal(exit.exitCode, 137);
+    assert.equal(exit.oomKilled, true);
+    await fx.runtime.delete(spec.id);
+  });
+
+  it('pids-limit 50 contains a fork bomb; stats and top see the processes', async () => {
+    const spec = await started(['sh', '-c', '(for i in $(seq 200); do sleep 60 & done) 2>/dev/null; exec sleep 60'], {
+      cgroup: { parent: fx.cgroupParent, resources: { pidsLimit: 50 } },
+    });
+    await sleep(700);
+    const st = await fx.runtime.stats(spec.id);
+    assert.equal(st.pids.limit, 50);
+    assert.ok(st.pids.current <= 50 && st.pids.current >= 40, `pids.current = ${st.pids.current}`);
+    assert.ok(st.memory.usage > 0 && st.memory.limit > 0);
+    const top = await fx.runtime.top(spec.id);
+    assert.equal(top.length, st.pids.current);
+    await fx.runtime.update(spec.id, { pidsLimit: 60 });
+    assert.equal((await fx.runtime.stats(spec.id)).pids.limit, 60);
+    await fx.runtime.delete(spec.id);
+    assert.equal(await fx.runtime.state(spec.id), undefined);
+  });
+
+  it("survives berthd's kill -9: reconcile re-adopts the container; delete leaves no mounts, cgroups or processes", async () => {
+    const spec = fx.spec(['sh', '-c', 'echo started; sleep 100']);
+    const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), 'runtime-orphan.js');
+    // a separate Node process plays berthd: creates and starts the container, then dies by SIGKILL
+    const child = spawn(process.execPath, [helper, fx.stateRoot, fx.cgroupParent, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    assert.match(line, /^running \d+$/);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const pid = Number(line.split(' ')[1]);
+    assert.ok(process.kill(pid, 0), 'the container outlived its berthd');
+
+    const rt = await createRuntime({ stateRoot: fx.stateRoot, cgroupParent: fx.cgroupParent });
+    const report = await rt.reconcile(new Set([spec.id]));
+    assert.deepEqual(report.running.map((s) => s.id), [spec.id]);
+    const h = await rt.exec(spec.id, execSpec(['echo', 'still here']));
+    h.stdin.end();
+    assert.equal((await collect(h.stdout)).toString(), 'still here\n');
+    const waiting = rt.wait(spec.id);
+    await rt.kill(spec.id, 'SIGTERM');
+    await rt.kill(spec.id, 'SIGKILL', { all: true });
+    assert.equal((await waiting).exitCode, 137);
+    assert.match(await fsp.readFile(spec.log.path, 'utf8'), /"log":"started\\n"/);
+    await rt.delete(spec.id);
+
+    assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    assert.deepEqual(await ourMounts(fx), [], 'nothing of the container was ever mounted on the host');
+    assert.deepEqual(await fsp.readdir(fx.stateRoot), []);
+    for (const h of ['memory', 'pids', 'cpu', 'freezer']) {
+      const dir = path.join('/sys/fs/cgroup', h, fx.cgroupParent);
+      assert.deepEqual((await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()), [], `${dir} has no leftovers`);
+    }
+  });
+
+  it('reconcile removes state and cgroups of containers berthd no longer knows', async () => {
+    const spec = await started(['sleep', '100']);
+    const pid = (await fx.runtime.state(spec.id))!.pid;
+    const report = await fx.runtime.reconcile(new Set());
+    assert.ok(report.cleaned.includes(`state:${spec.id}`));
+    assert.equal(await fx.runtime.state(spec.id), undefined);
+    assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  });
+});
