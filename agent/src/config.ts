@@ -14,6 +14,10 @@ export interface DaemonConfig {
   bip?: string;
   defaultAddressPools?: { base: string; size: number }[];
   maxConcurrentDownloads: number;
+  /** cgroup parent for containers (--cgroup-parent); default derived from the data root (runtime/index.ts). */
+  cgroupParent?: string;
+  /** Runtime state: shim sockets, exit files (--exec-root); default derived from the data root. */
+  execRoot?: string;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -32,8 +36,10 @@ const USAGE = `Usage: berthd [OPTIONS]
 Berth's container engine (Docker Engine API v1.44).
 
 Options:
+      --cgroup-parent string        Parent cgroup for all containers (default "berth")
       --config-file string          Daemon configuration file (daemon.json format)
       --data-root string            Root directory of persistent state (default "/var/lib/berth")
+      --exec-root string            Root directory for runtime state (default "/run/berth/runtime")
   -H, --host list                   Daemon socket(s) to listen on (default unix:///run/berth/docker.sock)
       --insecure-registry list      Registry (host:port) reached over plain HTTP
   -l, --log-level string            debug, info, warn, error, fatal (default "info")
@@ -56,6 +62,8 @@ interface FileConfig {
   bip?: string;
   'default-address-pools'?: { base: string; size: number }[];
   'max-concurrent-downloads'?: number;
+  'cgroup-parent'?: string;
+  'exec-root'?: string;
 }
 
 function readConfigFile(file: string): FileConfig {
@@ -128,6 +136,12 @@ export function parseArgs(argv: string[]): ParseResult {
       case '--config-file':
         flags.configFile = next();
         break;
+      case '--cgroup-parent':
+        flags.cgroupParent = next();
+        break;
+      case '--exec-root':
+        flags.execRoot = next();
+        break;
       case '--bip':
         flags.bip = next();
         break;
@@ -157,6 +171,15 @@ export function parseArgs(argv: string[]): ParseResult {
   const pidfile = flags.pidfile ?? file.pidfile;
   if (pidfile) config.pidfile = pidfile;
   if (flags.configFile) config.configFile = flags.configFile;
+  const cgroupParent = flags.cgroupParent ?? file['cgroup-parent'];
+  if (cgroupParent !== undefined) {
+    if (!/^\/?[a-zA-Z0-9_.-]+(\/[a-zA-Z0-9_.-]+)*$/.test(cgroupParent) || cgroupParent.split('/').includes('..')) {
+      throw new UsageError(`invalid cgroup parent ${JSON.stringify(cgroupParent)}: use a relative path like "berth" or "a/b"`);
+    }
+    config.cgroupParent = cgroupParent.replace(/^\//, '');
+  }
+  const execRoot = flags.execRoot ?? file['exec-root'];
+  if (execRoot !== undefined) config.execRoot = execRoot;
   const bip = flags.bip ?? file.bip;
   if (bip) config.bip = bip;
   if (file['default-address-pools']) config.defaultAddressPools = file['default-address-pools'];

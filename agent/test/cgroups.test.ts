@@ -24,7 +24,7 @@ describe('cgroup v2 driver', () => {
     const ref = { parent: 'berth/test', name: 'c1' };
     await sys.writeFile('/cg/berth/test/c1/memory.swap.max', 'max');
     sys.calls.length = 0;
-    await cg.create(ref, { memory: 64 << 20, cpuShares: 512, cpuQuota: 150000, cpuPeriod: 100000, pidsLimit: 50, cpusetCpus: '0', blkioWeight: 500 });
+    await cg.create(ref, { memory: 64 << 20, cpuShares: 512, cpuQuota: 150000, cpuPeriod: 100000, pidsLimit: 50, cpusetCpus: '0', blkioWeight: 500 }, []);
     const w = Object.fromEntries(sys.writes().map((x) => [x.path, x.data]));
     assert.equal(w['/cg/cgroup.subtree_control'], '+cpuset +io +memory +pids', 'only the missing controllers');
     assert.equal(w['/cg/berth/cgroup.subtree_control'], '+cpuset +cpu +io +memory +pids');
@@ -89,7 +89,7 @@ describe('cgroup v1 driver', () => {
     const mounts = new Map([['cpuset', '/cg/cpuset'], ['memory', '/cg/memory'], ['cpu', '/cg/cpu,cpuacct'], ['cpuacct', '/cg/cpu,cpuacct']]);
     const cg = new CgroupV1(sys, mounts, false);
     sys.calls.length = 0;
-    await cg.create({ parent: 'b', name: 'c' }, { memory: 1 << 20, cpuShares: 100 });
+    await cg.create({ parent: 'b', name: 'c' }, { memory: 1 << 20, cpuShares: 100 }, []);
     const writes = sys.writes();
     assert.deepEqual(writes.filter((w) => w.path.startsWith('/cg/cpuset')).map((w) => `${w.path}=${w.data}`), [
       '/cg/cpuset/b/cpuset.cpus=0-3', '/cg/cpuset/b/cpuset.mems=0', '/cg/cpuset/b/c/cpuset.cpus=0-3', '/cg/cpuset/b/c/cpuset.mems=0',

@@ -36,6 +36,14 @@ describe('parseArgs', () => {
     assert.throws(() => parseArgs(['--log-level', 'loud']), /invalid log level/);
   });
 
+  it('accepts --cgroup-parent and --exec-root, refusing cgroup parents that climb out', () => {
+    const c = config(['--cgroup-parent', '/berth-ci', '--exec-root=/run/x']);
+    assert.equal(c.cgroupParent, 'berth-ci');
+    assert.equal(c.execRoot, '/run/x');
+    assert.throws(() => parseArgs(['--cgroup-parent', '../escape']), /invalid cgroup parent/);
+    assert.throws(() => parseArgs(['--cgroup-parent', 'a b']), /invalid cgroup parent/);
+  });
+
   it('merges a daemon.json file under the flags', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cfg-'));
     const file = path.join(dir, 'daemon.json');

@@ -158,3 +158,16 @@ describe('op list for the native helper', () => {
     assert.doesNotMatch(text, /seccomp/);
   });
 });
+
+describe('per-daemon runtime options', () => {
+  it('keeps the default daemon on "berth" and gives every other data root its own cgroup parent and state root', async () => {
+    const { runtimeOptionsFor } = await import('../src/runtime/index.js');
+    assert.deepEqual(runtimeOptionsFor({ dataRoot: '/var/lib/berth' }), { stateRoot: '/run/berth/runtime', cgroupParent: 'berth' });
+    const a = runtimeOptionsFor({ dataRoot: '/tmp/a' });
+    const b = runtimeOptionsFor({ dataRoot: '/tmp/b' });
+    assert.notEqual(a.cgroupParent, b.cgroupParent);
+    assert.notEqual(a.stateRoot, b.stateRoot);
+    assert.ok(`${a.stateRoot}/${'f'.repeat(64)}/shim.sock`.length < 108, 'shim socket paths fit in sun_path');
+    assert.deepEqual(runtimeOptionsFor({ dataRoot: '/tmp/a', cgroupParent: 'x/y', execRoot: '/run/x' }), { stateRoot: '/run/x', cgroupParent: 'x/y' });
+  });
+});

@@ -163,6 +163,12 @@ describe('runtime: run', { skip: blocked }, () => {
     assert.match(r.stdout, /tmpfs-ok\n1\n$/);
   });
 
+  it('device cgroup: mknod is allowed but a host device cannot be opened; --device nodes can', async () => {
+    const script = 'mknod /tmp/mem c 1 1 && echo made; head -c 1 /tmp/mem 2>&1; head -c 3 /dev/myzero | wc -c';
+    const r = await run(fx, fx.spec(['sh', '-c', script], { devices: [{ hostPath: '/dev/zero', containerPath: '/dev/myzero', permissions: 'rwm' }] }));
+    assert.match(r.stdout, /^made\nhead: \/tmp\/mem: Operation not permitted\n3\n$/);
+  });
+
   it('rotates the json-file log at max-size, keeping max-file files', async () => {
     const spec = fx.spec(['sh', '-c', 'for i in $(seq 200); do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done']);
     spec.log = { ...spec.log, maxSize: 2000, maxFile: 3 };

@@ -11,11 +11,34 @@ export interface CgroupRef {
   name: string;
 }
 
+/** A device-cgroup rule: 'c'/'b'/'a', major/minor (-1 = any), permissions subset of 'rwm'. */
+export interface DeviceRule {
+  type: 'a' | 'c' | 'b';
+  major: number;
+  minor: number;
+  access: string;
+}
+
+/** Docker's default: mknod anything; read/write only the standard nodes, ptys and tun. */
+export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
+  { type: 'c', major: -1, minor: -1, access: 'm' },
+  { type: 'b', major: -1, minor: -1, access: 'm' },
+  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [136, -1], [10, 200]].map(
+    ([major, minor]): DeviceRule => ({ type: 'c', major: major!, minor: minor!, access: 'rwm' }),
+  ),
+];
+
+export function deviceRuleText(r: DeviceRule): string {
+  const n = (v: number): string => (v < 0 ? '*' : String(v));
+  return r.type === 'a' ? 'a' : `${r.type} ${n(r.major)}:${n(r.minor)} ${r.access}`;
+}
+
 export interface CgroupDriver {
   readonly version: 1 | 2;
   info(): CgroupInfo;
-  /** Creates the cgroup (and parents), applies `resources`; idempotent. */
-  create(ref: CgroupRef, resources: CgroupResources): Promise<void>;
+  /** Creates the cgroup (and parents), applies `resources` and the device allow-list (all devices when
+   *  `devices` is 'all', for --privileged); idempotent. */
+  create(ref: CgroupRef, resources: CgroupResources, devices: readonly DeviceRule[] | 'all'): Promise<void>;
   /** cgroup.procs files a new process must be written into (one per v1 hierarchy; one on v2). */
   procsFiles(ref: CgroupRef): string[];
   /** A file with an "oom_kill N" line (v1 memory.oom_control, v2 memory.events). */

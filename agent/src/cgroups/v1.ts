@@ -2,23 +2,15 @@
 import path from 'node:path';
 import type { CgroupInfo, CgroupResources, RuntimeStats } from '../runtime/types.js';
 import type { Sys } from '../sys/sys.js';
-import { parseKeyValues, parseMemTotal, parseSystemCpuUsage, type CgroupDriver, type CgroupRef } from './types.js';
-
-/** Docker's device cgroup allow-list: mknod anything, read/write only the standard nodes and ptys. */
-const DEVICE_ALLOW = [
-  'c *:* m',
-  'b *:* m',
-  'c 1:3 rwm',
-  'c 1:5 rwm',
-  'c 1:7 rwm',
-  'c 1:8 rwm',
-  'c 1:9 rwm',
-  'c 5:0 rwm',
-  'c 5:1 rwm',
-  'c 5:2 rwm',
-  'c 136:* rwm',
-  'c 10:200 rwm',
-];
+import {
+  deviceRuleText,
+  parseKeyValues,
+  parseMemTotal,
+  parseSystemCpuUsage,
+  type CgroupDriver,
+  type CgroupRef,
+  type DeviceRule,
+} from './types.js';
 
 export class CgroupV1 implements CgroupDriver {
   readonly version = 1 as const;
@@ -29,7 +21,6 @@ export class CgroupV1 implements CgroupDriver {
     private readonly sys: Sys,
     private readonly mounts: ReadonlyMap<string, string>,
     private readonly hasBlkioWeight: boolean,
-    private readonly hostDevicesAllowed: (allow: string[]) => string[] = (a) => a,
   ) {
     if (!hasBlkioWeight) this.warnings.push('Your kernel does not support cgroup blkio weight');
   }
@@ -52,7 +43,7 @@ export class CgroupV1 implements CgroupDriver {
     if (d) await this.sys.writeFile(path.join(d, file), String(value));
   }
 
-  async create(ref: CgroupRef, resources: CgroupResources): Promise<void> {
+  async create(ref: CgroupRef, resources: CgroupResources, devices: readonly DeviceRule[] | 'all'): Promise<void> {
     for (const h of this.hierarchies()) await this.sys.mkdirp(path.join(h, ref.parent, ref.name));
     // cpuset starts empty in a new v1 cgroup and refuses tasks until cpus/mems are copied down
     const cs = this.mounts.get('cpuset');
@@ -69,14 +60,13 @@ export class CgroupV1 implements CgroupDriver {
       }
     }
     if (this.mounts.has('devices')) {
-      await this.write('devices', ref, 'devices.deny', 'a');
-      for (const rule of this.hostDevicesAllowed(DEVICE_ALLOW)) await this.write('devices', ref, 'devices.allow', rule);
+      if (devices === 'all') await this.write('devices', ref, 'devices.allow', 'a');
+      else {
+        await this.write('devices', ref, 'devices.deny', 'a');
+        for (const rule of devices) await this.write('devices', ref, 'devices.allow', deviceRuleText(rule));
+      }
     }
     await this.update(ref, resources);
-  }
-
-  async allowDevice(ref: CgroupRef, rule: string): Promise<void> {
-    await this.write('devices', ref, 'devices.allow', rule);
   }
 
   procsFiles(ref: CgroupRef): string[] {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { CgroupDriver, CgroupRef } from '../cgroups/types.js';
+import { DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupRef, type DeviceRule } from '../cgroups/types.js';
 import type { Logger } from '../log.js';
 import type { Sys } from '../sys/sys.js';
 import { ociError, parseErrorReply, startExec } from './exec.js';
@@ -32,6 +32,23 @@ import {
   type RuntimeStats,
   type StartResult,
 } from './types.js';
+
+/** Docker's default rules plus one rwm rule per --device, read from the host node. */
+async function deviceRules(spec: RuntimeSpec): Promise<DeviceRule[]> {
+  const rules = [...DEFAULT_DEVICE_RULES];
+  for (const d of spec.devices) {
+    const st = await fsp.stat(d.hostPath).catch(() => undefined);
+    if (!st || !(st.isCharacterDevice() || st.isBlockDevice())) {
+      throw new RuntimeError(`error gathering device information while adding custom device "${d.hostPath}": not a device node`, 125);
+    }
+    // Linux dev_t: major in bits 8-19 (+32-63), minor in bits 0-7 and 20-31
+    const major = ((st.rdev >> 8) & 0xfff) | Math.floor(st.rdev / 2 ** 32) & ~0xfff;
+    const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+    const access = d.permissions.replace(/[^rwm]/g, '') || 'rwm';
+    rules.push({ type: st.isCharacterDevice() ? 'c' : 'b', major, minor, access });
+  }
+  return rules;
+}
 
 export interface LinuxRuntimeDeps {
   sys: Sys;
@@ -63,7 +80,7 @@ export class LinuxRuntime implements Runtime {
     const ref: CgroupRef = { parent: spec.cgroup.parent || this.d.cgroupParent, name: spec.cgroup.name ?? spec.id };
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     try {
-      await this.d.cgroups.create(ref, spec.cgroup.resources);
+      await this.d.cgroups.create(ref, spec.cgroup.resources, spec.privileged ? 'all' : await deviceRules(spec));
       if (spec.rootfs.kind === 'overlay') {
         for (const p of [spec.rootfs.upperDir, spec.rootfs.workDir, spec.rootfs.target]) await fsp.mkdir(p, { recursive: true });
       }
