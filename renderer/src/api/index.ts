@@ -1,0 +1,24 @@
+/** Picks the transport: Electron's preload bridge when present, else web mode on this page's origin. */
+import type { BerthBridge } from '@berth/common';
+import { EngineClient } from './engine-client.js';
+import { HttpTransport } from './http-transport.js';
+import { IpcTransport } from './ipc-transport.js';
+
+export function bridge(): BerthBridge | undefined {
+  return (globalThis as { berth?: BerthBridge }).berth;
+}
+
+let client: EngineClient | undefined;
+
+export function engine(): EngineClient {
+  if (!client) {
+    const b = bridge();
+    client = new EngineClient(b ? new IpcTransport(b) : new HttpTransport());
+  }
+  return client;
+}
+
+/** Tests and benchmarks inject their own client. */
+export function setEngine(c: EngineClient): void {
+  client = c;
+}

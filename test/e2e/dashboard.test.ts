@@ -1,0 +1,209 @@
+/**
+ * The dashboard end to end, in a real browser against `berth serve` and a real berthd. Scenarios whose
+ * engine feature is not in this berthd yet skip, saying which feature they wait for, and run as soon as
+ * the engine answers that route.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Dashboard } from './support/dashboard.js';
+import { CHROMEDRIVER, CHROMIUM, engineHas, screenshot, startStack, type Stack } from './support/stack.js';
+import { requirement } from '../helpers/env.js';
+
+interface SeededRegistry {
+  ref(repoTag: string): string;
+}
+const SEED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/seed.js');
+
+const browserMissing = requirement(existsSync(CHROMIUM) && existsSync(CHROMEDRIVER), `chromium and chromium-driver (apt) are needed at ${CHROMIUM} and ${CHROMEDRIVER}`);
+
+describe('dashboard (web mode, real browser, real engine)', { skip: browserMissing }, () => {
+  let stack: Stack;
+  let ui: Dashboard;
+  let busybox: string | undefined;
+  const features: Record<string, boolean> = {};
+
+  /** Skips with the missing engine feature named (the route berthd does not serve yet). */
+  function waitingFor(t: TestContext, ...needs: string[]): boolean {
+    const missing = needs.filter((n) => !features[n]);
+    if (missing.length) t.skip(`waiting for engine feature: ${missing.join(', ')}`);
+    return missing.length > 0;
+  }
+
+  before(async () => {
+    stack = await startStack();
+    ui = new Dashboard(stack.browser);
+    const d = stack.daemon;
+    features['containers API'] = await engineHas(d, 'GET', '/v1.44/containers/json');
+    features['images API (pull)'] = await engineHas(d, 'GET', '/v1.44/images/json');
+    features['volumes API'] = await engineHas(d, 'GET', '/v1.44/volumes');
+    features['networks API'] = await engineHas(d, 'GET', '/v1.44/networks');
+    features['exec API'] = await engineHas(d, 'POST', '/v1.44/exec/none/resize');
+    features['test registry fixtures'] = existsSync(SEED);
+    await stack.browser.url(`${stack.url}?token=${stack.token}`);
+    await ui.view('containers');
+  });
+
+  after(async () => {
+    await stack?.close();
+  });
+
+  test('the token URL signs the browser in and drops the token from the address bar', async () => {
+    const url = await stack.browser.getUrl();
+    assert.ok(!url.includes('token='), url);
+    await ui.waitText('[data-test="engine-state"]', (t) => t === 'Engine running');
+    await ui.waitText('[data-test="status-bar"]', (t) => /API 1\.44/.test(t));
+  });
+
+  test('every view renders; screenshots are saved', async () => {
+    for (const [route, view] of [
+      ['/containers', 'containers'],
+      ['/images', 'images'],
+      ['/volumes', 'volumes'],
+      ['/networks', 'networks'],
+      ['/settings', 'settings'],
+      ['/troubleshoot', 'troubleshoot'],
+    ] as const) {
+      await ui.open(route);
+      await ui.view(view);
+      await stack.browser.pause(300);
+      await screenshot(stack.browser, `${view}-light`);
+    }
+    await ui.open('/settings');
+    await (await ui.$('theme-dark')).click();
+    assert.equal(await stack.browser.execute(() => document.documentElement.dataset.theme), 'dark');
+    await ui.open('/containers');
+    await ui.view('containers');
+    await screenshot(stack.browser, 'containers-dark');
+    await ui.open('/troubleshoot');
+    await ui.view('troubleshoot');
+    await screenshot(stack.browser, 'troubleshoot-dark');
+    await ui.open('/settings');
+    await (await ui.$('theme-light')).click();
+    // The smallest supported window.
+    await stack.browser.setViewport({ width: 1024, height: 640 });
+    await ui.open('/containers');
+    await ui.view('containers');
+    await screenshot(stack.browser, 'containers-1024x640');
+    await stack.browser.setViewport({ width: 1280, height: 800 });
+  });
+
+  test('keyboard: Alt+number switches views', async () => {
+    await ui.open('/containers');
+    await stack.browser.keys(['Alt', '3']);
+    await ui.view('volumes');
+    await stack.browser.keys(['Alt', '1']);
+    await ui.view('containers');
+  });
+
+  test('an engine error is shown to the user verbatim', async () => {
+    const direct = await stack.daemon.request('GET', '/v1.44/containers/no-such-container-xyz/json');
+    assert.ok(direct.status >= 400);
+    const message = (JSON.parse(direct.body) as { message: string }).message;
+    await ui.open('/containers/no-such-container-xyz/logs');
+    await ui.view('container-detail');
+    const shown = await ui.waitText('.error-box', (t) => t.length > 0);
+    assert.equal(shown, message);
+    await screenshot(stack.browser, 'engine-error');
+  });
+
+  test('create and remove a volume', async (t) => {
+    if (waitingFor(t, 'volumes API')) return;
+    await ui.open('/volumes');
+    await ui.view('volumes');
+    await (await ui.$('volume-name')).setValue('e2e-vol');
+    await (await ui.$('volume-create')).click();
+    const row = await ui.row('data-volume', 'e2e-vol');
+    await row.waitForDisplayed({ timeout: 10_000 });
+    await screenshot(stack.browser, 'volumes-with-one');
+    await (await row.$('[data-test="volume-remove"]')).click();
+    await ui.confirm();
+    await row.waitForExist({ reverse: true, timeout: 10_000 });
+    const r = await stack.daemon.request('GET', '/v1.44/volumes/e2e-vol');
+    assert.equal(r.status, 404);
+  });
+
+  test('pull an image from the local registry and watch its progress reach done', async (t) => {
+    if (waitingFor(t, 'images API (pull)', 'test registry fixtures')) return;
+    const { seedRegistry } = (await import(SEED)) as { seedRegistry(): Promise<SeededRegistry> };
+    const reg = await seedRegistry();
+    busybox = reg.ref('busybox:latest');
+    await ui.open('/images');
+    await ui.view('images');
+    await (await ui.$('pull-ref')).setValue(busybox);
+    await (await ui.$('pull-submit')).click();
+    const done = await stack.browser.$(`[data-test="transfer-done"]`);
+    await done.waitForDisplayed({ timeout: 60_000 });
+    await screenshot(stack.browser, 'images-pulled');
+    const row = await ui.row('data-image', busybox);
+    await row.waitForDisplayed({ timeout: 10_000 });
+  });
+
+  test('run a container from the UI; terminal echoes; logs stream; stop and remove it', async (t) => {
+    if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API', 'exec API') || !busybox) return;
+    await ui.open('/images');
+    await ui.view('images');
+    const row = await ui.row('data-image', busybox);
+    await (await row.$('[data-test="image-run"]')).click();
+    await (await ui.$('run-name')).setValue('e2e-web');
+    // An interactive sh (TTY + stdin open) stays up; what is written to its stdout is its log.
+    await (await ui.$('run-command')).setValue('sh');
+    await (await ui.$('run-submit')).click();
+    await ui.view('container-detail');
+    await ui.waitText('[data-test="detail-state"]', (s) => s === 'running', 20_000);
+    await screenshot(stack.browser, 'container-logs');
+
+    // Terminal: exec -it /bin/sh, type, see the output.
+    await ui.open(`/containers/${await containerId('e2e-web')}/terminal`);
+    await ui.waitText('[data-test="terminal-status"]', (s) => s === 'open', 20_000);
+    await (await stack.browser.$('[data-test="terminal"] textarea')).addValue('echo hello-$((40+2))\n');
+    await ui.waitText('[data-test="terminal"] .xterm-rows', (s) => s.includes('hello-42'), 15_000);
+    // Logs follow: something printed now shows up without reloading.
+    await (await stack.browser.$('[data-test="terminal"] textarea')).addValue('echo streamed-line > /proc/1/fd/1\n');
+    await screenshot(stack.browser, 'container-terminal');
+    await ui.open(`/containers/${await containerId('e2e-web')}/logs`);
+    await ui.waitText('[data-test="log-output"]', (s) => s.includes('streamed-line'), 15_000);
+    await ui.open(`/containers/${await containerId('e2e-web')}/stats`);
+    await stack.browser.pause(2500);
+    await screenshot(stack.browser, 'container-stats');
+    await ui.open(`/containers/${await containerId('e2e-web')}/files`);
+    await (await ui.$('files-table')).waitForDisplayed({ timeout: 10_000 });
+    await screenshot(stack.browser, 'container-files');
+    await ui.open(`/containers/${await containerId('e2e-web')}/inspect`);
+    await screenshot(stack.browser, 'container-inspect');
+
+    await ui.open('/containers');
+    const crow = await ui.row('data-name', 'e2e-web');
+    await crow.waitForDisplayed({ timeout: 10_000 });
+    await screenshot(stack.browser, 'containers-one-running');
+    await (await crow.$('[data-test="row-stop"]')).click();
+    await ui.waitText('tr[data-name="e2e-web"] [data-test="container-state"]', (s) => s === 'exited', 30_000);
+    await (await crow.$('[data-test="row-remove"]')).click();
+    await ui.confirm();
+    await crow.waitForExist({ reverse: true, timeout: 15_000 });
+  });
+
+  test('removing an image in use shows the engine error', async (t) => {
+    if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API') || !busybox) return;
+    const created = await stack.daemon.request('POST', '/v1.44/containers/create?name=e2e-holder', { Image: busybox, Cmd: ['true'] });
+    assert.equal(created.status, 201, created.body);
+    const direct = await stack.daemon.request('DELETE', `/v1.44/images/${encodeURIComponent(busybox)}?noprune=1&force=0`);
+    assert.equal(direct.status, 409, direct.body);
+    await ui.open('/images');
+    await ui.view('images');
+    const row = await ui.row('data-image', busybox);
+    await (await row.$('[data-test="image-remove"]')).click();
+    await ui.confirm();
+    const shown = await ui.errorNotice();
+    assert.equal(shown.replace(/\s*×$/, ''), (JSON.parse(direct.body) as { message: string }).message);
+    await screenshot(stack.browser, 'image-in-use-error');
+    await stack.daemon.request('DELETE', '/v1.44/containers/e2e-holder?force=1');
+  });
+
+  async function containerId(name: string): Promise<string> {
+    const r = await stack.daemon.request('GET', `/v1.44/containers/${name}/json`);
+    return (JSON.parse(r.body) as { Id: string }).Id;
+  }
+});

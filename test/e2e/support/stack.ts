@@ -1,0 +1,95 @@
+/**
+ * The e2e stack: a real berthd (its own data root and socket), `berth serve` in front of it, and Debian's
+ * chromium driven by WebdriverIO through Debian's chromedriver. Nothing downloads a browser or driver.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { remote } from 'webdriverio';
+import { startTestDaemon, type TestDaemon } from '../../helpers/daemon.js';
+import { BIN, TEST_OUTPUT } from '../../helpers/paths.js';
+
+export const SCREENSHOTS = path.join(TEST_OUTPUT, 'screenshots');
+export const CHROMIUM = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMEDRIVER = process.env.BERTH_CHROMEDRIVER ?? '/usr/bin/chromedriver';
+
+export interface Stack {
+  daemon: TestDaemon;
+  serve: ChildProcess;
+  url: string;
+  token: string;
+  browser: WebdriverIO.Browser;
+  close(): Promise<void>;
+}
+
+export function startServe(socket: string): Promise<{ proc: ChildProcess; url: string; token: string }> {
+  const proc = spawn(path.join(BIN, 'berth'), ['serve', '-H', `unix://${socket}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`berth serve printed no URL:\n${out}`)), 15_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /Open: (http:\/\/127\.0\.0\.1:\d+\/)\?token=(\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve({ proc, url: m[1]!, token: m[2]! });
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`berth serve exited with ${code}:\n${out}`)));
+  });
+}
+
+export async function startBrowser(): Promise<WebdriverIO.Browser> {
+  return remote({
+    logLevel: 'error',
+    capabilities: {
+      browserName: 'chrome',
+      'goog:chromeOptions': {
+        binary: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-dev-shm-usage', '--window-size=1280,860'],
+      },
+      'wdio:chromedriverOptions': { binary: CHROMEDRIVER },
+    },
+  });
+}
+
+export async function startStack(): Promise<Stack> {
+  const daemon = await startTestDaemon();
+  let serve: ChildProcess | undefined;
+  try {
+    const s = await startServe(daemon.socket);
+    serve = s.proc;
+    const browser = await startBrowser();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    return {
+      daemon,
+      serve: s.proc,
+      url: s.url,
+      token: s.token,
+      browser,
+      async close() {
+        await browser.deleteSession().catch(() => undefined);
+        s.proc.kill('SIGTERM');
+        await daemon.destroy();
+      },
+    };
+  } catch (e) {
+    serve?.kill('SIGTERM');
+    await daemon.destroy();
+    throw e;
+  }
+}
+
+export async function screenshot(browser: WebdriverIO.Browser, name: string): Promise<string> {
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  writeFileSync(file, Buffer.from(await browser.takeScreenshot(), 'base64'));
+  return file;
+}
+
+/** True when the engine serves this route (berthd answers unknown routes with 404 "page not found"). */
+export async function engineHas(daemon: TestDaemon, method: string, urlPath: string): Promise<boolean> {
+  const r = await daemon.request(method, urlPath);
+  return !(r.status === 404 && r.body.includes('page not found')) && r.status !== 405;
+}
