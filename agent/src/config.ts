@@ -13,6 +13,8 @@ export interface DaemonConfig {
   /** Default bridge (later issues): kept here so daemon.json round-trips. */
   bip?: string;
   defaultAddressPools?: { base: string; size: number }[];
+  /** --dns: upstream servers of the embedded DNS and default nameservers of containers. */
+  dns?: string[];
   maxConcurrentDownloads: number;
   /** cgroup parent for containers (--cgroup-parent); default derived from the data root (runtime/index.ts). */
   cgroupParent?: string;
@@ -36,9 +38,12 @@ const USAGE = `Usage: berthd [OPTIONS]
 Berth's container engine (Docker Engine API v1.44).
 
 Options:
+      --bip string                  Default bridge's address with prefix (e.g. 10.200.0.1/16)
       --cgroup-parent string        Parent cgroup for all containers (default "berth")
       --config-file string          Daemon configuration file (daemon.json format)
       --data-root string            Root directory of persistent state (default "/var/lib/berth")
+      --default-address-pool pool   Pool for user networks' subnets: base=10.216.0.0/13,size=24
+      --dns list                    DNS server for containers and the embedded resolver
       --exec-root string            Root directory for runtime state (default "/run/berth/runtime")
   -H, --host list                   Daemon socket(s) to listen on (default unix:///run/berth/docker.sock)
       --insecure-registry list      Registry (host:port) reached over plain HTTP
@@ -61,6 +66,7 @@ interface FileConfig {
   pidfile?: string;
   bip?: string;
   'default-address-pools'?: { base: string; size: number }[];
+  dns?: string[];
   'max-concurrent-downloads'?: number;
   'cgroup-parent'?: string;
   'exec-root'?: string;
@@ -80,6 +86,16 @@ function readConfigFile(file: string): FileConfig {
   } catch (err) {
     throw new UsageError(`invalid config file ${file}: ${(err as Error).message}`);
   }
+}
+
+/** dockerd's `--default-address-pool base=10.10.0.0/16,size=24`. */
+function parsePool(v: string): { base: string; size: number } {
+  const kv = Object.fromEntries(v.split(',').map((p) => p.split('=', 2) as [string, string]));
+  const size = Number(kv.size);
+  if (!kv.base || !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(kv.base) || !Number.isInteger(size) || size < 1 || size > 30) {
+    throw new UsageError(`invalid --default-address-pool ${v}: use base=<cidr>,size=<prefix length>`);
+  }
+  return { base: kv.base, size };
 }
 
 export function parseArgs(argv: string[]): ParseResult {
@@ -145,6 +161,12 @@ export function parseArgs(argv: string[]): ParseResult {
       case '--bip':
         flags.bip = next();
         break;
+      case '--default-address-pool':
+        (flags.defaultAddressPools ??= []).push(parsePool(next()));
+        break;
+      case '--dns':
+        (flags.dns ??= []).push(next());
+        break;
       case '--max-concurrent-downloads': {
         const n = Number(next());
         if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-concurrent-downloads must be a positive integer');
@@ -182,7 +204,10 @@ export function parseArgs(argv: string[]): ParseResult {
   if (execRoot !== undefined) config.execRoot = execRoot;
   const bip = flags.bip ?? file.bip;
   if (bip) config.bip = bip;
-  if (file['default-address-pools']) config.defaultAddressPools = file['default-address-pools'];
+  const pools = flags.defaultAddressPools ?? file['default-address-pools'];
+  if (pools) config.defaultAddressPools = pools;
+  const dns = flags.dns ?? file.dns;
+  if (dns) config.dns = dns;
   for (const h of config.hosts) {
     if (!/^(unix|tcp):\/\//.test(h)) throw new UsageError(`invalid host ${h}: use unix:///path or tcp://host:port`);
   }

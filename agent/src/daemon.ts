@@ -5,11 +5,13 @@ import type http from 'node:http';
 import path from 'node:path';
 import { Router } from './api/router.js';
 import { createApiServer } from './api/server.js';
+import { registerNetworkRoutes } from './api/routes/networks.js';
 import { registerSystemRoutes } from './api/routes/system.js';
 import type { DaemonConfig } from './config.js';
 import type { Engine } from './engine.js';
 import { EventBus } from './events/bus.js';
 import { createLogger, setLogLevel } from './log.js';
+import { createNetworking, type Networking } from './network/index.js';
 import { acquireLock } from './util/lock.js';
 import { readJson, writeJsonAtomic } from './util/fs-atomic.js';
 import { VERSION } from './version.js';
@@ -59,6 +61,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   await fsp.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   const releaseLock = await acquireLock(config.dataRoot);
   const servers: http.Server[] = [];
+  let networking: Networking | undefined;
   try {
     const engine: Engine = {
       id: await engineId(config.dataRoot),
@@ -70,6 +73,17 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     };
     const router = new Router();
     registerSystemRoutes(router, engine);
+    networking = await createNetworking({
+      dataRoot: config.dataRoot,
+      log,
+      events: engine.events,
+      ...(config.bip ? { bip: config.bip } : {}),
+      ...(config.defaultAddressPools ? { defaultAddressPools: config.defaultAddressPools } : {}),
+      ...(config.dns?.length ? { dns: config.dns } : {}),
+    });
+    // Until containers/ reconciles with the containers it knows, none exist: clear stale sandboxes.
+    await networking.sandboxes.reconcile(new Set(), new Set());
+    registerNetworkRoutes(router, networking);
 
     for (const host of config.hosts) {
       const server = createApiServer(router, log.child({ component: 'api' }), VERSION);
@@ -92,12 +106,14 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
         for (const host of config.hosts) {
           if (host.startsWith('unix://')) await fsp.rm(host.slice(7), { force: true });
         }
+        await networking?.close();
         if (config.pidfile) await fsp.rm(config.pidfile, { force: true });
         await releaseLock();
       },
     };
   } catch (err) {
     for (const s of servers) s.close();
+    await networking?.close().catch(() => undefined);
     await releaseLock();
     throw err;
   }

@@ -64,6 +64,10 @@ export class Ipam {
     });
   }
 
+  poolIds(): string[] {
+    return [...this.pools.keys()];
+  }
+
   removePool(networkId: string): void {
     this.pools.delete(networkId);
   }

@@ -72,17 +72,21 @@ const NETNS_DIR = '/run/netns';
 
 function exec(cmd: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
     child.on('error', (e) => reject(new KernelError(`${cmd} ${args.join(' ')}`, e.message, -1)));
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
       else reject(new KernelError(`${cmd} ${args.slice(0, 4).join(' ')}`, Buffer.concat(err).toString('utf8'), code ?? -1));
     });
-    child.stdin.end(input ?? '');
+    if (child.stdin) {
+      // A tool that exits early (error) closes its stdin: that is reported through the exit code.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
   });
 }
 

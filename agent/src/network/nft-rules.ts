@@ -59,7 +59,7 @@ export function renderHostRules(r: HostRuleset): string {
     // Isolation between networks (dockerd's DOCKER-ISOLATION), published ports excepted.
     for (const b of r.bridges) {
       const others = r.bridges.filter((o) => o !== b).map((o) => q(o.bridge));
-      L.push(`    iifname ${q(b.bridge)} oifname { ${others.join(', ')} } ct status != dnat drop`);
+      L.push(`    iifname ${q(b.bridge)} oifname { ${others.join(', ')} } ct status & dnat == 0 drop`);
     }
   }
   L.push('  }', '}', '');

@@ -23,6 +23,8 @@ export interface NetworkRecord {
   labels: Record<string, string>;
   options: Record<string, string>;
   ipam: { driver: string; config: IPAMConfig[]; options: Record<string, string> };
+  /** The subnet came from the address pools, not the user (then --ip is refused, as dockerd). */
+  autoSubnet?: boolean;
   /** Bridge interface (bridge driver). */
   bridge?: string;
   mtu?: number;

@@ -1,0 +1,88 @@
+/**
+ * The network domain, composed: `createNetworking()` loads state, makes sure the builtin networks, bridges,
+ * DNS listeners and nftables table exist, and hands out the API side (`networks`) and the containers side
+ * (`sandboxes`, the ContainerNetworking contract of types.ts).
+ */
+import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../log.js';
+import type { AddressPool } from './ipam.js';
+import type { NetKernel } from './kernel.js';
+import { NetworkManager } from './manager.js';
+import { NetNames } from './names.js';
+import { Networks } from './networks.js';
+import { NetworkResolver } from './resolver.js';
+import { Sandboxes } from './sandboxes.js';
+import type { ContainerLookup } from './types.js';
+
+export type { ContainerNetworking, ContainerNetworkRequest, ContainerLookup, SandboxSetup, EtcFiles } from './types.js';
+
+export interface Networking {
+  readonly manager: NetworkManager;
+  readonly networks: Networks;
+  readonly sandboxes: Sandboxes;
+  /** containers/ provides name/id lookup and /etc file rewriting once it exists. */
+  setContainerLookup(lookup: ContainerLookup): void;
+  /** Stops DNS and port holders; when no container is attached any more, also removes bridges and rules. */
+  close(): Promise<void>;
+}
+
+export interface CreateNetworkingOptions {
+  dataRoot: string;
+  log: Logger;
+  events?: EventBus;
+  bip?: string;
+  defaultAddressPools?: AddressPool[];
+  dns?: string[];
+  /** Overrides the per-daemon name prefix (default: derived from the data root). */
+  prefix?: string;
+  kernel?: NetKernel;
+  resolvConf?: string;
+}
+
+export async function createNetworking(o: CreateNetworkingOptions): Promise<Networking> {
+  const resolver = new NetworkResolver();
+  const manager = new NetworkManager(
+    {
+      dataRoot: o.dataRoot,
+      names: o.prefix ? new NetNames(o.prefix) : NetNames.forDataRoot(o.dataRoot),
+      log: o.log.child({ component: 'network' }),
+      ...(o.events ? { events: o.events } : {}),
+      ...(o.bip ? { bip: o.bip } : {}),
+      ...(o.defaultAddressPools ? { defaultAddressPools: o.defaultAddressPools } : {}),
+      ...(o.dns ? { dns: o.dns } : {}),
+      ...(o.kernel ? { kernel: o.kernel } : {}),
+      ...(o.resolvConf ? { resolvConf: o.resolvConf } : {}),
+    },
+    resolver,
+  );
+  resolver.manager = manager;
+  await manager.store.load();
+  await manager.ipam.load();
+  await manager.ensureBuiltins();
+  // Pools of networks that no longer exist (a crash between the two files) are dropped.
+  for (const id of manager.ipam.poolIds()) if (!manager.store.networks.has(id)) manager.ipam.removePool(id);
+  await manager.ipam.save();
+  for (const n of manager.store.networks.values()) await manager.ensureNetworkUp(n);
+  await manager.applyRules();
+  const networks = new Networks(manager);
+  const sandboxes = new Sandboxes(manager);
+  return {
+    manager,
+    networks,
+    sandboxes,
+    setContainerLookup(lookup) {
+      manager.lookup = lookup;
+    },
+    async close() {
+      await manager.locked(async () => {
+        const live = [...manager.store.containers.values()].some((c) => c.sandbox);
+        if (live) {
+          await manager.dns.close();
+          manager.ports.releaseAll();
+        } else {
+          await manager.removeAllKernelState();
+        }
+      });
+    },
+  };
+}

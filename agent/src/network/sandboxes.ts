@@ -1,0 +1,482 @@
+/**
+ * Containers' networking (the ContainerNetworking contract): a netns per container, one veth endpoint per
+ * attached bridge network, addresses from IPAM, the DNS redirect, published ports; connect/disconnect live.
+ * Every setup is a list of ensure-steps rolled back on failure, with addresses released.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { EndpointSettings, NetworkSettings, Port } from '@berth/common';
+import { ApiError, badParameter, conflict, forbidden, notFound } from '../api/errors.js';
+import { attachmentFor, parseExtraHost, planContainer, requireNetwork } from './attach-plan.js';
+import { renderHosts, renderResolvConf } from './etc-files.js';
+import { formatIp, macForIp, parseIp } from './ipv4.js';
+import { newId, type NetworkManager } from './manager.js';
+import { portMap, portRequests } from './ports.js';
+import { dnsNames } from './resolver.js';
+import type { Attachment, ContainerRecord, EndpointState, NetworkRecord, SandboxState } from './state.js';
+import { dnsRedirectStep, netnsStep, removeDnsRedirect, runSteps, tolerateMissing, vethSteps, type Step } from './steps.js';
+import type { ContainerNetworking, ContainerNetworkRequest, EtcFiles, SandboxSetup } from './types.js';
+
+export class Sandboxes implements ContainerNetworking {
+  constructor(private readonly m: NetworkManager) {}
+
+  private get store() {
+    return this.m.store;
+  }
+
+  private record(id: string): ContainerRecord {
+    const rec = this.store.containers.get(id);
+    if (!rec) throw notFound(`No such container: ${id}`);
+    return rec;
+  }
+
+  async register(req: ContainerNetworkRequest): Promise<void> {
+    await this.m.locked(async () => {
+      const rec = planContainer(this.m, req);
+      const old = this.store.containers.get(req.id);
+      if (old?.sandbox) rec.sandbox = old.sandbox;
+      this.store.containers.set(req.id, rec);
+      await this.store.saveContainers();
+    });
+  }
+
+  async unregister(id: string): Promise<void> {
+    await this.m.locked(async () => {
+      const rec = this.store.containers.get(id);
+      if (!rec) return;
+      if (rec.sandbox) await this.teardownLocked(id, rec);
+      this.store.containers.delete(id);
+      await this.store.saveContainers();
+    });
+  }
+
+  async setUp(id: string): Promise<SandboxSetup> {
+    return this.m.locked(async () => {
+      const rec = this.record(id);
+      if (rec.sandbox) await this.teardownLocked(id, rec);
+      const net = await this.setUpLocked(id, rec);
+      return { net, etc: this.etcFiles(rec) };
+    });
+  }
+
+  async tearDown(id: string): Promise<void> {
+    await this.m.locked(async () => {
+      const rec = this.store.containers.get(id);
+      if (rec?.sandbox) await this.teardownLocked(id, rec);
+    });
+  }
+
+  networkMode(id: string): string {
+    const rec = this.store.containers.get(id);
+    const mode = rec?.req.networkMode ?? 'default';
+    return mode === '' ? 'bridge' : mode;
+  }
+
+  private async setUpLocked(id: string, rec: ContainerRecord): Promise<SandboxSetup['net']> {
+    const m = this.m;
+    switch (rec.mode.kind) {
+      case 'host':
+        rec.sandbox = { id: newId(), endpoints: [], ports: [] };
+        await this.store.saveContainers();
+        return { mode: 'host' };
+      case 'container': {
+        const target = this.store.containers.get(rec.mode.containerId);
+        if (!target?.sandbox) throw conflict(`cannot join network namespace of a non running container: ${rec.mode.containerId.slice(0, 12)}`);
+        rec.sandbox = { id: target.sandbox.id, endpoints: [], ports: [] };
+        await this.store.saveContainers();
+        return target.sandbox.netns ? { mode: 'join', path: m.kernel.netnsPath(target.sandbox.netns) } : { mode: 'host' };
+      }
+      case 'none': {
+        const netns = m.names.netnsFor(id);
+        await runSteps([netnsStep(m.kernel, netns)], m.log);
+        rec.sandbox = { id: newId(), netns, endpoints: [], ports: [] };
+        await this.store.saveContainers();
+        return { mode: 'join', path: m.kernel.netnsPath(netns) };
+      }
+      case 'bridge':
+        break;
+    }
+    const netns = m.names.netnsFor(id);
+    const sandbox: SandboxState = { id: newId(), netns, endpoints: [], ports: [] };
+    const steps: Step[] = [netnsStep(m.kernel, netns)];
+    const allocated: { networkId: string; ip: number }[] = [];
+    try {
+      let gatewayDone = false;
+      for (const [i, att] of rec.attachments.entries()) {
+        const n = requireNetwork(m, att.networkId);
+        const { ep, steps: s } = this.endpointPlan(id, n, att, netns, `eth${i}`, !gatewayDone && !n.internal);
+        allocated.push({ networkId: n.id, ip: parseIp(ep.ip)! });
+        if (!n.internal) gatewayDone = true;
+        sandbox.endpoints.push(ep);
+        steps.push(...s);
+      }
+      const dnsStep = this.dnsStep(netns, sandbox.endpoints);
+      if (dnsStep) steps.push(dnsStep);
+      const reqs = portRequests(rec.req.portBindings, rec.req.publishAllPorts, rec.req.exposedPorts);
+      const target = this.portTarget(sandbox.endpoints);
+      if (reqs.length && target) {
+        steps.push({
+          name: 'reservePorts',
+          run: async () => {
+            sandbox.ports = await m.ports.reserve(id, reqs, target);
+          },
+          undo: async () => m.ports.release(id),
+        });
+      }
+      await runSteps(steps, m.log);
+      rec.sandbox = sandbox;
+      try {
+        await m.ipam.save();
+        await this.store.saveContainers();
+        if (sandbox.ports.length) await m.applyRules();
+      } catch (err) {
+        await this.teardownLocked(id, rec);
+        throw err;
+      }
+      return { mode: 'join', path: m.kernel.netnsPath(netns) };
+    } catch (err) {
+      for (const a of allocated) m.ipam.release(a.networkId, a.ip);
+      throw err;
+    }
+  }
+
+  /** Allocates the address and describes the steps of one endpoint (nothing touches the kernel yet). */
+  private endpointPlan(id: string, n: NetworkRecord, att: Attachment, netns: string, ifname: string, gateway: boolean): { ep: EndpointState; steps: Step[] } {
+    const m = this.m;
+    if (n.driver !== 'bridge' || !n.bridge) throw badParameter(`network ${n.name} cannot take endpoints`);
+    const preferred = att.ipv4 !== undefined ? parseIp(att.ipv4) : undefined;
+    const ip = m.ipam.allocate(n.id, id, preferred);
+    const subnet = m.subnetOf(n)!;
+    const gw = m.gatewayOf(n)!;
+    const ep: EndpointState = {
+      networkId: n.id,
+      endpointId: att.endpointId,
+      ip: formatIp(ip),
+      prefix: subnet.prefix,
+      gateway: gw,
+      mac: att.mac ?? macForIp(ip),
+      hostVeth: m.names.vethFor(randomBytes(8).toString('hex')),
+      ifname,
+    };
+    const steps = vethSteps(m.kernel, {
+      hostName: ep.hostVeth,
+      peerName: ifname,
+      netns,
+      mtu: n.mtu ?? 1500,
+      mac: ep.mac,
+      bridge: n.bridge,
+      cidr: `${ep.ip}/${ep.prefix}`,
+      ...(gateway ? { defaultGateway: gw } : {}),
+    });
+    return { ep, steps };
+  }
+
+  /** DNAT of 127.0.0.11 to the first user network's embedded DNS, when there is one. */
+  private dnsStep(netns: string, endpoints: EndpointState[]): Step | undefined {
+    const ep = endpoints.find((e) => {
+      const n = this.store.networks.get(e.networkId);
+      return n !== undefined && this.m.isUserNetwork(n);
+    });
+    return ep ? dnsRedirectStep(this.m.kernel, netns, ep.ifname, ep.gateway, ep.ip) : undefined;
+  }
+
+  /** Published ports go to the container's address on its first non-internal network. */
+  private portTarget(endpoints: EndpointState[]): string | undefined {
+    return endpoints.find((e) => !this.store.networks.get(e.networkId)?.internal)?.ip;
+  }
+
+  private async teardownLocked(id: string, rec: ContainerRecord): Promise<void> {
+    const m = this.m;
+    const sb = rec.sandbox;
+    if (!sb) return;
+    m.ports.release(id);
+    for (const ep of sb.endpoints) {
+      // Deleting the host end removes the pair now; deleting the netns alone frees it asynchronously.
+      await tolerateMissing(() => m.kernel.ip([`link del ${ep.hostVeth}`]));
+      const ip = parseIp(ep.ip);
+      if (ip !== undefined) m.ipam.release(ep.networkId, ip);
+    }
+    if (sb.netns && rec.mode.kind !== 'container') await tolerateMissing(() => m.kernel.netnsDelete(sb.netns!));
+    const hadPorts = sb.ports.length > 0;
+    rec.sandbox = undefined;
+    await m.ipam.save();
+    await this.store.saveContainers();
+    if (hadPorts) await m.applyRules();
+  }
+
+  // ---- connect / disconnect (API: POST /networks/{id}/connect|disconnect)
+
+  async connect(networkRef: string, containerRef: string, cfg: EndpointSettings | undefined): Promise<void> {
+    await this.m.locked(async () => {
+      const m = this.m;
+      const n = requireNetwork(m, networkRef);
+      const id = this.containerId(containerRef);
+      const rec = this.record(id);
+      if (rec.mode.kind !== 'bridge' || n.driver !== 'bridge') {
+        throw badParameter('container sharing network namespace with another container or host cannot be connected to any other network');
+      }
+      if (rec.attachments.some((a) => a.networkId === n.id)) throw forbidden(`endpoint with name ${rec.req.name} already exists in network ${n.name}`);
+      const att = attachmentFor(m, n, cfg ?? undefined);
+      if (!rec.sandbox) {
+        rec.attachments.push(att);
+        await this.store.saveContainers();
+        m.publish('connect', n, { container: id });
+        return;
+      }
+      const used = new Set(rec.sandbox.endpoints.map((e) => e.ifname));
+      let idx = 0;
+      while (used.has(`eth${idx}`)) idx++;
+      const needsGateway = !n.internal && !rec.sandbox.endpoints.some((e) => !this.store.networks.get(e.networkId)?.internal);
+      const { ep, steps } = this.endpointPlan(id, n, att, rec.sandbox.netns!, `eth${idx}`, needsGateway);
+      const endpoints = [...rec.sandbox.endpoints, ep];
+      const hadDns = rec.sandbox.endpoints.some((e) => this.isUser(e.networkId));
+      const dns = !hadDns ? this.dnsStep(rec.sandbox.netns!, endpoints) : undefined;
+      try {
+        await runSteps(dns ? [...steps, dns] : steps, m.log);
+      } catch (err) {
+        m.ipam.release(n.id, parseIp(ep.ip)!);
+        throw err;
+      }
+      rec.attachments.push(att);
+      rec.sandbox.endpoints = endpoints;
+      await m.ipam.save();
+      await this.store.saveContainers();
+      m.publish('connect', n, { container: id });
+      await this.rewriteEtc(id, rec);
+    });
+  }
+
+  async disconnect(networkRef: string, containerRef: string, force: boolean): Promise<void> {
+    await this.m.locked(async () => {
+      const m = this.m;
+      const n = requireNetwork(m, networkRef);
+      let id: string;
+      try {
+        id = this.containerId(containerRef);
+      } catch (err) {
+        // --force removes a dead container's endpoint by id even when the container is gone.
+        if (!force) throw err;
+        id = containerRef;
+      }
+      const rec = this.store.containers.get(id);
+      if (!rec) throw notFound(`No such container: ${containerRef}`);
+      const att = rec.attachments.find((a) => a.networkId === n.id);
+      if (!att) throw new ApiError(403, `container ${id.slice(0, 12)} is not connected to network ${n.name}`);
+      const ep = rec.sandbox?.endpoints.find((e) => e.networkId === n.id);
+      if (ep && rec.sandbox) {
+        await tolerateMissing(() => m.kernel.ip([`link del ${ep.hostVeth}`]));
+        m.ipam.release(n.id, parseIp(ep.ip)!);
+        rec.sandbox.endpoints = rec.sandbox.endpoints.filter((e) => e !== ep);
+        const rest = rec.sandbox.endpoints;
+        // The default route left with the interface: give it to the next network that has a gateway.
+        const gwEp = rest.find((e) => !this.store.networks.get(e.networkId)?.internal);
+        if (gwEp) await m.kernel.ip([`route replace default via ${gwEp.gateway} dev ${gwEp.ifname}`], rec.sandbox.netns);
+        const dns = this.dnsStep(rec.sandbox.netns!, rest);
+        if (dns) await dns.run();
+        else await removeDnsRedirect(m.kernel, rec.sandbox.netns!);
+      }
+      rec.attachments = rec.attachments.filter((a) => a !== att);
+      await m.ipam.save();
+      await this.store.saveContainers();
+      m.publish('disconnect', n, { container: id });
+      if (rec.sandbox) await this.rewriteEtc(id, rec);
+    });
+  }
+
+  private containerId(ref: string): string {
+    const c = this.m.lookup?.find(ref);
+    if (c) return c.id;
+    if (this.store.containers.has(ref)) return ref;
+    throw notFound(`No such container: ${ref}`);
+  }
+
+  private isUser(networkId: string): boolean {
+    const n = this.store.networks.get(networkId);
+    return n !== undefined && this.m.isUserNetwork(n);
+  }
+
+  private async rewriteEtc(id: string, rec: ContainerRecord): Promise<void> {
+    try {
+      await this.m.lookup?.writeEtcFiles(id, this.etcFiles(rec));
+    } catch (err) {
+      this.m.log.warn('could not update /etc/hosts after connect/disconnect', { container: id, err: err as Error });
+    }
+  }
+
+  // ---- files and inspect
+
+  /** /etc/hosts and /etc/resolv.conf contents for the container's current state. */
+  etcFiles(rec: ContainerRecord): EtcFiles {
+    const m = this.m;
+    const host = m.hostResolv();
+    const req = rec.req;
+    if (rec.mode.kind === 'container') {
+      const target = this.store.containers.get(rec.mode.containerId);
+      if (target) return this.etcFiles(target);
+    }
+    const defaultGw = m.gatewayOf(m.defaultBridge()) ?? '127.0.0.1';
+    const extraHosts = req.extraHosts.map(parseExtraHost).map((e) => ({ name: e.name, ip: e.ip === 'host-gateway' ? defaultGw : e.ip }));
+    if (rec.mode.kind === 'host') {
+      let hostHosts = '';
+      try {
+        hostHosts = readFileSync('/etc/hosts', 'utf8');
+      } catch {
+        hostHosts = '127.0.0.1\tlocalhost\n';
+      }
+      const extra = extraHosts.map((e) => `${e.ip}\t${e.name}\n`).join('');
+      const resolv = renderResolvConf({ host, dns: req.dns.length ? req.dns : m.opts.dns ?? [], dnsSearch: req.dnsSearch, dnsOptions: req.dnsOptions, embedded: false });
+      return { hosts: hostHosts + extra, resolvConf: resolv };
+    }
+    const eps = rec.sandbox?.endpoints ?? [];
+    const links: { ip: string; names: string[] }[] = [];
+    for (const l of req.links) {
+      const [name, alias] = l.replace(/^\//, '').split(':');
+      const t = name ? m.lookup?.find(name) : undefined;
+      const trec = t ? this.store.containers.get(t.id) : undefined;
+      const tep = trec?.sandbox?.endpoints.find((e) => eps.some((o) => o.networkId === e.networkId));
+      if (t && tep) {
+        const aliasName = (alias ?? name!).replace(/^.*\//, '');
+        links.push({ ip: tep.ip, names: [...new Set([aliasName, t.id.slice(0, 12), t.name.replace(/^\//, '')])] });
+      }
+    }
+    const embedded = eps.some((e) => this.isUser(e.networkId)) || (!rec.sandbox && rec.attachments.some((a) => this.isUser(a.networkId)));
+    return {
+      hosts: renderHosts({ hostname: req.hostname, ...(req.domainname ? { domainname: req.domainname } : {}), ...(eps[0] ? { ownIp: eps[0].ip } : {}), extraHosts, links }),
+      resolvConf: renderResolvConf({
+        host,
+        dns: req.dns.length ? req.dns : m.opts.dns ?? [],
+        dnsSearch: req.dnsSearch,
+        dnsOptions: req.dnsOptions,
+        embedded,
+        upstreams: m.upstreams(req.dns).map((u) => `host(${u})`),
+      }),
+    };
+  }
+
+  settings(id: string): NetworkSettings {
+    const rec = this.store.containers.get(id);
+    const sb = rec?.sandbox;
+    const networks: Record<string, EndpointSettings> = {};
+    let primary: EndpointSettings | undefined;
+    if (rec) {
+      const modeNet = rec.mode.kind === 'host' || rec.mode.kind === 'none' ? this.store.findNetwork(rec.mode.kind) : undefined;
+      if (modeNet) networks[modeNet.name] = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: modeNet.id, EndpointID: sb ? sb.id : '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null };
+      for (const att of rec.attachments) {
+        const n = this.store.networks.get(att.networkId);
+        if (!n) continue;
+        const ep = sb?.endpoints.find((e) => e.networkId === n.id);
+        const es: EndpointSettings = {
+          IPAMConfig: att.ipv4 ? { IPv4Address: att.ipv4 } : null,
+          Links: att.links.length ? att.links : null,
+          Aliases: att.aliases.length ? att.aliases : null,
+          MacAddress: ep?.mac ?? att.mac ?? '',
+          NetworkID: n.id,
+          EndpointID: ep ? att.endpointId : '',
+          Gateway: ep?.gateway ?? '',
+          IPAddress: ep?.ip ?? '',
+          IPPrefixLen: ep?.prefix ?? 0,
+          IPv6Gateway: '',
+          GlobalIPv6Address: '',
+          GlobalIPv6PrefixLen: 0,
+          DriverOpts: Object.keys(att.driverOpts).length ? att.driverOpts : null,
+          DNSNames: this.m.isUserNetwork(n) ? dnsNames(id, rec, n.id) : null,
+        };
+        networks[n.name] = es;
+        if (n.builtin && n.driver === 'bridge') primary = es;
+      }
+    }
+    return {
+      Bridge: '',
+      SandboxID: sb?.id ?? '',
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      Ports: sb ? portMap(rec!.req.exposedPorts, sb.ports) : {},
+      SandboxKey: sb?.netns ? this.m.kernel.netnsPath(sb.netns) : '',
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: primary?.EndpointID ?? '',
+      Gateway: primary?.Gateway ?? '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      IPAddress: primary?.IPAddress ?? '',
+      IPPrefixLen: primary?.IPPrefixLen ?? 0,
+      IPv6Gateway: '',
+      MacAddress: primary?.MacAddress ?? '',
+      Networks: networks,
+    };
+  }
+
+  ports(id: string): Port[] {
+    const rec = this.store.containers.get(id);
+    const out: Port[] = [];
+    const published = rec?.sandbox?.ports ?? [];
+    for (const p of published) out.push({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto });
+    for (const key of rec?.sandbox ? rec.req.exposedPorts : []) {
+      const [port, proto] = key.split('/');
+      if (!published.some((p) => String(p.containerPort) === port && p.proto === (proto ?? 'tcp'))) out.push({ PrivatePort: Number(port), Type: (proto ?? 'tcp') as Port['Type'] });
+    }
+    return out;
+  }
+
+  // ---- reconcile (daemon start)
+
+  async reconcile(known: ReadonlySet<string>, running: ReadonlySet<string>): Promise<void> {
+    await this.m.locked(async () => {
+      const m = this.m;
+      for (const [id, rec] of [...this.store.containers]) {
+        if (!known.has(id)) {
+          if (rec.sandbox) await this.teardownLocked(id, rec);
+          this.store.containers.delete(id);
+        } else if (rec.sandbox && !running.has(id)) {
+          await this.teardownLocked(id, rec);
+        } else if (rec.sandbox?.netns && !(await m.kernel.netnsList()).includes(rec.sandbox.netns)) {
+          // The netns vanished (host reboot): the container cannot be running in it.
+          rec.sandbox.endpoints = [];
+          rec.sandbox.ports = [];
+          await this.teardownLocked(id, rec);
+        }
+      }
+      await this.store.saveContainers();
+      await this.sweepKernel();
+      for (const [id, rec] of this.store.containers) {
+        const target = rec.sandbox ? this.portTarget(rec.sandbox.endpoints) : undefined;
+        if (rec.sandbox?.ports.length && target) await m.ports.restore(id, rec.sandbox.ports, target);
+      }
+      await m.applyRules();
+    });
+  }
+
+  /** Removes this daemon's netns, veths, bridges and addresses that the state does not account for. */
+  private async sweepKernel(): Promise<void> {
+    const m = this.m;
+    const liveNetns = new Set<string>();
+    const liveVeths = new Set<string>();
+    const heldIps = new Set<string>();
+    for (const [id, rec] of this.store.containers) {
+      if (rec.sandbox?.netns) liveNetns.add(rec.sandbox.netns);
+      for (const ep of rec.sandbox?.endpoints ?? []) {
+        liveVeths.add(ep.hostVeth);
+        heldIps.add(`${ep.networkId}/${ep.ip}/${id}`);
+      }
+    }
+    const bridges = new Set([...this.store.networks.values()].flatMap((n) => (n.bridge ? [n.bridge] : [])));
+    for (const ns of await m.kernel.netnsList()) {
+      if (m.names.ownsNetns(ns) && !liveNetns.has(ns)) {
+        m.log.info('reconcile: removing stray netns', { netns: ns });
+        await tolerateMissing(() => m.kernel.netnsDelete(ns));
+      }
+    }
+    for (const l of await m.kernel.links()) {
+      const stray = m.names.isVeth(l.name) ? !liveVeths.has(l.name) : m.names.ownsLink(l.name) && l.kind === 'bridge' && !bridges.has(l.name);
+      if (stray) {
+        m.log.info('reconcile: removing stray link', { link: l.name });
+        await tolerateMissing(() => m.kernel.ip([`link del ${l.name}`]));
+      }
+    }
+    for (const h of m.ipam.holders()) {
+      if (!heldIps.has(`${h.networkId}/${h.ip}/${h.owner}`)) m.ipam.release(h.networkId, parseIp(h.ip)!);
+    }
+    await m.ipam.save();
+  }
+}

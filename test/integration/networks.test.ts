@@ -1,0 +1,108 @@
+/**
+ * `docker network` through the real CLI against a real berthd: create with IPAM options, ls filters, inspect,
+ * rm/prune, Docker's error statuses, and networks that survive a daemon restart. Subnets from 10.213.128.0/20.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { IS_ROOT, requirement } from '../helpers/env.js';
+
+const ARGS = ['--bip', '10.213.128.1/24', '--default-address-pool', 'base=10.213.130.0/23,size=24'];
+const skip = requirement(IS_ROOT, 'networks need root (bridges, nftables)');
+
+function links(): string[] {
+  return spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '');
+}
+
+describe('docker network', { skip, concurrency: false }, () => {
+  let d: TestDaemon;
+  before(async () => {
+    d = await startTestDaemon({ args: ARGS });
+  });
+  after(async () => {
+    await d?.destroy();
+  });
+
+  it('lists the builtin networks and creates user networks with IPAM options', async () => {
+    const ls = await d.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual(ls.stdout.trim().split('\n').sort(), ['bridge bridge', 'host host', 'none null']);
+    const bridge = JSON.parse((await d.docker(['network', 'inspect', 'bridge'])).stdout)[0];
+    assert.equal(bridge.IPAM.Config[0].Subnet, '10.213.128.0/24');
+    assert.equal(bridge.Options['com.docker.network.bridge.default_bridge'], 'true');
+
+    const c = await d.docker(['network', 'create', '--subnet', '10.213.132.0/24', '--gateway', '10.213.132.254', '--ip-range', '10.213.132.64/26', '--internal', '--attachable', '--label', 'team=net', '-o', 'com.docker.network.driver.mtu=1400', '-o', 'com.docker.network.bridge.name=bt213x', 'static1']);
+    assert.equal(c.code, 0, c.stderr);
+    const n = JSON.parse((await d.docker(['network', 'inspect', 'static1'])).stdout)[0];
+    assert.equal(n.Id, c.stdout.trim());
+    assert.deepEqual(n.IPAM.Config, [{ Subnet: '10.213.132.0/24', IPRange: '10.213.132.64/26', Gateway: '10.213.132.254' }]);
+    assert.equal(n.Internal, true);
+    assert.equal(n.Attachable, true);
+    assert.deepEqual(n.Labels, { team: 'net' });
+    assert.deepEqual(n.Containers, {});
+    const addr = spawnSync('ip', ['-o', '-4', 'addr', 'show', 'dev', 'bt213x'], { encoding: 'utf8' }).stdout;
+    assert.match(addr, /10\.213\.132\.254\/24/);
+    assert.match(spawnSync('ip', ['-o', 'link', 'show', 'dev', 'bt213x'], { encoding: 'utf8' }).stdout, /mtu 1400/);
+
+    const auto = await d.docker(['network', 'create', 'auto1']);
+    assert.equal(auto.code, 0, auto.stderr);
+    const a = JSON.parse((await d.docker(['network', 'inspect', 'auto1'])).stdout)[0];
+    assert.match(a.IPAM.Config[0].Subnet, /^10\.213\.13[01]\.0\/24$/);
+  });
+
+  it('filters ls by label, driver, name, type and dangling', async () => {
+    const f = async (...filters: string[]) =>
+      (await d.docker(['network', 'ls', '--format', '{{.Name}}', ...filters.flatMap((x) => ['--filter', x])])).stdout.trim().split('\n').filter(Boolean).sort();
+    assert.deepEqual(await f('label=team=net'), ['static1']);
+    assert.deepEqual(await f('type=custom'), ['auto1', 'static1']);
+    assert.deepEqual(await f('driver=null'), ['none']);
+    assert.deepEqual(await f('name=auto'), ['auto1']);
+    assert.deepEqual(await f('dangling=true'), ['auto1', 'static1']);
+    const bad = await d.request('GET', `/networks?filters=${encodeURIComponent('{"bogus":["x"]}')}`);
+    assert.equal(bad.status, 400);
+  });
+
+  it('answers errors with Docker statuses and messages', async () => {
+    const dup = await d.docker(['network', 'create', 'auto1']);
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, /already exists/);
+    const r409 = await d.request('POST', '/networks/create', { Name: 'auto1' });
+    assert.equal(r409.status, 409);
+    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: '10.213.133.5/24' }] } })).status, 400);
+    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: '10.213.128.0/25' }] } })).status, 403);
+    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', Driver: 'overlayish' })).status, 404);
+    assert.equal((await d.request('POST', '/networks/create', '{"Name": ')).status, 400);
+    assert.equal((await d.request('POST', '/networks/create', { Name: 'bad name!' })).status, 400);
+    assert.equal((await d.request('GET', '/networks/nope')).status, 404);
+    const rmBuiltin = await d.request('DELETE', '/networks/bridge');
+    assert.equal(rmBuiltin.status, 403);
+    assert.match(JSON.parse(rmBuiltin.body).message, /pre-defined network/);
+    const conn = await d.request('POST', '/networks/auto1/connect', { Container: 'nosuch' });
+    assert.equal(conn.status, 404);
+    assert.equal((await d.request('POST', '/networks/auto1/connect', [])).status, 400);
+    // Nothing was created by the failed requests.
+    const names = (await d.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout.trim().split('\n').sort();
+    assert.deepEqual(names, ['auto1', 'bridge', 'host', 'none', 'static1']);
+  });
+
+  it('keeps networks, ids and subnets across a daemon restart, then prunes and removes them', async () => {
+    const before = JSON.parse((await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout);
+    assert.equal(await d.stop(), 0);
+    assert.ok(!links().includes('bt213x'), 'a clean stop with no containers removes the bridges');
+    d = await startTestDaemon({ dataRoot: d.dataRoot, socket: d.socket, args: ARGS });
+    const after = JSON.parse((await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout);
+    assert.deepEqual(after.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]), before.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]));
+    assert.ok(links().includes('bt213x'), 'bridges are back');
+
+    const pr = await d.docker(['network', 'prune', '-f', '--filter', 'label=team=net']);
+    assert.equal(pr.code, 0, pr.stderr);
+    assert.match(pr.stdout, /static1/);
+    assert.ok(!links().includes('bt213x'));
+    const rm = await d.docker(['network', 'rm', 'auto1']);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal((await d.docker(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.trim(), '');
+  });
+});
