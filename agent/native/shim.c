@@ -44,6 +44,11 @@ static struct {
   struct conn conns[MAX_CONN];
   int nconn;
   long long oom_base;
+  /* stdin bytes the container has not taken yet: attachers are not read while this is non-empty, so a
+   * process that never reads stdin cannot wedge the supervisor */
+  char pend[32768];
+  size_t pendoff, pendlen;
+  int close_when_drained;
 } S = {.in_w = -1, .out_r = -1, .err_r = -1, .master = -1};
 
 static long long read_oom_kills(void) {
@@ -159,6 +164,7 @@ static void handle_conn(int fd) {
   int a, b, c;
   if (sscanf(line, "attach %d %d %d", &a, &b, &c) == 3 && S.nconn < MAX_CONN) {
     write_all(fd, "ok\n", 3);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); /* a stuck attacher is dropped after write_all's timeout */
     S.conns[S.nconn++] = (struct conn){.fd = fd, .kind = 1, .in = a && S.in_w >= 0, .out = b, .err = c};
     return;
   }
@@ -187,9 +193,46 @@ static void drop_conn(int i) {
 }
 
 static void close_stdin(void) {
+  if (S.pendlen > 0) {
+    S.close_when_drained = 1;
+    return;
+  }
   if (S.in_w >= 0 && S.in_w != S.master) close(S.in_w);
   S.in_w = -1;
   for (int i = 0; i < S.nconn; i++) S.conns[i].in = 0;
+}
+
+static void feed_stdin(const char *buf, size_t n) {
+  ssize_t w = 0;
+  if (S.pendlen == 0) {
+    w = write(S.in_w, buf, n);
+    if (w < 0) {
+      if (errno != EAGAIN && errno != EINTR) return; /* the process closed its stdin: drop input, as Docker */
+      w = 0;
+    }
+  }
+  size_t rest = n - (size_t)w;
+  if (rest == 0) return;
+  if (S.pendoff > 0) {
+    memmove(S.pend, S.pend + S.pendoff, S.pendlen);
+    S.pendoff = 0;
+  }
+  if (rest > sizeof S.pend - S.pendlen) rest = sizeof S.pend - S.pendlen; /* cannot happen: one read per drain */
+  memcpy(S.pend + S.pendlen, buf + w, rest);
+  S.pendlen += rest;
+}
+
+static void drain_stdin(void) {
+  ssize_t w = write(S.in_w, S.pend + S.pendoff, S.pendlen);
+  if (w < 0 && errno != EAGAIN && errno != EINTR) w = (ssize_t)S.pendlen; /* reader gone: discard */
+  if (w > 0) {
+    S.pendoff += (size_t)w;
+    S.pendlen -= (size_t)w;
+  }
+  if (S.pendlen == 0) {
+    S.pendoff = 0;
+    if (S.close_when_drained) close_stdin();
+  }
 }
 
 static void fanout(int stream, const char *buf, size_t n) {
@@ -343,6 +386,13 @@ int shim_create(const char *statedir) {
     waitpid(pid, NULL, 0);
     return fail_create(msg);
   }
+  if (S.in_w >= 0) fcntl(S.in_w, F_SETFL, fcntl(S.in_w, F_GETFL) | O_NONBLOCK);
+  /* the supervisor should be the last thing the OOM killer picks; the container set its own score */
+  int oomfd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (oomfd >= 0) {
+    write_all(oomfd, "-998", 4);
+    close(oomfd);
+  }
   printf("created %d\n", pid);
   fflush(stdout);
   int null = open("/dev/null", O_RDWR);
@@ -354,15 +404,16 @@ int shim_create(const char *statedir) {
   int exited = 0, status = 0;
   int outs[2] = {S.terminal ? S.master : S.out_r, S.terminal ? -1 : S.err_r};
   for (;;) {
-    struct pollfd p[4 + MAX_CONN];
+    struct pollfd p[5 + MAX_CONN];
     int np = 0;
     p[np++] = (struct pollfd){.fd = lfd, .events = POLLIN};
     p[np++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     p[np++] = (struct pollfd){.fd = outs[0], .events = POLLIN};
     p[np++] = (struct pollfd){.fd = outs[1], .events = POLLIN};
+    p[np++] = (struct pollfd){.fd = S.pendlen > 0 ? S.in_w : -1, .events = POLLOUT};
     int base = np;
     for (int i = 0; i < S.nconn; i++)
-      p[np++] = (struct pollfd){.fd = S.conns[i].fd, .events = S.conns[i].in ? POLLIN : 0};
+      p[np++] = (struct pollfd){.fd = S.conns[i].fd, .events = S.conns[i].in && S.pendlen == 0 ? POLLIN : 0};
     if (poll(p, (nfds_t)np, -1) < 0) continue;
     if (p[1].revents) {
       struct signalfd_siginfo si;
@@ -372,6 +423,7 @@ int shim_create(const char *statedir) {
     for (int k = 0; k < 2; k++)
       if (p[2 + k].revents && pump(outs[k], k + 1) == 0) outs[k] = -1;
     if (exited) finish(status);
+    if (p[4].revents && S.pendlen > 0) drain_stdin();
     /* attachers: the conns array may shrink while we walk it, so map back by fd */
     for (int j = base; j < np; j++) {
       if (!p[j].revents) continue;
@@ -384,10 +436,11 @@ int shim_create(const char *statedir) {
         continue;
       }
       char buf[32768];
+      if (cn->in && S.pendlen > 0 && !(p[j].revents & (POLLHUP | POLLERR))) continue;
       ssize_t n = cn->in ? read(cn->fd, buf, sizeof buf) : 0;
       if (n > 0 && S.in_w >= 0) {
-        write_all(S.in_w, buf, (size_t)n);
-      } else if (n <= 0 && !(n < 0 && errno == EINTR)) {
+        feed_stdin(buf, (size_t)n);
+      } else if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
         int was_in = cn->in;
         cn->in = 0;
         if (!cn->out && !cn->err) drop_conn(i);

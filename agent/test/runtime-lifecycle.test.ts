@@ -116,6 +116,7 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     assert.equal(st.pids.limit, 50);
     assert.ok(st.pids.current <= 50 && st.pids.current >= 40, `pids.current = ${st.pids.current}`);
     assert.ok(st.memory.usage > 0 && st.memory.limit > 0);
+    assert.deepEqual(st.networks, {}, 'a fresh network namespace has only lo, which Docker does not report');
     const top = await fx.runtime.top(spec.id);
     assert.equal(top.length, st.pids.current);
     await fx.runtime.update(spec.id, { pidsLimit: 60 });

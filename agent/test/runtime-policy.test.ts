@@ -171,3 +171,18 @@ describe('per-daemon runtime options', () => {
     assert.deepEqual(runtimeOptionsFor({ dataRoot: '/tmp/a', cgroupParent: 'x/y', execRoot: '/run/x' }), { stateRoot: '/run/x', cgroupParent: 'x/y' });
   });
 });
+
+describe('network counters', () => {
+  it('parses /proc/<pid>/net/dev without lo', async () => {
+    const { parseNetDev } = await import('../src/runtime/state.js');
+    const text = [
+      'Inter-|   Receive                                                |  Transmit',
+      ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+      '    lo:     100       1    0    0    0     0          0         0      100       1    0    0    0     0       0          0',
+      '  eth0:    1500      10    1    2    0     0          0         0     3000      20    3    4    0     0       0          0',
+    ].join('\n');
+    assert.deepEqual(parseNetDev(text), {
+      eth0: { rxBytes: 1500, rxPackets: 10, rxErrors: 1, rxDropped: 2, txBytes: 3000, txPackets: 20, txErrors: 3, txDropped: 4 },
+    });
+  });
+});

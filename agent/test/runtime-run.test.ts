@@ -130,6 +130,20 @@ describe('runtime: run', { skip: blocked }, () => {
     await fx.runtime.delete(spec.id);
   });
 
+  it("a process that never reads stdin cannot wedge its supervisor; it gets oom_score_adj 0, not the daemon's", async () => {
+    const spec = fx.spec(['sh', '-c', 'sleep 0.3; cat /proc/self/oom_score_adj'], { process: { openStdin: true, stdinOnce: true } });
+    await fx.runtime.create(spec);
+    const att = await fx.runtime.attach(spec.id, { stdin: true, stdout: true, stderr: true });
+    const out = collect(att.output);
+    await fx.runtime.start(spec.id);
+    att.stdin!.write(Buffer.alloc(4 << 20, 'x'));
+    att.stdin!.end();
+    const exit = await fx.runtime.wait(spec.id);
+    assert.equal(exit.exitCode, 0);
+    assert.equal(demux(await out).stdout, '0\n');
+    await fx.runtime.delete(spec.id);
+  });
+
   it('mounts an overlay rootfs: writes land in the upper dir, the lower layer stays untouched', async () => {
     const dir = path.join(fx.root, 'ovl');
     const spec = fx.spec(['sh', '-c', 'echo new > /created; rm /etc/passwd; ls /etc'], {

@@ -205,7 +205,8 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
   }
   if (isNew(ns.net)) ops.push(['lo']);
   for (const l of p.rlimits) ops.push(['rlimit', rlimitNumber(l.type), l.soft, l.hard]);
-  if (p.oomScoreAdj !== undefined) ops.push(['oomscore', p.oomScoreAdj]);
+  // always set: otherwise the container inherits the daemon's (possibly negative) score
+  ops.push(['oomscore', p.oomScoreAdj ?? 0]);
   if (p.terminal) ops.push(['openpty']);
   if (p.init) ops.push(['init', '/sbin/docker-init']);
   const text = ops.map(opLine);

@@ -12,7 +12,7 @@ import type { Sys } from '../sys/sys.js';
 import { ociError, parseErrorReply, startExec } from './exec.js';
 import { compileCreateOps } from './ops.js';
 import { shimAttach, shimCommand, shimWait, ShimUnavailableError } from './shim-client.js';
-import { parseExit, StateStore, type SavedState } from './state.js';
+import { parseExit, parseNetDev, StateStore, type SavedState } from './state.js';
 import {
   NoSuchContainerError,
   RuntimeError,
@@ -99,6 +99,7 @@ export class LinuxRuntime implements Runtime {
         shimPid,
         createdAt: new Date().toISOString(),
         cgroup: ref,
+        ownNetns: spec.namespaces.net.mode !== 'host',
         annotations: spec.annotations ?? {},
       });
       return { pid, shimPid };
@@ -219,7 +220,12 @@ export class LinuxRuntime implements Runtime {
 
   async stats(id: ContainerId): Promise<RuntimeStats> {
     const s = await this.saved(id);
-    return { read: new Date(), ...(await this.d.cgroups.stats(s.cgroup)) };
+    const stats: RuntimeStats = { read: new Date(), ...(await this.d.cgroups.stats(s.cgroup)) };
+    if (s.ownNetns && !(await this.store.exit(id))) {
+      const dev = await this.d.sys.readFile(`/proc/${s.pid}/net/dev`).catch(() => undefined);
+      if (dev !== undefined) stats.networks = parseNetDev(dev);
+    }
+    return stats;
   }
 
   async top(id: ContainerId): Promise<number[]> {

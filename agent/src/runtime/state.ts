@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { CgroupRef } from '../cgroups/types.js';
 import { readJson, writeJsonAtomic } from '../util/fs-atomic.js';
-import type { ContainerId, ExitStatus } from './types.js';
+import type { ContainerId, ExitStatus, NetworkStats } from './types.js';
 
 export interface SavedState {
   id: ContainerId;
@@ -12,6 +12,8 @@ export interface SavedState {
   createdAt: string;
   startedAt?: string;
   cgroup: CgroupRef;
+  /** The container has a network namespace of its own (new or joined), so its counters mean something. */
+  ownNetns?: boolean;
   annotations: Record<string, string>;
 }
 
@@ -63,6 +65,21 @@ interface ExitJson {
   oomKilled: boolean;
   finishedAt: string;
   error?: string;
+}
+
+/** /proc/<pid>/net/dev → per-interface counters, lo excluded (as dockerd). */
+export function parseNetDev(text: string): Record<string, NetworkStats> {
+  const out: Record<string, NetworkStats> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === 'lo') continue;
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    out[m[1]!] = {
+      rxBytes: f[0] ?? 0, rxPackets: f[1] ?? 0, rxErrors: f[2] ?? 0, rxDropped: f[3] ?? 0,
+      txBytes: f[8] ?? 0, txPackets: f[9] ?? 0, txErrors: f[10] ?? 0, txDropped: f[11] ?? 0,
+    };
+  }
+  return out;
 }
 
 export function parseExit(text: string): ExitStatus {

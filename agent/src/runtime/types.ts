@@ -285,8 +285,22 @@ export interface BlkioEntry {
   value: number;
 }
 
+/** Per-interface counters from the container's network namespace (/proc/<pid>/net/dev), as Docker's. */
+export interface NetworkStats {
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+}
+
 export interface RuntimeStats {
   read: Date;
+  /** Interfaces other than lo; absent when the container shares the host's network namespace or is not running. */
+  networks?: Record<string, NetworkStats>;
   cpu: CpuStats;
   memory: MemoryStats;
   pids: { current: number; limit?: number };
