@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <linux/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -97,6 +98,41 @@ static void bind_remount(const char *target, unsigned long flags, int errfd, con
     child_fail(errfd, 125, "remount \"%s\": %s", shown, strerror(errno));
 }
 
+/* overlay <target> <upper> <work> <base> <lower relative to base>...: the new mount API takes one layer per
+ * "lowerdir+" call (kernel 6.8+), so no page limit; older kernels get mount(2) with names relative to base. */
+static void mount_overlay(struct op *op, int errfd) {
+  char **f = op->fields;
+  int nl = op->nfields - 5;
+  char path[4096];
+  int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  int ok = fs >= 0;
+  for (int i = 0; ok && i < nl; i++) {
+    snprintf(path, sizeof path, "%s/%s", f[4], f[5 + i]);
+    ok = syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", path, 0) == 0;
+  }
+  ok = ok && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", f[2], 0) == 0 &&
+       syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", f[3], 0) == 0 &&
+       syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
+  if (ok) {
+    int mfd = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+    if (mfd >= 0 && syscall(SYS_move_mount, mfd, "", AT_FDCWD, f[1], MOVE_MOUNT_F_EMPTY_PATH) == 0) {
+      close(mfd);
+      close(fs);
+      return;
+    }
+    child_fail(errfd, 125, "mount overlay at %s: %s", f[1], strerror(errno));
+  }
+  if (fs >= 0) close(fs);
+  size_t len = 0;
+  char *data = malloc(8192);
+  len += (size_t)snprintf(data, 8192, "lowerdir=");
+  for (int i = 0; i < nl && len < 8000; i++) len += (size_t)snprintf(data + len, 8192 - len, "%s%s", i ? ":" : "", f[5 + i]);
+  snprintf(data + len, 8192 - len, ",upperdir=%s,workdir=%s", f[2], f[3]);
+  if (chdir(f[4]) < 0 || mount("overlay", f[1], "overlay", 0, data) < 0)
+    child_fail(errfd, 125, "mount overlay at %s: %s", f[1], strerror(errno));
+  free(data);
+}
+
 static void write_proc(const char *path, const char *value, int errfd) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0 || write_all(fd, value, strlen(value)) < 0)
@@ -167,6 +203,8 @@ void setup_container(struct spec *s, int errfd, int sockfd) {
     if (!strcmp(n, "mount") && op->nfields >= 6) {
       do_mount(f[1], f[2], f[3], strtoul(f[4], NULL, 0), f[5], errfd, f[2]);
       bind_remount(f[2], strtoul(f[4], NULL, 0), errfd, f[2]);
+    } else if (!strcmp(n, "overlay") && op->nfields >= 6) {
+      mount_overlay(op, errfd);
     } else if (!strcmp(n, "rootfs")) {
       rootfd = open(f[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (rootfd < 0) child_fail(errfd, 125, "rootfs %s: %s", f[1], strerror(errno));

@@ -282,7 +282,25 @@ static void finish(int status) {
   for (int i = 0; i < S.nconn; i++) {
     if (S.conns[i].kind == 2) write_all(S.conns[i].fd, json, strlen(json));
     else shutdown(S.conns[i].fd, SHUT_WR);
-    close(S.conns[i].fd);
+  }
+  /* closing with unread stdin in the socket would reset the connection and could cost attachers the tail
+   * of the output: swallow input until each attacher closes its side, for at most a second */
+  for (int round = 0; round < 100; round++) {
+    int open_left = 0;
+    for (int i = 0; i < S.nconn; i++) {
+      if (S.conns[i].fd < 0 || S.conns[i].kind != 1) continue;
+      char sink[32768];
+      ssize_t n;
+      while ((n = recv(S.conns[i].fd, sink, sizeof sink, MSG_DONTWAIT)) > 0) {}
+      if (n == 0 || (n < 0 && errno != EAGAIN)) {
+        close(S.conns[i].fd);
+        S.conns[i].fd = -1;
+      } else {
+        open_left = 1;
+      }
+    }
+    if (!open_left) break;
+    usleep(10000);
   }
   exit(0);
 }

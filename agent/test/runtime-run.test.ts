@@ -157,6 +157,23 @@ describe('runtime: run', { skip: blocked }, () => {
     assert.deepEqual(await fsp.readdir(`${dir}/merged`), [], 'the overlay was never mounted on the host');
   });
 
+  it('mounts an overlay of many layers whose paths exceed a page of mount data', async () => {
+    const layers: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const d = path.join(fx.root, 'layers', `${i.toString().padStart(2, '0')}${'a'.repeat(62)}`, 'diff');
+      await fsp.mkdir(d, { recursive: true });
+      await fsp.writeFile(path.join(d, `f${i}`), `${i}`);
+      layers.push(d);
+    }
+    layers.push(fx.rootfs);
+    const dir = path.join(fx.root, 'ovl-many');
+    const spec = fx.spec(['sh', '-c', 'cat /f0 /f59; echo'], {
+      rootfs: { kind: 'overlay', lowerDirs: layers.reverse(), upperDir: `${dir}/upper`, workDir: `${dir}/work`, target: `${dir}/merged` },
+    });
+    const r = await run(fx, spec);
+    assert.equal(r.stdout, '059\n', r.stderr);
+  });
+
   it('honours --read-only, ro bind mounts, tmpfs mounts and namespaced sysctls', async () => {
     const host = path.join(fx.root, 'bind');
     await fsp.mkdir(host, { recursive: true });

@@ -129,6 +129,16 @@ const STD_DEVICES: [string, number, number][] = [
   ['/dev/null', 1, 3], ['/dev/zero', 1, 5], ['/dev/full', 1, 7], ['/dev/random', 1, 8], ['/dev/urandom', 1, 9], ['/dev/tty', 5, 0],
 ];
 
+/** The overlay op: layers named relative to their common parent, so the helper's mount(2) fallback (kernels
+ *  before 6.8, without fsconfig "lowerdir+") fits in a page for as many layers as possible. */
+export function overlayOp(lower: readonly string[], upper: string, work: string, target: string): (string | number)[] {
+  const parts = lower.map((l) => l.split('/'));
+  let n = 0;
+  while (parts.every((p) => p.length > n + 1 && p[n] === parts[0]![n])) n++;
+  const base = parts[0]!.slice(0, n).join('/') || '/';
+  return ['overlay', target, upper, work, base, ...parts.map((p) => p.slice(n).join('/'))];
+}
+
 /** The create-time op list for `spec`. */
 export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string {
   const ns = spec.namespaces;
@@ -160,7 +170,7 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
   const r = spec.rootfs;
   const root = r.kind === 'overlay' ? r.target : r.path;
   if (r.kind === 'overlay') {
-    ops.push(['mount', 'overlay', r.target, 'overlay', 0, `lowerdir=${r.lowerDirs.join(':')},upperdir=${r.upperDir},workdir=${r.workDir}`]);
+    ops.push(overlayOp(r.lowerDirs, r.upperDir, r.workDir, r.target));
   } else {
     ops.push(['mount', r.path, r.path, '', MS.BIND | MS.REC, '']);
   }

@@ -88,8 +88,14 @@ export async function shimAttach(sock: string, opts: AttachOptions): Promise<Att
   const output = new PassThrough();
   if (rest.length) output.write(rest);
   s.pipe(output);
+  // the container's stdio closed: nothing more can be delivered, so let the shim finish now
+  s.once('end', () => s.end());
   s.resume();
-  s.on('error', (err) => output.destroy(err));
+  s.on('error', (err: NodeJS.ErrnoException) => {
+    // the shim exits right after the container; a reset then only means our unsent stdin was dropped
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') output.end();
+    else output.destroy(err);
+  });
   const stdin = opts.stdin
     ? new Writable({
         write(chunk: Buffer, _enc, cb) {
