@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createRuntime } from '../src/runtime/index.js';
 import type { ExecProcessSpec } from '../src/runtime/types.js';
 import { DOCKER_DEFAULT_CAPS } from '../src/runtime/types.js';
-import { collect, kernelTestsBlocked, makeFixture, type Fixture } from './runtime-fixture.js';
+import { collect, demux, kernelTestsBlocked, makeFixture, type Fixture } from './runtime-fixture.js';
 
 const blocked = kernelTestsBlocked();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,6 +94,23 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     await sleep(200);
     assert.ok((await fx.runtime.stats(spec.id)).cpu.totalUsage > b);
     assert.equal((await fx.runtime.state(spec.id))?.status, 'running');
+    await fx.runtime.delete(spec.id);
+  });
+
+  it("shows the container its own cgroups read-only under /sys/fs/cgroup, with its limits", async () => {
+    const spec = fx.spec(['sh', '-c', 'cat /proc/self/cgroup | grep -c ":/$"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; echo 1 > /sys/fs/cgroup/pids/pids.max 2>&1'], {
+      cgroup: { parent: fx.cgroupParent, resources: { memory: 48 << 20, pidsLimit: 77 } },
+    });
+    await fx.runtime.create(spec);
+    const att = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: true });
+    const out = collect(att.output);
+    await fx.runtime.start(spec.id);
+    await fx.runtime.wait(spec.id);
+    const text = demux(await out).stdout;
+    const lines = text.split('\n');
+    assert.ok(Number(lines[0]!.replace(/\D/g, '')) >= 5, `every hierarchy is rooted at the container's cgroup: ${lines[0]}`);
+    assert.match(text, new RegExp(`${48 << 20}\n77\n`));
+    assert.match(text, /Read-only file system/);
     await fx.runtime.delete(spec.id);
   });
 

@@ -18,13 +18,25 @@ export function v1Hierarchies(mounts: readonly MountInfo[]): Map<string, string>
   return out;
 }
 
+/** Each v1 hierarchy as the container should see it: /sys/fs/cgroup/<dir> mounted with `options`. */
+export function v1ContainerMounts(mounts: readonly MountInfo[]): { dir: string; options: string }[] {
+  const out: { dir: string; options: string }[] = [];
+  for (const m of mounts) {
+    if (m.fsType !== 'cgroup') continue;
+    const opts = m.superOptions.split(',').filter((o) => V1_CONTROLLERS.includes(o) || o.startsWith('name='));
+    const dir = path.basename(m.mountPoint);
+    if (opts.length && /^[a-z0-9_,=]+$/.test(dir) && !out.some((o) => o.dir === dir)) out.push({ dir, options: opts.join(',') });
+  }
+  return out;
+}
+
 export async function createCgroupDriver(sys: Sys): Promise<CgroupDriver> {
   const mounts = await sys.mounts();
   const v1 = v1Hierarchies(mounts);
   if (v1.size > 0) {
     const blkio = v1.get('blkio');
     const weight = blkio !== undefined && ((await sys.exists(path.join(blkio, 'blkio.weight'))) || (await sys.exists(path.join(blkio, 'blkio.bfq.weight'))));
-    return new CgroupV1(sys, v1, weight);
+    return new CgroupV1(sys, v1, weight, v1ContainerMounts(mounts));
   }
   const unified = mounts.find((m) => m.fsType === 'cgroup2' && m.mountPoint === '/sys/fs/cgroup');
   if (!unified) throw new Error('no usable cgroup hierarchy: mount cgroup2 at /sys/fs/cgroup or the v1 controllers');

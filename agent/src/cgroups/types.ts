@@ -53,6 +53,8 @@ export interface CgroupDriver {
   remove(ref: CgroupRef): Promise<boolean>;
   /** Names of the children of `parent` (for reconcile). */
   children(parent: string): Promise<string[]>;
+  /** v1 hierarchies to mount read-only under the container's /sys/fs/cgroup ({dir name, mount options}). */
+  containerMounts(): { dir: string; options: string }[];
 }
 
 /** Parses "key value" lines (memory.stat, cpu.stat, memory.events). */

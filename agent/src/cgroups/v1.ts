@@ -21,6 +21,7 @@ export class CgroupV1 implements CgroupDriver {
     private readonly sys: Sys,
     private readonly mounts: ReadonlyMap<string, string>,
     private readonly hasBlkioWeight: boolean,
+    private readonly visible: readonly { dir: string; options: string }[] = [],
   ) {
     if (!hasBlkioWeight) this.warnings.push('Your kernel does not support cgroup blkio weight');
   }
@@ -196,6 +197,10 @@ export class CgroupV1 implements CgroupDriver {
       }
     }
     return any;
+  }
+
+  containerMounts(): { dir: string; options: string }[] {
+    return [...this.visible];
   }
 
   async children(parent: string): Promise<string[]> {

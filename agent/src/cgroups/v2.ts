@@ -166,6 +166,10 @@ export class CgroupV2 implements CgroupDriver {
     }
   }
 
+  containerMounts(): { dir: string; options: string }[] {
+    return []; // v2: one cgroup2 mount, made by the runtime's op list
+  }
+
   children(parent: string): Promise<string[]> {
     return this.sys.subdirs(path.join(this.root, parent));
   }

@@ -105,6 +105,8 @@ export interface CreateContext {
   cgroupProcs: string[];
   oomFile?: string;
   cgroupVersion: 1 | 2;
+  /** v1 hierarchies shown read-only under /sys/fs/cgroup (with a private cgroup namespace, as Docker). */
+  cgroupV1Mounts?: { dir: string; options: string }[];
 }
 
 function isNew(ns: NamespaceSpec): boolean {
@@ -192,8 +194,13 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
   ops.push(['rmount', 'shm', '/dev/shm', 'tmpfs', nse, `mode=1777,size=${spec.shmSize || 64 * 1024 * 1024}`, 'd']);
   if (isNew(ns.ipc)) ops.push(['rmount', 'mqueue', '/dev/mqueue', 'mqueue', nse, '', 'd']);
   ops.push(['rmount', 'sysfs', '/sys', 'sysfs', nse | (spec.privileged ? 0 : MS.RDONLY), '', 'd']);
+  const cgRo = spec.privileged ? 0 : MS.RDONLY;
   if (ctx.cgroupVersion === 2 && isNew(ns.cgroup)) {
-    ops.push(['rmount', 'cgroup', '/sys/fs/cgroup', 'cgroup2', nse | (spec.privileged ? 0 : MS.RDONLY), '', 'd']);
+    ops.push(['rmount', 'cgroup', '/sys/fs/cgroup', 'cgroup2', nse | cgRo, '', 'd']);
+  } else if (ctx.cgroupV1Mounts?.length && isNew(ns.cgroup)) {
+    ops.push(['rmount', 'tmpfs', '/sys/fs/cgroup', 'tmpfs', nse, 'mode=755', 'd']);
+    for (const m of ctx.cgroupV1Mounts) ops.push(['rmount', 'cgroup', `/sys/fs/cgroup/${m.dir}`, 'cgroup', nse | cgRo, m.options, 'd']);
+    ops.push(['rmount', '', '/sys/fs/cgroup', '', MS.REMOUNT | nse | cgRo, 'mode=755', '-']);
   }
   for (const d of spec.devices) ops.push(['rmount', d.hostPath, d.containerPath, '', MS.BIND, '', 'f']);
   const etc = spec.etcFiles ?? {};

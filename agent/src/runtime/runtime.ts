@@ -90,6 +90,7 @@ export class LinuxRuntime implements Runtime {
         cgroupProcs: this.d.cgroups.procsFiles(ref),
         oomFile: this.d.cgroups.oomEventsFile(ref),
         cgroupVersion: this.d.cgroups.version,
+        cgroupV1Mounts: this.d.cgroups.containerMounts(),
       });
       await fsp.writeFile(path.join(dir, 'config'), ops, { mode: 0o600 });
       const { pid, shimPid } = await this.spawnShim(dir);
