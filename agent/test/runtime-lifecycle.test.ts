@@ -98,7 +98,7 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
   });
 
   it("shows the container its own cgroups read-only under /sys/fs/cgroup, with its limits", async () => {
-    const spec = fx.spec(['sh', '-c', 'cat /proc/self/cgroup | grep -c ":/$"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; echo 1 > /sys/fs/cgroup/pids/pids.max 2>&1'], {
+    const spec = fx.spec(['sh', '-c', 'cat /proc/self/cgroup | grep -c ":/$"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; (echo 1 > /sys/fs/cgroup/pids/pids.max) 2>&1'], {
       cgroup: { parent: fx.cgroupParent, resources: { memory: 48 << 20, pidsLimit: 77 } },
     });
     await fx.runtime.create(spec);
