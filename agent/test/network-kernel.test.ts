@@ -2,7 +2,7 @@
  * The network domain against the real kernel (root): netns, bridges, veths, IPAM, nftables DNAT, the embedded
  * DNS answering busybox nslookup inside a netns, connect/disconnect, rollback, reconcile after a "crash", and
  * 100 attach/detach cycles that must leak nothing. Traffic stays on loopback and the netns made here
- * (addresses from 10.213.96.0/20, this file's range); upstream DNS is a fake server on 127.0.0.1.
+ * (addresses from a free /20 of 10.213.0.0/16); upstream DNS is a fake server on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,6 +22,19 @@ const IS_ROOT = process.getuid?.() === 0;
 const HAVE_TOOLS = spawnSync('sh', ['-c', 'command -v nft && command -v ip && command -v busybox && command -v nsenter']).status === 0;
 if (process.env.CI === 'true' && !(IS_ROOT && HAVE_TOOLS)) throw new Error('required under CI: root with nft, ip, busybox, nsenter');
 const skip = !(IS_ROOT && HAVE_TOOLS) ? 'needs root and nft/ip/busybox/nsenter' : false;
+
+/** A random /20 of 10.213.0.0/16 no host route uses: concurrent runs of this file (other worktrees) must not
+ *  give two bridges the same subnet. */
+function freeBlock(): number {
+  const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
+  const used = new Set([...routes.matchAll(/^10\.213\.(\d+)\./gm)].map((m) => Math.floor(Number(m[1]) / 16) * 16));
+  const free = Array.from({ length: 16 }, (_, i) => i * 16).filter((b) => !used.has(b));
+  return free[Math.floor(Math.random() * free.length)] ?? 0;
+}
+const B = freeBlock();
+/** 10.213.<B+off> */
+const N = (off: number): string => `10.213.${B + off}`;
+const rx = (s: string): RegExp => new RegExp(s.replace(/\./g, '\\.'));
 
 const k = new IprouteKernel();
 const log = createLogger({ test: 'network-kernel' });
@@ -137,8 +150,8 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     const n = await createNetworking({
       dataRoot,
       log,
-      bip: '10.213.96.1/24',
-      defaultAddressPools: [{ base: '10.213.100.0/22', size: 24 }],
+      bip: `${N(0)}.1/24`,
+      defaultAddressPools: [{ base: `${N(4)}.0/22`, size: 24 }],
       dns: [upstream.addr],
     });
     n.setContainerLookup({
@@ -166,16 +179,16 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
 
   it('creates the default bridge with --bip and a user network from the pool, with their rules', async () => {
     const br = nw.networks.inspect('bridge');
-    assert.equal(br.IPAM.Config?.[0]?.Subnet, '10.213.96.0/24');
+    assert.equal(br.IPAM.Config?.[0]?.Subnet, `${N(0)}.0/24`);
     const { Id } = await nw.networks.create({ Name: 'tnet', Labels: { t: '1' } });
     const tnet = nw.networks.inspect(Id);
-    assert.match(tnet.IPAM.Config?.[0]?.Subnet ?? '', /^10\.213\.10[0-3]\.0\/24$/);
+    assert.ok([4, 5, 6, 7].some((o) => tnet.IPAM.Config?.[0]?.Subnet === `${N(o)}.0/24`), tnet.IPAM.Config?.[0]?.Subnet);
     const addrs = await k.addrs();
-    assert.ok(addrs.some((a) => a.dev === nw.manager.names.defaultBridge && a.cidr === '10.213.96.1/24'));
+    assert.ok(addrs.some((a) => a.dev === nw.manager.names.defaultBridge && a.cidr === `${N(0)}.1/24`));
     assert.match(await nftTable(), /masquerade/);
     await assert.rejects(nw.networks.create({ Name: 'tnet' }), { statusCode: 409 });
-    await assert.rejects(nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: '10.213.96.0/25' }] } }), { statusCode: 403 });
-    await assert.rejects(nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: '10.213.97.5/24' }] } }), /it should be 10.213.97.0\/24/);
+    await assert.rejects(nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(0)}.0/25` }] } }), { statusCode: 403 });
+    await assert.rejects(nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(1)}.5/24` }] } }), rx(`it should be ${N(1)}.0/24`));
   });
 
   it('wires containers: addresses, published TCP/UDP from 127.0.0.1, DNS by name/alias/short id, upstream forwarding', async () => {
@@ -201,7 +214,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     assert.doesNotMatch(sc.etc.resolvConf, /127\.0\.0\.11/);
     const aIp = nw.sandboxes.settings(A).Networks.tnet!.IPAddress!;
     const cSet = nw.sandboxes.settings(C);
-    assert.match(cSet.IPAddress, /^10\.213\.96\./);
+    assert.match(cSet.IPAddress, rx(`^${N(0)}.`));
     assert.match(sc.etc.hosts, new RegExp(`${cSet.IPAddress.replace(/\./g, '\\.')}\\t${C.slice(0, 12)}`));
     const nsA = sa.net.mode === 'join' ? sa.net.path : '';
     const nsB = sb.net.mode === 'join' ? sb.net.path : '';
@@ -233,7 +246,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     // The container's interface: address, MAC from the address, default route via the gateway.
     const ipA = (await sh('nsenter', [`--net=${nsA}`, '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).out;
     assert.match(ipA, new RegExp(aIp.replace(/\./g, '\\.')));
-    assert.match((await sh('nsenter', [`--net=${nsA}`, '--', 'ip', 'route'])).out, /default via 10\.213\.10[0-3]\.1 dev eth0/);
+    assert.match((await sh('nsenter', [`--net=${nsA}`, '--', 'ip', 'route'])).out, /default via 10\.213\.\d+\.1 dev eth0/);
 
     // Embedded DNS through 127.0.0.11 inside the netns.
     for (const name of ['web', 'www', A.slice(0, 12), 'web.tnet', 'WEB']) {
@@ -293,14 +306,14 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     containers.set(D, { id: D, name: 'bad', running: true });
     await assert.rejects(nw.sandboxes.register(req(D, 'bad', { networkMode: 'nope' })), { statusCode: 404 });
     await assert.rejects(nw.sandboxes.register(req(D, 'bad', { endpoints: { bridge: { Aliases: ['x'] } } })), { statusCode: 400 });
-    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { networkMode: 'tnet', endpoints: { tnet: { IPAMConfig: { IPv4Address: '10.213.100.9' } } } })), /user configured subnets/);
+    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { networkMode: 'tnet', endpoints: { tnet: { IPAMConfig: { IPv4Address: `${N(4)}.9` } } } })), /user configured subnets/);
     await assert.rejects(nw.sandboxes.register(req(D, 'bad', { portBindings: { '99999/tcp': [] } })), { statusCode: 400 });
     await assert.rejects(nw.sandboxes.register(req(D, 'bad', { extraHosts: ['nocolon'] })), { statusCode: 400 });
 
     // A static network, then a second network whose bridge vanishes under us: setUp fails and rolls back.
-    await nw.networks.create({ Name: 'snet', IPAM: { Config: [{ Subnet: '10.213.104.0/24', IPRange: '10.213.104.128/25' }] } });
+    await nw.networks.create({ Name: 'snet', IPAM: { Config: [{ Subnet: `${N(8)}.0/24`, IPRange: `${N(8)}.128/25` }] } });
     await nw.networks.create({ Name: 'gone' });
-    await nw.sandboxes.register(req(D, 'bad', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: '10.213.104.7' } }, gone: {} } }));
+    await nw.sandboxes.register(req(D, 'bad', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } }, gone: {} } }));
     const goneBridge = nw.manager.store.findNetwork('gone')!.bridge!;
     await sh('ip', ['link', 'del', goneBridge]);
     await assert.rejects(nw.sandboxes.setUp(D));
@@ -310,17 +323,17 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     await nw.networks.remove('gone');
 
     // The static address is honoured; a second holder conflicts.
-    await nw.sandboxes.register(req(D, 'bad', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: '10.213.104.7' } } } }));
+    await nw.sandboxes.register(req(D, 'bad', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } } } }));
     await nw.sandboxes.setUp(D);
-    assert.equal(nw.sandboxes.settings(D).Networks.snet!.IPAddress, '10.213.104.7');
+    assert.equal(nw.sandboxes.settings(D).Networks.snet!.IPAddress, `${N(8)}.7`);
     const E = hex('e');
     containers.set(E, { id: E, name: 'e', running: true });
-    await nw.sandboxes.register(req(E, 'e', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: '10.213.104.7' } } } }));
+    await nw.sandboxes.register(req(E, 'e', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } } } }));
     await assert.rejects(nw.sandboxes.setUp(E), { statusCode: 409 });
     // Dynamic addresses come from the ip-range.
     await nw.sandboxes.register(req(E, 'e', { networkMode: 'snet' }));
     await nw.sandboxes.setUp(E);
-    assert.equal(nw.sandboxes.settings(E).Networks.snet!.IPAddress, '10.213.104.128');
+    assert.equal(nw.sandboxes.settings(E).Networks.snet!.IPAddress, `${N(8)}.128`);
     await nw.sandboxes.tearDown(E);
     await nw.sandboxes.unregister(E);
   });
@@ -343,7 +356,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     assert.equal((await ourNetns()).length, 1, 'only D stays');
     assert.equal(nw.manager.ipam.allocatedCount(), 1);
     assert.doesNotMatch(await nftTable(), /dnat to/);
-    assert.equal(nw.sandboxes.settings(D).Networks.snet!.IPAddress, '10.213.104.7', 'static address survives the restart');
+    assert.equal(nw.sandboxes.settings(D).Networks.snet!.IPAddress, `${N(8)}.7`, 'static address survives the restart');
     await nw.sandboxes.unregister(D);
     assert.deepEqual(await ourNetns(), []);
   });

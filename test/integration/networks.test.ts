@@ -1,14 +1,19 @@
 /**
  * `docker network` through the real CLI against a real berthd: create with IPAM options, ls filters, inspect,
- * rm/prune, Docker's error statuses, and networks that survive a daemon restart. Subnets from 10.213.128.0/20.
+ * rm/prune, Docker's error statuses, and networks that survive a daemon restart. Subnets from a free /20 of 10.213.0.0/16.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
+import { free213Block } from '../helpers/subnets.js';
 
-const ARGS = ['--bip', '10.213.128.1/24', '--default-address-pool', 'base=10.213.130.0/23,size=24'];
+const B = free213Block();
+const net = (off: number) => `10.213.${B + off}`;
+const BR = `bt${randomBytes(3).toString('hex')}`;
+const ARGS = ['--bip', `${net(0)}.1/24`, '--default-address-pool', `base=${net(2)}.0/23,size=24`];
 const skip = requirement(IS_ROOT, 'networks need root (bridges, nftables)');
 
 function links(): string[] {
@@ -31,26 +36,26 @@ describe('docker network', { skip, concurrency: false }, () => {
     assert.equal(ls.code, 0, ls.stderr);
     assert.deepEqual(ls.stdout.trim().split('\n').sort(), ['bridge bridge', 'host host', 'none null']);
     const bridge = JSON.parse((await d.docker(['network', 'inspect', 'bridge'])).stdout)[0];
-    assert.equal(bridge.IPAM.Config[0].Subnet, '10.213.128.0/24');
+    assert.equal(bridge.IPAM.Config[0].Subnet, `${net(0)}.0/24`);
     assert.equal(bridge.Options['com.docker.network.bridge.default_bridge'], 'true');
 
-    const c = await d.docker(['network', 'create', '--subnet', '10.213.132.0/24', '--gateway', '10.213.132.254', '--ip-range', '10.213.132.64/26', '--internal', '--attachable', '--label', 'team=net', '-o', 'com.docker.network.driver.mtu=1400', '-o', 'com.docker.network.bridge.name=bt213x', 'static1']);
+    const c = await d.docker(['network', 'create', '--subnet', `${net(4)}.0/24`, '--gateway', `${net(4)}.254`, '--ip-range', `${net(4)}.64/26`, '--internal', '--attachable', '--label', 'team=net', '-o', 'com.docker.network.driver.mtu=1400', '-o', `com.docker.network.bridge.name=${BR}`, 'static1']);
     assert.equal(c.code, 0, c.stderr);
     const n = JSON.parse((await d.docker(['network', 'inspect', 'static1'])).stdout)[0];
     assert.equal(n.Id, c.stdout.trim());
-    assert.deepEqual(n.IPAM.Config, [{ Subnet: '10.213.132.0/24', IPRange: '10.213.132.64/26', Gateway: '10.213.132.254' }]);
+    assert.deepEqual(n.IPAM.Config, [{ Subnet: `${net(4)}.0/24`, IPRange: `${net(4)}.64/26`, Gateway: `${net(4)}.254` }]);
     assert.equal(n.Internal, true);
     assert.equal(n.Attachable, true);
     assert.deepEqual(n.Labels, { team: 'net' });
     assert.deepEqual(n.Containers, {});
-    const addr = spawnSync('ip', ['-o', '-4', 'addr', 'show', 'dev', 'bt213x'], { encoding: 'utf8' }).stdout;
-    assert.match(addr, /10\.213\.132\.254\/24/);
-    assert.match(spawnSync('ip', ['-o', 'link', 'show', 'dev', 'bt213x'], { encoding: 'utf8' }).stdout, /mtu 1400/);
+    const addr = spawnSync('ip', ['-o', '-4', 'addr', 'show', 'dev', BR], { encoding: 'utf8' }).stdout;
+    assert.match(addr, new RegExp(`${net(4)}.254/24`.replace(/\./g, '\\.')));
+    assert.match(spawnSync('ip', ['-o', 'link', 'show', 'dev', BR], { encoding: 'utf8' }).stdout, /mtu 1400/);
 
     const auto = await d.docker(['network', 'create', 'auto1']);
     assert.equal(auto.code, 0, auto.stderr);
     const a = JSON.parse((await d.docker(['network', 'inspect', 'auto1'])).stdout)[0];
-    assert.match(a.IPAM.Config[0].Subnet, /^10\.213\.13[01]\.0\/24$/);
+    assert.match(a.IPAM.Config[0].Subnet, new RegExp(`^10\\.213\\.(${B + 2}|${B + 3})\\.0/24$`));
   });
 
   it('filters ls by label, driver, name, type and dangling', async () => {
@@ -71,8 +76,8 @@ describe('docker network', { skip, concurrency: false }, () => {
     assert.match(dup.stderr, /already exists/);
     const r409 = await d.request('POST', '/networks/create', { Name: 'auto1' });
     assert.equal(r409.status, 409);
-    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: '10.213.133.5/24' }] } })).status, 400);
-    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: '10.213.128.0/25' }] } })).status, 403);
+    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: `${net(5)}.5/24` }] } })).status, 400);
+    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: `${net(0)}.0/25` }] } })).status, 403);
     assert.equal((await d.request('POST', '/networks/create', { Name: 'x', Driver: 'overlayish' })).status, 404);
     assert.equal((await d.request('POST', '/networks/create', '{"Name": ')).status, 400);
     assert.equal((await d.request('POST', '/networks/create', { Name: 'bad name!' })).status, 400);
@@ -91,16 +96,16 @@ describe('docker network', { skip, concurrency: false }, () => {
   it('keeps networks, ids and subnets across a daemon restart, then prunes and removes them', async () => {
     const before = JSON.parse((await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout);
     assert.equal(await d.stop(), 0);
-    assert.ok(!links().includes('bt213x'), 'a clean stop with no containers removes the bridges');
+    assert.ok(!links().includes(BR), 'a clean stop with no containers removes the bridges');
     d = await startTestDaemon({ dataRoot: d.dataRoot, socket: d.socket, args: ARGS });
     const after = JSON.parse((await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout);
     assert.deepEqual(after.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]), before.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]));
-    assert.ok(links().includes('bt213x'), 'bridges are back');
+    assert.ok(links().includes(BR), 'bridges are back');
 
     const pr = await d.docker(['network', 'prune', '-f', '--filter', 'label=team=net']);
     assert.equal(pr.code, 0, pr.stderr);
     assert.match(pr.stdout, /static1/);
-    assert.ok(!links().includes('bt213x'));
+    assert.ok(!links().includes(BR));
     const rm = await d.docker(['network', 'rm', 'auto1']);
     assert.equal(rm.code, 0, rm.stderr);
     assert.equal((await d.docker(['network', 'ls', '-q', '--filter', 'type=custom'])).stdout.trim(), '');
