@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/bpf.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -305,6 +306,46 @@ static void finish(int status) {
   exit(0);
 }
 
+/* Loads berthd's BPF_PROG_TYPE_CGROUP_DEVICE program (hex eBPF) and attaches it to a cgroup2 directory;
+ * the cgroup keeps it for its lifetime. */
+static int attach_device_filter(const char *dir, const char *hex) {
+  size_t len = strlen(hex) / 2;
+  unsigned char *insns = malloc(len + 1);
+  for (size_t i = 0; i < len; i++) {
+    char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
+    insns[i] = (unsigned char)strtoul(b, NULL, 16);
+  }
+  union bpf_attr load;
+  memset(&load, 0, sizeof load);
+  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  load.insns = (uint64_t)(uintptr_t)insns;
+  load.insn_cnt = (uint32_t)(len / 8);
+  load.license = (uint64_t)(uintptr_t) "Apache-2.0";
+  int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load);
+  if (prog < 0 && getenv("BERTH_SHIM_DEBUG")) { /* the verifier's reasons, for whoever changes device-bpf.ts */
+    static char vlog[8192];
+    load.log_buf = (uint64_t)(uintptr_t)vlog;
+    load.log_size = sizeof vlog;
+    load.log_level = 1;
+    syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load);
+    fprintf(stderr, "%s\n", vlog);
+  }
+  free(insns);
+  if (prog < 0) return -1;
+  int cg = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cg < 0) return -1;
+  union bpf_attr att;
+  memset(&att, 0, sizeof att);
+  att.target_fd = (uint32_t)cg;
+  att.attach_bpf_fd = (uint32_t)prog;
+  att.attach_type = BPF_CGROUP_DEVICE;
+  att.attach_flags = BPF_F_ALLOW_MULTI;
+  int r = (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &att, sizeof att);
+  close(cg);
+  close(prog);
+  return r;
+}
+
 static int fail_create(const char *msg) {
   printf("error %s\n", msg);
   fflush(stdout);
@@ -380,6 +421,12 @@ int shim_create(const char *statedir) {
   S.err_r = err[0];
 
   char msg[2048];
+  const char *devdir = spec_get(&S.spec, "devbpf", 1, NULL);
+  if (devdir && attach_device_filter(devdir, spec_get(&S.spec, "devbpf", 2, "")) < 0) {
+    snprintf(msg, sizeof msg, "125 attach device filter to %s: %s", devdir, strerror(errno));
+    kill(pid, SIGKILL);
+    return fail_create(msg);
+  }
   for (int i = 0; i < S.spec.nops; i++) {
     struct op *op = &S.spec.ops[i];
     if (strcmp(op->fields[0], "cgroupprocs") || op->nfields < 2) continue;

@@ -115,3 +115,43 @@ describe('cgroup v1 driver', () => {
     assert.equal(parseIoStat('').ioServicedRecursive.length, 0);
   });
 });
+
+/** Runs the eBPF subset device-bpf.ts emits against a bpf_cgroup_dev_ctx. */
+function runDeviceFilter(prog: Buffer, type: 'c' | 'b', access: string, major: number, minor: number): number {
+  const acc = [...access].reduce((m, c) => m | ({ m: 1, r: 2, w: 4 } as Record<string, number>)[c]!, 0);
+  const ctx = [(acc << 16) | (type === 'b' ? 1 : 2), major, minor];
+  const r = new Array<number>(11).fill(0);
+  for (let pc = 0; pc < prog.length / 8; pc++) {
+    const code = prog.readUInt8(pc * 8);
+    const dst = prog.readUInt8(pc * 8 + 1) & 0xf;
+    const src = prog.readUInt8(pc * 8 + 1) >> 4;
+    const off = prog.readInt16LE(pc * 8 + 2);
+    const imm = prog.readInt32LE(pc * 8 + 4);
+    if (code === 0x61) r[dst] = ctx[off / 4]!;
+    else if (code === 0x57) r[dst] = r[dst]! & imm;
+    else if (code === 0x77) r[dst] = r[dst]! >>> imm;
+    else if (code === 0xb7) r[dst] = imm;
+    else if (code === 0xbf) r[dst] = r[src]!;
+    else if (code === 0x55) pc += r[dst] !== imm ? off : 0;
+    else if (code === 0x95) return r[0]!;
+    else throw new Error(`unexpected opcode ${code}`);
+  }
+  throw new Error('fell off the end');
+}
+
+describe('cgroup v2 device filter (eBPF)', () => {
+  it("allows exactly Docker's default devices, and mknod of anything", async () => {
+    const { compileDeviceFilter } = await import('../src/cgroups/device-bpf.js');
+    const { DEFAULT_DEVICE_RULES } = await import('../src/cgroups/types.js');
+    const prog = compileDeviceFilter(DEFAULT_DEVICE_RULES);
+    assert.equal(runDeviceFilter(prog, 'c', 'rw', 1, 3), 1, '/dev/null');
+    assert.equal(runDeviceFilter(prog, 'c', 'rw', 136, 7), 1, 'a pty');
+    assert.equal(runDeviceFilter(prog, 'b', 'm', 8, 0), 1, 'mknod of a disk');
+    assert.equal(runDeviceFilter(prog, 'b', 'r', 8, 0), 0, 'reading a disk');
+    assert.equal(runDeviceFilter(prog, 'c', 'r', 1, 1), 0, '/dev/mem');
+    const extra = compileDeviceFilter([...DEFAULT_DEVICE_RULES, { type: 'c', major: 10, minor: 229, access: 'r' }]);
+    assert.equal(runDeviceFilter(extra, 'c', 'r', 10, 229), 1, '--device /dev/fuse:r');
+    assert.equal(runDeviceFilter(extra, 'c', 'rw', 10, 229), 0, 'but not for writing');
+    assert.equal(runDeviceFilter(compileDeviceFilter([{ type: 'a', major: -1, minor: -1, access: 'rwm' }]), 'b', 'rw', 8, 0), 1);
+  });
+});

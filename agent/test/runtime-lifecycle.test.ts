@@ -170,7 +170,7 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
     assert.deepEqual(await ourMounts(fx), [], 'nothing of the container was ever mounted on the host');
     assert.deepEqual(await fsp.readdir(fx.stateRoot), []);
-    for (const h of ['memory', 'pids', 'cpu', 'freezer']) {
+    for (const h of ['memory', 'pids', 'cpu', 'freezer', 'unified']) {
       const dir = path.join('/sys/fs/cgroup', h, fx.cgroupParent);
       assert.deepEqual((await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()), [], `${dir} has no leftovers`);
     }

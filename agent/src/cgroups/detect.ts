@@ -36,6 +36,9 @@ export async function createCgroupDriver(sys: Sys): Promise<CgroupDriver> {
   if (v1.size > 0) {
     const blkio = v1.get('blkio');
     const weight = blkio !== undefined && ((await sys.exists(path.join(blkio, 'blkio.weight'))) || (await sys.exists(path.join(blkio, 'blkio.bfq.weight'))));
+    // hybrid layout: also join the controller-less cgroup2 tree (as runc), which takes the device BPF program
+    const unified = mounts.find((m) => m.fsType === 'cgroup2' && m.mountPoint.startsWith('/sys/fs/cgroup/'));
+    if (unified) v1.set('unified', unified.mountPoint);
     return new CgroupV1(sys, v1, weight, v1ContainerMounts(mounts));
   }
   const unified = mounts.find((m) => m.fsType === 'cgroup2' && m.mountPoint === '/sys/fs/cgroup');

@@ -53,6 +53,9 @@ export interface CgroupDriver {
   remove(ref: CgroupRef): Promise<boolean>;
   /** Names of the children of `parent` (for reconcile). */
   children(parent: string): Promise<string[]>;
+  /** The cgroup2 directory a device BPF program must be attached to (v2; v1 hybrid joins the unified tree
+   *  too), or undefined when the v1 devices controller does the job alone. */
+  deviceFilterDir(ref: CgroupRef): string | undefined;
   /** v1 hierarchies to mount read-only under the container's /sys/fs/cgroup ({dir name, mount options}). */
   containerMounts(): { dir: string; options: string }[];
 }

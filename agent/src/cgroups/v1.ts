@@ -27,7 +27,7 @@ export class CgroupV1 implements CgroupDriver {
   }
 
   info(): CgroupInfo {
-    return { version: 1, controllers: [...this.mounts.keys()], warnings: this.warnings };
+    return { version: 1, controllers: [...this.mounts.keys()].filter((c) => c !== 'unified'), warnings: this.warnings };
   }
 
   private dir(ctrl: string, ref: CgroupRef): string | undefined {
@@ -197,6 +197,10 @@ export class CgroupV1 implements CgroupDriver {
       }
     }
     return any;
+  }
+
+  deviceFilterDir(ref: CgroupRef): string | undefined {
+    return this.dir('unified', ref);
   }
 
   containerMounts(): { dir: string; options: string }[] {

@@ -44,7 +44,7 @@ export class CgroupV2 implements CgroupDriver {
     }
   }
 
-  /** Device rules need a BPF_CGROUP_DEVICE program on v2; see the runtime's notes (not enforced yet). */
+  /** Device rules are a BPF program on v2 (device-bpf.ts), attached by the native helper. */
   async create(ref: CgroupRef, resources: CgroupResources, _devices: readonly DeviceRule[] | 'all'): Promise<void> {
     // every ancestor must delegate the controllers to its children (no-internal-process rule: only dirs we made)
     const enable = WANTED.filter((c) => this.available.includes(c));
@@ -164,6 +164,10 @@ export class CgroupV2 implements CgroupDriver {
         await new Promise((r) => setTimeout(r, 10));
       }
     }
+  }
+
+  deviceFilterDir(ref: CgroupRef): string {
+    return this.dir(ref);
   }
 
   containerMounts(): { dir: string; options: string }[] {

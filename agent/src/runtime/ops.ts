@@ -105,6 +105,8 @@ export interface CreateContext {
   cgroupProcs: string[];
   oomFile?: string;
   cgroupVersion: 1 | 2;
+  /** A device BPF program (eBPF, little-endian) to attach to this cgroup2 directory before the process joins. */
+  deviceFilter?: { dir: string; program: Buffer };
   /** v1 hierarchies shown read-only under /sys/fs/cgroup (with a private cgroup namespace, as Docker). */
   cgroupV1Mounts?: { dir: string; options: string }[];
 }
@@ -164,6 +166,7 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
   for (const [type, n] of Object.entries(ns)) {
     if ((n as NamespaceSpec).mode === 'join') ops.push(['nsjoin', type, (n as { path: string }).path]);
   }
+  if (ctx.deviceFilter) ops.push(['devbpf', ctx.deviceFilter.dir, ctx.deviceFilter.program.toString('hex')]);
   for (const f of ctx.cgroupProcs) ops.push(['cgroupprocs', f]);
   if (ctx.oomFile) ops.push(['oomfile', ctx.oomFile]);
 

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { compileDeviceFilter } from '../cgroups/device-bpf.js';
 import { DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupRef, type DeviceRule } from '../cgroups/types.js';
 import type { Logger } from '../log.js';
 import type { Sys } from '../sys/sys.js';
@@ -80,7 +81,9 @@ export class LinuxRuntime implements Runtime {
     const ref: CgroupRef = { parent: spec.cgroup.parent || this.d.cgroupParent, name: spec.cgroup.name ?? spec.id };
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     try {
-      await this.d.cgroups.create(ref, spec.cgroup.resources, spec.privileged ? 'all' : await deviceRules(spec));
+      const devices = spec.privileged ? 'all' : await deviceRules(spec);
+      await this.d.cgroups.create(ref, spec.cgroup.resources, devices);
+      const filterDir = this.d.cgroups.deviceFilterDir(ref);
       if (spec.rootfs.kind === 'overlay') {
         for (const p of [spec.rootfs.upperDir, spec.rootfs.workDir, spec.rootfs.target]) await fsp.mkdir(p, { recursive: true });
       }
@@ -91,6 +94,7 @@ export class LinuxRuntime implements Runtime {
         oomFile: this.d.cgroups.oomEventsFile(ref),
         cgroupVersion: this.d.cgroups.version,
         cgroupV1Mounts: this.d.cgroups.containerMounts(),
+        ...(filterDir && devices !== 'all' ? { deviceFilter: { dir: filterDir, program: compileDeviceFilter(devices) } } : {}),
       });
       await fsp.writeFile(path.join(dir, 'config'), ops, { mode: 0o600 });
       const { pid, shimPid } = await this.spawnShim(dir);
