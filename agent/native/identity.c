@@ -37,12 +37,8 @@ static void capset64(uint64_t eff, uint64_t prm, uint64_t inh, int errfd) {
 void apply_seccomp(struct spec *s, int errfd) {
   const char *hex = spec_get(s, "seccomp", 1, NULL);
   if (!hex) return;
-  size_t len = strlen(hex) / 2;
-  unsigned char *raw = malloc(len);
-  for (size_t i = 0; i < len; i++) {
-    char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
-    raw[i] = (unsigned char)strtoul(b, NULL, 16);
-  }
+  size_t len;
+  unsigned char *raw = hex_decode(hex, &len);
   /* berthd encodes each instruction little-endian as code(u16) jt(u8) jf(u8) k(u32), i.e. struct sock_filter */
   struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)), .filter = (struct sock_filter *)raw};
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)

@@ -309,12 +309,8 @@ static void finish(int status) {
 /* Loads berthd's BPF_PROG_TYPE_CGROUP_DEVICE program (hex eBPF) and attaches it to a cgroup2 directory;
  * the cgroup keeps it for its lifetime. */
 static int attach_device_filter(const char *dir, const char *hex) {
-  size_t len = strlen(hex) / 2;
-  unsigned char *insns = malloc(len + 1);
-  for (size_t i = 0; i < len; i++) {
-    char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
-    insns[i] = (unsigned char)strtoul(b, NULL, 16);
-  }
+  size_t len;
+  unsigned char *insns = hex_decode(hex, &len);
   union bpf_attr load;
   memset(&load, 0, sizeof load);
   load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;

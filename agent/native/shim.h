@@ -44,6 +44,8 @@ int send_fd(int sock, int fd);
 int recv_fd(int sock);
 
 int write_all(int fd, const void *buf, size_t len);
+/* berthd passes binary programs (seccomp, device BPF) as hex; malloc'd result. */
+unsigned char *hex_decode(const char *hex, size_t *len);
 /* Write `data` to `path` atomically (tmp + rename). */
 int write_file_atomic(const char *path, const char *data);
 void rfc3339nano(char *out, size_t n);

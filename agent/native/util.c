@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -54,6 +55,16 @@ int recv_fd(int sock) {
   int fd;
   memcpy(&fd, CMSG_DATA(cm), sizeof(int));
   return fd;
+}
+
+unsigned char *hex_decode(const char *hex, size_t *len) {
+  *len = strlen(hex) / 2;
+  unsigned char *out = malloc(*len + 1);
+  for (size_t i = 0; i < *len; i++) {
+    char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
+    out[i] = (unsigned char)strtoul(b, NULL, 16);
+  }
+  return out;
 }
 
 int write_file_atomic(const char *path, const char *data) {

@@ -150,6 +150,19 @@ describe('op list for the native helper', () => {
     t.process.rlimits = [{ type: 'bogus', soft: 1, hard: 1 }];
     assert.throws(() => compileCreateOps(t, ctx), /invalid ulimit type/);
   });
+  it("joins another container's namespaces given as /proc/<pid>/ns", () => {
+    const s = spec();
+    s.namespaces.ipc = { mode: 'join', path: '/proc/77/ns' };
+    s.namespaces.pid = { mode: 'join', path: '/proc/77/ns/' };
+    const joins = ops(s).filter((f) => f[0] === 'nsjoin');
+    assert.deepEqual(joins, [['nsjoin', 'pid', '/proc/77/ns/pid'], ['nsjoin', 'net', '/run/netns/x'], ['nsjoin', 'ipc', '/proc/77/ns/ipc']]);
+  });
+  it('refuses cgroup parents that would leave the hierarchy', async () => {
+    const { checkCgroupRef } = await import('../src/cgroups/types.js');
+    assert.deepEqual(checkCgroupRef({ parent: '/berth/sub/', name: 'c1' }), { parent: 'berth/sub', name: 'c1' });
+    for (const parent of ['../../etc', 'a/../..', 'a//b', 'a b']) assert.throws(() => checkCgroupRef({ parent, name: 'c' }), /invalid cgroup parent/);
+    assert.throws(() => checkCgroupRef({ parent: 'ok', name: '..' }), /invalid cgroup parent/);
+  });
   it('exec ops enter the target pid and its cgroups', () => {
     const text = compileExecOps(42, { args: ['ls'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, terminal: true,
       capabilities: [], noNewPrivileges: false, privileged: false, seccomp: 'unconfined', consoleSize: { rows: 5, cols: 6 } }, ['/cg/x']);

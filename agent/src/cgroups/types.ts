@@ -11,6 +11,17 @@ export interface CgroupRef {
   name: string;
 }
 
+/** Normalizes and checks a cgroup ref built from user input (docker run --cgroup-parent): it must stay
+ *  below each hierarchy's root. Returns the ref with the parent's leading '/' removed. */
+export function checkCgroupRef(ref: CgroupRef): CgroupRef {
+  const parent = ref.parent.replace(/^\/+/, '').replace(/\/+$/, '');
+  const ok = (s: string): boolean => /^[a-zA-Z0-9_.:@-]+$/.test(s) && s !== '.' && s !== '..';
+  if ((parent !== '' && !parent.split('/').every(ok)) || !ok(ref.name)) {
+    throw new Error(`invalid cgroup parent or name ${JSON.stringify(`${ref.parent}/${ref.name}`)}: path segments may not be empty, "." or ".."`);
+  }
+  return { parent, name: ref.name };
+}
+
 /** A device-cgroup rule: 'c'/'b'/'a', major/minor (-1 = any), permissions subset of 'rwm'. */
 export interface DeviceRule {
   type: 'a' | 'c' | 'b';

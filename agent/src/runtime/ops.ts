@@ -164,7 +164,10 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
   // the cgroup namespace is made after the process joined its cgroup, so that cgroup becomes its root
   if (isNew(ns.cgroup)) ops.push(['cgroupns', 1]);
   for (const [type, n] of Object.entries(ns)) {
-    if ((n as NamespaceSpec).mode === 'join') ops.push(['nsjoin', type, (n as { path: string }).path]);
+    if ((n as NamespaceSpec).mode !== 'join') continue;
+    const p = (n as { path: string }).path.replace(/\/+$/, '');
+    // '/proc/<pid>/ns' (another container's namespaces) means the file of this type in it
+    ops.push(['nsjoin', type, /^\/proc\/\d+\/ns$/.test(p) ? `${p}/${type}` : p]);
   }
   if (ctx.deviceFilter) ops.push(['devbpf', ctx.deviceFilter.dir, ctx.deviceFilter.program.toString('hex')]);
   for (const f of ctx.cgroupProcs) ops.push(['cgroupprocs', f]);

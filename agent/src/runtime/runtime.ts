@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { compileDeviceFilter } from '../cgroups/device-bpf.js';
-import { DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupRef, type DeviceRule } from '../cgroups/types.js';
+import { checkCgroupRef, DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupRef, type DeviceRule } from '../cgroups/types.js';
 import type { Logger } from '../log.js';
 import type { Sys } from '../sys/sys.js';
 import { ociError, parseErrorReply, startExec } from './exec.js';
@@ -78,7 +78,12 @@ export class LinuxRuntime implements Runtime {
   async create(spec: RuntimeSpec): Promise<CreateResult> {
     const dir = this.store.dir(spec.id);
     if (await this.store.load(spec.id)) throw new RuntimeError(`container ${spec.id} already exists in the runtime`, 125);
-    const ref: CgroupRef = { parent: spec.cgroup.parent || this.d.cgroupParent, name: spec.cgroup.name ?? spec.id };
+    let ref: CgroupRef;
+    try {
+      ref = checkCgroupRef({ parent: spec.cgroup.parent || this.d.cgroupParent, name: spec.cgroup.name ?? spec.id });
+    } catch (err) {
+      throw new RuntimeError((err as Error).message, 125);
+    }
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     try {
       const devices = spec.privileged ? 'all' : await deviceRules(spec);

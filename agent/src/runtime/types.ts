@@ -27,7 +27,8 @@ export type RootfsSpec =
   | { kind: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string; target: string }
   | { kind: 'dir'; path: string };
 
-/** Namespace: a new one, the host's, or join the one at `path` (e.g. /proc/<pid>/ns/net, /run/netns/x). */
+/** Namespace: a new one, the host's, or join the one at `path` (e.g. /proc/<pid>/ns/net, /run/netns/x;
+ *  '/proc/<pid>/ns' alone means that process's namespace of the same type). */
 export type NamespaceSpec = { mode: 'new' } | { mode: 'host' } | { mode: 'join'; path: string };
 
 export interface NamespacesSpec {
@@ -138,7 +139,8 @@ export interface CgroupResources {
 }
 
 export interface CgroupSpec {
-  /** Per-daemon parent, e.g. 'berth' or 'berth-test-1a2b' (--cgroup-parent). Relative to each hierarchy root. */
+  /** Per-daemon parent, e.g. 'berth' or 'berth-test-1a2b' (--cgroup-parent). Relative to each hierarchy root
+   *  (a leading '/' is ignored); '..' segments are refused with a RuntimeError. */
   parent: string;
   /** Leaf name; defaults to the container id. */
   name?: string;
