@@ -17,7 +17,9 @@ import { CONTENT_SECURITY_POLICY } from './web/static.js';
 import { fitToDisplays, loadWindowState, MIN_SIZE, saveWindowState } from './window/state.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const RENDERER_INDEX = path.resolve(here, '../../../renderer/dist/index.html');
+// Packaged (build/electron-builder.json): the dashboard and icons are resources; in a checkout, build outputs.
+const RENDERER_INDEX = app.isPackaged ? path.join(process.resourcesPath, 'renderer', 'index.html') : path.resolve(here, '../../../renderer/dist/index.html');
+const ICONS = app.isPackaged ? path.join(process.resourcesPath, 'icons') : path.resolve(here, '../../../resources');
 const PRELOAD = path.resolve(here, '../preload/preload.cjs');
 
 let win: BrowserWindow | undefined;
@@ -128,7 +130,7 @@ async function start(): Promise<void> {
     win = undefined;
   });
 
-  tray = new Tray(nativeImage.createFromPath(path.resolve(here, '../../../resources/tray.png')));
+  tray = new Tray(nativeImage.createFromPath(path.join(ICONS, 'tray.png')));
   control.onStatus((s) => {
     updateTray(control, s);
     win?.webContents.send('engine:status-changed', s);
