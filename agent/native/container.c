@@ -180,6 +180,12 @@ static void setup_terminal(struct spec *s, int errfd, int sockfd) {
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
   if (slave < 0) child_fail(errfd, 125, "open pty peer: %s", strerror(errno));
   if (fchown(slave, (uid_t)spec_num(s, "user", 1, 0), (gid_t)-1) < 0) { /* best effort, as runc */ }
+  /* /dev/console is the container's terminal, as runc sets it up */
+  char *name = ptsname(master);
+  int cons = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (cons >= 0) close(cons);
+  if (name && cons >= 0 && mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+    child_fail(errfd, 125, "bind %s to /dev/console: %s", name, strerror(errno));
   if (send_fd(sockfd, master) < 0) child_fail(errfd, 125, "send pty: %s", strerror(errno));
   close(master);
   if (ioctl(slave, TIOCSCTTY, 0) < 0) child_fail(errfd, 125, "set controlling tty: %s", strerror(errno));

@@ -86,6 +86,7 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     await sleep(50);
     await fx.runtime.pause(spec.id);
     assert.equal((await fx.runtime.state(spec.id))?.status, 'paused');
+    await assert.rejects(fx.runtime.exec(spec.id, execSpec(['true'])), /is paused, unpause the container before exec/);
     const a = (await fx.runtime.stats(spec.id)).cpu.totalUsage;
     await sleep(200);
     const b = (await fx.runtime.stats(spec.id)).cpu.totalUsage;
@@ -174,6 +175,30 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
       const dir = path.join('/sys/fs/cgroup', h, fx.cgroupParent);
       assert.deepEqual((await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()), [], `${dir} has no leftovers`);
     }
+  });
+
+  it('run/exec/delete cycles leak no processes, cgroups, state or file descriptors', async () => {
+    const fds = async () => (await fsp.readdir('/proc/self/fd')).length;
+    const children = async () => (await fsp.readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8')).trim();
+    const cgroupDirs = async () =>
+      (await fsp.readdir(path.join('/sys/fs/cgroup/memory', fx.cgroupParent), { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).length;
+    const before = { fds: await fds(), cg: await cgroupDirs() };
+    for (let i = 0; i < 25; i++) {
+      const spec = await started(['sleep', '100']);
+      const h = await fx.runtime.exec(spec.id, execSpec(['true'], { terminal: i % 2 === 0 }));
+      h.stdin.end();
+      h.stdout.resume();
+      h.stderr?.resume();
+      assert.equal((await h.exit).exitCode, 0);
+      await fx.runtime.kill(spec.id, 'SIGKILL');
+      await fx.runtime.wait(spec.id);
+      await fx.runtime.delete(spec.id);
+    }
+    await sleep(50);
+    assert.equal(await children(), '', 'no exec helper or shim is left as our child');
+    assert.equal(await cgroupDirs(), before.cg);
+    assert.deepEqual(await fsp.readdir(fx.stateRoot), []);
+    assert.ok((await fds()) <= before.fds + 2, `file descriptors: ${before.fds} → ${await fds()}`);
   });
 
   it('reconcile removes state and cgroups of containers berthd no longer knows', async () => {

@@ -105,7 +105,7 @@ describe('runtime: run', { skip: blocked }, () => {
   });
 
   it('gives the process a PTY when asked, and one raw output stream', async () => {
-    const spec = fx.spec(['sh', '-c', 'tty; stty size; echo err >&2'], { process: { terminal: true } });
+    const spec = fx.spec(['sh', '-c', 'tty; stty size; echo err >&2; echo console > /dev/console'], { process: { terminal: true } });
     await fx.runtime.create(spec);
     const att = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: true });
     const out = collect(att.output);
@@ -113,7 +113,7 @@ describe('runtime: run', { skip: blocked }, () => {
     await fx.runtime.start(spec.id);
     assert.equal((await fx.runtime.wait(spec.id)).exitCode, 0);
     const text = (await out).toString();
-    assert.match(text, /^\/dev\/pts\/0\r\n33 101\r\nerr\r\n$/);
+    assert.match(text, /^\/dev\/pts\/0\r\n33 101\r\nerr\r\nconsole\r\n$/);
     await fx.runtime.delete(spec.id);
   });
 

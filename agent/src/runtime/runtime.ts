@@ -185,6 +185,10 @@ export class LinuxRuntime implements Runtime {
     if (!s.startedAt || (await this.store.exit(id)) || !this.d.sys.pidAlive(s.pid)) {
       throw new RuntimeError(`container ${id} is not running`, 125);
     }
+    // a process joining a frozen cgroup freezes too: the exec would hang until unpause
+    if (await this.d.cgroups.isFrozen(s.cgroup).catch(() => false)) {
+      throw new RuntimeError(`container ${id} is paused, unpause the container before exec`, 125);
+    }
     return startExec(this.d.shimPath, this.store.dir(id), s.pid, proc, this.d.cgroups.procsFiles(s.cgroup));
   }
 
