@@ -125,6 +125,30 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     assert.equal(r.status, 404);
   });
 
+  test('create, inspect and remove a network', async (t) => {
+    if (waitingFor(t, 'networks API')) return;
+    await ui.open('/networks');
+    await ui.view('networks');
+    await (await ui.$('networks-table')).waitForDisplayed({ timeout: 10_000 });
+    await (await ui.$('network-new')).click();
+    await (await stack.browser.$('#net-name')).setValue('e2e-net');
+    await (await stack.browser.$('#net-subnet')).setValue('10.254.213.0/24');
+    await (await ui.$('network-create')).click();
+    const row = await ui.row('data-network', 'e2e-net');
+    await row.waitForDisplayed({ timeout: 10_000 });
+    assert.match(await row.getText(), /10\.254\.213\.0\/24/);
+    await screenshot(stack.browser, 'networks-with-one');
+    await (await row.$('[data-test="network-inspect"]')).click();
+    await ui.waitText('[role="dialog"]', (s) => s.includes('e2e-net') && s.includes('IPAM'));
+    await screenshot(stack.browser, 'network-inspect');
+    await stack.browser.keys('Escape');
+    await (await stack.browser.$('[role="dialog"]')).waitForExist({ reverse: true, timeout: 5000 });
+    await (await row.$('[data-test="network-remove"]')).click();
+    await ui.confirm();
+    await row.waitForExist({ reverse: true, timeout: 10_000 });
+    assert.equal((await stack.daemon.request('GET', '/v1.44/networks/e2e-net')).status, 404);
+  });
+
   test('pull an image from the local registry and watch its progress reach done', async (t) => {
     if (waitingFor(t, 'images API (pull)', 'test registry fixtures')) return;
     const { seedRegistry } = (await import(SEED)) as { seedRegistry(): Promise<SeededRegistry> };
