@@ -98,10 +98,19 @@ describe('runtime: run', { skip: blocked }, () => {
     assert.ok(await fsp.stat(path.join(fx.rootfs, 'home/user/work')), 'the missing workdir was created');
   });
 
-  it('runs --init as pid 1, which reaps and passes the exit code through', async () => {
-    const r = await run(fx, fx.spec(['sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; exit 7'], { process: { init: true } }));
+  it('runs --init as pid 1, which reaps orphans, forwards signals and passes the exit code through', async () => {
+    const script = 'cat /proc/1/cmdline | tr "\\0" " "; echo; (sleep 0.05 &); sleep 0.3; ps -o stat | grep -c Z; exit 7';
+    const r = await run(fx, fx.spec(['sh', '-c', script], { process: { init: true } }));
     assert.match(r.stdout, /^\/sbin\/docker-init -- sh -c/);
+    assert.match(r.stdout, /\n0\n$/, 'the orphaned sleep was reaped, no zombie left');
     assert.equal(r.exitCode, 7);
+    const spec = fx.spec(['sleep', '100'], { process: { init: true } });
+    await fx.runtime.create(spec);
+    await fx.runtime.start(spec.id);
+    await new Promise((r) => setTimeout(r, 50));
+    await fx.runtime.kill(spec.id, 'SIGTERM');
+    assert.equal((await fx.runtime.wait(spec.id)).exitCode, 143, 'SIGTERM reached sleep through the init');
+    await fx.runtime.delete(spec.id);
   });
 
   it('gives the process a PTY when asked, and one raw output stream', async () => {

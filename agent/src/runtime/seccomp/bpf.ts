@@ -72,12 +72,27 @@ function applies(rule: SeccompRule, arch: SeccompArch, caps: ReadonlySet<string>
   return true;
 }
 
-/** The BPF program (struct sock_filter[], little-endian) for `caps` on `arch`. */
+const cache = new Map<string, Buffer>();
+
+/** The BPF program (struct sock_filter[], little-endian) for `caps` on `arch`; default-profile programs are
+ *  memoized per capability set (every container of a daemon usually shares one). */
 export function compileSeccomp(
   caps: readonly string[],
   arch: SeccompArch = hostSeccompArch(),
   rules: readonly SeccompRule[] = DEFAULT_RULES,
 ): Buffer {
+  if (rules !== DEFAULT_RULES) return compile(caps, arch, rules);
+  const key = `${arch}:${[...caps].sort().join(',')}`;
+  let prog = cache.get(key);
+  if (!prog) {
+    prog = compile(caps, arch, rules);
+    if (cache.size > 64) cache.clear();
+    cache.set(key, prog);
+  }
+  return prog;
+}
+
+function compile(caps: readonly string[], arch: SeccompArch, rules: readonly SeccompRule[]): Buffer {
   const table = arch === 'x86_64' ? SYSCALLS_X86_64 : SYSCALLS_AARCH64;
   const capSet = new Set(caps);
   const a = new Assembler();
