@@ -15,6 +15,8 @@ export interface DaemonConfig {
   defaultAddressPools?: { base: string; size: number }[];
   /** --dns: upstream servers of the embedded DNS and default nameservers of containers. */
   dns?: string[];
+  /** --mtu: default MTU of container networks (berth: 65520; dockerd: 1500). */
+  mtu?: number;
   maxConcurrentDownloads: number;
   /** cgroup parent for containers (--cgroup-parent); default derived from the data root (runtime/index.ts). */
   cgroupParent?: string;
@@ -45,6 +47,7 @@ Options:
       --default-address-pool pool   Pool for user networks' subnets: base=10.216.0.0/13,size=24
       --dns list                    DNS server for containers and the embedded resolver
       --exec-root string            Root directory for runtime state (default "/run/berth/runtime")
+      --mtu int                     Default MTU of container networks (default 65520)
   -H, --host list                   Daemon socket(s) to listen on (default unix:///run/berth/docker.sock)
       --insecure-registry list      Registry (host:port) reached over plain HTTP
   -l, --log-level string            debug, info, warn, error, fatal (default "info")
@@ -67,6 +70,7 @@ interface FileConfig {
   bip?: string;
   'default-address-pools'?: { base: string; size: number }[];
   dns?: string[];
+  mtu?: number;
   'max-concurrent-downloads'?: number;
   'cgroup-parent'?: string;
   'exec-root'?: string;
@@ -167,6 +171,12 @@ export function parseArgs(argv: string[]): ParseResult {
       case '--dns':
         (flags.dns ??= []).push(next());
         break;
+      case '--mtu': {
+        const n = Number(next());
+        if (!Number.isInteger(n) || n < 68 || n > 65535) throw new UsageError('--mtu must be an integer between 68 and 65535');
+        flags.mtu = n;
+        break;
+      }
       case '--max-concurrent-downloads': {
         const n = Number(next());
         if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-concurrent-downloads must be a positive integer');
@@ -208,6 +218,8 @@ export function parseArgs(argv: string[]): ParseResult {
   if (pools) config.defaultAddressPools = pools;
   const dns = flags.dns ?? file.dns;
   if (dns) config.dns = dns;
+  const mtu = flags.mtu ?? file.mtu;
+  if (mtu) config.mtu = mtu;
   for (const h of config.hosts) {
     if (!/^(unix|tcp):\/\//.test(h)) throw new UsageError(`invalid host ${h}: use unix:///path or tcp://host:port`);
   }

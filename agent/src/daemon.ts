@@ -80,6 +80,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       ...(config.bip ? { bip: config.bip } : {}),
       ...(config.defaultAddressPools ? { defaultAddressPools: config.defaultAddressPools } : {}),
       ...(config.dns?.length ? { dns: config.dns } : {}),
+      ...(config.mtu ? { mtu: config.mtu } : {}),
     });
     // Until containers/ reconciles with the containers it knows, none exist: clear stale sandboxes.
     await networking.sandboxes.reconcile(new Set(), new Set());

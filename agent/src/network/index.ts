@@ -6,7 +6,7 @@
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import type { AddressPool } from './ipam.js';
-import type { NetKernel } from './kernel.js';
+import type { NetKernel } from '../sys/net.js';
 import { NetworkManager } from './manager.js';
 import { NetNames } from './names.js';
 import { Networks } from './networks.js';
@@ -33,6 +33,7 @@ export interface CreateNetworkingOptions {
   bip?: string;
   defaultAddressPools?: AddressPool[];
   dns?: string[];
+  mtu?: number;
   /** Overrides the per-daemon name prefix (default: derived from the data root). */
   prefix?: string;
   kernel?: NetKernel;
@@ -50,6 +51,7 @@ export async function createNetworking(o: CreateNetworkingOptions): Promise<Netw
       ...(o.bip ? { bip: o.bip } : {}),
       ...(o.defaultAddressPools ? { defaultAddressPools: o.defaultAddressPools } : {}),
       ...(o.dns ? { dns: o.dns } : {}),
+      ...(o.mtu ? { mtu: o.mtu } : {}),
       ...(o.kernel ? { kernel: o.kernel } : {}),
       ...(o.resolvConf ? { resolvConf: o.resolvConf } : {}),
     },

@@ -4,7 +4,7 @@ import { ApiError, badParameter, conflict, forbidden, notFound } from '../api/er
 import { matchLabels, type Filters } from '../api/http.js';
 import { requireNetwork } from './attach-plan.js';
 import { cidrAddress, contains, formatCidr, formatIp, parseCidr, parseIp, type Cidr } from './ipv4.js';
-import { DEFAULT_ADDRESS_POOLS, DEFAULT_MTU, newId, type NetworkManager } from './manager.js';
+import { DEFAULT_ADDRESS_POOLS, newId, type NetworkManager } from './manager.js';
 import type { NetworkRecord } from './state.js';
 
 export const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
@@ -34,7 +34,7 @@ export class Networks {
       const m = this.m;
       if ([...m.store.networks.values()].some((n) => n.name === req.Name)) throw conflict(`network with name ${req.Name} already exists`);
       const id = newId();
-      let mtu = DEFAULT_MTU;
+      let mtu = m.defaultMtu;
       if (options[MTU_OPT] !== undefined) {
         mtu = Number(options[MTU_OPT]);
         if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw badParameter(`invalid MTU ${options[MTU_OPT]}: use 68-65535`);

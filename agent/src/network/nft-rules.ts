@@ -55,6 +55,10 @@ export function renderHostRules(r: HostRuleset): string {
       L.push(`    oifname ${q(b.bridge)} iifname != ${q(b.bridge)} drop`);
     }
   }
+  if (r.bridges.length > 0) {
+    // Containers' links have a large MTU: clamp their SYNs to the MTU of the route that leaves the host.
+    L.push(`    iifname { ${bridges.join(', ')} } oifname != { ${bridges.join(', ')} } tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu`);
+  }
   if (r.bridges.length > 1) {
     // Isolation between networks (dockerd's DOCKER-ISOLATION), published ports excepted.
     for (const b of r.bridges) {

@@ -162,7 +162,7 @@ export class Sandboxes implements ContainerNetworking {
       hostName: ep.hostVeth,
       peerName: ifname,
       netns,
-      mtu: n.mtu ?? 1500,
+      mtu: n.mtu ?? m.defaultMtu,
       mac: ep.mac,
       bridge: n.bridge,
       cidr: `${ep.ip}/${ep.prefix}`,

@@ -3,7 +3,7 @@
  * tolerates "already exists", and a failed sequence undoes the steps that completed, newest first.
  */
 import type { Logger } from '../log.js';
-import { KernelError, type NetKernel, type VethSpec } from './kernel.js';
+import { KernelError, type NetKernel, type VethSpec } from '../sys/net.js';
 
 export interface Step {
   name: string;

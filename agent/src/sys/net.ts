@@ -1,7 +1,7 @@
 /**
  * The network domain's kernel port: iproute2 and nft, run as child processes (Node has no netlink). Every
  * call is one process; batches keep a container's setup to a handful of them. Policy lives in the callers;
- * this module only speaks the tools' languages. (Moves to agent/src/sys/ once that port exists on main.)
+ * this module only speaks the tools' languages. Lives in sys/ beside the other kernel ports (DESIGN example 5).
  */
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
