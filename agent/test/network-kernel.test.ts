@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../src/log.js';
 import { buildReply, parseQuery, TYPE_A } from '../src/network/dns/wire.js';
 import { createNetworking, type Networking } from '../src/network/index.js';
-import { IprouteKernel } from '../src/network/kernel.js';
+import { IprouteKernel } from '../src/sys/net.js';
 import type { ContainerNetworkRequest } from '../src/network/types.js';
 
 const IS_ROOT = process.getuid?.() === 0;
