@@ -86,6 +86,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     await networking.sandboxes.reconcile(new Set(), new Set());
     registerNetworkRoutes(router, networking);
 
+    // Before the sockets answer: whoever sees /_ping succeed may read the pidfile.
+    if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
     for (const host of config.hosts) {
       const server = createApiServer(router, log.child({ component: 'api' }), VERSION);
       servers.push(server);
@@ -93,7 +95,6 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       else await listenTcp(server, host);
       log.info('API listening', { host });
     }
-    if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
     engine.events.publish('daemon', 'start', engine.id, { name: 'berthd' });
 
     return {
@@ -115,6 +116,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   } catch (err) {
     for (const s of servers) s.close();
     await networking?.close().catch(() => undefined);
+    if (config.pidfile) await fsp.rm(config.pidfile, { force: true });
     await releaseLock();
     throw err;
   }
