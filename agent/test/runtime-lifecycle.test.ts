@@ -99,8 +99,10 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
   });
 
   it("shows the container its own cgroups read-only under /sys/fs/cgroup, with its limits", async () => {
-    const spec = fx.spec(['sh', '-c', 'cat /proc/self/cgroup | grep -c ":/$"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; (echo 1 > /sys/fs/cgroup/pids/pids.max) 2>&1'], {
-      cgroup: { parent: fx.cgroupParent, resources: { memory: 48 << 20, pidsLimit: 77 } },
+    const script = 'cat /proc/self/cgroup | grep -c ":/$"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; ' +
+      'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus; (echo 1 > /sys/fs/cgroup/pids/pids.max) 2>&1';
+    const spec = fx.spec(['sh', '-c', script], {
+      cgroup: { parent: fx.cgroupParent, resources: { memory: 48 << 20, pidsLimit: 77, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: '0' } },
     });
     await fx.runtime.create(spec);
     const att = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: true });
@@ -110,7 +112,7 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     const text = demux(await out).stdout;
     const lines = text.split('\n');
     assert.ok(Number(lines[0]!.replace(/\D/g, '')) >= 5, `every hierarchy is rooted at the container's cgroup: ${lines[0]}`);
-    assert.match(text, new RegExp(`${48 << 20}\n77\n`));
+    assert.match(text, new RegExp(`${48 << 20}\n77\n50000\n512\n0\n`));
     assert.match(text, /Read-only file system/);
     await fx.runtime.delete(spec.id);
   });

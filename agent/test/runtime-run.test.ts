@@ -209,6 +209,28 @@ describe('runtime: run', { skip: blocked }, () => {
     assert.match(r.stdout, /^made\nhead: \/tmp\/mem: Operation not permitted\n3\n$/);
   });
 
+  it('binds the /etc files berthd writes, applies ulimits, and serves several attachers at once', async () => {
+    const etc = path.join(fx.root, 'etc-files');
+    await fsp.mkdir(etc, { recursive: true });
+    await fsp.writeFile(path.join(etc, 'hostname'), 'from-berthd\n');
+    await fsp.writeFile(path.join(etc, 'hosts'), '127.0.0.1 localhost\n10.0.0.2 from-berthd\n');
+    await fsp.writeFile(path.join(etc, 'resolv.conf'), 'nameserver 10.0.0.1\n');
+    const spec = fx.spec(['sh', '-c', 'cat /etc/hostname /etc/hosts /etc/resolv.conf; ulimit -n; ulimit -Hn'], {
+      etcFiles: { hostname: path.join(etc, 'hostname'), hosts: path.join(etc, 'hosts'), resolvConf: path.join(etc, 'resolv.conf') },
+      process: { rlimits: [{ type: 'nofile', soft: 321, hard: 654 }] },
+    });
+    await fx.runtime.create(spec);
+    const a = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: true });
+    const b = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: false });
+    const [outA, outB] = [collect(a.output), collect(b.output)];
+    await fx.runtime.start(spec.id);
+    assert.equal((await fx.runtime.wait(spec.id)).exitCode, 0);
+    const expected = 'from-berthd\n127.0.0.1 localhost\n10.0.0.2 from-berthd\nnameserver 10.0.0.1\n321\n654\n';
+    assert.equal(demux(await outA).stdout, expected);
+    assert.equal(demux(await outB).stdout, expected);
+    await fx.runtime.delete(spec.id);
+  });
+
   it('rotates the json-file log at max-size, keeping max-file files', async () => {
     const spec = fx.spec(['sh', '-c', 'for i in $(seq 200); do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done']);
     spec.log = { ...spec.log, maxSize: 2000, maxFile: 3 };
