@@ -103,7 +103,7 @@ if (runc) {
   spawnSync(runc, ['delete', '-f', cid], { stdio: 'ignore' });
 }
 rmSync(tmp, { recursive: true, force: true });
-rmSync(`/run/berth-bench-${tag}`, { recursive: true, force: true });
+await rt.close();
 
 console.log(`runtime run (create→start→wait→delete of true), ${N} runs`);
 console.log(`  berth: ${fmt(berthRun)}`);

@@ -102,11 +102,7 @@ export async function makeFixture(): Promise<Fixture> {
     },
     async cleanup() {
       for (const st of await runtime.list()) await runtime.delete(st.id).catch(() => undefined);
-      await fsp.rm(stateRoot, { recursive: true, force: true });
-      for (const h of await fsp.readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
-        await fsp.rmdir(path.join('/sys/fs/cgroup', h, cgroupParent)).catch(() => undefined);
-      }
-      await fsp.rmdir(path.join('/sys/fs/cgroup', cgroupParent)).catch(() => undefined);
+      await runtime.close();
       await fsp.rm(root, { recursive: true, force: true });
     },
   };

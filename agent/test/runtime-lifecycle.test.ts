@@ -203,12 +203,17 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     assert.ok((await fds()) <= before.fds + 2, `file descriptors: ${before.fds} → ${await fds()}`);
   });
 
-  it('reconcile removes state and cgroups of containers berthd no longer knows', async () => {
+  it('reconcile removes state and cgroups of containers berthd no longer knows; close leaves nothing', async () => {
     const spec = await started(['sleep', '100']);
     const pid = (await fx.runtime.state(spec.id))!.pid;
     const report = await fx.runtime.reconcile(new Set());
     assert.ok(report.cleaned.includes(`state:${spec.id}`));
     assert.equal(await fx.runtime.state(spec.id), undefined);
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    await fx.runtime.close();
+    for (const h of ['memory', 'pids', 'cpu', 'unified']) {
+      assert.equal(await fsp.stat(path.join('/sys/fs/cgroup', h, fx.cgroupParent)).catch(() => undefined), undefined, `${h} parent removed`);
+    }
+    assert.equal(await fsp.stat(fx.stateRoot).catch(() => undefined), undefined, 'state root removed');
   });
 });

@@ -62,6 +62,8 @@ export interface CgroupDriver {
   stats(ref: CgroupRef): Promise<Omit<RuntimeStats, 'read'>>;
   /** Removes the cgroup everywhere (it must be empty); false if it did not exist. */
   remove(ref: CgroupRef): Promise<boolean>;
+  /** Removes `parent` (and its empty ancestors below the roots) if it has no children; false if kept. */
+  removeParent(parent: string): Promise<boolean>;
   /** Names of the children of `parent` (for reconcile). */
   children(parent: string): Promise<string[]>;
   /** The cgroup2 directory a device BPF program must be attached to (v2; v1 hybrid joins the unified tree

@@ -203,6 +203,21 @@ export class CgroupV1 implements CgroupDriver {
     return this.dir('unified', ref);
   }
 
+  async removeParent(parent: string): Promise<boolean> {
+    if ((await this.children(parent)).length) return false;
+    for (const root of this.hierarchies()) {
+      const parts = parent.split('/').filter(Boolean);
+      for (let n = parts.length; n > 0; n--) {
+        try {
+          await this.sys.rmdir(path.join(root, ...parts.slice(0, n)));
+        } catch {
+          break; // an ancestor someone else uses
+        }
+      }
+    }
+    return true;
+  }
+
   containerMounts(): { dir: string; options: string }[] {
     return [...this.visible];
   }

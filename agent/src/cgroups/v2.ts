@@ -170,6 +170,21 @@ export class CgroupV2 implements CgroupDriver {
     return this.dir(ref);
   }
 
+  async removeParent(parent: string): Promise<boolean> {
+    if ((await this.children(parent)).length) return false;
+    for (const root of [this.root]) {
+      const parts = parent.split('/').filter(Boolean);
+      for (let n = parts.length; n > 0; n--) {
+        try {
+          await this.sys.rmdir(path.join(root, ...parts.slice(0, n)));
+        } catch {
+          break; // an ancestor someone else uses
+        }
+      }
+    }
+    return true;
+  }
+
   containerMounts(): { dir: string; options: string }[] {
     return []; // v2: one cgroup2 mount, made by the runtime's op list
   }

@@ -85,6 +85,7 @@ export class LinuxRuntime implements Runtime {
       throw new RuntimeError((err as Error).message, 125);
     }
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    let spawned: CreateResult | undefined;
     try {
       const devices = spec.privileged ? 'all' : await deviceRules(spec);
       await this.d.cgroups.create(ref, spec.cgroup.resources, devices);
@@ -103,6 +104,7 @@ export class LinuxRuntime implements Runtime {
       });
       await fsp.writeFile(path.join(dir, 'config'), ops, { mode: 0o600 });
       const { pid, shimPid } = await this.spawnShim(dir);
+      spawned = { pid, shimPid };
       await this.store.save({
         id: spec.id,
         pid,
@@ -114,7 +116,8 @@ export class LinuxRuntime implements Runtime {
       });
       return { pid, shimPid };
     } catch (err) {
-      await this.d.cgroups.remove(ref).catch(() => undefined);
+      if (spawned) await this.destroy(spec.id, ref, spawned.shimPid).catch(() => undefined);
+      else await this.d.cgroups.remove(ref).catch(() => undefined);
       await this.store.remove(spec.id);
       throw err;
     }
@@ -288,6 +291,12 @@ export class LinuxRuntime implements Runtime {
       if (st) out.push(st);
     }
     return out;
+  }
+
+  async close(): Promise<void> {
+    if ((await this.store.ids()).length) return;
+    await this.d.cgroups.removeParent(this.d.cgroupParent).catch((err) => this.d.log.warn('cgroup parent kept', { err }));
+    await fsp.rmdir(this.d.stateRoot).catch(() => undefined);
   }
 
   async reconcile(known: ReadonlySet<ContainerId>): Promise<ReconcileReport> {

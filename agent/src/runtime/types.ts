@@ -369,6 +369,9 @@ export interface Runtime {
   list(): Promise<RuntimeState[]>;
   /** On daemon start: re-adopt live shims, report exits, remove state/cgroups of ids not in `known`. */
   reconcile(known: ReadonlySet<ContainerId>): Promise<ReconcileReport>;
+  /** On daemon shutdown, after containers were stopped and deleted: removes the per-daemon cgroup parent and
+   *  state root when nothing is left in them (live containers keep both, for the next reconcile). */
+  close(): Promise<void>;
 }
 
 /** Docker's exit-code convention travels with the error so the API layer can answer as dockerd. */
