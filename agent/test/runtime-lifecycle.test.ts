@@ -58,6 +58,11 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     assert.equal(exit.exitCode, 4);
     assert.match(out.toString(), /^\d+ out\n1\n$/);
     assert.equal(err.toString(), 'err\n');
+    const early = await fx.runtime.exec(spec.id, execSpec(['true']));
+    assert.equal((await early.exit).exitCode, 0);
+    early.stdin.write(Buffer.alloc(1 << 20)); // into a closed pipe: must not throw in berthd
+    early.stdin.end();
+    await sleep(20);
     await assert.rejects(fx.runtime.exec(spec.id, execSpec(['nosuch'])), (e: { exitCode: number; message: string }) => {
       assert.equal(e.exitCode, 127);
       assert.match(e.message, /executable file not found in \$PATH/);

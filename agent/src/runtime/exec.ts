@@ -36,6 +36,8 @@ export async function startExec(
     stdio: ['pipe', 'pipe', proc.terminal ? 'ignore' : 'pipe', 'pipe'],
   });
   const ctl = child.stdio[3] as Duplex;
+  // stdin of a process that already exited: EPIPE must not become an uncaught error in berthd
+  child.stdin?.on('error', () => undefined);
   const stdout = child.stdout as Readable;
   const stderr = proc.terminal ? undefined : (child.stderr as Readable);
   let buf = '';
