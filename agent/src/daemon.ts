@@ -7,6 +7,8 @@ import { Router } from './api/router.js';
 import { createApiServer } from './api/server.js';
 import { registerNetworkRoutes } from './api/routes/networks.js';
 import { registerSystemRoutes } from './api/routes/system.js';
+import { registerVolumeRoutes } from './api/routes/volumes.js';
+import { VolumeStore } from './volumes/store.js';
 import type { DaemonConfig } from './config.js';
 import type { Engine } from './engine.js';
 import { EventBus } from './events/bus.js';
@@ -72,6 +74,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       version: VERSION,
     };
     const router = new Router();
+    const volumes = new VolumeStore(path.join(config.dataRoot, 'volumes'), engine.events, log.child({ component: 'volumes' }));
+    await volumes.load();
     registerSystemRoutes(router, engine);
     networking = await createNetworking({
       dataRoot: config.dataRoot,
@@ -85,6 +89,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     // Until containers/ reconciles with the containers it knows, none exist: clear stale sandboxes.
     await networking.sandboxes.reconcile(new Set(), new Set());
     registerNetworkRoutes(router, networking);
+    registerVolumeRoutes(router, volumes);
 
     // Before the sockets answer: whoever sees /_ping succeed may read the pidfile.
     if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));

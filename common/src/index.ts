@@ -5,3 +5,5 @@ export * from './api/events.js';
 export * from './api/progress.js';
 export * from './api/networks.js';
 export * from './ipc.js';
+export * from './api/volumes.js';
+export * from './api/containers.js';

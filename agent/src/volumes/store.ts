@@ -1,0 +1,159 @@
+/**
+ * The local volume driver: volumes/<name>/_data plus volumes/<name>/meta.json. A volume appears atomically
+ * (built under a temp name, then renamed), so a crash never leaves half a volume behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Volume, VolumeCreateOptions } from '@berth/common';
+import { badParameter, conflict, notFound } from '../api/errors.js';
+import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../log.js';
+import { readJson, removeStaleTemps, tempPathFor, writeJsonAtomic } from '../util/fs-atomic.js';
+import { dirSize } from './du.js';
+
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const LOCAL_OPTS = ['type', 'device', 'o', 'size'];
+
+interface VolumeMeta {
+  name: string;
+  createdAt: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+}
+
+/** Who uses a volume: ids of containers that reference it (running or not). */
+export type VolumeUsers = (name: string) => string[];
+
+export class VolumeStore {
+  private vols = new Map<string, VolumeMeta>();
+  private users: VolumeUsers = () => [];
+
+  constructor(
+    readonly root: string,
+    private readonly events: EventBus,
+    private readonly log: Logger,
+  ) {}
+
+  async load(): Promise<void> {
+    await fsp.mkdir(this.root, { recursive: true, mode: 0o701 });
+    await removeStaleTemps(this.root);
+    for (const name of await fsp.readdir(this.root)) {
+      const meta = await readJson<VolumeMeta | null>(path.join(this.root, name, 'meta.json'), null).catch(() => null);
+      if (meta?.name === name) this.vols.set(name, meta);
+      else this.log.warn('ignoring volume directory without metadata', { name });
+    }
+  }
+
+  /** The containers domain tells us who references which volume (rm and prune honour it). */
+  setUsers(fn: VolumeUsers): void {
+    this.users = fn;
+  }
+
+  mountpoint(name: string): string {
+    return path.join(this.root, name, '_data');
+  }
+
+  private toApi(m: VolumeMeta): Volume {
+    return { CreatedAt: m.createdAt, Driver: 'local', Labels: m.labels, Mountpoint: this.mountpoint(m.name), Name: m.name, Options: m.options, Scope: 'local' };
+  }
+
+  has(name: string): boolean {
+    return this.vols.has(name);
+  }
+
+  get(name: string): Volume {
+    const m = this.vols.get(name);
+    if (!m) throw notFound(`get ${name}: no such volume`);
+    return this.toApi(m);
+  }
+
+  /** Creates a volume; an existing one with the same name is returned unchanged, as dockerd does. */
+  async create(opts: VolumeCreateOptions): Promise<{ volume: Volume; created: boolean }> {
+    const anonymous = !opts.Name;
+    const name = opts.Name || randomBytes(32).toString('hex');
+    const driver = opts.Driver || 'local';
+    if (driver !== 'local') throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+    if (!NAME_RE.test(name))
+      throw badParameter(
+        `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+      );
+    const existing = this.vols.get(name);
+    if (existing) return { volume: this.toApi(existing), created: false };
+    const options = { ...(opts.DriverOpts ?? {}) };
+    for (const k of Object.keys(options)) if (!LOCAL_OPTS.includes(k)) throw badParameter(`create ${name}: invalid option key: "${k}"`);
+    if (options.type && !options.device) throw badParameter(`create ${name}: missing required option: "device"`);
+    const labels: Record<string, string> = { ...(opts.Labels ?? {}) };
+    if (anonymous) labels[ANONYMOUS_LABEL] = '';
+    const meta: VolumeMeta = { name, createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), labels, options };
+    const final = path.join(this.root, name);
+    const tmp = tempPathFor(final);
+    try {
+      await fsp.mkdir(path.join(tmp, '_data'), { recursive: true, mode: 0o755 });
+      await writeJsonAtomic(path.join(tmp, 'meta.json'), meta);
+      await fsp.rename(tmp, final);
+    } catch (err) {
+      await fsp.rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    this.vols.set(name, meta);
+    this.events.publish('volume', 'create', name, { driver: 'local' });
+    return { volume: this.toApi(meta), created: true };
+  }
+
+  list(): Volume[] {
+    return [...this.vols.values()].map((m) => this.toApi(m));
+  }
+
+  isAnonymous(name: string): boolean {
+    return this.vols.get(name)?.labels[ANONYMOUS_LABEL] !== undefined;
+  }
+
+  usersOf(name: string): string[] {
+    return this.users(name);
+  }
+
+  async remove(name: string, force = false): Promise<void> {
+    if (!this.vols.has(name)) {
+      if (force) return;
+      throw notFound(`get ${name}: no such volume`);
+    }
+    const users = this.users(name);
+    if (users.length > 0) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+    // Rename first so a crash mid-delete leaves a temp dir (swept at load), never a half volume.
+    const dir = path.join(this.root, name);
+    const doomed = tempPathFor(dir);
+    await fsp.rename(dir, doomed);
+    this.vols.delete(name);
+    await fsp.rm(doomed, { recursive: true, force: true });
+    this.events.publish('volume', 'destroy', name, { driver: 'local' });
+  }
+
+  async size(name: string): Promise<number> {
+    return dirSize(this.mountpoint(name));
+  }
+
+  /** Copies `src` (image content at the mount path) into the volume when the volume is still empty. */
+  async copyUpIfEmpty(name: string, src: string): Promise<void> {
+    const dst = this.mountpoint(name);
+    if ((await fsp.readdir(dst)).length > 0) return;
+    let st;
+    try {
+      st = await fsp.stat(src);
+    } catch {
+      return;
+    }
+    if (!st.isDirectory()) return;
+    await fsp.cp(src, dst, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, force: false, errorOnExist: false });
+    // fs.cp does not carry ownership; image content such as /var/lib/mysql relies on it.
+    await copyOwnership(src, dst);
+  }
+}
+
+async function copyOwnership(src: string, dst: string): Promise<void> {
+  const st = await fsp.lstat(src);
+  await fsp.lchown(dst, st.uid, st.gid);
+  if (!st.isSymbolicLink()) await fsp.chmod(dst, st.mode & 0o7777);
+  if (st.isDirectory()) for (const n of await fsp.readdir(src)) await copyOwnership(path.join(src, n), path.join(dst, n));
+}
