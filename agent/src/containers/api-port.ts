@@ -1,0 +1,18 @@
+/** The containers domain as the API routes see it (composed in containers/index.ts). */
+import type { ContainerInspect } from '@berth/common';
+import type { Runtime } from '../runtime/types.js';
+import type { ExecStore } from './exec.js';
+import type { ImagePort } from './image-port.js';
+import type { ContainerRecord } from './record.js';
+import type { Containers } from './service.js';
+import type { ContainerStore } from './store.js';
+
+export interface ContainerApi {
+  containers: Containers;
+  store: ContainerStore;
+  images: ImagePort;
+  runtime: Runtime;
+  execs: ExecStore;
+  inspect(ref: string, size: boolean): Promise<ContainerInspect>;
+  sizes(rec: ContainerRecord): Promise<{ rw: number; rootfs: number }>;
+}

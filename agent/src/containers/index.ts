@@ -1,0 +1,88 @@
+/**
+ * The containers domain, composed: store, service (create/rm/rename/update), lifecycle (start/stop/restart
+ * policies/recovery), execs and healthchecks. daemon.ts builds it with createContainerDomain().
+ *
+ * Contract for other domains:
+ * - `imageUsers(imageId)` → ids of containers using an image (images/ answers 409 on rmi).
+ * - `systemProvider` → counts for /info and the Containers/Volumes parts of /system/df.
+ */
+import path from 'node:path';
+import type { ContainerInspect, SystemInfo } from '@berth/common';
+import type { SystemProviders } from '../api/routes/system.js';
+import { dirSize } from '../volumes/du.js';
+import type { ContainerApi } from './api-port.js';
+import type { ContainerDeps } from './deps.js';
+import { ExecStore } from './exec.js';
+import { HealthMonitor } from './health.js';
+import type { ContainerRecord } from './record.js';
+import { Containers } from './service.js';
+import { Status } from './state.js';
+import { inspectView, summaryView } from './views.js';
+
+export interface ContainerDomain extends ContainerApi {
+  systemProvider: SystemProviders;
+  /** Loads records and reconciles them with the runtime (call once at daemon start). */
+  recover(): Promise<void>;
+  close(): void;
+}
+
+export async function createContainerDomain(d: ContainerDeps): Promise<ContainerDomain> {
+  await d.store.load();
+  const health = new HealthMonitor(d);
+  const execs = new ExecStore(d);
+  const containers = new Containers(d, {
+    healthStart: (rec) => health.start(rec),
+    healthStop: (id) => {
+      health.stop(id);
+      execs.forgetContainer(id);
+    },
+  });
+  const imageSizes = new Map<string, number>();
+  const imageSize = async (rec: ContainerRecord): Promise<number> => {
+    const known = imageSizes.get(rec.image);
+    if (known !== undefined) return known;
+    const img = await d.images.resolve(rec.image);
+    let n = 0;
+    for (const l of img?.layerDirs ?? []) n += await dirSize(l);
+    imageSizes.set(rec.image, n);
+    return n;
+  };
+  const sizes = async (rec: ContainerRecord) => {
+    const rw = await dirSize(path.join(d.store.dir(rec.id), 'upper'));
+    return { rw, rootfs: rw + (await imageSize(rec)) };
+  };
+  const api: ContainerDomain = {
+    containers,
+    store: d.store,
+    images: d.images,
+    runtime: d.runtime,
+    execs,
+    sizes,
+    async inspect(ref: string, size: boolean): Promise<ContainerInspect> {
+      const rec = d.store.get(ref);
+      const img = await d.images.resolve(rec.image);
+      return inspectView(rec, d.store.dir(rec.id), d.store.logPath(rec.id), img?.layerDirs ?? [], execs.idsFor(rec.id), size ? await sizes(rec) : undefined);
+    },
+    systemProvider: {
+      async info(): Promise<Partial<SystemInfo>> {
+        const all = d.store.all();
+        const count = (...s: string[]) => all.filter((r) => s.includes(r.state.status)).length;
+        const running = count(Status.Running, Status.Restarting);
+        const paused = count(Status.Paused);
+        return { Containers: all.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: all.length - running - paused };
+      },
+      async df(): Promise<Record<string, unknown>> {
+        const cs = [];
+        for (const rec of d.store.all()) cs.push(summaryView(rec, rec.health?.Status, await sizes(rec)));
+        const vols = [];
+        for (const v of d.volumes.list()) vols.push({ ...v, UsageData: { Size: await d.volumes.size(v.Name), RefCount: d.volumes.usersOf(v.Name).length } });
+        return { Containers: cs, Volumes: vols };
+      },
+    },
+    recover: () => containers.lifecycle.recover(),
+    close() {
+      for (const r of d.store.all()) health.stop(r.id);
+    },
+  };
+  return api;
+}

@@ -1,0 +1,177 @@
+/** The containers domain's entry point: create, remove, rename, update, prune, plus lifecycle and usage. */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { ContainerCreateRequest, ContainerCreateResponse, HostConfig, Resources, RestartPolicy } from '@berth/common';
+import { badParameter, conflict, notFound } from '../api/errors.js';
+import { validateCreateBody, mergeWithImage, validateResources, validateRestartPolicy, validateSysctls } from './create-config.js';
+import type { ContainerDeps } from './deps.js';
+import { Lifecycle, type LifecycleHooks } from './lifecycle.js';
+import { planMounts } from './mounts.js';
+import type { ContainerRecord, MountRecord } from './record.js';
+import { cgroupResources, capabilities, logLimits, securityOpts } from './spec.js';
+import { canRemove, initialState, isRunning, Status } from './state.js';
+import { validateName } from './store.js';
+
+const NETWORK_MODES = /^(default|bridge|none|host|container:.+)$/;
+
+export class Containers {
+  readonly lifecycle: Lifecycle;
+
+  constructor(
+    readonly d: ContainerDeps,
+    hooks: Omit<LifecycleHooks, 'autoRemove'>,
+  ) {
+    this.lifecycle = new Lifecycle(d, {
+      ...hooks,
+      autoRemove: (rec) => this.remove(rec.id, { force: true, volumes: true }),
+    });
+    d.volumes.setUsers((name) => this.d.store.all().filter((r) => r.mounts.some((m) => m.type === 'volume' && m.name === name)).map((r) => r.id));
+  }
+
+  /** Ids of containers created from `imageId` (images/ refuses to delete an image in use). */
+  imageUsers(imageId: string): string[] {
+    return this.d.store.all().filter((r) => r.image === imageId).map((r) => r.id);
+  }
+
+  async create(raw: unknown, nameParam: string | null): Promise<ContainerCreateResponse> {
+    const req: ContainerCreateRequest = validateCreateBody(raw);
+    const warnings: string[] = [];
+    const hc: HostConfig = { ...(req.HostConfig ?? {}) };
+    hc.NetworkMode ||= 'bridge';
+    if (!NETWORK_MODES.test(hc.NetworkMode)) throw notFound(`network ${hc.NetworkMode} not found`);
+    validateResources(hc, warnings);
+    validateRestartPolicy(hc.RestartPolicy, hc.AutoRemove);
+    validateSysctls(hc.Sysctls, hc.NetworkMode);
+    capabilities(hc);
+    securityOpts(hc);
+    logLimits(hc);
+    const logType = hc.LogConfig?.Type || 'json-file';
+    if (logType !== 'json-file' && logType !== 'local') throw badParameter(`logger: no log driver named '${logType}' is registered`);
+    hc.LogConfig = { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
+    hc.RestartPolicy = { Name: hc.RestartPolicy?.Name || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 } as RestartPolicy;
+    for (const u of hc.Ulimits ?? []) {
+      if (typeof u?.Name !== 'string' || typeof u.Soft !== 'number' || typeof u.Hard !== 'number') throw badParameter('invalid ulimit: expected Name, Soft and Hard');
+      if (u.Soft > u.Hard && u.Hard !== -1) throw badParameter(`ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`);
+    }
+
+    const name = nameParam ? validateName(nameParam) : this.d.store.generateName();
+    const image = await this.d.images.resolve(req.Image!);
+    if (!image) throw notFound(`No such image: ${req.Image}`);
+    const id = this.d.store.newId();
+    const merged = mergeWithImage(req, image.config, id);
+    const planned = planMounts(hc, req.Volumes, image.config.Volumes);
+    // Reserve the name before any await below so two creates cannot both take it.
+    this.d.store.reserveName(name, id);
+    const mounts: MountRecord[] = [];
+    try {
+      for (const p of planned) {
+        const { createSource, ...m } = p;
+        if (m.type === 'volume') {
+          const { volume } = await this.d.volumes.create(m.name ? { Name: m.name } : {});
+          m.name = volume.Name;
+          m.source = volume.Mountpoint;
+        } else if (m.type === 'bind' && createSource) {
+          await fsp.mkdir(m.source, { recursive: true });
+        }
+        mounts.push(m);
+      }
+      const rec: ContainerRecord = {
+        id,
+        name,
+        created: new Date().toISOString(),
+        path: merged.path,
+        args: merged.args,
+        config: merged.config,
+        hostConfig: hc,
+        image: image.id,
+        mounts,
+        state: initialState(),
+        restartCount: 0,
+      };
+      if (merged.config.Healthcheck?.Test?.length && merged.config.Healthcheck.Test[0] !== 'NONE')
+        rec.health = { Status: 'starting', FailingStreak: 0, Log: [] };
+      await fsp.mkdir(path.join(this.d.store.dir(id), 'upper'), { recursive: true });
+      await fsp.mkdir(path.join(this.d.store.dir(id), 'work'), { recursive: true });
+      await this.d.store.save(rec);
+      this.d.events.publish('container', 'create', id, this.lifecycle.attrs(rec));
+      return { Id: id, Warnings: warnings };
+    } catch (err) {
+      this.d.store.releaseName(name, id);
+      for (const m of mounts) if (m.type === 'volume' && m.anonymous) await this.d.volumes.remove(m.name!, true).catch(() => undefined);
+      await fsp.rm(this.d.store.dir(id), { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  async remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
+    const rec = this.d.store.get(ref);
+    await this.lifecycle.lock.run(rec.id, async () => {
+      if (!this.d.store.find(rec.id)) return;
+      canRemove(rec.state, rec.name, opts.force);
+      await this.lifecycle.killForRemoval(rec);
+      if (rec.state.status === Status.Removing) throw conflict(`removal of container ${rec.id} is already in progress`);
+      rec.state.status = Status.Removing;
+      await this.d.runtime.delete(rec.id).catch((err: Error) => {
+        if (!/no such container/i.test(err.message)) throw err;
+      });
+      await this.d.store.delete(rec);
+      this.lifecycle.forget(rec.id);
+      if (opts.volumes) {
+        for (const m of rec.mounts) {
+          if (m.type !== 'volume' || !m.anonymous) continue;
+          await this.d.volumes.remove(m.name!, true).catch((err: Error) => this.d.log.warn('keeping anonymous volume', { name: m.name, err: err.message }));
+        }
+      }
+      this.d.events.publish('container', 'destroy', rec.id, this.lifecycle.attrs(rec));
+      this.lifecycle.waiters.removed(rec.id);
+    });
+  }
+
+  async rename(ref: string, newName: string | null): Promise<void> {
+    if (!newName) throw badParameter('Neither old nor new names may be empty');
+    const rec = this.d.store.get(ref);
+    const name = validateName(newName);
+    if (name === rec.name) throw badParameter(`Renaming a container with the same name as its current name`);
+    const old = rec.name;
+    this.d.store.reserveName(name, rec.id);
+    rec.name = name;
+    try {
+      await this.d.store.save(rec);
+    } catch (err) {
+      this.d.store.releaseName(name, rec.id);
+      rec.name = old;
+      throw err;
+    }
+    this.d.store.releaseName(old, rec.id);
+    this.d.events.publish('container', 'rename', rec.id, this.lifecycle.attrs(rec, { oldName: old }));
+  }
+
+  async update(ref: string, body: unknown): Promise<string[]> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badParameter('invalid update body: expected a JSON object');
+    const upd = body as Resources & { RestartPolicy?: RestartPolicy };
+    for (const [k, v] of Object.entries(upd)) if (k !== 'RestartPolicy' && v !== null && v !== undefined && typeof v !== 'number' && typeof v !== 'string' && !Array.isArray(v)) throw badParameter(`invalid value for ${k}`);
+    const rec = this.d.store.get(ref);
+    return this.lifecycle.lock.run(rec.id, async () => {
+      const next: HostConfig = { ...rec.hostConfig };
+      for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'NanoCpus', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const) {
+        const v = upd[k];
+        if (v !== undefined && v !== null && v !== 0 && v !== '') (next as Record<string, unknown>)[k] = v;
+      }
+      if (upd.NanoCpus) {
+        delete next.CpuQuota;
+        delete next.CpuPeriod;
+      }
+      if (next.Memory && rec.hostConfig.MemorySwap && !upd.MemorySwap && rec.hostConfig.MemorySwap < next.Memory) next.MemorySwap = next.Memory * 2;
+      validateResources(next, []);
+      if (upd.RestartPolicy) {
+        validateRestartPolicy(upd.RestartPolicy, next.AutoRemove);
+        next.RestartPolicy = { Name: upd.RestartPolicy.Name || 'no', MaximumRetryCount: upd.RestartPolicy.MaximumRetryCount ?? 0 } as RestartPolicy;
+      }
+      if (isRunning(rec.state)) await this.d.runtime.update(rec.id, cgroupResources(next));
+      rec.hostConfig = next;
+      await this.d.store.save(rec);
+      this.d.events.publish('container', 'update', rec.id, this.lifecycle.attrs(rec));
+      return [];
+    });
+  }
+}
