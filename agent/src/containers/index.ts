@@ -23,7 +23,8 @@ export interface ContainerDomain extends ContainerApi {
   systemProvider: SystemProviders;
   /** Loads records and reconciles them with the runtime (call once at daemon start). */
   recover(): Promise<void>;
-  close(): void;
+  /** Stops running containers (graceful daemon shutdown). */
+  close(): Promise<void>;
 }
 
 export async function createContainerDomain(d: ContainerDeps): Promise<ContainerDomain> {
@@ -80,8 +81,9 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
       },
     },
     recover: () => containers.lifecycle.recover(),
-    close() {
+    async close() {
       for (const r of d.store.all()) health.stop(r.id);
+      await containers.lifecycle.shutdown();
     },
   };
   return api;

@@ -53,6 +53,7 @@ export class Lifecycle {
   /** Resolved once the current run's exit has been recorded. */
   private exitDone = new Map<string, Deferred>();
   private generation = new Map<string, number>();
+  private shuttingDown = false;
 
   constructor(
     private readonly d: ContainerDeps,
@@ -175,7 +176,7 @@ export class Lifecycle {
       rec.state = { ...rec.state, status: Status.Exited, pid: 0, exitCode: st.exitCode, oomKilled: st.oomKilled, finishedAt: st.finishedAt.toISOString(), error: st.error ?? '' };
       if (st.oomKilled) this.d.events.publish('container', 'oom', id, this.attrs(rec));
       this.d.events.publish('container', 'die', id, this.attrs(rec, { exitCode: String(st.exitCode), execDuration: String(Math.max(0, Math.round(ranMs / 1000))) }));
-      const restart = shouldRestart({ policy: rec.hostConfig.RestartPolicy, exitCode: st.exitCode, manuallyStopped: rec.state.manuallyStopped, restartCount: rec.restartCount });
+      const restart = !this.shuttingDown && shouldRestart({ policy: rec.hostConfig.RestartPolicy, exitCode: st.exitCode, manuallyStopped: rec.state.manuallyStopped, restartCount: rec.restartCount });
       if (restart) {
         rec.state.status = Status.Restarting;
         this.scheduleRestart(rec, this.backoff.next(id, ranMs));
@@ -313,6 +314,29 @@ export class Lifecycle {
       await this.d.store.save(rec);
       this.d.events.publish('container', 'unpause', rec.id, this.attrs(rec));
     });
+  }
+
+  /**
+   * Graceful daemon shutdown (no live-restore, as dockerd's default): stop every running container with its
+   * stop signal and timeout, without marking it manually stopped, so restart policies bring it back on boot.
+   */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    for (const t of this.restartTimers.values()) clearTimeout(t);
+    this.restartTimers.clear();
+    await Promise.all(
+      this.d.store.all().filter((r) => isRunning(r.state)).map((rec) =>
+        this.lock.run(rec.id, async () => {
+          if (!isRunning(rec.state)) return;
+          await this.d.runtime.kill(rec.id, parseSignal(rec.config.StopSignal || 'SIGTERM')).catch(() => undefined);
+          if (rec.state.status === Status.Paused) await this.d.runtime.resume(rec.id).catch(() => undefined);
+          if (!(await this.exitRecorded(rec.id, (rec.config.StopTimeout ?? 10) * 1000))) {
+            await this.d.runtime.kill(rec.id, 'SIGKILL', { all: true }).catch(() => undefined);
+            await this.exitRecorded(rec.id, 10_000);
+          }
+        }),
+      ),
+    );
   }
 
   /** Force removal: kill whatever runs, wait for the exit to be recorded, cancel policy restarts. */
