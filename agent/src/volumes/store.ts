@@ -134,26 +134,7 @@ export class VolumeStore {
     return dirSize(this.mountpoint(name));
   }
 
-  /** Copies `src` (image content at the mount path) into the volume when the volume is still empty. */
-  async copyUpIfEmpty(name: string, src: string): Promise<void> {
-    const dst = this.mountpoint(name);
-    if ((await fsp.readdir(dst)).length > 0) return;
-    let st;
-    try {
-      st = await fsp.stat(src);
-    } catch {
-      return;
-    }
-    if (!st.isDirectory()) return;
-    await fsp.cp(src, dst, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, force: false, errorOnExist: false });
-    // fs.cp does not carry ownership; image content such as /var/lib/mysql relies on it.
-    await copyOwnership(src, dst);
+  async isEmpty(name: string): Promise<boolean> {
+    return (await fsp.readdir(this.mountpoint(name))).length === 0;
   }
-}
-
-async function copyOwnership(src: string, dst: string): Promise<void> {
-  const st = await fsp.lstat(src);
-  await fsp.lchown(dst, st.uid, st.gid);
-  if (!st.isSymbolicLink()) await fsp.chmod(dst, st.mode & 0o7777);
-  if (st.isDirectory()) for (const n of await fsp.readdir(src)) await copyOwnership(path.join(src, n), path.join(dst, n));
 }
