@@ -147,7 +147,7 @@ export class Lifecycle {
       const code = err instanceof RuntimeError ? err.exitCode : 125;
       rec.state = { ...rec.state, status: rec.state.hasBeenStarted ? Status.Exited : Status.Created, exitCode: code, error: e.message, pid: 0 };
       await this.d.store.save(rec);
-      this.waiters.exited(rec.id, { StatusCode: code, Error: { Message: e.message } });
+      this.waiters.exited(rec.id, { StatusCode: code, Error: null });
       // As dockerd: a --rm container that fails to start is removed (`docker run --rm` waits for that).
       if (rec.hostConfig.AutoRemove) void this.hooks.autoRemove(rec).catch(() => undefined);
       if (err instanceof RuntimeError) throw new ApiError(code === 125 ? 500 : 400, e.message);
