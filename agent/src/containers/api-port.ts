@@ -1,5 +1,5 @@
 /** The containers domain as the API routes see it (composed in containers/index.ts). */
-import type { ContainerInspect } from '@berth/common';
+import type { ContainerInspect, ContainerSummary } from '@berth/common';
 import type { Runtime } from '../runtime/types.js';
 import type { ExecStore } from './exec.js';
 import type { ImagePort } from './image-port.js';
@@ -15,4 +15,5 @@ export interface ContainerApi {
   execs: ExecStore;
   inspect(ref: string, size: boolean): Promise<ContainerInspect>;
   sizes(rec: ContainerRecord): Promise<{ rw: number; rootfs: number }>;
+  summary(rec: ContainerRecord, sizes?: { rw: number; rootfs: number }): ContainerSummary;
 }

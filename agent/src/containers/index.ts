@@ -52,7 +52,10 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
     const rw = await dirSize(path.join(d.store.dir(rec.id), 'upper'));
     return { rw, rootfs: rw + (await imageSize(rec)) };
   };
+  const summary = (rec: ContainerRecord, sz?: { rw: number; rootfs: number }) =>
+    summaryView(rec, rec.health?.Status, d.network.settings(rec.id), d.network.ports(rec.id), d.network.networkMode(rec.id), sz);
   const api: ContainerDomain = {
+    summary,
     containers,
     store: d.store,
     images: d.images,
@@ -62,7 +65,7 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
     async inspect(ref: string, size: boolean): Promise<ContainerInspect> {
       const rec = d.store.get(ref);
       const img = await d.images.resolve(rec.image);
-      return inspectView(rec, d.store.dir(rec.id), d.store.logPath(rec.id), img?.layerDirs ?? [], execs.idsFor(rec.id), size ? await sizes(rec) : undefined);
+      return inspectView(rec, d.store.dir(rec.id), d.store.logPath(rec.id), img?.layerDirs ?? [], execs.idsFor(rec.id), d.network.settings(rec.id), size ? await sizes(rec) : undefined);
     },
     systemProvider: {
       async info(): Promise<Partial<SystemInfo>> {
@@ -74,7 +77,7 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
       },
       async df(): Promise<Record<string, unknown>> {
         const cs = [];
-        for (const rec of d.store.all()) cs.push(summaryView(rec, rec.health?.Status, await sizes(rec)));
+        for (const rec of d.store.all()) cs.push(summary(rec, await sizes(rec)));
         const vols = [];
         for (const v of d.volumes.list()) vols.push({ ...v, UsageData: { Size: await d.volumes.size(v.Name), RefCount: d.volumes.usersOf(v.Name).length } });
         return { Containers: cs, Volumes: vols };

@@ -108,7 +108,8 @@ export class Lifecycle {
       await fsp.mkdir(path.join(dir, 'merged'), { recursive: true });
       await this.prepareVolumes(rec, image.layerDirs);
       const user = await resolveUser([path.join(dir, 'upper'), ...image.layerDirs], rec.config.User ?? '', rec.hostConfig.GroupAdd ?? []);
-      const etc = await writeEtcFiles(dir, rec.config.Hostname ?? rec.id.slice(0, 12), rec.config.Domainname ?? '', rec.hostConfig);
+      const sandbox = await this.d.network.setUp(rec.id);
+      const etc = await writeEtcFiles(dir, rec.config.Hostname ?? rec.id.slice(0, 12), sandbox.etc);
       const spec = buildRuntimeSpec({
         rec,
         layerDirs: image.layerDirs,
@@ -119,6 +120,7 @@ export class Lifecycle {
         cgroupParent: this.d.cgroupParent,
         volumePath: (n) => this.d.volumes.mountpoint(n),
         lookupPid: this.lookupPid,
+        net: sandbox.net,
       });
       // A previous run leaves runtime state (cgroup, shim dir) until the next start or rm.
       if (await this.d.runtime.state(rec.id)) await this.d.runtime.delete(rec.id);
@@ -143,6 +145,7 @@ export class Lifecycle {
     } catch (err) {
       for (const a of attachers) a.fail(err as Error);
       await this.d.runtime.delete(rec.id).catch(() => undefined);
+      await this.d.network.tearDown(rec.id).catch(() => undefined);
       const e = err as Error;
       const code = err instanceof RuntimeError ? err.exitCode : 125;
       rec.state = { ...rec.state, status: rec.state.hasBeenStarted ? Status.Exited : Status.Created, exitCode: code, error: e.message, pid: 0 };
@@ -175,6 +178,7 @@ export class Lifecycle {
     }
     try {
       this.hooks.healthStop(id);
+      await this.d.network.tearDown(id).catch((err: Error) => this.d.log.warn('network teardown failed', { id, err: err.message }));
       const ranMs = st.finishedAt.getTime() - Date.parse(rec.state.startedAt);
       rec.state = { ...rec.state, status: Status.Exited, pid: 0, exitCode: st.exitCode, oomKilled: st.oomKilled, finishedAt: st.finishedAt.toISOString(), error: st.error ?? '' };
       if (st.oomKilled) this.d.events.publish('container', 'oom', id, this.attrs(rec));
@@ -397,8 +401,10 @@ export class Lifecycle {
         error: ex ? (ex.error ?? '') : 'the container was lost while berthd was down',
       };
       await this.d.store.save(rec);
+      await this.d.network.tearDown(rec.id).catch(() => undefined);
       this.d.events.publish('container', 'die', rec.id, this.attrs(rec, { exitCode: String(rec.state.exitCode) }));
     }
+    await this.d.network.reconcile(new Set(recs.map((r) => r.id)), new Set(live.keys()));
     for (const rec of this.d.store.all()) {
       if (rec.state.status !== Status.Exited) continue;
       if (rec.hostConfig.AutoRemove && rec.state.hasBeenStarted) {

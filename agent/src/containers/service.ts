@@ -12,8 +12,6 @@ import { cgroupResources, capabilities, logLimits, securityOpts } from './spec.j
 import { canRemove, initialState, isRunning, Status } from './state.js';
 import { validateName } from './store.js';
 
-const NETWORK_MODES = /^(default|bridge|none|host|container:.+)$/;
-
 export class Containers {
   readonly lifecycle: Lifecycle;
 
@@ -38,7 +36,6 @@ export class Containers {
     const warnings: string[] = [];
     const hc: HostConfig = { ...(req.HostConfig ?? {}) };
     hc.NetworkMode ||= 'bridge';
-    if (!NETWORK_MODES.test(hc.NetworkMode)) throw notFound(`network ${hc.NetworkMode} not found`);
     validateResources(hc, warnings);
     validateRestartPolicy(hc.RestartPolicy, hc.AutoRemove);
     validateSysctls(hc.Sysctls, hc.NetworkMode);
@@ -63,7 +60,26 @@ export class Containers {
     // Reserve the name before any await below so two creates cannot both take it.
     this.d.store.reserveName(name, id);
     const mounts: MountRecord[] = [];
+    let registered = false;
     try {
+      await this.d.network.register({
+        id,
+        name: name.slice(1),
+        hostname: merged.config.Hostname ?? id.slice(0, 12),
+        ...(merged.config.Domainname ? { domainname: merged.config.Domainname } : {}),
+        networkMode: hc.NetworkMode,
+        endpoints: req.NetworkingConfig?.EndpointsConfig ?? {},
+        portBindings: hc.PortBindings ?? {},
+        publishAllPorts: hc.PublishAllPorts === true,
+        exposedPorts: Object.keys(merged.config.ExposedPorts ?? {}),
+        links: hc.Links ?? [],
+        dns: hc.Dns ?? [],
+        dnsSearch: hc.DnsSearch ?? [],
+        dnsOptions: hc.DnsOptions ?? [],
+        extraHosts: hc.ExtraHosts ?? [],
+        ...(req.MacAddress ? { macAddress: req.MacAddress } : {}),
+      });
+      registered = true;
       for (const p of planned) {
         const { createSource, ...m } = p;
         if (m.type === 'volume') {
@@ -97,6 +113,7 @@ export class Containers {
       return { Id: id, Warnings: warnings };
     } catch (err) {
       this.d.store.releaseName(name, id);
+      if (registered) await this.d.network.unregister(id).catch(() => undefined);
       for (const m of mounts) if (m.type === 'volume' && m.anonymous) await this.d.volumes.remove(m.name!, true).catch(() => undefined);
       await fsp.rm(this.d.store.dir(id), { recursive: true, force: true });
       throw err;
@@ -114,6 +131,7 @@ export class Containers {
       await this.d.runtime.delete(rec.id).catch((err: Error) => {
         if (!/no such container/i.test(err.message)) throw err;
       });
+      await this.d.network.unregister(rec.id).catch((err: Error) => this.d.log.warn('network unregister failed', { id: rec.id, err: err.message }));
       await this.d.store.delete(rec);
       this.lifecycle.forget(rec.id);
       if (opts.volumes) {

@@ -58,7 +58,7 @@ export function securityOpts(hc: HostConfig): { seccomp: 'default' | 'unconfined
 }
 
 export function namespaceFor(mode: string | undefined, lookupPid: (ref: string) => number): NamespaceSpec & { kind?: string } {
-  if (!mode || mode === 'private' || mode === 'shareable' || mode === 'bridge' || mode === 'default' || mode === 'none') return { mode: 'new' };
+  if (!mode || mode === 'private' || mode === 'shareable') return { mode: 'new' };
   if (mode === 'host') return { mode: 'host' };
   if (mode.startsWith('container:')) return { mode: 'join', path: `/proc/${lookupPid(mode.slice(10))}/ns` };
   throw badParameter(`invalid mode: ${mode}`);
@@ -103,6 +103,8 @@ export interface SpecInputs {
   /** Host path for each volume mount (by destination). */
   volumePath: (name: string) => string;
   lookupPid: (ref: string) => number;
+  /** From the network domain's setUp(). */
+  net: NamespaceSpec;
 }
 
 export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
@@ -128,7 +130,6 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
           ...(m.options ? { options: m.options } : {}),
         },
   );
-  const net = namespaceFor(hc.NetworkMode, inp.lookupPid);
   const withNs = (ns: NamespaceSpec, kind: string): NamespaceSpec => (ns.mode === 'join' ? { mode: 'join', path: `${ns.path}/${kind}` } : ns);
   return {
     id: rec.id,
@@ -153,7 +154,7 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
     mounts,
     namespaces: {
       pid: withNs(namespaceFor(hc.PidMode, inp.lookupPid), 'pid'),
-      net: withNs(net, 'net'),
+      net: inp.net,
       ipc: withNs(namespaceFor(hc.IpcMode, inp.lookupPid), 'ipc'),
       uts: withNs(namespaceFor(hc.UTSMode, inp.lookupPid), 'uts'),
       cgroup: hc.CgroupnsMode === 'host' ? { mode: 'host' } : { mode: 'new' },

@@ -1,5 +1,5 @@
 /** Container records as the Engine API shows them: inspect (dockerd's full shape) and list summaries. */
-import type { ContainerInspect, ContainerSummary, MountPoint, NetworkSettings } from '@berth/common';
+import type { ContainerInspect, ContainerSummary, MountPoint, NetworkSettings, Port } from '@berth/common';
 import type { ContainerRecord, MountRecord } from './record.js';
 import { humanStatus, Status } from './state.js';
 import { etcPaths } from './etc-files.js';
@@ -10,54 +10,7 @@ function mountPoint(m: MountRecord): MountPoint {
   return { Type: m.type, Source: m.source, Destination: m.destination, Mode: m.mode, RW: m.rw, Propagation: m.propagation };
 }
 
-/** Until the network domain lands, every container has its own namespace with loopback only. */
-function networkSettings(rec: ContainerRecord): NetworkSettings {
-  const mode = rec.hostConfig.NetworkMode ?? 'bridge';
-  const netName = mode === 'default' ? 'bridge' : mode.startsWith('container:') ? '' : mode;
-  const networks = netName
-    ? {
-        [netName]: {
-          IPAMConfig: null,
-          Links: null,
-          Aliases: null,
-          MacAddress: '',
-          NetworkID: '',
-          EndpointID: '',
-          Gateway: '',
-          IPAddress: '',
-          IPPrefixLen: 0,
-          IPv6Gateway: '',
-          GlobalIPv6Address: '',
-          GlobalIPv6PrefixLen: 0,
-          DriverOpts: null,
-          DNSNames: null,
-        },
-      }
-    : {};
-  const running = rec.state.status === Status.Running || rec.state.status === Status.Paused;
-  return {
-    Bridge: '',
-    SandboxID: running ? rec.id : '',
-    SandboxKey: running ? `/proc/${rec.state.pid}/ns/net` : '',
-    Ports: {},
-    HairpinMode: false,
-    LinkLocalIPv6Address: '',
-    LinkLocalIPv6PrefixLen: 0,
-    SecondaryIPAddresses: null,
-    SecondaryIPv6Addresses: null,
-    EndpointID: '',
-    Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    MacAddress: '',
-    Networks: networks,
-  };
-}
-
-export function inspectView(rec: ContainerRecord, dir: string, logPath: string, layerDirs: string[], execIds: string[], sizes?: { rw: number; rootfs: number }): ContainerInspect {
+export function inspectView(rec: ContainerRecord, dir: string, logPath: string, layerDirs: string[], execIds: string[], net: NetworkSettings, sizes?: { rw: number; rootfs: number }): ContainerInspect {
   const s = rec.state;
   const etc = etcPaths(dir);
   const started = s.hasBeenStarted;
@@ -160,12 +113,11 @@ export function inspectView(rec: ContainerRecord, dir: string, logPath: string, 
     ...(sizes ? { SizeRw: sizes.rw, SizeRootFs: sizes.rootfs } : {}),
     Mounts: rec.mounts.filter((m) => m.type !== 'tmpfs').map(mountPoint),
     Config: rec.config,
-    NetworkSettings: networkSettings(rec),
+    NetworkSettings: net,
   };
 }
 
-export function summaryView(rec: ContainerRecord, health: string | undefined, sizes?: { rw: number; rootfs: number }): ContainerSummary {
-  const ns = networkSettings(rec);
+export function summaryView(rec: ContainerRecord, health: string | undefined, net: NetworkSettings, ports: Port[], networkMode: string, sizes?: { rw: number; rootfs: number }): ContainerSummary {
   return {
     Id: rec.id,
     Names: [rec.name],
@@ -173,13 +125,13 @@ export function summaryView(rec: ContainerRecord, health: string | undefined, si
     ImageID: rec.image,
     Command: [rec.path, ...rec.args].map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' '),
     Created: Math.floor(Date.parse(rec.created) / 1000),
-    Ports: [],
+    Ports: ports,
     ...(sizes ? { SizeRw: sizes.rw, SizeRootFs: sizes.rootfs } : {}),
     Labels: rec.config.Labels ?? {},
     State: rec.state.status,
     Status: humanStatus(rec.state, Date.now(), health),
-    HostConfig: { NetworkMode: rec.hostConfig.NetworkMode ?? 'bridge' },
-    NetworkSettings: { Networks: ns.Networks },
+    HostConfig: { NetworkMode: networkMode },
+    NetworkSettings: { Networks: net.Networks },
     Mounts: rec.mounts.filter((m) => m.type !== 'tmpfs').map(mountPoint),
   };
 }

@@ -1,5 +1,6 @@
 /** Docker Engine API v1.44 payloads: containers and exec. Field names follow the spec exactly. */
 import type { HealthConfig, ImageContainerConfig } from './images.js';
+import type { EndpointSettings, NetworkSettings, NetworkingConfig, Port, PortMap } from './networks.js';
 
 export type ContainerConfig = ImageContainerConfig & { NetworkDisabled?: boolean; MacAddress?: string; StopTimeout?: number };
 
@@ -58,7 +59,7 @@ export interface HostConfig extends Resources {
   ContainerIDFile?: string;
   LogConfig?: { Type: string; Config: Record<string, string> };
   NetworkMode?: string;
-  PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+  PortBindings?: PortMap | null;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   VolumeDriver?: string;
@@ -96,26 +97,9 @@ export interface HostConfig extends Resources {
   Init?: boolean | null;
 }
 
-export interface EndpointSettings {
-  IPAMConfig?: unknown;
-  Links?: string[] | null;
-  Aliases?: string[] | null;
-  MacAddress?: string;
-  NetworkID?: string;
-  EndpointID?: string;
-  Gateway?: string;
-  IPAddress?: string;
-  IPPrefixLen?: number;
-  IPv6Gateway?: string;
-  GlobalIPv6Address?: string;
-  GlobalIPv6PrefixLen?: number;
-  DriverOpts?: Record<string, string> | null;
-  DNSNames?: string[] | null;
-}
-
 export interface ContainerCreateRequest extends ContainerConfig {
   HostConfig?: HostConfig;
-  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings> | null };
+  NetworkingConfig?: NetworkingConfig;
 }
 
 export interface ContainerCreateResponse {
@@ -164,27 +148,6 @@ export interface MountPoint {
   Propagation: string;
 }
 
-export interface NetworkSettings {
-  Bridge: string;
-  SandboxID: string;
-  SandboxKey: string;
-  Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
-  HairpinMode: boolean;
-  LinkLocalIPv6Address: string;
-  LinkLocalIPv6PrefixLen: number;
-  SecondaryIPAddresses: null;
-  SecondaryIPv6Addresses: null;
-  EndpointID: string;
-  Gateway: string;
-  GlobalIPv6Address: string;
-  GlobalIPv6PrefixLen: number;
-  IPAddress: string;
-  IPPrefixLen: number;
-  IPv6Gateway: string;
-  MacAddress: string;
-  Networks: Record<string, EndpointSettings>;
-}
-
 export interface ContainerInspect {
   Id: string;
   Created: string;
@@ -213,13 +176,6 @@ export interface ContainerInspect {
   NetworkSettings: NetworkSettings;
 }
 
-export interface ContainerPort {
-  IP?: string;
-  PrivatePort: number;
-  PublicPort?: number;
-  Type: string;
-}
-
 export interface ContainerSummary {
   Id: string;
   Names: string[];
@@ -227,7 +183,7 @@ export interface ContainerSummary {
   ImageID: string;
   Command: string;
   Created: number;
-  Ports: ContainerPort[];
+  Ports: Port[];
   SizeRw?: number;
   SizeRootFs?: number;
   Labels: Record<string, string>;

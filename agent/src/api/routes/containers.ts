@@ -2,7 +2,6 @@
 import type { ContainerPruneResponse, ContainerWaitResponse } from '@berth/common';
 import type { ContainerApi } from '../../containers/api-port.js';
 import { filterContainers } from '../../containers/list.js';
-import { summaryView } from '../../containers/views.js';
 import { badParameter } from '../errors.js';
 import { checkFilters, matchLabels, parseFilters, queryBool, queryInt, readJsonBody, sendJson, sendNoContent } from '../http.js';
 import type { Router } from '../router.js';
@@ -37,7 +36,7 @@ export function registerContainerRoutes(r: Router, c: ContainerApi): void {
       health: (rec) => rec.health?.Status ?? 'none',
     });
     const out = [];
-    for (const rec of recs) out.push(summaryView(rec, rec.health?.Status, size ? await c.sizes(rec) : undefined));
+    for (const rec of recs) out.push(c.summary(rec, size ? await c.sizes(rec) : undefined));
     sendJson(ctx.res, 200, out);
   });
 
