@@ -1,4 +1,5 @@
 /** What containers/ needs from the image store (images/ implements it; daemon.ts adapts). */
+import type { Readable } from 'node:stream';
 import type { ImageContainerConfig } from '@berth/common';
 
 export interface ImageForContainer {
@@ -12,19 +13,20 @@ export interface ImageForContainer {
 export interface ImagePort {
   /** Resolves a reference or id; undefined when unknown (the API answers "No such image: x"). */
   resolve(ref: string): Promise<ImageForContainer | undefined>;
-  /** Creates an image from a layer tarball stream on top of `parent` (docker commit). Returns the new id. */
-  commit?(opts: CommitRequest): Promise<string>;
+  /** Creates an image from a layer tar on top of `parentId` (docker commit). Returns the new image id. */
+  commit(opts: CommitRequest): Promise<string>;
 }
 
 export interface CommitRequest {
   parentId: string;
-  /** An uncompressed tar of the container's changes with .wh. whiteouts, as a layer. */
-  layerTar: string;
+  /** A Docker layer tar of the container's changes (`.wh.` whiteouts). */
+  layerTar: Readable;
   config: ImageContainerConfig;
   containerId: string;
   comment: string;
   author: string;
-  /** repo[:tag] to tag the new image with, if any. */
-  repo?: string;
-  tag?: string;
+  /** History `created_by`, as dockerd records for commits. */
+  createdBy: string;
+  /** `repo:tag` references to point at the new image. */
+  tags: string[];
 }
