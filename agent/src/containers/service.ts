@@ -1,7 +1,7 @@
 /** The containers domain's entry point: create, remove, rename, update, prune, plus lifecycle and usage. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { ContainerCreateRequest, ContainerCreateResponse, HostConfig, Resources, RestartPolicy } from '@berth/common';
+import type { ContainerCreateRequest, ContainerCreateResponse, EndpointSettings, HostConfig, Resources, RestartPolicy } from '@berth/common';
 import { badParameter, conflict, notFound } from '../api/errors.js';
 import { validateCreateBody, mergeWithImage, validateResources, validateRestartPolicy, validateSysctls } from './create-config.js';
 import type { ContainerDeps } from './deps.js';
@@ -11,6 +11,13 @@ import type { ContainerRecord, MountRecord } from './record.js';
 import { cgroupResources, capabilities, logLimits, securityOpts } from './spec.js';
 import { canRemove, initialState, isRunning, Status } from './state.js';
 import { validateName } from './store.js';
+
+/** The CLI keys the endpoint of `--network default` as "default"; the network domain knows it as bridge. */
+function normalizeEndpoints(eps: Record<string, EndpointSettings> | null | undefined): Record<string, EndpointSettings> {
+  const out: Record<string, EndpointSettings> = {};
+  for (const [k, v] of Object.entries(eps ?? {})) out[k === 'default' ? 'bridge' : k] = v ?? {};
+  return out;
+}
 
 export class Containers {
   readonly lifecycle: Lifecycle;
@@ -68,7 +75,7 @@ export class Containers {
         hostname: merged.config.Hostname ?? id.slice(0, 12),
         ...(merged.config.Domainname ? { domainname: merged.config.Domainname } : {}),
         networkMode: hc.NetworkMode,
-        endpoints: req.NetworkingConfig?.EndpointsConfig ?? {},
+        endpoints: normalizeEndpoints(req.NetworkingConfig?.EndpointsConfig),
         portBindings: hc.PortBindings ?? {},
         publishAllPorts: hc.PublishAllPorts === true,
         exposedPorts: Object.keys(merged.config.ExposedPorts ?? {}),
