@@ -65,7 +65,9 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
     async inspect(ref: string, size: boolean): Promise<ContainerInspect> {
       const rec = d.store.get(ref);
       const img = await d.images.resolve(rec.image);
-      return inspectView(rec, d.store.dir(rec.id), d.store.logPath(rec.id), img?.layerDirs ?? [], execs.idsFor(rec.id), d.network.settings(rec.id), size ? await sizes(rec) : undefined);
+      const view = inspectView(rec, d.store.dir(rec.id), d.store.logPath(rec.id), img?.layerDirs ?? [], execs.idsFor(rec.id), d.network.settings(rec.id), size ? await sizes(rec) : undefined);
+      view.HostConfig.NetworkMode = d.network.networkMode(rec.id);
+      return view;
     },
     systemProvider: {
       async info(): Promise<Partial<SystemInfo>> {
