@@ -42,7 +42,8 @@ export class Containers {
     const req: ContainerCreateRequest = validateCreateBody(raw);
     const warnings: string[] = [];
     const hc: HostConfig = { ...(req.HostConfig ?? {}) };
-    hc.NetworkMode ||= 'bridge';
+    // dockerd stores the default network mode as bridge (inspect shows it so).
+    if (!hc.NetworkMode || hc.NetworkMode === 'default') hc.NetworkMode = 'bridge';
     validateResources(hc, warnings);
     validateRestartPolicy(hc.RestartPolicy, hc.AutoRemove);
     validateSysctls(hc.Sysctls, hc.NetworkMode);
