@@ -106,3 +106,47 @@ export function hijack(res: ServerResponse, upgrade: { socket: Duplex; head: Buf
     },
   };
 }
+
+/**
+ * The JSON body of a request that asked to upgrade (exec start): Node hands over the socket right after the
+ * headers, so the body is read from `head` and the socket here; bytes after it are the client's stdin.
+ */
+export async function readUpgradeBody(req: { headers: Record<string, string | string[] | undefined> }, upgrade: { socket: Duplex; head: Buffer }): Promise<{ body: unknown; rest: Buffer }> {
+  const len = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isInteger(len) || len < 0 || len > 1 << 20) throw badParameter('invalid Content-Length');
+  let buf = upgrade.head;
+  while (buf.length < len) {
+    const chunk = await new Promise<Buffer | null>((resolve) => {
+      const onData = (d: Buffer) => {
+        cleanup();
+        upgrade.socket.pause();
+        resolve(d);
+      };
+      const onEnd = () => {
+        cleanup();
+        resolve(null);
+      };
+      const cleanup = () => {
+        upgrade.socket.off('data', onData);
+        upgrade.socket.off('end', onEnd);
+        upgrade.socket.off('close', onEnd);
+      };
+      upgrade.socket.on('data', onData);
+      upgrade.socket.once('end', onEnd);
+      upgrade.socket.once('close', onEnd);
+      upgrade.socket.resume();
+    });
+    if (!chunk) throw badParameter('request body ended early');
+    buf = Buffer.concat([buf, chunk]);
+  }
+  const text = buf.subarray(0, len).toString('utf8');
+  let body: unknown = {};
+  if (len > 0) {
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      throw badParameter(`invalid JSON in request body: ${(err as Error).message}`);
+    }
+  }
+  return { body, rest: buf.subarray(len) };
+}

@@ -1,6 +1,6 @@
 /** /containers/{id}/exec and /exec/{id}/{start,resize,json}. */
 import type { ContainerApi } from '../../containers/api-port.js';
-import { DetachScanner, frame, hijack, parseDetachKeys } from '../../containers/stdio.js';
+import { DetachScanner, frame, hijack, parseDetachKeys, readUpgradeBody } from '../../containers/stdio.js';
 import { badParameter } from '../errors.js';
 import { queryInt, readJsonBody, sendJson } from '../http.js';
 import type { Router } from '../router.js';
@@ -18,7 +18,13 @@ export function registerExecRoutes(r: Router, c: ContainerApi): void {
   });
 
   r.post('/exec/{id}/start', async (ctx) => {
-    const body = await readJsonBody<ExecStartBody>(ctx.req, {});
+    let body: ExecStartBody;
+    let rest = Buffer.alloc(0);
+    if (ctx.upgrade) {
+      const r = await readUpgradeBody(ctx.req, ctx.upgrade);
+      body = r.body as ExecStartBody;
+      rest = r.rest;
+    } else body = await readJsonBody<ExecStartBody>(ctx.req, {});
     if (typeof body !== 'object' || body === null) throw badParameter('invalid exec start body');
     const rec = c.execs.get(ctx.params.id!);
     const cfg = c.execs.inspect(rec.id);
@@ -34,6 +40,7 @@ export function registerExecRoutes(r: Router, c: ContainerApi): void {
     }
     const keys = parseDetachKeys(rec.config.DetachKeys || null);
     const client = hijack(ctx.res, ctx.upgrade, tty);
+    client.head = rest;
     let h;
     try {
       h = await c.execs.start(rec.id, { tty, consoleSize: body.ConsoleSize ?? null });
@@ -63,6 +70,7 @@ export function registerExecRoutes(r: Router, c: ContainerApi): void {
       client.input?.on('data', () => undefined);
     }
     client.input?.on('error', () => undefined);
+    client.input?.resume();
     // Close only after the exit is recorded: `docker exec` reads ExitCode from inspect right after EOF.
     await h.exit.catch(() => undefined);
     client.close();
