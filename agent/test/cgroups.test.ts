@@ -23,6 +23,7 @@ describe('cgroup v2 driver', () => {
     const cg = new CgroupV2(sys, '/cg', ['cpuset', 'cpu', 'io', 'memory', 'pids']);
     const ref = { parent: 'berth/test', name: 'c1' };
     await sys.writeFile('/cg/berth/test/c1/memory.swap.max', 'max');
+    await sys.writeFile('/cg/berth/test/c1/io.weight', 'default 100');
     sys.calls.length = 0;
     await cg.create(ref, { memory: 64 << 20, cpuShares: 512, cpuQuota: 150000, cpuPeriod: 100000, pidsLimit: 50, cpusetCpus: '0', blkioWeight: 500 }, []);
     const w = Object.fromEntries(sys.writes().map((x) => [x.path, x.data]));
@@ -87,7 +88,7 @@ describe('cgroup v1 driver', () => {
     await sys.writeFile('/cg/memory/b/c/memory.limit_in_bytes', '9223372036854771712');
     await sys.writeFile('/cg/memory/b/c/memory.memsw.limit_in_bytes', '9223372036854771712');
     const mounts = new Map([['cpuset', '/cg/cpuset'], ['memory', '/cg/memory'], ['cpu', '/cg/cpu,cpuacct'], ['cpuacct', '/cg/cpu,cpuacct']]);
-    const cg = new CgroupV1(sys, mounts, false);
+    const cg = new CgroupV1(sys, mounts, undefined);
     sys.calls.length = 0;
     await cg.create({ parent: 'b', name: 'c' }, { memory: 1 << 20, cpuShares: 100 }, []);
     const writes = sys.writes();

@@ -107,7 +107,7 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     const script = 'cat /proc/self/cgroup | grep -c ":/$"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; ' +
       'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus; (echo 1 > /sys/fs/cgroup/pids/pids.max) 2>&1';
     const spec = fx.spec(['sh', '-c', script], {
-      cgroup: { parent: fx.cgroupParent, resources: { memory: 48 << 20, pidsLimit: 77, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: '0' } },
+      cgroup: { parent: fx.cgroupParent, resources: { memory: 48 << 20, pidsLimit: 77, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: '0', blkioWeight: 500 } },
     });
     await fx.runtime.create(spec);
     const att = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: true });

@@ -35,7 +35,8 @@ export async function createCgroupDriver(sys: Sys): Promise<CgroupDriver> {
   const v1 = v1Hierarchies(mounts);
   if (v1.size > 0) {
     const blkio = v1.get('blkio');
-    const weight = blkio !== undefined && ((await sys.exists(path.join(blkio, 'blkio.weight'))) || (await sys.exists(path.join(blkio, 'blkio.bfq.weight'))));
+    let weight: string | undefined;
+    for (const f of ['blkio.weight', 'blkio.bfq.weight']) if (!weight && blkio && (await sys.exists(path.join(blkio, f)))) weight = f;
     // hybrid layout: also join the controller-less cgroup2 tree (as runc), which takes the device BPF program
     const unified = mounts.find((m) => m.fsType === 'cgroup2' && m.mountPoint.startsWith('/sys/fs/cgroup/'));
     if (unified) v1.set('unified', unified.mountPoint);

@@ -20,10 +20,11 @@ export class CgroupV1 implements CgroupDriver {
   constructor(
     private readonly sys: Sys,
     private readonly mounts: ReadonlyMap<string, string>,
-    private readonly hasBlkioWeight: boolean,
+    /** 'blkio.weight' (CFQ) or 'blkio.bfq.weight' (BFQ), whichever this kernel has; undefined when neither. */
+    private readonly blkioWeightFile: string | undefined,
     private readonly visible: readonly { dir: string; options: string }[] = [],
   ) {
-    if (!hasBlkioWeight) this.warnings.push('Your kernel does not support cgroup blkio weight');
+    if (!blkioWeightFile) this.warnings.push('Your kernel does not support cgroup blkio weight');
   }
 
   info(): CgroupInfo {
@@ -98,7 +99,7 @@ export class CgroupV1 implements CgroupDriver {
     if (r.cpusetCpus) await this.write('cpuset', ref, 'cpuset.cpus', r.cpusetCpus);
     if (r.cpusetMems) await this.write('cpuset', ref, 'cpuset.mems', r.cpusetMems);
     if (r.pidsLimit !== undefined) await this.write('pids', ref, 'pids.max', r.pidsLimit > 0 ? r.pidsLimit : 'max');
-    if (r.blkioWeight && this.hasBlkioWeight) await this.write('blkio', ref, 'blkio.weight', r.blkioWeight);
+    if (r.blkioWeight && this.blkioWeightFile) await this.write('blkio', ref, this.blkioWeightFile, r.blkioWeight);
   }
 
   async freeze(ref: CgroupRef): Promise<void> {

@@ -97,9 +97,11 @@ export class CgroupV2 implements CgroupDriver {
     if (r.cpusetMems) await this.write(ref, 'cpuset.mems', r.cpusetMems);
     if (r.pidsLimit !== undefined) await this.write(ref, 'pids.max', r.pidsLimit > 0 ? r.pidsLimit : 'max');
     if (r.blkioWeight && this.available.includes('io')) {
-      const bfq = path.join(this.dir(ref), 'io.bfq.weight');
-      if (await this.sys.exists(bfq)) await this.write(ref, 'io.bfq.weight', r.blkioWeight);
-      else await this.write(ref, 'io.weight', `default ${blkioToIoWeight(r.blkioWeight)}`);
+      // io.weight needs iocost, io.bfq.weight the BFQ scheduler; with neither the weight is ignored, as Docker
+      if (await this.sys.exists(path.join(this.dir(ref), 'io.bfq.weight'))) await this.write(ref, 'io.bfq.weight', r.blkioWeight);
+      else if (await this.sys.exists(path.join(this.dir(ref), 'io.weight'))) {
+        await this.write(ref, 'io.weight', `default ${blkioToIoWeight(r.blkioWeight)}`);
+      }
     }
   }
 
