@@ -86,8 +86,6 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       ...(config.dns?.length ? { dns: config.dns } : {}),
       ...(config.mtu ? { mtu: config.mtu } : {}),
     });
-    // Until containers/ reconciles with the containers it knows, none exist: clear stale sandboxes.
-    await networking.sandboxes.reconcile(new Set(), new Set());
     registerNetworkRoutes(router, networking);
     registerVolumeRoutes(router, volumes);
 

@@ -377,6 +377,36 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     assert.doesNotMatch(await nftTable(), /dnat to/);
   });
 
+  it('sweeps the bridges, netns and table of a dead daemon whose data root is gone, and only those', async () => {
+    const reg = mkdtempSync(path.join(os.tmpdir(), 'berth-netreg-'));
+    const tag = `z${Math.random().toString(36).slice(2, 5).replace(/[^a-z0-9]/g, 'q')}`;
+    const dead = `b${tag}`.slice(0, 5);
+    const alive = `c${tag}`.slice(0, 5);
+    try {
+      const { registerDaemon } = await import('../src/network/janitor.js');
+      await registerDaemon(dead, path.join(reg, 'gone-data-root'), reg);
+      await registerDaemon(alive, reg, reg);
+      for (const p of [dead, alive]) {
+        await sh('ip', ['link', 'add', `${p}0`, 'type', 'bridge']);
+        await sh('ip', ['netns', 'add', `${p}-x`]);
+        await sh('nft', ['add', 'table', 'ip', p]);
+      }
+      const otherRoot = mkdtempSync(path.join(os.tmpdir(), 'berth-netk2-'));
+      const other = await createNetworking({ dataRoot: otherRoot, log, bip: `${N(12)}.1/24`, registryDir: reg });
+      await other.close();
+      rmSync(otherRoot, { recursive: true, force: true });
+      assert.ok(!(await k.links()).some((l) => l.name === `${dead}0`));
+      assert.ok(!(await k.netnsList()).includes(`${dead}-x`));
+      assert.equal((await sh('nft', ['list', 'table', 'ip', dead])).code, 1);
+      assert.ok((await k.links()).some((l) => l.name === `${alive}0`), 'a daemon whose data root exists keeps its objects');
+    } finally {
+      await sh('ip', ['link', 'del', `${alive}0`]);
+      await sh('ip', ['netns', 'del', `${alive}-x`]);
+      await sh('nft', ['delete', 'table', 'ip', alive]);
+      rmSync(reg, { recursive: true, force: true });
+    }
+  });
+
   it('prunes unused networks and removes every kernel object on close', async () => {
     const deleted = await nw.networks.prune(new Map());
     assert.deepEqual(deleted.sort(), ['snet', 'tnet']);

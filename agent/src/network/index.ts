@@ -7,6 +7,7 @@ import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import type { AddressPool } from './ipam.js';
 import type { NetKernel } from '../sys/net.js';
+import { registerDaemon, sweepOrphans, unregisterDaemon } from './janitor.js';
 import { NetworkManager } from './manager.js';
 import { NetNames } from './names.js';
 import { Networks } from './networks.js';
@@ -38,6 +39,8 @@ export interface CreateNetworkingOptions {
   prefix?: string;
   kernel?: NetKernel;
   resolvConf?: string;
+  /** Where daemons record their prefixes for the orphan sweep (tests use their own). */
+  registryDir?: string;
 }
 
 export async function createNetworking(o: CreateNetworkingOptions): Promise<Networking> {
@@ -58,6 +61,8 @@ export async function createNetworking(o: CreateNetworkingOptions): Promise<Netw
     resolver,
   );
   resolver.manager = manager;
+  await registerDaemon(manager.names.prefix, o.dataRoot, o.registryDir);
+  await sweepOrphans(manager.kernel, manager.names.prefix, manager.log, o.registryDir);
   await manager.store.load();
   await manager.ipam.load();
   await manager.ensureBuiltins();
@@ -83,6 +88,7 @@ export async function createNetworking(o: CreateNetworkingOptions): Promise<Netw
           manager.ports.releaseAll();
         } else {
           await manager.removeAllKernelState();
+          await unregisterDaemon(manager.names.prefix, o.registryDir);
         }
       });
     },

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { EmbeddedDns, type DnsResolver } from './dns/server.js';
 import { readHostResolv, type HostResolv } from './etc-files.js';
 import { chooseSubnet, Ipam, type AddressPool } from './ipam.js';
-import { cidrAddress, formatCidr, formatIp, overlaps, parseCidr, type Cidr } from './ipv4.js';
+import { cidrAddress, formatCidr, formatIp, macForIp, overlaps, parseCidr, parseIp, type Cidr } from './ipv4.js';
 import { IprouteKernel, type NetKernel } from '../sys/net.js';
 import type { NetNames } from './names.js';
 import { renderDeleteTable, renderHostRules, type DnatRule } from './nft-rules.js';
@@ -209,7 +209,8 @@ export class NetworkManager {
   async ensureNetworkUp(n: NetworkRecord): Promise<void> {
     if (n.driver !== 'bridge' || !n.bridge) return;
     const subnet = this.subnetOf(n)!;
-    await runSteps(bridgeSteps(this.kernel, { name: n.bridge, gatewayCidr: `${this.gatewayOf(n)}/${subnet.prefix}`, mtu: n.mtu ?? this.defaultMtu }), this.log);
+    const gw = this.gatewayOf(n)!;
+    await runSteps(bridgeSteps(this.kernel, { name: n.bridge, gatewayCidr: `${gw}/${subnet.prefix}`, mac: macForIp(parseIp(gw)!), mtu: n.mtu ?? this.defaultMtu }), this.log);
     if (this.isUserNetwork(n)) {
       try {
         await this.dns.listen(this.gatewayOf(n)!);

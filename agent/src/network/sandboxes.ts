@@ -98,7 +98,7 @@ export class Sandboxes implements ContainerNetworking {
     }
     const netns = m.names.netnsFor(id);
     const sandbox: SandboxState = { id: newId(), netns, endpoints: [], ports: [] };
-    const steps: Step[] = [netnsStep(m.kernel, netns)];
+    const steps: Step[] = [netnsStep(m.kernel, netns, rec.attachments.length === 0)];
     const allocated: { networkId: string; ip: number }[] = [];
     try {
       let gatewayDone = false;
@@ -190,13 +190,15 @@ export class Sandboxes implements ContainerNetworking {
     const sb = rec.sandbox;
     if (!sb) return;
     m.ports.release(id);
+    // One ip batch: deleting the host end removes each pair now (deleting the netns alone frees it
+    // asynchronously); -force goes on past objects already gone.
+    const lines = sb.endpoints.map((ep) => `link del ${ep.hostVeth}`);
+    if (sb.netns && rec.mode.kind !== 'container') lines.push(`netns delete ${sb.netns}`);
+    await m.kernel.ipForce(lines);
     for (const ep of sb.endpoints) {
-      // Deleting the host end removes the pair now; deleting the netns alone frees it asynchronously.
-      await tolerateMissing(() => m.kernel.ip([`link del ${ep.hostVeth}`]));
       const ip = parseIp(ep.ip);
       if (ip !== undefined) m.ipam.release(ep.networkId, ip);
     }
-    if (sb.netns && rec.mode.kind !== 'container') await tolerateMissing(() => m.kernel.netnsDelete(sb.netns!));
     const hadPorts = sb.ports.length > 0;
     rec.sandbox = undefined;
     await m.ipam.save();

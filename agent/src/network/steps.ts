@@ -50,6 +50,9 @@ export async function tolerateMissing(fn: () => Promise<void>): Promise<void> {
 
 export interface BridgeSpec {
   name: string;
+  /** Fixed MAC: a bridge without one takes the lowest port's MAC, so it would change as containers come and
+   *  go, and containers' ARP entries for the gateway would point at a MAC the bridge no longer has. */
+  mac: string;
   /** Gateway address with the subnet's prefix, e.g. 10.98.0.1/16. */
   gatewayCidr: string;
   mtu: number;
@@ -79,7 +82,7 @@ export function bridgeSteps(k: NetKernel, b: BridgeSpec): Step[] {
         const addrs = (await k.addrs()).filter((a) => a.dev === b.name);
         const stale = addrs.filter((a) => a.cidr !== b.gatewayCidr).map((a) => `addr del ${a.cidr} dev ${b.name}`);
         const add = addrs.some((a) => a.cidr === b.gatewayCidr) ? [] : [`addr replace ${b.gatewayCidr} dev ${b.name}`];
-        await k.ip([...stale, ...add, `link set ${b.name} mtu ${b.mtu} up`]);
+        await k.ip([...stale, ...add, `link set ${b.name} address ${b.mac} mtu ${b.mtu} up`]);
       },
     },
     {
@@ -94,7 +97,8 @@ export function bridgeSteps(k: NetKernel, b: BridgeSpec): Step[] {
   ];
 }
 
-export function netnsStep(k: NetKernel, name: string): Step {
+/** A netns; `loUp` brings its loopback up (bridge mode does it in the address batch instead). */
+export function netnsStep(k: NetKernel, name: string, loUp = true): Step {
   let created = false;
   return {
     name: 'ensureNetns',
@@ -102,7 +106,7 @@ export function netnsStep(k: NetKernel, name: string): Step {
       if ((await k.netnsList()).includes(name)) return;
       await k.netnsAdd(name);
       created = true;
-      await k.ip(['link set lo up'], name);
+      if (loUp) await k.ip(['link set lo up'], name);
     },
     async undo() {
       if (created) await tolerateMissing(() => k.netnsDelete(name));
@@ -140,6 +144,7 @@ export function vethSteps(k: NetKernel, e: EndpointIfaceSpec): Step[] {
       async run() {
         await k.ip(
           [
+            'link set lo up',
             `addr replace ${e.cidr} dev ${e.peerName}`,
             `link set ${e.peerName} up`,
             ...(e.defaultGateway ? [`route replace default via ${e.defaultGateway} dev ${e.peerName}`] : []),

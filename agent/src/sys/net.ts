@@ -56,6 +56,8 @@ export interface NetKernel {
   routes(): Promise<{ dst: string; dev: string }[]>;
   /** Runs `ip -batch`; each line an ip command without the leading 'ip'. */
   ip(lines: string[], netns?: string): Promise<void>;
+  /** `ip -force -batch`: runs every line even after failures; failures other than "already gone" throw. */
+  ipForce(lines: string[]): Promise<void>;
   netnsAdd(name: string): Promise<void>;
   netnsDelete(name: string): Promise<void>;
   netnsList(): Promise<string[]>;
@@ -134,6 +136,17 @@ export class IprouteKernel implements NetKernel {
   async ip(lines: string[], netns?: string): Promise<void> {
     if (lines.length === 0) return;
     await exec('ip', [...nsArgs(netns), '-batch', '-'], lines.join('\n') + '\n');
+  }
+
+  async ipForce(lines: string[]): Promise<void> {
+    if (lines.length === 0) return;
+    try {
+      await exec('ip', ['-force', '-batch', '-'], lines.join('\n') + '\n');
+    } catch (err) {
+      if (!(err instanceof KernelError)) throw err;
+      const real = err.stderr.split('\n').filter((l) => l.trim() && !/^Command failed/.test(l) && !/Cannot find device|No such file|does not exist|Invalid netns/i.test(l));
+      if (real.length) throw err;
+    }
   }
 
   async netnsAdd(name: string): Promise<void> {
