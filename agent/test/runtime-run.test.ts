@@ -114,15 +114,21 @@ describe('runtime: run', { skip: blocked }, () => {
   });
 
   it('gives the process a PTY when asked, and one raw output stream', async () => {
-    const spec = fx.spec(['sh', '-c', 'tty; stty size; echo err >&2; echo console > /dev/console'], { process: { terminal: true } });
+    const spec = fx.spec(['sh', '-c', 'stty size; read x; tty; stty size; echo err >&2; echo console > /dev/console'], {
+      process: { terminal: true, openStdin: true, consoleSize: { rows: 20, cols: 70 } },
+    });
+    spec.log.path = ''; // --log-driver none
     await fx.runtime.create(spec);
-    const att = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: true });
+    const att = await fx.runtime.attach(spec.id, { stdin: true, stdout: true, stderr: true });
     const out = collect(att.output);
-    await fx.runtime.resize(spec.id, { rows: 33, cols: 101 });
     await fx.runtime.start(spec.id);
+    await new Promise((r) => setTimeout(r, 100));
+    await fx.runtime.resize(spec.id, { rows: 33, cols: 101 });
+    att.stdin!.write('go\r');
     assert.equal((await fx.runtime.wait(spec.id)).exitCode, 0);
     const text = (await out).toString();
-    assert.match(text, /^\/dev\/pts\/0\r\n33 101\r\nerr\r\nconsole\r\n$/);
+    assert.match(text, /^20 70\r\ngo\r\n\/dev\/pts\/0\r\n33 101\r\nerr\r\nconsole\r\n$/);
+    assert.deepEqual((await fsp.readdir(path.join(fx.root, 'logs'))).filter((n) => n.startsWith(spec.id)), [], 'no log file with the none driver');
     await fx.runtime.delete(spec.id);
   });
 

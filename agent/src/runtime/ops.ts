@@ -230,6 +230,7 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
   for (const l of p.rlimits) ops.push(['rlimit', rlimitNumber(l.type), l.soft, l.hard]);
   // always set: otherwise the container inherits the daemon's (possibly negative) score
   ops.push(['oomscore', p.oomScoreAdj ?? 0]);
+  if (p.terminal && p.consoleSize) ops.push(['consolesize', Math.floor(p.consoleSize.rows), Math.floor(p.consoleSize.cols)]);
   if (p.terminal) ops.push(['openpty']);
   if (p.init) ops.push(['init', '/sbin/docker-init']);
   const text = ops.map(opLine);

@@ -93,7 +93,7 @@ export class LinuxRuntime implements Runtime {
       if (spec.rootfs.kind === 'overlay') {
         for (const p of [spec.rootfs.upperDir, spec.rootfs.workDir, spec.rootfs.target]) await fsp.mkdir(p, { recursive: true });
       }
-      await fsp.mkdir(path.dirname(spec.log.path), { recursive: true });
+      if (spec.log.path) await fsp.mkdir(path.dirname(spec.log.path), { recursive: true });
       const ops = compileCreateOps(spec, {
         shimPath: this.d.shimPath,
         cgroupProcs: this.d.cgroups.procsFiles(ref),

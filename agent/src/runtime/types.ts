@@ -68,6 +68,8 @@ export interface ProcessSpec {
   user: UserSpec;
   /** Allocate a PTY: one raw output stream, resizeable. */
   terminal: boolean;
+  /** Initial PTY size (HostConfig.ConsoleSize [height, width]); 24x80 otherwise. */
+  consoleSize?: { rows: number; cols: number };
   /** Keep stdin open for attachers (docker -i). Without it, the process reads /dev/null. */
   openStdin: boolean;
   /** Close the process's stdin when the first attacher that wrote stdin detaches (docker run -i sets it). */
@@ -148,7 +150,8 @@ export interface CgroupSpec {
 }
 
 export interface LogSpec {
-  /** json-file path (containers/<id>/<id>-json.log); the shim appends, so a restart keeps old lines. */
+  /** json-file path (containers/<id>/<id>-json.log); the shim appends, so a restart keeps old lines.
+   *  Empty string: no log (--log-driver none). */
   path: string;
   /** Bytes before rotation; 0 = never rotate. */
   maxSize: number;
