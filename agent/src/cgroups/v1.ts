@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { CgroupInfo, CgroupResources, RuntimeStats } from '../runtime/types.js';
 import type { Sys } from '../sys/sys.js';
+import { removeCgroupDir, removeParentDirs } from './dirs.js';
 import {
   deviceRuleText,
   parseKeyValues,
@@ -184,19 +185,7 @@ export class CgroupV1 implements CgroupDriver {
 
   async remove(ref: CgroupRef): Promise<boolean> {
     let any = false;
-    for (const h of this.hierarchies()) {
-      const d = path.join(h, ref.parent, ref.name);
-      // a dying task can keep the dir busy for a moment after it was reaped
-      for (let i = 0; ; i++) {
-        try {
-          any = (await this.sys.rmdir(d)) || any;
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 100) throw err;
-          await new Promise((r) => setTimeout(r, 10));
-        }
-      }
-    }
+    for (const h of this.hierarchies()) any = (await removeCgroupDir(this.sys, path.join(h, ref.parent, ref.name))) || any;
     return any;
   }
 
@@ -206,16 +195,7 @@ export class CgroupV1 implements CgroupDriver {
 
   async removeParent(parent: string): Promise<boolean> {
     if ((await this.children(parent)).length) return false;
-    for (const root of this.hierarchies()) {
-      const parts = parent.split('/').filter(Boolean);
-      for (let n = parts.length; n > 0; n--) {
-        try {
-          await this.sys.rmdir(path.join(root, ...parts.slice(0, n)));
-        } catch {
-          break; // an ancestor someone else uses
-        }
-      }
-    }
+    await removeParentDirs(this.sys, this.hierarchies(), parent);
     return true;
   }
 

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { CgroupInfo, CgroupResources, RuntimeStats } from '../runtime/types.js';
 import type { Sys } from '../sys/sys.js';
+import { removeCgroupDir, removeParentDirs } from './dirs.js';
 import { parseKeyValues, parseMemTotal, parseSystemCpuUsage, type CgroupDriver, type CgroupRef, type DeviceRule } from './types.js';
 
 const WANTED = ['cpuset', 'cpu', 'io', 'memory', 'pids', 'hugetlb'];
@@ -157,15 +158,8 @@ export class CgroupV2 implements CgroupDriver {
     };
   }
 
-  async remove(ref: CgroupRef): Promise<boolean> {
-    for (let i = 0; ; i++) {
-      try {
-        return await this.sys.rmdir(this.dir(ref));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 100) throw err;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
+  remove(ref: CgroupRef): Promise<boolean> {
+    return removeCgroupDir(this.sys, this.dir(ref));
   }
 
   deviceFilterDir(ref: CgroupRef): string {
@@ -174,16 +168,7 @@ export class CgroupV2 implements CgroupDriver {
 
   async removeParent(parent: string): Promise<boolean> {
     if ((await this.children(parent)).length) return false;
-    for (const root of [this.root]) {
-      const parts = parent.split('/').filter(Boolean);
-      for (let n = parts.length; n > 0; n--) {
-        try {
-          await this.sys.rmdir(path.join(root, ...parts.slice(0, n)));
-        } catch {
-          break; // an ancestor someone else uses
-        }
-      }
-    }
+    await removeParentDirs(this.sys, [this.root], parent);
     return true;
   }
 
