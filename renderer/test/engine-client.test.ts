@@ -51,6 +51,11 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
           ws.send(Buffer.from('{"errorDetail":{"message":"manifest unknown"},"error":"manifest unknown"}\n'));
           ws.send(JSON.stringify({ kind: 'end' }));
           ws.close(1000);
+        } else if (req.path.includes('/containers/tty/logs')) {
+          ws.send(JSON.stringify({ kind: 'head', status: 200, headers: { 'content-type': 'application/vnd.docker.raw-stream' } }));
+          ws.send(Buffer.from('raw text\r\n'));
+          ws.send(JSON.stringify({ kind: 'end' }));
+          ws.close(1000);
         } else if (req.path.includes('/logs')) {
           ws.send(JSON.stringify({ kind: 'head', status: 200, headers: {} }));
           const both = Buffer.concat([frame(1, 'out line\n'), frame(2, 'err line\n')]);
@@ -127,6 +132,12 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
     ]);
   });
 
+  test('the engine content type decides raw vs multiplexed logs', async () => {
+    const lines: { stream: string; text: string }[] = [];
+    await client().logs('tty', { follow: false, tty: false }, (l) => lines.push(l)).done;
+    assert.deepEqual(lines, [{ stream: 'stdout', text: 'raw text\r\n' }]);
+  });
+
   test('an error status on a stream rejects with the engine message', async () => {
     const s = client().stats('nope', () => undefined);
     await assert.rejects(s.done, (e: unknown) => e instanceof EngineError && e.statusCode === 404 && e.message === 'No such container: nope');
@@ -141,6 +152,7 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
     while (!out.includes('echo:hi') && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
     assert.equal(out, 'echo:hi');
     assert.equal((wsSeen.at(-1) as { hijack?: boolean }).hijack, true);
+    assert.equal((wsSeen.at(-1) as { body?: string }).body, undefined, 'no body: it would reach the process as stdin');
     s.close();
     await s.done;
   });

@@ -8,7 +8,7 @@ import type { ContainerSummary } from '../src/api/pending-types.js';
 import { COMPOSE_PROJECT, groupByProject, matches, useContainersStore } from '../src/stores/containers.js';
 import { useImagesStore } from '../src/stores/images.js';
 import { applyProgress, finishTransfer, newTransfer, overallFraction } from '../src/stores/progress.js';
-import { parsePorts } from '../src/stores/run-config.js';
+import { parsePorts, splitCommand } from '../src/stores/run-config.js';
 import { cpuPercent, memoryUsage } from '../src/stores/stats-math.js';
 import { volumeUsers } from '../src/stores/volumes.js';
 import { FakeTransport, route } from './fake-transport.js';
@@ -145,4 +145,10 @@ test('volume users come from container mounts', () => {
   const b = c('b', 'backup', 'exited');
   b.Mounts = [{ Type: 'volume', Name: 'data', Source: '', Destination: '/d', Mode: '', RW: false, Propagation: '' }, { Type: 'bind', Source: '/x', Destination: '/x', Mode: '', RW: true, Propagation: '' }];
   assert.deepEqual([...volumeUsers([a, b])], [['data', ['app', 'backup']]]);
+});
+
+test('run dialog commands split like a shell', () => {
+  assert.deepEqual(splitCommand(`sh -c 'trap "exit 0" TERM; sleep 1'`), ['sh', '-c', 'trap "exit 0" TERM; sleep 1']);
+  assert.deepEqual(splitCommand('echo "a \\"b\\" c" d\\ e ""'), ['echo', 'a "b" c', 'd e', '']);
+  assert.throws(() => splitCommand('echo "open'), /unterminated/);
 });

@@ -55,6 +55,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, 405, `method ${req.method} not allowed`);
     serveStatic(uiDir, req, res).catch((e: unknown) => deny(res, 500, (e as Error).message));
   });
+  // Browsers keep idle connections for a while; closing them sooner races with a request sent on one.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!hostAllowed(req.headers.host, port) || !originAllowed(req.headers.origin, port)) return denyUpgrade(socket, 403, 'this address is not allowed');
     if (!isAuthorized(req, opts.token)) return denyUpgrade(socket, 401, 'unauthorized');

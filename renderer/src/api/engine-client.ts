@@ -94,7 +94,13 @@ export class EngineClient {
   }
 
   /** A streamed response: errors before the first byte reject `done`; in-band errors too (ndjson `error`). */
-  private openStream(method: string, path: string, query: Query | undefined, onData: (chunk: Uint8Array) => void, opts: { body?: string | Uint8Array; headers?: Record<string, string>; hijack?: boolean } = {}): LiveSession {
+  private openStream(
+    method: string,
+    path: string,
+    query: Query | undefined,
+    onData: (chunk: Uint8Array) => void,
+    opts: { body?: string | Uint8Array; headers?: Record<string, string>; hijack?: boolean; onHead?: (headers: Record<string, string>) => void } = {},
+  ): LiveSession {
     let status = 0;
     const errChunks: Uint8Array[] = [];
     let resolve!: () => void;
@@ -104,9 +110,12 @@ export class EngineClient {
       reject = rej;
     });
     const handle: StreamHandle = this.transport.stream(
-      { method, path: buildPath(path, query), ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.body !== undefined ? { body: typeof opts.body === 'string' ? opts.body : opts.body } : {}), ...(opts.hijack ? { hijack: true } : {}) },
+      { method, path: buildPath(path, query), ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}), ...(opts.hijack ? { hijack: true } : {}) },
       {
-        onHead: (s) => (status = s),
+        onHead: (s, headers) => {
+          status = s;
+          if (s < 400) opts.onHead?.(headers);
+        },
         onData: (chunk) => (status >= 400 ? errChunks.push(chunk) : onData(chunk)),
         onEnd: (err) => {
           if (status >= 400) {
@@ -168,14 +177,30 @@ export class EngineClient {
   }
   pruneContainers = () => this.json<ContainerPruneResponse>('POST', '/containers/prune');
 
-  /** Logs: demultiplexed unless the container has a TTY (then raw text on stdout). */
+  /**
+   * Logs: demultiplexed frames, or raw text for a TTY container. The response's content type says which
+   * (API >= 1.42); `tty` decides when the engine does not say.
+   */
   logs(id: string, opts: { follow: boolean; tail?: number | 'all'; timestamps?: boolean; tty: boolean }, onLine: (chunk: LogLine) => void): Stream {
     const demux = new FrameDemuxer();
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder(), stdin: new TextDecoder() };
-    const s = this.openStream('GET', `/containers/${encodeURIComponent(id)}/logs`, { stdout: true, stderr: true, follow: opts.follow, tail: opts.tail ?? 'all', timestamps: opts.timestamps ?? false }, (chunk) => {
-      if (opts.tty) onLine({ stream: 'stdout', text: decoders.stdout.decode(chunk, { stream: true }) });
-      else for (const f of demux.push(chunk)) onLine({ stream: f.stream, text: decoders[f.stream].decode(f.data, { stream: true }) });
-    });
+    let raw = opts.tty;
+    const s = this.openStream(
+      'GET',
+      `/containers/${encodeURIComponent(id)}/logs`,
+      { stdout: true, stderr: true, follow: opts.follow, tail: opts.tail ?? 'all', timestamps: opts.timestamps ?? false },
+      (chunk) => {
+        if (raw) onLine({ stream: 'stdout', text: decoders.stdout.decode(chunk, { stream: true }) });
+        else for (const f of demux.push(chunk)) onLine({ stream: f.stream, text: decoders[f.stream].decode(f.data, { stream: true }) });
+      },
+      {
+        onHead: (headers) => {
+          const type = headers['content-type'] ?? '';
+          if (type.includes('raw-stream')) raw = true;
+          else if (type.includes('multiplexed-stream')) raw = false;
+        },
+      },
+    );
     return { close: s.close, done: s.done };
   }
 
@@ -190,7 +215,9 @@ export class EngineClient {
   }
   /** The hijacked exec connection: raw TTY bytes both ways. */
   execStart(execId: string, onData: (chunk: Uint8Array) => void): LiveSession {
-    return this.openStream('POST', `/exec/${encodeURIComponent(execId)}/start`, undefined, onData, { body: JSON.stringify({ Detach: false, Tty: true }), headers: { 'Content-Type': 'application/json' }, hijack: true });
+    // No body: an empty body means "attach with the exec's own Tty" to dockerd, and berthd hands bytes
+    // that follow the headers of an upgrade request to the process as stdin.
+    return this.openStream('POST', `/exec/${encodeURIComponent(execId)}/start`, undefined, onData, { hijack: true });
   }
   async execResize(execId: string, cols: number, rows: number): Promise<void> {
     await this.raw('POST', `/exec/${encodeURIComponent(execId)}/resize`, { h: rows, w: cols });

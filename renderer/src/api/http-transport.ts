@@ -69,12 +69,25 @@ export class HttpTransport implements Transport {
 
   async request(req: EngineRequest): Promise<RawResponse> {
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : (req.body as Uint8Array<ArrayBuffer>);
-    const res = await this.fetchFn(`${this.base}/engine${req.path}`, {
+    const init: RequestInit = {
       method: req.method,
       headers: { ...(req.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...req.headers, ...this.authHeaders() },
       ...(body !== undefined ? { body } : {}),
       credentials: 'same-origin',
-    });
+    };
+    const url = `${this.base}/engine${req.path}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, init);
+    } catch (e) {
+      // A reused keep-alive connection can be closed under a request; a read is safe to send again.
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new Error(`cannot reach the Berth bridge: ${(e as Error).message}`);
+      try {
+        res = await this.fetchFn(url, init);
+      } catch (e2) {
+        throw new Error(`cannot reach the Berth bridge: ${(e2 as Error).message}`);
+      }
+    }
     return { status: res.status, headers: headersToRecord(res.headers), body: new Uint8Array(await res.arrayBuffer()) };
   }
 
