@@ -34,6 +34,16 @@ static void capset64(uint64_t eff, uint64_t prm, uint64_t inh, int errfd) {
   if (syscall(SYS_capset, &h, d) < 0) child_fail(errfd, 125, "capset: %s", strerror(errno));
 }
 
+/* What we may grant at all: a host (or a sandbox around berthd) can withhold capabilities, and asking capset
+ * for more than we hold fails; like runc, grant the requested sets minus what the host does not have. */
+static uint64_t held_permitted(void) {
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  memset(d, 0, sizeof d);
+  if (syscall(SYS_capget, &h, d) < 0) return ~0ULL;
+  return (uint64_t)d[0].permitted | ((uint64_t)d[1].permitted << 32);
+}
+
 void apply_seccomp(struct spec *s, int errfd) {
   const char *hex = spec_get(s, "seccomp", 1, NULL);
   if (!hex) return;
@@ -73,8 +83,10 @@ void apply_identity(struct spec *s, int errfd) {
     if (setresuid(uid, uid, uid) < 0) child_fail(errfd, 125, "setuid %u: %s", uid, strerror(errno));
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   }
-  if (caps && caps->nfields >= 4)
-    capset64(strtoull(caps->fields[3], NULL, 16), strtoull(caps->fields[2], NULL, 16), 0, errfd);
+  if (caps && caps->nfields >= 4) {
+    uint64_t held = held_permitted();
+    capset64(strtoull(caps->fields[3], NULL, 16) & held, strtoull(caps->fields[2], NULL, 16) & held, 0, errfd);
+  }
   if (spec_find(s, "nnp") && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     child_fail(errfd, 125, "no_new_privs: %s", strerror(errno));
 }

@@ -88,6 +88,18 @@ describe('runtime: run', { skip: blocked }, () => {
     assert.match(r.stdout, /mount: .*(Operation not permitted|permission denied)/i);
   });
 
+  it('--privileged: every capability the host holds, no seccomp, the host /dev, writable /proc/sys', async () => {
+    const own = /CapEff:\s+(\w+)/.exec(await fsp.readFile('/proc/self/status', 'utf8'))![1];
+    const std = ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'console', 'ptmx', 'pts', 'shm', 'mqueue', 'fd', 'stdin', 'stdout', 'stderr'];
+    const hostOnly = (await fsp.readdir('/dev')).find((n) => !std.includes(n) && /^[a-z][a-z0-9-]*$/.test(n));
+    assert.ok(hostOnly, 'the host has some device the default /dev lacks');
+    const script = `grep -E "^(CapEff|Seccomp):" /proc/self/status; [ -e /dev/${hostOnly} ] && echo host-dev; echo 1 > /proc/sys/net/ipv4/ip_forward && echo sys-rw`;
+    const r = await run(fx, fx.spec(['sh', '-c', script], { privileged: true, seccomp: 'unconfined', maskedPaths: [], readonlyPaths: [] }));
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`CapEff:\\s+${own}\n`));
+    assert.match(r.stdout, /Seccomp:\s+0\nhost-dev\nsys-rw\n$/);
+  });
+
   it('switches user and groups; a non-root user has no effective capabilities', async () => {
     const spec = fx.spec(['sh', '-c', 'id; grep CapEff /proc/self/status; touch /root/x 2>&1 || true'], {
       process: { user: { uid: 1000, gid: 1000, additionalGids: [2000] }, cwd: '/home/user/work' },
