@@ -86,6 +86,26 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     await fx.runtime.delete(spec.id);
   });
 
+  it("joins another container's pid, net and ipc namespaces (--pid/--net/--ipc container:X)", async () => {
+    const a = await started(['sleep', '100']);
+    const pidA = (await fx.runtime.state(a.id))!.pid;
+    const ns = `/proc/${pidA}/ns`;
+    const b = fx.spec(['sh', '-c', 'ps -o comm | grep -c sleep; for t in net ipc uts; do readlink /proc/self/ns/$t; done'], {
+      namespaces: { pid: { mode: 'join', path: ns }, net: { mode: 'join', path: ns }, ipc: { mode: 'join', path: ns }, uts: { mode: 'new' }, cgroup: { mode: 'new' }, mnt: { mode: 'new' } },
+    });
+    await fx.runtime.create(b);
+    const att = await fx.runtime.attach(b.id, { stdin: false, stdout: true, stderr: true });
+    const out = collect(att.output);
+    await fx.runtime.start(b.id);
+    assert.equal((await fx.runtime.wait(b.id)).exitCode, 0);
+    const [netA, ipcA, utsA] = await Promise.all(['net', 'ipc', 'uts'].map((t) => fsp.readlink(`${ns}/${t}`)));
+    const lines = demux(await out).stdout.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 3), ['1', netA, ipcA], "A's sleep is visible; net and ipc are A's");
+    assert.notEqual(lines[3], utsA, 'uts stays private');
+    await fx.runtime.delete(b.id);
+    await fx.runtime.delete(a.id);
+  });
+
   it('pause freezes every process and resume thaws them', async () => {
     const spec = await started(['sh', '-c', 'while :; do :; done']);
     await sleep(50);
