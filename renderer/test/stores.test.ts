@@ -4,7 +4,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import type { EventMessage } from '@berth/common';
 import { setEngine } from '../src/api/index.js';
 import { EngineClient } from '../src/api/engine-client.js';
-import type { ContainerSummary } from '../src/api/pending-types.js';
+import type { ContainerSummary } from '@berth/common';
 import { COMPOSE_PROJECT, groupByProject, matches, useContainersStore } from '../src/stores/containers.js';
 import { useImagesStore } from '../src/stores/images.js';
 import { applyProgress, finishTransfer, newTransfer, overallFraction } from '../src/stores/progress.js';
@@ -13,7 +13,7 @@ import { cpuPercent, memoryUsage } from '../src/stores/stats-math.js';
 import { volumeUsers } from '../src/stores/volumes.js';
 import { FakeTransport, route } from './fake-transport.js';
 
-function c(id: string, name: string, state: string, project?: string): ContainerSummary {
+function c(id: string, name: string, state: ContainerSummary['State'], project?: string): ContainerSummary {
   return {
     Id: id, Names: [`/${name}`], Image: 'busybox', ImageID: 'sha256:1', Command: 'sh', Created: 0, Ports: [], Labels: project ? { [COMPOSE_PROJECT]: project } : {},
     State: state, Status: state, HostConfig: { NetworkMode: 'default' }, NetworkSettings: { Networks: {} }, Mounts: [],

@@ -18,19 +18,17 @@ import {
   type ProgressMessage,
   type SystemInfo,
   type SystemVersion,
+  type ContainerCreateRequest,
+  type ContainerCreateResponse,
+  type ContainerInspect,
+  type ContainerPruneResponse,
+  type ContainerSummary,
+  type PathStat,
+  type Volume,
+  type VolumeListResponse,
+  type VolumePruneResponse,
 } from '@berth/common';
-import type {
-  ContainerCreateRequest,
-  ContainerCreateResponse,
-  ContainerInspect,
-  ContainerPruneResponse,
-  ContainerStats,
-  ContainerSummary,
-  PathStat,
-  Volume,
-  VolumeListResponse,
-  VolumePruneResponse,
-} from './pending-types.js';
+import type { ContainerStats } from './stats-types.js';
 import { FrameDemuxer, NdjsonDecoder, type StdStream } from './streams.js';
 import { parseTar, type TarEntry } from './tar.js';
 import type { RawResponse, StreamHandle, Transport } from './transport.js';

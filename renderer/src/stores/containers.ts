@@ -1,9 +1,8 @@
 /** Containers: the list (refreshed by engine events, not polling), filters, compose grouping, selection, actions. */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import type { EventMessage } from '@berth/common';
+import type { ContainerSummary, EventMessage } from '@berth/common';
 import { engine } from '../api/index.js';
-import type { ContainerSummary } from '../api/pending-types.js';
 
 export const COMPOSE_PROJECT = 'com.docker.compose.project';
 export type StateFilter = 'all' | 'running' | 'stopped';

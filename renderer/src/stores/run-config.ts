@@ -1,5 +1,5 @@
 /** The run dialog's text fields → a container create body (pure; tested). */
-import type { ContainerCreateRequest } from '../api/pending-types.js';
+import type { ContainerCreateRequest } from '@berth/common';
 
 /** `8080:80`, `127.0.0.1:8080:80/tcp` or `80` → ExposedPorts + PortBindings. */
 export function parsePorts(spec: string[]): Pick<ContainerCreateRequest, 'ExposedPorts'> & { bindings: NonNullable<ContainerCreateRequest['HostConfig']>['PortBindings'] } {

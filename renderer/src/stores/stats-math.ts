@@ -1,5 +1,5 @@
 /** Numbers from /containers/{id}/stats samples, computed as the docker CLI does. */
-import type { ContainerStats } from '../api/pending-types.js';
+import type { ContainerStats } from '../api/stats-types.js';
 
 export function cpuPercent(s: ContainerStats): number {
   const cpuDelta = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;

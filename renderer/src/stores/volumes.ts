@@ -1,9 +1,8 @@
 /** Volumes: list with sizes (from /system/df) and users (containers mounting them), create, remove. */
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import type { EventMessage } from '@berth/common';
+import type { ContainerSummary, EventMessage, Volume } from '@berth/common';
 import { engine } from '../api/index.js';
-import type { ContainerSummary, Volume } from '../api/pending-types.js';
 import { containerName, useContainersStore } from './containers.js';
 
 /** Which containers mount each named volume. */
