@@ -15,6 +15,11 @@
  *
  * State lives under the runtime's own state root (tmpfs, e.g. /run/berth/<hash of data root>/<id>), so a
  * host reboot forgets it: `list()` then returns nothing and containers/ marks its containers exited.
+ * Daemon start: createRuntime(runtimeOptionsFor(config)) then reconcile(known ids); daemon stop: close().
+ *
+ * The rootfs is mounted only inside the container's mount namespace: while it runs, the host reaches it at
+ * /proc/<pid>/root (docker cp/export of a running container); a stopped one has only its upper dir.
+ * Because shims must outlive berthd, a systemd unit for berthd needs KillMode=process (as containerd's).
  */
 import type { Readable, Writable } from 'node:stream';
 
