@@ -249,6 +249,15 @@ describe('runtime: run', { skip: blocked }, () => {
     await fx.runtime.delete(spec.id);
   });
 
+  it('splits lines longer than 16 KiB into partial log entries and escapes JSON as dockerd', async () => {
+    const spec = fx.spec(['sh', '-c', 'head -c 40000 /dev/zero | tr "\\0" a; echo; printf "<tag> & \\"q\\" \\t\\001\\n"']);
+    await run(fx, spec);
+    const lines = (await fsp.readFile(spec.log.path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { log: string });
+    assert.deepEqual(lines.map((l) => l.log.length), [16384, 16384, 40000 - 2 * 16384 + 1, 15]);
+    assert.equal(lines[3]!.log, '<tag> & "q" \t\u0001\n');
+    assert.match(await fsp.readFile(spec.log.path, 'utf8'), /\\u003ctag\\u003e \\u0026 \\"q\\" \\t\\u0001\\n/);
+  });
+
   it('rotates the json-file log at max-size, keeping max-file files', async () => {
     const spec = fx.spec(['sh', '-c', 'for i in $(seq 200); do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; done']);
     spec.log = { ...spec.log, maxSize: 2000, maxFile: 3 };
