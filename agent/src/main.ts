@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `berthd`: parse flags, start the engine, stop cleanly on SIGTERM/SIGINT. */
 import { parseArgs, UsageError } from './config.js';
-import { startDaemon } from './daemon.js';
+import { startDaemon, type RunningDaemon } from './daemon.js';
 import { LockHeldError } from './util/lock.js';
 import { VERSION } from './version.js';
 
@@ -24,19 +24,15 @@ async function main(): Promise<number> {
     process.stdout.write(`Berth engine version ${VERSION}\n`);
     return 0;
   }
-  let daemon;
-  try {
-    daemon = await startDaemon(parsed.config);
-  } catch (err) {
-    if (err instanceof LockHeldError) {
-      process.stderr.write(`berthd: ${err.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`berthd: failed to start: ${(err as Error).message}\n`);
-    return 1;
-  }
+  // Handlers go in before the socket answers: a SIGTERM that arrives while starting still shuts down cleanly.
+  let daemon: RunningDaemon | undefined;
+  let pendingSignal: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
+    if (!daemon) {
+      pendingSignal ??= signal;
+      return;
+    }
     if (stopping) return;
     stopping = true;
     daemon.engine.log.info('signal received', { signal });
@@ -50,6 +46,17 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    daemon = await startDaemon(parsed.config);
+  } catch (err) {
+    if (err instanceof LockHeldError) {
+      process.stderr.write(`berthd: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`berthd: failed to start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  if (pendingSignal) stop(pendingSignal);
   return -1;
 }
 
