@@ -29,7 +29,7 @@ import {
   type VolumePruneResponse,
 } from '@berth/common';
 import type { ContainerStats } from './stats-types.js';
-import { FrameDemuxer, NdjsonDecoder, type StdStream } from './streams.js';
+import { concatBytes, FrameDemuxer, NdjsonDecoder, type StdStream } from './streams.js';
 import { parseTar, type TarEntry } from './tar.js';
 import type { RawResponse, StreamHandle, Transport } from './transport.js';
 
@@ -117,13 +117,7 @@ export class EngineClient {
         onData: (chunk) => (status >= 400 ? errChunks.push(chunk) : onData(chunk)),
         onEnd: (err) => {
           if (status >= 400) {
-            const body = new Uint8Array(errChunks.reduce((n, c) => n + c.length, 0));
-            let o = 0;
-            for (const c of errChunks) {
-              body.set(c, o);
-              o += c.length;
-            }
-            reject(errorFrom({ status, headers: {}, body }));
+            reject(errorFrom({ status, headers: {}, body: concatBytes(errChunks) }));
           } else if (err) reject(err);
           else resolve();
         },

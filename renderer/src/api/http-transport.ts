@@ -4,6 +4,7 @@
  * Auth rides on the bridge's cookie in a browser; tools and tests may pass the token instead.
  */
 import type { EngineRequest, StreamRequest } from '@berth/common';
+import { concatBytes } from './streams.js';
 import { encoder, type RawResponse, type StreamHandle, type StreamHandlers, type Transport } from './transport.js';
 
 /** The part of the WebSocket API we use (the browser's, or `ws` in Node tests). */
@@ -39,14 +40,7 @@ function dataToBytes(data: unknown): Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (Array.isArray(data)) {
     // `ws` may hand fragments as an array of Buffers.
-    const parts = data as Uint8Array[];
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.byteLength;
-    }
-    return out;
+    return concatBytes(data as Uint8Array[]);
   }
   return encoder.encode(String(data));
 }

@@ -1,5 +1,15 @@
 /** Decoders for the engine's stream formats: newline-delimited JSON, and the 8-byte multiplexed frames. */
 
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
 /** Splits a byte stream into JSON values, one per line (pull/push/build progress, events, stats). */
 export class NdjsonDecoder<T = unknown> {
   private text = '';
@@ -41,9 +51,7 @@ export class FrameDemuxer {
   private buf = new Uint8Array(0);
 
   push(chunk: Uint8Array): Frame[] {
-    const joined = new Uint8Array(this.buf.length + chunk.length);
-    joined.set(this.buf);
-    joined.set(chunk, this.buf.length);
+    const joined = concatBytes([this.buf, chunk]);
     const out: Frame[] = [];
     let o = 0;
     while (joined.length - o >= 8) {

@@ -1,4 +1,6 @@
 /** Minimal ustar reading (archive API listings) and writing (build contexts, volume import). */
+import { concatBytes } from './streams.js';
+
 export interface TarEntry {
   name: string;
   size: number;
@@ -101,11 +103,5 @@ export function createTar(files: TarInput[], mtime = Math.floor(Date.now() / 100
     if (pad) blocks.push(new Uint8Array(pad));
   }
   blocks.push(new Uint8Array(1024));
-  const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
-  let o = 0;
-  for (const b of blocks) {
-    out.set(b, o);
-    o += b.length;
-  }
-  return out;
+  return concatBytes(blocks);
 }

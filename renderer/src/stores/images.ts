@@ -1,40 +1,23 @@
 /** Images: list, pulls with per-layer progress, push, tag, remove, prune; refreshed by image events. */
 import { defineStore } from 'pinia';
-import { reactive, ref, shallowRef } from 'vue';
-import type { EventMessage, ImageSummary } from '@berth/common';
+import { reactive } from 'vue';
 import { engine } from '../api/index.js';
+import { engineList } from './list.js';
 import { applyProgress, finishTransfer, newTransfer, type TransferState } from './progress.js';
 
 export const useImagesStore = defineStore('images', () => {
-  const items = shallowRef<ImageSummary[]>([]);
-  const loaded = ref(false);
-  const error = ref<string | null>(null);
+  // Containers in use change with container events too (the "in use" column).
+  const list = engineList(
+    () => engine().listImages(),
+    (e) => e.Type === 'image' || (e.Type === 'container' && (e.Action === 'create' || e.Action === 'destroy')),
+  );
+  const load = list.load;
   /** Running and finished pulls/pushes, newest first. */
   const transfers = reactive<TransferState[]>([]);
 
-  async function load(): Promise<void> {
-    try {
-      items.value = await engine().listImages();
-      error.value = null;
-    } catch (e) {
-      error.value = (e as Error).message;
-    } finally {
-      loaded.value = true;
-    }
-  }
-
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  function onEvent(e: EventMessage): void {
-    // Containers in use change with container events too (the "in use" column).
-    if (e.Type !== 'image' && !(e.Type === 'container' && (e.Action === 'create' || e.Action === 'destroy'))) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => void load(), 60);
-  }
-
-  function track(kind: 'pull' | 'push', ref: string, open: (t: TransferState) => { done: Promise<void> }): Promise<TransferState> {
+  function track(ref: string, open: (t: TransferState) => { done: Promise<void> }): Promise<TransferState> {
     transfers.unshift(newTransfer(ref));
     const t = transfers[0]!;
-    void kind;
     const s = open(t);
     return s.done.then(
       () => {
@@ -50,10 +33,10 @@ export const useImagesStore = defineStore('images', () => {
   }
 
   function pull(ref: string): Promise<TransferState> {
-    return track('pull', ref, (t) => engine().pull(ref, (m) => applyProgress(t, m)));
+    return track(ref, (t) => engine().pull(ref, (m) => applyProgress(t, m)));
   }
   function push(ref: string): Promise<TransferState> {
-    return track('push', ref, (t) => engine().push(ref, (m) => applyProgress(t, m)));
+    return track(ref, (t) => engine().push(ref, (m) => applyProgress(t, m)));
   }
   function dismiss(t: TransferState): void {
     const i = transfers.indexOf(t);
@@ -77,5 +60,5 @@ export const useImagesStore = defineStore('images', () => {
     return { count: (r.ImagesDeleted ?? []).filter((d) => d.Deleted).length, reclaimed: r.SpaceReclaimed };
   }
 
-  return { items, loaded, error, transfers, load, onEvent, pull, push, dismiss, remove, tag, prune };
+  return { ...list, transfers, pull, push, dismiss, remove, tag, prune };
 });
