@@ -1,0 +1,182 @@
+/**
+ * One pass over a layer as it arrives: count + sha256 the compressed bytes (and keep them as the blob),
+ * decompress (gzip in-process, zstd through the `zstd` CLI), sha256 the tar (the diff id) and extract it.
+ * Nothing is read twice and nothing is fsynced: a crash leaves only temp names that startup removes.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, type Hash } from 'node:crypto';
+import fs from 'node:fs';
+import { PassThrough, Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { DEFAULT_LIMITS, LayerError, LayerExtractor, type ExtractLimits } from './extract.js';
+
+export interface UnpackOptions {
+  /** Temp directory to extract into (must exist and be empty). */
+  dir: string;
+  /** Where to keep the compressed bytes (a temp name the caller renames after verification). */
+  blobFile?: string;
+  /** Expected digest/size of the compressed stream (from the manifest). */
+  digest?: string;
+  size?: number;
+  /** Expected sha256 of the uncompressed tar (from the image config's rootfs.diff_ids). */
+  diffId?: string;
+  onProgress?: (bytes: number) => void;
+  limits?: ExtractLimits;
+  signal?: AbortSignal;
+}
+
+export interface UnpackResult {
+  digest: string;
+  compressedSize: number;
+  diffId: string;
+  size: number;
+  compression: 'gzip' | 'zstd' | 'none';
+}
+
+/** Hashes, counts and optionally copies bytes into a file as they pass. */
+class Tap extends Transform {
+  readonly hash: Hash = createHash('sha256');
+  count = 0;
+  constructor(
+    private readonly fd: number | undefined,
+    private readonly limit: number | undefined,
+    private readonly onBytes?: (n: number) => void,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.count += chunk.length;
+    if (this.limit !== undefined && this.count > this.limit) {
+      cb(new LayerError(`layer is larger than its declared size of ${this.limit} bytes`));
+      return;
+    }
+    this.hash.update(chunk);
+    if (this.fd !== undefined) {
+      let off = 0;
+      while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+    }
+    this.onBytes?.(this.count);
+    cb(null, chunk);
+  }
+}
+
+/** Reads the first bytes of a stream and puts them back (or rebuilds the stream when it was that short). */
+async function peek(src: Readable, n: number): Promise<{ head: Buffer; src: Readable }> {
+  const chunks: Buffer[] = [];
+  let len = 0;
+  let ended = false;
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = () => {
+      src.off('readable', onReadable);
+      src.off('end', onEnd);
+      src.off('error', onError);
+    };
+    const onReadable = () => {
+      let c: Buffer | null;
+      while (len < n && (c = src.read() as Buffer | null) !== null) {
+        chunks.push(c);
+        len += c.length;
+      }
+      if (len >= n) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onEnd = () => {
+      ended = true;
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    src.on('readable', onReadable);
+    src.on('end', onEnd);
+    src.on('error', onError);
+  });
+  const all = Buffer.concat(chunks);
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (all.length) yield all;
+    if (!ended) for await (const c of src) yield c as Buffer;
+  }
+  return { head: all.subarray(0, n), src: Readable.from(rest(), { objectMode: false }) };
+}
+
+function decompressor(h: Buffer): { kind: UnpackResult['compression']; stream: Transform } {
+  if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b) return { kind: 'gzip', stream: zlib.createGunzip({ chunkSize: 256 * 1024 }) };
+  if (h.length >= 4 && h.readUInt32LE(0) === 0xfd2fb528) return { kind: 'zstd', stream: zstdTransform() };
+  return { kind: 'none', stream: new PassThrough() };
+}
+
+function zstdTransform(): Transform {
+  const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const t = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      if (child.stdin.write(chunk)) cb();
+      else child.stdin.once('drain', () => cb());
+    },
+    flush(cb) {
+      child.stdin.end();
+      child.on('close', (code) => (code === 0 ? cb() : cb(new Error(stderr.trim() || `zstd exited ${code}`))));
+    },
+  });
+  child.stdout.on('data', (d: Buffer) => t.push(d));
+  child.on('error', (err) => t.destroy(new Error(`zstd is not available: ${err.message}`)));
+  child.stdin.on('error', () => {
+    /* reported through close */
+  });
+  t.on('close', () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return t;
+}
+
+/** Streams `src` through hash → decompress → hash → extract. Throws LayerError on any mismatch. */
+export async function unpackLayer(src: Readable, o: UnpackOptions): Promise<UnpackResult> {
+  const fd = o.blobFile !== undefined ? fs.openSync(o.blobFile, 'w', 0o644) : undefined;
+  const extractor = new LayerExtractor(o.dir, o.limits ?? DEFAULT_LIMITS);
+  const tap = new Tap(fd, o.size, o.onProgress);
+  const diffHash = createHash('sha256');
+  const sink = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _e, cb) {
+      try {
+        diffHash.update(chunk);
+        extractor.write(chunk);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    final(cb) {
+      extractor.finish().then(() => cb(), (err: Error) => cb(err));
+    },
+  });
+  let kind: UnpackResult['compression'] = 'none';
+  try {
+    const p = await peek(src, 4);
+    if (p.head.length === 0) throw new LayerError('layer is empty');
+    const d = decompressor(p.head);
+    kind = d.kind;
+    await pipeline(p.src, tap, d.stream, sink, o.signal ? { signal: o.signal } : {});
+  } catch (err) {
+    extractor.abort();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) throw new LayerError(`${kind} decompression failed: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  const digest = 'sha256:' + tap.hash.digest('hex');
+  if (o.size !== undefined && tap.count !== o.size)
+    throw new LayerError(`layer ${o.digest ?? digest} is truncated: got ${tap.count} of ${o.size} bytes`);
+  if (o.digest !== undefined && digest !== o.digest) throw new LayerError(`digest mismatch for layer ${o.digest}: got ${digest}`);
+  const diffId = 'sha256:' + diffHash.digest('hex');
+  if (o.diffId !== undefined && diffId !== o.diffId)
+    throw new LayerError(`layer ${o.digest ?? digest} does not match the image config: diff id ${diffId}, expected ${o.diffId}`);
+  return { digest, compressedSize: tap.count, diffId, size: extractor.stats.size, compression: kind };
+}
