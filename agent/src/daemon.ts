@@ -9,6 +9,9 @@ import { registerNetworkRoutes } from './api/routes/networks.js';
 import { registerSystemRoutes } from './api/routes/system.js';
 import { registerVolumeRoutes } from './api/routes/volumes.js';
 import { VolumeStore } from './volumes/store.js';
+import { imageSystemProvider, registerImageRoutes } from './api/routes/images.js';
+import { registerImageRegistryRoutes } from './api/routes/images-registry.js';
+import { ImageService } from './images/index.js';
 import type { DaemonConfig } from './config.js';
 import type { Engine } from './engine.js';
 import { EventBus } from './events/bus.js';
@@ -20,6 +23,7 @@ import { VERSION } from './version.js';
 
 export interface RunningDaemon {
   engine: Engine;
+  images: ImageService;
   close(): Promise<void>;
 }
 
@@ -73,10 +77,14 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       startedAt: new Date(),
       version: VERSION,
     };
+    const images = new ImageService(engine);
+    await images.init();
     const router = new Router();
     const volumes = new VolumeStore(path.join(config.dataRoot, 'volumes'), engine.events, log.child({ component: 'volumes' }));
     await volumes.load();
-    registerSystemRoutes(router, engine);
+    registerSystemRoutes(router, engine, [imageSystemProvider(images)]);
+    registerImageRoutes(router, images);
+    registerImageRegistryRoutes(router, images);
     networking = await createNetworking({
       dataRoot: config.dataRoot,
       log,
@@ -102,6 +110,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
 
     return {
       engine,
+      images,
       async close() {
         log.info('shutting down');
         for (const s of servers) {

@@ -16,6 +16,8 @@ export interface UnpackOptions {
   dir: string;
   /** Where to keep the compressed bytes (a temp name the caller renames after verification). */
   blobFile?: string;
+  /** A plain tar is gzipped into `blobFile` (so commits and loads can be pushed compressed). */
+  gzipPlain?: boolean;
   /** Expected digest/size of the compressed stream (from the manifest). */
   digest?: string;
   size?: number;
@@ -32,6 +34,40 @@ export interface UnpackResult {
   diffId: string;
   size: number;
   compression: 'gzip' | 'zstd' | 'none';
+  /** What was kept in `blobFile`. */
+  blob: { digest: string; size: number; mediaType: string };
+}
+
+const LAYER_MEDIA: Record<UnpackResult['compression'], string> = {
+  gzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  none: 'application/vnd.docker.image.rootfs.diff.tar',
+};
+
+/** Gzips what passes into a file (hash + size kept), passing the plain bytes on. */
+class GzipTee extends Transform {
+  private gz = zlib.createGzip({ level: 6, chunkSize: 256 * 1024 });
+  readonly hash = createHash('sha256');
+  size = 0;
+  constructor(private readonly fd: number) {
+    super();
+    this.gz.on('data', (c: Buffer) => {
+      this.hash.update(c);
+      this.size += c.length;
+      let off = 0;
+      while (off < c.length) off += fs.writeSync(this.fd, c, off, c.length - off);
+    });
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.push(chunk);
+    if (this.gz.write(chunk)) cb();
+    else this.gz.once('drain', () => cb());
+  }
+  override _flush(cb: TransformCallback): void {
+    this.gz.once('end', () => cb());
+    this.gz.once('error', cb);
+    this.gz.end();
+  }
 }
 
 /** Hashes, counts and optionally copies bytes into a file as they pass. */
@@ -139,7 +175,8 @@ function zstdTransform(): Transform {
 export async function unpackLayer(src: Readable, o: UnpackOptions): Promise<UnpackResult> {
   const fd = o.blobFile !== undefined ? fs.openSync(o.blobFile, 'w', 0o644) : undefined;
   const extractor = new LayerExtractor(o.dir, o.limits ?? DEFAULT_LIMITS);
-  const tap = new Tap(fd, o.size, o.onProgress);
+  let tap = new Tap(fd, o.size, o.onProgress);
+  let gzTee: GzipTee | undefined;
   const diffHash = createHash('sha256');
   const sink = new Writable({
     highWaterMark: 1 << 20,
@@ -162,7 +199,13 @@ export async function unpackLayer(src: Readable, o: UnpackOptions): Promise<Unpa
     if (p.head.length === 0) throw new LayerError('layer is empty');
     const d = decompressor(p.head);
     kind = d.kind;
-    await pipeline(p.src, tap, d.stream, sink, o.signal ? { signal: o.signal } : {});
+    const stages: (Transform | Writable)[] = [tap, d.stream];
+    if (kind === 'none' && o.gzipPlain && fd !== undefined) {
+      tap = new Tap(undefined, o.size, o.onProgress);
+      gzTee = new GzipTee(fd);
+      stages.splice(0, 2, tap, gzTee);
+    }
+    await pipeline([p.src, ...stages, sink], o.signal ? { signal: o.signal } : {});
   } catch (err) {
     extractor.abort();
     const code = (err as NodeJS.ErrnoException).code;
@@ -178,5 +221,8 @@ export async function unpackLayer(src: Readable, o: UnpackOptions): Promise<Unpa
   const diffId = 'sha256:' + diffHash.digest('hex');
   if (o.diffId !== undefined && diffId !== o.diffId)
     throw new LayerError(`layer ${o.digest ?? digest} does not match the image config: diff id ${diffId}, expected ${o.diffId}`);
-  return { digest, compressedSize: tap.count, diffId, size: extractor.stats.size, compression: kind };
+  const blob = gzTee
+    ? { digest: 'sha256:' + gzTee.hash.digest('hex'), size: gzTee.size, mediaType: LAYER_MEDIA.gzip }
+    : { digest, size: tap.count, mediaType: LAYER_MEDIA[kind] };
+  return { digest, compressedSize: tap.count, diffId, size: extractor.stats.size, compression: kind, blob };
 }

@@ -1,0 +1,82 @@
+/** Registry-facing image endpoints: pull (POST /images/create), push, and login (POST /auth). */
+import type { ImageService } from '../../images/service.js';
+import { pullImage } from '../../images/pull.js';
+import { pushImage } from '../../images/push.js';
+import { isDigest, parseReference, checkTag, ReferenceError } from '../../images/reference.js';
+import { decodeRegistryAuth, type Credentials } from '../../images/registry/auth.js';
+import { RegistryAuthError, RegistryClient, RegistryError } from '../../images/registry/client.js';
+import { endpointsFor, loginDomain } from '../../images/registry/endpoints.js';
+import { ConnectError, header } from '../../images/registry/http.js';
+import type { Platform } from '../../images/oci.js';
+import { ApiError, badParameter, notImplemented, unauthorized } from '../errors.js';
+import { openJsonStream, readJsonBody, sendJson } from '../http.js';
+import type { Router } from '../router.js';
+
+function parsePlatform(s: string | null): Platform | undefined {
+  if (!s) return undefined;
+  const [os, architecture, variant] = s.split('/');
+  if (!os || !architecture) throw badParameter(`invalid platform ${JSON.stringify(s)}: use os/arch[/variant]`);
+  return variant ? { os, architecture, variant } : { os, architecture };
+}
+
+export function registerImageRegistryRoutes(r: Router, svc: ImageService): void {
+  r.post('/images/create', async (ctx) => {
+    const from = ctx.query.get('fromImage');
+    if (ctx.query.get('fromSrc')) throw notImplemented('docker import is not supported by Berth yet');
+    if (!from) throw badParameter('fromImage must be set');
+    const ref = parseReference(from, undefined);
+    const tag = ctx.query.get('tag') ?? '';
+    if (tag !== '') {
+      if (isDigest(tag)) ref.digest = tag;
+      else if (/^[a-z0-9]+:/.test(tag)) throw new ReferenceError('invalid reference format');
+      else {
+        checkTag(tag);
+        ref.tag = tag;
+      }
+    }
+    if (!ref.tag && !ref.digest) ref.tag = 'latest';
+    if (ref.tag && ref.digest) delete ref.tag; // a digest pins the content; dockerd ignores the tag then
+    const creds = decodeRegistryAuth(header(ctx.req.headers, 'x-registry-auth'));
+    const platform = parsePlatform(ctx.query.get('platform'));
+    let stream: ReturnType<typeof openJsonStream> | undefined;
+    await pullImage(svc, { ref, creds, ...(platform ? { platform } : {}) }, () => (stream = openJsonStream(ctx.req, ctx.res)));
+    stream?.end();
+  });
+
+  r.post('/images/{name*}/push', async (ctx) => {
+    const ref = parseReference(ctx.params.name!, undefined);
+    const tag = ctx.query.get('tag') ?? '';
+    if (tag !== '') {
+      checkTag(tag);
+      ref.tag = tag;
+    }
+    const creds = decodeRegistryAuth(header(ctx.req.headers, 'x-registry-auth'));
+    let stream: ReturnType<typeof openJsonStream> | undefined;
+    await pushImage(svc, { ref, tagGiven: ref.tag !== undefined, creds }, () => (stream = openJsonStream(ctx.req, ctx.res)));
+    stream?.end();
+  });
+
+  r.post('/auth', async (ctx) => {
+    const body = await readJsonBody<Credentials & { email?: string }>(ctx.req, {});
+    if (typeof body !== 'object' || body === null) throw badParameter('invalid auth configuration');
+    const domain = loginDomain(body.serveraddress);
+    const eps = endpointsFor(domain, { registryMirrors: [], insecureRegistries: svc.engine.config.insecureRegistries });
+    const ep = eps[eps.length - 1]!;
+    const creds: Credentials = {};
+    if (body.username) creds.username = body.username;
+    if (body.password) creds.password = body.password;
+    if (body.identitytoken) creds.identitytoken = body.identitytoken;
+    const client = new RegistryClient({ base: ep.base, repo: '', creds });
+    try {
+      await client.ping();
+    } catch (err) {
+      if (err instanceof RegistryAuthError) {
+        const base = ep.base.href.replace(/\/+$/, '');
+        throw unauthorized(/no basic auth|incorrect/.test(err.message) || err.message.startsWith('login attempt') ? (err.message.startsWith('login attempt') ? err.message : `login attempt to ${base}/v2/ failed with status: 401 Unauthorized`) : err.message);
+      }
+      if (err instanceof RegistryError || err instanceof ConnectError) throw new ApiError(500, err.message);
+      throw err;
+    }
+    sendJson(ctx.res, 200, { Status: 'Login Succeeded', IdentityToken: '' });
+  });
+}

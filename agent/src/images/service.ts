@@ -1,0 +1,241 @@
+/**
+ * The images domain: owns the blob store, the layer store and image records; everything else (routes,
+ * containers, save/load) goes through this service.
+ */
+import type { Readable } from 'node:stream';
+import { promises as fsp } from 'node:fs';
+import { notFound } from '../api/errors.js';
+import type { Engine } from '../engine.js';
+import type { Logger } from '../log.js';
+import { chainIds as toChainIds, LayerStore, type LayerMeta } from '../storage/layers.js';
+import { unpackLayer } from '../storage/unpack.js';
+import { BlobStore } from './blobs.js';
+import { LayerFetcher } from './layer-fetch.js';
+import { daemonPlatform, MT, type HistoryEntry, type OciImageConfig } from './oci.js';
+import { familiarName, familiarString, formatReference, parseReference, type Reference } from './reference.js';
+import { ImageStore, type ImageRecord } from './store.js';
+
+/** Which containers use an image (the containers domain installs this). */
+export type UsageProvider = (imageId: string) => string[];
+
+export interface CreateImageOptions {
+  /** Image (record, ID or reference) the new layer goes on top of. */
+  parent?: ImageRecord | string;
+  /** A layer tar stream (plain, gzip or zstd; Docker `.wh.` whiteouts). Omit for a config-only image. */
+  layerTar?: Readable;
+  /** Container config and other config fields for the new image (merged over the parent's). */
+  config?: Partial<OciImageConfig>;
+  /** History entry for this step (created_by etc.). */
+  history?: HistoryEntry;
+  /** References to point at the new image (`name:tag`). */
+  tags?: string[];
+}
+
+export class ImageService {
+  readonly blobs: BlobStore;
+  readonly layers: LayerStore;
+  readonly store: ImageStore;
+  readonly fetcher: LayerFetcher;
+  readonly log: Logger;
+  private usage: UsageProvider = () => [];
+  private pins = new Map<string, number>();
+
+  constructor(readonly engine: Engine) {
+    const root = engine.config.dataRoot;
+    this.log = engine.log.child({ component: 'images' });
+    this.blobs = new BlobStore(root);
+    this.layers = new LayerStore(root);
+    this.store = new ImageStore(root, this.blobs);
+    this.fetcher = new LayerFetcher(this.blobs, this.layers, this.log, engine.config.maxConcurrentDownloads);
+  }
+
+  /** Loads state, removes temp leftovers of a crash and anything no image references. */
+  async init(): Promise<void> {
+    const b = await this.blobs.load();
+    const l = await this.layers.load();
+    const s = await this.store.load();
+    const gc = await this.gc();
+    this.log.info('images loaded', { images: this.store.all().length, layers: this.layers.all().length, tempsRemoved: b.removedTemps + l.removedTemps + s.removedTemps, dropped: s.dropped, ...gc });
+  }
+
+  setUsage(fn: UsageProvider): void {
+    this.usage = fn;
+  }
+
+  usedBy(imageId: string): string[] {
+    return this.usage(imageId);
+  }
+
+  resolve(input: string): ImageRecord | undefined {
+    return this.store.resolve(input);
+  }
+
+  /** Like resolve, but a Docker-style 404 when nothing matches. */
+  mustResolve(input: string): ImageRecord {
+    const img = this.store.resolve(input);
+    if (!img) throw notFound(`No such image: ${input}`);
+    return img;
+  }
+
+  /** Unpacked layer directories, top-most first (the order of overlayfs lowerdir=). */
+  layerDirs(image: ImageRecord): string[] {
+    return image.chainIds.map((c) => this.layers.diffDir(c)).reverse();
+  }
+
+  layerMeta(image: ImageRecord): LayerMeta[] {
+    return image.chainIds.map((c) => {
+      const m = this.layers.get(c);
+      if (!m) throw new Error(`image ${image.id} is missing layer ${c}`);
+      return m;
+    });
+  }
+
+  /** Sum of unpacked layer sizes (what `docker images` shows). */
+  size(image: ImageRecord): number {
+    return image.chainIds.reduce((n, c) => n + (this.layers.get(c)?.size ?? 0), 0);
+  }
+
+  /** Keeps blobs/layers that are committed but not yet referenced by an image out of GC. */
+  pin(keys: string[]): () => void {
+    for (const k of keys) this.pins.set(k, (this.pins.get(k) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const k of keys) {
+        const n = (this.pins.get(k) ?? 1) - 1;
+        if (n <= 0) this.pins.delete(k);
+        else this.pins.set(k, n);
+      }
+    };
+  }
+
+  /** Removes layers and blobs no image references (and nothing in flight pins). */
+  async gc(): Promise<{ layersRemoved: number; blobsRemoved: number; bytes: number }> {
+    const liveChains = new Set<string>(this.pins.keys());
+    const liveBlobs = new Set<string>(this.pins.keys());
+    for (const img of this.store.all()) {
+      liveBlobs.add(img.id);
+      for (const m of img.meta.manifests) liveBlobs.add(m.digest);
+      for (const c of img.chainIds) liveChains.add(c);
+    }
+    let layersRemoved = 0;
+    let bytes = 0;
+    for (const l of this.layers.all()) {
+      if (liveChains.has(l.chainId) || this.fetcher.inFlight(l.chainId)) {
+        if (l.blob) liveBlobs.add(l.blob.digest);
+        continue;
+      }
+      bytes += l.size;
+      await this.layers.remove(l.chainId);
+      layersRemoved++;
+    }
+    let blobsRemoved = 0;
+    for (const d of await this.blobs.list()) {
+      if (liveBlobs.has(d)) continue;
+      await this.blobs.remove(d);
+      blobsRemoved++;
+    }
+    return { layersRemoved, blobsRemoved, bytes };
+  }
+
+  /** Points a reference at an image (docker tag); publishes the tag event. */
+  async tag(image: ImageRecord, ref: Reference): Promise<void> {
+    const full = formatReference(ref);
+    await this.store.setRef(full, image.id);
+    await this.store.updateMeta(image.id, { lastTagTime: new Date().toISOString() });
+    this.engine.events.publish('image', 'tag', image.id, { name: familiarString(ref) });
+  }
+
+  /** Familiar `RepoTags` of an image. */
+  repoTags(image: ImageRecord): string[] {
+    return this.store.tagsOf(image.id).map((r) => familiarString(parseReference(r, undefined)));
+  }
+
+  /** Familiar `RepoDigests`: `busybox@sha256:…` for every repository the image was pulled from or pushed to. */
+  repoDigests(image: ImageRecord): string[] {
+    return image.meta.repoDigests.map((r) => {
+      const ref = parseReference(r, undefined);
+      return `${familiarName(ref)}@${ref.digest}`;
+    });
+  }
+
+  /**
+   * Creates an image from an optional new layer on top of `parent` (docker commit, build steps, load).
+   * The layer is unpacked once; a plain tar is gzipped into the blob store on the way so the image can be
+   * pushed with stable digests.
+   */
+  async createImage(o: CreateImageOptions): Promise<ImageRecord> {
+    const parent = typeof o.parent === 'string' ? this.mustResolve(o.parent) : o.parent;
+    const diffIds = [...(parent?.diffIds ?? [])];
+    const pins: string[] = [];
+    let unpin = () => {};
+    try {
+      if (o.layerTar) {
+        const parentChain = parent?.chainIds[parent.chainIds.length - 1];
+        const tmpKey = `sha256:${'0'.repeat(48)}${Date.now().toString(16).padStart(16, '0')}`;
+        const tmp = await this.layers.createTemp(tmpKey);
+        const blobTemp = this.blobs.tempPath();
+        try {
+          const res = await unpackLayer(o.layerTar, { dir: tmp.diffDir, blobFile: blobTemp, gzipPlain: true });
+          const chain = toChainIds([...diffIds, res.diffId]);
+          const chainId = chain[chain.length - 1]!;
+          await this.blobs.commit(blobTemp, res.blob.digest);
+          pins.push(chainId, res.blob.digest);
+          unpin = this.pin(pins);
+          const meta: LayerMeta = { chainId, diffId: res.diffId, size: res.size, blob: res.blob, created: new Date().toISOString() };
+          if (parentChain) meta.parent = parentChain;
+          await this.layers.commit(tmp, meta);
+          diffIds.push(res.diffId);
+        } catch (err) {
+          await this.layers.discard(tmp);
+          await fsp.rm(blobTemp, { force: true });
+          throw err;
+        }
+      }
+      const base: Partial<OciImageConfig> = parent ? structuredClone(parent.config) : {};
+      const plat = daemonPlatform();
+      const now = new Date().toISOString();
+      const history = [...(base.history ?? [])];
+      history.push({ created: now, ...(o.history ?? {}), ...(o.layerTar ? {} : { empty_layer: true }) });
+      const config: OciImageConfig = {
+        architecture: plat.architecture,
+        os: 'linux',
+        ...base,
+        ...o.config,
+        created: o.config?.created ?? now,
+        rootfs: { type: 'layers', diff_ids: diffIds },
+        history,
+      };
+      if (parent) config.parent = parent.id;
+      const raw = Buffer.from(JSON.stringify(config));
+      const id = await this.blobs.put(raw);
+      const { image } = await this.store.add(id, { repoDigests: [], manifests: [], ...(parent ? { parent: parent.id } : {}) });
+      this.engine.events.publish('image', 'create', id, {});
+      for (const t of o.tags ?? []) await this.tag(image, parseReference(t));
+      return image;
+    } finally {
+      unpin();
+    }
+  }
+
+  /** For save/load (docker-archive, OCI layout): the compressed blob of each layer, bottom first. */
+  layerBlobs(image: ImageRecord): { digest: string; size: number; mediaType: string; diffId: string; path: string }[] {
+    return this.layerMeta(image).map((m) => {
+      if (!m.blob) throw new Error(`layer ${m.chainId} has no blob`);
+      return { ...m.blob, diffId: m.diffId, path: this.blobs.path(m.blob.digest) };
+    });
+  }
+
+  /** The raw config blob (its sha256 is the image ID). */
+  configBlob(image: ImageRecord): Promise<Buffer> {
+    return this.blobs.read(image.id);
+  }
+
+  /** A Docker schema2 manifest for the image built from the layers we hold (stable for a given image). */
+  buildManifest(image: ImageRecord): { body: Buffer; mediaType: string } {
+    const layers = this.layerBlobs(image).map((b) => ({ mediaType: b.mediaType, size: b.size, digest: b.digest }));
+    const m = { schemaVersion: 2, mediaType: MT.dockerManifest, config: { mediaType: MT.dockerConfig, size: image.configSize, digest: image.id }, layers };
+    return { body: Buffer.from(JSON.stringify(m, null, 3)), mediaType: MT.dockerManifest };
+  }
+}
