@@ -45,6 +45,12 @@ export const DEFAULT_LIMITS: ExtractLimits = {
 type Kind = 'dir' | 'file' | 'symlink' | 'other' | 'deferred';
 
 const IS_ROOT = process.getuid?.() === 0;
+/** Read once: modes the umask would not change need no chmod after creation. */
+const UMASK = (() => {
+  const u = process.umask(0o022);
+  process.umask(u);
+  return u;
+})();
 
 /** Splits a tar path into clean components; refuses `..` (the layer would escape its root). */
 export function cleanComponents(name: string, what = 'path'): string[] {
@@ -133,11 +139,14 @@ export class LayerExtractor implements TarSink {
         const k = this.kinds.get(rel);
         if (k !== 'dir') {
           if (k !== undefined) this.replace(rel);
-          fs.mkdirSync(abs, { mode: 0o700 });
+          fs.mkdirSync(abs, { mode: e.mode & 0o777 });
           this.kinds.set(rel, 'dir');
+          this.owner(abs, e);
+          if (e.mode & ~0o777 || e.mode & UMASK) fs.chmodSync(abs, e.mode);
+        } else {
+          this.owner(abs, e);
+          fs.chmodSync(abs, e.mode);
         }
-        this.owner(abs, e);
-        fs.chmodSync(abs, e.mode);
         this.dirTimes.push([rel, e.mtime]);
         if (Object.keys(xattrs).length > 0) this.addSpecial({ ...headerOf(e, rel), xattrs }, undefined);
         return;
@@ -150,7 +159,7 @@ export class LayerExtractor implements TarSink {
           return;
         }
         // O_EXCL: the final component is never followed, even if something raced a symlink in.
-        this.fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+        this.fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, e.mode & 0o777 & ~UMASK);
         this.kinds.set(rel, 'file');
         this.pending = e;
         return;
@@ -169,7 +178,7 @@ export class LayerExtractor implements TarSink {
         fs.symlinkSync(e.linkname, abs);
         this.kinds.set(rel, 'symlink');
         this.links.set(rel, e.linkname);
-        if (IS_ROOT) fs.lchownSync(abs, e.uid, e.gid);
+        this.owner(abs, e);
         fs.lutimesSync(abs, e.mtime, e.mtime);
         return;
       }
@@ -229,9 +238,11 @@ export class LayerExtractor implements TarSink {
     this.fd = undefined;
     if (fd === undefined || !e) return;
     try {
-      // chown first: it clears setuid bits that chmod then sets.
-      if (IS_ROOT) fs.fchownSync(fd, e.uid, e.gid);
-      fs.fchmodSync(fd, e.mode);
+      // chown first: it clears setuid bits that chmod then sets. Both are skipped when creation got it right
+      // (root-owned files whose mode the umask left alone: most of a layer), saving two syscalls per file.
+      const chowned = IS_ROOT && (e.uid !== 0 || e.gid !== 0);
+      if (chowned) fs.fchownSync(fd, e.uid, e.gid);
+      if (e.mode & ~0o777 || e.mode & UMASK || (chowned && e.mode & 0o6000)) fs.fchmodSync(fd, e.mode);
       fs.futimesSync(fd, e.mtime, e.mtime);
     } finally {
       fs.closeSync(fd);
@@ -314,7 +325,7 @@ export class LayerExtractor implements TarSink {
   }
 
   private owner(abs: string, e: TarEntry): void {
-    if (IS_ROOT) fs.lchownSync(abs, e.uid, e.gid);
+    if (IS_ROOT && (e.uid !== 0 || e.gid !== 0)) fs.lchownSync(abs, e.uid, e.gid);
   }
 }
 
