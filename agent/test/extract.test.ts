@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { unpackLayer } from '../src/storage/unpack.js';
-import { padding, tarHeader, TAR_END, type HeaderInput } from '../src/storage/tar-write.js';
+import { tarHeader, tarPadding, TAR_END, type TarEntry as HeaderInput } from '../src/util/tar-writer.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-extract-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -18,7 +18,7 @@ function tar(entries: (HeaderInput & { body?: string })[], end = true): Buffer {
   for (const e of entries) {
     const body = Buffer.from(e.body ?? '');
     parts.push(tarHeader({ ...e, size: e.type === 'file' ? body.length : 0 }));
-    if (e.type === 'file') parts.push(body, Buffer.alloc(padding(body.length)));
+    if (e.type === 'file') parts.push(body, tarPadding(body.length));
   }
   if (end) parts.push(TAR_END);
   return Buffer.concat(parts);

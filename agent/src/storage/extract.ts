@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TarParser, TarFormatError, type TarEntry, type TarSink } from './tar-parse.js';
-import { padding, tarHeader, TAR_END, type HeaderInput } from './tar-write.js';
+import { tarHeader, tarPadding, TAR_END, type TarEntry as HeaderInput } from '../util/tar-writer.js';
 
 export class LayerError extends Error {
   constructor(message: string) {
@@ -148,13 +148,13 @@ export class LayerExtractor implements TarSink {
           fs.chmodSync(abs, e.mode);
         }
         this.dirTimes.push([rel, e.mtime]);
-        if (Object.keys(xattrs).length > 0) this.addSpecial({ ...headerOf(e, rel), xattrs }, undefined);
+        if (Object.keys(xattrs).length > 0) this.addSpecial({ ...headerOf(e, rel), pax: paxOf(xattrs) }, undefined);
         return;
       }
       case 'file': {
         this.replace(rel);
         if (Object.keys(xattrs).length > 0 && e.size <= MAX_DEFERRED_FILE) {
-          this.deferred = { header: { ...headerOf(e, rel), xattrs }, chunks: [] };
+          this.deferred = { header: { ...headerOf(e, rel), pax: paxOf(xattrs) }, chunks: [] };
           this.kinds.set(rel, 'deferred');
           return;
         }
@@ -229,7 +229,7 @@ export class LayerExtractor implements TarSink {
       const { header, chunks } = this.deferred;
       this.deferred = undefined;
       const body = Buffer.concat(chunks);
-      this.special.push(tarHeader({ ...header, size: body.length }), body, Buffer.alloc(padding(body.length)));
+      this.special.push(tarHeader({ ...header, size: body.length }), body, tarPadding(body.length));
       return;
     }
     const e = this.pending;
@@ -265,7 +265,7 @@ export class LayerExtractor implements TarSink {
     if (base === OPAQUE_MARKER) {
       const mtime = this.dirTimes.find(([r]) => r === dir)?.[1] ?? e.mtime;
       const st = fs.statSync(path.join(this.root, dir));
-      this.addSpecial({ name: dir === '' ? '.' : dir, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime, xattrs: { [OPAQUE_XATTR]: 'y' } }, undefined);
+      this.addSpecial({ name: dir === '' ? '.' : dir, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime, pax: paxOf({ [OPAQUE_XATTR]: 'y' }) }, undefined);
       return;
     }
     if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) return; // aufs metadata (.wh..wh.plnk etc.)
@@ -335,6 +335,12 @@ function join(dir: string, base: string): string {
 
 function headerOf(e: TarEntry, rel: string): HeaderInput {
   return { name: rel, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, linkname: e.linkname };
+}
+
+function paxOf(xattrs: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(xattrs)) out[`SCHILY.xattr.${k}`] = v;
+  return out;
 }
 
 function filterXattrs(x: Record<string, string>): Record<string, string> {
