@@ -26,10 +26,11 @@ export interface PullRequest {
 export function pullError(err: unknown, ref: Reference): Error {
   if (err instanceof ApiError) return err;
   const fam = familiarName(ref);
+  // Not 401: the docker CLI answers a 401 from pull by prompting for a login; dockerd does not send one.
   if (err instanceof RegistryAuthError) {
     if (err.codes.includes('DENIED') || err.codes.includes('UNAUTHORIZED'))
-      return new ApiError(401, `pull access denied for ${fam}, repository does not exist or may require 'docker login': ${err.message}`);
-    return new ApiError(401, err.message);
+      return new ApiError(404, `pull access denied for ${fam}, repository does not exist or may require 'docker login': ${err.message}`);
+    return new ApiError(500, err.message);
   }
   if (err instanceof RegistryError) {
     if (err.codes.includes('NAME_UNKNOWN') || err.codes.includes('DENIED'))

@@ -26,7 +26,7 @@ export interface PushRequest {
 function pushError(err: unknown, ref: Reference): Error {
   if (err instanceof ApiError) return err;
   if (err instanceof RegistryAuthError || (err instanceof RegistryError && err.codes.includes('DENIED')))
-    return new ApiError(401, err.codes.includes('DENIED') || err.codes.includes('UNAUTHORIZED') ? `denied: requested access to the resource is denied (${err.message})` : err.message);
+    return new ApiError(500, err.codes.includes('DENIED') || err.codes.includes('UNAUTHORIZED') ? `denied: requested access to the resource is denied (${err.message})` : err.message);
   if (err instanceof RegistryError) return new ApiError(500, err.message);
   if (err instanceof ConnectError) return new ApiError(500, err.message);
   void ref;
