@@ -1,0 +1,203 @@
+/**
+ * Builds the guest image for one arch from vm-image/manifest.json into vm-image/out/<arch>/:
+ *   vmlinuz          Debian's kernel, as shipped
+ *   rootfs.squashfs  the read-only root: the pinned .debs (docs pruned) + Node; rebuilt when the manifest changes
+ *   initrd.img       busybox + kernel modules + /init + berthd; rebuilt when berthd or the modules change
+ *   image.json       cache keys and sizes
+ * Each part is skipped when its inputs are unchanged. Output is reproducible (fixed mtimes, sorted entries).
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { stageAgent } from './agent-tree.js';
+import { cpioOf } from './cpio.js';
+import { missingLibraries } from './elf.js';
+import { runCommand } from './exec.js';
+import { fetchDeb, fetchNode } from './fetch.js';
+import { loadManifest, type GuestArch, type ImageManifest } from './manifest.js';
+import { resolveModules } from './modules.js';
+import { ARCH, kernelRelease, squashfsCommand } from './plan.js';
+
+/** Bump when the build's own logic changes what it produces. */
+const RECIPE_VERSION = 1;
+
+export interface ImageBuildOptions {
+  repo: string;
+  arch: GuestArch;
+  outDir?: string;
+  cacheDir?: string;
+  force?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface ImageInfo {
+  arch: GuestArch;
+  kernelRelease: string;
+  rootfsKey: string;
+  initrdKey: string;
+  sizes: { vmlinuz: number; rootfs: number; initrd: number };
+  /** Which parts this run rebuilt (empty when all were cached). */
+  rebuilt: string[];
+}
+
+export interface ImagePaths {
+  dir: string;
+  kernel: string;
+  rootfs: string;
+  initrd: string;
+  info: string;
+}
+
+export function imagePaths(repo: string, arch: GuestArch, outDir = path.join(repo, 'vm-image/out')): ImagePaths {
+  const dir = path.join(outDir, arch);
+  return { dir, kernel: path.join(dir, 'vmlinuz'), rootfs: path.join(dir, 'rootfs.squashfs'), initrd: path.join(dir, 'initrd.img'), info: path.join(dir, 'image.json') };
+}
+
+const sha = (...parts: (string | Buffer)[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex');
+};
+
+async function readInfo(file: string): Promise<ImageInfo | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(file, 'utf8')) as ImageInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+const PRUNE = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/bug', 'usr/share/bash-completion', 'usr/share/zsh', 'usr/include', 'etc/init.d', 'etc/default', 'etc/cron.daily', 'boot'];
+
+const ETC: Record<string, string> = {
+  'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  'etc/group': 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n',
+  'etc/shadow': 'root:*:19000:0:99999:7:::\n',
+  'etc/hosts': '127.0.0.1 localhost berth\n::1 localhost\n',
+  'etc/nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files dns\n',
+  'etc/os-release': 'NAME="Berth guest"\nID=berth\nPRETTY_NAME="Berth guest (Debian 12 packages)"\n',
+  'etc/shells': '/bin/sh\n',
+};
+
+async function buildRootfs(m: ImageManifest, o: Required<Omit<ImageBuildOptions, 'log' | 'force'>>, p: ImagePaths, work: string, log: (s: string) => void): Promise<void> {
+  const a = m.arches[o.arch];
+  const stage = path.join(work, 'rootfs');
+  await fsp.mkdir(stage, { recursive: true });
+  for (const d of a.debs) {
+    const deb = await fetchDeb(o.cacheDir, o.arch, d);
+    await runCommand({ cmd: 'dpkg-deb', args: ['-x', deb, stage] });
+  }
+  log(`rootfs: ${a.debs.length} packages extracted`);
+  // gconv (iconv charsets) and tc's ATM module are never used by the guest and pull in libraries it lacks.
+  const t = ARCH[o.arch].triplet;
+  for (const x of [...PRUNE, `usr/lib/${t}/gconv`, `usr/lib/${t}/tc/q_atm.so`]) await fsp.rm(path.join(stage, x), { recursive: true, force: true });
+  const nodeTgz = await fetchNode(o.cacheDir, o.arch, a.node);
+  const nodeDir = path.join(work, 'node');
+  await fsp.mkdir(nodeDir, { recursive: true });
+  await runCommand({ cmd: 'tar', args: ['-xzf', nodeTgz, '-C', nodeDir, 'package/bin/node'] });
+  await fsp.mkdir(path.join(stage, 'usr/local/bin'), { recursive: true });
+  await fsp.rename(path.join(nodeDir, 'package/bin/node'), path.join(stage, 'usr/local/bin/node'));
+  const header = await runCommand({ cmd: 'readelf', args: ['-h', path.join(stage, 'usr/local/bin/node')] });
+  if (!header.includes(ARCH[o.arch].elfMachine)) throw new Error(`node binary is not ${o.arch}: ${/Machine:.*/.exec(header)?.[0]}`);
+  // The guest's /bin/sh is busybox; `busybox --install -s` at boot adds the other applets.
+  await fsp.rm(path.join(stage, 'bin/sh'), { force: true });
+  await fsp.symlink('busybox', path.join(stage, 'bin/sh'));
+  for (const [f, text] of Object.entries(ETC)) await fsp.writeFile(path.join(stage, f), text, { mode: f === 'etc/shadow' ? 0o600 : 0o644 });
+  await fsp.rm(path.join(stage, 'etc/resolv.conf'), { force: true });
+  await fsp.symlink('../run/resolv.conf', path.join(stage, 'etc/resolv.conf'));
+  for (const d of ['root', 'run', 'tmp', 'proc', 'sys', 'dev', 'mnt', 'opt', 'var/lib/berth', 'var/log', 'lib/modules']) await fsp.mkdir(path.join(stage, d), { recursive: true });
+  for (const s of ['berth-init', 'berth-shutdown']) {
+    await fsp.copyFile(path.join(o.repo, 'vm-image/guest', s), path.join(stage, 'sbin', s));
+    await fsp.chmod(path.join(stage, 'sbin', s), 0o755);
+  }
+  const missing = await missingLibraries(stage, ARCH[o.arch].triplet);
+  if (missing.length) throw new Error(`rootfs is missing shared libraries (add their packages to the manifest):\n  ${missing.slice(0, 30).join('\n  ')}`);
+  const tmp = `${p.rootfs}.tmp`;
+  // The flags pin every timestamp; mksquashfs refuses SOURCE_DATE_EPOCH alongside them.
+  const env = { ...process.env };
+  delete env.SOURCE_DATE_EPOCH;
+  await runCommand(squashfsCommand(stage, tmp, m.sourceDateEpoch), { env });
+  await fsp.rename(tmp, p.rootfs);
+}
+
+async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuildOptions, 'log' | 'force'>>, p: ImagePaths, work: string, agentStage: string): Promise<void> {
+  const a = m.arches[o.arch];
+  const release = kernelRelease(a);
+  const kdir = path.join(work, 'kernel');
+  await runCommand({ cmd: 'dpkg-deb', args: ['-x', await fetchDeb(o.cacheDir, o.arch, a.kernel), kdir] });
+  await fsp.copyFile(path.join(kdir, 'boot', `vmlinuz-${release}`), `${p.kernel}.tmp`);
+  await fsp.rename(`${p.kernel}.tmp`, p.kernel);
+
+  const ir = path.join(work, 'initrd');
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'mnt', 'newroot', 'lib/modules', 'opt']) await fsp.mkdir(path.join(ir, d), { recursive: true });
+  const bbDir = path.join(work, 'busybox');
+  const bbPin = a.debs.find((d) => d.name === 'busybox-static');
+  if (!bbPin) throw new Error('manifest: busybox-static is required');
+  await runCommand({ cmd: 'dpkg-deb', args: ['-x', await fetchDeb(o.cacheDir, o.arch, bbPin), bbDir] });
+  await fsp.copyFile(path.join(bbDir, 'bin/busybox'), path.join(ir, 'bin/busybox'));
+  await fsp.chmod(path.join(ir, 'bin/busybox'), 0o755);
+  // Only the applets /init uses: the arm64 busybox cannot be run here to list its own.
+  for (const applet of ['sh', 'mount', 'insmod', 'cat', 'echo', 'seq', 'usleep', 'mkdir', 'cp', 'switch_root', 'poweroff', 'sleep'])
+    await fsp.symlink('busybox', path.join(ir, 'bin', applet));
+  await fsp.copyFile(path.join(o.repo, 'vm-image/guest/init'), path.join(ir, 'init'));
+  await fsp.chmod(path.join(ir, 'init'), 0o755);
+
+  const modRoot = path.join(kdir, 'lib/modules', release);
+  const mods = await resolveModules(modRoot, m.modules);
+  const irMods = path.join(ir, 'lib/modules');
+  for (const rel of mods.order) {
+    await fsp.mkdir(path.join(irMods, path.dirname(rel)), { recursive: true });
+    await fsp.copyFile(path.join(modRoot, rel), path.join(irMods, rel));
+  }
+  await fsp.writeFile(path.join(irMods, 'load.order'), mods.order.join('\n') + '\n');
+  await fsp.cp(agentStage, path.join(ir, 'opt/berth'), { recursive: true });
+  const cpio = await cpioOf(ir, m.sourceDateEpoch);
+  await fsp.writeFile(`${p.initrd}.tmp`, gzipSync(cpio, { level: 6 }));
+  await fsp.rename(`${p.initrd}.tmp`, p.initrd);
+}
+
+/** Builds what changed; returns the image's description. */
+export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
+  const log = opts.log ?? (() => {});
+  const o = { repo: opts.repo, arch: opts.arch, outDir: opts.outDir ?? path.join(opts.repo, 'vm-image/out'), cacheDir: opts.cacheDir ?? path.join(opts.repo, 'vm-image/cache') };
+  const m = loadManifest(path.join(o.repo, 'vm-image/manifest.json'));
+  const a = m.arches[o.arch];
+  const p = imagePaths(o.repo, o.arch, o.outDir);
+  await fsp.mkdir(p.dir, { recursive: true });
+  const work = await fsp.mkdtemp(path.join(os.tmpdir(), `berth-image-${o.arch}-`));
+  try {
+    const guest = async (f: string) => fsp.readFile(path.join(o.repo, 'vm-image/guest', f));
+    const rootfsKey = sha(String(RECIPE_VERSION), JSON.stringify({ debs: a.debs, node: a.node, epoch: m.sourceDateEpoch }), await guest('berth-init'), await guest('berth-shutdown'));
+    const agentStage = path.join(work, 'agent');
+    const agentHash = await stageAgent(o.repo, agentStage);
+    const initrdKey = sha(String(RECIPE_VERSION), JSON.stringify({ kernel: a.kernel, modules: m.modules, bb: a.debs.find((d) => d.name === 'busybox-static'), epoch: m.sourceDateEpoch }), await guest('init'), agentHash);
+    const prev = await readInfo(p.info);
+    const have = async (f: string) => fsp.access(f).then(() => true, () => false);
+    const rebuilt: string[] = [];
+    if (opts.force || prev?.rootfsKey !== rootfsKey || !(await have(p.rootfs))) {
+      log(`building rootfs (${o.arch})`);
+      await buildRootfs(m, o, p, work, log);
+      rebuilt.push('rootfs');
+    }
+    if (opts.force || prev?.initrdKey !== initrdKey || !(await have(p.initrd)) || !(await have(p.kernel))) {
+      log(`building kernel + initrd (${o.arch})`);
+      await buildKernelAndInitrd(m, o, p, work, agentStage);
+      rebuilt.push('initrd');
+    }
+    const size = async (f: string) => (await fsp.stat(f)).size;
+    const info: ImageInfo = {
+      arch: o.arch,
+      kernelRelease: kernelRelease(a),
+      rootfsKey,
+      initrdKey,
+      sizes: { vmlinuz: await size(p.kernel), rootfs: await size(p.rootfs), initrd: await size(p.initrd) },
+      rebuilt,
+    };
+    await fsp.writeFile(p.info, JSON.stringify(info, null, 1) + '\n');
+    return info;
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,70 @@
+/** Kernel modules for the initramfs: find each by name, add its dependencies, order them for insmod. */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+const norm = (n: string) => n.replace(/-/g, '_');
+
+/** Reads `depends=a,b` from a .ko's .modinfo strings (no modinfo binary needed, works for any arch). */
+export function modinfoDepends(ko: Buffer): string[] {
+  const key = Buffer.from('\0depends=');
+  const at = ko.indexOf(key);
+  if (at < 0) return [];
+  const end = ko.indexOf(0, at + key.length);
+  const v = ko.subarray(at + key.length, end).toString('latin1');
+  return v ? v.split(',').map(norm) : [];
+}
+
+async function indexModules(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('.ko')) out.set(norm(e.name.slice(0, -3)), p);
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+export interface ModuleSet {
+  /** Load order: dependencies first. Paths relative to the modules root. */
+  order: string[];
+  /** Requested modules the kernel has built in (nothing to load). */
+  builtin: string[];
+}
+
+/** Resolves `wanted` under lib/modules/<release> into an insmod order; unknown names are an error. */
+export async function resolveModules(modRoot: string, wanted: string[]): Promise<ModuleSet> {
+  const index = await indexModules(path.join(modRoot, 'kernel'));
+  let builtinText = '';
+  try {
+    builtinText = await fsp.readFile(path.join(modRoot, 'modules.builtin'), 'utf8');
+  } catch {
+    /* older kernels: no list */
+  }
+  const builtinSet = new Set(builtinText.split('\n').filter(Boolean).map((l) => norm(path.basename(l, '.ko'))));
+  const order: string[] = [];
+  const builtin: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = async (name: string, chain: string[]): Promise<void> => {
+    const n = norm(name);
+    if (state.get(n) === 'done') return;
+    if (state.get(n) === 'visiting') throw new Error(`module dependency cycle: ${[...chain, n].join(' -> ')}`);
+    const file = index.get(n);
+    if (!file) {
+      if (builtinSet.has(n)) {
+        builtin.push(n);
+        state.set(n, 'done');
+        return;
+      }
+      throw new Error(`kernel module ${n} not found (needed by ${chain.join(' -> ') || 'the manifest'})`);
+    }
+    state.set(n, 'visiting');
+    for (const d of modinfoDepends(await fsp.readFile(file))) await visit(d, [...chain, n]);
+    state.set(n, 'done');
+    order.push(path.relative(modRoot, file));
+  };
+  for (const w of wanted) await visit(w, []);
+  return { order, builtin };
+}
