@@ -8,6 +8,15 @@ import { CliUsageError } from './command.js';
 
 export const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   serve: () => import('./serve.js'),
+  start: () => import('./start.js'),
+  stop: () => import('./stop.js'),
+  restart: () => import('./restart.js'),
+  status: () => import('./status.js'),
+  shell: () => import('./shell.js'),
+  logs: () => import('./logs.js'),
+  reset: () => import('./reset.js'),
+  context: () => import('./context.js'),
+  compact: () => import('./compact.js'),
 };
 
 async function usage(): Promise<string> {

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { runCommand } from './exec.js';
+import { runCommand } from '../exec.js';
 
 interface CopyItem {
   from: string;

@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { stageAgent } from './agent-tree.js';
 import { cpioOf } from './cpio.js';
 import { missingLibraries } from './elf.js';
-import { runCommand } from './exec.js';
+import { runCommand } from '../exec.js';
 import { fetchDeb, fetchNode } from './fetch.js';
 import { loadManifest, type GuestArch, type ImageManifest } from './manifest.js';
 import { resolveModules } from './modules.js';

@@ -1,5 +1,6 @@
 /** Pure facts and command lines of the image build for each guest architecture (unit-tested for both). */
 import path from 'node:path';
+import type { Command } from '../exec.js';
 import type { ArchInputs, GuestArch, Pin } from './manifest.js';
 
 export interface ArchFacts {
@@ -23,11 +24,6 @@ export function guestArchFor(nodeArch: string): GuestArch | undefined {
   return nodeArch === 'x64' ? 'amd64' : nodeArch === 'arm64' ? 'arm64' : undefined;
 }
 
-export interface Command {
-  cmd: string;
-  args: string[];
-  cwd?: string;
-}
 
 /** Where a pinned .deb lives in the download cache. */
 export function debFile(cacheDir: string, arch: GuestArch, p: Pin): string {

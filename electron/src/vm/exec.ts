@@ -1,6 +1,11 @@
-/** Runs build commands with their output captured; a failure names the command and shows its stderr. */
+/** Runs host commands (qemu-img, dpkg-deb, mksquashfs…) with output captured; a failure names the command and its stderr. */
 import { spawn } from 'node:child_process';
-import type { Command } from './plan.js';
+
+export interface Command {
+  cmd: string;
+  args: string[];
+  cwd?: string;
+}
 
 export async function runCommand(c: Command, opts: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,35 @@
+/** `berth logs [console|engine|tunnel]`: the VM's serial console, berthd's log, or the host tunnel's. */
+import { connectOnce, exec } from '../tunnel/ssh.js';
+import { CliUsageError, type CliCommand } from './command.js';
+import { flags, openManager, positiveInt } from './vm-common.js';
+
+export const command: CliCommand = {
+  summary: 'Show the VM console, engine or tunnel log',
+  async run(argv) {
+    const { values, positionals } = flags(argv, { lines: { type: 'string', short: 'n' } }, true);
+    if (values.help) {
+      process.stdout.write('Usage: berth logs [console|engine|tunnel] [-n LINES]\n\nDefault: engine.\n');
+      return 0;
+    }
+    const which = positionals[0] ?? 'engine';
+    if (which !== 'console' && which !== 'engine' && which !== 'tunnel') throw new CliUsageError(`unknown log "${which}": use console, engine or tunnel`);
+    const lines = positiveInt('--lines', values.lines) ?? 200;
+    const m = await openManager();
+    const local = await m.logs(which, lines);
+    if (local.file) {
+      process.stdout.write(local.text + (local.text ? '\n' : ''));
+      return 0;
+    }
+    // The engine log of a VM lives inside it.
+    const target = await m.driver.shell();
+    if (target.kind !== 'ssh') throw new Error(`the ${m.driver.kind} driver keeps no ${which} log Berth can read`);
+    const c = await connectOnce(target.endpoint);
+    try {
+      const r = await exec(c, `tail -n ${lines} /run/berth/berthd.log`);
+      process.stdout.write(r.stdout);
+      return r.code;
+    } finally {
+      c.end();
+    }
+  },
+};

@@ -1,0 +1,50 @@
+/** `berth start`: boot the VM (or native berthd), forward the engine socket, create the docker context. */
+import { DRIVER_KINDS, type DriverKind } from '../vm/driver.js';
+import { loadResources, loadVmConfig, saveVmConfig } from '../vm/config.js';
+import { berthPaths } from '../vm/paths.js';
+import { CliUsageError, type CliCommand } from './command.js';
+import { describe, flags, openManager, positiveInt, progress } from './vm-common.js';
+
+const HELP = `Usage: berth start [OPTIONS]
+
+Starts the engine: boots the Berth VM (or berthd on this host with --driver native), forwards its socket to
+~/.berth/run/docker.sock and creates the docker context "berth". Options are remembered.
+
+Options:
+      --driver NAME   qemu (default), lima, or native (Linux hosts only)
+      --cpus N        VM CPUs
+      --memory MIB    VM memory in MiB
+      --disk GIB      VM data disk size in GiB (at creation)
+`;
+
+export const command: CliCommand = {
+  summary: 'Start the engine (boot the VM)',
+  async run(argv) {
+    const { values } = flags(argv, { driver: { type: 'string' }, cpus: { type: 'string' }, memory: { type: 'string' }, disk: { type: 'string' } });
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const paths = berthPaths();
+    if (values.driver !== undefined) {
+      if (!DRIVER_KINDS.includes(values.driver as DriverKind)) throw new CliUsageError(`unknown driver "${values.driver}": use ${DRIVER_KINDS.join(', ')}`);
+      await saveVmConfig(paths, { ...(await loadVmConfig(paths)), driver: values.driver as DriverKind });
+    }
+    const vm = { cpus: positiveInt('--cpus', values.cpus), memoryMiB: positiveInt('--memory', values.memory), diskGiB: positiveInt('--disk', values.disk) };
+    const patch = Object.fromEntries(Object.entries(vm).filter(([, v]) => v !== undefined));
+    if (Object.keys(patch).length) {
+      const { store } = await loadResources(paths);
+      try {
+        await store.update({ vm: patch });
+      } catch (e) {
+        throw new CliUsageError((e as Error).message);
+      }
+    }
+    const m = await openManager();
+    const t0 = Date.now();
+    const s = await m.start(progress);
+    process.stderr.write(`Berth is running (${((Date.now() - t0) / 1000).toFixed(1)} s).\n`);
+    process.stdout.write(describe(s));
+    return 0;
+  },
+};

@@ -1,0 +1,32 @@
+/**
+ * Host folders shared into the guest at the same path (virtio-9p): `docker run -v $HOME/x:/x` from the host
+ * then means the same files inside. 9p needs Debian's generic kernel (the cloud kernel lacks it), which is
+ * why the guest image uses linux-image-<abi>-amd64; virtiofs would be faster but bookworm has no virtiofsd.
+ */
+import type { HostPlatform, Share } from '../vm/qemu/args.js';
+
+export interface SharePlan {
+  shares: Share[];
+  /** Why a requested folder is not shared (the VM still starts). */
+  warnings: string[];
+}
+
+/** A path the guest's kernel command line can carry (berth-init splits on commas and colons and spaces). */
+export function shareablePath(p: string): string | undefined {
+  if (!p.startsWith('/')) return `${p} is not an absolute path`;
+  if (/[\s,:]/.test(p)) return `${p} contains a space, comma or colon, which the guest's share list cannot carry`;
+  return undefined;
+}
+
+export function planShares(platform: HostPlatform, folders: string[]): SharePlan {
+  if (platform === 'win32')
+    return { shares: [], warnings: folders.length ? ['folder sharing is not available with QEMU on Windows (no virtio-9p); use the Lima or WSL setup for bind mounts'] : [] };
+  const shares: Share[] = [];
+  const warnings: string[] = [];
+  folders.forEach((f, i) => {
+    const bad = shareablePath(f);
+    if (bad) warnings.push(`not sharing ${f}: ${bad}`);
+    else shares.push({ tag: `share${i}`, hostPath: f, guestPath: f });
+  });
+  return { shares, warnings };
+}

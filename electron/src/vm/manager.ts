@@ -1,0 +1,185 @@
+/**
+ * VM lifecycle as the CLI and the app see it: driver start/stop plus the host side (the tunnel process for
+ * SSH drivers, the docker context), and one status that says whether the engine really answers.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, promises as fsp } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EngineState } from '@berth/common';
+import { ensureDockerContext } from '../tunnel/context.js';
+import type { TunnelConfig } from '../tunnel/service.js';
+import type { SshEndpoint } from '../tunnel/ssh.js';
+import type { VmConfig } from './config.js';
+import type { DriverKind, Progress, VmDriver, VmResources } from './driver.js';
+import type { BerthPaths } from './paths.js';
+import { livePid, tailFile, terminate } from './process.js';
+import { diskUsage } from './qemu/disk.js';
+
+const TUNNEL_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../tunnel/main.js');
+
+export interface VmStatusReport {
+  driver: DriverKind;
+  state: EngineState;
+  /** unix:// address of the engine socket on the host. */
+  host: string;
+  pid?: number;
+  tunnelPid?: number;
+  accel?: string;
+  warning?: string;
+  message?: string;
+  resources: VmResources;
+  /** Bytes the data disk occupies on the host (qemu driver). */
+  diskBytes?: number;
+}
+
+export function pingSocket(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath, path: '/_ping', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
+export class VmManager {
+  constructor(
+    readonly paths: BerthPaths,
+    readonly driver: VmDriver,
+    readonly config: VmConfig,
+    readonly resources: VmResources,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  private tunnelPid(): number | undefined {
+    return livePid(this.paths.tunnelPid, 'tunnel/main.js');
+  }
+
+  async start(progress: Progress): Promise<VmStatusReport> {
+    const ds = await this.driver.start(progress);
+    if (ds.state !== 'running') throw new Error(ds.message ?? `the ${this.driver.kind} VM did not start`);
+    const ep = await this.driver.forward();
+    if (ep.kind === 'ssh' && !(await this.tunnelServes(ep))) {
+      // A tunnel left from an earlier boot (the VM was killed) points at a stale SSH port: replace it.
+      await this.stopTunnel();
+      progress('Forwarding the engine socket to the host');
+      await this.startTunnel(ep);
+    }
+    const deadline = Date.now() + 30_000;
+    while (!(await pingSocket(this.paths.socket))) {
+      if (Date.now() > deadline) throw new Error(`the engine does not answer on ${this.paths.socket}:\n${await tailFile(this.paths.tunnelLog, 10)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const ctx = await ensureDockerContext(this.paths.socket, this.env);
+    progress(ctx.message);
+    return this.status();
+  }
+
+  private tunnelConfigFile(): string {
+    return path.join(this.paths.run, 'tunnel.json');
+  }
+
+  /** Whether a live tunnel process already forwards to this boot's SSH endpoint. */
+  private async tunnelServes(ep: SshEndpoint): Promise<boolean> {
+    if (!this.tunnelPid()) return false;
+    try {
+      const cfg = JSON.parse(await fsp.readFile(this.tunnelConfigFile(), 'utf8')) as TunnelConfig;
+      return cfg.endpoint.port === ep.port && cfg.socketPath === this.paths.socket;
+    } catch {
+      return false;
+    }
+  }
+
+  private async startTunnel(endpoint: SshEndpoint): Promise<void> {
+    await fsp.mkdir(this.paths.run, { recursive: true, mode: 0o700 });
+    const cfg: TunnelConfig = { endpoint, socketPath: this.paths.socket, forwards: this.config.forwards, followPorts: true };
+    const cfgFile = this.tunnelConfigFile();
+    await fsp.writeFile(cfgFile, JSON.stringify(cfg, null, 1), { mode: 0o600 });
+    await fsp.rm(this.paths.tunnelPid, { force: true });
+    const fd = openSync(this.paths.tunnelLog, 'a');
+    const child = spawn(process.execPath, [TUNNEL_MAIN, cfgFile, this.paths.tunnelPid], { detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
+    closeSync(fd);
+    let exited: number | null | undefined;
+    child.on('exit', (code) => (exited = code));
+    child.unref();
+    // The tunnel writes its pid file once the socket listens.
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(this.paths.tunnelPid)) {
+      if (exited !== undefined || Date.now() > deadline) {
+        if (exited === undefined) child.kill('SIGKILL');
+        throw new Error(`the host tunnel did not start:\n${await tailFile(this.paths.tunnelLog, 10)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async stopTunnel(): Promise<void> {
+    const pid = this.tunnelPid();
+    if (pid) await terminate(pid, 5000);
+    await fsp.rm(this.paths.tunnelPid, { force: true });
+  }
+
+  /** Graceful stop of containers and guest; the VM is stopped hard after `timeoutMs`. */
+  async stop(progress: Progress, timeoutMs = 30_000): Promise<VmStatusReport> {
+    await this.stopTunnel();
+    await this.driver.stop(timeoutMs, progress);
+    if (this.driver.kind === 'qemu') await fsp.rm(this.paths.socket, { force: true });
+    return this.status();
+  }
+
+  async restart(progress: Progress, timeoutMs?: number): Promise<VmStatusReport> {
+    await this.stop(progress, timeoutMs);
+    return this.start(progress);
+  }
+
+  async status(): Promise<VmStatusReport> {
+    const ds = await this.driver.status();
+    const tunnelPid = this.tunnelPid();
+    let state: EngineState = ds.state;
+    let message = ds.message;
+    if (ds.state === 'running' && !(await pingSocket(this.paths.socket))) {
+      state = 'error';
+      message = `the VM runs but the engine does not answer on ${this.paths.socket}${this.driver.kind === 'qemu' && !tunnelPid ? ' (the host tunnel is not running: `berth start` restarts it)' : ''}`;
+    }
+    const diskBytes = this.driver.kind === 'qemu' && existsSync(this.paths.vm.disk) ? await diskUsage(this.paths.vm.disk) : undefined;
+    return {
+      driver: this.driver.kind,
+      state,
+      host: `unix://${this.paths.socket}`,
+      resources: this.resources,
+      ...(ds.pid ? { pid: ds.pid } : {}),
+      ...(tunnelPid ? { tunnelPid } : {}),
+      ...(ds.accel ? { accel: ds.accel } : {}),
+      ...(ds.warning ? { warning: ds.warning } : {}),
+      ...(message ? { message } : {}),
+      ...(diskBytes !== undefined ? { diskBytes } : {}),
+    };
+  }
+
+  /** Factory reset: stops everything and deletes the VM, its data disk and the host socket. */
+  async reset(progress: Progress): Promise<void> {
+    await this.stop(progress);
+    progress(`Deleting the ${this.driver.kind} VM and its data`);
+    await this.driver.reset();
+    await fsp.rm(this.paths.socket, { force: true });
+    await fsp.rm(this.paths.tunnelLog, { force: true });
+  }
+
+  compact(progress: Progress): Promise<string> {
+    return this.driver.compact(progress);
+  }
+
+  /** The last lines of a log: the VM console, the engine, or the host tunnel. */
+  async logs(which: 'console' | 'engine' | 'tunnel', lines = 200): Promise<{ file?: string; text: string }> {
+    const files = this.driver.logFiles();
+    const file = which === 'tunnel' ? this.paths.tunnelLog : files[which];
+    if (!file) return { text: '' };
+    return { file, text: await tailFile(file, lines) };
+  }
+}

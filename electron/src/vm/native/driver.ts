@@ -1,0 +1,107 @@
+/** The native driver (Linux hosts): berthd runs directly on the host, listening on Berth's host socket. No VM. */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, promises as fsp } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, VmDriver } from '../driver.js';
+import { REPO_ROOT, type BerthPaths } from '../paths.js';
+import { livePid, tailFile, terminate } from '../process.js';
+
+export interface NativeDriverOptions {
+  paths: BerthPaths;
+  /** berthd's entry (default: this checkout's agent/dist/src/main.js). */
+  berthd?: string;
+  extraArgs?: string[];
+  startTimeoutMs?: number;
+}
+
+export function nativeBerthdArgs(entry: string, paths: BerthPaths, extra: string[] = []): string[] {
+  return [entry, '--data-root', paths.native.dataRoot, '-H', `unix://${paths.socket}`, '--pidfile', paths.native.pid, ...extra];
+}
+
+function ping(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath, path: '/_ping', timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
+export class NativeDriver implements VmDriver {
+  readonly kind = 'native' as const;
+  constructor(private readonly o: NativeDriverOptions) {}
+
+  private entry(): string {
+    return this.o.berthd ?? path.join(REPO_ROOT, 'agent/dist/src/main.js');
+  }
+  private pid(): number | undefined {
+    return livePid(this.o.paths.native.pid, this.o.paths.native.dataRoot);
+  }
+
+  async create(): Promise<void> {
+    if (process.platform !== 'linux') throw new Error('the native driver needs a Linux host; use the qemu or lima driver');
+    await fsp.mkdir(this.o.paths.native.dataRoot, { recursive: true });
+    await fsp.mkdir(this.o.paths.run, { recursive: true, mode: 0o700 });
+  }
+
+  async start(progress: Progress): Promise<DriverStatus> {
+    await this.create();
+    if (this.pid()) return this.status();
+    if (process.getuid?.() !== 0) progress('warning: berthd is not running as root; containers will not start');
+    progress('Starting berthd on this host');
+    const fd = openSync(this.o.paths.native.log, 'a');
+    const child = spawn(process.execPath, nativeBerthdArgs(this.entry(), this.o.paths, this.o.extraArgs), { detached: true, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    let exit: number | null | undefined;
+    child.on('exit', (code) => (exit = code));
+    child.unref();
+    const deadline = Date.now() + (this.o.startTimeoutMs ?? 30_000);
+    while (Date.now() < deadline) {
+      if (exit !== undefined) throw new Error(`berthd exited with ${exit}:\n${await tailFile(this.o.paths.native.log, 10)}`);
+      if (await ping(this.o.paths.socket)) return this.status();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    throw new Error(`berthd did not answer on ${this.o.paths.socket} in time:\n${await tailFile(this.o.paths.native.log, 10)}`);
+  }
+
+  async stop(timeoutMs: number, progress: Progress): Promise<void> {
+    const pid = this.pid();
+    if (!pid) return;
+    progress('Stopping berthd (and its containers)');
+    await terminate(pid, timeoutMs);
+  }
+
+  async status(): Promise<DriverStatus> {
+    const pid = this.pid();
+    return pid ? { state: 'running', pid } : { state: 'stopped' };
+  }
+
+  async shell(): Promise<ShellTarget> {
+    // No VM: the engine's kernel is this host's, so a shell here is the equivalent.
+    return { kind: 'command', cmd: process.env.SHELL ?? '/bin/sh', args: [] };
+  }
+
+  async forward(): Promise<GuestEndpoint> {
+    return { kind: 'unix', socketPath: this.o.paths.socket };
+  }
+
+  async reset(): Promise<void> {
+    if (this.pid()) throw new Error('berthd is running: stop it first (`berth stop`)');
+    await fsp.rm(this.o.paths.native.dir, { recursive: true, force: true });
+  }
+
+  async compact(): Promise<string> {
+    return 'nothing to compact: the native engine stores its data directly on the host file system';
+  }
+
+  logFiles(): LogFiles {
+    return { engine: this.o.paths.native.log };
+  }
+}

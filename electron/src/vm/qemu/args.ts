@@ -1,0 +1,81 @@
+/** QEMU command lines for each host platform and accelerator (pure, unit-tested for every combination). */
+import type { GuestArch } from '../image/manifest.js';
+
+export type Accel = 'kvm' | 'hvf' | 'whpx' | 'tcg';
+export type HostPlatform = 'linux' | 'darwin' | 'win32';
+
+export interface Share {
+  tag: string;
+  hostPath: string;
+  guestPath: string;
+}
+
+export interface QemuPlan {
+  platform: HostPlatform;
+  arch: GuestArch;
+  accel: Accel;
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  rootfs: string;
+  disk?: string;
+  serialLog?: string;
+  pidFile?: string;
+  /** QMP control: a unix socket, or a loopback TCP port on Windows. */
+  qmp?: { kind: 'unix'; path: string } | { kind: 'tcp'; port: number };
+  /** Host loopback port forwarded to the guest's SSH server. */
+  sshPort?: number;
+  /** The base64 blob of the per-install ssh-ed25519 public key. */
+  sshKey?: string;
+  shares?: Share[];
+  /** qboot (x86 only): skips SeaBIOS's option-ROM scan, about a second faster to the kernel. */
+  firmware?: string;
+  /** The accelerator probe: boot to the initramfs, print a marker, power off. */
+  probe?: boolean;
+}
+
+export function qemuBinary(arch: GuestArch, platform: HostPlatform): string {
+  const base = arch === 'amd64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
+  return platform === 'win32' ? `${base}.exe` : base;
+}
+
+/** Which hardware accelerator each host offers (TCG is the software fallback everywhere). */
+export function hardwareAccel(platform: HostPlatform): Accel {
+  return platform === 'linux' ? 'kvm' : platform === 'darwin' ? 'hvf' : 'whpx';
+}
+
+function machine(p: QemuPlan): string[] {
+  const accelOpt = p.accel === 'tcg' ? 'tcg,thread=multi' : p.accel === 'whpx' ? 'whpx,kernel-irqchip=off' : p.accel;
+  if (p.arch === 'amd64') return ['-machine', 'q35', '-accel', accelOpt, '-cpu', p.accel === 'tcg' || p.accel === 'whpx' ? 'max' : 'host'];
+  // arm64: `virt` with the host's GIC under KVM/HVF; HVF's GIC is v2-only before macOS 15.
+  return ['-machine', p.accel === 'hvf' ? 'virt,highmem=on' : 'virt,gic-version=max', '-accel', accelOpt, '-cpu', p.accel === 'tcg' ? 'max' : 'host'];
+}
+
+/** The guest kernel's command line: console, and what berth-init reads (key, shares). */
+export function kernelCmdline(p: QemuPlan): string {
+  const console = p.arch === 'amd64' ? 'ttyS0' : 'ttyAMA0';
+  const parts = [`console=${console}`, 'quiet', 'panic=-1'];
+  if (p.probe) parts.push('berth.probe=1');
+  if (p.sshKey) parts.push(`berth.key=${p.sshKey}`);
+  if (p.shares?.length) parts.push(`berth.share=${p.shares.map((s) => `${s.tag}:${s.guestPath}`).join(',')}`);
+  return parts.join(' ');
+}
+
+export function qemuArgs(p: QemuPlan): string[] {
+  const a = ['-nodefaults', '-no-user-config', '-nographic', '-no-reboot', ...machine(p), '-smp', String(p.cpus), '-m', String(p.memoryMiB)];
+  if (p.firmware && p.arch === 'amd64') a.push('-bios', p.firmware);
+  a.push('-kernel', p.kernel, '-initrd', p.initrd, '-append', kernelCmdline(p));
+  a.push('-serial', p.probe ? 'stdio' : p.serialLog ? `file:${p.serialLog}` : 'null');
+  if (p.probe) return a;
+  a.push('-drive', `if=none,id=root,file=${p.rootfs},format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=root,serial=berth-root');
+  // discard=unmap: blocks the guest frees (fstrim, `-o discard`) are punched out of the qcow2 file.
+  if (p.disk) a.push('-drive', `if=none,id=data,file=${p.disk},format=qcow2,discard=unmap,detect-zeroes=unmap`, '-device', 'virtio-blk-pci,drive=data,serial=berth-data');
+  const fwd = p.sshPort ? `,hostfwd=tcp:127.0.0.1:${p.sshPort}-:22` : '';
+  // romfile= : no iPXE option ROM to load; the kernel is booted directly.
+  a.push('-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile=', '-device', 'virtio-rng-pci');
+  for (const s of p.shares ?? []) a.push('-virtfs', `local,path=${s.hostPath},mount_tag=${s.tag},security_model=none,id=${s.tag}`);
+  if (p.qmp) a.push('-qmp', p.qmp.kind === 'unix' ? `unix:${p.qmp.path},server=on,wait=off` : `tcp:127.0.0.1:${p.qmp.port},server=on,wait=off`);
+  if (p.pidFile) a.push('-pidfile', p.pidFile);
+  return a;
+}

@@ -1,0 +1,34 @@
+/** The persistent data disk: qcow2 (grows on demand, gives freed space back with discard). */
+import { promises as fsp } from 'node:fs';
+import { runCommand } from '../exec.js';
+
+export function createDiskCommand(file: string, sizeGiB: number) {
+  return { cmd: 'qemu-img', args: ['create', '-q', '-f', 'qcow2', '-o', 'lazy_refcounts=on', file, `${sizeGiB}G`] };
+}
+
+/** Offline compaction: copy only allocated, non-zero clusters into a new file, then swap it in atomically. */
+export function compactDiskCommand(file: string, tmp: string) {
+  return { cmd: 'qemu-img', args: ['convert', '-q', '-O', 'qcow2', '-o', 'lazy_refcounts=on', file, tmp] };
+}
+
+export async function createDisk(file: string, sizeGiB: number): Promise<void> {
+  const tmp = `${file}.creating`;
+  await runCommand(createDiskCommand(tmp, sizeGiB));
+  await fsp.rename(tmp, file);
+}
+
+export async function compactDisk(file: string): Promise<void> {
+  const tmp = `${file}.compacting`;
+  try {
+    await runCommand(compactDiskCommand(file, tmp));
+    await fsp.rename(tmp, file);
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
+/** Bytes the disk file really occupies on the host (allocated blocks, not its apparent size). */
+export async function diskUsage(file: string): Promise<number> {
+  const st = await fsp.stat(file);
+  return st.blocks * 512;
+}

@@ -1,0 +1,209 @@
+/** The QEMU driver: boots the Berth guest image with KVM/HVF/WHPX when a test boot proves it works, else TCG. */
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';
+import net from 'node:net';
+import { planShares } from '../../share/shares.js';
+import { ensureKeyPair, keyBlob } from '../../tunnel/keys.js';
+import { connectOnce, connectWithRetry, exec, type SshEndpoint } from '../../tunnel/ssh.js';
+import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, VmDriver, VmResources } from '../driver.js';
+import type { GuestArch } from '../image/manifest.js';
+import type { BerthPaths } from '../paths.js';
+import { livePid, tailFile, waitExit } from '../process.js';
+import { chooseAccel, type AccelChoice } from './accel.js';
+import { qemuArgs, qemuBinary, type HostPlatform, type QemuPlan } from './args.js';
+import { compactDisk, createDisk, diskUsage } from './disk.js';
+import { qmpCommand, type QmpAddress } from './qmp.js';
+
+/** The guest's engine listens here on its own loopback (dropbear has no unix-socket forwarding). */
+export const GUEST_ENGINE_PORT = 2375;
+
+export interface QemuDriverOptions {
+  paths: BerthPaths;
+  resources: VmResources;
+  arch: GuestArch;
+  platform: HostPlatform;
+  imageDir: string;
+  /** Host folders shared at the same path inside (default: none). */
+  shareFolders?: string[];
+  /** How long start waits for the engine inside (TCG boots are slow). */
+  bootTimeoutMs?: number;
+}
+
+interface VmState {
+  sshPort: number;
+  accel: AccelChoice;
+  qmp: QmpAddress;
+  warnings: string[];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export class QemuDriver implements VmDriver {
+  readonly kind = 'qemu' as const;
+  constructor(private readonly o: QemuDriverOptions) {}
+
+  private get p() {
+    return this.o.paths;
+  }
+  private image() {
+    const d = this.o.imageDir;
+    return { kernel: `${d}/vmlinuz`, initrd: `${d}/initrd.img`, rootfs: `${d}/rootfs.squashfs` };
+  }
+  private pid(): number | undefined {
+    return livePid(this.p.vm.pid, this.p.vm.disk);
+  }
+  private async readState(): Promise<VmState | undefined> {
+    try {
+      return JSON.parse(await fsp.readFile(this.p.vm.state, 'utf8')) as VmState;
+    } catch {
+      return undefined;
+    }
+  }
+  private endpoint(st: VmState): SshEndpoint {
+    return { kind: 'ssh', host: '127.0.0.1', port: st.sshPort, user: 'root', privateKey: this.p.keys.private, knownHost: this.p.vm.knownHost, enginePort: GUEST_ENGINE_PORT };
+  }
+
+  private basePlan(): QemuPlan {
+    const img = this.image();
+    return { platform: this.o.platform, arch: this.o.arch, accel: 'tcg', cpus: this.o.resources.cpus, memoryMiB: this.o.resources.memoryMiB, ...img, ...(this.o.arch === 'amd64' && existsSync('/usr/share/qemu/qboot.rom') ? { firmware: '/usr/share/qemu/qboot.rom' } : {}) };
+  }
+
+  async create(progress: Progress): Promise<void> {
+    for (const f of Object.values(this.image()))
+      if (!existsSync(f)) throw new Error(`the guest image is missing ${f}: build it with \`node vm-image/build.mjs\` (or set BERTH_IMAGE_DIR)`);
+    await fsp.mkdir(this.p.vm.dir, { recursive: true });
+    await ensureKeyPair(this.p.keys.private, this.p.keys.public);
+    if (!existsSync(this.p.vm.disk)) {
+      progress(`Creating the ${this.o.resources.diskGiB} GiB data disk`);
+      await createDisk(this.p.vm.disk, this.o.resources.diskGiB);
+    }
+  }
+
+  async start(progress: Progress): Promise<DriverStatus> {
+    await this.create(progress);
+    if (this.pid()) return this.status();
+    progress('Checking hardware acceleration');
+    const accel = await chooseAccel({ platform: this.o.platform, arch: this.o.arch, plan: this.basePlan(), cacheFile: this.p.vm.accel });
+    if (accel.warning) progress(`warning: ${accel.warning}`);
+    const { publicKey } = await ensureKeyPair(this.p.keys.private, this.p.keys.public);
+    const shares = planShares(this.o.platform, this.o.shareFolders ?? []);
+    for (const w of shares.warnings) progress(`warning: ${w}`);
+    const qmp: QmpAddress = this.o.platform === 'win32' ? { kind: 'tcp', port: await freePort() } : { kind: 'unix', path: this.p.vm.qmp };
+    const st: VmState = { sshPort: await freePort(), accel, qmp, warnings: shares.warnings };
+    const plan: QemuPlan = { ...this.basePlan(), accel: accel.accel, disk: this.p.vm.disk, serialLog: this.p.vm.serialLog, pidFile: this.p.vm.pid, qmp, sshPort: st.sshPort, sshKey: keyBlob(publicKey), shares: shares.shares };
+    if (existsSync(this.p.vm.serialLog)) await fsp.rename(this.p.vm.serialLog, `${this.p.vm.serialLog}.1`);
+    await fsp.rm(this.p.vm.qmp, { force: true });
+    await fsp.writeFile(this.p.vm.state, JSON.stringify(st, null, 1));
+    progress(`Booting the VM (${accel.accel.toUpperCase()}, ${plan.cpus} CPUs, ${plan.memoryMiB} MiB)`);
+    const errLog = `${this.p.vm.dir}/qemu.log`;
+    const fd = openSync(errLog, 'w');
+    const child = spawn(qemuBinary(this.o.arch, this.o.platform), qemuArgs(plan), { detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
+    closeSync(fd);
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    child.on('error', () => (exited = true));
+    child.unref();
+    const deadline = Date.now() + (this.o.bootTimeoutMs ?? 180_000);
+    const fail = async (why: string) => {
+      if (!exited) child.kill('SIGKILL');
+      const detail = [await tailFile(errLog, 5), await tailFile(this.p.vm.serialLog, 15)].filter(Boolean).join('\n');
+      return new Error(`${why}${detail ? `\n--- qemu / console ---\n${detail}` : ''}`);
+    };
+    progress('Waiting for the engine inside the VM');
+    try {
+      const c = await connectWithRetry(this.endpoint(st), deadline, () => !exited);
+      try {
+        for (;;) {
+          const r = await exec(c, `wget -qO- http://127.0.0.1:${GUEST_ENGINE_PORT}/_ping`);
+          if (r.stdout.trim() === 'OK') break;
+          if (Date.now() > deadline) throw new Error('the engine inside the VM did not answer /_ping in time');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      } finally {
+        c.end();
+      }
+    } catch (err) {
+      throw await fail(`the VM did not start: ${(err as Error).message}`);
+    }
+    return this.status();
+  }
+
+  async stop(timeoutMs: number, progress: Progress): Promise<void> {
+    const pid = this.pid();
+    const st = await this.readState();
+    if (pid && st) {
+      progress('Stopping containers and the VM');
+      try {
+        const c = await connectOnce(this.endpoint(st), 5000);
+        await exec(c, '/sbin/berth-shutdown').finally(() => c.end());
+      } catch {
+        /* no SSH: fall through to the hard stop below */
+      }
+      if (!(await waitExit(pid, timeoutMs))) {
+        progress(`The VM did not power off in ${Math.round(timeoutMs / 1000)} s; stopping it hard`);
+        await qmpCommand(st.qmp, 'quit').catch(() => undefined);
+        if (!(await waitExit(pid, 3000))) {
+          process.kill(pid, 'SIGKILL');
+          await waitExit(pid, 5000);
+        }
+      }
+    }
+    await fsp.rm(this.p.vm.pid, { force: true });
+    await fsp.rm(this.p.vm.qmp, { force: true });
+  }
+
+  async status(): Promise<DriverStatus> {
+    const pid = this.pid();
+    if (!pid) return { state: 'stopped' };
+    const st = await this.readState();
+    const warning = [st?.accel.warning, ...(st?.warnings ?? [])].filter(Boolean).join('; ');
+    return { state: 'running', pid, ...(st ? { accel: st.accel.accel } : {}), ...(warning ? { warning } : {}) };
+  }
+
+  async shell(): Promise<ShellTarget> {
+    return { kind: 'ssh', endpoint: (await this.forward()) as SshEndpoint };
+  }
+
+  async forward(): Promise<GuestEndpoint> {
+    const st = await this.readState();
+    if (!st || !this.pid()) throw new Error('the VM is not running: run `berth start`');
+    return this.endpoint(st);
+  }
+
+  async reset(): Promise<void> {
+    if (this.pid()) throw new Error('the VM is running: stop it first (`berth stop`)');
+    await fsp.rm(this.p.vm.dir, { recursive: true, force: true });
+  }
+
+  async compact(progress: Progress): Promise<string> {
+    if (!existsSync(this.p.vm.disk)) return 'no data disk yet';
+    const before = await diskUsage(this.p.vm.disk);
+    const st = await this.readState();
+    if (this.pid() && st) {
+      // Running: trim inside; discard=unmap punches the freed clusters out of the qcow2 file.
+      progress('Trimming free space inside the VM');
+      const c = await connectOnce(this.endpoint(st), 10_000);
+      const r = await exec(c, 'sync; fstrim -v /var/lib/berth').finally(() => c.end());
+      if (r.code !== 0) throw new Error(`fstrim failed: ${r.stderr.trim() || r.stdout.trim()}`);
+    } else {
+      progress('Rewriting the data disk without unused blocks');
+      await compactDisk(this.p.vm.disk);
+    }
+    const after = await diskUsage(this.p.vm.disk);
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+    return `data disk uses ${mib(after)} on the host (was ${mib(before)})`;
+  }
+
+  logFiles(): LogFiles {
+    return { console: this.p.vm.serialLog };
+  }
+}

