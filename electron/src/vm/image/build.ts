@@ -4,7 +4,9 @@
  *   rootfs.squashfs  the read-only root: the pinned .debs (docs pruned) + Node; rebuilt when the manifest changes
  *   initrd.img       busybox + kernel modules + /init + berthd; rebuilt when berthd or the modules change
  *   image.json       cache keys and sizes
- * Each part is skipped when its inputs are unchanged. Output is reproducible (fixed mtimes, sorted entries).
+ * Each part is skipped when its inputs are unchanged; finished parts are also kept by key in the download
+ * cache outside the checkout (~/.cache/berth/vm-image), so a fresh clone on the same machine (CI) reuses
+ * them. Output is reproducible (fixed mtimes, sorted entries).
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -53,6 +55,40 @@ export interface ImagePaths {
 export function imagePaths(repo: string, arch: GuestArch, outDir = path.join(repo, 'vm-image/out')): ImagePaths {
   const dir = path.join(outDir, arch);
   return { dir, kernel: path.join(dir, 'vmlinuz'), rootfs: path.join(dir, 'rootfs.squashfs'), initrd: path.join(dir, 'initrd.img'), info: path.join(dir, 'image.json') };
+}
+
+/** The cache shared by every checkout on this machine: $BERTH_CACHE_DIR, else ~/.cache/berth/vm-image. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BERTH_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'berth', 'vm-image');
+}
+
+/** Hard-links (or copies, across file systems) `from` to `to`, replacing it atomically. */
+async function place(from: string, to: string): Promise<void> {
+  const tmp = `${to}.placing`;
+  await fsp.rm(tmp, { force: true });
+  try {
+    await fsp.link(from, tmp);
+  } catch {
+    await fsp.copyFile(from, tmp);
+  }
+  await fsp.rename(tmp, to);
+}
+
+/** Keeps a finished part in the shared cache under its key; old keys beyond the newest three are dropped. */
+async function remember(partsDir: string, kind: string, key: string, file: string): Promise<void> {
+  await fsp.mkdir(partsDir, { recursive: true });
+  await place(file, path.join(partsDir, `${kind}-${key}`));
+  const mine = (await fsp.readdir(partsDir)).filter((n) => n.startsWith(`${kind}-`));
+  const withTime = await Promise.all(mine.map(async (n) => ({ n, t: (await fsp.stat(path.join(partsDir, n))).mtimeMs })));
+  for (const old of withTime.sort((a, b) => b.t - a.t).slice(3)) await fsp.rm(path.join(partsDir, old.n), { force: true });
+}
+
+/** Restores a part from the shared cache; false when it has not been built with this key. */
+async function recall(partsDir: string, kind: string, key: string, file: string): Promise<boolean> {
+  const cached = path.join(partsDir, `${kind}-${key}`);
+  if (!(await fsp.access(cached).then(() => true, () => false))) return false;
+  await place(cached, file);
+  return true;
 }
 
 const sha = (...parts: (string | Buffer)[]) => {
@@ -161,7 +197,8 @@ async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuil
 /** Builds what changed; returns the image's description. */
 export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
   const log = opts.log ?? (() => {});
-  const o = { repo: opts.repo, arch: opts.arch, outDir: opts.outDir ?? path.join(opts.repo, 'vm-image/out'), cacheDir: opts.cacheDir ?? path.join(opts.repo, 'vm-image/cache') };
+  const o = { repo: opts.repo, arch: opts.arch, outDir: opts.outDir ?? path.join(opts.repo, 'vm-image/out'), cacheDir: opts.cacheDir ?? defaultCacheDir() };
+  const partsDir = path.join(o.cacheDir, o.arch, 'parts');
   const m = loadManifest(path.join(o.repo, 'vm-image/manifest.json'));
   const a = m.arches[o.arch];
   const p = imagePaths(o.repo, o.arch, o.outDir);
@@ -177,14 +214,22 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
     const have = async (f: string) => fsp.access(f).then(() => true, () => false);
     const rebuilt: string[] = [];
     if (opts.force || prev?.rootfsKey !== rootfsKey || !(await have(p.rootfs))) {
-      log(`building rootfs (${o.arch})`);
-      await buildRootfs(m, o, p, work, log);
-      rebuilt.push('rootfs');
+      if (opts.force || !(await recall(partsDir, 'rootfs', rootfsKey, p.rootfs))) {
+        log(`building rootfs (${o.arch})`);
+        await buildRootfs(m, o, p, work, log);
+        await remember(partsDir, 'rootfs', rootfsKey, p.rootfs);
+        rebuilt.push('rootfs');
+      }
     }
     if (opts.force || prev?.initrdKey !== initrdKey || !(await have(p.initrd)) || !(await have(p.kernel))) {
-      log(`building kernel + initrd (${o.arch})`);
-      await buildKernelAndInitrd(m, o, p, work, agentStage);
-      rebuilt.push('initrd');
+      const cached = !opts.force && (await recall(partsDir, 'initrd', initrdKey, p.initrd)) && (await recall(partsDir, 'vmlinuz', initrdKey, p.kernel));
+      if (!cached) {
+        log(`building kernel + initrd (${o.arch})`);
+        await buildKernelAndInitrd(m, o, p, work, agentStage);
+        await remember(partsDir, 'initrd', initrdKey, p.initrd);
+        await remember(partsDir, 'vmlinuz', initrdKey, p.kernel);
+        rebuilt.push('initrd');
+      }
     }
     const size = async (f: string) => (await fsp.stat(f)).size;
     const info: ImageInfo = {

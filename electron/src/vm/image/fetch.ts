@@ -41,9 +41,15 @@ async function ensurePinned(target: string, p: Pin, download: (dir: string) => P
 export async function fetchDeb(cacheDir: string, arch: GuestArch, p: Pin): Promise<string> {
   const target = debFile(cacheDir, arch, p);
   await ensurePinned(target, p, async (dir) => {
-    await runCommand(aptDownload(dir, arch, p)).catch((err: Error) => {
-      throw new Error(`cannot download ${p.name}:${arch}=${p.version} (apt-get update? re-pin with node vm-image/pin.mjs --write): ${err.message}`);
-    });
+    try {
+      await runCommand(aptDownload(dir, arch, p));
+    } catch {
+      // A machine whose package lists are stale (or empty) learns the pinned version after one update.
+      await runCommand({ cmd: 'apt-get', args: ['update', '-qq'] }).catch(() => undefined);
+      await runCommand(aptDownload(dir, arch, p)).catch((err: Error) => {
+        throw new Error(`cannot download ${p.name}:${arch}=${p.version} (re-pin with node vm-image/pin.mjs --write): ${err.message}`);
+      });
+    }
   });
   return target;
 }

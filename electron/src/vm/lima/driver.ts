@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, VmDriver, VmResources } from '../driver.js';
 import { runCommand } from '../exec.js';
 import { stageAgent } from '../image/agent-tree.js';
+import { defaultCacheDir } from '../image/build.js';
 import { fetchNode } from '../image/fetch.js';
 import { loadManifest, type GuestArch } from '../image/manifest.js';
 import { REPO_ROOT, type BerthPaths } from '../paths.js';
@@ -41,7 +42,7 @@ export class LimaDriver implements VmDriver {
     await fsp.rm(dir, { recursive: true, force: true });
     await stageAgent(REPO_ROOT, dir);
     const m = loadManifest(path.join(REPO_ROOT, 'vm-image/manifest.json'));
-    const tgz = await fetchNode(path.join(REPO_ROOT, 'vm-image/cache'), this.o.arch, m.arches[this.o.arch].node);
+    const tgz = await fetchNode(defaultCacheDir(), this.o.arch, m.arches[this.o.arch].node);
     await fsp.mkdir(path.join(dir, 'node'), { recursive: true });
     await runCommand({ cmd: 'tar', args: ['-xzf', tgz, '-C', path.join(dir, 'node'), '--strip-components=1', 'package/bin/node'] });
     const yaml = limaYaml({
