@@ -63,9 +63,9 @@ describe('driver factory', () => {
 });
 
 describe('data disk', () => {
-  it('is a lazily-refcounted qcow2, compacted by a convert into a new file', () => {
-    assert.deepEqual(createDiskCommand('/d.qcow2', 64).args, ['create', '-q', '-f', 'qcow2', '-o', 'lazy_refcounts=on', '/d.qcow2', '64G']);
-    assert.deepEqual(compactDiskCommand('/d.qcow2', '/d.tmp').args, ['convert', '-q', '-O', 'qcow2', '-o', 'lazy_refcounts=on', '/d.qcow2', '/d.tmp']);
+  it('is a qcow2, compacted by a convert into a new file', () => {
+    assert.deepEqual(createDiskCommand('/d.qcow2', 64).args, ['create', '-q', '-f', 'qcow2', '/d.qcow2', '64G']);
+    assert.deepEqual(compactDiskCommand('/d.qcow2', '/d.tmp').args, ['convert', '-q', '-O', 'qcow2', '/d.qcow2', '/d.tmp']);
   });
 });
 

@@ -8,7 +8,15 @@ import { tofuVerifier } from './keys.js';
 export type SshEndpoint = Extract<GuestEndpoint, { kind: 'ssh' }>;
 export type SshClient = ssh2.Client;
 
-export function connectOnce(ep: SshEndpoint, timeoutMs = 5000): Promise<ssh2.Client> {
+/** Reads and checks the private key once, so a bad key file fails at once and says so. */
+function loadKey(file: string): Buffer {
+  const key = readFileSync(file);
+  const parsed = ssh2.utils.parseKey(key);
+  if (parsed instanceof Error) throw new Error(`the Berth SSH key ${file} is unreadable (${parsed.message}); delete ~/.berth/keys and run berth reset`);
+  return key;
+}
+
+export function connectOnce(ep: SshEndpoint, timeoutMs = 5000, privateKey: Buffer = loadKey(ep.privateKey)): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client();
     let settled = false;
@@ -29,7 +37,7 @@ export function connectOnce(ep: SshEndpoint, timeoutMs = 5000): Promise<ssh2.Cli
       host: ep.host,
       port: ep.port,
       username: ep.user,
-      privateKey: readFileSync(ep.privateKey),
+      privateKey,
       hostVerifier: tofuVerifier(ep.knownHost),
       readyTimeout: timeoutMs,
       keepaliveInterval: 10_000,
@@ -41,17 +49,21 @@ export function connectOnce(ep: SshEndpoint, timeoutMs = 5000): Promise<ssh2.Cli
 /** Retries until the guest's SSH server answers or `deadline` passes; `alive()` false aborts early. */
 export async function connectWithRetry(ep: SshEndpoint, deadline: number, alive: () => boolean = () => true): Promise<ssh2.Client> {
   let last: Error | undefined;
+  const key = loadKey(ep.privateKey);
+  let attempts = 0;
   while (Date.now() < deadline) {
     if (!alive()) throw new Error(`the VM stopped while waiting for it${last ? ` (${last.message})` : ''}`);
+    attempts++;
     try {
-      return await connectOnce(ep, Math.max(1000, Math.min(10_000, deadline - Date.now())));
+      // A loaded host slows the guest's key exchange under TCG: give each attempt room.
+      return await connectOnce(ep, Math.max(2000, Math.min(30_000, deadline - Date.now())), key);
     } catch (err) {
       last = err as Error;
       if (/verification failed/i.test(last.message)) throw new Error('the VM presented a different SSH host key than recorded; run `berth reset` if the VM was recreated');
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  throw new Error(`the VM's SSH server did not answer in time${last ? `: ${last.message}` : ''}`);
+  throw new Error(`the VM's SSH server did not answer in time (${attempts} attempts)${last ? `: ${last.message}` : ''}`);
 }
 
 export interface ExecResult {

@@ -52,7 +52,7 @@ async function copyTree(from: string, to: string, files: string[], workspace: bo
 }
 
 /**
- * Copies berthd into `dest` (→ /opt/berth in the guest): agent/{package.json,dist/src,native/build},
+ * Copies berthd into `dest` (→ /opt/berth in the guest): agent/{package.json,dist/src,dist/native},
  * node_modules/<dep> for every production dependency. Returns a hash of what was staged (the cache key).
  */
 export async function stageAgent(repo: string, dest: string): Promise<string> {
@@ -68,7 +68,8 @@ export async function stageAgent(repo: string, dest: string): Promise<string> {
   files.push(path.join(dest, 'agent/package.json'));
   // dist/src only (copyTree skips top-level src/ of packages, so copy dist/src's contents explicitly).
   await copyTreeAll(path.join(agent, 'dist/src'), path.join(dest, 'agent/dist/src'), files);
-  await copyTreeAll(path.join(agent, 'native/build'), path.join(dest, 'agent/native/build'), files);
+  // The native helper (berth-shim, static) is built by `npm run build` next to dist/src.
+  await copyTreeAll(path.join(agent, 'dist/native'), path.join(dest, 'agent/dist/native'), files);
   for (const dep of await prodDependencies(repo)) await copyTree(dep.from, path.join(dest, dep.to), files, dep.to.startsWith('node_modules/@berth/'));
   const h = createHash('sha256');
   for (const f of files.sort()) h.update(path.relative(dest, f)).update('\0').update(await fsp.readFile(f));

@@ -119,20 +119,24 @@ export class QemuDriver implements VmDriver {
       return new Error(`${why}${detail ? `\n--- qemu / console ---\n${detail}` : ''}`);
     };
     progress('Waiting for the engine inside the VM');
+    let engineLog = '';
     try {
       const c = await connectWithRetry(this.endpoint(st), deadline, () => !exited);
       try {
         for (;;) {
           const r = await exec(c, `wget -qO- http://127.0.0.1:${GUEST_ENGINE_PORT}/_ping`);
           if (r.stdout.trim() === 'OK') break;
-          if (Date.now() > deadline) throw new Error('the engine inside the VM did not answer /_ping in time');
+          if (Date.now() > deadline || exited) {
+            engineLog = (await exec(c, 'tail -n 15 /run/berth/berthd.log').catch(() => ({ stdout: '' }))).stdout.trim();
+            throw new Error('the engine inside the VM did not answer /_ping in time');
+          }
           await new Promise((r) => setTimeout(r, 200));
         }
       } finally {
         c.end();
       }
     } catch (err) {
-      throw await fail(`the VM did not start: ${(err as Error).message}`);
+      throw await fail(`the VM did not start: ${(err as Error).message}${engineLog ? `\n--- berthd (in the VM) ---\n${engineLog}` : ''}`);
     }
     return this.status();
   }
