@@ -34,18 +34,8 @@ const berth = (...args) => {
 const guest = (cmd) => berth('shell', '--', cmd);
 const status = () => JSON.parse(berth('status', '--json'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ping = () =>
-  new Promise((resolve) => {
-    const req = http.get({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
+const { pingSocket } = await import(path.join(repo, 'electron/dist/src/vm/manager.js'));
+const ping = () => pingSocket(socket, 1000);
 
 const results = {};
 const guestSinkPort = 18081;

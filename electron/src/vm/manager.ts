@@ -4,10 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, promises as fsp } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineState } from '@berth/common';
+import { probe } from '../engine/control.js';
 import { ensureDockerContext } from '../tunnel/context.js';
 import type { TunnelConfig } from '../tunnel/service.js';
 import type { SshEndpoint } from '../tunnel/ssh.js';
@@ -34,18 +34,9 @@ export interface VmStatusReport {
   diskBytes?: number;
 }
 
-export function pingSocket(socketPath: string, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ socketPath, path: '/_ping', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
+/** Whether the engine answers /_ping on `socketPath`. */
+export async function pingSocket(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  return (await probe({ kind: 'unix', socketPath }, timeoutMs)) === 'running';
 }
 
 export class VmManager {

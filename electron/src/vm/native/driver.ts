@@ -1,10 +1,10 @@
 /** The native driver (Linux hosts): berthd runs directly on the host, listening on Berth's host socket. No VM. */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fsp } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, VmDriver } from '../driver.js';
 import { REPO_ROOT, type BerthPaths } from '../paths.js';
+import { pingSocket } from '../manager.js';
 import { livePid, tailFile, terminate } from '../process.js';
 
 export interface NativeDriverOptions {
@@ -17,20 +17,6 @@ export interface NativeDriverOptions {
 
 export function nativeBerthdArgs(entry: string, paths: BerthPaths, extra: string[] = []): string[] {
   return [entry, '--data-root', paths.native.dataRoot, '-H', `unix://${paths.socket}`, '--pidfile', paths.native.pid, ...extra];
-}
-
-function ping(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ socketPath, path: '/_ping', timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
 }
 
 export class NativeDriver implements VmDriver {
@@ -64,7 +50,7 @@ export class NativeDriver implements VmDriver {
     const deadline = Date.now() + (this.o.startTimeoutMs ?? 30_000);
     while (Date.now() < deadline) {
       if (exit !== undefined) throw new Error(`berthd exited with ${exit}:\n${await tailFile(this.o.paths.native.log, 10)}`);
-      if (await ping(this.o.paths.socket)) return this.status();
+      if (await pingSocket(this.o.paths.socket)) return this.status();
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGKILL');
