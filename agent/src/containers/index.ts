@@ -14,6 +14,7 @@ import type { ContainerApi } from './api-port.js';
 import type { ContainerDeps } from './deps.js';
 import { ExecStore } from './exec.js';
 import { HealthMonitor } from './health.js';
+import { RootfsViews } from './rootfs-view.js';
 import type { ContainerRecord } from './record.js';
 import { Containers } from './service.js';
 import { Status } from './state.js';
@@ -54,8 +55,10 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
   };
   const summary = (rec: ContainerRecord, sz?: { rw: number; rootfs: number }) =>
     summaryView(rec, rec.health?.Status, d.network.settings(rec.id), d.network.ports(rec.id), d.network.networkMode(rec.id), sz);
+  const views = new RootfsViews(d, containers.lifecycle.lock);
   const api: ContainerDomain = {
     summary,
+    views,
     containers,
     store: d.store,
     images: d.images,
@@ -85,7 +88,11 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
         return { Containers: cs, Volumes: vols };
       },
     },
-    recover: () => containers.lifecycle.recover(),
+    async recover() {
+      const left = await views.cleanup();
+      if (left.length) d.log.warn('unmounted leftover container views', { mounts: left });
+      await containers.lifecycle.recover();
+    },
     async close() {
       for (const r of d.store.all()) health.stop(r.id);
       await containers.lifecycle.shutdown();

@@ -1,0 +1,75 @@
+/**
+ * `docker diff` from the overlay upper dir (0/0 character devices are deletions) and the layer tar that
+ * `docker commit` stores. Mount points the runtime creates (/etc/hosts, volume targets...) are not changes.
+ */
+import { lstatSync, promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import type { FilesystemChange } from '@berth/common';
+import type { ContainerRecord } from './record.js';
+
+const RUNTIME_MOUNTPOINTS = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'proc', 'sys', 'dev', 'sbin/docker-init', '.dockerenv'];
+
+/** Paths (relative, no leading slash) that exist only as mount points. */
+export function mountpointFilter(rec: ContainerRecord): (rel: string) => boolean {
+  const points = new Set([...RUNTIME_MOUNTPOINTS, ...rec.mounts.map((m) => m.destination.replace(/^\/+/, ''))]);
+  return (rel) => points.has(rel);
+}
+
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+/** Whether `rel` exists in the image (layers top-most first, whiteouts and non-dir parents honoured). */
+export function inImage(layers: string[], rel: string): boolean {
+  const parts = rel.split('/');
+  for (const l of layers) {
+    for (let i = 1; i < parts.length; i++) {
+      const st = lstatOrNull(path.join(l, ...parts.slice(0, i)));
+      if (st && (isWhiteout(st) || !st.isDirectory())) return false;
+    }
+    const st = lstatOrNull(path.join(l, rel));
+    if (st) return !isWhiteout(st);
+  }
+  return false;
+}
+
+export async function changes(upper: string, layers: string[], skip: (rel: string) => boolean): Promise<FilesystemChange[]> {
+  const out: FilesystemChange[] = [];
+  const walk = async (dir: string, rel: string): Promise<boolean> => {
+    let reported = false;
+    for (const n of (await fsp.readdir(dir)).sort()) {
+      const r = rel ? `${rel}/${n}` : n;
+      if (skip(r)) continue;
+      const abs = path.join(dir, n);
+      const st = lstatOrNull(abs);
+      if (!st) continue;
+      if (isWhiteout(st)) {
+        out.push({ Path: `/${r}`, Kind: 2 });
+        reported = true;
+        continue;
+      }
+      const existed = inImage(layers, r);
+      if (st.isDirectory()) {
+        const at = out.length;
+        const childChanged = await walk(abs, r);
+        // A directory that only holds skipped mount points is not a change (dockerd's init layer hides them).
+        if (!existed || childChanged) {
+          out.splice(at, 0, { Path: `/${r}`, Kind: existed ? 0 : 1 });
+          reported = true;
+        }
+        continue;
+      }
+      out.push({ Path: `/${r}`, Kind: existed ? 0 : 1 });
+      reported = true;
+    }
+    return reported;
+  };
+  await walk(upper, '');
+  return out;
+}
