@@ -189,6 +189,8 @@ export class Lifecycle {
         this.scheduleRestart(rec, this.backoff.next(id, ranMs));
       }
       await this.d.store.save(rec);
+      // The exit is recorded here: the runtime's cgroup and shim state are no longer needed.
+      await this.d.runtime.delete(id).catch((err: Error) => this.d.log.warn('runtime delete after exit failed', { id, err: err.message }));
       this.waiters.exited(id, { StatusCode: st.exitCode, Error: st.error ? { Message: st.error } : null });
       if (!restart && rec.hostConfig.AutoRemove) await this.hooks.autoRemove(rec);
     } catch (err) {
@@ -344,6 +346,7 @@ export class Lifecycle {
         }),
       ),
     );
+    await this.d.runtime.close().catch((err: Error) => this.d.log.warn('runtime close failed', { err: err.message }));
   }
 
   /** Force removal: kill whatever runs, wait for the exit to be recorded, cancel policy restarts. */
@@ -401,6 +404,7 @@ export class Lifecycle {
         error: ex ? (ex.error ?? '') : 'the container was lost while berthd was down',
       };
       await this.d.store.save(rec);
+      await this.d.runtime.delete(rec.id).catch(() => undefined);
       await this.d.network.tearDown(rec.id).catch(() => undefined);
       this.d.events.publish('container', 'die', rec.id, this.attrs(rec, { exitCode: String(rec.state.exitCode) }));
     }
