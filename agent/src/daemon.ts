@@ -12,6 +12,10 @@ import { VolumeStore } from './volumes/store.js';
 import { imageSystemProvider, registerImageRoutes } from './api/routes/images.js';
 import { registerImageRegistryRoutes } from './api/routes/images-registry.js';
 import { ImageService } from './images/index.js';
+import { registerContainerApi } from './api/routes/container-api.js';
+import { imagePort } from './containers/image-adapter.js';
+import type { ContainerDomain } from './containers/index.js';
+import { startContainerDomain } from './containers/wire.js';
 import type { DaemonConfig } from './config.js';
 import type { Engine } from './engine.js';
 import { EventBus } from './events/bus.js';
@@ -68,6 +72,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   const releaseLock = await acquireLock(config.dataRoot);
   const servers: http.Server[] = [];
   let networking: Networking | undefined;
+  let containers: ContainerDomain | undefined;
   try {
     const engine: Engine = {
       id: await engineId(config.dataRoot),
@@ -82,7 +87,6 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     const router = new Router();
     const volumes = new VolumeStore(path.join(config.dataRoot, 'volumes'), engine.events, log.child({ component: 'volumes' }));
     await volumes.load();
-    registerSystemRoutes(router, engine, [imageSystemProvider(images)]);
     registerImageRoutes(router, images);
     registerImageRegistryRoutes(router, images);
     networking = await createNetworking({
@@ -96,6 +100,12 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     });
     registerNetworkRoutes(router, networking);
     registerVolumeRoutes(router, volumes);
+    // Reconciles with the runtime and the network domain: re-adopts live containers, applies restart policies.
+    containers = await startContainerDomain(engine, { images: imagePort(images), volumes, networking });
+    const domain = containers;
+    images.setUsage((id) => domain.containers.imageUsers(id));
+    registerContainerApi(router, containers);
+    registerSystemRoutes(router, engine, [imageSystemProvider(images), containers.systemProvider]);
 
     // Before the sockets answer: whoever sees /_ping succeed may read the pidfile.
     if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
@@ -113,6 +123,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       images,
       async close() {
         log.info('shutting down');
+        // No live-restore (dockerd's default): running containers are stopped; restart policies resume them.
+        await containers?.close();
         for (const s of servers) {
           s.closeAllConnections();
           await new Promise<void>((resolve) => s.close(() => resolve()));
