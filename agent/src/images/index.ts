@@ -14,6 +14,7 @@
  *   gzipped as a blob so the image can be pushed.
  * - `setUsage((imageId) => containerIds[])`: the containers domain reports which containers use an image;
  *   `docker rmi` answers 409 for those and prune skips them.
+ * - `importImage({ config, layers, tags })`: docker load; keeps the config bytes, hence the image ID.
  * - For save/load: `layerBlobs(image)` (compressed blob path, digest, media type, diff id per layer, bottom
  *   first), `configBlob(image)`, `buildManifest(image)`, `blobs` (content store), `tag(image, ref)`.
  * - Events published on engine.events: image pull, push, tag, untag, delete, create.

@@ -86,6 +86,7 @@ export async function removeImage(svc: ImageService, input: string, o: RemoveOpt
       throw conflict(`conflict: unable to delete ${short(img.id)} (must be forced) - image is referenced in multiple repositories`);
     if (users.length > 0 && !o.force)
       throw conflict(`conflict: unable to delete ${short(img.id)} (must be forced) - image is being used by stopped container ${short(users[0]!)}`);
+    if (children(svc, img.id).length > 0) throw conflict(`conflict: unable to delete ${short(img.id)} (cannot be forced) - image has dependent child images`);
     for (const r of refs) await untag(svc, img, r, out);
   }
   if (users.length > 0) return out; // forced: untagged, kept dangling while a container needs it

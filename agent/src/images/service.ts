@@ -4,16 +4,19 @@
  */
 import type { Readable } from 'node:stream';
 import { promises as fsp } from 'node:fs';
-import { notFound } from '../api/errors.js';
+import { badParameter, notFound } from '../api/errors.js';
 import type { Engine } from '../engine.js';
 import type { Logger } from '../log.js';
 import { chainIds as toChainIds, LayerStore, type LayerMeta } from '../storage/layers.js';
 import { unpackLayer } from '../storage/unpack.js';
 import { BlobStore } from './blobs.js';
 import { LayerFetcher } from './layer-fetch.js';
-import { daemonPlatform, MT, type HistoryEntry, type OciImageConfig } from './oci.js';
+import { daemonPlatform, MT, parseConfig, type HistoryEntry, type OciImageConfig } from './oci.js';
 import { familiarName, familiarString, formatReference, parseReference, type Reference } from './reference.js';
 import { ImageStore, type ImageRecord } from './store.js';
+
+/** Releases pinned keys; `add` pins more under the same release. */
+export type Unpin = (() => void) & { add(keys: string[]): void };
 
 /** Which containers use an image (the containers domain installs this). */
 export type UsageProvider = (imageId: string) => string[];
@@ -96,18 +99,24 @@ export class ImageService {
   }
 
   /** Keeps blobs/layers that are committed but not yet referenced by an image out of GC. */
-  pin(keys: string[]): () => void {
-    for (const k of keys) this.pins.set(k, (this.pins.get(k) ?? 0) + 1);
+  pin(keys: string[]): Unpin {
+    const held = [...keys];
+    for (const k of held) this.pins.set(k, (this.pins.get(k) ?? 0) + 1);
     let done = false;
-    return () => {
+    const unpin = (() => {
       if (done) return;
       done = true;
-      for (const k of keys) {
+      for (const k of held) {
         const n = (this.pins.get(k) ?? 1) - 1;
         if (n <= 0) this.pins.delete(k);
         else this.pins.set(k, n);
       }
+    }) as Unpin;
+    unpin.add = (more) => {
+      for (const k of more) this.pins.set(k, (this.pins.get(k) ?? 0) + 1);
+      held.push(...more);
     };
+    return unpin;
   }
 
   /** Removes layers and blobs no image references (and nothing in flight pins). */
@@ -168,8 +177,7 @@ export class ImageService {
   async createImage(o: CreateImageOptions): Promise<ImageRecord> {
     const parent = typeof o.parent === 'string' ? this.mustResolve(o.parent) : o.parent;
     const diffIds = [...(parent?.diffIds ?? [])];
-    const pins: string[] = [];
-    let unpin = () => {};
+    const unpin = this.pin([]);
     try {
       if (o.layerTar) {
         const parentChain = parent?.chainIds[parent.chainIds.length - 1];
@@ -181,8 +189,7 @@ export class ImageService {
           const chain = toChainIds([...diffIds, res.diffId]);
           const chainId = chain[chain.length - 1]!;
           await this.blobs.commit(blobTemp, res.blob.digest);
-          pins.push(chainId, res.blob.digest);
-          unpin = this.pin(pins);
+          unpin.add([chainId, res.blob.digest]);
           const meta: LayerMeta = { chainId, diffId: res.diffId, size: res.size, blob: res.blob, created: new Date().toISOString() };
           if (parentChain) meta.parent = parentChain;
           await this.layers.commit(tmp, meta);
@@ -213,6 +220,55 @@ export class ImageService {
       const { image } = await this.store.add(id, { repoDigests: [], manifests: [], ...(parent ? { parent: parent.id } : {}) });
       this.engine.events.publish('image', 'create', id, {});
       for (const t of o.tags ?? []) await this.tag(image, parseReference(t));
+      return image;
+    } finally {
+      unpin();
+    }
+  }
+
+  /**
+   * docker load: an image from its exact config bytes (so the image ID is kept) and a source for each layer
+   * tar, bottom first (plain, gzip or zstd). Layers already present are not opened; each one opened is
+   * checked against the config's diff id. `onLayer` reports progress per layer for the load stream.
+   */
+  async importImage(o: {
+    config: Buffer;
+    layers: (() => Readable | Promise<Readable>)[];
+    tags?: string[];
+    onLayer?: (index: number, status: 'exists' | 'loading' | 'done') => void;
+  }): Promise<ImageRecord> {
+    const config = parseConfig(o.config);
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== o.layers.length) throw badParameter(`image config lists ${diffIds.length} layers but ${o.layers.length} were given`);
+    const chains = toChainIds(diffIds);
+    const unpin = this.pin(chains);
+    try {
+      for (let i = 0; i < chains.length; i++) {
+        if (this.layers.has(chains[i]!)) {
+          o.onLayer?.(i, 'exists');
+          continue;
+        }
+        o.onLayer?.(i, 'loading');
+        const tmp = await this.layers.createTemp(chains[i]!);
+        const blobTemp = this.blobs.tempPath();
+        try {
+          const res = await unpackLayer(await o.layers[i]!(), { dir: tmp.diffDir, blobFile: blobTemp, gzipPlain: true, diffId: diffIds[i]! });
+          await this.blobs.commit(blobTemp, res.blob.digest);
+          unpin.add([res.blob.digest]);
+          const meta: LayerMeta = { chainId: chains[i]!, diffId: res.diffId, size: res.size, blob: res.blob, created: new Date().toISOString() };
+          if (i > 0) meta.parent = chains[i - 1]!;
+          await this.layers.commit(tmp, meta);
+        } catch (err) {
+          await this.layers.discard(tmp);
+          await fsp.rm(blobTemp, { force: true });
+          throw err;
+        }
+        o.onLayer?.(i, 'done');
+      }
+      const id = await this.blobs.put(o.config);
+      const { image } = await this.store.add(id, { repoDigests: [], manifests: [] });
+      for (const t of o.tags ?? []) await this.tag(image, parseReference(t));
+      this.engine.events.publish('image', 'load', id, {});
       return image;
     } finally {
       unpin();
