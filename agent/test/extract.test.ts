@@ -40,7 +40,7 @@ async function extract(buf: Buffer) {
 }
 
 describe('layer extraction', () => {
-  it('extracts files, dirs, symlinks, hardlinks with modes and owners; gzip and plain', async () => {
+  it('extracts files, dirs, symlinks, hardlinks with modes and owners; plain, gzip and zstd', async () => {
     const t = tar([
       { name: 'etc/', type: 'dir', mode: 0o755, mtime: 1000 },
       { name: 'etc/hello', type: 'file', body: 'hi\n', mode: 0o4755, uid: 12, gid: 34, mtime: 2000 },
@@ -49,7 +49,8 @@ describe('layer extraction', () => {
       { name: 'etc/hard', type: 'hardlink', linkname: 'etc/hello' },
       { name: 'a/very/' + 'long/'.repeat(30) + 'name.txt', type: 'file', body: 'x' },
     ]);
-    for (const buf of [t, zlib.gzipSync(t)]) {
+    const zst = execFileSync('zstd', ['-q', '-c'], { input: t });
+    for (const buf of [t, zlib.gzipSync(t), zst]) {
       const { dir, ok } = await extract(buf);
       assert.ok(ok);
       const st = fs.statSync(path.join(dir, 'etc/hello'));

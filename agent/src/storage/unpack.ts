@@ -70,6 +70,9 @@ class GzipTee extends Transform {
   }
 }
 
+/** How far decompression may run ahead of extraction. */
+const AHEAD = 8 << 20;
+
 /** Hashes, counts and optionally copies bytes into a file as they pass. */
 class Tap extends Transform {
   readonly hash: Hash = createHash('sha256');
@@ -79,7 +82,7 @@ class Tap extends Transform {
     private readonly limit: number | undefined,
     private readonly onBytes?: (n: number) => void,
   ) {
-    super();
+    super({ highWaterMark: AHEAD });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.count += chunk.length;
@@ -141,7 +144,9 @@ async function peek(src: Readable, n: number): Promise<{ head: Buffer; src: Read
 }
 
 function decompressor(h: Buffer): { kind: UnpackResult['compression']; stream: Transform } {
-  if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b) return { kind: 'gzip', stream: zlib.createGunzip({ chunkSize: 256 * 1024 }) };
+  // A deep readable buffer lets inflate (thread pool) run ahead while the main thread is busy creating
+  // files; with the default 16 KiB the two would take turns instead of overlapping.
+  if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b) return { kind: 'gzip', stream: zlib.createGunzip({ chunkSize: 256 * 1024, highWaterMark: AHEAD } as zlib.ZlibOptions) };
   if (h.length >= 4 && h.readUInt32LE(0) === 0xfd2fb528) return { kind: 'zstd', stream: zstdTransform() };
   return { kind: 'none', stream: new PassThrough() };
 }
@@ -179,7 +184,7 @@ export async function unpackLayer(src: Readable, o: UnpackOptions): Promise<Unpa
   let gzTee: GzipTee | undefined;
   const diffHash = createHash('sha256');
   const sink = new Writable({
-    highWaterMark: 1 << 20,
+    highWaterMark: AHEAD,
     write(chunk: Buffer, _e, cb) {
       try {
         diffHash.update(chunk);
