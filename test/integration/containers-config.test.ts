@@ -94,6 +94,12 @@ describe('containers: config, users, mounts, volumes, isolation', () => {
     const left = (await out(['volume', 'ls', '-q'])).trim().split('\n').sort();
     assert.deepEqual(left, ['appdata', 'emptyvol']);
     assert.equal((await dk(['volume', 'rm', 'appdata', 'emptyvol'])).code, 0);
+    // Driver options: the local driver mounts the device for as long as a container uses the volume.
+    assert.equal((await dk(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=2m', 'tv'])).code, 0);
+    assert.equal(await out(['run', '--rm', '-v', 'tv:/t', 'busybox', 'sh', '-c', "grep ' /t ' /proc/mounts | cut -d' ' -f3; grep ' /t ' /proc/mounts | grep -o 'size=[0-9a-z]*'"]), 'tmpfs\nsize=2048k\n');
+    const mp = path.join(d.dataRoot, 'volumes', 'tv', '_data');
+    assert.ok(!(await fsp.readFile('/proc/self/mountinfo', 'utf8')).includes(` ${mp} `), 'unmounted once no container uses it');
+    assert.equal((await dk(['volume', 'rm', 'tv'])).code, 0);
   });
 
   it('ulimits, sysctls, init, shm size, resources and their errors', async () => {
@@ -110,9 +116,24 @@ describe('containers: config, users, mounts, volumes, isolation', () => {
     assert.match(badMem.body, /Minimum memory limit allowed is 6MB/);
     const swap = await dk(['run', '--rm', '-m', '64m', '--memory-swap', '32m', 'busybox', 'true']);
     assert.match(swap.stderr, /Minimum memoryswap limit should be larger than memory limit/);
+    const oom = await dk(['run', '--name', 'oom', '-m', '8m', '--memory-swap', '8m', 'busybox', 'sh', '-c', 'x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done']);
+    assert.equal(oom.code, 137);
+    assert.equal(await out(['inspect', '--format', '{{.State.OOMKilled}} {{.State.ExitCode}}', 'oom']), 'true 137\n');
+    assert.equal((await dk(['rm', 'oom'])).code, 0);
     const badMemStr = await dk(['run', '--rm', '-m', 'lots', 'busybox', 'true']);
     assert.notEqual(badMemStr.code, 0);
     assert.match(badMemStr.stderr, /invalid/i);
+  });
+
+  it('applies capabilities: defaults, --cap-drop, --cap-add, --privileged', async () => {
+    const capEff = async (args: string[]) => (await out(['run', '--rm', ...args, 'busybox', 'sh', '-c', "grep CapEff /proc/self/status | cut -f2"])).trim();
+    const dflt = BigInt(`0x${await capEff([])}`);
+    assert.equal(dflt, 0xa80425fbn, "Docker's default capability set");
+    assert.equal(BigInt(`0x${await capEff(['--cap-drop', 'CHOWN'])}`), dflt & ~1n);
+    assert.equal(BigInt(`0x${await capEff(['--cap-add', 'NET_ADMIN'])}`), dflt | (1n << 12n));
+    assert.ok(BigInt(`0x${await capEff(['--privileged'])}`) > dflt);
+    const net = await dk(['run', '--rm', 'busybox', 'ip', 'link', 'add', 'x0', 'type', 'dummy']);
+    assert.notEqual(net.code, 0, 'no NET_ADMIN by default');
   });
 
   it('isolates processes, mounts and files; contains a fork bomb under --pids-limit', async () => {

@@ -99,6 +99,7 @@ export class Lifecycle {
     this.restartTimers.delete(rec.id);
     const attachers = this.pending.get(rec.id) ?? [];
     this.pending.delete(rec.id);
+    let acquired = false;
     try {
       const image = await this.d.images.resolve(rec.image);
       if (!image) throw internal(`image ${rec.image} of container ${rec.name.slice(1)} is missing`);
@@ -106,6 +107,8 @@ export class Lifecycle {
       await fsp.mkdir(path.join(dir, 'upper'), { recursive: true });
       await fsp.mkdir(path.join(dir, 'work'), { recursive: true });
       await fsp.mkdir(path.join(dir, 'merged'), { recursive: true });
+      for (const m of rec.mounts) if (m.type === 'volume') await this.d.volumes.acquire(m.name!);
+      acquired = true;
       await this.prepareVolumes(rec, image.layerDirs);
       const user = await resolveUser([path.join(dir, 'upper'), ...image.layerDirs], rec.config.User ?? '', rec.hostConfig.GroupAdd ?? []);
       const sandbox = await this.d.network.setUp(rec.id);
@@ -146,6 +149,7 @@ export class Lifecycle {
       for (const a of attachers) a.fail(err as Error);
       await this.d.runtime.delete(rec.id).catch(() => undefined);
       await this.d.network.tearDown(rec.id).catch(() => undefined);
+      if (acquired) await this.releaseVolumes(rec);
       const e = err as Error;
       const code = err instanceof RuntimeError ? err.exitCode : 125;
       rec.state = { ...rec.state, status: rec.state.hasBeenStarted ? Status.Exited : Status.Created, exitCode: code, error: e.message, pid: 0 };
@@ -155,6 +159,12 @@ export class Lifecycle {
       if (rec.hostConfig.AutoRemove) void this.hooks.autoRemove(rec).catch(() => undefined);
       if (err instanceof RuntimeError) throw new ApiError(code === 125 ? 500 : 400, e.message);
       throw err;
+    }
+  }
+
+  private async releaseVolumes(rec: ContainerRecord): Promise<void> {
+    for (const m of rec.mounts) {
+      if (m.type === 'volume') await this.d.volumes.release(m.name!).catch((err: Error) => this.d.log.warn('volume release failed', { name: m.name, err: err.message }));
     }
   }
 
@@ -179,6 +189,7 @@ export class Lifecycle {
     try {
       this.hooks.healthStop(id);
       await this.d.network.tearDown(id).catch((err: Error) => this.d.log.warn('network teardown failed', { id, err: err.message }));
+      await this.releaseVolumes(rec);
       const ranMs = st.finishedAt.getTime() - Date.parse(rec.state.startedAt);
       rec.state = { ...rec.state, status: Status.Exited, pid: 0, exitCode: st.exitCode, oomKilled: st.oomKilled, finishedAt: st.finishedAt.toISOString(), error: st.error ?? '' };
       if (st.oomKilled) this.d.events.publish('container', 'oom', id, this.attrs(rec));
@@ -386,6 +397,7 @@ export class Lifecycle {
         this.exitDone.set(rec.id, deferred());
         rec.state.status = l.status === 'paused' ? Status.Paused : Status.Running;
         rec.state.pid = l.pid;
+        for (const m of rec.mounts) if (m.type === 'volume') this.d.volumes.adopt(m.name!);
         await this.d.store.save(rec);
         this.hooks.healthStart(rec);
         this.monitor(rec.id, gen);

@@ -10,6 +10,7 @@ import { badParameter, conflict, notFound } from '../api/errors.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import { readJson, removeStaleTemps, tempPathFor, writeJsonAtomic } from '../util/fs-atomic.js';
+import { hostSys, type Sys } from '../sys/sys.js';
 import { dirSize } from './du.js';
 
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -29,11 +30,14 @@ export type VolumeUsers = (name: string) => string[];
 export class VolumeStore {
   private vols = new Map<string, VolumeMeta>();
   private users: VolumeUsers = () => [];
+  /** Running containers per volume whose driver options ask for a mount (type/device/o). */
+  private mountRefs = new Map<string, number>();
 
   constructor(
     readonly root: string,
     private readonly events: EventBus,
     private readonly log: Logger,
+    private readonly sys: Sys = hostSys,
   ) {}
 
   async load(): Promise<void> {
@@ -132,6 +136,48 @@ export class VolumeStore {
 
   async size(name: string): Promise<number> {
     return dirSize(this.mountpoint(name));
+  }
+
+  private async isMounted(name: string): Promise<boolean> {
+    const mp = this.mountpoint(name);
+    return (await this.sys.mounts()).some((m) => m.mountPoint === mp);
+  }
+
+  /**
+   * A container using the volume starts: with `-o type=… -o device=… [-o o=…]` the local driver mounts the
+   * device on _data (as `mount -t type -o o device`), once for all containers using it.
+   */
+  async acquire(name: string): Promise<void> {
+    const m = this.vols.get(name);
+    if (!m?.options.type) return;
+    const n = this.mountRefs.get(name) ?? 0;
+    if (n === 0 && !(await this.isMounted(name))) {
+      const o = m.options.o ? m.options.o.split(',') : [];
+      try {
+        await this.sys.mount(m.options.device!, this.mountpoint(name), m.options.type, o);
+      } catch (err) {
+        throw badParameter(`error while mounting volume '${this.mountpoint(name)}': ${(err as Error).message}`);
+      }
+      this.events.publish('volume', 'mount', name, { driver: 'local' });
+    }
+    this.mountRefs.set(name, n + 1);
+  }
+
+  /** The last running user stopped: unmount. (After a berthd restart re-adopted users count again on exit.) */
+  async release(name: string): Promise<void> {
+    const m = this.vols.get(name);
+    if (!m?.options.type) return;
+    const n = Math.max(0, (this.mountRefs.get(name) ?? 1) - 1);
+    this.mountRefs.set(name, n);
+    if (n === 0 && (await this.isMounted(name))) {
+      await this.sys.umount(this.mountpoint(name)).catch(() => this.sys.umount(this.mountpoint(name), { lazy: true }));
+      this.events.publish('volume', 'unmount', name, { driver: 'local' });
+    }
+  }
+
+  /** Re-adopted running containers hold their volume mounts again. */
+  adopt(name: string): void {
+    if (this.vols.get(name)?.options.type) this.mountRefs.set(name, (this.mountRefs.get(name) ?? 0) + 1);
   }
 
   async isEmpty(name: string): Promise<boolean> {
