@@ -51,6 +51,11 @@ describe('qemu command lines', () => {
     assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.share=share0:/home/me');
   });
 
+  it('passes the registry settings to berthd inside, dropping values the command line cannot carry', () => {
+    const a = qemuArgs({ ...base, shares: [], registries: { insecure: ['10.0.2.2:5000', 'bad,one'], mirrors: ['http://10.0.2.2:5001'] } });
+    assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.insecure=10.0.2.2:5000 berth.mirror=http://10.0.2.2:5001');
+  });
+
   it('TCG fallback: multi-threaded TCG and the "max" CPU model', () => {
     const a = qemuArgs({ ...base, accel: 'tcg' });
     assert.equal(after(a, '-accel'), 'tcg,thread=multi');

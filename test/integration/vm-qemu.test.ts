@@ -14,6 +14,7 @@ import { alive, berthHome, type BerthHome } from '../helpers/berth-cli.js';
 import { requirement } from '../helpers/env.js';
 import { run } from '../helpers/exec.js';
 import { REPO } from '../helpers/paths.js';
+import { seedRegistry, type SeededRegistry } from '../fixtures/seed.js';
 import { freePort } from '../helpers/ports.js';
 
 const has = (cmd: string) => {
@@ -48,6 +49,9 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
   let h: BerthHome;
   let share: string;
   let hostPort: number;
+  let registry: SeededRegistry;
+  /** The seeded registry as the guest reaches it: the host's loopback is 10.0.2.2 on QEMU's user network. */
+  const guestRef = (repoTag: string) => `10.0.2.2:${registry.host.split(':')[1]}/${repoTag}`;
   const status = async () => JSON.parse((await h.berth(['status', '--json'])).stdout) as Status;
   const shell = (cmd: string) => h.berth(['shell', '--', cmd], 60_000);
 
@@ -60,7 +64,9 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     await fsp.writeFile(path.join(share, 'host.txt'), 'written on the host\n');
     hostPort = await freePort();
     await h.writeConfig('vm-config.json', { driver: 'qemu', shareFolders: [share], forwards: [{ hostPort, guestPort: 18080 }] });
-    await h.writeConfig('settings.json', { version: 3, vm: { cpus: 2, memoryMiB: 1024, diskGiB: 8 } });
+    registry = await seedRegistry();
+    const guestRegistry = `10.0.2.2:${registry.host.split(':')[1]}`;
+    await h.writeConfig('settings.json', { version: 3, vm: { cpus: 2, memoryMiB: 1024, diskGiB: 8 }, insecureRegistries: [guestRegistry] });
   });
 
   after(async () => {
@@ -90,6 +96,14 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal(info.stdout.trim(), 'berth /var/lib/berth');
   });
 
+  it('pulls from the tests\' registry on the host through the VM\'s user-mode network', async () => {
+    const p = await h.docker(['--context', 'berth', 'pull', guestRef('busybox:latest')], 180_000);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /Status: Downloaded newer image/);
+    const ls = await h.docker(['--context', 'berth', 'images', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.ok(ls.stdout.split('\n').includes(guestRef('busybox:latest')), ls.stdout);
+  });
+
   it('the host folder is shared at the same path, both ways', async () => {
     const r = await shell(`cat ${share}/host.txt && echo written in the VM > ${share}/from-guest.txt`);
     assert.equal(r.code, 0, r.stderr);
@@ -103,7 +117,8 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal(await get(hostPort), 'forwarded-ok\n');
   });
 
-  it('kill -9 of QEMU, then start again: the data disk kept its contents', async () => {
+  it('kill -9 of QEMU, then start again: the data disk kept its contents and the pulled image', async () => {
+    // sync: a hard kill loses what the guest had only in its page cache, as a power cut would.
     const w = await shell('echo survives > /var/lib/berth/marker && sync');
     assert.equal(w.code, 0, w.stderr);
     const before = await status();
@@ -115,6 +130,8 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal(r.code, 0, r.stderr);
     const m = await shell('cat /var/lib/berth/marker');
     assert.equal(m.stdout, 'survives\n');
+    const ls = await h.docker(['--context', 'berth', 'images', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.ok(ls.stdout.split('\n').includes(guestRef('busybox:latest')), `images after the crash: ${ls.stdout}`);
     assert.equal((await h.docker(['--context', 'berth', 'version', '--format', '{{.Server.Version}}'])).code, 0);
   });
 

@@ -9,8 +9,8 @@ import { CliUsageError } from './command.js';
 export async function openManager(): Promise<VmManager> {
   const paths = berthPaths();
   const config = await loadVmConfig(paths);
-  const { resources } = await loadResources(paths);
-  const driver = createDriver(config.driver, { paths, resources, shareFolders: config.shareFolders });
+  const { resources, registries } = await loadResources(paths);
+  const driver = createDriver(config.driver, { paths, resources, shareFolders: config.shareFolders, registries });
   return new VmManager(paths, driver, config, resources);
 }
 

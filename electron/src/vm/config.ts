@@ -42,8 +42,8 @@ export async function saveVmConfig(paths: BerthPaths, cfg: VmConfig): Promise<vo
   await writeFileAtomic(configFile(paths), JSON.stringify(cfg, null, 1) + '\n');
 }
 
-export async function loadResources(paths: BerthPaths): Promise<{ store: SettingsStore; resources: VmResources }> {
+export async function loadResources(paths: BerthPaths): Promise<{ store: SettingsStore; resources: VmResources; registries: { insecure: string[]; mirrors: string[] } }> {
   const store = new SettingsStore(paths.settings);
   const s = await store.load();
-  return { store, resources: s.vm };
+  return { store, resources: s.vm, registries: { insecure: s.insecureRegistries, mirrors: s.registryMirrors } };
 }

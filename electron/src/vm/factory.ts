@@ -11,6 +11,7 @@ export interface DriverContext {
   paths: BerthPaths;
   resources: VmResources;
   shareFolders: string[];
+  registries?: { insecure: string[]; mirrors: string[] };
   platform?: NodeJS.Platform;
   hostArch?: string;
   env?: NodeJS.ProcessEnv;
@@ -27,7 +28,7 @@ export function createDriver(kind: DriverKind, ctx: DriverContext): VmDriver {
   if (!arch) throw new Error(`no Berth guest for ${ctx.hostArch ?? process.arch} hosts`);
   switch (kind) {
     case 'qemu':
-      return new QemuDriver({ paths: ctx.paths, resources: ctx.resources, arch, platform: hostPlatform(platform), imageDir: imageDir(arch, ctx.env), shareFolders: ctx.shareFolders });
+      return new QemuDriver({ paths: ctx.paths, resources: ctx.resources, arch, platform: hostPlatform(platform), imageDir: imageDir(arch, ctx.env), shareFolders: ctx.shareFolders, ...(ctx.registries ? { registries: ctx.registries } : {}) });
     case 'lima':
       return new LimaDriver({ paths: ctx.paths, resources: ctx.resources, arch, shareFolders: ctx.shareFolders });
     case 'native':

@@ -33,6 +33,13 @@ export interface QemuPlan {
   firmware?: string;
   /** The accelerator probe: boot to the initramfs, print a marker, power off. */
   probe?: boolean;
+  /** berthd's registry settings inside (the host's loopback is 10.0.2.2 there). */
+  registries?: { insecure: string[]; mirrors: string[] };
+}
+
+/** A value the kernel command line can carry in a comma-separated list. */
+export function cmdlineSafe(v: string): boolean {
+  return v.length > 0 && !/[\s,"]/.test(v);
 }
 
 export function qemuBinary(arch: GuestArch, platform: HostPlatform): string {
@@ -59,6 +66,10 @@ export function kernelCmdline(p: QemuPlan): string {
   if (p.probe) parts.push('berth.probe=1');
   if (p.sshKey) parts.push(`berth.key=${p.sshKey}`);
   if (p.shares?.length) parts.push(`berth.share=${p.shares.map((s) => `${s.tag}:${s.guestPath}`).join(',')}`);
+  const insecure = p.registries?.insecure.filter(cmdlineSafe) ?? [];
+  const mirrors = p.registries?.mirrors.filter(cmdlineSafe) ?? [];
+  if (insecure.length) parts.push(`berth.insecure=${insecure.join(',')}`);
+  if (mirrors.length) parts.push(`berth.mirror=${mirrors.join(',')}`);
   return parts.join(' ');
 }
 

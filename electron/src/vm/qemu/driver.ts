@@ -27,6 +27,8 @@ export interface QemuDriverOptions {
   shareFolders?: string[];
   /** How long start waits for the engine inside (TCG boots are slow). */
   bootTimeoutMs?: number;
+  /** Registry settings for berthd inside (from the app settings). */
+  registries?: { insecure: string[]; mirrors: string[] };
 }
 
 interface VmState {
@@ -99,7 +101,7 @@ export class QemuDriver implements VmDriver {
     for (const w of shares.warnings) progress(`warning: ${w}`);
     const qmp: QmpAddress = this.o.platform === 'win32' ? { kind: 'tcp', port: await freePort() } : { kind: 'unix', path: this.p.vm.qmp };
     const st: VmState = { sshPort: await freePort(), accel, qmp, warnings: shares.warnings };
-    const plan: QemuPlan = { ...this.basePlan(), accel: accel.accel, disk: this.p.vm.disk, serialLog: this.p.vm.serialLog, pidFile: this.p.vm.pid, qmp, sshPort: st.sshPort, sshKey: keyBlob(publicKey), shares: shares.shares };
+    const plan: QemuPlan = { ...this.basePlan(), accel: accel.accel, disk: this.p.vm.disk, serialLog: this.p.vm.serialLog, pidFile: this.p.vm.pid, qmp, sshPort: st.sshPort, sshKey: keyBlob(publicKey), shares: shares.shares, ...(this.o.registries ? { registries: this.o.registries } : {}) };
     if (existsSync(this.p.vm.serialLog)) await fsp.rename(this.p.vm.serialLog, `${this.p.vm.serialLog}.1`);
     await fsp.rm(this.p.vm.qmp, { force: true });
     await fsp.writeFile(this.p.vm.state, JSON.stringify(st, null, 1));
