@@ -111,6 +111,13 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal(await fsp.readFile(path.join(share, 'from-guest.txt'), 'utf8'), 'written in the VM\n');
   });
 
+  it('runs busybox with a bind mount of a host folder under $HOME, read and written from the container', async () => {
+    const r = await h.docker(['--context', 'berth', 'run', '--rm', '-v', `${share}:/data`, guestRef('busybox:latest'), 'sh', '-c', 'cat /data/host.txt && echo from the container > /data/from-container.txt'], 180_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'written on the host\n');
+    assert.equal(await fsp.readFile(path.join(share, 'from-container.txt'), 'utf8'), 'from the container\n');
+  });
+
   it('a port inside the VM answers on the host 127.0.0.1 through the forward', async () => {
     const r = await shell('mkdir -p /tmp/www && echo forwarded-ok > /tmp/www/index.html && httpd -p 127.0.0.1:18080 -h /tmp/www');
     assert.equal(r.code, 0, r.stderr);
