@@ -1,6 +1,6 @@
 /**
  * Builds the guest image for one arch from vm-image/manifest.json into vm-image/out/<arch>/:
- *   vmlinuz          Debian's kernel, as shipped
+ *   vmlinux|vmlinuz  Debian's kernel (amd64: decompressed to the PVH-bootable ELF, see plan.ts)
  *   rootfs.squashfs  the read-only root: the pinned .debs (docs pruned) + Node; rebuilt when the manifest changes
  *   initrd.img       busybox + kernel modules + /init + berthd; rebuilt when berthd or the modules change
  *   image.json       cache keys and sizes
@@ -23,7 +23,7 @@ import { resolveModules } from './modules.js';
 import { ARCH, kernelRelease, squashfsCommand } from './plan.js';
 
 /** Bump when the build's own logic changes what it produces. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 export interface ImageBuildOptions {
   repo: string;
@@ -39,7 +39,7 @@ export interface ImageInfo {
   kernelRelease: string;
   rootfsKey: string;
   initrdKey: string;
-  sizes: { vmlinuz: number; rootfs: number; initrd: number };
+  sizes: { kernel: number; rootfs: number; initrd: number };
   /** Which parts this run rebuilt (empty when all were cached). */
   rebuilt: string[];
 }
@@ -54,7 +54,7 @@ export interface ImagePaths {
 
 export function imagePaths(repo: string, arch: GuestArch, outDir = path.join(repo, 'vm-image/out')): ImagePaths {
   const dir = path.join(outDir, arch);
-  return { dir, kernel: path.join(dir, 'vmlinuz'), rootfs: path.join(dir, 'rootfs.squashfs'), initrd: path.join(dir, 'initrd.img'), info: path.join(dir, 'image.json') };
+  return { dir, kernel: path.join(dir, ARCH[arch].kernelFile), rootfs: path.join(dir, 'rootfs.squashfs'), initrd: path.join(dir, 'initrd.img'), info: path.join(dir, 'image.json') };
 }
 
 /** The cache shared by every checkout on this machine: $BERTH_CACHE_DIR, else ~/.cache/berth/vm-image. */
@@ -158,12 +158,33 @@ async function buildRootfs(m: ImageManifest, o: Required<Omit<ImageBuildOptions,
   await fsp.rename(tmp, p.rootfs);
 }
 
+/**
+ * The ELF kernel inside an x86 bzImage: its payload is xz-compressed (Debian), found by its magic and
+ * decompressed; the result must carry the PVH entry note (Xen note type 0x12) QEMU boots it through.
+ */
+export async function extractVmlinux(bzImage: string, out: string): Promise<void> {
+  const data = await fsp.readFile(bzImage);
+  const at = data.indexOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+  if (at < 0) throw new Error(`${bzImage}: no xz payload found (not a Debian amd64 kernel?)`);
+  const xz = `${out}.xz`;
+  await fsp.writeFile(xz, data.subarray(at));
+  try {
+    await runCommand({ cmd: 'sh', args: ['-c', 'xz -dc --single-stream "$1" > "$2"', 'sh', xz, out] });
+  } finally {
+    await fsp.rm(xz, { force: true });
+  }
+  const notes = await runCommand({ cmd: 'readelf', args: ['-n', out] });
+  if (!/Xen\s+0x[0-9a-f]+\s+Unknown note type: \(0x00000012\)/.test(notes)) throw new Error(`${out}: the kernel has no PVH entry note; QEMU cannot boot it uncompressed`);
+}
+
 async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuildOptions, 'log' | 'force'>>, p: ImagePaths, work: string, agentStage: string): Promise<void> {
   const a = m.arches[o.arch];
   const release = kernelRelease(a);
   const kdir = path.join(work, 'kernel');
   await runCommand({ cmd: 'dpkg-deb', args: ['-x', await fetchDeb(o.cacheDir, o.arch, a.kernel), kdir] });
-  await fsp.copyFile(path.join(kdir, 'boot', `vmlinuz-${release}`), `${p.kernel}.tmp`);
+  const vmlinuz = path.join(kdir, 'boot', `vmlinuz-${release}`);
+  if (ARCH[o.arch].kernelFile === 'vmlinux') await extractVmlinux(vmlinuz, `${p.kernel}.tmp`);
+  else await fsp.copyFile(vmlinuz, `${p.kernel}.tmp`);
   await fsp.rename(`${p.kernel}.tmp`, p.kernel);
 
   const ir = path.join(work, 'initrd');
@@ -222,12 +243,12 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
       }
     }
     if (opts.force || prev?.initrdKey !== initrdKey || !(await have(p.initrd)) || !(await have(p.kernel))) {
-      const cached = !opts.force && (await recall(partsDir, 'initrd', initrdKey, p.initrd)) && (await recall(partsDir, 'vmlinuz', initrdKey, p.kernel));
+      const cached = !opts.force && (await recall(partsDir, 'initrd', initrdKey, p.initrd)) && (await recall(partsDir, ARCH[o.arch].kernelFile, initrdKey, p.kernel));
       if (!cached) {
         log(`building kernel + initrd (${o.arch})`);
         await buildKernelAndInitrd(m, o, p, work, agentStage);
         await remember(partsDir, 'initrd', initrdKey, p.initrd);
-        await remember(partsDir, 'vmlinuz', initrdKey, p.kernel);
+        await remember(partsDir, ARCH[o.arch].kernelFile, initrdKey, p.kernel);
         rebuilt.push('initrd');
       }
     }
@@ -237,7 +258,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
       kernelRelease: kernelRelease(a),
       rootfsKey,
       initrdKey,
-      sizes: { vmlinuz: await size(p.kernel), rootfs: await size(p.rootfs), initrd: await size(p.initrd) },
+      sizes: { kernel: await size(p.kernel), rootfs: await size(p.rootfs), initrd: await size(p.initrd) },
       rebuilt,
     };
     await fsp.writeFile(p.info, JSON.stringify(info, null, 1) + '\n');

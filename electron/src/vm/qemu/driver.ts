@@ -7,6 +7,7 @@ import { ensureKeyPair, keyBlob } from '../../tunnel/keys.js';
 import { connectOnce, connectWithRetry, exec, type SshEndpoint } from '../../tunnel/ssh.js';
 import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, VmDriver, VmResources } from '../driver.js';
 import type { GuestArch } from '../image/manifest.js';
+import { ARCH } from '../image/plan.js';
 import type { BerthPaths } from '../paths.js';
 import { livePid, tailFile, waitExit } from '../process.js';
 import { chooseAccel, type AccelChoice } from './accel.js';
@@ -58,7 +59,7 @@ export class QemuDriver implements VmDriver {
   }
   private image() {
     const d = this.o.imageDir;
-    return { kernel: `${d}/vmlinuz`, initrd: `${d}/initrd.img`, rootfs: `${d}/rootfs.squashfs` };
+    return { kernel: `${d}/${ARCH[this.o.arch].kernelFile}`, initrd: `${d}/initrd.img`, rootfs: `${d}/rootfs.squashfs` };
   }
   private pid(): number | undefined {
     return livePid(this.p.vm.pid, this.p.vm.disk);
