@@ -144,7 +144,10 @@ test('volume users come from container mounts', () => {
   a.Mounts = [{ Type: 'volume', Name: 'data', Source: '', Destination: '/data', Mode: '', RW: true, Propagation: '' }];
   const b = c('b', 'backup', 'exited');
   b.Mounts = [{ Type: 'volume', Name: 'data', Source: '', Destination: '/d', Mode: '', RW: false, Propagation: '' }, { Type: 'bind', Source: '/x', Destination: '/x', Mode: '', RW: true, Propagation: '' }];
-  assert.deepEqual([...volumeUsers([a, b])], [['data', ['app', 'backup']]]);
+  const helper = c('h', 'browser', 'running');
+  helper.Labels = { 'io.berth.helper': 'volume-browser' };
+  helper.Mounts = a.Mounts;
+  assert.deepEqual([...volumeUsers([a, b, helper])], [['data', ['app', 'backup']]]);
 });
 
 test('run dialog commands split like a shell', () => {

@@ -4,13 +4,32 @@
  * the engine answers that route.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Dashboard } from './support/dashboard.js';
 import { CHROMEDRIVER, CHROMIUM, engineHas, screenshot, startStack, type Stack } from './support/stack.js';
 import { requirement } from '../helpers/env.js';
+
+/** A one-file ustar archive (what a user would import into a volume). */
+function ustar(name: string, text: string): Buffer {
+  const data = Buffer.from(text);
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
+  h.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136);
+  h.fill(' ', 148, 156);
+  h.write('0', 156);
+  h.write('ustar\0' + '00', 257);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
+}
 
 interface SeededRegistry {
   ref(repoTag: string): string;
@@ -43,6 +62,7 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     features['exec API'] = await engineHas(d, 'POST', '/v1.44/exec/none/resize');
     features['test registry fixtures'] = existsSync(SEED);
     features['archive API'] = await engineHas(d, 'GET', '/v1.44/containers/none/archive?path=/');
+    features['archive upload API'] = await engineHas(d, 'PUT', '/v1.44/containers/none/archive?path=/');
     await stack.browser.url(`${stack.url}?token=${stack.token}`);
     await ui.view('containers');
   });
@@ -215,6 +235,23 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     await (await crow.$('[data-test="row-remove"]')).click();
     await ui.confirm();
     await crow.waitForExist({ reverse: true, timeout: 15_000 });
+  });
+
+  test('browse a volume and import files into it from a tar', async (t) => {
+    if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API', 'volumes API', 'archive API', 'archive upload API') || !busybox) return;
+    assert.equal((await stack.daemon.request('POST', '/v1.44/volumes/create', { Name: 'e2e-data' })).status, 201);
+    const tarFile = path.join(stack.daemon.dataRoot + '-run', 'import.tar');
+    writeFileSync(tarFile, ustar('hello.txt', 'hello from a tar\n'));
+    await ui.open('/volumes/e2e-data');
+    await ui.view('volume-detail');
+    await (await ui.$('files-table')).waitForDisplayed({ timeout: 15_000 });
+    await (await ui.$('volume-import')).setValue(tarFile);
+    await ui.waitText('[data-test="files-table"]', (s) => s.includes('hello.txt'), 15_000);
+    await screenshot(stack.browser, 'volume-browse');
+    await ui.open('/volumes');
+    // The helper container that mounted the volume is gone when the page closes.
+    await stack.browser.waitUntil(async () => !(await stack.daemon.request('GET', '/v1.44/containers/json?all=1')).body.includes('volume-browser'), { timeout: 10_000 });
+    assert.equal((await stack.daemon.request('DELETE', '/v1.44/volumes/e2e-data')).status, 204);
   });
 
   test('removing an image in use shows the engine error', async (t) => {

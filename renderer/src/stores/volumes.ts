@@ -6,10 +6,17 @@ import { engine } from '../api/index.js';
 import { containerName, useContainersStore } from './containers.js';
 import { engineList } from './list.js';
 
+/** Label on the helper containers VolumeDetail starts to browse a volume. */
+export const HELPER_LABEL = 'io.berth.helper';
+
 /** Which containers mount each named volume. */
 export function volumeUsers(containers: ContainerSummary[]): Map<string, string[]> {
   const m = new Map<string, string[]>();
-  for (const c of containers) for (const mt of c.Mounts ?? []) if (mt.Type === 'volume' && mt.Name) m.set(mt.Name, [...(m.get(mt.Name) ?? []), containerName(c)]);
+  for (const c of containers) {
+    // The dashboard's own browsing helper is not a user of the volume.
+    if (c.Labels?.[HELPER_LABEL]) continue;
+    for (const mt of c.Mounts ?? []) if (mt.Type === 'volume' && mt.Name) m.set(mt.Name, [...(m.get(mt.Name) ?? []), containerName(c)]);
+  }
   return m;
 }
 
