@@ -57,6 +57,16 @@ describe('containers: logs, exec, attach, TTY', () => {
     assert.equal((await dk(['rm', 'lg'])).code, 0);
   });
 
+  it('logs: max-size/max-file rotation keeps the newest lines, read across the rotated files', async () => {
+    assert.equal((await dk(['run', '--name', 'rot', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=3', 'busybox', 'seq', '1', '500'])).code, 0);
+    const lines = (await dk(['logs', 'rot'])).stdout.trim().split('\n').map(Number);
+    assert.ok(lines.length > 20 && lines.length < 100, `kept ${lines.length} lines`);
+    assert.equal(lines[lines.length - 1], 500);
+    assert.deepEqual(lines, lines.map((_, i) => lines[0]! + i), 'contiguous, oldest rotated away');
+    assert.equal((await dk(['logs', '--tail', '2', 'rot'])).stdout, '499\n500\n');
+    assert.equal((await dk(['rm', 'rot'])).code, 0);
+  });
+
   it('logs -f follows until the container exits', async () => {
     assert.equal((await dk(['run', '-d', '--name', 'fl', 'busybox', 'sh', '-c', 'echo a; sleep 1; echo b; sleep 0.5; echo c'])).code, 0);
     const t0 = Date.now();
