@@ -52,6 +52,9 @@ class GzipTee extends Transform {
   constructor(private readonly fd: number) {
     super();
     this.gz.on('data', (c: Buffer) => {
+      // After a failed pipeline the caller closes fd while zlib may still emit: writing then would hit
+      // a closed (or reused) descriptor and kill the daemon.
+      if (this.destroyed) return;
       this.hash.update(c);
       this.size += c.length;
       let off = 0;
@@ -62,6 +65,10 @@ class GzipTee extends Transform {
     this.push(chunk);
     if (this.gz.write(chunk)) cb();
     else this.gz.once('drain', () => cb());
+  }
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    this.gz.destroy();
+    cb(err);
   }
   override _flush(cb: TransformCallback): void {
     this.gz.once('end', () => cb());
