@@ -11,6 +11,7 @@ import { registerVolumeRoutes } from './api/routes/volumes.js';
 import { VolumeStore } from './volumes/store.js';
 import { imageSystemProvider, registerImageRoutes } from './api/routes/images.js';
 import { registerImageRegistryRoutes } from './api/routes/images-registry.js';
+import { registerImageArchiveRoutes } from './api/routes/images-archive.js';
 import { ImageService } from './images/index.js';
 import { registerContainerApi } from './api/routes/container-api.js';
 import { imagePort } from './containers/image-adapter.js';
@@ -87,6 +88,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     const router = new Router();
     const volumes = new VolumeStore(path.join(config.dataRoot, 'volumes'), engine.events, log.child({ component: 'volumes' }));
     await volumes.load();
+    registerImageArchiveRoutes(router, images);
     registerImageRoutes(router, images);
     registerImageRegistryRoutes(router, images);
     networking = await createNetworking({
