@@ -4,6 +4,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { buildTar } from '@berth/agent/util/tar-writer';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { run } from '../helpers/exec.js';
@@ -99,12 +100,12 @@ describe('docker save and docker load', () => {
     assert.ok((await fsp.readFile(out)).equals(await fsp.readFile(out2)));
   });
 
-  it('loads into a fresh daemon with equal IDs, layers and config', async () => {
+  it('loads a gzipped save into a fresh daemon with equal IDs, layers and config', async () => {
     const out = path.join(tmp, 'ml.tar');
     assert.equal((await d.docker(['save', '-o', out, mlRef])).code, 0);
     const d2 = await startTestDaemon();
     try {
-      const l = await d2.docker(['load', '-q', '-i', out]);
+      const l = await d2.docker(['load', '-q'], { input: gzipSync(await fsp.readFile(out)) });
       assert.equal(l.code, 0, l.stderr);
       const fmt = '{{.Id}} {{json .RootFS.Layers}} {{json .Config.Env}} {{.Config.WorkingDir}}';
       const a = await d.docker(['image', 'inspect', '--format', fmt, mlRef]);
