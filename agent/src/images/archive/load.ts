@@ -44,20 +44,26 @@ export async function removeStaleStaging(dataRoot: string): Promise<number> {
 interface Created {
   chains: string[];
   blobs: string[];
+  /** Staged files already renamed into the blob store → where they are now. */
+  moved: Map<string, string>;
 }
 
+/**
+ * Unpacks one layer from its staged file. The staged file is byte for byte the layer blob (plain tar as
+ * docker save writes it, or the compressed OCI blob), so it is renamed into the blob store, not copied and
+ * not recompressed: load costs one write of the archive plus the extraction.
+ */
 async function importLayer(svc: ImageService, l: LayerSource, chainId: string, parent: string | undefined, created: Created, progress: LoadProgress): Promise<void> {
   if (svc.layers.has(chainId)) return;
+  // The same blob may back two chains (a layer repeated at another depth): after the first rename it lives in the store.
+  const src = created.moved.get(l.file) ?? l.file;
   const tmp = await svc.layers.createTemp(chainId);
-  const blobTemp = svc.blobs.tempPath();
-  const total = (await fsp.stat(l.file)).size;
+  const total = (await fsp.stat(src)).size;
   const short = shortId(l.diffId);
   const throttle = new Throttle();
   try {
-    const res = await unpackLayer(fs.createReadStream(l.file, { highWaterMark: 1 << 20 }), {
+    const res = await unpackLayer(fs.createReadStream(src, { highWaterMark: 1 << 20 }), {
       dir: tmp.diffDir,
-      blobFile: blobTemp,
-      gzipPlain: true,
       diffId: l.diffId,
       ...(l.digest !== undefined ? { digest: l.digest } : {}),
       ...(l.size !== undefined ? { size: l.size } : {}),
@@ -66,16 +72,24 @@ async function importLayer(svc: ImageService, l: LayerSource, chainId: string, p
       },
     });
     if (!svc.blobs.has(res.blob.digest)) {
-      await svc.blobs.commit(blobTemp, res.blob.digest);
+      await fsp.chmod(src, 0o644);
+      try {
+        await svc.blobs.commit(src, res.blob.digest);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        const t = svc.blobs.tempPath();
+        await fsp.copyFile(src, t);
+        await svc.blobs.commit(t, res.blob.digest);
+      }
+      created.moved.set(l.file, svc.blobs.path(res.blob.digest));
       created.blobs.push(res.blob.digest);
-    } else await fsp.rm(blobTemp, { force: true });
+    }
     const meta: LayerMeta = { chainId, diffId: res.diffId, size: res.size, blob: res.blob, created: new Date().toISOString() };
     if (parent) meta.parent = parent;
     const committed = await svc.layers.commit(tmp, meta);
     if (committed === meta) created.chains.push(chainId);
   } catch (err) {
     await svc.layers.discard(tmp);
-    await fsp.rm(blobTemp, { force: true });
     if (err instanceof LayerError || err instanceof TarFormatError) throw new ArchiveError(`invalid archive: layer ${l.diffId}: ${err.message}`);
     throw err;
   }
@@ -96,11 +110,13 @@ export async function loadImages(svc: ImageService, src: Readable, progress: Loa
   await fsp.mkdir(root, { recursive: true, mode: 0o700 });
   const dir = path.join(root, `load-${randomBytes(6).toString('hex')}`);
   await fsp.mkdir(dir, { mode: 0o700 });
-  const created: Created = { chains: [], blobs: [] };
+  const created: Created = { chains: [], blobs: [], moved: new Map() };
   const unpins: Array<() => void> = [];
   try {
+    const t0 = Date.now();
     const staged = await StagedArchive.fromStream(src, dir);
     const candidates = await loadCandidates(staged);
+    svc.log.debug('load: archive staged', { ms: Date.now() - t0, images: candidates.length });
     for (const c of candidates) {
       const chains = chainIds(c.config.rootfs.diff_ids);
       for (const [i, l] of c.layers.entries()) {
@@ -109,6 +125,7 @@ export async function loadImages(svc: ImageService, src: Readable, progress: Loa
         unpins.push(svc.pin([chains[i]!, ...(blob ? [blob] : [])]));
       }
     }
+    svc.log.debug('load: layers in place', { ms: Date.now() - t0, layers: created.chains.length });
     // Every layer is in place: now the images and their tags.
     const ids: string[] = [];
     for (const c of candidates) {
