@@ -7,8 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { buildTar } from '@berth/agent/util/tar-writer';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { requirement } from '../helpers/env.js';
 import { run } from '../helpers/exec.js';
-import { dockerArchiveTar, ociLayoutTar } from '../fixtures/archives.js';
+import { dockerArchiveTar, legacyDockerArchiveTar, ociLayoutTar } from '../fixtures/archives.js';
 import { badImage, ESCAPE_TARGETS } from '../fixtures/bad-images.js';
 import { busyboxImage, multiarchImage, multilayerImage } from '../fixtures/images.js';
 import type { ImageManifest } from '../fixtures/oci.js';
@@ -159,6 +160,40 @@ describe('docker save and docker load', () => {
     assert.match(cli.stderr, /No such image: nosuch/);
   });
 
+  it('loads the pre-25 docker save layout (<id>/layer.tar, a symlinked shared layer)', async () => {
+    const bb = busyboxImage('docker');
+    const ml = multilayerImage('docker');
+    const fresh = await startTestDaemon();
+    try {
+      const l = await fresh.docker(['load'], { input: legacyDockerArchiveTar([{ image: bb, repoTags: ['old/busybox:1'] }, { image: ml, repoTags: ['old/multilayer:1', 'old/multilayer:2'] }], true) });
+      assert.equal(l.code, 0, l.stderr);
+      assert.match(l.stdout, /Loaded image: old\/busybox:1\nLoaded image: old\/multilayer:1\nLoaded image: old\/multilayer:2/);
+      assert.equal((await fresh.docker(['image', 'inspect', '--format', '{{.Id}}', 'old/multilayer:2'])).stdout.trim(), ml.config.digest);
+      assert.equal(await dirCount(path.join(fresh.dataRoot, 'layers')), ml.layers.length);
+    } finally {
+      await fresh.destroy();
+    }
+  });
+
+  it('works for docker-py: Image.save() and images.load(), and the APIClient progress stream', async (t) => {
+    const py = await run('python3', ['-c', 'import docker']);
+    const skip = requirement(py.code === 0, 'python3 docker (docker-py) not installed');
+    if (skip) return t.skip(skip);
+    const script = [
+      'import docker, json, sys',
+      `c = docker.DockerClient(base_url='unix://${d.socket}')`,
+      `data = b''.join(c.images.get(sys.argv[1]).save(named=True))`,
+      'ids = [i.id for i in c.images.load(data)]',
+      'msgs = list(c.api.load_image(data, quiet=False))',
+      'print(json.dumps({"ids": ids, "msgs": msgs}))',
+    ].join('\n');
+    const r = await run('python3', ['-c', script, mlRef]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { ids: string[]; msgs: Array<{ stream?: string }> };
+    assert.deepEqual(out.ids, [ids.get(mlRef)]);
+    assert.deepEqual(out.msgs.map((m) => m.stream), [`Loaded image: ${mlRef}\n`]);
+  });
+
   it('refuses a corrupt or truncated archive with a clear error and leaves nothing behind', async () => {
     const good = await fsp.readFile(path.join(tmp, 'ml.tar'));
     const d2 = await startTestDaemon();
@@ -209,6 +244,8 @@ describe('docker save and docker load', () => {
     const abs = await d.docker(['load'], { input: ociLayoutTar([{ image: bb, imageName: 'docker.io/library/evil:abs' }], [{ entry: { name: '/tmp/berth-fixture-escaped-abs', type: 'file' }, data: Buffer.from('x') }]) });
     assert.notEqual(abs.code, 0);
     assert.match(abs.stderr, /is an absolute path/);
+    const link = await d.docker(['load'], { input: dockerArchiveTar([{ image: bb, repoTags: ['evil:link'] }], [{ entry: { name: 'x/layer.tar', type: 'symlink', linkname: '../../../../etc/passwd' } }]) });
+    assert.match(link.stderr, /invalid archive: entry "\.\.\/\.\.\/\.\.\/etc\/passwd" points outside the archive/);
     for (const t of ESCAPE_TARGETS) assert.equal(existsSync(t), false, t);
     assert.equal(existsSync(path.join(d.dataRoot, 'escape.txt')), false);
     assert.deepEqual(await snap(), start);
