@@ -104,8 +104,12 @@ describe('docker save and docker load', () => {
   it('loads a gzipped save into a fresh daemon with equal IDs, layers and config', async () => {
     const out = path.join(tmp, 'ml.tar');
     assert.equal((await d.docker(['save', '-o', out, mlRef])).code, 0);
+    const byId = path.join(tmp, 'ml-id.tar');
+    assert.equal((await d.docker(['save', '-o', byId, ids.get(mlRef)!])).code, 0);
     const d2 = await startTestDaemon();
     try {
+      const untagged = await d2.docker(['load', '-i', byId]);
+      assert.equal(untagged.stdout, `Loaded image ID: ${ids.get(mlRef)}\n`);
       const l = await d2.docker(['load', '-q'], { input: gzipSync(await fsp.readFile(out)) });
       assert.equal(l.code, 0, l.stderr);
       const fmt = '{{.Id}} {{json .RootFS.Layers}} {{json .Config.Env}} {{.Config.WorkingDir}}';

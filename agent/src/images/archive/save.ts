@@ -38,7 +38,8 @@ export function resolveSaveNames(svc: ImageService, names: string[]): SaveImage[
   for (const name of names) {
     let ref: Reference | undefined;
     try {
-      ref = parseReference(name, undefined);
+      // `sha256:<id>` would parse as repository "sha256" with a tag.
+      ref = name.startsWith('sha256:') ? undefined : parseReference(name, undefined);
     } catch {
       ref = undefined;
     }
