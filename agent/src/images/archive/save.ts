@@ -140,7 +140,8 @@ export async function planSave(svc: ImageService, items: SaveImage[]): Promise<S
     for (const l of svc.layerBlobs(image)) {
       let size = sizes.get(l.diffId);
       if (size === undefined) {
-        size = await measureDiff(l.path, l.diffId);
+        // A plain-tar blob is its own diff (digest = diff id, verified when stored): no need to read it.
+        size = l.digest === l.diffId ? l.size : await measureDiff(l.path, l.diffId);
         sizes.set(l.diffId, size);
         blobs.set(l.diffId, { kind: 'layer', layer: { diffId: l.diffId, blobPath: l.path, size, mtime } });
       }
