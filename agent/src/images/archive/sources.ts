@@ -12,9 +12,6 @@ import { ArchiveError, type StagedArchive } from './staging.js';
 export interface LayerSource {
   file: string;
   diffId: string;
-  /** Known for OCI layouts (the descriptor), checked while unpacking. */
-  digest?: string;
-  size?: number;
 }
 
 export interface LoadCandidate {
@@ -127,7 +124,7 @@ async function fromOciLayout(a: StagedArchive): Promise<LoadCandidate[]> {
         throw new ArchiveError(`invalid archive: manifest ${d.digest} lists ${m.layers.length} layers but its config has ${cfg.rootfs.diff_ids.length}`);
       const layers = m.layers.map((l, j) => {
         const f = a.need(blobName(l.digest), 'layer');
-        return { file: f.file, diffId: cfg.rootfs.diff_ids[j]!, digest: l.digest, size: l.size };
+        return { file: f.file, diffId: cfg.rootfs.diff_ids[j]! };
       });
       const id = 'sha256:' + createHash('sha256').update(raw2).digest('hex');
       const c = byId.get(id) ?? { id, configRaw: raw2, config: cfg, layers, tags: [] };
