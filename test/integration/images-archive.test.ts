@@ -140,7 +140,7 @@ describe('docker save and docker load', () => {
     assert.equal((await d.docker(['image', 'inspect', '--format', '{{.Id}}', bbOci.config.digest])).code, 0);
   });
 
-  it('streams Loading layer progress when not quiet, and 404s a save of an unknown image', async () => {
+  it('streams Loading layer progress when not quiet, pushes what it loaded, and 404s a save of an unknown image', async () => {
     const bb = busyboxImage('docker');
     const tar = dockerArchiveTar([{ image: { ...bb }, repoTags: ['progress/busybox:1'] }]);
     const fresh = await startTestDaemon();
@@ -153,6 +153,14 @@ describe('docker save and docker load', () => {
       const g = await fresh.request('GET', '/v1.44/images/progress/busybox:1/get');
       assert.equal(g.status, 200);
       assert.equal(g.headers['content-type'], 'application/x-tar');
+      // Loaded layers are kept as plain tars: they still push, and pull back to the same image.
+      const pushed = reg.ref('loaded/busybox:1');
+      assert.equal((await fresh.docker(['tag', 'progress/busybox:1', pushed])).code, 0);
+      const push = await fresh.docker(['push', pushed]);
+      assert.equal(push.code, 0, push.stderr);
+      const pull = await d.docker(['pull', '-q', pushed]);
+      assert.equal(pull.code, 0, pull.stderr);
+      assert.equal((await d.docker(['image', 'inspect', '--format', '{{.Id}}', pushed])).stdout.trim(), bb.config.digest);
     } finally {
       await fresh.destroy();
     }

@@ -236,6 +236,8 @@ export class ImageService {
     layers: (() => Readable | Promise<Readable>)[];
     tags?: string[];
     onLayer?: (index: number, status: 'exists' | 'loading' | 'done') => void;
+    /** Gzip plain layer tars into their blobs (default). docker load keeps them plain: gzipping dominated its time. */
+    compress?: boolean;
   }): Promise<ImageRecord> {
     const config = parseConfig(o.config);
     const diffIds = config.rootfs.diff_ids;
@@ -252,7 +254,7 @@ export class ImageService {
         const tmp = await this.layers.createTemp(chains[i]!);
         const blobTemp = this.blobs.tempPath();
         try {
-          const res = await unpackLayer(await o.layers[i]!(), { dir: tmp.diffDir, blobFile: blobTemp, gzipPlain: true, diffId: diffIds[i]! });
+          const res = await unpackLayer(await o.layers[i]!(), { dir: tmp.diffDir, blobFile: blobTemp, gzipPlain: o.compress ?? true, diffId: diffIds[i]! });
           await this.blobs.commit(blobTemp, res.blob.digest);
           unpin.add([res.blob.digest]);
           const meta: LayerMeta = { chainId: chains[i]!, diffId: res.diffId, size: res.size, blob: res.blob, created: new Date().toISOString() };

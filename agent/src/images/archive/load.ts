@@ -82,6 +82,7 @@ export async function loadImages(svc: ImageService, src: Readable, progress: Loa
           layers: c.layers.map((l) => layerReader(l.file, l.diffId, progress)),
           tags: c.tags.map((t) => formatReference(t)),
           onLayer: (i) => (current = i),
+          compress: false,
         });
       } catch (err) {
         // Layers unpacked before the failure belong to no image: collect them now rather than at the next start.
