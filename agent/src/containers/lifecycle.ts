@@ -269,6 +269,7 @@ export class Lifecycle {
     const sig = parseSignal(opts.signal || rec.config.StopSignal || 'SIGTERM');
     const timeout = opts.timeout ?? rec.config.StopTimeout ?? 10;
     await this.d.runtime.kill(rec.id, sig).catch(() => undefined);
+    this.d.events.publish('container', 'kill', rec.id, this.attrs(rec, { signal: String(sig) }));
     // A frozen process gets its signal only once thawed.
     if (rec.state.status === Status.Paused) await this.d.runtime.resume(rec.id).catch(() => undefined);
     const graceful = await this.exitRecorded(rec.id, timeout < 0 ? Infinity : timeout * 1000);
