@@ -124,6 +124,27 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal(await get(hostPort), 'forwarded-ok\n');
   });
 
+  it('a container\'s published port appears on the host\'s 127.0.0.1 while it runs, and goes when it stops', async () => {
+    const port = await freePort();
+    const r = await h.docker(['--context', 'berth', 'run', '-d', '--name', 'web', '-p', `${port}:80`, guestRef('busybox:latest'), 'sh', '-c', 'echo published-ok > /tmp/index.html && exec httpd -f -p 80 -h /tmp'], 120_000);
+    assert.equal(r.code, 0, r.stderr);
+    let body = '';
+    for (let i = 0; i < 150 && body !== 'published-ok\n'; i++) {
+      body = await get(port).catch(() => '');
+      if (body !== 'published-ok\n') await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.equal(body, 'published-ok\n', 'the published port answers on the host');
+    const st = await h.docker(['--context', 'berth', 'stop', '-t', '1', 'web'], 60_000);
+    assert.equal(st.code, 0, st.stderr);
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      gone = await get(port).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
+      if (!gone) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(gone, 'the host listener closed when the container stopped');
+    await h.docker(['--context', 'berth', 'rm', 'web']);
+  });
+
   it('kill -9 of QEMU, then start again: the data disk kept its contents and the pulled image', async () => {
     // sync: a hard kill loses what the guest had only in its page cache, as a power cut would.
     const w = await shell('echo survives > /var/lib/berth/marker && sync');
