@@ -61,7 +61,8 @@ describe('containers: restart policies, health, recovery, leaks', () => {
   });
 
   it('healthchecks: starting → healthy → unhealthy, with log and events', async () => {
-    const r = await dk(['run', '-d', '--name', 'hc', '--health-cmd', 'test -f /tmp/ok', '--health-interval', '200ms', '--health-retries', '2', '--health-start-period', '0s', 'busybox', 'sh', '-c', 'touch /tmp/ok; sleep 300']);
+    // The probe runs as the container's user: it only passes while `id -u` is 65534.
+    const r = await dk(['run', '-d', '--name', 'hc', '-u', 'nobody', '--health-cmd', 'test -f /tmp/ok && test $(id -u) = 65534', '--health-interval', '200ms', '--health-retries', '2', '--health-start-period', '0s', 'busybox', 'sh', '-c', 'touch /tmp/ok; sleep 300']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await until(async () => ((await dk(['inspect', '--format', '{{.State.Health.Status}}', 'hc'])).stdout.trim() === 'healthy' ? 'ok' : undefined)), 'ok');
     assert.match((await dk(['ps', '--filter', 'name=hc', '--format', '{{.Status}}'])).stdout, /\(healthy\)/);

@@ -2,11 +2,13 @@
  * Healthchecks (image HEALTHCHECK or --health-*): probes run as execs in the container on dockerd's schedule;
  * status and the last 5 results land in inspect's State.Health; transitions emit health_status events.
  */
+import path from 'node:path';
 import type { HealthConfig, HealthLogEntry } from '@berth/common';
 import type { ContainerDeps } from './deps.js';
 import type { ContainerRecord } from './record.js';
 import { capabilities } from './spec.js';
 import { isRunning } from './state.js';
+import { resolveUser } from './user.js';
 
 const NS = 1e6; // nanoseconds per millisecond
 const DEFAULT_INTERVAL = 30_000;
@@ -68,11 +70,14 @@ export class HealthMonitor {
     let output = '';
     let exitCode: number;
     try {
+      // Probes run as the container's user, as dockerd's.
+      const image = await this.d.images.resolve(rec.image);
+      const u = await resolveUser([path.join(this.d.store.dir(rec.id), 'upper'), ...(image?.layerDirs ?? [])], rec.config.User ?? '', rec.hostConfig.GroupAdd ?? []);
       const h = await this.d.runtime.exec(rec.id, {
         args,
         env: rec.config.Env ?? [],
         cwd: rec.config.WorkingDir || '/',
-        user: { uid: 0, gid: 0, additionalGids: [] },
+        user: { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids },
         terminal: false,
         capabilities: capabilities(rec.hostConfig),
         noNewPrivileges: false,
