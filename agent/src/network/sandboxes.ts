@@ -125,6 +125,10 @@ export class Sandboxes implements ContainerNetworking {
       }
       await runSteps(steps, m.log);
       rec.sandbox = sandbox;
+      for (const ep of sandbox.endpoints) {
+        const n = this.store.networks.get(ep.networkId);
+        if (n) m.publish('connect', n, { container: id });
+      }
       try {
         await m.ipam.save();
         await this.store.saveContainers();
@@ -201,6 +205,10 @@ export class Sandboxes implements ContainerNetworking {
     }
     const hadPorts = sb.ports.length > 0;
     rec.sandbox = undefined;
+    for (const ep of sb.endpoints) {
+      const n = this.store.networks.get(ep.networkId);
+      if (n) m.publish('disconnect', n, { container: id });
+    }
     await m.ipam.save();
     await this.store.saveContainers();
     if (hadPorts) await m.applyRules();

@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from '../../log.js';
-import { buildReply, parseQuery, RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA, TYPE_PTR, type Answer } from './wire.js';
+import { buildReply, parseQuery, RCODE_NOERROR, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A, TYPE_PTR, type Answer } from './wire.js';
 
 export const DNS_TTL = 600;
 const UPSTREAM_TIMEOUT_MS = 2000;
@@ -130,11 +130,10 @@ export class EmbeddedDns {
     const r = this.resolver.resolve(asker, name, q.question.type);
     switch (r.kind) {
       case 'refuse':
-        return buildReply(raw, q, 5, []);
+        return buildReply(raw, q, RCODE_REFUSED, []);
       case 'addresses': {
         const answers: Answer[] = q.question.type === TYPE_A ? r.ips.map((ip) => ({ type: TYPE_A, name: q.question.name, ttl: DNS_TTL, ip })) : [];
         // AAAA (or any other type) for a known IPv4-only name: NOERROR with no data, as dockerd.
-        void TYPE_AAAA;
         return buildReply(raw, q, RCODE_NOERROR, answers);
       }
       case 'ptr':
@@ -152,8 +151,6 @@ export class EmbeddedDns {
         return buildReply(raw, q, RCODE_SERVFAIL, []);
       }
     }
-    void RCODE_NXDOMAIN;
-    return undefined;
   }
 
   private forwardUdp(raw: Buffer, upstream: string): Promise<Buffer | undefined> {
