@@ -7,3 +7,4 @@ export * from './api/networks.js';
 export * from './ipc.js';
 export * from './api/volumes.js';
 export * from './api/containers.js';
+export * from './api/build.js';

@@ -1,0 +1,160 @@
+/**
+ * A read-only merged view of an image's layer dirs (overlay form, top-most first) without mounting anything:
+ * what COPY needs to know about the destination (does /dst exist, is it a directory, what mode/owner do its
+ * parents have), `COPY --from=<stage|image>` sources, and /etc/passwd lookups for --chown. Symlinks are
+ * resolved inside the image's root, never on the host.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface ViewEntry {
+  /** absolute host path of the entry in the layer that provides it */
+  hostPath: string;
+  stat: fs.Stats;
+}
+
+const WHITEOUT = '.wh.';
+
+function isWhiteoutDevice(st: fs.Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+export class RootfsView {
+  constructor(private readonly layers: readonly string[]) {}
+
+  get empty(): boolean {
+    return this.layers.length === 0;
+  }
+
+  /** lstat of an in-image path (slash-separated, relative to /), without following the last component. */
+  lstat(rel: string): ViewEntry | undefined {
+    const parts = rel.split('/').filter(Boolean);
+    for (const layer of this.layers) {
+      const hostPath = path.join(layer, ...parts);
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.lstatSync(hostPath);
+      } catch {
+        st = undefined;
+      }
+      if (st) {
+        if (isWhiteoutDevice(st)) return undefined;
+        return { hostPath, stat: st };
+      }
+      // A .wh.<name> file (tar form) or a non-directory parent in this layer hides lower layers.
+      if (parts.length > 0) {
+        const dir = path.join(layer, ...parts.slice(0, -1));
+        if (fs.existsSync(path.join(dir, WHITEOUT + parts[parts.length - 1]))) return undefined;
+        for (let i = 1; i < parts.length; i++) {
+          try {
+            const pst = fs.lstatSync(path.join(layer, ...parts.slice(0, i)));
+            if (!pst.isDirectory()) return undefined;
+          } catch {
+            break;
+          }
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Resolves symlinks in `rel` inside the image root (like Docker's FollowSymlinkInScope): `..` and absolute
+   * link targets stop at the root. `followLast` false keeps a final symlink as is.
+   */
+  resolve(rel: string, followLast = true): string {
+    let todo = rel.split('/').filter(Boolean);
+    const done: string[] = [];
+    let hops = 0;
+    while (todo.length > 0) {
+      const c = todo.shift()!;
+      if (c === '.') continue;
+      if (c === '..') {
+        done.pop();
+        continue;
+      }
+      const cand = [...done, c].join('/');
+      const e = this.lstat(cand);
+      if (e && e.stat.isSymbolicLink() && (followLast || todo.length > 0)) {
+        if (++hops > 255) throw new Error(`too many levels of symbolic links: /${rel}`);
+        const target = fs.readlinkSync(e.hostPath);
+        if (target.startsWith('/')) done.length = 0;
+        todo = [...target.split('/').filter(Boolean), ...todo];
+        continue;
+      }
+      done.push(c);
+    }
+    return done.join('/');
+  }
+
+  /** Names in a directory of the merged view (whiteouts removed), sorted. */
+  list(rel: string): string[] {
+    const names = new Set<string>();
+    const hidden = new Set<string>();
+    const parts = rel.split('/').filter(Boolean);
+    for (const layer of this.layers) {
+      const dir = path.join(layer, ...parts);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(dir);
+      } catch {
+        continue;
+      }
+      if (!st.isDirectory()) break;
+      for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (d.name.startsWith(WHITEOUT)) {
+          hidden.add(d.name.slice(WHITEOUT.length));
+          continue;
+        }
+        if (hidden.has(d.name) || names.has(d.name)) continue;
+        if (d.isCharacterDevice()) {
+          const s = fs.lstatSync(path.join(dir, d.name));
+          if (isWhiteoutDevice(s)) {
+            hidden.add(d.name);
+            continue;
+          }
+        }
+        names.add(d.name);
+      }
+    }
+    return [...names].sort();
+  }
+
+  readFile(rel: string): Buffer | undefined {
+    const r = this.resolve(rel);
+    const e = this.lstat(r);
+    if (!e || !e.stat.isFile()) return undefined;
+    return fs.readFileSync(e.hostPath);
+  }
+}
+
+/** Resolves `user[:group]` (names or ids) against the image's /etc/passwd and /etc/group. */
+export function lookupUser(view: RootfsView, spec: string): { uid: number; gid: number } {
+  const [u, g] = spec.split(':', 2) as [string, string | undefined];
+  const table = (file: string): string[][] =>
+    (view.readFile(file)?.toString('utf8') ?? '')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(':'));
+  let uid: number;
+  let gid: number | undefined;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    // A numeric user keeps its gid only from an explicit group, as dockerd's chown parsing does.
+    gid = g === undefined ? uid : undefined;
+  } else {
+    const row = table('etc/passwd').find((r) => r[0] === u);
+    if (!row) throw new Error(`unable to find user ${u}: no matching entries in passwd file`);
+    uid = Number(row[2]);
+    gid = Number(row[3]);
+  }
+  if (g !== undefined && g !== '') {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const row = table('etc/group').find((r) => r[0] === g);
+      if (!row) throw new Error(`unable to find group ${g}: no matching entries in group file`);
+      gid = Number(row[2]);
+    }
+  }
+  return { uid, gid: gid ?? uid };
+}
