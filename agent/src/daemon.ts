@@ -12,6 +12,9 @@ import { VolumeStore } from './volumes/store.js';
 import { imageSystemProvider, registerImageRoutes } from './api/routes/images.js';
 import { registerImageRegistryRoutes } from './api/routes/images-registry.js';
 import { registerImageArchiveRoutes } from './api/routes/images-archive.js';
+import { registerBuildRoutes } from './api/routes/build.js';
+import { buildImagesFrom } from './build/image-adapter.js';
+import { BuildService } from './build/service.js';
 import { ImageService } from './images/index.js';
 import { registerContainerApi } from './api/routes/container-api.js';
 import { imagePort } from './containers/image-adapter.js';
@@ -108,6 +111,9 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     images.setUsage((id) => domain.containers.imageUsers(id));
     registerContainerApi(router, containers);
     registerSystemRoutes(router, engine, [imageSystemProvider(images), containers.systemProvider]);
+    const build = new BuildService({ images: buildImagesFrom(images), containers: undefined }, config.dataRoot, log.child({ component: 'build' }));
+    await build.init();
+    registerBuildRoutes(router, build);
 
     // Before the sockets answer: whoever sees /_ping succeed may read the pidfile.
     if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
