@@ -143,6 +143,14 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
   };
 
   const put = (name: string, s: SourceStat, keep: boolean | undefined): void => {
+    if (s.type === 'symlink' && !s.linkname.startsWith('/')) {
+      // The layer store refuses relative links that climb above the image root (as dockerd does on pull).
+      let depth = name.split('/').length - 1;
+      for (const c of s.linkname.split('/')) {
+        depth += c === '..' ? -1 : c === '' || c === '.' ? 0 : 1;
+        if (depth < 0) throw new CopyError(`${input.instruction} failed: symlink /${name} -> ${s.linkname} points above the image root`);
+      }
+    }
     ensureParents(name);
     const o = owner(s, keep);
     entries.set(name, {
