@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
-import { receiveContext, type BuildContext } from '../src/build/context/receive.js';
+import { readContextFile, receiveContext, type BuildContext } from '../src/build/context/receive.js';
 import { copyDigestText, findSources, planCopy } from '../src/build/copy.js';
 import { RootfsView } from '../src/build/rootfs-view.js';
 import { ContextSource, globToRegExp } from '../src/build/sources.js';
@@ -61,8 +61,9 @@ describe('build context', () => {
     assert.equal(ctx.entries.get('src/a.txt')!.hash, sha('hello'));
     assert.equal(ctx.entries.get('src/deep')!.type, 'dir');
     assert.equal(ctx.entries.get('src/deep/b.txt')!.mode, 0o755);
-    assert.equal(fs.readFileSync(path.join(ctx.root, 'src/a.txt'), 'utf8'), 'hello');
-    assert.equal(fs.readlinkSync(path.join(ctx.root, 'out')), '/etc/passwd');
+    assert.equal((await readContextFile(ctx, ctx.entries.get('src/a.txt')!)).toString(), 'hello');
+    assert.equal(ctx.entries.get('out')!.linkname, '/etc/passwd');
+    assert.deepEqual(fs.readdirSync(ctx.root), ['data'], 'one data file, no host paths for entries');
     assert.equal(ctx.size, 'FROM scratch\n'.length + 6);
   });
 
@@ -107,7 +108,7 @@ describe('build context', () => {
     const gz = await receiveContext(chunks(zlib.gzipSync(tar([{ name: 'Dockerfile', data: 'FROM a' }]))), tmp);
     assert.equal(gz.entries.get('Dockerfile')!.hash, sha('FROM a'));
     const bare = await receiveContext(Readable.from([Buffer.from('FROM busybox\nRUN true\n')]), tmp);
-    assert.equal(fs.readFileSync(path.join(bare.root, 'Dockerfile'), 'utf8'), 'FROM busybox\nRUN true\n');
+    assert.equal((await readContextFile(bare, bare.entries.get('Dockerfile')!)).toString(), 'FROM busybox\nRUN true\n');
     const cli = await receiveContext(chunks(tar([{ name: 'x', data: 'abc' }, { name: '.dockerfile.0123', data: 'FROM b\n' }], { end: false, pad: false })), tmp);
     assert.equal(cli.entries.get('.dockerfile.0123')!.hash, sha('FROM b\n'));
     const empty = await receiveContext(Readable.from([]), tmp);
@@ -119,7 +120,6 @@ describe('build context', () => {
     const before = dirs();
     await assert.rejects(receiveContext(chunks(tar([{ name: '../evil', data: 'x' }])), tmp), /points outside the context/);
     await assert.rejects(receiveContext(chunks(tar([{ name: 'l', type: 'symlink', linkname: '/tmp' }, { name: 'l/pwned', data: 'x' }])), tmp), /which is not a directory/);
-    assert.equal(fs.existsSync('/tmp/pwned'), false);
     await assert.rejects(receiveContext(chunks(tar([{ name: 'a', data: 'x'.repeat(2000) }]).subarray(0, 1000)), tmp), /failed to read the build context/);
     // Every failed receive removed its directory.
     assert.equal(dirs(), before);

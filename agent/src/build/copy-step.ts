@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import type { Instruction } from './dockerfile/instructions.js';
 import { BuildStepError, type Builder, type StageState } from './builder.js';
 import { cacheKey } from './cache.js';
-import { receiveContext, type BuildContext } from './context/receive.js';
+import { readContextFile, receiveContext, type BuildContext } from './context/receive.js';
 import { copyDigestText, CopyError, findSources, planCopy, type CopySource } from './copy.js';
 import { writeLayerTar } from './layer-writer.js';
 import { nopCreatedBy } from './meta-steps.js';
@@ -30,25 +30,18 @@ function tarChecksumOk(b: Buffer): boolean {
 }
 
 /** dockerd's ADD rule: a local file is extracted when it is a (possibly compressed) tar archive. */
-async function isArchive(file: string): Promise<boolean> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const head = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    let b = head.subarray(0, bytesRead);
-    if (b[0] === 0x1f && b[1] === 0x8b) {
-      try {
-        b = zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-      } catch {
-        return false;
-      }
-    } else if (b.subarray(0, 3).toString('latin1') === 'BZh' || (b[0] === 0xfd && b.subarray(1, 5).toString('latin1') === '7zXZ')) {
-      return true;
+function isArchive(head: Buffer): boolean {
+  let b = head;
+  if (b[0] === 0x1f && b[1] === 0x8b) {
+    try {
+      b = zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    } catch {
+      return false;
     }
-    return tarChecksumOk(b);
-  } finally {
-    await fh.close();
+  } else if (b.subarray(0, 3).toString('latin1') === 'BZh' || (b[0] === 0xfd && b.subarray(1, 5).toString('latin1') === '7zXZ')) {
+    return true;
   }
+  return tarChecksumOk(b);
 }
 
 async function download(url: string, dir: string, signal: AbortSignal): Promise<{ file: string; mtime: number; name: string }> {
@@ -78,19 +71,24 @@ async function download(url: string, dir: string, signal: AbortSignal): Promise<
   return { file, mtime, name };
 }
 
-/** A one-file source (ADD URL, heredoc) presented as a tiny context. */
+/** A one-file source (ADD URL, heredoc) presented as a tiny context; `content` is bytes or a file to take. */
 async function singleFileSource(dir: string, name: string, content: Buffer | string, mode: number, mtime: number): Promise<{ source: ContextSource; remove: () => Promise<void> }> {
   const root = path.join(dir, `one-${randomBytes(8).toString('hex')}`);
   await fsp.mkdir(root, { recursive: true, mode: 0o700 });
-  const data = typeof content === 'string' ? await fsp.readFile(content) : content;
-  await fsp.writeFile(path.join(root, name), data, { mode: 0o600 });
+  const dataFile = path.join(root, 'data');
+  if (typeof content === 'string') await fsp.rename(content, dataFile);
+  else await fsp.writeFile(dataFile, content, { mode: 0o600 });
+  const { size } = await fsp.stat(dataFile);
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(dataFile)) hash.update(chunk as Buffer);
   const ctx: BuildContext = {
     root,
+    dataFile,
     entries: new Map([
-      ['', { type: 'dir', mode: 0o755, size: 0, mtime: 0, uid: 0, gid: 0, linkname: '', hash: '' }],
-      [name, { type: 'file', mode, size: data.length, mtime, uid: 0, gid: 0, linkname: '', hash: createHash('sha256').update(data).digest('hex') }],
+      ['', { type: 'dir', mode: 0o755, size: 0, mtime: 0, uid: 0, gid: 0, linkname: '', hash: '', offset: 0 }],
+      [name, { type: 'file', mode, size, mtime, uid: 0, gid: 0, linkname: '', hash: hash.digest('hex'), offset: 0 }],
     ]),
-    size: data.length,
+    size,
     remove: () => fsp.rm(root, { recursive: true, force: true }),
   };
   return { source: new ContextSource(ctx), remove: ctx.remove };
@@ -130,7 +128,6 @@ export async function runCopy(b: Builder, st: StageState, ins: CopyInstruction, 
       if (URL_RE.test(s)) {
         if (ins.kind !== 'add') throw new CopyError(`${INSTR} failed: source can't be a URL for COPY`);
         const d = await download(s, job.tmpDir, job.signal);
-        cleanups.push(() => fsp.rm(d.file, { force: true }));
         // dockerd gives a downloaded file mode 0600.
         const one = await singleFileSource(job.tmpDir, d.name, d.file, 0o600, d.mtime);
         cleanups.push(one.remove);
@@ -142,9 +139,11 @@ export async function runCopy(b: Builder, st: StageState, ins: CopyInstruction, 
     sources.push(...findSources(src, plain, INSTR));
     if (ins.kind === 'add') {
       for (const s of sources) {
-        if (s.stat.type !== 'file' || s.src !== job.contextSource) continue;
-        if (!(await isArchive(s.stat.hostPath))) continue;
-        const ctx = await receiveContext(fs.createReadStream(s.stat.hostPath), job.tmpDir);
+        if (s.stat.type !== 'file' || !(s.src instanceof ContextSource) || s.stat.offset === undefined) continue;
+        const entry = s.src.contextEntry(s.rel);
+        if (!entry || !isArchive(await readContextFile(s.src.context, entry, 64 * 1024))) continue;
+        const stream = fs.createReadStream(s.stat.hostPath, { start: s.stat.offset, end: s.stat.offset + s.stat.size - 1 });
+        const ctx = await receiveContext(stream, job.tmpDir);
         cleanups.push(() => ctx.remove());
         s.archive = new ContextSource(ctx);
       }

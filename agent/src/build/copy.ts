@@ -28,6 +28,8 @@ export interface LayerEntry {
   size: number;
   /** host file with the content (files) */
   hostPath?: string;
+  /** the content starts at this offset of hostPath and is `size` bytes long (context files) */
+  offset?: number;
   /** inline content (heredocs) */
   content?: Buffer;
 }
@@ -162,7 +164,7 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
       mtime: s.mtime,
       linkname: s.linkname,
       size: s.type === 'file' ? s.size : 0,
-      ...(s.type === 'file' ? { hostPath: s.hostPath } : {}),
+      ...(s.type === 'file' ? { hostPath: s.hostPath, ...(s.offset !== undefined ? { offset: s.offset } : {}) } : {}),
     });
   };
 

@@ -37,6 +37,7 @@ export function buildImagesFrom(svc: ImageService): BuildImages {
           ...(req.containerConfig ? { container_config: req.containerConfig } : {}),
         },
         history: req.history,
+        compress: false,
       });
       return rec.id;
     },

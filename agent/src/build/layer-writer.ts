@@ -29,17 +29,20 @@ export async function writeLayerTar(entries: readonly LayerEntry[], tmpDir: stri
         write(Buffer.alloc(padding(e.content.length)));
         continue;
       }
-      // The size is taken from the file as it is now, so a context file cannot lie about its length.
+      // A context file is a range of the context's data file; an image file is read whole, its size taken
+      // from the file as it is now.
       const fd = fs.openSync(e.hostPath!, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
       try {
-        const size = fs.fstatSync(fd).size;
+        const size = e.offset !== undefined ? e.size : fs.fstatSync(fd).size;
+        let pos = e.offset ?? 0;
         write(tarHeader({ name, type: 'file', mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, size }));
         let left = size;
         while (left > 0) {
-          const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, left), null);
-          if (n === 0) throw new Error(`${e.hostPath} shrank while it was being copied`);
+          const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, left), pos);
+          if (n === 0) throw new Error(`${e.name}: the source shrank while it was being copied`);
           write(buf.subarray(0, n));
           left -= n;
+          pos += n;
         }
         write(Buffer.alloc(padding(size)));
       } finally {

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import { Builder, BuildStepError, shortId } from './builder.js';
 import { BuildCache } from './cache.js';
 import { IgnoreMatcher, readIgnoreFile } from './context/dockerignore.js';
-import { receiveContext, type BuildContext } from './context/receive.js';
+import { readContextFile, receiveContext, type BuildContext } from './context/receive.js';
 import { BuildOutput, type OutputSink } from './output.js';
 import { BuildPlanError, planBuild } from './plan.js';
 import type { BuildPorts } from './ports.js';
@@ -70,7 +70,7 @@ export class BuildService {
     let rel = tryName(name);
     if (rel === undefined && name === 'Dockerfile') rel = tryName('dockerfile');
     if (rel === undefined) throw new BuildRequestError(`Cannot locate specified Dockerfile: ${name}`);
-    return { text: await fsp.readFile(path.join(ctx.root, rel), 'utf8'), rel };
+    return { text: (await readContextFile(ctx, ctx.entries.get(rel)!)).toString('utf8'), rel };
   }
 
   /**
@@ -89,7 +89,7 @@ export class BuildService {
       const df = await this.readDockerfile(ctx, source, options.dockerfile || 'Dockerfile');
       const ignoreEntry = ctx.entries.get('.dockerignore');
       if (ignoreEntry?.type === 'file') {
-        const matcher = new IgnoreMatcher(readIgnoreFile(await fsp.readFile(path.join(ctx.root, '.dockerignore'), 'utf8')));
+        const matcher = new IgnoreMatcher(readIgnoreFile((await readContextFile(ctx, ignoreEntry)).toString('utf8')));
         // The CLI already filtered; API clients may not have. The Dockerfile and .dockerignore go only
         // when they are themselves ignored (the CLI lists an outside -f file there), after being read.
         if (!matcher.empty) source.drop((rel) => matcher.excludes(rel));

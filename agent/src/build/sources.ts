@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { BuildContext, ContextEntry } from './context/receive.js';
 import type { RootfsView } from './rootfs-view.js';
 
@@ -20,6 +19,8 @@ export interface SourceStat {
   linkname: string;
   /** where the bytes are on the host */
   hostPath: string;
+  /** for context files: where the content starts in hostPath (the context's data file) */
+  offset?: number;
 }
 
 export interface SourceFs {
@@ -73,7 +74,7 @@ export class ContextSource implements SourceFs {
   lstat(rel: string): SourceStat | undefined {
     const e = this.entry(rel);
     if (!e) return undefined;
-    return { type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, mtime: e.mtime, linkname: e.linkname, hostPath: path.join(this.ctx.root, rel) };
+    return { type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, mtime: e.mtime, linkname: e.linkname, hostPath: this.ctx.dataFile, offset: e.offset };
   }
 
   list(rel: string): string[] {
@@ -119,7 +120,16 @@ export class ContextSource implements SourceFs {
     return d;
   }
 
-  /** Drops entries (dockerignore); the files stay on disk but are never read. */
+  /** The context entry behind a path (for reading it). */
+  contextEntry(rel: string): ContextEntry | undefined {
+    return this.ctx.entries.get(rel);
+  }
+
+  get context(): BuildContext {
+    return this.ctx;
+  }
+
+  /** Drops entries (dockerignore); their bytes stay in the data file but are never read. */
   drop(pred: (rel: string) => boolean): void {
     for (const k of [...this.ctx.entries.keys()]) if (k !== '' && pred(k)) this.ctx.entries.delete(k);
     this.children = undefined;

@@ -32,6 +32,9 @@ export interface CreateImageOptions {
   history?: HistoryEntry;
   /** References to point at the new image (`name:tag`). */
   tags?: string[];
+  /** Gzip a plain layer into the blob store (default true). Build steps pass false: like dockerd, the layer
+   *  stays uncompressed (pushable as a plain tar), which keeps a cold build from paying for compression. */
+  compress?: boolean;
 }
 
 export class ImageService {
@@ -185,7 +188,7 @@ export class ImageService {
         const tmp = await this.layers.createTemp(tmpKey);
         const blobTemp = this.blobs.tempPath();
         try {
-          const res = await unpackLayer(o.layerTar, { dir: tmp.diffDir, blobFile: blobTemp, gzipPlain: true });
+          const res = await unpackLayer(o.layerTar, { dir: tmp.diffDir, blobFile: blobTemp, gzipPlain: o.compress ?? true });
           const chain = toChainIds([...diffIds, res.diffId]);
           const chainId = chain[chain.length - 1]!;
           await this.blobs.commit(blobTemp, res.blob.digest);

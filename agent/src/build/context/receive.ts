@@ -1,8 +1,11 @@
 /**
  * Receives a build context (the tar the docker CLI streams in POST /build) onto disk, hashing every file
- * while it streams by, so a fully cached build never reads the context twice. Untrusted input: names are
- * cleaned, `..` refused, nothing is ever written through a symlink (each parent must be a directory this
- * receiver created), device nodes are dropped. A body that is not a tar is taken as a bare Dockerfile.
+ * while it streams by, so a fully cached build never reads the context twice. File contents go, in order,
+ * into one data file (one sequential write instead of thousands of small files); the index keeps each
+ * file's offset. Untrusted input: names are cleaned, `..` refused, nothing is ever placed below a symlink
+ * (each parent must be a directory of the context), device nodes are dropped. Since no entry is ever
+ * materialized as a host path, no symlink in the context can be followed on the host.
+ * A body that is not a tar is taken as a bare Dockerfile.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
@@ -31,11 +34,15 @@ export interface ContextEntry {
   linkname: string;
   /** sha256 hex of the content (files only) */
   hash: string;
+  /** where the content starts in the context's data file (files only) */
+  offset: number;
 }
 
 export interface BuildContext {
-  /** directory holding the extracted files */
+  /** temp directory of this context (holds the data file) */
   root: string;
+  /** every file's content, back to back */
+  dataFile: string;
   /** every entry by slash-separated relative path ('' is the root directory) */
   entries: Map<string, ContextEntry>;
   /** bytes of file data received */
@@ -64,12 +71,13 @@ function looksLikeTar(b: Buffer): boolean {
 class ContextSink implements TarSink {
   readonly entries = new Map<string, ContextEntry>();
   size = 0;
-  private fd: number | undefined;
   private hash: Hash | undefined;
-  private current: { rel: string; entry: ContextEntry } | undefined;
+  private current: ContextEntry | undefined;
+  private readonly fd: number;
 
-  constructor(private readonly root: string) {
-    this.entries.set('', { type: 'dir', mode: 0o755, size: 0, mtime: 0, uid: 0, gid: 0, linkname: '', hash: '' });
+  constructor(readonly dataFile: string) {
+    this.fd = fs.openSync(dataFile, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    this.entries.set('', dirEntry(0o755, 0));
   }
 
   private clean(name: string): string {
@@ -82,26 +90,21 @@ class ContextSink implements TarSink {
     return parts.join('/');
   }
 
-  /** Makes sure every parent of `rel` is a real directory we created (implicitly if the tar did not list it). */
+  /** Makes sure every parent of `rel` is a directory of the context (implicit when the tar did not list it). */
   private parents(rel: string): void {
-    const parts = rel.split('/');
-    let cur = '';
-    for (let i = 0; i < parts.length - 1; i++) {
-      cur = cur ? `${cur}/${parts[i]}` : parts[i]!;
+    let i = rel.indexOf('/');
+    while (i >= 0) {
+      const cur = rel.slice(0, i);
       const e = this.entries.get(cur);
-      if (e === undefined) {
-        fs.mkdirSync(path.join(this.root, cur), { mode: 0o755 });
-        this.entries.set(cur, { type: 'dir', mode: 0o755, size: 0, mtime: 0, uid: 0, gid: 0, linkname: '', hash: '' });
-      } else if (e.type !== 'dir') {
-        throw new ContextError(`invalid build context: ${JSON.stringify(rel)} is below ${JSON.stringify(cur)}, which is not a directory`);
-      }
+      if (e === undefined) this.entries.set(cur, dirEntry(0o755, 0));
+      else if (e.type !== 'dir') throw new ContextError(`invalid build context: ${JSON.stringify(rel)} is below ${JSON.stringify(cur)}, which is not a directory`);
+      i = rel.indexOf('/', i + 1);
     }
   }
 
   private replace(rel: string): void {
     const old = this.entries.get(rel);
     if (old === undefined) return;
-    fs.rmSync(path.join(this.root, rel), { recursive: true, force: true });
     if (old.type === 'dir') for (const k of [...this.entries.keys()]) if (k.startsWith(rel + '/')) this.entries.delete(k);
     this.entries.delete(rel);
   }
@@ -110,8 +113,7 @@ class ContextSink implements TarSink {
     const rel = this.clean(e.name);
     if (rel === '') return;
     this.parents(rel);
-    const abs = path.join(this.root, rel);
-    const base = { mode: e.mode & 0o7777, size: 0, mtime: e.mtime, uid: e.uid, gid: e.gid, linkname: '', hash: '' };
+    const base = { mode: e.mode & 0o7777, size: 0, mtime: e.mtime, uid: e.uid, gid: e.gid, linkname: '', hash: '', offset: 0 };
     switch (e.type) {
       case 'dir': {
         const old = this.entries.get(rel);
@@ -121,23 +123,20 @@ class ContextSink implements TarSink {
           return;
         }
         this.replace(rel);
-        fs.mkdirSync(abs, { mode: 0o755 });
         this.entries.set(rel, { type: 'dir', ...base });
         return;
       }
       case 'file': {
         this.replace(rel);
-        this.fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
         this.hash = createHash('sha256');
-        const entry: ContextEntry = { type: 'file', ...base, size: e.size };
-        this.current = { rel, entry };
+        const entry: ContextEntry = { type: 'file', ...base, size: e.size, offset: this.size };
+        this.current = entry;
         this.entries.set(rel, entry);
         return;
       }
       case 'symlink':
-        // Kept as a link: COPY resolves it inside the context and never follows it out.
+        // Kept as a link in the index: COPY resolves it inside the context and never follows it out.
         this.replace(rel);
-        fs.symlinkSync(e.linkname, abs);
         this.entries.set(rel, { type: 'symlink', ...base, linkname: e.linkname });
         return;
       case 'hardlink': {
@@ -146,8 +145,7 @@ class ContextSink implements TarSink {
         if (t?.type !== 'file') throw new ContextError(`invalid build context: hardlink ${JSON.stringify(e.name)} points to ${JSON.stringify(e.linkname)}, which is not a file in the context`);
         if (target === rel) return;
         this.replace(rel);
-        fs.linkSync(path.join(this.root, target), abs);
-        this.entries.set(rel, { ...t, mode: t.mode });
+        this.entries.set(rel, { ...t });
         return;
       }
       default:
@@ -157,22 +155,41 @@ class ContextSink implements TarSink {
 
   data(chunk: Buffer): void {
     let off = 0;
-    while (off < chunk.length) off += fs.writeSync(this.fd!, chunk, off);
+    while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off);
     this.hash!.update(chunk);
     this.size += chunk.length;
   }
 
   entryEnd(): void {
-    if (this.fd === undefined || !this.current) return;
-    fs.closeSync(this.fd);
-    this.fd = undefined;
-    this.current.entry.hash = this.hash!.digest('hex');
+    if (!this.current) return;
+    this.current.hash = this.hash!.digest('hex');
     this.current = undefined;
   }
 
-  abort(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+function dirEntry(mode: number, mtime: number): ContextEntry {
+  return { type: 'dir', mode, size: 0, mtime, uid: 0, gid: 0, linkname: '', hash: '', offset: 0 };
+}
+
+/** Reads one file of a received context (Dockerfile, .dockerignore, archive heads). */
+export async function readContextFile(ctx: BuildContext, e: ContextEntry, max = e.size): Promise<Buffer> {
+  const fh = await fsp.open(ctx.dataFile, 'r');
+  try {
+    const n = Math.min(max, e.size);
+    const buf = Buffer.alloc(n);
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await fh.read(buf, got, n - got, e.offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
   }
 }
 
@@ -203,8 +220,14 @@ export async function receiveContext(body: Readable, tmpDir: string, maxSize = N
   await fsp.mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const root = path.join(tmpDir, `ctx-${randomBytes(8).toString('hex')}`);
   await fsp.mkdir(root, { mode: 0o755 });
-  const sink = new ContextSink(root);
+  const dataFile = path.join(root, 'data');
+  const sink = new ContextSink(dataFile);
   const parser = new TarParser(sink);
+  let closed = false;
+  const close = () => {
+    if (!closed) sink.close();
+    closed = true;
+  };
   const remove = () => fsp.rm(root, { recursive: true, force: true });
   let fed = 0;
   let mode: 'detect' | 'tar' | 'dockerfile' = 'detect';
@@ -230,7 +253,8 @@ export async function receiveContext(body: Readable, tmpDir: string, maxSize = N
       break;
     }
     if (first === undefined) {
-      return { root, entries: sink.entries, size: 0, remove };
+      close();
+      return { root, dataFile, entries: sink.entries, size: 0, remove };
     }
     const rest: AsyncIterable<Buffer> = {
       [Symbol.asyncIterator]: () => ({
@@ -286,17 +310,20 @@ export async function receiveContext(body: Readable, tmpDir: string, maxSize = N
     }
     if (mode === 'dockerfile') {
       const text = Buffer.concat(raw);
-      await fsp.writeFile(path.join(root, 'Dockerfile'), text, { mode: 0o644 });
-      sink.entries.set('Dockerfile', { type: 'file', mode: 0o644, size: text.length, mtime: 0, uid: 0, gid: 0, linkname: '', hash: createHash('sha256').update(text).digest('hex') });
-      return { root, entries: sink.entries, size: text.length, remove };
+      sink.entry({ name: 'Dockerfile', type: 'file', mode: 0o644, uid: 0, gid: 0, size: text.length, mtime: 0, linkname: '', devmajor: 0, devminor: 0, xattrs: {} });
+      sink.data(text);
+      sink.entryEnd();
+      close();
+      return { root, dataFile, entries: sink.entries, size: text.length, remove };
     }
     // The docker CLI's `-f outside/Dockerfile` archive ends without the last entry's padding or the end
     // marker; Go's reader accepts that, so pad to the block boundary before asking the parser to finish.
     if (fed % 512 !== 0) parser.write(Buffer.alloc(512 - (fed % 512)));
     parser.end();
-    return { root, entries: sink.entries, size: sink.size, remove };
+    close();
+    return { root, dataFile, entries: sink.entries, size: sink.size, remove };
   } catch (err) {
-    sink.abort();
+    close();
     await remove();
     if (err instanceof ContextError) throw err;
     throw new ContextError(`failed to read the build context: ${(err as Error).message}`);
