@@ -1,0 +1,102 @@
+/**
+ * A container's changes (its overlay upper dir) as a Docker layer tar, for build RUN steps and docker
+ * commit. GNU tar reads the tree (hardlinks, xattrs, special files) and this module rewrites overlay's forms
+ * into Docker's: a 0/0 character device becomes a `.wh.<name>` whiteout, a directory with
+ * `trusted.overlay.opaque=y` gets a `.wh..wh..opq` marker. Other trusted.* xattrs never leave the host.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { TarParser, type TarEntry, type TarSink } from './tar-parse.js';
+import { padding, tarHeader, TAR_END } from './tar-write.js';
+
+const KEEP_XATTR = /^(security\.capability|user\..+)$/;
+
+class DiffRewriter implements TarSink {
+  private pad = 0;
+  constructor(private readonly fd: number) {}
+
+  private write(b: Buffer): void {
+    let off = 0;
+    while (off < b.length) off += fs.writeSync(this.fd, b, off);
+  }
+
+  entry(e: TarEntry): void {
+    const name = e.name.replace(/^(\.\/)+/, '').replace(/^\.$/, '');
+    if (name === '' || name === './') return;
+    const bare = name.replace(/\/$/, '');
+    const slash = bare.lastIndexOf('/');
+    const dir = slash < 0 ? '' : bare.slice(0, slash + 1);
+    const base = bare.slice(slash + 1);
+    const xattrs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(e.xattrs)) if (KEEP_XATTR.test(k)) xattrs[k] = v;
+    const common = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, xattrs };
+    if (e.type === 'char' && e.devmajor === 0 && e.devminor === 0) {
+      this.write(tarHeader({ name: `${dir}.wh.${base}`, type: 'file', mode: 0o600, mtime: e.mtime, size: 0 }));
+      return;
+    }
+    if (e.type === 'dir') {
+      this.write(tarHeader({ name: `${bare}/`, type: 'dir', ...common }));
+      if (e.xattrs['trusted.overlay.opaque'] === 'y') this.write(tarHeader({ name: `${bare}/.wh..wh..opq`, type: 'file', mode: 0o600, mtime: e.mtime, size: 0 }));
+      return;
+    }
+    const linkname = e.type === 'hardlink' ? e.linkname.replace(/^(\.\/)+/, '') : e.linkname;
+    this.write(tarHeader({ name: bare, type: e.type, ...common, size: e.type === 'file' ? e.size : 0, linkname, devmajor: e.devmajor, devminor: e.devminor }));
+    this.pad = e.type === 'file' ? padding(e.size) : 0;
+  }
+
+  data(chunk: Buffer): void {
+    this.write(chunk);
+  }
+
+  entryEnd(): void {
+    if (this.pad > 0) this.write(Buffer.alloc(this.pad));
+    this.pad = 0;
+  }
+
+  end(): void {
+    this.write(TAR_END);
+  }
+}
+
+/** Writes the changes in `upperDir` as a layer tar at `outFile` (created exclusively). */
+export async function writeDiffTar(upperDir: string, outFile: string): Promise<void> {
+  const fd = fs.openSync(outFile, 'wx', 0o600);
+  const sink = new DiffRewriter(fd);
+  const parser = new TarParser(sink);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '--sort=name', '-C', upperDir, '-cf', '-', '.'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      let failed: Error | undefined;
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.on('data', (c: Buffer) => {
+        if (failed) return;
+        try {
+          parser.write(c);
+        } catch (err) {
+          failed = err as Error;
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('error', (err) => reject(new Error(`cannot run tar to read the container's changes: ${err.message}`)));
+      child.on('close', (code) => {
+        if (failed) return reject(failed);
+        if (code !== 0) return reject(new Error(`reading the container's changes failed: ${stderr.trim() || `tar exited ${code}`}`));
+        try {
+          parser.end();
+          sink.end();
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(outFile, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+}
