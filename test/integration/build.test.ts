@@ -274,6 +274,14 @@ LABEL stage=final
     }
   });
 
+  it('reads a Dockerfile from stdin (docker build -) and COPY heredocs', async () => {
+    const r = await d.docker(['build', '-t', 'stdin-df', '-'], { input: 'FROM scratch\nLABEL from=stdin\nCOPY <<EOF /etc/motd\nhello $NAME\nEOF\n' });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((await inspect('stdin-df')).Config.Labels.from, 'stdin');
+    const probe = ctx({ Dockerfile: 'FROM scratch\nCOPY --from=stdin-df /etc/motd /x\n' });
+    assert.equal((await d.docker(['build', '-q', probe])).code, 0);
+  });
+
   it('rejects a platform other than the daemon\'s with a clear error', async () => {
     const dir = ctx({ Dockerfile: 'FROM scratch\nLABEL a=b\n' });
     const other = os.arch() === 'arm64' ? 'linux/amd64' : 'linux/arm64';

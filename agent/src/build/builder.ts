@@ -5,6 +5,7 @@
  * entries. Only the target stage is tagged.
  */
 import { promises as fsp } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { BuildOptions, ImageContainerConfig } from '@berth/common';
 import type { Logger } from '../log.js';
 import { cacheKey, type BuildCache } from './cache.js';
@@ -19,7 +20,7 @@ import type { BuildImage, BuildPorts } from './ports.js';
 import { RootfsView } from './rootfs-view.js';
 import { applyMeta, commandLine, DEFAULT_SHELL, nopCreatedBy } from './meta-steps.js';
 import { runCopy } from './copy-step.js';
-import { writeLayerTar } from './layer-writer.js';
+import { layerTarStream } from './layer-writer.js';
 import type { SourceFs } from './sources.js';
 
 /** A build failure reported in the stream (with dockerd's wording); `code` becomes the CLI's exit code. */
@@ -230,7 +231,7 @@ export class Builder {
     return true;
   }
 
-  private async commit(st: StageState, key: string, config: ImageContainerConfig, createdBy: string, layerTar: string | undefined, container?: string): Promise<void> {
+  private async commit(st: StageState, key: string, config: ImageContainerConfig, createdBy: string, layerTar: string | Readable | undefined, container?: string): Promise<void> {
     const id = await this.ports.images.create({
       parent: st.imageId,
       layerTar,
@@ -316,12 +317,7 @@ export class Builder {
       const s = existing?.stat;
       entries.push({ name: p, type: 'dir' as const, mode: s ? s.mode & 0o7777 : 0o755, uid: s?.uid ?? 0, gid: s?.gid ?? 0, mtime: s ? Math.floor(s.mtimeMs / 1000) : now, linkname: '', size: 0 });
     }
-    const tar = await writeLayerTar(entries, this.job.tmpDir);
-    try {
-      await this.commit(st, key, config, createdBy, tar);
-    } finally {
-      await fsp.rm(tar, { force: true });
-    }
+    await this.commit(st, key, config, createdBy, layerTarStream(entries));
   }
 
   private async runStep(st: StageState, ins: Extract<Instruction, { kind: 'run' }>): Promise<void> {
@@ -409,15 +405,10 @@ export class Builder {
     this.out.line(` ---> ${shortId(id)}`);
   }
 
-  /** For COPY/ADD (copy-step.ts): cache lookup and commit of a planned layer. */
-  async cachedLayerStep(st: StageState, key: string, createdBy: string, makeTar: () => Promise<string>): Promise<void> {
+  /** For COPY/ADD (copy-step.ts): cache lookup, then (on a miss) commit of the planned layer. */
+  async cachedLayerStep(st: StageState, key: string, createdBy: string, makeLayer: () => Promise<Readable>): Promise<void> {
     if (await this.tryCache(st, key, st.config)) return;
-    const tar = await makeTar();
-    try {
-      await this.commit(st, key, st.config, createdBy, tar);
-    } finally {
-      await fsp.rm(tar, { force: true });
-    }
+    await this.commit(st, key, st.config, createdBy, await makeLayer());
   }
 
   stageImage(ref: string, before: number): StageState | undefined {

@@ -11,7 +11,7 @@ import { BuildStepError, type Builder, type StageState } from './builder.js';
 import { cacheKey } from './cache.js';
 import { readContextFile, receiveContext, type BuildContext } from './context/receive.js';
 import { copyDigestText, CopyError, findSources, planCopy, type CopySource } from './copy.js';
-import { writeLayerTar } from './layer-writer.js';
+import { layerTarStream } from './layer-writer.js';
 import { nopCreatedBy } from './meta-steps.js';
 import { lookupUser, RootfsView } from './rootfs-view.js';
 import { ContextSource, ImageSource, type SourceFs } from './sources.js';
@@ -171,7 +171,7 @@ export async function runCopy(b: Builder, st: StageState, ins: CopyInstruction, 
         }
       }
       const entries = planCopy({ instruction: INSTR, sources, dest, workdir: st.config.WorkingDir ?? '/', chown, chmod, target });
-      return writeLayerTar(entries, job.tmpDir);
+      return layerTarStream(entries);
     });
   } catch (err) {
     if (err instanceof CopyError) throw new BuildStepError(err.message);

@@ -29,7 +29,7 @@ export function buildImagesFrom(svc: ImageService): BuildImages {
     async create(req) {
       const rec = await svc.createImage({
         ...(req.parent ? { parent: req.parent } : {}),
-        ...(req.layerTar ? { layerTar: fs.createReadStream(req.layerTar) } : {}),
+        ...(req.layerTar ? { layerTar: typeof req.layerTar === 'string' ? fs.createReadStream(req.layerTar) : req.layerTar } : {}),
         config: {
           config: req.config,
           ...(req.author ? { author: req.author } : {}),

@@ -2,6 +2,7 @@
  * What the builder needs from the rest of berthd, and nothing more: images (resolve, pull, create, tag) and
  * containers (one container per RUN step). daemon.ts adapts the images and containers domains to these.
  */
+import type { Readable } from 'node:stream';
 import type { HealthConfig, ImageContainerConfig, ProgressMessage } from '@berth/common';
 
 export type { HealthConfig, ImageContainerConfig };
@@ -27,8 +28,9 @@ export interface HistoryItemInput {
 export interface CreateImageRequest {
   /** undefined: an image with no parent (FROM scratch) */
   parent: string | undefined;
-  /** An uncompressed layer tar (with .wh. whiteouts) to add on top of the parent, or none (config-only step). */
-  layerTar: string | undefined;
+  /** An uncompressed layer tar (with .wh. whiteouts) to add on top of the parent (a file or a stream), or
+   *  none (config-only step). */
+  layerTar: string | Readable | undefined;
   config: ImageContainerConfig;
   history: HistoryItemInput;
   author?: string;
