@@ -122,8 +122,8 @@ export class Builder {
       try {
         img = await this.ports.images.pull(ref, (m) => this.out.progress(m), this.job.signal);
       } catch (err) {
-        if (!this.job.options.pull) throw new BuildStepError(`pull access denied for ${ref}, repository does not exist or may require 'docker login': ${(err as Error).message}`);
-        throw err;
+        // The images domain already words pull failures as dockerd does.
+        throw new BuildStepError((err as Error).message);
       }
     }
     return img;
