@@ -27,9 +27,10 @@ describe('build plan', () => {
     const p = planBuild(DF, opts());
     assert.deepEqual(p.stages.map((s) => s.name ?? String(s.index)), ['a', 'b', '3']);
     assert.equal(p.totalSteps, 1 + 2 + 2 + 2);
-    const t = planBuild(DF, opts({ target: 'b', labels: { x: 'y' } }));
+    const t = planBuild(DF, opts({ target: 'b', labels: { x: 'y', a: 'two words' } }));
     assert.deepEqual(t.stages.map((s) => s.name), ['a', 'b']);
-    assert.equal(t.totalSteps, 1 + 2 + 2 + 1, 'the --label step is counted');
+    assert.equal(t.totalSteps, 1 + 2 + 2 + 2, 'one LABEL step per --label');
+    assert.deepEqual(t.labelInstructions.map((l) => l.node.original), ['LABEL a=two words', 'LABEL x=y']);
     assert.throws(() => planBuild(DF, opts({ target: 'zzz' })), /failed to reach build target zzz/);
   });
   it('applies --build-arg to meta ARGs', () => {

@@ -176,7 +176,7 @@ export class Builder {
       }
     } else if (st.config.OnBuild) st.config.OnBuild = null;
     const instructions = [...stage.instructions];
-    if (stage === plan.target && plan.labelInstruction) instructions.push(plan.labelInstruction);
+    if (stage === plan.target) instructions.push(...plan.labelInstructions);
     for (const ins of instructions) {
       this.stepLine(ins.node.original);
       this.checkAbort();
@@ -282,7 +282,7 @@ export class Builder {
           return await this.commitConfig(st, st.config, nopCreatedBy(shell, `ARG ${parts.join(' ')}`));
         }
         default: {
-          const r = applyMeta(ins, st.config, shell, expand, st.cmdSet);
+          const r = applyMeta(ins, st.config, shell, ins.kind === 'label' && ins.literal ? (w) => w : expand, st.cmdSet);
           if (!r) throw new BuildStepError(`unsupported instruction ${ins.node.cmdRaw}`);
           if (ins.kind === 'cmd') st.cmdSet = true;
           if (r.author !== undefined) st.author = r.author;

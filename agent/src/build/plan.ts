@@ -28,8 +28,8 @@ export interface BuildPlan {
   stages: Stage[];
   target: Stage;
   totalSteps: number;
-  /** the synthetic `LABEL` for --label, appended to the target stage */
-  labelInstruction: Instruction | undefined;
+  /** one synthetic `LABEL k=v` per --label (sorted), appended to the target stage as dockerd does */
+  labelInstructions: Instruction[];
 }
 
 /** Finds a stage by name or index among the stages before `before`. */
@@ -49,10 +49,6 @@ function safeExpand(word: string, vars: Vars, escape: string): string {
   } catch {
     return word;
   }
-}
-
-function labelLine(labels: Record<string, string>): string {
-  return 'LABEL ' + Object.keys(labels).sort().map((k) => `${JSON.stringify(k)}=${JSON.stringify(labels[k])}`).join(' ');
 }
 
 export function planBuild(text: string, options: BuildOptions): BuildPlan {
@@ -90,16 +86,14 @@ export function planBuild(text: string, options: BuildOptions): BuildPlan {
   };
   visit(target);
   const stages = df.stages.filter((s) => needed.has(s.index));
-  let labelInstruction: Instruction | undefined;
-  if (Object.keys(options.labels).length > 0) {
-    const node = parseDockerfile(labelLine(options.labels)).nodes[0]!;
-    node.startLine = node.endLine = 0;
-    labelInstruction = {
-      node,
-      kind: 'label',
-      pairs: Object.keys(options.labels).sort().map((k) => ({ key: JSON.stringify(k), value: JSON.stringify(options.labels[k]) })),
-    };
-  }
-  const totalSteps = df.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0) + (labelInstruction ? 1 : 0);
-  return { dockerfile: df, metaVars, stages, target, totalSteps, labelInstruction };
+  const labelInstructions: Instruction[] = Object.keys(options.labels)
+    .sort()
+    .map((k) => {
+      const node = parseDockerfile(`LABEL ${k}=${options.labels[k]}`).nodes[0]!;
+      node.startLine = node.endLine = 0;
+      // The value is taken as given (no substitution, no quote removal).
+      return { node, kind: 'label', pairs: [{ key: k, value: options.labels[k]! }], literal: true };
+    });
+  const totalSteps = df.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0) + labelInstructions.length;
+  return { dockerfile: df, metaVars, stages, target, totalSteps, labelInstructions };
 }

@@ -28,7 +28,7 @@ export type Instruction = { node: Node } & (
   | { kind: 'from'; image: string; stageName: string | undefined; platform: string | undefined }
   | { kind: 'run'; command: CommandForm; heredocs: Heredoc[] }
   | { kind: 'cmd' | 'entrypoint' | 'shell'; command: CommandForm }
-  | { kind: 'env' | 'label'; pairs: KeyValue[] }
+  | { kind: 'env' | 'label'; pairs: KeyValue[]; literal?: boolean }
   | { kind: 'arg'; args: { key: string; value: string | undefined }[] }
   | { kind: 'expose'; ports: string[] }
   | { kind: 'volume'; paths: string[] }
