@@ -42,3 +42,18 @@ export function cacheHits(out: string): number {
 export function steps(out: string): string[] {
   return out.split('\n').filter((l) => /^Step \d+\/\d+ : /.test(l));
 }
+
+/** Makes contexts for one test file and removes them all at the end. */
+export function contextFactory(): { ctx: typeof makeContext; cleanup(): void } {
+  const dirs: string[] = [];
+  return {
+    ctx(tree, opts) {
+      const dir = makeContext(tree, opts);
+      dirs.push(dir);
+      return dir;
+    },
+    cleanup() {
+      for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+    },
+  };
+}

@@ -7,23 +7,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { makeContext } from '../helpers/build-context.js';
+import { contextFactory } from '../helpers/build-context.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 describe('docker build errors', () => {
   let d: TestDaemon;
-  const dirs: string[] = [];
-  const ctx = (...a: Parameters<typeof makeContext>) => {
-    const dir = makeContext(...a);
-    dirs.push(dir);
-    return dir;
-  };
+  const { ctx, cleanup } = contextFactory();
   before(async () => {
     d = await startTestDaemon();
   });
   after(async () => {
     await d.destroy();
-    for (const x of dirs) fs.rmSync(x, { recursive: true, force: true });
+    cleanup();
   });
 
   it('reports a syntax error with its line number, before any step runs', async () => {

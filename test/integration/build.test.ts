@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeContext, steps } from '../helpers/build-context.js';
+import { contextFactory, steps } from '../helpers/build-context.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 interface Inspect {
@@ -35,12 +35,7 @@ interface Inspect {
 
 describe('docker build (classic builder API)', () => {
   let d: TestDaemon;
-  const dirs: string[] = [];
-  const ctx = (...a: Parameters<typeof makeContext>) => {
-    const dir = makeContext(...a);
-    dirs.push(dir);
-    return dir;
-  };
+  const { ctx, cleanup } = contextFactory();
   const inspect = async (ref: string): Promise<Inspect> => {
     const r = await d.docker(['image', 'inspect', ref]);
     assert.equal(r.code, 0, r.stderr);
@@ -57,7 +52,7 @@ describe('docker build (classic builder API)', () => {
   });
   after(async () => {
     await d.destroy();
-    for (const x of dirs) fs.rmSync(x, { recursive: true, force: true });
+    cleanup();
   });
 
   it('works with the CLI default (no buildx: classic builder) and reports that BuildKit needs buildx', async () => {

@@ -15,6 +15,35 @@ export interface ViewEntry {
 
 const WHITEOUT = '.wh.';
 
+/**
+ * Resolves symlinks in a slash-separated path inside a root (Docker's FollowSymlinkInScope): `..` and
+ * absolute link targets stop at the root, so the result never leaves it. `link` answers a path's link target,
+ * or undefined when it is not a symlink. `followLast` false keeps a final symlink as is.
+ */
+export function resolveInScope(rel: string, followLast: boolean, link: (p: string) => string | undefined): string {
+  let todo = rel.split('/').filter(Boolean);
+  const done: string[] = [];
+  let hops = 0;
+  while (todo.length > 0) {
+    const c = todo.shift()!;
+    if (c === '.') continue;
+    if (c === '..') {
+      done.pop();
+      continue;
+    }
+    const cand = [...done, c].join('/');
+    const target = followLast || todo.length > 0 ? link(cand) : undefined;
+    if (target !== undefined) {
+      if (++hops > 255) throw new Error(`too many levels of symbolic links: ${rel}`);
+      if (target.startsWith('/')) done.length = 0;
+      todo = [...target.split('/').filter(Boolean), ...todo];
+      continue;
+    }
+    done.push(c);
+  }
+  return done.join('/');
+}
+
 function isWhiteoutDevice(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
@@ -63,28 +92,10 @@ export class RootfsView {
    * link targets stop at the root. `followLast` false keeps a final symlink as is.
    */
   resolve(rel: string, followLast = true): string {
-    let todo = rel.split('/').filter(Boolean);
-    const done: string[] = [];
-    let hops = 0;
-    while (todo.length > 0) {
-      const c = todo.shift()!;
-      if (c === '.') continue;
-      if (c === '..') {
-        done.pop();
-        continue;
-      }
-      const cand = [...done, c].join('/');
-      const e = this.lstat(cand);
-      if (e && e.stat.isSymbolicLink() && (followLast || todo.length > 0)) {
-        if (++hops > 255) throw new Error(`too many levels of symbolic links: /${rel}`);
-        const target = fs.readlinkSync(e.hostPath);
-        if (target.startsWith('/')) done.length = 0;
-        todo = [...target.split('/').filter(Boolean), ...todo];
-        continue;
-      }
-      done.push(c);
-    }
-    return done.join('/');
+    return resolveInScope(rel, followLast, (p) => {
+      const e = this.lstat(p);
+      return e?.stat.isSymbolicLink() ? fs.readlinkSync(e.hostPath) : undefined;
+    });
   }
 
   /** Names in a directory of the merged view (whiteouts removed), sorted. */

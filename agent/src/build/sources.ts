@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { BuildContext, ContextEntry } from './context/receive.js';
-import type { RootfsView } from './rootfs-view.js';
+import { resolveInScope, type RootfsView } from './rootfs-view.js';
 
 export type SourceType = 'file' | 'dir' | 'symlink';
 
@@ -34,30 +34,6 @@ export interface SourceFs {
   walk(): Iterable<string>;
   /** a stable digest of a path's tree (content, mode, links) for the build cache */
   digest(rel: string): string;
-}
-
-function resolveInScope(rel: string, followLast: boolean, link: (p: string) => string | undefined): string {
-  let todo = rel.split('/').filter(Boolean);
-  const done: string[] = [];
-  let hops = 0;
-  while (todo.length > 0) {
-    const c = todo.shift()!;
-    if (c === '.') continue;
-    if (c === '..') {
-      done.pop();
-      continue;
-    }
-    const cand = [...done, c].join('/');
-    const target = followLast || todo.length > 0 ? link(cand) : undefined;
-    if (target !== undefined) {
-      if (++hops > 255) throw new Error(`too many levels of symbolic links: ${rel}`);
-      if (target.startsWith('/')) done.length = 0;
-      todo = [...target.split('/').filter(Boolean), ...todo];
-      continue;
-    }
-    done.push(c);
-  }
-  return done.join('/');
 }
 
 export class ContextSource implements SourceFs {
