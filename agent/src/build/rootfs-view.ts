@@ -4,8 +4,10 @@
  * parents have), `COPY --from=<stage|image>` sources, and /etc/passwd lookups for --chown. Symlinks are
  * resolved inside the image's root, never on the host.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { TarParser } from '../storage/tar-parse.js';
 
 export interface ViewEntry {
   /** absolute host path of the entry in the layer that provides it */
@@ -48,17 +50,65 @@ function isWhiteoutDevice(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
+/**
+ * The opaque directories (trusted.overlay.opaque=y) of one layer dir, as paths relative to it. Node has no
+ * getxattr: the layer's directories are listed here and GNU tar reads their xattrs in one pass (headers
+ * only, no file data).
+ */
+function readOpaqueDirs(layer: string): Set<string> {
+  const dirs: string[] = [];
+  const walk = (rel: string): void => {
+    for (const d of fs.readdirSync(path.join(layer, rel), { withFileTypes: true })) {
+      if (!d.isDirectory()) continue;
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      dirs.push(r);
+      walk(r);
+    }
+  };
+  walk('');
+  const out = new Set<string>();
+  if (dirs.length === 0) return out;
+  const r = spawnSync('tar', ['--xattrs', '--xattrs-include=trusted.overlay.opaque', '--no-recursion', '--null', '-C', layer, '-T', '-', '-cf', '-'], {
+    input: dirs.join('\0') + '\0',
+    maxBuffer: 256 << 20,
+  });
+  if (r.status !== 0 || !r.stdout) return out;
+  const parser = new TarParser({
+    entry: (e) => {
+      if (e.xattrs['trusted.overlay.opaque'] === 'y') out.add(e.name.replace(/\/$/, ''));
+    },
+    data: () => {},
+    entryEnd: () => {},
+  });
+  try {
+    parser.write(r.stdout);
+  } catch {
+    /* a partial answer still marks what it found */
+  }
+  return out;
+}
+
 export class RootfsView {
+  private opaque = new Map<number, Set<string>>();
+
   constructor(private readonly layers: readonly string[]) {}
 
   get empty(): boolean {
     return this.layers.length === 0;
   }
 
+  /** An opaque directory in one layer hides what lower layers hold below it. Read once per layer, when asked. */
+  private isOpaque(layerIndex: number, rel: string): boolean {
+    let set = this.opaque.get(layerIndex);
+    if (!set) this.opaque.set(layerIndex, (set = readOpaqueDirs(this.layers[layerIndex]!)));
+    return set.has(rel);
+  }
+
   /** lstat of an in-image path (slash-separated, relative to /), without following the last component. */
   lstat(rel: string): ViewEntry | undefined {
     const parts = rel.split('/').filter(Boolean);
-    for (const layer of this.layers) {
+    for (let li = 0; li < this.layers.length; li++) {
+      const layer = this.layers[li]!;
       const hostPath = path.join(layer, ...parts);
       let st: fs.Stats | undefined;
       try {
@@ -70,18 +120,17 @@ export class RootfsView {
         if (isWhiteoutDevice(st)) return undefined;
         return { hostPath, stat: st };
       }
-      // A .wh.<name> file (tar form) or a non-directory parent in this layer hides lower layers.
-      if (parts.length > 0) {
-        const dir = path.join(layer, ...parts.slice(0, -1));
-        if (fs.existsSync(path.join(dir, WHITEOUT + parts[parts.length - 1]))) return undefined;
-        for (let i = 1; i < parts.length; i++) {
-          try {
-            const pst = fs.lstatSync(path.join(layer, ...parts.slice(0, i)));
-            if (!pst.isDirectory()) return undefined;
-          } catch {
-            break;
-          }
+      if (parts.length === 0 || li === this.layers.length - 1) continue;
+      // A non-directory ancestor, a whiteout or an opaque ancestor in this layer hides the lower layers.
+      for (let i = parts.length - 1; i >= 1; i--) {
+        let ast: fs.Stats;
+        try {
+          ast = fs.lstatSync(path.join(layer, ...parts.slice(0, i)));
+        } catch {
+          continue;
         }
+        if (!ast.isDirectory()) return undefined;
+        if (this.isOpaque(li, parts.slice(0, i).join('/'))) return undefined;
       }
     }
     return undefined;
@@ -98,13 +147,13 @@ export class RootfsView {
     });
   }
 
-  /** Names in a directory of the merged view (whiteouts removed), sorted. */
+  /** Names in a directory of the merged view (whiteouts removed, opaque directories respected), sorted. */
   list(rel: string): string[] {
     const names = new Set<string>();
     const hidden = new Set<string>();
     const parts = rel.split('/').filter(Boolean);
-    for (const layer of this.layers) {
-      const dir = path.join(layer, ...parts);
+    for (let li = 0; li < this.layers.length; li++) {
+      const dir = path.join(this.layers[li]!, ...parts);
       let st: fs.Stats;
       try {
         st = fs.lstatSync(dir);
@@ -118,15 +167,13 @@ export class RootfsView {
           continue;
         }
         if (hidden.has(d.name) || names.has(d.name)) continue;
-        if (d.isCharacterDevice()) {
-          const s = fs.lstatSync(path.join(dir, d.name));
-          if (isWhiteoutDevice(s)) {
-            hidden.add(d.name);
-            continue;
-          }
+        if (d.isCharacterDevice() && isWhiteoutDevice(fs.lstatSync(path.join(dir, d.name)))) {
+          hidden.add(d.name);
+          continue;
         }
         names.add(d.name);
       }
+      if (li < this.layers.length - 1 && parts.length > 0 && this.isOpaque(li, parts.join('/'))) break;
     }
     return [...names].sort();
   }
