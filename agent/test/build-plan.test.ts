@@ -66,3 +66,16 @@ describe('config-only steps', () => {
     assert.equal(goDuration(5e8), '500ms');
   });
 });
+
+describe('X-Registry-Config', () => {
+  it('picks the credentials of the base image\'s registry', async () => {
+    const { credentialsFor } = await import('../src/build/image-adapter.js');
+    const header = Buffer.from(
+      JSON.stringify({ '127.0.0.1:5000': { username: 'u', password: 'p' }, 'https://index.docker.io/v1/': { auth: Buffer.from('hub:secret').toString('base64') } }),
+    ).toString('base64');
+    assert.deepEqual(credentialsFor(header, '127.0.0.1:5000'), { username: 'u', password: 'p' });
+    assert.equal(credentialsFor(header, 'docker.io')?.username, 'hub');
+    assert.equal(credentialsFor(header, 'other:1'), undefined);
+    assert.equal(credentialsFor('e30=', 'docker.io'), undefined);
+  });
+});

@@ -58,6 +58,8 @@ export interface BuildJob {
   out: BuildOutput;
   signal: AbortSignal;
   tmpDir: string;
+  /** the client's X-Registry-Config header, for pulling base images */
+  registryConfig?: string;
 }
 
 function stableJson(v: unknown): string {
@@ -120,7 +122,7 @@ export class Builder {
     let img = this.job.options.pull ? undefined : await this.ports.images.resolve(ref);
     if (!img) {
       try {
-        img = await this.ports.images.pull(ref, (m) => this.out.progress(m), this.job.signal);
+        img = await this.ports.images.pull(ref, (m) => this.out.progress(m), this.job.signal, this.job.registryConfig);
       } catch (err) {
         // The images domain already words pull failures as dockerd does.
         throw new BuildStepError((err as Error).message);

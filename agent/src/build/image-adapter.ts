@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { ImageService, ImageRecord } from '../images/index.js';
 import { parseReference } from '../images/index.js';
 import { pullImage } from '../images/pull.js';
+import { decodeRegistryAuth, type Credentials } from '../images/registry/auth.js';
 import type { BuildImage, BuildImages } from './ports.js';
 
 function view(svc: ImageService, rec: ImageRecord): BuildImage {
@@ -16,14 +17,38 @@ function view(svc: ImageService, rec: ImageRecord): BuildImage {
   };
 }
 
+/**
+ * X-Registry-Config (base64 JSON: registry → auth config, what the CLI has for every registry it logged in
+ * to) → the credentials for one registry domain.
+ */
+export function credentialsFor(header: string | undefined, domain: string): Credentials | undefined {
+  if (!header) return undefined;
+  let map: unknown;
+  try {
+    map = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof map !== 'object' || map === null) return undefined;
+  for (const [key, value] of Object.entries(map as Record<string, unknown>)) {
+    const host = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    const matches = host === domain || (domain === 'docker.io' && (host === 'index.docker.io' || host === 'registry-1.docker.io'));
+    if (!matches || typeof value !== 'object' || value === null) continue;
+    return decodeRegistryAuth(Buffer.from(JSON.stringify(value)).toString('base64'));
+  }
+  return undefined;
+}
+
 export function buildImagesFrom(svc: ImageService): BuildImages {
   return {
     async resolve(ref) {
       const rec = svc.resolve(ref);
       return rec ? view(svc, rec) : undefined;
     },
-    async pull(ref, out) {
-      const rec = await pullImage(svc, { ref: parseReference(ref) }, () => ({ write: out }));
+    async pull(ref, out, _signal, registryConfig) {
+      const parsed = parseReference(ref);
+      const creds = credentialsFor(registryConfig, parsed.domain);
+      const rec = await pullImage(svc, { ref: parsed, ...(creds ? { creds } : {}) }, () => ({ write: out }));
       return view(svc, rec);
     },
     async create(req) {

@@ -42,8 +42,9 @@ export interface CreateImageRequest {
 
 export interface BuildImages {
   resolve(ref: string): Promise<BuildImage | undefined>;
-  /** Pulls `ref` (the daemon's platform), writing progress lines as dockerd does. */
-  pull(ref: string, out: (m: ProgressMessage) => void, signal: AbortSignal): Promise<BuildImage>;
+  /** Pulls `ref` (the daemon's platform), writing progress lines as dockerd does. `registryConfig` is the
+   *  client's X-Registry-Config header (credentials per registry), if any. */
+  pull(ref: string, out: (m: ProgressMessage) => void, signal: AbortSignal, registryConfig?: string): Promise<BuildImage>;
   create(req: CreateImageRequest): Promise<string>;
   /** Points a reference at an image (`docker tag`); throws a 400-style error for an invalid name. */
   tag(id: string, ref: string): Promise<void>;

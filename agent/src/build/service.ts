@@ -78,7 +78,7 @@ export class BuildService {
    * are thrown for the route to answer with an HTTP status; later ones go into the stream as dockerd does.
    * Returns the image id, or undefined when the build failed in-stream.
    */
-  async build(body: Readable, options: BuildOptions, sink: OutputSink, signal: AbortSignal): Promise<string | undefined> {
+  async build(body: Readable, options: BuildOptions, sink: OutputSink, signal: AbortSignal, registryConfig?: string): Promise<string | undefined> {
     checkBuildPlatform(options.platform);
     for (const t of options.tags) this.ports.images.checkTag(t);
     const started = Date.now();
@@ -102,7 +102,7 @@ export class BuildService {
         throw err;
       }
       const out = new BuildOutput(sink, options.quiet);
-      const builder = new Builder(this.ports, this.cache, { plan, options, context: ctx, contextSource: source, out, signal, tmpDir: this.tmpDir }, this.log);
+      const builder = new Builder(this.ports, this.cache, { plan, options, context: ctx, contextSource: source, out, signal, tmpDir: this.tmpDir, ...(registryConfig ? { registryConfig } : {}) }, this.log);
       try {
         const id = await builder.execute();
         const unused = builder.unusedArgs();

@@ -67,7 +67,8 @@ export function registerBuildRoutes(r: Router, service: BuildService): void {
       },
     };
     try {
-      await service.build(ctx.req, options, sink, ac.signal);
+      const rc = ctx.req.headers['x-registry-config'];
+      await service.build(ctx.req, options, sink, ac.signal, typeof rc === 'string' ? rc : undefined);
     } catch (err) {
       if (stream) {
         // Only an engine fault can get here after output started; report it in the stream.
