@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BuildOptions } from '@berth/common';
 import { parseStages } from '../src/build/dockerfile/instructions.js';
-import { applyMeta, goDuration, nopCreatedBy } from '../src/build/meta-steps.js';
+import { applyMeta, goDuration, nopCreatedBy, runCommandLine } from '../src/build/meta-steps.js';
 import { planBuild } from '../src/build/plan.js';
 
 const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
@@ -77,5 +77,19 @@ describe('X-Registry-Config', () => {
     assert.equal(credentialsFor(header, 'docker.io')?.username, 'hub');
     assert.equal(credentialsFor(header, 'other:1'), undefined);
     assert.equal(credentialsFor('e30=', 'docker.io'), undefined);
+  });
+});
+
+describe('RUN command lines', () => {
+  const run = (text: string) => {
+    const ins = parseStages(`FROM scratch\n${text}`).stages[0]!.instructions[0]!;
+    assert.equal(ins.kind, 'run');
+    return runCommandLine(ins as Extract<typeof ins, { kind: 'run' }>, ['/bin/sh', '-c']);
+  };
+  it('covers shell, exec and heredoc forms', () => {
+    assert.deepEqual(run('RUN echo $HOME'), ['/bin/sh', '-c', 'echo $HOME']);
+    assert.deepEqual(run('RUN ["/bin/echo", "a b"]'), ['/bin/echo', 'a b']);
+    assert.deepEqual(run('RUN <<EOF\necho a\necho b\nEOF\n'), ['/bin/sh', '-c', 'echo a\necho b\n']);
+    assert.deepEqual(run('RUN cat <<EOF > /f\nhello\nEOF\n'), ['/bin/sh', '-c', 'cat <<EOF > /f\nhello\nEOF']);
   });
 });

@@ -18,7 +18,7 @@ import type { BuildOutput } from './output.js';
 import { PREDEFINED_ARGS, stageByRef, type BuildPlan } from './plan.js';
 import type { BuildImage, BuildPorts } from './ports.js';
 import { RootfsView } from './rootfs-view.js';
-import { applyMeta, commandLine, DEFAULT_SHELL, nopCreatedBy } from './meta-steps.js';
+import { applyMeta, DEFAULT_SHELL, nopCreatedBy, runCommandLine } from './meta-steps.js';
 import { runCopy } from './copy-step.js';
 import { layerTarStream } from './layer-writer.js';
 import type { SourceFs } from './sources.js';
@@ -326,13 +326,7 @@ export class Builder {
     const containers = this.ports.containers;
     if (!containers) throw new BuildStepError('RUN needs the container runtime, which this berthd does not have');
     const shell = this.shell(st);
-    let cmd: string[];
-    if (ins.heredocs.length > 0 && !ins.command.json) {
-      const only = /^<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(ins.command.text.trim());
-      cmd = only
-        ? [...shell, ins.heredocs[0]!.content]
-        : [...shell, [ins.command.text, ...ins.heredocs.map((h) => `${h.content}${h.name}`)].join('\n')];
-    } else cmd = commandLine(ins.command, shell);
+    const cmd = runCommandLine(ins, shell);
     // Build args reach RUN as environment (not overriding ENV) and show in history as `|N K=V`.
     const envKeys = new Set((st.config.Env ?? []).map((kv) => kv.split('=', 1)[0]!));
     const argEnv: string[] = [];
