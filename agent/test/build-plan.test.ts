@@ -8,7 +8,7 @@ import { planBuild } from '../src/build/plan.js';
 
 const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
   dockerfile: 'Dockerfile', tags: [], buildArgs: {}, target: '', labels: {}, noCache: false, pull: false, rm: true, forceRm: false,
-  networkMode: '', platform: '', quiet: false, cacheFrom: [], ...o,
+  networkMode: '', platform: '', quiet: false, cacheFrom: [], runHostConfig: {}, ...o,
 });
 
 const DF = `ARG V=1

@@ -350,6 +350,7 @@ export class Builder {
       WorkingDir: st.config.WorkingDir ?? '',
       Labels: {},
       NetworkMode: this.job.options.networkMode || 'default',
+      HostConfig: this.job.options.runHostConfig,
       ...(st.config.Shell ? { Shell: st.config.Shell } : {}),
     });
     this.out.line(` ---> Running in ${shortId(id)}`);

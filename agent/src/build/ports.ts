@@ -3,7 +3,7 @@
  * containers (one container per RUN step). daemon.ts adapts the images and containers domains to these.
  */
 import type { Readable } from 'node:stream';
-import type { HealthConfig, ImageContainerConfig, ProgressMessage } from '@berth/common';
+import type { BuildRunHostConfig, HealthConfig, ImageContainerConfig, ProgressMessage } from '@berth/common';
 
 export type { HealthConfig, ImageContainerConfig };
 
@@ -62,6 +62,8 @@ export interface StepContainerRequest {
   Labels: Record<string, string>;
   NetworkMode: string;
   Shell?: string[];
+  /** --add-host, --shm-size, --memory, --cpu-* of the build */
+  HostConfig: BuildRunHostConfig;
 }
 
 export interface BuildContainers {

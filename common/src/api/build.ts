@@ -20,6 +20,19 @@ export interface BuildOptions {
   /** -q: print only the image id */
   quiet: boolean;
   cacheFrom: string[];
+  /** resources and hosts for RUN containers (--add-host, --shm-size, --memory, --cpu-*) */
+  runHostConfig: BuildRunHostConfig;
+}
+
+export interface BuildRunHostConfig {
+  ExtraHosts?: string[];
+  ShmSize?: number;
+  Memory?: number;
+  MemorySwap?: number;
+  CpuShares?: number;
+  CpusetCpus?: string;
+  CpuPeriod?: number;
+  CpuQuota?: number;
 }
 
 /** The aux message of a successful build (`docker build --iidfile`). */

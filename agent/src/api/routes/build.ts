@@ -1,11 +1,11 @@
 /** POST /build (the classic builder's API, as the docker CLI without buildx uses it) and POST /build/prune. */
-import type { BuildOptions } from '@berth/common';
+import type { BuildOptions, BuildRunHostConfig } from '@berth/common';
 import { DockerfileParseError } from '../../build/dockerfile/parser.js';
 import { ContextError } from '../../build/context/receive.js';
 import { IgnorePatternError } from '../../build/context/dockerignore.js';
 import { BuildRequestError, type BuildService } from '../../build/service.js';
 import { ApiError, badParameter } from '../errors.js';
-import { openJsonStream, queryBool, sendJson, type JsonStream } from '../http.js';
+import { openJsonStream, queryBool, queryInt, sendJson, type JsonStream } from '../http.js';
 import type { Router } from '../router.js';
 
 function jsonParam<T>(q: URLSearchParams, name: string, check: (v: unknown) => v is T, fallback: T): T {
@@ -28,6 +28,20 @@ const isArgMap = (v: unknown): v is Record<string, string | null> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string' || x === null);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
+function runHostConfig(q: URLSearchParams): BuildRunHostConfig {
+  const hc: BuildRunHostConfig = {};
+  const hosts = (q.get('extrahosts') ?? '').split(/[,\s]+/).filter(Boolean);
+  if (hosts.length) hc.ExtraHosts = hosts;
+  const ints = [['shmsize', 'ShmSize'], ['memory', 'Memory'], ['memswap', 'MemorySwap'], ['cpushares', 'CpuShares'], ['cpuperiod', 'CpuPeriod'], ['cpuquota', 'CpuQuota']] as const;
+  for (const [param, key] of ints) {
+    const v = queryInt(q, param);
+    if (v !== undefined && v !== 0) hc[key] = v;
+  }
+  const cpuset = q.get('cpusetcpus');
+  if (cpuset) hc.CpusetCpus = cpuset;
+  return hc;
+}
+
 export function parseBuildQuery(q: URLSearchParams): BuildOptions {
   const version = q.get('version');
   if (version === '2') throw badParameter('BuildKit (version=2) is not supported by this daemon; use the classic builder (DOCKER_BUILDKIT=0)');
@@ -46,6 +60,7 @@ export function parseBuildQuery(q: URLSearchParams): BuildOptions {
     platform: q.get('platform') ?? '',
     quiet: queryBool(q, 'q'),
     cacheFrom: jsonParam(q, 'cachefrom', isStrings, []),
+    runHostConfig: runHostConfig(q),
   };
 }
 
