@@ -15,7 +15,7 @@ import { parseInstruction } from './dockerfile/instructions.js';
 import { parseDockerfile } from './dockerfile/parser.js';
 import { processWord, varsFromEnv } from './dockerfile/shell-words.js';
 import type { BuildOutput } from './output.js';
-import { PREDEFINED_ARGS, stageByRef, type BuildPlan } from './plan.js';
+import { checkPlatform, PREDEFINED_ARGS, stageByRef, type BuildPlan } from './plan.js';
 import type { BuildImage, BuildPorts } from './ports.js';
 import { RootfsView } from './rootfs-view.js';
 import { applyMeta, DEFAULT_SHELL, nopCreatedBy, runCommandLine } from './meta-steps.js';
@@ -47,7 +47,6 @@ export interface StageState {
   /** ARGs declared in this stage → value (undefined: declared without a value) */
   args: Map<string, string | undefined>;
   cmdSet: boolean;
-  platform: { architecture: string; os: string };
 }
 
 export interface BuildJob {
@@ -118,7 +117,7 @@ export class Builder {
   }
 
   private async baseImage(ref: string, fromPlatform: string | undefined): Promise<BuildImage> {
-    if (fromPlatform) this.checkPlatform(fromPlatform);
+    if (fromPlatform) checkPlatform(fromPlatform);
     let img = this.job.options.pull ? undefined : await this.ports.images.resolve(ref);
     if (!img) {
       try {
@@ -129,13 +128,6 @@ export class Builder {
       }
     }
     return img;
-  }
-
-  private checkPlatform(p: string): void {
-    const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-    const ok = new Set(['linux', `linux/${arch}`]);
-    if (arch === 'arm64') ok.add('linux/arm64/v8');
-    if (!ok.has(p.toLowerCase())) throw new BuildStepError(`"${p}" is not the daemon's platform (linux/${arch}); Berth's builder builds only for linux/${arch}`);
   }
 
   private async runStage(stage: Stage): Promise<StageState> {
@@ -151,9 +143,8 @@ export class Builder {
       const prev = this.stageResults.get(dep.index)!;
       st = { ...prev, stage, config: structuredClone(prev.config), args: new Map(), cmdSet: false };
     } else if (name.toLowerCase() === 'scratch') {
-      if (fromPlatform) this.checkPlatform(fromPlatform);
-      const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-      st = { stage, imageId: undefined, config: {}, author: undefined, args: new Map(), cmdSet: false, platform: { architecture: arch, os: 'linux' } };
+      if (fromPlatform) checkPlatform(fromPlatform);
+      st = { stage, imageId: undefined, config: {}, author: undefined, args: new Map(), cmdSet: false };
     } else {
       const img = await this.baseImage(name, fromPlatform);
       st = {
@@ -163,7 +154,6 @@ export class Builder {
         author: undefined,
         args: new Map(),
         cmdSet: false,
-        platform: { architecture: img.architecture, os: img.os },
       };
     }
     this.out.line(` ---> ${st.imageId ? shortId(st.imageId) : ''}`);

@@ -32,6 +32,18 @@ export interface BuildPlan {
   labelInstructions: Instruction[];
 }
 
+/** The only platform this daemon builds for (`linux/amd64`, `linux/arm64`...). */
+export function daemonPlatform(): string {
+  return `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+}
+
+/** --platform and FROM --platform: the daemon's own platform (or plain `linux`) is fine; others are refused. */
+export function checkPlatform(p: string): void {
+  if (!p) return;
+  const norm = p.toLowerCase().replace(/\/v8$/, '');
+  if (norm !== daemonPlatform() && norm !== 'linux') throw new BuildPlanError(`platform "${p}" is not supported: this daemon builds only for ${daemonPlatform()}`);
+}
+
 /** Finds a stage by name or index among the stages before `before`. */
 export function stageByRef(df: Dockerfile, ref: string, before: number): Stage | undefined {
   const lower = ref.toLowerCase();

@@ -13,7 +13,7 @@ import { BuildCache } from './cache.js';
 import { IgnoreMatcher, readIgnoreFile } from './context/dockerignore.js';
 import { readContextFile, receiveContext, type BuildContext } from './context/receive.js';
 import { BuildOutput, type OutputSink } from './output.js';
-import { BuildPlanError, planBuild } from './plan.js';
+import { BuildPlanError, checkPlatform, planBuild } from './plan.js';
 import type { BuildPorts } from './ports.js';
 import { ContextSource } from './sources.js';
 
@@ -23,17 +23,6 @@ export class BuildRequestError extends Error {
     super(message);
     this.name = 'BuildRequestError';
   }
-}
-
-function daemonPlatform(): string {
-  return `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
-}
-
-export function checkBuildPlatform(p: string): void {
-  if (!p) return;
-  const want = daemonPlatform();
-  const norm = p.toLowerCase().replace(/\/v8$/, '');
-  if (norm !== want && norm !== 'linux') throw new BuildRequestError(`platform "${p}" is not supported: this daemon builds only for ${want}`);
 }
 
 /** The familiar name dockerd prints in "Successfully tagged": `name:tag`, `:latest` added when missing. */
@@ -79,7 +68,11 @@ export class BuildService {
    * Returns the image id, or undefined when the build failed in-stream.
    */
   async build(body: Readable, options: BuildOptions, sink: OutputSink, signal: AbortSignal, registryConfig?: string): Promise<string | undefined> {
-    checkBuildPlatform(options.platform);
+    try {
+      checkPlatform(options.platform);
+    } catch (err) {
+      throw new BuildRequestError((err as Error).message);
+    }
     for (const t of options.tags) this.ports.images.checkTag(t);
     const started = Date.now();
     const ctx = await receiveContext(body, this.tmpDir);
