@@ -12,7 +12,7 @@ import { copyDigestText, findSources, planCopy } from '../src/build/copy.js';
 import { RootfsView } from '../src/build/rootfs-view.js';
 import { ContextSource, globToRegExp } from '../src/build/sources.js';
 import { cacheKey } from '../src/build/cache.js';
-import { padding, tarHeader, TAR_END } from '../src/storage/tar-write.js';
+import { tarHeader, tarPadding, TAR_END } from '../src/util/tar-writer.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-ctx-test-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -26,7 +26,7 @@ function tar(entries: E[], { end = true, pad = true } = {}): Buffer {
     parts.push(tarHeader({ name: e.name, type, size: type === 'file' ? data.length : 0, mode: e.mode ?? (type === 'dir' ? 0o755 : 0o644), ...(e.linkname ? { linkname: e.linkname } : {}) }));
     if (type === 'file') {
       parts.push(data);
-      if (pad || i < entries.length - 1) parts.push(Buffer.alloc(padding(data.length)));
+      if (pad || i < entries.length - 1) parts.push(tarPadding(data.length));
     }
   });
   if (end) parts.push(TAR_END);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { lookupUser, RootfsView } from '../src/build/rootfs-view.js';
-import { tarHeader, TAR_END } from '../src/storage/tar-write.js';
+import { tarHeader, TAR_END } from '../src/util/tar-writer.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-view-'));
@@ -30,7 +30,7 @@ describe('RootfsView', () => {
     fs.symlinkSync('../../../../etc', path.join(lower, 'up'));
     fs.mkdirSync(path.join(upper, 'x'), { recursive: true });
     execFileSync('mknod', [path.join(upper, 'x/gone'), 'c', '0', '0']);
-    const opq = Buffer.concat([tarHeader({ name: 'd/', type: 'dir', mode: 0o755, xattrs: { 'trusted.overlay.opaque': 'y' } }), TAR_END]);
+    const opq = Buffer.concat([tarHeader({ name: 'd/', type: 'dir', mode: 0o755, pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } }), TAR_END]);
     execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-x', '-f', '-', '-C', upper], { input: opq });
     put(upper, 'd/new.txt');
     const v = new RootfsView([upper, lower]);

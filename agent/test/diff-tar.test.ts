@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { writeDiffTar } from '../src/storage/diff-tar.js';
 import { TarParser, type TarEntry } from '../src/storage/tar-parse.js';
-import { tarHeader, TAR_END } from '../src/storage/tar-write.js';
+import { tarHeader, TAR_END } from '../src/util/tar-writer.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-diff-'));
@@ -34,7 +34,7 @@ describe('writeDiffTar', () => {
     fs.symlinkSync('new.conf', path.join(upper, 'etc/link'));
     execFileSync('mknod', [path.join(upper, 'etc/gone'), 'c', '0', '0']);
     // An opaque directory as overlayfs leaves it (the xattr set through tar, as the layer store does).
-    const opq = Buffer.concat([tarHeader({ name: 'var/', type: 'dir', mode: 0o755, xattrs: { 'trusted.overlay.opaque': 'y', 'trusted.other': 'no' } }), TAR_END]);
+    const opq = Buffer.concat([tarHeader({ name: 'var/', type: 'dir', mode: 0o755, pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y', 'SCHILY.xattr.trusted.other': 'no' } }), TAR_END]);
     execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-x', '-f', '-', '-C', upper], { input: opq });
     const out = path.join(tmp, 'layer.tar');
     return writeDiffTar(upper, out).then(() => {

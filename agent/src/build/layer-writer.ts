@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { padding, tarHeader, TAR_END } from '../storage/tar-write.js';
+import { tarHeader, tarPadding, TAR_END } from '../util/tar-writer.js';
 import type { LayerEntry } from './copy.js';
 
 const CHUNK = 1 << 20;
@@ -23,7 +23,7 @@ async function* tarChunks(entries: readonly LayerEntry[]): AsyncGenerator<Buffer
       if (e.content) {
         yield tarHeader({ name, type: 'file', mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, size: e.content.length });
         yield e.content;
-        yield Buffer.alloc(padding(e.content.length));
+        yield tarPadding(e.content.length);
         continue;
       }
       let fh: FileHandle;
@@ -52,7 +52,7 @@ async function* tarChunks(entries: readonly LayerEntry[]): AsyncGenerator<Buffer
           left -= bytesRead;
           pos += bytesRead;
         }
-        yield Buffer.alloc(padding(size));
+        yield tarPadding(size);
       } finally {
         if (own) await fh.close();
       }

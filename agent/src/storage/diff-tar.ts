@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { TarParser, type TarEntry, type TarSink } from './tar-parse.js';
-import { padding, tarHeader, TAR_END } from './tar-write.js';
+import { tarHeader, TAR_END } from '../util/tar-writer.js';
 
 const KEEP_XATTR = /^(security\.capability|user\..+)$/;
 
@@ -27,9 +27,9 @@ class DiffRewriter implements TarSink {
     const slash = bare.lastIndexOf('/');
     const dir = slash < 0 ? '' : bare.slice(0, slash + 1);
     const base = bare.slice(slash + 1);
-    const xattrs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(e.xattrs)) if (KEEP_XATTR.test(k)) xattrs[k] = v;
-    const common = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, xattrs };
+    const pax: Record<string, string> = {};
+    for (const [k, v] of Object.entries(e.xattrs)) if (KEEP_XATTR.test(k)) pax[`SCHILY.xattr.${k}`] = v;
+    const common = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, pax };
     if (e.type === 'char' && e.devmajor === 0 && e.devminor === 0) {
       this.write(tarHeader({ name: `${dir}.wh.${base}`, type: 'file', mode: 0o600, mtime: e.mtime, size: 0 }));
       return;
@@ -41,7 +41,7 @@ class DiffRewriter implements TarSink {
     }
     const linkname = e.type === 'hardlink' ? e.linkname.replace(/^(\.\/)+/, '') : e.linkname;
     this.write(tarHeader({ name: bare, type: e.type, ...common, size: e.type === 'file' ? e.size : 0, linkname, devmajor: e.devmajor, devminor: e.devminor }));
-    this.pad = e.type === 'file' ? padding(e.size) : 0;
+    this.pad = e.type === 'file' ? (512 - (e.size % 512)) % 512 : 0;
   }
 
   data(chunk: Buffer): void {
