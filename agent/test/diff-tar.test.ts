@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { writeDiffTar } from '../src/storage/diff-tar.js';
+import { diffTarStream } from '../src/storage/diff-tar.js';
 import { TarParser, type TarEntry } from '../src/storage/tar-parse.js';
 import { tarHeader, TAR_END } from '../src/util/tar-writer.js';
 
@@ -13,19 +13,19 @@ const IS_ROOT = process.getuid?.() === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-diff-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function entries(file: string): { name: string; type: string; data: string; linkname: string }[] {
+async function entries(stream: NodeJS.ReadableStream): Promise<{ name: string; type: string; data: string; linkname: string }[]> {
   const out: { name: string; type: string; data: string; linkname: string }[] = [];
   const p = new TarParser({
     entry: (e: TarEntry) => out.push({ name: e.name, type: e.type, data: '', linkname: e.linkname }),
     data: (c) => (out[out.length - 1]!.data += c.toString()),
     entryEnd: () => {},
   });
-  p.write(fs.readFileSync(file));
+  for await (const c of stream) p.write(c as Buffer);
   p.end();
   return out;
 }
 
-describe('writeDiffTar', () => {
+describe('diffTarStream', () => {
   it('rewrites overlay whiteouts and opaque directories into Docker form', { skip: !IS_ROOT && 'needs root (mknod, trusted xattrs)' }, () => {
     const upper = path.join(tmp, 'upper');
     fs.mkdirSync(path.join(upper, 'etc'), { recursive: true });
@@ -36,9 +36,7 @@ describe('writeDiffTar', () => {
     // An opaque directory as overlayfs leaves it (the xattr set through tar, as the layer store does).
     const opq = Buffer.concat([tarHeader({ name: 'var/', type: 'dir', mode: 0o755, pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y', 'SCHILY.xattr.trusted.other': 'no' } }), TAR_END]);
     execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-x', '-f', '-', '-C', upper], { input: opq });
-    const out = path.join(tmp, 'layer.tar');
-    return writeDiffTar(upper, out).then(() => {
-      const es = entries(out);
+    return entries(diffTarStream(upper)).then((es) => {
       const names = es.map((e) => `${e.type}:${e.name}`);
       assert.ok(names.includes('file:etc/.wh.gone'), names.join(' '));
       assert.ok(names.includes('dir:var/'));

@@ -4,7 +4,6 @@
  * RUN steps run in a container that is committed and removed; COPY/ADD write a layer from the planned
  * entries. Only the target stage is tagged.
  */
-import { promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { BuildOptions, ImageContainerConfig } from '@berth/common';
 import type { Logger } from '../log.js';
@@ -362,19 +361,15 @@ export class Builder {
       if (rm || forceRm) await remove();
       throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
     }
-    let tar: string | undefined;
     try {
-      tar = await containers.exportChanges(id);
-      await this.commitRunLayer(st, key, createdBy, tar, id, rm || forceRm ? remove : undefined);
+      await this.commitRunLayer(st, key, createdBy, await containers.exportChanges(id), id, rm || forceRm ? remove : undefined);
     } catch (err) {
       if (rm || forceRm) await remove();
       throw err;
-    } finally {
-      if (tar) await fsp.rm(tar, { force: true });
     }
   }
 
-  private async commitRunLayer(st: StageState, key: string, createdBy: string, tar: string, container: string, remove: (() => Promise<void>) | undefined): Promise<void> {
+  private async commitRunLayer(st: StageState, key: string, createdBy: string, tar: Readable, container: string, remove: (() => Promise<void>) | undefined): Promise<void> {
     const id = await this.ports.images.create({
       parent: st.imageId,
       layerTar: tar,

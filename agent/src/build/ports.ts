@@ -71,8 +71,8 @@ export interface BuildContainers {
   create(req: StepContainerRequest): Promise<string>;
   /** Starts it, relays its output, waits for it; returns the exit code. */
   run(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, signal: AbortSignal): Promise<number>;
-  /** Writes the container's changes as an uncompressed layer tar at a fresh path; the caller deletes it. */
-  exportChanges(id: string): Promise<string>;
+  /** The container's changes as an uncompressed layer tar stream. */
+  exportChanges(id: string): Promise<Readable>;
   remove(id: string): Promise<void>;
 }
 

@@ -1,11 +1,11 @@
 /**
- * A container's changes (its overlay upper dir) as a Docker layer tar, for build RUN steps and docker
- * commit. GNU tar reads the tree (hardlinks, xattrs, special files) and this module rewrites overlay's forms
+ * A container's changes (its overlay upper dir) as a Docker layer tar stream, for build RUN steps and
+ * docker commit. GNU tar reads the tree (hardlinks, xattrs, special files) and this module rewrites overlay's forms
  * into Docker's: a 0/0 character device becomes a `.wh.<name>` whiteout, a directory with
  * `trusted.overlay.opaque=y` gets a `.wh..wh..opq` marker. Other trusted.* xattrs never leave the host.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
 import { TarParser, type TarEntry, type TarSink } from './tar-parse.js';
 import { tarHeader, TAR_END } from '../util/tar-writer.js';
 
@@ -13,12 +13,7 @@ const KEEP_XATTR = /^(security\.capability|user\..+)$/;
 
 class DiffRewriter implements TarSink {
   private pad = 0;
-  constructor(private readonly fd: number) {}
-
-  private write(b: Buffer): void {
-    let off = 0;
-    while (off < b.length) off += fs.writeSync(this.fd, b, off);
-  }
+  constructor(private readonly write: (b: Buffer) => void) {}
 
   entry(e: TarEntry): void {
     const name = e.name.replace(/^(\.\/)+/, '').replace(/^\.$/, '');
@@ -58,45 +53,46 @@ class DiffRewriter implements TarSink {
   }
 }
 
-/** Writes the changes in `upperDir` as a layer tar at `outFile` (created exclusively). */
-export async function writeDiffTar(upperDir: string, outFile: string): Promise<void> {
-  const fd = fs.openSync(outFile, 'wx', 0o600);
-  const sink = new DiffRewriter(fd);
+/**
+ * The changes in `upperDir` as a layer tar stream (what docker commit and build RUN steps add to the image
+ * store). Backpressure reaches the tar process; destroying the stream kills it.
+ */
+export function diffTarStream(upperDir: string): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const child = spawn('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '--sort=name', '-C', upperDir, '-cf', '-', '.'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const sink = new DiffRewriter((b) => {
+    if (!out.write(b)) child.stdout.pause();
+  });
+  out.on('drain', () => child.stdout.resume());
   const parser = new TarParser(sink);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '--sort=name', '-C', upperDir, '-cf', '-', '.'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      let failed: Error | undefined;
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.stdout.on('data', (c: Buffer) => {
-        if (failed) return;
-        try {
-          parser.write(c);
-        } catch (err) {
-          failed = err as Error;
-          child.kill('SIGKILL');
-        }
-      });
-      child.on('error', (err) => reject(new Error(`cannot run tar to read the container's changes: ${err.message}`)));
-      child.on('close', (code) => {
-        if (failed) return reject(failed);
-        if (code !== 0) return reject(new Error(`reading the container's changes failed: ${stderr.trim() || `tar exited ${code}`}`));
-        try {
-          parser.end();
-          sink.end();
-          resolve();
-        } catch (err) {
-          reject(err as Error);
-        }
-      });
-    });
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(outFile, { force: true });
-    throw err;
-  }
-  fs.closeSync(fd);
+  let stderr = '';
+  let failed: Error | undefined;
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (c: Buffer) => {
+    if (failed) return;
+    try {
+      parser.write(c);
+    } catch (err) {
+      failed = err as Error;
+      child.kill('SIGKILL');
+    }
+  });
+  child.on('error', (err) => out.destroy(new Error(`cannot run tar to read the container's changes: ${err.message}`)));
+  child.on('close', (code) => {
+    if (failed) return out.destroy(failed);
+    if (code !== 0) return out.destroy(new Error(`reading the container's changes failed: ${stderr.trim() || `tar exited ${code}`}`));
+    try {
+      parser.end();
+      sink.end();
+      out.end();
+    } catch (err) {
+      out.destroy(err as Error);
+    }
+  });
+  out.on('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return out;
 }
