@@ -15,6 +15,7 @@ import { registerImageArchiveRoutes } from './api/routes/images-archive.js';
 import { registerBuildRoutes } from './api/routes/build.js';
 import { buildImagesFrom } from './build/image-adapter.js';
 import { BuildService } from './build/service.js';
+import { buildContainersFrom } from './build/container-adapter.js';
 import { ImageService } from './images/index.js';
 import { registerContainerApi } from './api/routes/container-api.js';
 import { imagePort } from './containers/image-adapter.js';
@@ -111,7 +112,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     images.setUsage((id) => domain.containers.imageUsers(id));
     registerContainerApi(router, containers);
     registerSystemRoutes(router, engine, [imageSystemProvider(images), containers.systemProvider]);
-    const build = new BuildService({ images: buildImagesFrom(images), containers: undefined }, config.dataRoot, log.child({ component: 'build' }));
+    const build = new BuildService({ images: buildImagesFrom(images), containers: buildContainersFrom(domain) }, config.dataRoot, log.child({ component: 'build' }));
     await build.init();
     registerBuildRoutes(router, build);
 

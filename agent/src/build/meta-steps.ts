@@ -174,7 +174,13 @@ export function applyMeta(
       if (h.none) hc = { Test: ['NONE'] };
       else {
         const test = h.test!.json ? ['CMD', ...h.test!.args] : ['CMD-SHELL', h.test!.text];
-        hc = { Test: test, Interval: h.interval, Timeout: h.timeout, StartPeriod: h.startPeriod, StartInterval: h.startInterval, Retries: h.retries };
+        // Zero fields are left out, as dockerd's omitempty config shows them.
+        hc = { Test: test };
+        if (h.interval) hc.Interval = h.interval;
+        if (h.timeout) hc.Timeout = h.timeout;
+        if (h.startPeriod) hc.StartPeriod = h.startPeriod;
+        if (h.startInterval) hc.StartInterval = h.startInterval;
+        if (h.retries) hc.Retries = h.retries;
       }
       config.Healthcheck = hc;
       const retries = `'\\x${(hc.Retries ?? 0).toString(16).padStart(2, '0')}'`;

@@ -109,7 +109,8 @@ export function mergeWithImage(req: ContainerCreateRequest, img: ImageContainerC
   const config: ContainerConfig = {
     Hostname: req.Hostname || id.slice(0, 12),
     Domainname: req.Domainname ?? '',
-    User: req.User ?? img.User ?? '',
+    // The CLI always sends User ("" when no --user): empty means the image's user, as dockerd.
+    User: req.User || img.User || '',
     AttachStdin: req.AttachStdin ?? false,
     AttachStdout: req.AttachStdout ?? false,
     AttachStderr: req.AttachStderr ?? false,

@@ -1,0 +1,83 @@
+/**
+ * The containers domain as the builder sees it (BuildContainers): one container per RUN step, created,
+ * attached before start so no output is lost, waited for, its upper dir exported as a layer, removed.
+ */
+import path from 'node:path';
+import type { ContainerDomain } from '../containers/index.js';
+import type { AttachSession } from '../runtime/types.js';
+import { diffTarStream } from '../storage/diff-tar.js';
+import type { BuildContainers } from './ports.js';
+
+/** Splits Docker's 8-byte multiplexed frames ([stream,0,0,0,size BE32] + payload) as they arrive. */
+export class FrameSplitter {
+  private buf = Buffer.alloc(0);
+  constructor(private readonly on: (stream: 'stdout' | 'stderr', payload: Buffer) => void) {}
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.buf.length >= 8) {
+      const size = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + size) break;
+      const payload = this.buf.subarray(8, 8 + size);
+      this.on(this.buf[0] === 2 ? 'stderr' : 'stdout', payload);
+      this.buf = this.buf.subarray(8 + size);
+    }
+  }
+}
+
+export function buildContainersFrom(domain: ContainerDomain): BuildContainers {
+  const lc = domain.containers.lifecycle;
+  return {
+    async create(req) {
+      const body = {
+        Image: req.Image,
+        Cmd: req.Cmd,
+        Entrypoint: req.Entrypoint,
+        Env: req.Env,
+        User: req.User,
+        WorkingDir: req.WorkingDir,
+        Labels: req.Labels,
+        AttachStdout: true,
+        AttachStderr: true,
+        HostConfig: { ...req.HostConfig, NetworkMode: req.NetworkMode },
+      };
+      const r = await domain.containers.create(body, null);
+      return r.Id;
+    },
+    async run(id, onOutput, signal) {
+      let cancel: () => void = () => {};
+      const session = new Promise<AttachSession>((resolve, reject) => {
+        cancel = lc.addPendingAttach(id, { opts: { stdin: false, stdout: true, stderr: true }, deliver: resolve, fail: reject });
+      });
+      const exited = lc.waiters.next(id, 'exit');
+      try {
+        await lc.start(id);
+      } catch (err) {
+        cancel();
+        throw err;
+      }
+      const s = await session;
+      const split = new FrameSplitter(onOutput);
+      const drained = new Promise<void>((resolve) => {
+        s.output.on('data', (c: Buffer) => split.push(c));
+        s.output.on('end', resolve);
+        s.output.on('close', resolve);
+        s.output.on('error', () => resolve());
+      });
+      const onAbort = () => void lc.kill(id).catch(() => undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const res = await exited;
+        await drained;
+        return res.StatusCode;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+    async exportChanges(id) {
+      return diffTarStream(path.join(domain.store.dir(id), 'upper'));
+    },
+    async remove(id) {
+      await domain.containers.remove(id, { force: true, volumes: true });
+    },
+  };
+}
