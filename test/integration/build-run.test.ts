@@ -76,6 +76,12 @@ CMD ["echo $MESSAGE"]
         `[ "$(cat exec.txt)" = exec-form ]; [ -z "$GREETING" ]; echo verified-inside`,
     );
     assert.match(out, /verified-inside/);
+    // And as a container: the entrypoint and CMD run as the image's user.
+    const run = await d.docker(['run', '--rm', 'app:1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'hello there\n');
+    const who = await d.docker(['run', '--rm', '--entrypoint', 'id', 'app:1', '-u']);
+    assert.equal(who.stdout.trim(), '1234');
     const i = JSON.parse((await d.docker(['image', 'inspect', 'app:1'])).stdout)[0];
     assert.equal(i.Config.User, 'app');
     assert.deepEqual(i.Config.Entrypoint, ['/bin/sh', '-c']);
