@@ -115,6 +115,16 @@ CMD ["echo $MESSAGE"]
     assert.ok(containers().some((c) => c.startsWith(id)), 'the step container is still there');
   });
 
+  it('keeps deletions across RUN layers (whiteouts and opaque directories)', async () => {
+    const dir = ctx({ Dockerfile: 'FROM bb:base\nRUN mkdir -p /d /e && touch /d/old /e/gone /e/stay\nRUN rm -rf /d && mkdir /d && touch /d/new && rm /e/gone\n' });
+    const r = await d.docker(['build', '-t', 'deletions', dir]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await check('deletions', '[ ! -e /d/old ] && [ -e /d/new ] && [ ! -e /e/gone ] && [ -e /e/stay ]');
+    const copied = await d.docker(['build', '-t', 'copied', '-'], { input: 'FROM bb:base\nCOPY --from=deletions /d /copy/d\n' });
+    assert.equal(copied.code, 0, copied.stderr);
+    await check('copied', '[ "$(ls /copy/d)" = new ]');
+  });
+
   it('builds 3 stages with RUN artifacts passed by COPY --from, and caches RUN steps', async () => {
     const dir = ctx({
       Dockerfile: `FROM bb:base AS build

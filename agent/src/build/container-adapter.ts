@@ -3,9 +3,11 @@
  * attached before start so no output is lost, waited for, its upper dir exported as a layer, removed.
  */
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { writeTree } from '../containers/archive.js';
 import type { ContainerDomain } from '../containers/index.js';
 import type { AttachSession } from '../runtime/types.js';
-import { diffTarStream } from '../storage/diff-tar.js';
+import { readOpaqueDirs } from '../storage/opaque.js';
 import type { BuildContainers } from './ports.js';
 
 /** Splits Docker's 8-byte multiplexed frames ([stream,0,0,0,size BE32] + payload) as they arrive. */
@@ -74,7 +76,12 @@ export function buildContainersFrom(domain: ContainerDomain): BuildContainers {
       }
     },
     async exportChanges(id) {
-      return diffTarStream(path.join(domain.store.dir(id), 'upper'));
+      // A RUN container has no volumes or bind mounts: its upper dir is exactly its changes.
+      const upper = path.join(domain.store.dir(id), 'upper');
+      const out = new PassThrough();
+      // writeTree ends `out` itself once the archive is complete.
+      writeTree(out, upper, '', { whiteouts: true, opaqueDirs: readOpaqueDirs(upper) }).catch((err: Error) => out.destroy(err));
+      return out;
     },
     async remove(id) {
       await domain.containers.remove(id, { force: true, volumes: true });

@@ -4,10 +4,9 @@
  * parents have), `COPY --from=<stage|image>` sources, and /etc/passwd lookups for --chown. Symlinks are
  * resolved inside the image's root, never on the host.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TarParser } from '../storage/tar-parse.js';
+import { readOpaqueDirs } from '../storage/opaque.js';
 
 export interface ViewEntry {
   /** absolute host path of the entry in the layer that provides it */
@@ -48,44 +47,6 @@ export function resolveInScope(rel: string, followLast: boolean, link: (p: strin
 
 function isWhiteoutDevice(st: fs.Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
-}
-
-/**
- * The opaque directories (trusted.overlay.opaque=y) of one layer dir, as paths relative to it. Node has no
- * getxattr: the layer's directories are listed here and GNU tar reads their xattrs in one pass (headers
- * only, no file data).
- */
-function readOpaqueDirs(layer: string): Set<string> {
-  const dirs: string[] = [];
-  const walk = (rel: string): void => {
-    for (const d of fs.readdirSync(path.join(layer, rel), { withFileTypes: true })) {
-      if (!d.isDirectory()) continue;
-      const r = rel ? `${rel}/${d.name}` : d.name;
-      dirs.push(r);
-      walk(r);
-    }
-  };
-  walk('');
-  const out = new Set<string>();
-  if (dirs.length === 0) return out;
-  const r = spawnSync('tar', ['--xattrs', '--xattrs-include=trusted.overlay.opaque', '--no-recursion', '--null', '-C', layer, '-T', '-', '-cf', '-'], {
-    input: dirs.join('\0') + '\0',
-    maxBuffer: 256 << 20,
-  });
-  if (r.status !== 0 || !r.stdout) return out;
-  const parser = new TarParser({
-    entry: (e) => {
-      if (e.xattrs['trusted.overlay.opaque'] === 'y') out.add(e.name.replace(/\/$/, ''));
-    },
-    data: () => {},
-    entryEnd: () => {},
-  });
-  try {
-    parser.write(r.stdout);
-  } catch {
-    /* a partial answer still marks what it found */
-  }
-  return out;
 }
 
 export class RootfsView {

@@ -82,6 +82,8 @@ export interface WalkOptions {
   skip?: (rel: string) => boolean;
   /** Writing a layer from an overlay upper dir: 0/0 character devices become `.wh.` whiteout files. */
   whiteouts?: boolean;
+  /** Opaque directories of that upper dir (storage/opaque.ts): each gets a `.wh..wh..opq` marker. */
+  opaqueDirs?: ReadonlySet<string>;
 }
 
 /** Streams `host` (a file or a tree; end a magic /proc/<pid>/root with '/') as a tar whose top entry is `name` ('' = contents only). */
@@ -94,6 +96,7 @@ export async function writeTree(out: Writable, host: string, name: string, opts:
     const base: TarEntry = { name: rel, type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
     if (st.isDirectory()) {
       if (rel) await tar.add({ ...base, name: rel + '/', type: 'dir' });
+      if (rel && opts.opaqueDirs?.has(rel)) await tar.add({ ...base, name: `${rel}/.wh..wh..opq`, mode: 0o644, size: 0 }, Buffer.alloc(0));
       if (opts.oneFilesystem && st.dev !== rootSt.dev) return;
       const names = (await fsp.readdir(abs)).sort();
       for (const n of names) {
