@@ -133,7 +133,8 @@ try {
       const paint = performance.getEntriesByName('first-contentful-paint')[0];
       return { data: e ? e.startTime : performance.now(), fcp: paint ? paint.startTime : NaN };
     });
-    fmp.push(t.data);
+    // Meaningful = the data is in the DOM and something has been painted: the later of the two.
+    fmp.push(Number.isNaN(t.fcp) ? t.data : Math.max(t.data, t.fcp));
     fcp.push(t.fcp);
   }
 

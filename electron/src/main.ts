@@ -7,11 +7,14 @@ import { app, BrowserWindow, ipcMain, Menu, nativeImage, screen, session, shell,
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineStatus } from '@berth/common';
+import { openManager } from './cli/vm-common.js';
 import { ExternalEngine, type EngineControl } from './engine/control.js';
-import { defaultEngineHost, parseEngineHost } from './engine/endpoint.js';
+import { defaultEngineHost, parseEngineHost, type EngineEndpoint } from './engine/endpoint.js';
 import { registerHandlers } from './ipc/handle.js';
 import { StreamRegistry } from './ipc/engine-handlers.js';
 import { SettingsStore } from './settings/store.js';
+import { VmEngineControl } from './vm/control.js';
+import { berthPaths } from './vm/paths.js';
 import { trayMenu, trayTooltip } from './tray/menu.js';
 import { CONTENT_SECURITY_POLICY } from './web/static.js';
 import { fitToDisplays, loadWindowState, MIN_SIZE, saveWindowState } from './window/state.js';
@@ -79,6 +82,19 @@ function updateTray(control: EngineControl, s: EngineStatus): void {
   );
 }
 
+/**
+ * The engine the app drives: the VM layer's (a VM on macOS/Windows, a native berthd on Linux), exactly as
+ * `berth start|stop` do; or, when BERTH_HOST/DOCKER_HOST names one, an engine Berth does not manage.
+ */
+async function engineControl(): Promise<{ control: EngineControl; ep: EngineEndpoint }> {
+  if (process.env.BERTH_HOST || process.env.DOCKER_HOST) {
+    const ep = parseEngineHost(defaultEngineHost());
+    return { control: new ExternalEngine(ep), ep };
+  }
+  const vm = await openManager();
+  return { control: new VmEngineControl(vm), ep: { kind: 'unix', socketPath: vm.paths.socket } };
+}
+
 async function start(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
     app.quit();
@@ -92,11 +108,10 @@ async function start(): Promise<void> {
   });
   await app.whenReady();
   const userData = app.getPath('userData');
-  const settings = new SettingsStore(path.join(userData, 'settings.json'));
+  // One settings file for the app and the CLI (~/.berth/settings.json): the VM layer reads its sizes there.
+  const settings = new SettingsStore(berthPaths().settings);
   await settings.load();
-  const ep = parseEngineHost(defaultEngineHost());
-  // The VM layer (electron/src/vm) provides a managed EngineControl; until then, an external engine.
-  const control: EngineControl = new ExternalEngine(ep);
+  const { control, ep } = await engineControl();
   const streams = new StreamRegistry(ep);
 
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
