@@ -22,6 +22,8 @@ export interface DaemonConfig {
   cgroupParent?: string;
   /** Runtime state: shim sockets, exit files (--exec-root); default derived from the data root. */
   execRoot?: string;
+  /** --host-token-file: every tcp:// host requires this per-install secret first (api/token-gate.ts). */
+  hostTokenFile?: string;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -49,6 +51,7 @@ Options:
       --exec-root string            Root directory for runtime state (default "/run/berth/runtime")
       --mtu int                     Default MTU of container networks (default 65520)
   -H, --host list                   Daemon socket(s) to listen on (default unix:///run/berth/docker.sock)
+      --host-token-file string      tcp:// hosts first require the 64-hex-digit token in this file
       --insecure-registry list      Registry (host:port) reached over plain HTTP
   -l, --log-level string            debug, info, warn, error, fatal (default "info")
       --max-concurrent-downloads n  Parallel layer downloads per pull (default 3)
@@ -156,6 +159,9 @@ export function parseArgs(argv: string[]): ParseResult {
       case '--config-file':
         flags.configFile = next();
         break;
+      case '--host-token-file':
+        flags.hostTokenFile = next();
+        break;
       case '--cgroup-parent':
         flags.cgroupParent = next();
         break;
@@ -203,6 +209,7 @@ export function parseArgs(argv: string[]): ParseResult {
   const pidfile = flags.pidfile ?? file.pidfile;
   if (pidfile) config.pidfile = pidfile;
   if (flags.configFile) config.configFile = flags.configFile;
+  if (flags.hostTokenFile) config.hostTokenFile = flags.hostTokenFile;
   const cgroupParent = flags.cgroupParent ?? file['cgroup-parent'];
   if (cgroupParent !== undefined) {
     if (!/^\/?[a-zA-Z0-9_.-]+(\/[a-zA-Z0-9_.-]+)*$/.test(cgroupParent) || cgroupParent.split('/').includes('..')) {

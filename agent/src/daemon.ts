@@ -5,6 +5,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { Router } from './api/router.js';
 import { createApiServer } from './api/server.js';
+import { readTokenFile, requireToken } from './api/token-gate.js';
 import { registerNetworkRoutes } from './api/routes/networks.js';
 import { registerSystemRoutes } from './api/routes/system.js';
 import { registerVolumeRoutes } from './api/routes/volumes.js';
@@ -118,9 +119,11 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
 
     // Before the sockets answer: whoever sees /_ping succeed may read the pidfile.
     if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
+    const hostToken = config.hostTokenFile ? readTokenFile(config.hostTokenFile) : undefined;
     for (const host of config.hosts) {
       const server = createApiServer(router, log.child({ component: 'api' }), VERSION);
       servers.push(server);
+      if (hostToken && host.startsWith('tcp://')) requireToken(server, hostToken, log.child({ component: 'api' }));
       if (host.startsWith('unix://')) await listenUnix(server, host.slice('unix://'.length));
       else await listenTcp(server, host);
       log.info('API listening', { host });
