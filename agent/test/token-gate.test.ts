@@ -9,10 +9,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Router } from '../src/api/router.js';
 import { createApiServer } from '../src/api/server.js';
-import { readTokenFile, requireToken, tokenPreamble } from '../src/api/token-gate.js';
+import { hostTokenPreamble } from '@berth/common';
+import { readTokenFile, requireToken } from '../src/api/token-gate.js';
 import { createLogger } from '../src/log.js';
 
 const token = randomBytes(32).toString('hex');
+const tokenPreamble = (t: string) => Buffer.from(hostTokenPreamble(t));
 const PING = 'GET /_ping HTTP/1.1\r\nHost: berth\r\n\r\n';
 
 /** Writes each chunk (with a pause between), then collects what comes back until the server closes. */

@@ -8,3 +8,4 @@ export * from './ipc.js';
 export * from './api/volumes.js';
 export * from './api/containers.js';
 export * from './api/build.js';
+export * from './host-token.js';

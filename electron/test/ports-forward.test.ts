@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PortForwarder } from '../src/ports/forwarder.js';
-import { listedTcpPorts, publishedTcpPorts } from '../src/ports/published.js';
+import { listedPorts, listedTcpPorts, publishedPorts, publishedTcpPorts } from '../src/ports/published.js';
+import { SshPortPublisher } from '../src/ports/publisher.js';
 import { ContainerPortWatcher } from '../src/ports/watcher.js';
 import { forwardUnixSocket } from '../src/tunnel/socket-forward.js';
 
@@ -44,6 +45,15 @@ describe('published ports', () => {
     assert.deepEqual(publishedTcpPorts(undefined), []);
     assert.deepEqual(publishedTcpPorts({ '80/tcp': [{ HostPort: 'x' }, { HostPort: '70000' }] }), []);
     assert.deepEqual(listedTcpPorts([{ PrivatePort: 80, PublicPort: 8081, Type: 'tcp', IP: '0.0.0.0' }, { PrivatePort: 81, Type: 'tcp' }, { PrivatePort: 53, PublicPort: 53, Type: 'udp' }]), [8081]);
+  });
+
+  it('lists tcp and udp ports, marking those bound to loopback only (they cannot arrive through the VM\'s network card)', () => {
+    assert.deepEqual(publishedPorts({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }, { HostIp: '0.0.0.0', HostPort: '8080' }], '53/udp': [{ HostIp: '', HostPort: '5353' }], '9/tcp': [{ HostIp: '127.0.0.1', HostPort: '9000' }], '7/sctp': [{ HostPort: '7' }] }), [
+      { proto: 'udp', port: 5353, loopbackOnly: false },
+      { proto: 'tcp', port: 8080, loopbackOnly: false },
+      { proto: 'tcp', port: 9000, loopbackOnly: true },
+    ]);
+    assert.deepEqual(listedPorts([{ PrivatePort: 53, PublicPort: 53, Type: 'udp', IP: '0.0.0.0' }]), [{ proto: 'udp', port: 53, loopbackOnly: false }]);
   });
 });
 
@@ -162,7 +172,7 @@ describe('container port watcher', () => {
     });
     await new Promise<void>((r) => engine.listen(sock, () => r()));
     const f = new PortForwarder(localDial);
-    const w = new ContainerPortWatcher(sock, f);
+    const w = new ContainerPortWatcher(sock, new SshPortPublisher(f, () => {}));
     await w.start();
     assert.deepEqual(f.list(), [{ hostPort: p1, guestPort: p1, owner: 'aaa' }]);
     const until = async (cond: () => boolean) => {

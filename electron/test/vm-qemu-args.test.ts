@@ -93,6 +93,14 @@ describe('qemu command lines', () => {
     assert.equal(after(a, '-cpu'), 'host');
   });
 
+  it('publishes the engine port next to SSH and hands the engine token over fw_cfg, never on the command line', () => {
+    const a = qemuArgs({ ...base, enginePort: 40376, engineTokenFile: '/h/.berth/keys/engine-token' });
+    assert.equal(after(a, '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40376-10.0.2.15:2376');
+    assert.equal(after(a, '-fw_cfg'), 'name=opt/berth/token,file=/h/.berth/keys/engine-token');
+    assert.doesNotMatch(after(a, '-append')!, /token/);
+    assert.equal(qemuArgs(base).includes('-fw_cfg'), false);
+  });
+
   it('the acceleration probe boots kernel + initrd only, console on stdio, with berth.probe', () => {
     const a = qemuArgs({ ...base, probe: true });
     assert.equal(after(a, '-serial'), 'stdio');

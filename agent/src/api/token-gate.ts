@@ -8,29 +8,22 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type net from 'node:net';
+import { HOST_TOKEN_PREAMBLE_BYTES, HOST_TOKEN_RE, hostTokenPreamble } from '@berth/common';
 import type { Logger } from '../log.js';
-
-/** 32 random bytes as hex, then "\n". */
-export const TOKEN_PREAMBLE_BYTES = 65;
-const TOKEN_RE = /^[0-9a-f]{64}$/;
 
 /** Reads and checks a token file (hex, surrounding whitespace ignored). */
 export function readTokenFile(file: string): string {
   const t = readFileSync(file, 'utf8').trim();
-  if (!TOKEN_RE.test(t)) throw new Error(`${file}: the host token must be 64 lowercase hex digits`);
+  if (!HOST_TOKEN_RE.test(t)) throw new Error(`${file}: the host token must be 64 lowercase hex digits`);
   return t;
-}
-
-export function tokenPreamble(token: string): Buffer {
-  return Buffer.from(`${token}\n`, 'latin1');
 }
 
 /**
  * Wraps `server`'s connection handling (call before listen): a connection reaches HTTP only after its
- * first TOKEN_PREAMBLE_BYTES equal the preamble; bytes that follow in the same packet go to HTTP unchanged.
+ * first HOST_TOKEN_PREAMBLE_BYTES equal the preamble; bytes that follow in the same packet go to HTTP unchanged.
  */
 export function requireToken(server: http.Server, token: string, log: Logger, timeoutMs = 10_000): void {
-  const want = tokenPreamble(token);
+  const want = hostTokenPreamble(token);
   const inner = server.listeners('connection') as ((s: net.Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (sock: net.Socket) => {
@@ -43,7 +36,7 @@ export function requireToken(server: http.Server, token: string, log: Logger, ti
     sock.on('error', onError);
     // read(n) in paused mode takes exactly the preamble and leaves the rest buffered for the HTTP parser.
     const onReadable = () => {
-      const got = sock.read(TOKEN_PREAMBLE_BYTES) as Buffer | null;
+      const got = sock.read(HOST_TOKEN_PREAMBLE_BYTES) as Buffer | null;
       if (got === null) return;
       clearTimeout(timer);
       sock.off('readable', onReadable);

@@ -8,19 +8,43 @@ export interface PortBinding {
 /** `NetworkSettings.Ports` of GET /containers/{id}/json: {"80/tcp": [{HostIp, HostPort}], "53/udp": null}. */
 export type InspectPorts = Record<string, PortBinding[] | null | undefined>;
 
-/** TCP host ports published on all interfaces or loopback (those the host's 127.0.0.1 should show). */
-export function publishedTcpPorts(ports: InspectPorts | null | undefined): number[] {
-  const out = new Set<number>();
+/** A port published inside the guest that the host's 127.0.0.1 should show too. */
+export interface PublishedPort {
+  proto: 'tcp' | 'udp';
+  port: number;
+  /**
+   * Bound to the guest's loopback only (`-p 127.0.0.1:P:…`): the guest DNATs it only for traffic addressed
+   * to 127.0.0.1, so it cannot arrive through the VM's network card and needs a forward that ends inside.
+   */
+  loopbackOnly: boolean;
+}
+
+/** Ports published on all interfaces or loopback (tcp and udp), one entry per proto/port. */
+export function publishedPorts(ports: InspectPorts | null | undefined): PublishedPort[] {
+  const out = new Map<string, PublishedPort>();
   for (const [key, bindings] of Object.entries(ports ?? {})) {
-    if (!key.endsWith('/tcp') || !bindings) continue;
+    const proto = key.endsWith('/tcp') ? 'tcp' : key.endsWith('/udp') ? 'udp' : undefined;
+    if (!proto || !bindings) continue;
     for (const b of bindings) {
       const ip = b.HostIp ?? '';
-      if (ip && ip !== '0.0.0.0' && ip !== '::' && ip !== '127.0.0.1' && ip !== '::1') continue;
+      const any = !ip || ip === '0.0.0.0' || ip === '::';
+      if (!any && ip !== '127.0.0.1' && ip !== '::1') continue;
       const port = Number(b.HostPort);
-      if (Number.isInteger(port) && port > 0 && port < 65536) out.add(port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) continue;
+      const k = `${proto}/${port}`;
+      const prev = out.get(k);
+      // Bound on all interfaces by any binding: reachable through the network card.
+      out.set(k, { proto, port, loopbackOnly: (prev?.loopbackOnly ?? true) && !any });
     }
   }
-  return [...out].sort((a, b) => a - b);
+  return [...out.values()].sort((a, b) => a.port - b.port || a.proto.localeCompare(b.proto));
+}
+
+/** TCP host ports published on all interfaces or loopback. */
+export function publishedTcpPorts(ports: InspectPorts | null | undefined): number[] {
+  return publishedPorts(ports)
+    .filter((p) => p.proto === 'tcp')
+    .map((p) => p.port);
 }
 
 /** The `Ports` array of GET /containers/json entries. */
@@ -31,11 +55,19 @@ export interface ListPort {
   Type: string;
 }
 
-export function listedTcpPorts(ports: ListPort[] | undefined): number[] {
+function listedAsInspect(ports: ListPort[] | undefined): InspectPorts {
   const asInspect: InspectPorts = {};
   for (const p of ports ?? []) {
     if (p.PublicPort === undefined) continue;
     (asInspect[`${p.PrivatePort}/${p.Type}`] ??= []).push({ HostIp: p.IP ?? '', HostPort: String(p.PublicPort) });
   }
-  return publishedTcpPorts(asInspect);
+  return asInspect;
+}
+
+export function listedPorts(ports: ListPort[] | undefined): PublishedPort[] {
+  return publishedPorts(listedAsInspect(ports));
+}
+
+export function listedTcpPorts(ports: ListPort[] | undefined): number[] {
+  return publishedTcpPorts(listedAsInspect(ports));
 }

@@ -1,11 +1,11 @@
 /**
  * Follows the engine's /events and keeps the host's port forwards in step with running containers:
- * a container that starts gets its published TCP ports on the host's 127.0.0.1; when it stops, dies or
+ * a container that starts gets its published ports on the host's 127.0.0.1; when it stops, dies or
  * is removed, they go away. Reconnects when the event stream ends (engine restarts).
  */
 import http from 'node:http';
-import type { PortForwarder } from './forwarder.js';
-import { listedTcpPorts, publishedTcpPorts, type InspectPorts, type ListPort } from './published.js';
+import type { PortPublisher } from './publisher.js';
+import { listedPorts, publishedPorts, type InspectPorts, type ListPort, type PublishedPort } from './published.js';
 
 const STOPPED = new Set(['die', 'stop', 'kill', 'destroy', 'pause']);
 
@@ -42,7 +42,7 @@ export class ContainerPortWatcher {
 
   constructor(
     private readonly socketPath: string,
-    private readonly forwarder: PortForwarder,
+    private readonly publisher: PortPublisher,
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void = () => {},
   ) {}
 
@@ -51,15 +51,15 @@ export class ContainerPortWatcher {
     this.follow();
     try {
       const list = await getJson<{ Id: string; Ports?: ListPort[] }[]>(this.socketPath, '/containers/json');
-      for (const c of list) await this.forward(c.Id, listedTcpPorts(c.Ports));
+      for (const c of list) await this.forward(c.Id, listedPorts(c.Ports));
     } catch (err) {
       this.log('cannot list containers', { err: (err as Error).message });
     }
   }
 
-  private async forward(id: string, ports: number[]): Promise<void> {
-    for (const port of ports) {
-      if (await this.forwarder.add({ hostPort: port, guestPort: port, owner: id })) this.log('forwarding port', { container: id.slice(0, 12), port });
+  private async forward(id: string, ports: PublishedPort[]): Promise<void> {
+    for (const p of ports) {
+      if (await this.publisher.add(id, p)) this.log('forwarding port', { container: id.slice(0, 12), port: p.port, proto: p.proto });
     }
   }
 
@@ -68,9 +68,9 @@ export class ContainerPortWatcher {
     if (e.Type !== 'container' || !id) return;
     if (e.Action === 'start' || e.Action === 'unpause') {
       const c = await getJson<{ NetworkSettings?: { Ports?: InspectPorts } }>(this.socketPath, `/containers/${encodeURIComponent(id)}/json`).catch(() => undefined);
-      if (c) await this.forward(id, publishedTcpPorts(c.NetworkSettings?.Ports));
+      if (c) await this.forward(id, publishedPorts(c.NetworkSettings?.Ports));
     } else if (e.Action && STOPPED.has(e.Action)) {
-      await this.forwarder.removeOwner(id);
+      await this.publisher.removeOwner(id);
     }
   }
 
@@ -116,6 +116,6 @@ export class ContainerPortWatcher {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     this.req?.destroy();
-    await this.forwarder.closeAll();
+    await this.publisher.closeAll();
   }
 }

@@ -1,15 +1,19 @@
 /**
  * The host side of the VM connection, run as its own background process (`tunnel/main.ts`) so it outlives
- * `berth start`: one SSH connection to the guest (re-made when it drops), the engine socket on the host,
- * and port forwards (static ones from the config, and containers' published ports followed from /events).
+ * `berth start`: the engine socket on the host (each connection piped to the engine's published TCP port,
+ * token first), containers' published ports followed from /events (QEMU user-net forwards over QMP, SSH as
+ * the fallback), and static forwards to the guest's loopback (SSH, connected on first use, re-made when it drops).
  */
-import { ContainerPortWatcher } from '../ports/watcher.js';
+import type { GuestEndpoint } from '../vm/driver.js';
 import { PortForwarder } from '../ports/forwarder.js';
+import { HostfwdPublisher, SshPortPublisher, type PortPublisher } from '../ports/publisher.js';
+import { ContainerPortWatcher } from '../ports/watcher.js';
+import { dialEngine, enginePreamble } from './engine-tcp.js';
 import { forwardUnixSocket } from './socket-forward.js';
-import { connectWithRetry, dialGuest, type SshClient, type SshEndpoint } from './ssh.js';
+import { connectWithRetry, dialGuest, type SshClient } from './ssh.js';
 
 export interface TunnelConfig {
-  endpoint: SshEndpoint;
+  endpoint: Extract<GuestEndpoint, { kind: 'vm' }>;
   socketPath: string;
   /** Forwards kept for the tunnel's lifetime (host 127.0.0.1:hostPort → guest 127.0.0.1:guestPort). */
   forwards: { hostPort: number; guestPort: number }[];
@@ -25,16 +29,17 @@ export interface Tunnel {
 }
 
 export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tunnel> {
+  const ep = cfg.endpoint;
   let client: Promise<SshClient> | undefined;
   let closed = false;
   const getClient = (): Promise<SshClient> => {
     if (closed) return Promise.reject(new Error('tunnel closed'));
     if (!client) {
-      const p = connectWithRetry(cfg.endpoint, Date.now() + 30_000);
+      const p = connectWithRetry(ep.ssh, Date.now() + 30_000);
       client = p;
       p.then(
         (c) => {
-          log('connected to the VM', { port: cfg.endpoint.port });
+          log('SSH connected to the VM', { port: ep.ssh.port });
           c.once('close', () => {
             if (client === p) client = undefined;
             if (!closed) log('SSH connection to the VM closed');
@@ -47,19 +52,30 @@ export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tu
     }
     return client;
   };
-  await getClient();
-  const dial = async (port: number) => dialGuest(await getClient(), port);
-  const sock = await forwardUnixSocket(cfg.socketPath, () => dial(cfg.endpoint.enginePort), (err) => log('engine connection failed', { err: err.message }));
-  log('engine socket ready', { socket: cfg.socketPath });
-  const forwarder = new PortForwarder(dial, (msg, err) => log(msg, { err: err.message }));
+  const preamble = await enginePreamble(ep.engine);
+  const sock = await forwardUnixSocket(cfg.socketPath, () => dialEngine(ep.engine.port, preamble), (err) => log('engine connection failed', { err: err.message }));
+  log('engine socket ready', { socket: cfg.socketPath, enginePort: ep.engine.port });
+  const forwarder = new PortForwarder(async (port) => dialGuest(await getClient(), port), (msg, err) => log(msg, { err: err.message }));
   for (const f of cfg.forwards) await forwarder.add({ ...f, owner: 'static' });
-  const watcher = cfg.followPorts ? new ContainerPortWatcher(cfg.socketPath, forwarder, log) : undefined;
-  await watcher?.start();
+  let publisher: PortPublisher = new SshPortPublisher(forwarder, log);
+  if (ep.ports) {
+    const hostfwd = new HostfwdPublisher(ep.ports, publisher, log);
+    try {
+      await hostfwd.reconcile([ep.engine.port, ep.ssh.port]);
+      publisher = hostfwd;
+    } catch (err) {
+      log('QMP is not available; published ports go over SSH', { err: (err as Error).message });
+    }
+  }
+  const watcher = cfg.followPorts ? new ContainerPortWatcher(cfg.socketPath, publisher, log) : undefined;
+  // Not awaited: the engine may still be booting; the watcher retries until /events answers.
+  void watcher?.start();
   return {
     forwarder,
     async close() {
       closed = true;
       await watcher?.stop();
+      await publisher.closeAll();
       await forwarder.closeAll();
       await sock.close();
       const c = await client?.catch(() => undefined);

@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { GuestEndpoint } from '../vm/driver.js';
+import type { SshEndpoint } from '../vm/driver.js';
 import { tofuVerifier } from './keys.js';
 
-export type SshEndpoint = Extract<GuestEndpoint, { kind: 'ssh' }>;
+export type { SshEndpoint };
 export type SshClient = ssh2.Client;
 
 /** Reads and checks the private key once, so a bad key file fails at once and says so. */
@@ -85,9 +85,9 @@ export function exec(c: ssh2.Client, command: string): Promise<ExecResult> {
   });
 }
 
-/** A TCP connection from inside the guest to its own loopback `port` (direct-tcpip). */
-export function dialGuest(c: ssh2.Client, port: number): Promise<Duplex> {
+/** A TCP connection from inside the guest to `host:port` there (direct-tcpip; default its own loopback). */
+export function dialGuest(c: ssh2.Client, port: number, host = '127.0.0.1'): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    c.forwardOut('127.0.0.1', 0, '127.0.0.1', port, (err, ch) => (err ? reject(err) : resolve(ch)));
+    c.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(err) : resolve(ch)));
   });
 }

@@ -3,6 +3,7 @@
  * no VM at all); the manager, tunnel and CLI only see this interface.
  */
 import type { EngineState } from '@berth/common';
+import type { QmpAddress } from './qemu/qmp.js';
 
 export type DriverKind = 'qemu' | 'lima' | 'native';
 export const DRIVER_KINDS: readonly DriverKind[] = ['qemu', 'lima', 'native'];
@@ -16,13 +17,34 @@ export interface VmResources {
 /** Reports each long step once, as it starts ("Booting the VM (TCG)…"). */
 export type Progress = (step: string) => void;
 
-/** How the host reaches the engine inside: over SSH to a guest TCP port, or a unix socket already on the host. */
-export type GuestEndpoint =
-  | { kind: 'ssh'; host: string; port: number; user: string; privateKey: string; knownHost: string; enginePort: number }
-  | { kind: 'unix'; socketPath: string };
+/** SSH into the guest: `berth shell`, graceful stop, and forwards QEMU's user network cannot make. */
+export interface SshEndpoint {
+  kind: 'ssh';
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string;
+  knownHost: string;
+}
+
+/** berthd's TCP listener, published on the host's loopback; each connection first sends the token in `tokenFile`. */
+export interface EngineTcp {
+  port: number;
+  tokenFile: string;
+}
+
+/** Runtime port forwards through QEMU's user-mode network (QMP hostfwd_add/remove) to the guest's `guestIp`. */
+export interface PortControl {
+  qmp: QmpAddress;
+  netdev: string;
+  guestIp: string;
+}
+
+/** How the host reaches the engine inside: a VM's published TCP port (plus SSH), or a unix socket already on the host. */
+export type GuestEndpoint = { kind: 'vm'; ssh: SshEndpoint; engine: EngineTcp; ports?: PortControl } | { kind: 'unix'; socketPath: string };
 
 /** What `berth shell` runs: an SSH session into the guest, or a plain local command. */
-export type ShellTarget = { kind: 'ssh'; endpoint: Extract<GuestEndpoint, { kind: 'ssh' }> } | { kind: 'command'; cmd: string; args: string[] };
+export type ShellTarget = { kind: 'ssh'; endpoint: SshEndpoint } | { kind: 'command'; cmd: string; args: string[] };
 
 export interface DriverStatus {
   state: EngineState;

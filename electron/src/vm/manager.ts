@@ -10,12 +10,13 @@ import type { EngineState } from '@berth/common';
 import { probe } from '../engine/control.js';
 import { ensureDockerContext } from '../tunnel/context.js';
 import type { TunnelConfig } from '../tunnel/service.js';
-import type { SshEndpoint } from '../tunnel/ssh.js';
 import type { VmConfig } from './config.js';
-import type { DriverKind, Progress, VmDriver, VmResources } from './driver.js';
+import type { DriverKind, GuestEndpoint, Progress, VmDriver, VmResources } from './driver.js';
 import type { BerthPaths } from './paths.js';
 import { livePid, tailFile, terminate } from './process.js';
 import { diskUsage } from './qemu/disk.js';
+
+type VmEndpoint = Extract<GuestEndpoint, { kind: 'vm' }>;
 
 const TUNNEL_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../tunnel/main.js');
 
@@ -56,8 +57,8 @@ export class VmManager {
     const ds = await this.driver.start(progress);
     if (ds.state !== 'running') throw new Error(ds.message ?? `the ${this.driver.kind} VM did not start`);
     const ep = await this.driver.forward();
-    if (ep.kind === 'ssh' && !(await this.tunnelServes(ep))) {
-      // A tunnel left from an earlier boot (the VM was killed) points at a stale SSH port: replace it.
+    if (ep.kind === 'vm' && !(await this.tunnelServes(ep))) {
+      // A tunnel left from an earlier boot (the VM was killed) points at stale ports: replace it.
       await this.stopTunnel();
       progress('Forwarding the engine socket to the host');
       await this.startTunnel(ep);
@@ -65,7 +66,7 @@ export class VmManager {
     const deadline = Date.now() + 30_000;
     while (!(await pingSocket(this.paths.socket))) {
       if (Date.now() > deadline) throw new Error(`the engine does not answer on ${this.paths.socket}:\n${await tailFile(this.paths.tunnelLog, 10)}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 20));
     }
     const ctx = await ensureDockerContext(this.paths.socket, this.env);
     progress(ctx.message);
@@ -76,18 +77,18 @@ export class VmManager {
     return path.join(this.paths.run, 'tunnel.json');
   }
 
-  /** Whether a live tunnel process already forwards to this boot's SSH endpoint. */
-  private async tunnelServes(ep: SshEndpoint): Promise<boolean> {
+  /** Whether a live tunnel process already serves this boot's endpoint. */
+  private async tunnelServes(ep: VmEndpoint): Promise<boolean> {
     if (!this.tunnelPid()) return false;
     try {
-      const cfg = JSON.parse(await fsp.readFile(this.tunnelConfigFile(), 'utf8')) as TunnelConfig;
-      return cfg.endpoint.port === ep.port && cfg.socketPath === this.paths.socket;
+      const cfg = JSON.parse(await fsp.readFile(this.tunnelConfigFile(), 'utf8')) as Partial<TunnelConfig>;
+      return JSON.stringify(cfg.endpoint) === JSON.stringify(ep) && cfg.socketPath === this.paths.socket;
     } catch {
       return false;
     }
   }
 
-  private async startTunnel(endpoint: SshEndpoint): Promise<void> {
+  private async startTunnel(endpoint: VmEndpoint): Promise<void> {
     await fsp.mkdir(this.paths.run, { recursive: true, mode: 0o700 });
     const cfg: TunnelConfig = { endpoint, socketPath: this.paths.socket, forwards: this.config.forwards, followPorts: true };
     const cfgFile = this.tunnelConfigFile();

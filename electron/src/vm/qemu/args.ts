@@ -26,6 +26,10 @@ export interface QemuPlan {
   qmp?: { kind: 'unix'; path: string } | { kind: 'tcp'; port: number };
   /** Host loopback port forwarded to the guest's SSH server. */
   sshPort?: number;
+  /** Host loopback port forwarded to berthd's token-gated TCP listener (GUEST_IP:GUEST_ENGINE_PORT). */
+  enginePort?: number;
+  /** A file (0600) holding the engine token, handed to the guest through fw_cfg (see GUEST_TOKEN_FW_CFG). */
+  engineTokenFile?: string;
   /** The base64 blob of the per-install ssh-ed25519 public key. */
   sshKey?: string;
   shares?: Share[];
@@ -36,6 +40,14 @@ export interface QemuPlan {
   /** berthd's registry settings inside (the host's loopback is 10.0.2.2 there). */
   registries?: { insecure: string[]; mirrors: string[] };
 }
+
+/** QEMU user-mode network: the guest's fixed address (berth-init sets it) and the netdev id QMP names. */
+export const GUEST_IP = '10.0.2.15';
+export const NETDEV = 'net0';
+/** berthd's token-gated TCP port inside (berth-init starts it on GUEST_IP). */
+export const GUEST_ENGINE_PORT = 2376;
+/** The fw_cfg entry carrying the engine token; berth-init reads /sys/firmware/qemu_fw_cfg/by_name/<this>/raw. */
+export const GUEST_TOKEN_FW_CFG = 'opt/berth/token';
 
 /** A value the kernel command line can carry in a comma-separated list. */
 export function cmdlineSafe(v: string): boolean {
@@ -82,9 +94,12 @@ export function qemuArgs(p: QemuPlan): string[] {
   a.push('-drive', `if=none,id=root,file=${p.rootfs},format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=root,serial=berth-root');
   // discard=unmap: blocks the guest frees (fstrim, `-o discard`) are punched out of the qcow2 file.
   if (p.disk) a.push('-drive', `if=none,id=data,file=${p.disk},format=qcow2,discard=unmap,detect-zeroes=unmap`, '-device', 'virtio-blk-pci,drive=data,serial=berth-data');
-  const fwd = p.sshPort ? `,hostfwd=tcp:127.0.0.1:${p.sshPort}-:22` : '';
+  const fwd = (p.sshPort ? `,hostfwd=tcp:127.0.0.1:${p.sshPort}-:22` : '') + (p.enginePort ? `,hostfwd=tcp:127.0.0.1:${p.enginePort}-${GUEST_IP}:${GUEST_ENGINE_PORT}` : '');
   // romfile= : no iPXE option ROM to load; the kernel is booted directly.
-  a.push('-netdev', `user,id=net0${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile=', '-device', 'virtio-rng-pci');
+  a.push('-netdev', `user,id=${NETDEV}${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile=', '-device', 'virtio-rng-pci');
+  // fw_cfg, not the kernel command line: QEMU's argv is readable by every user of the host, and the guest's
+  // /proc/cmdline by every container; only the file's path shows here, and the guest reads it from /sys/firmware.
+  if (p.engineTokenFile) a.push('-fw_cfg', `name=${GUEST_TOKEN_FW_CFG},file=${p.engineTokenFile}`);
   for (const s of p.shares ?? []) a.push('-virtfs', `local,path=${s.hostPath},mount_tag=${s.tag},security_model=none,id=${s.tag}`);
   if (p.qmp) a.push('-qmp', p.qmp.kind === 'unix' ? `unix:${p.qmp.path},server=on,wait=off` : `tcp:127.0.0.1:${p.qmp.port},server=on,wait=off`);
   if (p.pidFile) a.push('-pidfile', p.pidFile);

@@ -4,19 +4,18 @@ import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';
 import net from 'node:net';
 import { planShares } from '../../share/shares.js';
 import { ensureKeyPair, keyBlob } from '../../tunnel/keys.js';
-import { connectOnce, connectWithRetry, exec, type SshEndpoint } from '../../tunnel/ssh.js';
-import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, VmDriver, VmResources } from '../driver.js';
+import { ensureHostToken, pingEngine } from '../../tunnel/engine-tcp.js';
+import { connectOnce, exec } from '../../tunnel/ssh.js';
+import { hostTokenPreamble } from '@berth/common';
+import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, SshEndpoint, VmDriver, VmResources } from '../driver.js';
 import type { GuestArch } from '../image/manifest.js';
 import { ARCH } from '../image/plan.js';
 import type { BerthPaths } from '../paths.js';
 import { livePid, tailFile, waitExit } from '../process.js';
 import { chooseAccel, type AccelChoice } from './accel.js';
-import { qemuArgs, qemuBinary, type HostPlatform, type QemuPlan } from './args.js';
+import { GUEST_IP, NETDEV, qemuArgs, qemuBinary, type HostPlatform, type QemuPlan } from './args.js';
 import { compactDisk, createDisk, diskUsage } from './disk.js';
 import { qmpCommand, type QmpAddress } from './qmp.js';
-
-/** The guest's engine listens here on its own loopback (dropbear has no unix-socket forwarding). */
-export const GUEST_ENGINE_PORT = 2375;
 
 export interface QemuDriverOptions {
   paths: BerthPaths;
@@ -34,6 +33,8 @@ export interface QemuDriverOptions {
 
 interface VmState {
   sshPort: number;
+  /** Host loopback port QEMU forwards to berthd's token-gated TCP listener. */
+  enginePort: number;
   accel: AccelChoice;
   qmp: QmpAddress;
   warnings: string[];
@@ -72,7 +73,7 @@ export class QemuDriver implements VmDriver {
     }
   }
   private endpoint(st: VmState): SshEndpoint {
-    return { kind: 'ssh', host: '127.0.0.1', port: st.sshPort, user: 'root', privateKey: this.p.keys.private, knownHost: this.p.vm.knownHost, enginePort: GUEST_ENGINE_PORT };
+    return { kind: 'ssh', host: '127.0.0.1', port: st.sshPort, user: 'root', privateKey: this.p.keys.private, knownHost: this.p.vm.knownHost };
   }
 
   private basePlan(): QemuPlan {
@@ -85,6 +86,7 @@ export class QemuDriver implements VmDriver {
       if (!existsSync(f)) throw new Error(`the guest image is missing ${f}: build it with \`node vm-image/build.mjs\` (or set BERTH_IMAGE_DIR)`);
     await fsp.mkdir(this.p.vm.dir, { recursive: true });
     await ensureKeyPair(this.p.keys.private, this.p.keys.public);
+    await ensureHostToken(this.p.keys.engineToken);
     if (!existsSync(this.p.vm.disk)) {
       progress(`Creating the ${this.o.resources.diskGiB} GiB data disk`);
       await createDisk(this.p.vm.disk, this.o.resources.diskGiB);
@@ -101,8 +103,9 @@ export class QemuDriver implements VmDriver {
     const shares = planShares(this.o.platform, this.o.shareFolders ?? []);
     for (const w of shares.warnings) progress(`warning: ${w}`);
     const qmp: QmpAddress = this.o.platform === 'win32' ? { kind: 'tcp', port: await freePort() } : { kind: 'unix', path: this.p.vm.qmp };
-    const st: VmState = { sshPort: await freePort(), accel, qmp, warnings: shares.warnings };
-    const plan: QemuPlan = { ...this.basePlan(), accel: accel.accel, disk: this.p.vm.disk, serialLog: this.p.vm.serialLog, pidFile: this.p.vm.pid, qmp, sshPort: st.sshPort, sshKey: keyBlob(publicKey), shares: shares.shares, ...(this.o.registries ? { registries: this.o.registries } : {}) };
+    const st: VmState = { sshPort: await freePort(), enginePort: await freePort(), accel, qmp, warnings: shares.warnings };
+    const token = await ensureHostToken(this.p.keys.engineToken);
+    const plan: QemuPlan = { ...this.basePlan(), accel: accel.accel, disk: this.p.vm.disk, serialLog: this.p.vm.serialLog, pidFile: this.p.vm.pid, qmp, sshPort: st.sshPort, enginePort: st.enginePort, engineTokenFile: this.p.keys.engineToken, sshKey: keyBlob(publicKey), shares: shares.shares, ...(this.o.registries ? { registries: this.o.registries } : {}) };
     if (existsSync(this.p.vm.serialLog)) await fsp.rename(this.p.vm.serialLog, `${this.p.vm.serialLog}.1`);
     await fsp.rm(this.p.vm.qmp, { force: true });
     await fsp.writeFile(this.p.vm.state, JSON.stringify(st, null, 1));
@@ -122,26 +125,28 @@ export class QemuDriver implements VmDriver {
       return new Error(`${why}${detail ? `\n--- qemu / console ---\n${detail}` : ''}`);
     };
     progress('Waiting for the engine inside the VM');
-    let engineLog = '';
-    try {
-      const c = await connectWithRetry(this.endpoint(st), deadline, () => !exited);
-      try {
-        for (;;) {
-          const r = await exec(c, `wget -qO- http://127.0.0.1:${GUEST_ENGINE_PORT}/_ping`);
-          if (r.stdout.trim() === 'OK') break;
-          if (Date.now() > deadline || exited) {
-            engineLog = (await exec(c, 'tail -n 15 /run/berth/berthd.log').catch(() => ({ stdout: '' }))).stdout.trim();
-            throw new Error('the engine inside the VM did not answer /_ping in time');
-          }
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      } finally {
-        c.end();
+    // /_ping straight through QEMU's forward of the engine port (no SSH handshake, cheap under TCG), polled
+    // often: the gap between berthd listening and the host knowing it is at most one interval.
+    const preamble = hostTokenPreamble(token);
+    while (!(await pingEngine(st.enginePort, preamble, 1000))) {
+      if (exited) throw await fail('the VM stopped while booting');
+      if (Date.now() > deadline) {
+        const engineLog = await this.guestEngineLog(st);
+        throw await fail(`the VM did not start: the engine inside did not answer /_ping in time${engineLog ? `\n--- berthd (in the VM) ---\n${engineLog}` : ''}`);
       }
-    } catch (err) {
-      throw await fail(`the VM did not start: ${(err as Error).message}${engineLog ? `\n--- berthd (in the VM) ---\n${engineLog}` : ''}`);
+      await new Promise((r) => setTimeout(r, 25));
     }
     return this.status();
+  }
+
+  /** The end of berthd's log inside (over SSH), for error messages; '' when the guest cannot be reached. */
+  private async guestEngineLog(st: VmState): Promise<string> {
+    try {
+      const c = await connectOnce(this.endpoint(st), 5000);
+      return (await exec(c, 'tail -n 15 /run/berth/berthd.log').finally(() => c.end())).stdout.trim();
+    } catch {
+      return '';
+    }
   }
 
   async stop(timeoutMs: number, progress: Progress): Promise<void> {
@@ -176,14 +181,19 @@ export class QemuDriver implements VmDriver {
     return { state: 'running', pid, ...(st ? { accel: st.accel.accel } : {}), ...(warning ? { warning } : {}) };
   }
 
+  private async running(): Promise<VmState> {
+    const st = await this.readState();
+    if (!st || !this.pid()) throw new Error('the VM is not running: run `berth start`');
+    return st;
+  }
+
   async shell(): Promise<ShellTarget> {
-    return { kind: 'ssh', endpoint: (await this.forward()) as SshEndpoint };
+    return { kind: 'ssh', endpoint: this.endpoint(await this.running()) };
   }
 
   async forward(): Promise<GuestEndpoint> {
-    const st = await this.readState();
-    if (!st || !this.pid()) throw new Error('the VM is not running: run `berth start`');
-    return this.endpoint(st);
+    const st = await this.running();
+    return { kind: 'vm', ssh: this.endpoint(st), engine: { port: st.enginePort, tokenFile: this.p.keys.engineToken }, ports: { qmp: st.qmp, netdev: NETDEV, guestIp: GUEST_IP } };
   }
 
   async reset(): Promise<void> {
