@@ -1,12 +1,15 @@
 /**
  * The real VM, end to end, under whatever acceleration this host has (TCG here): build the guest image
- * (cached), `berth start`, the docker CLI through the forwarded socket, a shared folder, an explicit port
- * forward, kill -9 of QEMU then start again with the data disk intact, and a stop that leaves nothing behind.
+ * (cached), `berth start`, the docker CLI through the forwarded socket, the engine port refusing connections
+ * without the token, a shared folder, an explicit port forward, a container's published port (a QEMU
+ * forward, gone at stop; a taken host port only warns), kill -9 of QEMU then start again with the data disk
+ * intact, and a stop that leaves nothing behind.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, promises as fsp } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -96,6 +99,26 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal(info.stdout.trim(), 'berth /var/lib/berth');
   });
 
+  it('the engine port QEMU publishes on the host answers only connections that send the token first', async () => {
+    const { enginePort } = JSON.parse(await fsp.readFile(path.join(h.home, 'vm/state.json'), 'utf8')) as { enginePort: number };
+    const token = (await fsp.readFile(path.join(h.home, 'keys/engine-token'), 'utf8')).trim();
+    const talk = (payload: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = net.connect(enginePort, '127.0.0.1', () => s.write(payload));
+        let got = '';
+        s.on('data', (d) => (got += d));
+        s.on('close', () => resolve(got));
+        s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve(got) : reject(e)));
+        setTimeout(() => s.destroy(), 15_000);
+      });
+    const ping = 'GET /_ping HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n';
+    assert.equal(await talk(ping + ping), '', 'plain HTTP is closed unanswered');
+    assert.equal(await talk(`${'0'.repeat(64)}\n${ping}`), '', 'a wrong token is closed unanswered');
+    assert.match(await talk(`${token}\n${ping}`), /^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nOK$/);
+    // The socket on the host stays private to its owner.
+    assert.equal((await fsp.stat(h.socket)).mode & 0o777, 0o600);
+  });
+
   it('pulls from the tests\' registry on the host through the VM\'s user-mode network', async () => {
     const p = await h.docker(['--context', 'berth', 'pull', guestRef('busybox:latest')], 180_000);
     assert.equal(p.code, 0, p.stderr);
@@ -134,6 +157,9 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
       if (body !== 'published-ok\n') await new Promise((res) => setTimeout(res, 200));
     }
     assert.equal(body, 'published-ok\n', 'the published port answers on the host');
+    // QEMU itself listens (a user-net forward added over QMP), not the SSH tunnel process.
+    const ss = await run('ss', ['-Hltnp', `sport = :${port}`]);
+    assert.match(ss.stdout, /qemu-system/, ss.stdout);
     const st = await h.docker(['--context', 'berth', 'stop', '-t', '1', 'web'], 60_000);
     assert.equal(st.code, 0, st.stderr);
     let gone = false;
@@ -143,6 +169,23 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     }
     assert.ok(gone, 'the host listener closed when the container stopped');
     await h.docker(['--context', 'berth', 'rm', 'web']);
+    // A host port someone else holds: the container runs, the tunnel log says why the port is not there.
+    const taken = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((res) => taken.once('listening', res));
+    const tport = (taken.address() as net.AddressInfo).port;
+    try {
+      const t = await h.docker(['--context', 'berth', 'run', '-d', '--name', 'web2', '-p', `${tport}:80`, guestRef('busybox:latest'), 'sleep', '60'], 120_000);
+      assert.equal(t.code, 0, t.stderr);
+      let log = '';
+      for (let i = 0; i < 100 && !log.includes(`cannot publish 127.0.0.1:${tport}/tcp`); i++) {
+        log = await fsp.readFile(path.join(h.home, 'run/tunnel.log'), 'utf8');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.match(log, new RegExp(`warning: cannot publish 127\\.0\\.0\\.1:${tport}/tcp on the host: the port is already in use`));
+    } finally {
+      taken.close();
+      await h.docker(['--context', 'berth', 'rm', '-f', 'web2']);
+    }
   });
 
   it('kill -9 of QEMU, then start again: the data disk kept its contents and the pulled image', async () => {

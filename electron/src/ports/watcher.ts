@@ -39,6 +39,7 @@ export class ContainerPortWatcher {
   private req: http.ClientRequest | undefined;
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
+  private firstSync: (() => void) | undefined;
 
   constructor(
     private readonly socketPath: string,
@@ -46,15 +47,27 @@ export class ContainerPortWatcher {
     private readonly log: (msg: string, fields?: Record<string, unknown>) => void = () => {},
   ) {}
 
-  /** Forwards the ports of containers already running, then follows events. */
-  async start(): Promise<void> {
-    this.follow();
+  /** Follows events; resolves once the containers already running have their ports (or the engine is not up yet). */
+  start(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.firstSync = resolve;
+      this.follow();
+    });
+  }
+
+  /** Forwards the ports of the containers running now (each time the event stream is (re)connected). */
+  private async sync(): Promise<void> {
     try {
       const list = await getJson<{ Id: string; Ports?: ListPort[] }[]>(this.socketPath, '/containers/json');
       for (const c of list) await this.forward(c.Id, listedPorts(c.Ports));
     } catch (err) {
       this.log('cannot list containers', { err: (err as Error).message });
     }
+  }
+
+  private synced(): void {
+    this.firstSync?.();
+    this.firstSync = undefined;
   }
 
   private async forward(id: string, ports: PublishedPort[]): Promise<void> {
@@ -79,7 +92,8 @@ export class ContainerPortWatcher {
     const filters = encodeURIComponent(JSON.stringify({ type: ['container'] }));
     const req = http.get({ socketPath: this.socketPath, path: `/events?filters=${filters}` }, (res) => {
       let buf = '';
-      let chain = Promise.resolve();
+      // Events that arrive while the list is read wait for it: a start and its stop must not race.
+      let chain = this.sync().finally(() => this.synced());
       res.on('data', (d: Buffer) => {
         buf += d.toString();
         let nl;
@@ -100,16 +114,20 @@ export class ContainerPortWatcher {
       res.on('end', () => this.again());
       res.on('error', () => this.again());
     });
-    req.on('error', () => this.again());
+    req.on('error', () => {
+      this.synced();
+      this.again();
+    });
     this.req = req;
   }
 
   private again(): void {
     if (this.stopped || this.retry) return;
+    // Soon: the tunnel starts while the VM boots, and containers restarted at boot want their ports at once.
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.follow();
-    }, 1000);
+    }, 250);
   }
 
   async stop(): Promise<void> {

@@ -54,23 +54,46 @@ export class VmManager {
   }
 
   async start(progress: Progress): Promise<VmStatusReport> {
-    const ds = await this.driver.start(progress);
-    if (ds.state !== 'running') throw new Error(ds.message ?? `the ${this.driver.kind} VM did not start`);
-    const ep = await this.driver.forward();
-    if (ep.kind === 'vm' && !(await this.tunnelServes(ep))) {
-      // A tunnel left from an earlier boot (the VM was killed) points at stale ports: replace it.
+    // Neither needs the engine, so both overlap the guest's boot instead of following it: the docker context,
+    // and the host tunnel (a Node process), started as soon as the VM's ports are known.
+    const ctx = ensureDockerContext(this.paths.socket, this.env);
+    let booting = true;
+    const started = this.driver.start(progress).finally(() => (booting = false));
+    const early = this.tunnelWhileBooting(() => booting, progress).catch(() => undefined);
+    let ds;
+    try {
+      ds = await started;
+    } catch (err) {
+      await early;
       await this.stopTunnel();
-      progress('Forwarding the engine socket to the host');
-      await this.startTunnel(ep);
+      throw err;
     }
+    await early;
+    if (ds.state !== 'running') throw new Error(ds.message ?? `the ${this.driver.kind} VM did not start`);
+    await this.ensureTunnel(await this.driver.forward(), progress);
     const deadline = Date.now() + 30_000;
     while (!(await pingSocket(this.paths.socket))) {
       if (Date.now() > deadline) throw new Error(`the engine does not answer on ${this.paths.socket}:\n${await tailFile(this.paths.tunnelLog, 10)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const ctx = await ensureDockerContext(this.paths.socket, this.env);
-    progress(ctx.message);
+    progress((await ctx).message);
     return this.status();
+  }
+
+  private async tunnelWhileBooting(booting: () => boolean, progress: Progress): Promise<void> {
+    while (booting()) {
+      const ep = await this.driver.forward().catch(() => undefined);
+      if (ep) return this.ensureTunnel(ep, progress);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  private async ensureTunnel(ep: GuestEndpoint, progress: Progress): Promise<void> {
+    if (ep.kind !== 'vm' || (await this.tunnelServes(ep))) return;
+    // A tunnel left from an earlier boot (the VM was killed) points at stale ports: replace it.
+    await this.stopTunnel();
+    progress('Forwarding the engine socket to the host');
+    await this.startTunnel(ep);
   }
 
   private tunnelConfigFile(): string {
