@@ -154,13 +154,13 @@ try {
       s.on('error', reject);
       s.resume();
     });
-  const download = (port) =>
+  const download = (port, bytes = BYTES) =>
     new Promise((resolve, reject) => {
       const t0 = performance.now();
       let n = 0;
       http.get({ host: '127.0.0.1', port, path: '/big.bin' }, (res) => {
         res.on('data', (d) => (n += d.length));
-        res.on('end', () => (n === BYTES ? resolve(n / MiB / ((performance.now() - t0) / 1000)) : reject(new Error(`downloaded ${n} of ${BYTES} bytes`))));
+        res.on('end', () => (n === bytes ? resolve(n / MiB / ((performance.now() - t0) / 1000)) : reject(new Error(`downloaded ${n} of ${bytes} bytes`))));
       }).on('error', reject);
     });
   // Loopback peers on the host.
@@ -196,16 +196,7 @@ try {
     throw new Error(`published port ${port} never answered`);
   };
   await answers(pubHttp);
-  const downloadBytes = (port, bytes) =>
-    new Promise((resolve, reject) => {
-      const t0 = performance.now();
-      let n = 0;
-      http.get({ host: '127.0.0.1', port, path: '/big.bin' }, (res) => {
-        res.on('data', (d) => (n += d.length));
-        res.on('end', () => (n === bytes ? resolve(n / MiB / ((performance.now() - t0) / 1000)) : reject(new Error(`downloaded ${n} of ${bytes} bytes`))));
-      }).on('error', reject);
-    });
-  const pubDown = await downloadBytes(pubHttp, CTX_BYTES);
+  const pubDown = await download(pubHttp, CTX_BYTES);
   await new Promise((r) => setTimeout(r, 300)); // the sink's forward follows its start event
   const pubUp = await upload(pubSink);
   // The sink prints its byte count when the connection ends.
