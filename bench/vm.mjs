@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The VM, measured: `berth start` → first /_ping through the host socket (cold: VM off), the gap between
 // berthd listening inside and `berth start` returning, idle RSS and CPU of QEMU + the host tunnel over 30 s,
-// file sharing (virtio-9p) against the host disk, uploads through the engine socket (`docker build` of a
+// file sharing (virtio-9p; bench/lib/share.mjs) against the host disk, uploads through the engine socket (`docker build` of a
 // 48 MiB context), and port forwards (a container's published port, and a static forward over SSH) against
 // plain loopback; peers measured in the same run. Uses a private BERTH_HOME; leaves nothing running.
 // Usage (after npm run build and node vm-image/build.mjs): node bench/vm.mjs [starts=3]
@@ -38,6 +38,7 @@ const guest = (cmd) => berth('shell', '--', cmd);
 const status = () => JSON.parse(berth('status', '--json'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const { pingSocket } = await import(path.join(repo, 'electron/dist/src/vm/manager.js'));
+const { measureSharing } = await import('./lib/share.mjs');
 const ping = () => pingSocket(socket, 1000);
 
 const results = {};
@@ -95,28 +96,17 @@ try {
     tunnelRssMiB: +(rss(st.tunnelPid) / MiB).toFixed(1),
   };
 
-  // 3. File sharing: 128 MiB written with fsync and read back, host disk vs the same folder through 9p.
-  // The guest's busybox dd prints no rate, so the guest side is timed with `time` inside the VM.
-  const SIZE = 128;
-  const timed = (cmd) => {
-    const t0 = performance.now();
-    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-    return (performance.now() - t0) / 1000;
-  };
+  // 3. File sharing: large files (write + fsync, cold and warm reads) and a tree of small files, host disk
+  // against the same folder through the share, with the guest's own disk as the emulation ceiling.
   const inGuest = (cmd) => {
     const r = spawnSync(path.join(repo, 'bin/berth'), ['shell', '--', `time sh -c '${cmd}'`], { env, encoding: 'utf8' });
     const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(r.stderr);
     if (r.status !== 0 || !m) throw new Error(`in the VM: ${cmd}: ${r.stderr}`);
     return Number(m[1]) * 60 + Number(m[2]);
   };
-  const hostW = timed(`dd if=/dev/zero of=${share}/host.bin bs=1M count=${SIZE} conv=fsync 2>/dev/null`);
-  const hostR = timed(`dd if=${share}/host.bin of=/dev/null bs=1M 2>/dev/null`);
-  const guestW = inGuest(`dd if=/dev/zero of=${share}/guest.bin bs=1M count=${SIZE} conv=fsync 2>/dev/null`);
-  const guestR = inGuest(`dd if=${share}/host.bin of=/dev/null bs=1M 2>/dev/null`);
-  const mbps = (secs) => +(SIZE / secs).toFixed(1);
-  const fs = { hostWriteMiBs: mbps(hostW), hostReadMiBs: mbps(hostR), sharedWriteMiBs: mbps(guestW), sharedReadMiBs: mbps(guestR) };
-  results.fileSharing = { ...fs, writeRatio: +(fs.sharedWriteMiBs / fs.hostWriteMiBs).toFixed(2), readRatio: +(fs.sharedReadMiBs / fs.hostReadMiBs).toFixed(2), note: 'reads: host page cache warm on both sides', target: '>= 0.75 of native' };
+  inGuest('mkdir -p /var/lib/berth/bench-share');
+  results.fileSharing = { mount: guest(`grep " ${share} " /proc/mounts`).trim(), ...measureSharing({ share, inGuest, guestDisk: '/var/lib/berth/bench-share' }) };
+  inGuest('rm -rf /var/lib/berth/bench-share');
 
   // 4. Uploads through the engine socket: `docker build` (classic builder) of a 48 MiB incompressible context.
   // The image it makes (busybox + the 48 MiB file) serves the published-port measurements below.
