@@ -45,7 +45,7 @@ describe('qemu command lines', () => {
     assert.ok(all(a, '-device').includes('virtio-blk-pci,drive=data,serial=berth-data'));
     assert.ok(all(a, '-device').includes('virtio-net-pci,netdev=net0,romfile='));
     assert.equal(after(a, '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22');
-    assert.equal(after(a, '-virtfs'), 'local,path=/home/me,mount_tag=share0,security_model=none,id=share0');
+    assert.equal(after(a, '-virtfs'), 'local,path=/home/me,mount_tag=share0,security_model=none,multidevs=remap,id=share0');
     assert.equal(after(a, '-qmp'), 'unix:/h/.berth/vm/qmp.sock,server=on,wait=off');
     assert.equal(after(a, '-pidfile'), '/h/.berth/vm/qemu.pid');
     assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.share=share0:/home/me');

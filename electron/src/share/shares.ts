@@ -2,6 +2,12 @@
  * Host folders shared into the guest at the same path (virtio-9p): `docker run -v $HOME/x:/x` from the host
  * then means the same files inside. 9p needs Debian's generic kernel (the cloud kernel lacks it), which is
  * why the guest image uses linux-image-<abi>-amd64; virtiofs would be faster but bookworm has no virtiofsd.
+ *
+ * The guest mounts with cache=none (vm-image/guest/berth-init) on purpose: in the 6.1 guest kernel it is the
+ * only mode in which an edit, a new file or a delete on the host is seen in the guest at once and guest
+ * writes reach the host at once. cache=loose was checked and served stale data both ways (it is faster for
+ * stat-heavy trees, slower for large files under TCG); cache=mmap measured the same as none. msize above
+ * 512000 buys nothing: the 6.1 virtio transport caps it there. Numbers: bench/vm.mjs (bench/lib/share.mjs).
  */
 import type { HostPlatform, Share } from '../vm/qemu/args.js';
 

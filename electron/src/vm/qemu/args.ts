@@ -100,7 +100,9 @@ export function qemuArgs(p: QemuPlan): string[] {
   // fw_cfg, not the kernel command line: QEMU's argv is readable by every user of the host, and the guest's
   // /proc/cmdline by every container; only the file's path shows here, and the guest reads it from /sys/firmware.
   if (p.engineTokenFile) a.push('-fw_cfg', `name=${GUEST_TOKEN_FW_CFG},file=${p.engineTokenFile}`);
-  for (const s of p.shares ?? []) a.push('-virtfs', `local,path=${s.hostPath},mount_tag=${s.tag},security_model=none,id=${s.tag}`);
+  // multidevs=remap: a home folder often spans several host file systems (mounts inside it); without the
+  // remap their inode numbers can collide inside the guest, and find/du/tar take distinct files for hard links.
+  for (const s of p.shares ?? []) a.push('-virtfs', `local,path=${s.hostPath},mount_tag=${s.tag},security_model=none,multidevs=remap,id=${s.tag}`);
   if (p.qmp) a.push('-qmp', p.qmp.kind === 'unix' ? `unix:${p.qmp.path},server=on,wait=off` : `tcp:127.0.0.1:${p.qmp.port},server=on,wait=off`);
   if (p.pidFile) a.push('-pidfile', p.pidFile);
   return a;
