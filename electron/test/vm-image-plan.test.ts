@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { foreignBinaries, parseMachines } from '../src/vm/image/elf.js';
+import { runCommand } from '../src/vm/exec.js';
 import { parseManifest } from '../src/vm/image/manifest.js';
-import { aptDownload, ARCH, debFile, guestArchFor, kernelRelease, nodeTarball, npmPack, squashfsCommand } from '../src/vm/image/plan.js';
+import { aptDownload, ARCH, debFile, guestArchFor, kernelRelease, nodeTarball, npmPack, shimCrossBuild, squashfsCommand } from '../src/vm/image/plan.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const manifest = parseManifest(readFileSync(path.join(repo, 'vm-image/manifest.json'), 'utf8'));
@@ -66,5 +70,46 @@ describe('vm-image build plan per arch', () => {
     for (const f of ['-all-root', '-noappend', '-no-xattrs']) assert.ok(c.args.includes(f));
     assert.equal(c.args[c.args.indexOf('-mkfs-time') + 1], '1764547200');
     assert.equal(c.args[c.args.indexOf('-all-time') + 1], '1764547200');
+  });
+});
+
+describe('the native helper for a guest of another arch', () => {
+  it('is cross-built with Debian\'s cross compiler only when the guest arch differs from the host', () => {
+    assert.equal(shimCrossBuild('/r', 'amd64', 'amd64', '/o'), undefined);
+    assert.deepEqual(shimCrossBuild('/r', 'arm64', 'amd64', '/stage/agent/dist/native'), {
+      cmd: 'make',
+      args: ['-s', '-C', '/r/agent/native', 'CC=aarch64-linux-gnu-gcc', 'OUT=/stage/agent/dist/native'],
+    });
+    assert.equal(shimCrossBuild('/r', 'amd64', 'arm64', '/o')?.args[3], 'CC=x86_64-linux-gnu-gcc');
+    assert.deepEqual(ARCH.arm64.crossPackages, ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross']);
+  });
+
+  it('reads each ELF file\'s machine from readelf -h', () => {
+    const out = 'File: a/node\nELF Header:\n  Class: ELF64\n  Machine:                           AArch64\n\nFile: b/shim\n  Machine:                           Advanced Micro Devices X86-64\n';
+    assert.deepEqual([...parseMachines(out)], [['a/node', 'AArch64'], ['b/shim', 'Advanced Micro Devices X86-64']]);
+  });
+
+  const hasCross = (() => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${ARCH.arm64.crossCc}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  // setup.sh installs the cross compiler, so under CI this always runs.
+  const skip =
+    process.arch !== 'x64' ? 'the cross-build check runs on x86-64 hosts' : !hasCross && process.env.CI !== 'true' ? `${ARCH.arm64.crossCc} is not installed (apt-get install ${ARCH.arm64.crossPackages.join(' ')})` : false;
+
+  it('builds an AArch64 berth-shim on this host, and flags a host binary staged for an arm64 guest', { skip }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cross-'));
+    try {
+      await runCommand(shimCrossBuild(repo, 'arm64', 'amd64', dir)!);
+      assert.deepEqual(await foreignBinaries(dir, ARCH.arm64.elfMachine), []);
+      copyFileSync(process.execPath, path.join(dir, 'node'));
+      assert.deepEqual(await foreignBinaries(dir, ARCH.arm64.elfMachine), [`node: ${ARCH.amd64.elfMachine}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

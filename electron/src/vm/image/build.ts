@@ -15,12 +15,12 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stageAgent } from './agent-tree.js';
 import { cpioOf } from './cpio.js';
-import { missingLibraries } from './elf.js';
+import { foreignBinaries, missingLibraries } from './elf.js';
 import { runCommand } from '../exec.js';
 import { fetchDeb, fetchNode } from './fetch.js';
 import { loadManifest, type GuestArch, type ImageManifest } from './manifest.js';
 import { resolveModules } from './modules.js';
-import { ARCH, kernelRelease, squashfsCommand } from './plan.js';
+import { ARCH, guestArchFor, kernelRelease, shimCrossBuild, squashfsCommand } from './plan.js';
 
 /** Bump when the build's own logic changes what it produces. */
 const RECIPE_VERSION = 2;
@@ -148,6 +148,8 @@ async function buildRootfs(m: ImageManifest, o: Required<Omit<ImageBuildOptions,
     await fsp.copyFile(path.join(o.repo, 'vm-image/guest', s), path.join(stage, 'sbin', s));
     await fsp.chmod(path.join(stage, 'sbin', s), 0o755);
   }
+  const foreign = await foreignBinaries(stage, ARCH[o.arch].elfMachine);
+  if (foreign.length) throw new Error(`rootfs has binaries for another machine than ${o.arch}:\n  ${foreign.slice(0, 30).join('\n  ')}`);
   const missing = await missingLibraries(stage, ARCH[o.arch].triplet);
   if (missing.length) throw new Error(`rootfs is missing shared libraries (add their packages to the manifest):\n  ${missing.slice(0, 30).join('\n  ')}`);
   const tmp = `${p.rootfs}.tmp`;
@@ -229,7 +231,19 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
     const guest = async (f: string) => fsp.readFile(path.join(o.repo, 'vm-image/guest', f));
     const rootfsKey = sha(String(RECIPE_VERSION), JSON.stringify({ debs: a.debs, node: a.node, epoch: m.sourceDateEpoch }), await guest('berth-init'), await guest('berth-shutdown'));
     const agentStage = path.join(work, 'agent');
-    const agentHash = await stageAgent(o.repo, agentStage);
+    let agentHash = await stageAgent(o.repo, agentStage);
+    const nativeDir = path.join(agentStage, 'agent/dist/native');
+    const cross = shimCrossBuild(o.repo, o.arch, guestArchFor(process.arch), nativeDir);
+    if (cross) {
+      // The staged helper was built for this host; make would call the copy up to date.
+      await fsp.rm(path.join(nativeDir, 'berth-shim'), { force: true });
+      await runCommand(cross).catch((err: Error) => {
+        throw new Error(`cannot cross-build berth-shim for ${o.arch} (apt-get install ${ARCH[o.arch].crossPackages.join(' ')}): ${err.message}`);
+      });
+      agentHash = sha(agentHash, await fsp.readFile(path.join(nativeDir, 'berth-shim')));
+    }
+    const foreign = await foreignBinaries(agentStage, ARCH[o.arch].elfMachine);
+    if (foreign.length) throw new Error(`berthd's files include binaries for another machine than ${o.arch}:\n  ${foreign.slice(0, 30).join('\n  ')}`);
     const initrdKey = sha(String(RECIPE_VERSION), JSON.stringify({ kernel: a.kernel, modules: m.modules, bb: a.debs.find((d) => d.name === 'busybox-static'), epoch: m.sourceDateEpoch }), await guest('init'), agentHash);
     const prev = await readInfo(p.info);
     const have = async (f: string) => fsp.access(f).then(() => true, () => false);

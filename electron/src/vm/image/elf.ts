@@ -59,3 +59,33 @@ export async function missingLibraries(root: string, triplet: string): Promise<s
   }
   return missing;
 }
+
+/** Parses `readelf -h f1 f2 …` into file → machine ("AArch64", "Advanced Micro Devices X86-64"). */
+export function parseMachines(readelfOut: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let cur: string | undefined;
+  for (const line of readelfOut.split('\n')) {
+    const f = /^File: (.+)$/.exec(line);
+    if (f) cur = f[1]!;
+    const m = /^\s*Machine:\s+(.+?)\s*$/.exec(line);
+    if (m && cur !== undefined) out.set(cur, m[1]!);
+  }
+  return out;
+}
+
+/**
+ * "file: machine" for every ELF file under `root` built for another machine than `machine`: a host binary
+ * staged into a foreign-arch guest (the native helper, an npm addon) would only fail once the guest runs it.
+ */
+export async function foreignBinaries(root: string, machine: string): Promise<string[]> {
+  const elves: string[] = [];
+  for (const f of await walkFiles(root)) if (await isElf(path.join(root, f))) elves.push(f);
+  const wrong: string[] = [];
+  for (let i = 0; i < elves.length; i += 100) {
+    const batch = elves.slice(i, i + 100);
+    const out = await runCommand({ cmd: 'readelf', args: ['-h', '-W', ...batch], cwd: root });
+    const machines = parseMachines(batch.length === 1 ? `File: ${batch[0]}\n${out}` : out);
+    for (const f of batch) if (machines.get(f) !== machine) wrong.push(`${f}: ${machines.get(f) ?? 'unknown machine'}`);
+  }
+  return wrong;
+}

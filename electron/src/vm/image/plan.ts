@@ -18,11 +18,14 @@ export interface ArchFacts {
    * here). arm64: Debian's gzip'd Image, which QEMU decompresses itself.
    */
   kernelFile: string;
+  /** Debian's cross compiler for this arch, and the packages that provide it with a static libc. */
+  crossCc: string;
+  crossPackages: string[];
 }
 
 export const ARCH: Record<GuestArch, ArchFacts> = {
-  amd64: { triplet: 'x86_64-linux-gnu', elfMachine: 'Advanced Micro Devices X86-64', console: 'ttyS0', nodeArch: 'x64', kernelFile: 'vmlinux' },
-  arm64: { triplet: 'aarch64-linux-gnu', elfMachine: 'AArch64', console: 'ttyAMA0', nodeArch: 'arm64', kernelFile: 'vmlinuz' },
+  amd64: { triplet: 'x86_64-linux-gnu', elfMachine: 'Advanced Micro Devices X86-64', console: 'ttyS0', nodeArch: 'x64', kernelFile: 'vmlinux', crossCc: 'x86_64-linux-gnu-gcc', crossPackages: ['gcc-x86-64-linux-gnu', 'libc6-dev-amd64-cross'] },
+  arm64: { triplet: 'aarch64-linux-gnu', elfMachine: 'AArch64', console: 'ttyAMA0', nodeArch: 'arm64', kernelFile: 'vmlinuz', crossCc: 'aarch64-linux-gnu-gcc', crossPackages: ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'] },
 };
 
 /** The guest arch matching a Node `process.arch`, or undefined when Berth has no guest for it. */
@@ -30,6 +33,15 @@ export function guestArchFor(nodeArch: string): GuestArch | undefined {
   return nodeArch === 'x64' ? 'amd64' : nodeArch === 'arm64' ? 'arm64' : undefined;
 }
 
+/**
+ * The native helper for a guest of another arch than the build host (e.g. the arm64 image built on an x86-64
+ * Linux machine): agent/native's Makefile with Debian's cross compiler, into `outDir`. Undefined when the
+ * guest matches the host: `npm run build` already made agent/dist/native/berth-shim for it.
+ */
+export function shimCrossBuild(repo: string, arch: GuestArch, hostArch: GuestArch | undefined, outDir: string): Command | undefined {
+  if (arch === hostArch) return undefined;
+  return { cmd: 'make', args: ['-s', '-C', path.join(repo, 'agent/native'), `CC=${ARCH[arch].crossCc}`, `OUT=${outDir}`] };
+}
 
 /** Where a pinned .deb lives in the download cache. */
 export function debFile(cacheDir: string, arch: GuestArch, p: Pin): string {
