@@ -141,6 +141,31 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal(await fsp.readFile(path.join(share, 'from-container.txt'), 'utf8'), 'from the container\n');
   });
 
+  it('edits cross the share at once both ways while a container runs (the guest caches nothing stale)', async () => {
+    const file = path.join(share, 'edited.txt');
+    await fsp.writeFile(file, 'v1\n');
+    await fsp.writeFile(path.join(share, 'doomed.txt'), 'x\n');
+    const r = await h.docker(['--context', 'berth', 'run', '-d', '--name', 'coherent', '-v', `${share}:/data`, guestRef('busybox:latest'), 'sleep', '600'], 120_000);
+    assert.equal(r.code, 0, r.stderr);
+    const exec = async (cmd: string) => {
+      const e = await h.docker(['--context', 'berth', 'exec', 'coherent', 'sh', '-c', cmd]);
+      assert.equal(e.code, 0, `${cmd}: ${e.stderr}`);
+      return e.stdout;
+    };
+    try {
+      // Read first, so a caching mount would hold the old size and bytes when the host edits the file.
+      assert.equal(await exec('cat /data/edited.txt && ls /data/doomed.txt'), 'v1\n/data/doomed.txt\n');
+      await fsp.writeFile(file, 'version two, longer\n');
+      await fsp.rm(path.join(share, 'doomed.txt'));
+      await fsp.writeFile(path.join(share, 'new.txt'), 'new on the host\n');
+      assert.equal(await exec('cat /data/edited.txt /data/new.txt; test -e /data/doomed.txt || echo gone'), 'version two, longer\nnew on the host\ngone\n');
+      await exec('echo edited in the container >> /data/edited.txt');
+      assert.equal(await fsp.readFile(file, 'utf8'), 'version two, longer\nedited in the container\n');
+    } finally {
+      await h.docker(['--context', 'berth', 'rm', '-f', 'coherent'], 60_000);
+    }
+  });
+
   it('a port inside the VM answers on the host 127.0.0.1 through the forward', async () => {
     const r = await shell('mkdir -p /tmp/www && echo forwarded-ok > /tmp/www/index.html && httpd -p 127.0.0.1:18080 -h /tmp/www');
     assert.equal(r.code, 0, r.stderr);
