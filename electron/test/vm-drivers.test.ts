@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync, promises as fsp } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { limactl, limaYaml } from '../src/vm/lima/config.js';
+import { LimaDriver, stageNativeSources } from '../src/vm/lima/driver.js';
 import { planShares, shareablePath } from '../src/share/shares.js';
 import { contextArgs } from '../src/tunnel/context.js';
 import { ensureKeyPair, keyBlob, tofuVerifier } from '../src/tunnel/keys.js';
@@ -13,6 +15,7 @@ import { nativeBerthdArgs } from '../src/vm/native/driver.js';
 import { berthPaths } from '../src/vm/paths.js';
 import { compactDiskCommand, createDiskCommand } from '../src/vm/qemu/disk.js';
 
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'berth-vmt-'));
 const resources = { cpus: 2, memoryMiB: 2048, diskGiB: 32 };
 
@@ -28,7 +31,49 @@ describe('lima driver', () => {
     assert.match(y, /location: "\/h\/\.berth\/vm\/lima-berth"\n {4}mountPoint: \/opt\/berth-src\n {4}writable: false/);
     assert.match(y, /location: "\/Users\/me"\n {4}writable: true/);
     assert.match(y, /guestSocket: \/run\/berth\/docker\.sock\n {4}hostSocket: "\/h\/\.berth\/run\/docker\.sock"/);
-    assert.match(y, /ExecStart=\/opt\/berth-src\/node\/bin\/node \/opt\/berth-src\/agent\/dist\/src\/main\.js/);
+    assert.match(y, /ExecStart=\/opt\/berth\/node\/bin\/node \/opt\/berth\/agent\/dist\/src\/main\.js/);
+    // The helper is built in the guest, for the guest (the host's build is a macOS binary on a Mac).
+    assert.match(y, /rm -f \/opt\/berth\.new\/agent\/dist\/native\/berth-shim\n {6}make -s -C \/opt\/berth\.new\/native-src OUT=\/opt\/berth\.new\/agent\/dist\/native\n/);
+    assert.match(y, /apt-get install .*\bgcc libc6-dev make\b/);
+    assert.match(y, /systemctl restart berthd/);
+  });
+
+  it('stages the native helper\'s sources and Makefile for the guest to compile', async () => {
+    const dir = tmp();
+    const names = await stageNativeSources(path.join(REPO, 'agent/native'), path.join(dir, 'native-src'));
+    assert.ok(names.includes('Makefile') && names.includes('shim.c') && names.includes('shim.h'), names.join(' '));
+    assert.ok(names.every((n) => existsSync(path.join(dir, 'native-src', n))));
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads the instance state from limactl, force-stops after the timeout, and deletes on reset', async () => {
+    const dir = tmp();
+    const log = path.join(dir, 'calls');
+    const state = path.join(dir, 'state');
+    const bin = path.join(dir, 'limactl');
+    // A stand-in limactl: records its arguments; a graceful stop hangs, as it does when the guest is stuck.
+    writeFileSync(
+      bin,
+      `#!/bin/sh\necho "$*" >> ${log}\ncase "$1 $2" in\n  "list --json") [ -f ${state} ] && printf '{"name":"berth","status":"%s"}\\n' "$(cat ${state})" ;;\n` +
+        `  "stop --force") echo Stopped > ${state} ;;\n  "stop berth") sleep 1 ;;\n  "delete --force") rm -f ${state} ;;\n  "shell berth") echo "/: 1 GiB trimmed" ;;\nesac\nexit 0\n`,
+    );
+    chmodSync(bin, 0o755);
+    const d = new LimaDriver({ paths: berthPaths(path.join(dir, 'home')), resources, arch: 'arm64', limactl: bin });
+    assert.equal((await d.status()).state, 'stopped', 'no instance yet');
+    writeFileSync(state, 'Running');
+    assert.equal((await d.status()).state, 'running');
+    await assert.rejects(d.reset(), /the Lima VM is running: stop it first/);
+    assert.equal(await d.compact(), '/: 1 GiB trimmed');
+    const steps: string[] = [];
+    await d.stop(200, (m) => steps.push(m));
+    assert.deepEqual(steps, ['Stopping the Lima VM']);
+    assert.equal((await d.status()).state, 'stopped');
+    await d.reset();
+    assert.equal(existsSync(state), false);
+    assert.deepEqual(await d.shell(), { kind: 'command', cmd: bin, args: ['shell', 'berth'] });
+    const calls = readFileSync(log, 'utf8').trim().split('\n');
+    assert.deepEqual(calls.filter((c) => !c.startsWith('list')), ['shell berth sudo fstrim -v /', 'stop berth', 'stop --force berth', 'delete --force berth']);
+    await fsp.rm(dir, { recursive: true, force: true });
   });
 
   it('drives limactl with fixed command lines', () => {

@@ -1,13 +1,17 @@
 /**
  * The Lima driver's lima.yaml: a Debian 12 cloud image (Lima needs cloud-init, which the Berth image has
  * not), berthd copied from this install through a read-only mount and run by a provision script, and the
- * guest's engine socket forwarded by Lima itself to Berth's host socket.
+ * guest's engine socket forwarded by Lima itself to Berth's host socket. The native helper is compiled in
+ * the guest from the staged sources (native-src/): the host's build of it is a macOS binary on a Mac.
  */
 import type { VmResources } from '../driver.js';
 
 export interface LimaPlan {
   resources: VmResources;
-  /** Host directory holding berthd (agent/, node_modules/) and the pinned Linux Node (node/bin/node), mounted read-only at /opt/berth-src. */
+  /**
+   * Host directory holding berthd (agent/, node_modules/), the native helper's sources (native-src/) and the
+   * pinned Linux Node (node/bin/node), mounted read-only at /opt/berth-src and copied to /opt/berth at boot.
+   */
   berthDir: string;
   hostSocket: string;
   shareFolders: string[];
@@ -40,19 +44,25 @@ provision:
     script: |
       #!/bin/sh
       set -e
-      apt-get install -y --no-install-recommends iproute2 nftables e2fsprogs >/dev/null
+      apt-get install -y --no-install-recommends iproute2 nftables e2fsprogs gcc libc6-dev make >/dev/null
       mkdir -p /run/berth /var/lib/berth
+      rm -rf /opt/berth.new && cp -a /opt/berth-src /opt/berth.new
+      rm -f /opt/berth.new/agent/dist/native/berth-shim
+      make -s -C /opt/berth.new/native-src OUT=/opt/berth.new/agent/dist/native
+      rm -rf /opt/berth && mv /opt/berth.new /opt/berth
       cat >/etc/systemd/system/berthd.service <<'UNIT'
       [Unit]
       Description=Berth engine
       [Service]
-      ExecStart=/opt/berth-src/node/bin/node /opt/berth-src/agent/dist/src/main.js --data-root /var/lib/berth -H unix:///run/berth/docker.sock
+      ExecStart=/opt/berth/node/bin/node /opt/berth/agent/dist/src/main.js --data-root /var/lib/berth -H unix:///run/berth/docker.sock
       Restart=on-failure
       [Install]
       WantedBy=multi-user.target
       UNIT
       systemctl daemon-reload
-      systemctl enable --now berthd
+      systemctl enable berthd
+      # restart, not start: on later boots the unit already runs the previous copy of /opt/berth.
+      systemctl restart berthd
 probes:
   - script: |
       #!/bin/sh

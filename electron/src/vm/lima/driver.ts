@@ -10,6 +10,14 @@ import { loadManifest, type GuestArch } from '../image/manifest.js';
 import { REPO_ROOT, type BerthPaths } from '../paths.js';
 import { limactl, limaYaml, LIMA_INSTANCE } from './config.js';
 
+/** The native helper's sources and Makefile, compiled inside the Lima guest (see config.ts). */
+export async function stageNativeSources(from: string, to: string): Promise<string[]> {
+  await fsp.mkdir(to, { recursive: true });
+  const names = (await fsp.readdir(from)).filter((n) => /\.[ch]$/.test(n) || n === 'Makefile').sort();
+  for (const n of names) await fsp.copyFile(path.join(from, n), path.join(to, n));
+  return names;
+}
+
 export interface LimaDriverOptions {
   paths: BerthPaths;
   resources: VmResources;
@@ -41,6 +49,7 @@ export class LimaDriver implements VmDriver {
     const dir = this.berthDir();
     await fsp.rm(dir, { recursive: true, force: true });
     await stageAgent(REPO_ROOT, dir);
+    await stageNativeSources(path.join(REPO_ROOT, 'agent/native'), path.join(dir, 'native-src'));
     const m = loadManifest(path.join(REPO_ROOT, 'vm-image/manifest.json'));
     const tgz = await fetchNode(defaultCacheDir(), this.o.arch, m.arches[this.o.arch].node);
     await fsp.mkdir(path.join(dir, 'node'), { recursive: true });
