@@ -153,7 +153,12 @@ async function start(): Promise<void> {
   const first = await control.status();
   updateTray(control, first);
   if (settings.get().startEngineOnLaunch && first.state === 'stopped') void control.start().catch(() => undefined);
-  setInterval(() => void control.status(), 5000).unref();
+  // Each poll pings the engine through the VM (measured under TCG: QEMU idle CPU 0.4% → 1.4% at one per 5 s);
+  // an open window polls every 5 s, the tray alone once a minute.
+  let polls = 0;
+  setInterval(() => {
+    if (win?.isVisible() || ++polls % 12 === 0) void control.status();
+  }, 5000).unref();
 }
 
 app.on('window-all-closed', () => {
