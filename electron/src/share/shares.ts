@@ -8,6 +8,9 @@
  * writes reach the host at once. cache=loose was checked and served stale data both ways (it is faster for
  * stat-heavy trees, slower for large files under TCG); cache=mmap measured the same as none. msize above
  * 512000 buys nothing: the 6.1 virtio transport caps it there. Numbers: bench/vm.mjs (bench/lib/share.mjs).
+ * The price of cache=none is in round trips, not bytes: no dentry is kept, so every syscall re-walks each
+ * path component (counted with QEMU's v9fs trace events: `ls -lR` ~5 requests per file, busybox `tar x`
+ * ~96), and each request costs ~0.5 ms under TCG here; large files move in 512 KB requests near disk speed.
  */
 import type { HostPlatform, Share } from '../vm/qemu/args.js';
 
