@@ -77,7 +77,7 @@ export class VmManager {
       await new Promise((r) => setTimeout(r, 20));
     }
     progress((await ctx).message);
-    return this.status();
+    return this.status(true);
   }
 
   private async tunnelWhileBooting(booting: () => boolean, progress: Progress): Promise<void> {
@@ -153,12 +153,13 @@ export class VmManager {
     return this.start(progress);
   }
 
-  async status(): Promise<VmStatusReport> {
+  /** `answered`: the engine just answered /_ping on the host socket (start), so it is not asked again. */
+  async status(answered = false): Promise<VmStatusReport> {
     const ds = await this.driver.status();
     const tunnelPid = this.tunnelPid();
     let state: EngineState = ds.state;
     let message = ds.message;
-    if (ds.state === 'running' && !(await pingSocket(this.paths.socket))) {
+    if (ds.state === 'running' && !answered && !(await pingSocket(this.paths.socket))) {
       state = 'error';
       message = `the VM runs but the engine does not answer on ${this.paths.socket}${this.driver.kind === 'qemu' && !tunnelPid ? ' (the host tunnel is not running: `berth start` restarts it)' : ''}`;
     }
