@@ -2,11 +2,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';
 import net from 'node:net';
+import { hostTokenPreamble } from '@berth/common';
 import { planShares } from '../../share/shares.js';
 import { ensureKeyPair, keyBlob } from '../../tunnel/keys.js';
 import { ensureHostToken, pingEngine } from '../../tunnel/engine-tcp.js';
 import { connectOnce, exec } from '../../tunnel/ssh.js';
-import { hostTokenPreamble } from '@berth/common';
 import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, SshEndpoint, VmDriver, VmResources } from '../driver.js';
 import type { GuestArch } from '../image/manifest.js';
 import { ARCH } from '../image/plan.js';
