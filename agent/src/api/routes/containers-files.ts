@@ -4,6 +4,8 @@ import type { ContainerConfig } from '@berth/common';
 import type { ContainerApi } from '../../containers/api-port.js';
 import { encodeStat, statPath, writeTree } from '../../containers/archive.js';
 import { ContainerExtractor } from '../../containers/archive-extract.js';
+import { archiveMounts, hiddenByMount } from '../../containers/archive-mounts.js';
+import type { ContainerRecord } from '../../containers/record.js';
 import { changes, mountpointFilter } from '../../containers/changes.js';
 import { commitContainer } from '../../containers/commit.js';
 import { hostPath, resolveInRoot } from '../../containers/rootfs-path.js';
@@ -20,12 +22,18 @@ function pathParam(q: URLSearchParams): string {
 }
 
 export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
+  const runningMounts = async (rec: ContainerRecord, forExport: boolean) => {
+    const img = await c.images.resolve(rec.image);
+    return archiveMounts(rec, rec.state.pid, path.join(c.store.dir(rec.id), 'upper'), img?.layerDirs ?? [], forExport);
+  };
   const statRoute = (head: boolean) => async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
     const rec = c.store.get(ctx.params.id!);
     const p = pathParam(ctx.query);
-    await c.views.with(rec, 'read', async (root) => {
+    await c.views.with(rec, 'read', async (root, running) => {
       const abs = path.posix.isAbsolute(p) ? p : path.posix.join(rec.config.WorkingDir || '/', p);
       const s = statPath(root, abs, rec.id);
+      const mounts = running ? await runningMounts(rec, false) : undefined;
+      if (mounts && hiddenByMount(mounts, s.path)) throw notFound(`Could not find the file ${p} in container ${rec.id}`);
       ctx.res.setHeader('X-Docker-Container-Path-Stat', encodeStat(s.stat));
       if (head) {
         ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -33,8 +41,8 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
         return;
       }
       ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-      const name = /\/\.$/.test(p) ? '.' : s.stat.name === '/' ? '.' : s.stat.name;
-      await writeTree(ctx.res, s.st.isDirectory() ? s.host + '/' : s.host, name);
+      const name = /\/\.$/.test(p) ? '.' : s.stat.name;
+      await writeTree(ctx.res, root, name, { path: s.path, ...(mounts ? { mounts } : {}) });
     });
   };
   r.head('/containers/{id}/archive', statRoute(true));
@@ -74,9 +82,10 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
 
   r.get('/containers/{id}/export', async (ctx) => {
     const rec = c.store.get(ctx.params.id!);
-    await c.views.with(rec, 'read', async (root) => {
+    await c.views.with(rec, 'read', async (root, running) => {
+      const mounts = running ? await runningMounts(rec, true) : undefined;
       ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-      await writeTree(ctx.res, root + '/', '', { oneFilesystem: true });
+      await writeTree(ctx.res, root, '', mounts ? { mounts } : {});
     });
   });
 

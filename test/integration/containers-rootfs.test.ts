@@ -1,0 +1,82 @@
+/**
+ * A running container's whole root through docker cp / export / docker-py's get_archive, as dockerd shows it:
+ * the rootfs with volumes and network files, /proc, /sys, /dev and tmpfs mounts as the empty entries they
+ * cover, never the kernel's pseudo-filesystems; complete even while files change under the walk.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, promises as fsp, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { dockerPy } from '../helpers/clients.js';
+import { startContainerDaemon } from '../helpers/container-daemon.js';
+import type { TestDaemon } from '../helpers/daemon.js';
+import { run } from '../helpers/exec.js';
+
+describe('containers: a running container\'s root as an archive', () => {
+  let d: TestDaemon;
+  let tmp: string;
+  const dk = (args: string[], input?: string | Buffer) => d.docker(args, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+  before(async () => {
+    ({ d } = await startContainerDaemon());
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'berth-rootfs-'));
+  });
+  after(async () => {
+    await dk(['rm', '-f', 'live']);
+    await d.destroy();
+    await fsp.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('docker cp CONTAINER:/ walks the rootfs, volumes included, pseudo-filesystems as empty mount points', async () => {
+    const vol = path.join(tmp, 'vol');
+    await fsp.mkdir(vol);
+    const r = await dk([
+      'run', '-d', '--name', 'live', '--tmpfs', '/tm', '-v', `${vol}:/vol`, 'busybox', 'sh', '-c',
+      'echo t > /tm/a; echo v > /vol/b; mkdir -p /x /zz; echo hi > /x/f; echo end > /zz/last; touch /ready; while :; do echo grow >> /x/grow; done',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    for (let i = 0; i < 50 && (await dk(['exec', 'live', 'test', '-e', '/ready'])).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));
+    const out = path.join(tmp, 'root');
+    const cp = await dk(['cp', 'live:/', out]);
+    assert.equal(cp.code, 0, cp.stderr);
+    assert.equal(await fsp.readFile(path.join(out, 'x/f'), 'utf8'), 'hi\n');
+    assert.equal(await fsp.readFile(path.join(out, 'zz/last'), 'utf8'), 'end\n', 'the archive goes on past /proc to the last entry');
+    assert.equal(await fsp.readFile(path.join(out, 'vol/b'), 'utf8'), 'v\n', 'volumes are read as dockerd binds them in');
+    assert.match(await fsp.readFile(path.join(out, 'etc/hosts'), 'utf8'), /localhost/);
+    assert.ok(existsSync(path.join(out, 'bin/busybox')));
+    for (const p of ['proc', 'sys', 'dev', 'tm']) assert.deepEqual(readdirSync(path.join(out, p)), [], `${p} is an empty mount point, as dockerd's rootfs shows it`);
+    assert.match(await fsp.readFile(path.join(out, 'x/grow'), 'utf8'), /^(grow\n)+$/, 'a file growing during the walk is archived whole up to its size at open');
+
+    // A path inside a pseudo-filesystem is not in the rootfs, as with dockerd.
+    const cpu = await dk(['cp', 'live:/proc/cpuinfo', path.join(tmp, 'cpuinfo')]);
+    assert.notEqual(cpu.code, 0);
+    assert.match(cpu.stderr, /Could not find the file \/proc\/cpuinfo in container/);
+    const procOnly = await dk(['cp', 'live:/proc', path.join(tmp, 'proc')]);
+    assert.equal(procOnly.code, 0, procOnly.stderr);
+    assert.deepEqual(readdirSync(path.join(tmp, 'proc')), []);
+
+    // export leaves volumes and network files out (their mount points stay).
+    const exp = path.join(tmp, 'export.tar');
+    const e = await dk(['export', '-o', exp, 'live']);
+    assert.equal(e.code, 0, e.stderr);
+    const list = (await run('tar', ['-tvf', exp])).stdout;
+    assert.match(list, / zz\/last\n/);
+    assert.match(list, / vol\/\n/);
+    assert.doesNotMatch(list, / vol\/b\n| tm\/a\n| proc\/[^\n]| dev\/null/);
+    assert.match(list, /-rw-r--r-- 0\/0 +0 [^\n]* etc\/hosts\n/);
+  });
+
+  it('docker-py get_archive of / is a complete tar while the container writes', async () => {
+    const py = await dockerPy(
+      d,
+      `import tarfile, io
+c = client.containers.get('live')
+bits, stat = c.get_archive('/')
+data = b''.join(bits)
+names = tarfile.open(fileobj=io.BytesIO(data)).getnames()
+print(stat['name'], 'zz/last' in [n.lstrip('./') for n in names] or './zz/last' in names, any(n.startswith('./proc/') or n.startswith('proc/') for n in names))`,
+    );
+    assert.equal(py.code, 0, py.stderr);
+    assert.equal(py.stdout.trim(), '/ True False');
+  });
+});
