@@ -79,4 +79,27 @@ print(stat['name'], 'zz/last' in [n.lstrip('./') for n in names] or './zz/last' 
     assert.equal(py.code, 0, py.stderr);
     assert.equal(py.stdout.trim(), '/ True False');
   });
+
+  it('diff and commit see a directory removed and made again (overlay opaque directory)', async () => {
+    const r = await dk(['run', '--name', 'opq', 'busybox', 'sh', '-c', 'rm -rf /var && mkdir /var && echo x > /var/new; rm -rf /home; mkdir /home']);
+    assert.equal(r.code, 0, r.stderr);
+    // dockerd's answer for the same container: the image's children of /var are deleted, /home had none.
+    const diff = await dk(['diff', 'opq']);
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.deepEqual(diff.stdout.trim().split('\n'), ['C /var', 'A /var/new', 'D /var/spool', 'D /var/www']);
+    const py = await dockerPy(d, `print(sorted((c['Path'], c['Kind']) for c in client.containers.get('opq').diff()))`);
+    assert.equal(py.code, 0, py.stderr);
+    assert.equal(py.stdout.trim(), "[('/var', 0), ('/var/new', 1), ('/var/spool', 2), ('/var/www', 2)]");
+    const c = await dk(['commit', 'opq', 'opq:v1']);
+    assert.equal(c.code, 0, c.stderr);
+    const ls = await dk(['run', '--rm', 'opq:v1', 'sh', '-c', 'ls -A /var; echo --; ls -A /home; echo --; ls -d /etc']);
+    assert.equal(ls.stdout, 'new\n--\n--\n/etc\n', 'the committed layer hides the image\'s /var content');
+    const layer = path.join(tmp, 'opq.tar');
+    assert.equal((await dk(['save', '-o', layer, 'opq:v1'])).code, 0);
+    const manifest = JSON.parse((await run('tar', ['-xOf', layer, 'manifest.json'])).stdout) as Array<{ Layers: string[] }>;
+    const top = manifest[0]!.Layers.at(-1)!;
+    const inner = (await run('sh', ['-c', `tar -xOf ${layer} ${top} | tar -t`])).stdout;
+    assert.match(inner, /^var\/\.wh\.\.wh\.\.opq$/m);
+    assert.equal((await dk(['rm', 'opq'])).code, 0);
+  });
 });

@@ -5,6 +5,8 @@
 import { lstatSync, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { FilesystemChange } from '@berth/common';
+import { RootfsView } from '../build/rootfs-view.js';
+import { readOpaqueDirs } from '../storage/opaque.js';
 import type { ContainerRecord } from './record.js';
 
 const RUNTIME_MOUNTPOINTS = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'proc', 'sys', 'dev', 'sbin/docker-init', '.dockerenv'];
@@ -41,11 +43,21 @@ export function inImage(layers: string[], rel: string): boolean {
 
 export async function changes(upper: string, layers: string[], skip: (rel: string) => boolean): Promise<FilesystemChange[]> {
   const out: FilesystemChange[] = [];
+  // A directory removed and made again is opaque in the upper dir: what the image held below it is deleted.
+  const opaque = readOpaqueDirs(upper);
+  const image = new RootfsView(layers);
   const walk = async (dir: string, rel: string): Promise<boolean> => {
     let reported = false;
-    for (const n of (await fsp.readdir(dir)).sort()) {
+    const names = (await fsp.readdir(dir)).sort();
+    const hidden = opaque.has(rel) ? image.list(rel).filter((n) => !names.includes(n)) : [];
+    for (const n of [...names, ...hidden].sort()) {
       const r = rel ? `${rel}/${n}` : n;
       if (skip(r)) continue;
+      if (hidden.includes(n)) {
+        out.push({ Path: `/${r}`, Kind: 2 });
+        reported = true;
+        continue;
+      }
       const abs = path.join(dir, n);
       const st = lstatOrNull(abs);
       if (!st) continue;

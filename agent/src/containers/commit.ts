@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ContainerConfig } from '@berth/common';
 import { badParameter } from '../api/errors.js';
+import { readOpaqueDirs } from '../storage/opaque.js';
 import { writeTree } from './archive.js';
 import { mountpointFilter } from './changes.js';
 import type { ContainerDeps } from './deps.js';
@@ -108,7 +109,9 @@ export async function commitContainer(d: ContainerDeps, rec: ContainerRecord, o:
   if (pause) await d.runtime.pause(rec.id);
   try {
     const layerTar = new PassThrough();
-    const writing = writeTree(layerTar, path.join(d.store.dir(rec.id), 'upper'), '', { skip: mountpointFilter(rec), whiteouts: true }).catch((err: Error) => {
+    const upper = path.join(d.store.dir(rec.id), 'upper');
+    // Opaque directories (removed and made again) hide the image's content below them, as in build's RUN layers.
+    const writing = writeTree(layerTar, upper, '', { skip: mountpointFilter(rec), whiteouts: true, opaqueDirs: readOpaqueDirs(upper) }).catch((err: Error) => {
       layerTar.destroy(err);
     });
     const id = await d.images.commit({
