@@ -170,7 +170,7 @@ describe('stdio and paths', () => {
     assert.equal(c.WorkingDir, '/a/b');
     assert.equal(c.User, 'app');
     assert.deepEqual(Object.keys(c.Volumes ?? {}), ['/data']);
-    assert.throws(() => applyChanges({}, ['RUN rm -rf /']), /RUN is not a valid change command/);
+    assert.throws(() => applyChanges({}, ['RUN rm -rf /']), /run is not a valid change command/);
   });
   it('filters ps output to the container pids, keeping commands with spaces', () => {
     const t = filterPs('UID PID PPID CMD\nroot 10 1 sleep 300\nroot 11 1 other thing\n', [10]);

@@ -82,7 +82,7 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
         c.OnBuild = [...(c.OnBuild ?? []), rest.trim()];
         break;
       default:
-        throw badParameter(`${instr} is not a valid change command`);
+        throw badParameter(`${instr.toLowerCase()} is not a valid change command`);
     }
   }
   return c;

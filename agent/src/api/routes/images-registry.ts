@@ -2,15 +2,18 @@
 import type { ImageService } from '../../images/service.js';
 import { pullImage } from '../../images/pull.js';
 import { pushImage } from '../../images/push.js';
-import { isDigest, parseReference, checkTag, ReferenceError } from '../../images/reference.js';
+import { isDigest, parseReference, checkTag, formatReference, ReferenceError } from '../../images/reference.js';
+import { fetchTarball, importTarball, importUrl } from '../../images/import.js';
+import { applyChanges } from '../../containers/commit.js';
+import type { Readable } from 'node:stream';
 import { decodeRegistryAuth, type Credentials } from '../../images/registry/auth.js';
 import { RegistryAuthError, RegistryClient, RegistryError } from '../../images/registry/client.js';
 import { endpointsFor, loginDomain } from '../../images/registry/endpoints.js';
 import { ConnectError, header } from '../../images/registry/http.js';
 import type { Platform } from '../../images/oci.js';
-import { ApiError, badParameter, notImplemented, unauthorized } from '../errors.js';
+import { ApiError, badParameter, unauthorized } from '../errors.js';
 import { openJsonStream, readJsonBody, sendJson } from '../http.js';
-import type { Router } from '../router.js';
+import type { RequestContext, Router } from '../router.js';
 
 function parsePlatform(s: string | null): Platform | undefined {
   if (!s) return undefined;
@@ -19,10 +22,42 @@ function parsePlatform(s: string | null): Platform | undefined {
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
+/** docker import: POST /images/create?fromSrc=-|URL with repo, tag, message, changes and platform. */
+async function importRoute(ctx: RequestContext, svc: ImageService, src: string): Promise<void> {
+  const platform = parsePlatform(ctx.query.get('platform'));
+  const tags: string[] = [];
+  const repo = ctx.query.get('repo') ?? '';
+  const tag = ctx.query.get('tag') ?? '';
+  if (repo) {
+    const ref = parseReference(repo, undefined);
+    if (ref.digest) throw badParameter('cannot import digest reference');
+    if (tag) {
+      checkTag(tag);
+      ref.tag = tag;
+    }
+    tags.push(formatReference({ ...ref, tag: ref.tag ?? 'latest' }));
+  } else if (tag) checkTag(tag);
+  // --change is the Dockerfile subset commit takes; checked before any byte of the archive is read.
+  const config = applyChanges({}, ctx.query.getAll('changes'));
+  const url = src === '-' ? undefined : importUrl(src);
+  const ac = new AbortController();
+  ctx.res.on('close', () => ac.abort());
+  let body: Readable = ctx.req;
+  if (url) {
+    ctx.req.resume();
+    body = await fetchTarball(url, ac.signal);
+  }
+  const image = await importTarball(svc, { src: body, from: src, config, message: ctx.query.get('message') ?? '', ...(platform ? { platform } : {}), tags });
+  const stream = openJsonStream(ctx.req, ctx.res);
+  stream.write({ status: image.id });
+  stream.end();
+}
+
 export function registerImageRegistryRoutes(r: Router, svc: ImageService): void {
   r.post('/images/create', async (ctx) => {
     const from = ctx.query.get('fromImage');
-    if (ctx.query.get('fromSrc')) throw notImplemented('docker import is not supported by Berth yet');
+    const src = ctx.query.get('fromSrc');
+    if (src && !from) return importRoute(ctx, svc, src);
     if (!from) throw badParameter('fromImage must be set');
     const ref = parseReference(from, undefined);
     const tag = ctx.query.get('tag') ?? '';
