@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { BuildOptions, ImageContainerConfig } from '@berth/common';
 import type { Logger } from '../log.js';
 import { cacheKey, type BuildCache } from './cache.js';
+import { CacheFromSources } from './cache-from.js';
 import type { BuildContext } from './context/receive.js';
 import type { Instruction, Stage } from './dockerfile/instructions.js';
 import { parseInstruction } from './dockerfile/instructions.js';
@@ -71,6 +72,7 @@ export class Builder {
   private step = 0;
   private usedArgs = new Set<string>();
   private views = new Map<string, RootfsView>();
+  private cacheFrom: CacheFromSources | undefined;
 
   constructor(
     private readonly ports: BuildPorts,
@@ -205,21 +207,43 @@ export class Builder {
     return v;
   }
 
-  /** Looks the step up in the cache; on a hit moves the stage onto the cached image. */
-  private async tryCache(st: StageState, key: string, config: ImageContainerConfig): Promise<boolean> {
+  /** Looks the step up in the cache, then in the --cache-from images; on a hit moves the stage onto the cached image. */
+  private async tryCache(st: StageState, key: string, config: ImageContainerConfig, createdBy: string): Promise<boolean> {
     if (this.job.options.noCache) return false;
     const hit = this.cache.get(key);
-    if (!hit) return false;
-    const img = await this.ports.images.resolve(hit);
+    let img = hit ? await this.ports.images.resolve(hit) : undefined;
+    if (hit && !img) this.cache.delete(key);
     if (!img) {
-      this.cache.delete(key);
-      return false;
+      img = await this.fromCacheSources(st, config, createdBy);
+      if (!img) return false;
+      this.cache.set(key, img.id);
     }
     st.imageId = img.id;
     st.config = config;
     this.out.line(' ---> Using cache');
     this.out.line(` ---> ${shortId(img.id)}`);
     return true;
+  }
+
+  /** --cache-from (cache-from.ts): the matching source step, recreated on the current parent. */
+  private async fromCacheSources(st: StageState, config: ImageContainerConfig, createdBy: string): Promise<BuildImage | undefined> {
+    if (!this.cacheFrom) {
+      const found = await Promise.all(this.job.options.cacheFrom.map((ref) => this.ports.images.resolve(ref).catch(() => undefined)));
+      this.cacheFrom = new CacheFromSources(found.filter((i): i is BuildImage => i !== undefined));
+    }
+    const parent = st.imageId ? await this.ports.images.resolve(st.imageId) : undefined;
+    const m = this.cacheFrom.probe(parent, createdBy);
+    if (!m) return undefined;
+    if (m.kind === 'image') return this.ports.images.resolve(m.id);
+    const id = await this.ports.images.create({
+      parent: st.imageId,
+      layerTar: undefined,
+      ...(m.layer ? { existingLayer: m.layer } : {}),
+      config,
+      history: m.history,
+      ...(m.source.author ? { author: m.source.author } : {}),
+    });
+    return this.ports.images.resolve(id);
   }
 
   private async commit(st: StageState, key: string, config: ImageContainerConfig, createdBy: string, layerTar: string | Readable | undefined, container?: string): Promise<void> {
@@ -240,7 +264,7 @@ export class Builder {
   /** A config-only step: cached by parent + history text + resulting config. */
   private async commitConfig(st: StageState, config: ImageContainerConfig, createdBy: string): Promise<void> {
     const key = cacheKey(st.imageId, `${createdBy}\n${stableJson(config)}`);
-    if (await this.tryCache(st, key, config)) return;
+    if (await this.tryCache(st, key, config, createdBy)) return;
     await this.commit(st, key, config, createdBy, undefined);
   }
 
@@ -298,7 +322,7 @@ export class Builder {
     if (rel === '' || view.lstat(rel)) return this.commitConfig(st, config, createdBy);
     // The directory does not exist yet: the step adds it (and any missing parents) as a layer.
     const key = cacheKey(st.imageId, `${createdBy}\nmkdir\n${stableJson(config)}`);
-    if (await this.tryCache(st, key, config)) return;
+    if (await this.tryCache(st, key, config, createdBy)) return;
     const parts = rel.split('/');
     const now = Math.floor(Date.now() / 1000);
     const entries = [];
@@ -327,7 +351,7 @@ export class Builder {
     const historyArgs = argEnv.filter((kv) => !PREDEFINED_ARGS.has(kv.split('=', 1)[0]!));
     const createdBy = (historyArgs.length ? `|${historyArgs.length} ${historyArgs.join(' ')} ` : '') + cmd.join(' ');
     const key = cacheKey(st.imageId, `RUN\n${createdBy}`);
-    if (await this.tryCache(st, key, st.config)) return;
+    if (await this.tryCache(st, key, st.config, createdBy)) return;
     if (!st.imageId) throw new BuildStepError(`The command '${cmd.join(' ')}' cannot run: the image is empty (FROM scratch) and has no ${cmd[0]}`);
     const { rm, forceRm } = this.job.options;
     const id = await containers.create({
@@ -389,7 +413,7 @@ export class Builder {
 
   /** For COPY/ADD (copy-step.ts): cache lookup, then (on a miss) commit of the planned layer. */
   async cachedLayerStep(st: StageState, key: string, createdBy: string, makeLayer: () => Promise<Readable>): Promise<void> {
-    if (await this.tryCache(st, key, st.config)) return;
+    if (await this.tryCache(st, key, st.config, createdBy)) return;
     await this.commit(st, key, st.config, createdBy, await makeLayer());
   }
 

@@ -14,6 +14,9 @@ function view(svc: ImageService, rec: ImageRecord): BuildImage {
     architecture: rec.config.architecture,
     os: rec.config.os,
     ...(rec.config.variant ? { variant: rec.config.variant } : {}),
+    ...(rec.config.author ? { author: rec.config.author } : {}),
+    history: rec.config.history ?? [],
+    diffIds: rec.config.rootfs.diff_ids,
   };
 }
 
@@ -55,6 +58,7 @@ export function buildImagesFrom(svc: ImageService): BuildImages {
       const rec = await svc.createImage({
         ...(req.parent ? { parent: req.parent } : {}),
         ...(req.layerTar ? { layerTar: typeof req.layerTar === 'string' ? fs.createReadStream(req.layerTar) : req.layerTar } : {}),
+        ...(req.existingLayer ? { existingLayer: req.existingLayer } : {}),
         config: {
           config: req.config,
           ...(req.author ? { author: req.author } : {}),

@@ -16,10 +16,15 @@ export interface BuildImage {
   architecture: string;
   os: string;
   variant?: string;
+  author?: string;
+  /** The config's history and rootfs.diff_ids: what --cache-from matches steps against. */
+  history: HistoryItemInput[];
+  diffIds: string[];
 }
 
 export interface HistoryItemInput {
-  created_by: string;
+  created?: string;
+  created_by?: string;
   empty_layer?: boolean;
   author?: string;
   comment?: string;
@@ -31,6 +36,8 @@ export interface CreateImageRequest {
   /** An uncompressed layer tar (with .wh. whiteouts) to add on top of the parent (a file or a stream), or
    *  none (config-only step). */
   layerTar: string | Readable | undefined;
+  /** Without a tar: the diff id of a layer already stored on top of the parent (a --cache-from step). */
+  existingLayer?: string;
   config: ImageContainerConfig;
   history: HistoryItemInput;
   author?: string;

@@ -26,6 +26,9 @@ export interface CreateImageOptions {
   parent?: ImageRecord | string;
   /** A layer tar stream (plain, gzip or zstd; Docker `.wh.` whiteouts). Omit for a config-only image. */
   layerTar?: Readable;
+  /** Instead of a tar: the diff id of a layer the store already holds on top of the parent's chain (build
+   *  --cache-from restoring a step of a cache source image). */
+  existingLayer?: string;
   /** Container config and other config fields for the new image (merged over the parent's). */
   config?: Partial<OciImageConfig>;
   /** History entry for this step (created_by etc.). */
@@ -202,18 +205,22 @@ export class ImageService {
           await fsp.rm(blobTemp, { force: true });
           throw err;
         }
+      } else if (o.existingLayer) {
+        const chain = toChainIds([...diffIds, o.existingLayer]);
+        if (!this.layers.has(chain[chain.length - 1]!)) throw new Error(`layer ${o.existingLayer} is not in the store on top of ${parent?.id ?? 'scratch'}`);
+        diffIds.push(o.existingLayer);
       }
       const base: Partial<OciImageConfig> = parent ? structuredClone(parent.config) : {};
       const plat = daemonPlatform();
       const now = new Date().toISOString();
       const history = [...(base.history ?? [])];
-      history.push({ created: now, ...(o.history ?? {}), ...(o.layerTar ? {} : { empty_layer: true }) });
+      history.push({ created: now, ...(o.history ?? {}), ...(o.layerTar || o.existingLayer ? {} : { empty_layer: true }) });
       const config: OciImageConfig = {
         architecture: plat.architecture,
         os: 'linux',
         ...base,
         ...o.config,
-        created: o.config?.created ?? now,
+        created: o.config?.created ?? o.history?.created ?? now,
         rootfs: { type: 'layers', diff_ids: diffIds },
         history,
       };
