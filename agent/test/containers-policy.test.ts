@@ -9,7 +9,7 @@ import { mergeEnv, mergeWithImage, validateCreateBody, validateResources, valida
 import { applyChanges } from '../src/containers/commit.js';
 import { parseBind, parseMountSpec, parseTmpfs, planMounts } from '../src/containers/mounts.js';
 import { shouldRestart, shouldRestartOnBoot, Backoff } from '../src/containers/restart-policy.js';
-import { resolveInRoot } from '../src/containers/rootfs-path.js';
+import { ConfinedRoot } from '../src/containers/confined-root.js';
 import { capabilities } from '../src/containers/spec.js';
 import { canKill, canRemove, canStart, humanDuration, initialState, Status } from '../src/containers/state.js';
 import { DetachScanner, frame, parseDetachKeys } from '../src/containers/stdio.js';
@@ -153,12 +153,27 @@ describe('stdio and paths', () => {
     symlinkSync('/etc/passwd', path.join(root, 'pw'));
     symlinkSync('loop2', path.join(root, 'loop1'));
     symlinkSync('loop1', path.join(root, 'loop2'));
-    assert.equal(resolveInRoot(root, '/../../etc/passwd'), '/etc/passwd');
-    assert.equal(resolveInRoot(root, '/up/up/etc'), '/etc');
-    assert.equal(resolveInRoot(root, '/rel/etc/passwd'), '/etc/passwd');
-    assert.equal(resolveInRoot(root, '/pw'), '/etc/passwd');
-    assert.equal(resolveInRoot(root, '/pw', false), '/pw');
-    assert.throws(() => resolveInRoot(root, '/loop1/x'), /too many levels of symbolic links/);
+    const cr = ConfinedRoot.open(root);
+    const resolveInRoot = (p: string, followLast = true): string => {
+      const r = cr.resolve(p, followLast);
+      r.release();
+      return r.path;
+    };
+    try {
+      assert.equal(resolveInRoot('/../../etc/passwd'), '/etc/passwd');
+      assert.equal(resolveInRoot('/up/up/etc'), '/etc');
+      assert.equal(resolveInRoot('/rel/etc/passwd'), '/etc/passwd');
+      assert.equal(resolveInRoot('/pw'), '/etc/passwd');
+      assert.equal(resolveInRoot('/pw', false), '/pw');
+      assert.equal(resolveInRoot('/missing/../etc/x/y'), '/etc/x/y');
+      assert.throws(() => resolveInRoot('/loop1/x'), /too many levels of symbolic links/);
+      // The parent fd is the real directory: an entry named through it is the root's, not the host's.
+      const r = cr.resolve('/up/etc/passwd', false);
+      assert.equal(ConfinedRoot.lstat(r).size, 1);
+      r.release();
+    } finally {
+      cr.close();
+    }
   });
   it('applies commit --change instructions', () => {
     const c = applyChanges({ Env: ['A=1'], WorkingDir: '/a' }, ['CMD ["x", "y"]', 'ENTRYPOINT run me', 'ENV A=2 B="two words"', 'LABEL k=v', 'EXPOSE 80 53/udp', 'WORKDIR b', 'USER app', 'VOLUME /data']);

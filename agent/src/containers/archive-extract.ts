@@ -1,15 +1,37 @@
 /**
  * `docker cp` into a container: an untrusted tar extracted under a directory of the container's root. Every
- * entry's parent is resolved inside the root (symlinks followed as a chroot would), the entry itself is never
- * followed (existing links are replaced, files opened O_NOFOLLOW), so neither `..` nor a symlink in the archive
- * or in the container can write outside it.
+ * entry's parent is resolved inside the root (symlinks followed as a chroot would) through directory fds
+ * (confined-root.ts), and the entry itself is only ever named as one component of such an fd and never
+ * followed (O_NOFOLLOW, lchown, lutimes, chmod through an O_PATH fd). So neither `..` nor a symlink in the
+ * archive, nor a container process swapping a path component for a symlink while we write, can reach a host
+ * file outside the root.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, lchownSync, linkSync, lstatSync, mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
-import { ApiError, badParameter } from '../api/errors.js';
+import { ApiError, badParameter, notFound } from '../api/errors.js';
 import type { TarEntry, TarSink } from '../storage/tar-parse.js';
-import { hostPath, resolveInRoot } from './rootfs-path.js';
+import { ConfinedRoot, fdPath, O_PATH, type Resolved } from './confined-root.js';
 
 export interface ExtractOptions {
   /** dockerd's noOverwriteDirNonDir: refuse to replace a directory with a non-directory or vice versa. */
@@ -18,131 +40,197 @@ export interface ExtractOptions {
   copyUidGid: boolean;
 }
 
-function lstatOrNull(p: string): Stats | null {
+function lstatAt(dir: number, name: string): Stats | null {
   try {
-    return lstatSync(p);
+    return lstatSync(fdPath(dir, name));
   } catch {
     return null;
   }
 }
 
-export class ContainerExtractor implements TarSink {
-  private fd: number | undefined;
-  private file: { host: string; e: TarEntry } | undefined;
-  private dirTimes: { host: string; mtime: number }[] = [];
+/** rm -r of `name` in `dir`, one directory fd at a time (a link swapped in is unlinked, never followed). */
+function removeTree(dir: number, name: string): void {
+  let fd: number;
+  try {
+    fd = ConfinedRoot.openDir(dir, name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') return unlinkSync(fdPath(dir, name));
+    if (code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    for (const n of readdirSync(fdPath(fd))) {
+      if (lstatAt(fd, n)?.isDirectory()) removeTree(fd, n);
+      else unlinkSync(fdPath(fd, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  rmdirSync(fdPath(dir, name));
+}
 
-  constructor(
-    private readonly root: string,
+export class ContainerExtractor implements TarSink {
+  private file: { fd: number; e: TarEntry } | undefined;
+  private dirTimes: { path: string; mtime: number }[] = [];
+
+  private constructor(
+    private readonly cr: ConfinedRoot,
     /** Resolved container directory to extract into. */
     private readonly dest: string,
     private readonly o: ExtractOptions,
   ) {}
 
-  private clean(name: string): string[] {
-    const parts = name.split('/').filter((c) => c !== '' && c !== '.');
-    if (parts.length === 0) return [];
-    return parts;
-  }
-
-  /** Host path for an entry: parent resolved in-root and created if missing; the last component as is. */
-  private target(parts: string[]): string {
-    const parent = resolveInRoot(this.root, path.posix.join(this.dest, ...parts.slice(0, -1)), true);
-    // Existing components of `parent` are real directories now; create the missing ones.
-    let cur = '/';
-    for (const c of parent.split('/').filter(Boolean)) {
-      cur = path.posix.join(cur, c);
-      const h = hostPath(this.root, cur);
-      const st = lstatOrNull(h);
-      if (!st) mkdirSync(h, { mode: 0o755 });
-      else if (!st.isDirectory()) throw badParameter(`cannot extract into ${cur}: not a directory`);
+  /** Opens the root and checks the extraction point (404 when missing, 400 when not a directory). */
+  static open(root: string, dest: string, o: ExtractOptions, missing: string): ContainerExtractor {
+    const cr = ConfinedRoot.open(root);
+    try {
+      const r = cr.resolve(dest, true);
+      let st: Stats;
+      try {
+        if (r.dir < 0) throw new Error('missing');
+        st = ConfinedRoot.lstat(r);
+      } catch {
+        throw notFound(missing);
+      } finally {
+        r.release();
+      }
+      if (!st.isDirectory()) throw badParameter('extraction point is not a directory');
+      return new ContainerExtractor(cr, r.path, o);
+    } catch (err) {
+      cr.close();
+      throw err;
     }
-    return hostPath(this.root, path.posix.join(parent, parts[parts.length - 1]!));
   }
 
-  private clear(host: string, wantDir: boolean): void {
-    const st = lstatOrNull(host);
+  /** The entry's parent directory (made when missing) and its own name, never followed. */
+  private target(name: string): Resolved | undefined {
+    const parts = name.split('/').filter((c) => c !== '' && c !== '.');
+    if (parts.length === 0) return undefined; // the "./" entry
+    const r = this.cr.resolve(path.posix.join(this.dest, ...parts), false, true);
+    if (r.dir < 0 || !r.name) {
+      r.release();
+      return undefined;
+    }
+    return r;
+  }
+
+  private clear(r: Resolved, wantDir: boolean): void {
+    const st = lstatAt(r.dir, r.name);
     if (!st) return;
     if (st.isDirectory() && wantDir) return;
     if (this.o.noOverwriteDirNonDir && st.isDirectory() !== wantDir)
-      throw badParameter(`cannot overwrite ${st.isDirectory() ? 'directory' : 'non-directory'} "${host.slice(this.root.length)}" with ${wantDir ? 'directory' : 'non-directory'}`);
-    if (st.isDirectory()) rmSync(host, { recursive: true, force: true });
-    else unlinkSync(host);
+      throw badParameter(`cannot overwrite ${st.isDirectory() ? 'directory' : 'non-directory'} "${r.path}" with ${wantDir ? 'directory' : 'non-directory'}`);
+    if (st.isDirectory()) removeTree(r.dir, r.name);
+    else unlinkSync(fdPath(r.dir, r.name));
   }
 
-  private own(host: string, e: TarEntry): void {
-    const uid = this.o.copyUidGid ? e.uid : 0;
-    const gid = this.o.copyUidGid ? e.gid : 0;
-    lchownSync(host, uid, gid);
-    if (e.type !== 'symlink') chmodSync(host, e.mode & 0o7777);
+  private ids(e: TarEntry): [number, number] {
+    return this.o.copyUidGid ? [e.uid, e.gid] : [0, 0];
+  }
+
+  /** Owner, then mode (chown clears setuid bits), on exactly the inode we made. */
+  private own(r: Resolved, e: TarEntry): void {
+    lchownSync(fdPath(r.dir, r.name), ...this.ids(e));
+    if (e.type === 'symlink') return;
+    const p = openSync(fdPath(r.dir, r.name), O_PATH | constants.O_NOFOLLOW);
+    try {
+      if (!fstatSync(p).isSymbolicLink()) chmodSync(fdPath(p), e.mode & 0o7777);
+    } finally {
+      closeSync(p);
+    }
   }
 
   entry(e: TarEntry): void {
-    const parts = this.clean(e.name);
-    if (parts.length === 0) return; // the "./" entry
-    const host = this.target(parts);
-    switch (e.type) {
-      case 'dir':
-        this.clear(host, true);
-        if (!lstatOrNull(host)) mkdirSync(host, { mode: 0o700 });
-        this.own(host, e);
-        this.dirTimes.push({ host, mtime: e.mtime });
-        return;
-      case 'file':
-        this.clear(host, false);
-        this.fd = openSync(host, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        this.file = { host, e };
-        return;
-      case 'symlink':
-        this.clear(host, false);
-        symlinkSync(e.linkname, host);
-        this.own(host, e);
-        return;
-      case 'hardlink': {
-        const src = hostPath(this.root, resolveInRoot(this.root, path.posix.join(this.dest, e.linkname), false));
-        const st = lstatOrNull(src);
-        if (!st || st.isDirectory()) throw badParameter(`invalid hardlink ${e.name} -> ${e.linkname}`);
-        this.clear(host, false);
-        linkSync(src, host);
-        return;
+    const r = this.target(e.name);
+    if (!r) return;
+    try {
+      switch (e.type) {
+        case 'dir':
+          this.clear(r, true);
+          if (!lstatAt(r.dir, r.name)) mkdirSync(fdPath(r.dir, r.name), { mode: 0o700 });
+          this.own(r, e);
+          this.dirTimes.push({ path: r.path, mtime: e.mtime });
+          return;
+        case 'file': {
+          this.clear(r, false);
+          const fd = openSync(fdPath(r.dir, r.name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+          this.file = { fd, e };
+          return;
+        }
+        case 'symlink':
+          this.clear(r, false);
+          symlinkSync(e.linkname, fdPath(r.dir, r.name));
+          this.own(r, e);
+          return;
+        case 'hardlink': {
+          const src = this.cr.resolve(path.posix.join(this.dest, e.linkname), false);
+          try {
+            const st = src.dir >= 0 && src.name ? lstatAt(src.dir, src.name) : null;
+            if (!st || st.isDirectory()) throw badParameter(`invalid hardlink ${e.name} -> ${e.linkname}`);
+            this.clear(r, false);
+            linkSync(fdPath(src.dir, src.name), fdPath(r.dir, r.name));
+          } finally {
+            src.release();
+          }
+          return;
+        }
+        case 'char':
+        case 'block':
+        case 'fifo': {
+          this.clear(r, false);
+          // Node has no mknod(2); coreutils makes the node as the last component of berthd's directory fd.
+          const at = fdPath(r.dir, r.name);
+          const args = e.type === 'fifo' ? ['-m', '600', at, 'p'] : [at, e.type === 'char' ? 'c' : 'b', String(e.devmajor), String(e.devminor)];
+          const res = spawnSync('mknod', args);
+          if (res.status !== 0) throw new ApiError(500, `mknod ${e.name}: ${res.stderr.toString().trim()}`);
+          this.own(r, e);
+          return;
+        }
       }
-      case 'char':
-      case 'block':
-      case 'fifo': {
-        this.clear(host, false);
-        // Node has no mknod(2); coreutils does the one syscall on a path already resolved in-root.
-        const args = e.type === 'fifo' ? ['-m', '600', host, 'p'] : [host, e.type === 'char' ? 'c' : 'b', String(e.devmajor), String(e.devminor)];
-        const r = spawnSync('mknod', args);
-        if (r.status !== 0) throw new ApiError(500, `mknod ${e.name}: ${r.stderr.toString().trim()}`);
-        this.own(host, e);
-        return;
-      }
+    } finally {
+      r.release();
     }
   }
 
   data(chunk: Buffer): void {
-    if (this.fd === undefined) return;
+    if (!this.file) return;
     let off = 0;
-    while (off < chunk.length) off += writeSync(this.fd, chunk, off);
+    while (off < chunk.length) off += writeSync(this.file.fd, chunk, off);
   }
 
   entryEnd(): void {
-    if (this.fd === undefined) return;
-    closeSync(this.fd);
-    this.fd = undefined;
-    if (this.file) {
-      this.own(this.file.host, this.file.e);
-      utimesSync(this.file.host, this.file.e.mtime, this.file.e.mtime);
-      this.file = undefined;
+    if (!this.file) return;
+    const { fd, e } = this.file;
+    this.file = undefined;
+    try {
+      fchownSync(fd, ...this.ids(e));
+      fchmodSync(fd, e.mode & 0o7777);
+      futimesSync(fd, e.mtime, e.mtime);
+    } finally {
+      closeSync(fd);
     }
   }
 
-  /** Regular files get owner, mode and times after their data; directories get their times last. */
+  /** Directories get their times last (their entries changed them); then the root is released. */
   finish(): void {
-    for (const d of this.dirTimes.reverse()) utimesSync(d.host, d.mtime, d.mtime);
+    try {
+      for (const d of this.dirTimes.reverse()) {
+        const r = this.cr.resolve(d.path, false);
+        try {
+          if (r.dir >= 0) lutimesSync(r.name ? fdPath(r.dir, r.name) : fdPath(r.dir), d.mtime, d.mtime);
+        } finally {
+          r.release();
+        }
+      }
+    } finally {
+      this.cr.close();
+    }
   }
 
   abort(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    if (this.file) closeSync(this.file.fd);
+    this.file = undefined;
+    this.cr.close();
   }
 }

@@ -39,6 +39,8 @@ export interface Resolved {
 }
 
 export class ConfinedRoot {
+  private closed = false;
+
   private constructor(readonly fd: number) {}
 
   /** `root` is a host path berthd chose (a /proc/<pid>/root magic link or an overlay dir). */
@@ -47,6 +49,8 @@ export class ConfinedRoot {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.fd);
   }
 
@@ -59,7 +63,8 @@ export class ConfinedRoot {
     const stack: number[] = [this.fd];
     const names: string[] = [];
     let links = 0;
-    let missing = false;
+    // Past a missing component names carry no fd: nothing exists there to follow, the rest is literal.
+    const missing = (): boolean => names.length > stack.length - 1;
     const top = (): number => stack[stack.length - 1]!;
     const closeAbove = (depth: number): void => {
       while (stack.length > depth) {
@@ -72,14 +77,14 @@ export class ConfinedRoot {
         const comp = pending.shift()!;
         if (comp === '..') {
           if (names.length > 0) {
+            const hadFd = !missing();
             names.pop();
-            closeAbove(stack.length - 1);
+            if (hadFd) closeAbove(stack.length - 1);
           }
           continue;
         }
         const isLast = pending.length === 0;
-        if (missing) {
-          // Past a missing component nothing exists to follow; keep the rest literally.
+        if (missing()) {
           names.push(comp);
           continue;
         }
@@ -91,7 +96,17 @@ export class ConfinedRoot {
         }
         if (st?.isSymbolicLink() && (!isLast || followLast)) {
           if (++links > MAX_LINKS) throw badParameter(`too many levels of symbolic links: ${p}`);
-          const target = readlinkSync(fdPath(top(), comp));
+          let target: string;
+          try {
+            target = readlinkSync(fdPath(top(), comp));
+          } catch (err) {
+            // Renamed or replaced since the lstat (a live container): look at it again.
+            if (errno(err) === 'ENOENT' || errno(err) === 'EINVAL') {
+              pending.unshift(comp);
+              continue;
+            }
+            throw err;
+          }
           if (target.startsWith('/')) {
             names.length = 0;
             closeAbove(1);
@@ -109,13 +124,8 @@ export class ConfinedRoot {
           } catch (err) {
             if (errno(err) !== 'EEXIST') throw err;
           }
-        } else if (!st) {
-          missing = true;
-          names.push(comp);
-          continue;
-        } else if (!st.isDirectory()) {
-          if (create) throw badParameter(`cannot extract into /${[...names, comp].join('/')}: not a directory`);
-          missing = true;
+        } else if (!st || !st.isDirectory()) {
+          if (st && create) throw badParameter(`cannot extract into /${[...names, comp].join('/')}: not a directory`);
           names.push(comp);
           continue;
         }
@@ -138,7 +148,7 @@ export class ConfinedRoot {
       throw err;
     }
     const path = '/' + names.join('/');
-    if (missing) {
+    if (names.length > stack.length) {
       closeAbove(1);
       return { path, dir: -1, name: names[names.length - 1] ?? '', release: () => undefined };
     }

@@ -8,12 +8,10 @@ import { archiveMounts, hiddenByMount } from '../../containers/archive-mounts.js
 import type { ContainerRecord } from '../../containers/record.js';
 import { changes, mountpointFilter } from '../../containers/changes.js';
 import { commitContainer } from '../../containers/commit.js';
-import { hostPath, resolveInRoot } from '../../containers/rootfs-path.js';
 import { TarParser } from '../../storage/tar-parse.js';
 import { ApiError, badParameter, notFound } from '../errors.js';
 import { queryBool, readJsonBody, sendJson } from '../http.js';
 import type { Router } from '../router.js';
-import { lstatSync } from 'node:fs';
 
 function pathParam(q: URLSearchParams): string {
   const p = q.get('path');
@@ -56,15 +54,7 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
       throw new ApiError(403, 'container rootfs is marked read-only');
     const opts = { noOverwriteDirNonDir: queryBool(ctx.query, 'noOverwriteDirNonDir'), copyUidGid: queryBool(ctx.query, 'copyUIDGID') };
     await c.views.with(rec, 'write', async (root) => {
-      const dest = resolveInRoot(root, abs, true);
-      let st;
-      try {
-        st = lstatSync(hostPath(root, dest));
-      } catch {
-        throw notFound(`Could not find the file ${p} in container ${rec.id}`);
-      }
-      if (!st.isDirectory()) throw badParameter(`extraction point is not a directory`);
-      const x = new ContainerExtractor(root, dest, opts);
+      const x = ContainerExtractor.open(root, abs, opts, `Could not find the file ${p} in container ${rec.id}`);
       const parser = new TarParser(x);
       try {
         for await (const chunk of ctx.req) parser.write(chunk as Buffer);
