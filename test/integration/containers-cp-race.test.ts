@@ -68,6 +68,8 @@ describe('containers: docker cp under a symlink-swap race', () => {
       { entry: { name: 'sub/payload', type: 'file', mode: 0o4755 }, data: Buffer.from('payload\n') },
       { entry: { name: 'lnk', type: 'symlink', linkname: '/etc/passwd' } },
       { entry: { name: 'secret', type: 'file', mode: 0o600 }, data: Buffer.from('overwritten\n') },
+      // Each entry is resolved on its own: many entries, many chances for the swap to land in between.
+      ...Array.from({ length: 300 }, (_, i) => ({ entry: { name: `f${i}`, type: 'file' as const, mode: 0o644 }, data: Buffer.from(`${i}\n`) })),
     ]);
     let ok = 0;
     const deadline = Date.now() + 2500;
