@@ -2,11 +2,12 @@
  * `docker diff` from the overlay upper dir (0/0 character devices are deletions) and the layer tar that
  * `docker commit` stores. Mount points the runtime creates (/etc/hosts, volume targets...) are not changes.
  */
-import { lstatSync, promises as fsp, type Stats } from 'node:fs';
+import { closeSync, lstatSync, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { FilesystemChange } from '@berth/common';
 import { RootfsView } from '../build/rootfs-view.js';
 import { readOpaqueDirs } from '../storage/opaque.js';
+import { ConfinedRoot, fdPath } from './confined-root.js';
 import type { ContainerRecord } from './record.js';
 
 const RUNTIME_MOUNTPOINTS = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'proc', 'sys', 'dev', 'sbin/docker-init', '.dockerenv'];
@@ -46,9 +47,11 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
   // A directory removed and made again is opaque in the upper dir: what the image held below it is deleted.
   const opaque = readOpaqueDirs(upper);
   const image = new RootfsView(layers);
-  const walk = async (dir: string, rel: string): Promise<boolean> => {
+  // The upper dir of a running container changes under us: walk it through directory fds so a directory
+  // swapped for a symlink is never followed onto the host (confined-root.ts).
+  const walk = async (dirFd: number, rel: string): Promise<boolean> => {
     let reported = false;
-    const names = (await fsp.readdir(dir)).sort();
+    const names = (await fsp.readdir(fdPath(dirFd))).sort();
     const hidden = opaque.has(rel) ? image.list(rel).filter((n) => !names.includes(n)) : [];
     for (const n of [...names, ...hidden].sort()) {
       const r = rel ? `${rel}/${n}` : n;
@@ -58,8 +61,7 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
         reported = true;
         continue;
       }
-      const abs = path.join(dir, n);
-      const st = lstatOrNull(abs);
+      const st = lstatOrNull(fdPath(dirFd, n));
       if (!st) continue;
       if (isWhiteout(st)) {
         out.push({ Path: `/${r}`, Kind: 2 });
@@ -69,7 +71,18 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
       const existed = inImage(layers, r);
       if (st.isDirectory()) {
         const at = out.length;
-        const childChanged = await walk(abs, r);
+        let fd: number;
+        try {
+          fd = ConfinedRoot.openDir(dirFd, n);
+        } catch {
+          continue; // replaced since the lstat
+        }
+        let childChanged: boolean;
+        try {
+          childChanged = await walk(fd, r);
+        } finally {
+          closeSync(fd);
+        }
         // A directory that only holds skipped mount points is not a change (dockerd's init layer hides them).
         if (!existed || childChanged) {
           out.splice(at, 0, { Path: `/${r}`, Kind: existed ? 0 : 1 });
@@ -82,6 +95,11 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
     }
     return reported;
   };
-  await walk(upper, '');
+  const root = ConfinedRoot.open(upper);
+  try {
+    await walk(root.fd, '');
+  } finally {
+    root.close();
+  }
   return out;
 }
