@@ -85,17 +85,9 @@ export class ContainerExtractor implements TarSink {
   static open(root: string, dest: string, o: ExtractOptions, missing: string): ContainerExtractor {
     const cr = ConfinedRoot.open(root);
     try {
-      const r = cr.resolve(dest, true);
-      let st: Stats;
-      try {
-        if (r.dir < 0) throw new Error('missing');
-        st = ConfinedRoot.lstat(r);
-      } catch {
-        throw notFound(missing);
-      } finally {
-        r.release();
-      }
-      if (!st.isDirectory()) throw badParameter('extraction point is not a directory');
+      const r = cr.stat(dest, true);
+      if (!r) throw notFound(missing);
+      if (!r.st.isDirectory()) throw badParameter('extraction point is not a directory');
       return new ContainerExtractor(cr, r.path, o);
     } catch (err) {
       cr.close();

@@ -51,16 +51,9 @@ function notInContainer(p: string, id: string): Error {
 export function statPath(root: string, p: string, containerId: string): ResolvedPath {
   const cr = ConfinedRoot.open(root);
   try {
-    const r = cr.resolve(p, false);
-    let st: Stats;
-    try {
-      if (r.dir < 0) throw new Error('missing');
-      st = ConfinedRoot.lstat(r);
-    } catch {
-      throw notInContainer(p, containerId);
-    } finally {
-      r.release();
-    }
+    const r = cr.stat(p, false);
+    if (!r) throw notInContainer(p, containerId);
+    const st = r.st;
     // dockerd reports where a link leads inside the container (the CLI follows it with -L).
     let linkTarget = '';
     if (st.isSymbolicLink()) {

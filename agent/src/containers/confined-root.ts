@@ -159,6 +159,18 @@ export class ConfinedRoot {
     return { path, dir, name, release: () => (dir !== this.fd ? closeSync(dir) : undefined) };
   }
 
+  /** Resolves `p` and lstats what it names (the last component as `followLast` says); null when missing. */
+  stat(p: string, followLast: boolean): { path: string; st: Stats } | null {
+    const r = this.resolve(p, followLast);
+    try {
+      return r.dir < 0 ? null : { path: r.path, st: ConfinedRoot.lstat(r) };
+    } catch {
+      return null;
+    } finally {
+      r.release();
+    }
+  }
+
   /** lstat of a resolved entry (fstat of the directory itself for the root). */
   static lstat(r: Resolved): Stats {
     return r.name ? lstatSync(fdPath(r.dir, r.name)) : fstatSync(r.dir);
