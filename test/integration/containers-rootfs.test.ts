@@ -12,6 +12,7 @@ import { dockerPy } from '../helpers/clients.js';
 import { startContainerDaemon } from '../helpers/container-daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { run } from '../helpers/exec.js';
+import { buildTar } from '@berth/agent/util/tar-writer';
 
 describe('containers: a running container\'s root as an archive', () => {
   let d: TestDaemon;
@@ -78,6 +79,30 @@ print(stat['name'], 'zz/last' in [n.lstrip('./') for n in names] or './zz/last' 
     );
     assert.equal(py.code, 0, py.stderr);
     assert.equal(py.stdout.trim(), '/ True False');
+  });
+
+  it('PUT archive answers bad input with {message} and keeps what was there', async () => {
+    const put = (q: string, body: Buffer) => d.request('PUT', `/v1.44/containers/live/archive?${q}`, body, { 'Content-Type': 'application/x-tar' });
+    const msg = (b: string) => (JSON.parse(b) as { message: string }).message;
+    const fileEntry = buildTar([{ entry: { name: 'x', type: 'file', mode: 0o644 }, data: Buffer.from('clobber\n') }]);
+    let r = await put('path=/x/f', fileEntry);
+    assert.equal(r.status, 400);
+    assert.match(msg(r.body), /extraction point is not a directory/);
+    r = await put('path=/nowhere', fileEntry);
+    assert.equal(r.status, 404);
+    assert.match(msg(r.body), /Could not find the file \/nowhere in container/);
+    r = await put('path=/', Buffer.alloc(1536, 'x'));
+    assert.equal(r.status, 400);
+    assert.match(msg(r.body), /invalid archive/);
+    r = await put('path=/&noOverwriteDirNonDir=1', fileEntry);
+    assert.equal(r.status, 400);
+    assert.match(msg(r.body), /cannot overwrite directory "\/x" with non-directory/);
+    r = await put('path=/', buildTar([{ entry: { name: 'zz/hard', type: 'hardlink', linkname: 'no/such' } }]));
+    assert.equal(r.status, 400);
+    assert.match(msg(r.body), /invalid hardlink/);
+    assert.equal((await dk(['exec', 'live', 'cat', '/x/f'])).stdout, 'hi\n', 'nothing was lost');
+    const head = await d.request('HEAD', '/v1.44/containers/live/archive?path=/nowhere');
+    assert.equal(head.status, 404);
   });
 
   it('diff and commit see a directory removed and made again (overlay opaque directory)', async () => {
