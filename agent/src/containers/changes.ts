@@ -6,7 +6,7 @@ import { closeSync, lstatSync, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { FilesystemChange } from '@berth/common';
 import { RootfsView } from '../build/rootfs-view.js';
-import { readOpaqueDirs } from '../storage/opaque.js';
+import { opaqueAmong } from '../storage/opaque.js';
 import { ConfinedRoot, fdPath } from './confined-root.js';
 import type { ContainerRecord } from './record.js';
 
@@ -45,7 +45,8 @@ export function inImage(layers: string[], rel: string): boolean {
 export async function changes(upper: string, layers: string[], skip: (rel: string) => boolean): Promise<FilesystemChange[]> {
   const out: FilesystemChange[] = [];
   // A directory removed and made again is opaque in the upper dir: what the image held below it is deleted.
-  const opaque = readOpaqueDirs(upper);
+  const root = ConfinedRoot.open(upper);
+  const opaque = opaqueAmong(upper, root.listDirs());
   const image = new RootfsView(layers);
   // The upper dir of a running container changes under us: walk it through directory fds so a directory
   // swapped for a symlink is never followed onto the host (confined-root.ts).
@@ -95,7 +96,6 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
     }
     return reported;
   };
-  const root = ConfinedRoot.open(upper);
   try {
     await walk(root.fd, '');
   } finally {

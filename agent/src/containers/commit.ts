@@ -3,7 +3,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ContainerConfig } from '@berth/common';
 import { badParameter } from '../api/errors.js';
-import { readOpaqueDirs } from '../storage/opaque.js';
+import { opaqueAmong } from '../storage/opaque.js';
+import { ConfinedRoot } from './confined-root.js';
 import { writeTree } from './archive.js';
 import { mountpointFilter } from './changes.js';
 import type { ContainerDeps } from './deps.js';
@@ -110,8 +111,16 @@ export async function commitContainer(d: ContainerDeps, rec: ContainerRecord, o:
   try {
     const layerTar = new PassThrough();
     const upper = path.join(d.store.dir(rec.id), 'upper');
-    // Opaque directories (removed and made again) hide the image's content below them, as in build's RUN layers.
-    const writing = writeTree(layerTar, upper, '', { skip: mountpointFilter(rec), whiteouts: true, opaqueDirs: readOpaqueDirs(upper) }).catch((err: Error) => {
+    // Opaque directories (removed and made again) hide the image's content below them, as in build's RUN
+    // layers; listed through fds since the container may still run (commit --pause=false).
+    const root = ConfinedRoot.open(upper);
+    let opaqueDirs: Set<string>;
+    try {
+      opaqueDirs = opaqueAmong(upper, root.listDirs());
+    } finally {
+      root.close();
+    }
+    const writing = writeTree(layerTar, upper, '', { skip: mountpointFilter(rec), whiteouts: true, opaqueDirs }).catch((err: Error) => {
       layerTar.destroy(err);
     });
     const id = await d.images.commit({

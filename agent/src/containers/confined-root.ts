@@ -9,7 +9,7 @@
  * us, as a chroot would, against the root fd: `..` stops at the root. Child processes (mknod) can use the same
  * paths since they name berthd's fds by pid.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { badParameter } from '../api/errors.js';
 
 const MAX_LINKS = 40;
@@ -169,6 +169,31 @@ export class ConfinedRoot {
     } finally {
       r.release();
     }
+  }
+
+  /** Every directory below the root (relative paths), listed one directory fd at a time. */
+  listDirs(): string[] {
+    const out: string[] = [];
+    const walk = (fd: number, rel: string): void => {
+      for (const d of readdirSync(fdPath(fd), { withFileTypes: true })) {
+        if (!d.isDirectory()) continue;
+        let sub: number;
+        try {
+          sub = ConfinedRoot.openDir(fd, d.name);
+        } catch {
+          continue; // replaced since readdir
+        }
+        const r = rel ? `${rel}/${d.name}` : d.name;
+        out.push(r);
+        try {
+          walk(sub, r);
+        } finally {
+          closeSync(sub);
+        }
+      }
+    };
+    walk(this.fd, '');
+    return out;
   }
 
   /** lstat of a resolved entry (fstat of the directory itself for the root). */

@@ -20,6 +20,15 @@ export function readOpaqueDirs(layer: string): Set<string> {
     }
   };
   walk('');
+  return opaqueAmong(layer, dirs);
+}
+
+/**
+ * Which of `dirs` (relative to `layer`) are opaque. For a container's live upper dir the caller lists the
+ * directories itself without following links (containers/confined-root.ts); tar reads only those, never
+ * recursing.
+ */
+export function opaqueAmong(layer: string, dirs: readonly string[]): Set<string> {
   const out = new Set<string>();
   if (dirs.length === 0) return out;
   const r = spawnSync('tar', ['--xattrs', '--xattrs-include=trusted.overlay.opaque', '--no-recursion', '--null', '-C', layer, '-T', '-', '-cf', '-'], {
