@@ -25,8 +25,9 @@ describe('containers: docker cp under a symlink-swap race', () => {
     hostDir = path.join(tmp, 'host');
     await fsp.mkdir(hostDir);
     await fsp.writeFile(path.join(hostDir, 'secret'), SECRET);
-    // /race/d flips between a real directory and a symlink to the host directory's path, by rename(2).
-    const loop = `mkdir -p /race/d; echo inside > /race/d/secret; ln -s ${hostDir} /race/lnk; touch /ready; while :; do mv /race/d /race/real; mv /race/lnk /race/d; mv /race/d /race/lnk; mv /race/real /race/d; done`;
+    // /race/d flips between a real directory and a symlink to the host directory's path, by rename(2) (-T: never
+    // into a directory our copies may have made meanwhile, so the loop keeps its shape).
+    const loop = `mkdir -p /race/d; echo inside > /race/d/secret; ln -s ${hostDir} /race/lnk; touch /ready; while :; do mv -T /race/d /race/real; mv -T /race/lnk /race/d; mv -T /race/d /race/lnk; mv -T /race/real /race/d; done 2>/dev/null`;
     const r = await dk(['run', '-d', '--name', 'race', 'busybox', 'sh', '-c', loop]);
     assert.equal(r.code, 0, r.stderr);
     for (let i = 0; i < 50 && (await dk(['exec', 'race', 'test', '-e', '/ready'])).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));

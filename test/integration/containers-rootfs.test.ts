@@ -127,4 +127,14 @@ print(stat['name'], 'zz/last' in [n.lstrip('./') for n in names] or './zz/last' 
     assert.match(inner, /^var\/\.wh\.\.wh\.\.opq$/m);
     assert.equal((await dk(['rm', 'opq'])).code, 0);
   });
+
+  it('docker rm removes a tree deeper than PATH_MAX made in the container', async () => {
+    const r = await dk(['run', '--name', 'deep', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 1500 ]; do mkdir dd; cd dd; i=$((i+1)); done; echo bottom > f']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = (await dk(['inspect', '-f', '{{.Id}}', 'deep'])).stdout.trim();
+    const rm = await dk(['rm', 'deep']);
+    assert.equal(rm.code, 0, rm.stderr);
+    const left = readdirSync(path.join(d.dataRoot, 'containers')).filter((n) => n.includes(id));
+    assert.deepEqual(left, [], 'nothing of the container is left in the data root');
+  });
 });

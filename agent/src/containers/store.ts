@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { badParameter, conflict, notFound } from '../api/errors.js';
 import type { Logger } from '../log.js';
-import { readJson, removeStaleTemps, writeJsonAtomic } from '../util/fs-atomic.js';
+import { readJson, removeStaleTemps, removeTree, writeJsonAtomic } from '../util/fs-atomic.js';
 import type { ContainerRecord } from './record.js';
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -128,6 +128,6 @@ export class ContainerStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    await fsp.rm(doomed, { recursive: true, force: true });
+    await removeTree(doomed);
   }
 }

@@ -1,4 +1,5 @@
 /** Atomic state writes: temp file in the same directory, then rename; a crash leaves old or new. */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -32,6 +33,23 @@ export async function readJson<T>(file: string, fallback: T): Promise<T> {
   }
 }
 
+/**
+ * rm -rf that also copes with trees deeper than PATH_MAX, which a container can build in its upper dir (fs.rm
+ * works on whole paths and fails with ENAMETOOLONG there); GNU rm walks them by directory fd. It never
+ * crosses into another filesystem (a mount left behind inside).
+ */
+export async function removeTree(p: string): Promise<void> {
+  try {
+    await fsp.rm(p, { recursive: true, force: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENAMETOOLONG' && code !== 'ELOOP' && code !== 'EMFILE') throw err;
+    await new Promise<void>((resolve, reject) =>
+      execFile('rm', ['-rf', '--one-file-system', '--', p], (e, _out, stderr) => (e ? reject(new Error(`removing ${p}: ${stderr.trim() || e.message}`)) : resolve())),
+    );
+  }
+}
+
 /** Removes leftover temp files from a crash mid-write. */
 export async function removeStaleTemps(dir: string): Promise<number> {
   let n = 0;
@@ -43,7 +61,7 @@ export async function removeStaleTemps(dir: string): Promise<number> {
   }
   for (const name of names) {
     if (name.startsWith('.tmp-')) {
-      await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+      await removeTree(path.join(dir, name));
       n++;
     }
   }
