@@ -33,7 +33,7 @@ describe('lima driver', () => {
     assert.match(y, /guestSocket: \/run\/berth\/docker\.sock\n {4}hostSocket: "\/h\/\.berth\/run\/docker\.sock"/);
     assert.match(y, /ExecStart=\/opt\/berth\/node\/bin\/node \/opt\/berth\/agent\/dist\/src\/main\.js/);
     // The helper is built in the guest, for the guest (the host's build is a macOS binary on a Mac).
-    assert.match(y, /rm -f \/opt\/berth\.new\/agent\/dist\/native\/berth-shim\n {6}make -s -C \/opt\/berth\.new\/native-src OUT=\/opt\/berth\.new\/agent\/dist\/native\n/);
+    assert.match(y, /rm -f \/opt\/berth\.new\/berth-shim\n {6}make -s -C \/opt\/berth\.new\/native-src OUT=\/opt\/berth\.new\n/);
     assert.match(y, /apt-get install .*\bgcc libc6-dev make\b/);
     assert.match(y, /systemctl restart berthd/);
   });

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { AGENT_ENTRY, stageAgent } from '../src/vm/image/agent-tree.js';
 import { cpioOf } from '../src/vm/image/cpio.js';
 import { modinfoDepends, resolveModules } from '../src/vm/image/modules.js';
 import { parseNeeded } from '../src/vm/image/elf.js';
@@ -83,5 +86,26 @@ describe('shared library check', () => {
       ['bin/ip', ['libbpf.so.1', 'libc.so.6']],
       ['sbin/x', ['libz.so.1']],
     ]);
+  });
+});
+
+describe('berthd staged for a guest', () => {
+  it('is one runnable file with the native helper beside it, and the same sources stage to the same bytes', async () => {
+    // electron/dist/test/ → the repository root
+    const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+    const a = mkdtempSync(path.join(os.tmpdir(), 'berth-stage-'));
+    const b = mkdtempSync(path.join(os.tmpdir(), 'berth-stage-'));
+    try {
+      const ha = await stageAgent(repo, a);
+      assert.deepEqual((await fsp.readdir(a)).sort(), ['berth-shim', AGENT_ENTRY].sort());
+      assert.ok(((await fsp.stat(path.join(a, 'berth-shim'))).mode & 0o111) !== 0);
+      // Parses the whole bundle, evaluates what main imports statically and runs its flag parsing.
+      const out = execFileSync(process.execPath, [path.join(a, AGENT_ENTRY), '--version'], { encoding: 'utf8' });
+      assert.match(out, /^Berth engine version \S+/);
+      assert.equal(await stageAgent(repo, b), ha);
+    } finally {
+      await fsp.rm(a, { recursive: true, force: true });
+      await fsp.rm(b, { recursive: true, force: true });
+    }
   });
 });

@@ -6,8 +6,11 @@ import { fileURLToPath } from 'node:url';
 export function shimBinary(): string {
   const fromEnv = process.env.BERTH_SHIM;
   if (fromEnv) return fromEnv;
-  // this module compiles to agent/dist/src/runtime/native.js
-  const p = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../native/berth-shim');
-  if (!existsSync(p)) throw new Error(`berth-shim not built (${p}): run npm run build`);
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // The single-file berthd of the guest image ships the shim beside itself (agent/bundle.mjs); compiled by
+  // tsc, this module is agent/dist/src/runtime/native.js.
+  const candidates = [path.join(here, 'berth-shim'), path.resolve(here, '../../native/berth-shim')];
+  const p = candidates.find((c) => existsSync(c));
+  if (!p) throw new Error(`berth-shim not built (${candidates[1]}): run npm run build`);
   return p;
 }

@@ -23,7 +23,7 @@ import { resolveModules } from './modules.js';
 import { ARCH, guestArchFor, kernelRelease, shimCrossBuild, squashfsCommand } from './plan.js';
 
 /** Bump when the build's own logic changes what it produces. */
-const RECIPE_VERSION = 2;
+const RECIPE_VERSION = 3;
 
 export interface ImageBuildOptions {
   repo: string;

@@ -9,7 +9,7 @@ import type { VmResources } from '../driver.js';
 export interface LimaPlan {
   resources: VmResources;
   /**
-   * Host directory holding berthd (agent/, node_modules/), the native helper's sources (native-src/) and the
+   * Host directory holding berthd (berthd.cjs with berth-shim beside it, image/agent-tree.ts), the native helper's sources (native-src/) and the
    * pinned Linux Node (node/bin/node), mounted read-only at /opt/berth-src and copied to /opt/berth at boot.
    */
   berthDir: string;
@@ -47,14 +47,14 @@ provision:
       apt-get install -y --no-install-recommends iproute2 nftables e2fsprogs gcc libc6-dev make >/dev/null
       mkdir -p /run/berth /var/lib/berth
       rm -rf /opt/berth.new && cp -a /opt/berth-src /opt/berth.new
-      rm -f /opt/berth.new/agent/dist/native/berth-shim
-      make -s -C /opt/berth.new/native-src OUT=/opt/berth.new/agent/dist/native
+      rm -f /opt/berth.new/berth-shim
+      make -s -C /opt/berth.new/native-src OUT=/opt/berth.new
       rm -rf /opt/berth && mv /opt/berth.new /opt/berth
       cat >/etc/systemd/system/berthd.service <<'UNIT'
       [Unit]
       Description=Berth engine
       [Service]
-      ExecStart=/opt/berth/node/bin/node /opt/berth/agent/dist/src/main.js --data-root /var/lib/berth -H unix:///run/berth/docker.sock
+      ExecStart=/opt/berth/node/bin/node /opt/berth/berthd.cjs --data-root /var/lib/berth -H unix:///run/berth/docker.sock
       Restart=on-failure
       [Install]
       WantedBy=multi-user.target
