@@ -7,7 +7,7 @@ import { Router } from './api/router.js';
 import { createApiServer } from './api/server.js';
 import { readTokenFile, requireToken } from './api/token-gate.js';
 import { registerNetworkRoutes } from './api/routes/networks.js';
-import { registerSystemRoutes } from './api/routes/system.js';
+import { registerPingRoutes, registerSystemRoutes } from './api/routes/system.js';
 import { registerVolumeRoutes } from './api/routes/volumes.js';
 import { VolumeStore } from './volumes/store.js';
 import { imageSystemProvider, registerImageRoutes } from './api/routes/images.js';
@@ -79,6 +79,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   const servers: http.Server[] = [];
   let networking: Networking | undefined;
   let containers: ContainerDomain | undefined;
+  let loaded!: { resolve(): void; reject(err: Error): void };
+  const ready = new Promise<void>((resolve, reject) => (loaded = { resolve, reject }));
   try {
     const engine: Engine = {
       id: await engineId(config.dataRoot),
@@ -88,9 +90,24 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       startedAt: new Date(),
       version: VERSION,
     };
+    // The sockets answer first (/_ping, /version) while state loads and the kernel is reconciled: in a VM
+    // under emulation that work takes seconds. Every other request waits for `ready` (api/server.ts).
+    const router = new Router();
+    registerPingRoutes(router, engine);
+    // Before the sockets answer: whoever sees /_ping succeed may read the pidfile.
+    if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
+    const hostToken = config.hostTokenFile ? readTokenFile(config.hostTokenFile) : undefined;
+    for (const host of config.hosts) {
+      const server = createApiServer(router, log.child({ component: 'api' }), VERSION, ready);
+      servers.push(server);
+      if (hostToken && host.startsWith('tcp://')) requireToken(server, hostToken, log.child({ component: 'api' }));
+      if (host.startsWith('unix://')) await listenUnix(server, host.slice('unix://'.length));
+      else await listenTcp(server, host);
+      log.info('API listening', { host, startupMs: Math.round(process.uptime() * 1000) });
+    }
+
     const images = new ImageService(engine);
     await images.init();
-    const router = new Router();
     const volumes = new VolumeStore(path.join(config.dataRoot, 'volumes'), engine.events, log.child({ component: 'volumes' }));
     await volumes.load();
     registerImageArchiveRoutes(router, images);
@@ -116,18 +133,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     const build = new BuildService({ images: buildImagesFrom(images), containers: buildContainersFrom(domain) }, config.dataRoot, log.child({ component: 'build' }));
     await build.init();
     registerBuildRoutes(router, build);
-
-    // Before the sockets answer: whoever sees /_ping succeed may read the pidfile.
-    if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
-    const hostToken = config.hostTokenFile ? readTokenFile(config.hostTokenFile) : undefined;
-    for (const host of config.hosts) {
-      const server = createApiServer(router, log.child({ component: 'api' }), VERSION);
-      servers.push(server);
-      if (hostToken && host.startsWith('tcp://')) requireToken(server, hostToken, log.child({ component: 'api' }));
-      if (host.startsWith('unix://')) await listenUnix(server, host.slice('unix://'.length));
-      else await listenTcp(server, host);
-      log.info('API listening', { host });
-    }
+    loaded.resolve();
+    log.info('engine ready', { startupMs: Math.round(process.uptime() * 1000) });
     engine.events.publish('daemon', 'start', engine.id, { name: 'berthd' });
 
     return {
@@ -150,6 +157,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       },
     };
   } catch (err) {
+    loaded.reject(err as Error);
     for (const s of servers) s.close();
     await networking?.close().catch(() => undefined);
     if (config.pidfile) await fsp.rm(config.pidfile, { force: true });

@@ -50,7 +50,13 @@ async function waitForPing(socket: string, proc: ChildProcess, timeoutMs: number
     if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}`);
     try {
       const r = await httpOverSocket(socket, 'GET', '/_ping');
-      if (r.status === 200) return;
+      // /_ping answers while berthd still loads its state; /info waits until it has (api/server.ts), so tests
+      // that look at the kernel or the data root right away see a daemon that finished starting.
+      if (r.status === 200) {
+        const info = await httpOverSocket(socket, 'GET', '/info');
+        if (info.status !== 200) throw new Error(`berthd did not start: GET /info answered ${info.status} ${info.body}`);
+        return;
+      }
     } catch {
       /* not up yet */
     }

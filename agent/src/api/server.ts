@@ -64,11 +64,24 @@ function writeUpgradeError(socket: Duplex, err: unknown): void {
   );
 }
 
-export function createApiServer(router: Router, log: Logger, version: string): http.Server {
+/** Paths that need none of the engine's state: they answer while it is still loading (daemon.ts). */
+const STATELESS_PATHS = new Set(['/_ping', '/version']);
+
+/**
+ * `ready`: settles when the engine's state is loaded and every route is registered. Until then only /_ping and
+ * /version answer; other requests wait for it, so none is ever served from half-loaded state. When loading
+ * fails, waiting requests get a 503 and the daemon exits.
+ */
+export function createApiServer(router: Router, log: Logger, version: string, ready: Promise<void> = Promise.resolve()): http.Server {
   const headers = commonHeaders(version);
+  const loaded = ready.catch((err: unknown) => {
+    throw new ApiError(503, `the engine failed to start: ${(err as Error).message}`);
+  });
+  loaded.catch(() => undefined); // no request may be waiting: not an unhandled rejection
   const dispatch = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }) => {
     const method = req.method ?? 'GET';
     const { apiVersion, path, query } = resolvePath(req.url ?? '/');
+    if (!STATELESS_PATHS.has(path)) await loaded;
     const m = router.match(method, path);
     if (m === undefined) throw new ApiError(404, 'page not found');
     if (m === 'method') throw new ApiError(405, `method ${method} not allowed for ${path}`);

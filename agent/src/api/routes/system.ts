@@ -34,7 +34,8 @@ export interface SystemProviders {
   df(verbose: boolean): Promise<Record<string, unknown>>;
 }
 
-export function registerSystemRoutes(r: Router, engine: Engine, providers: SystemProviders[] = []): void {
+/** /_ping and /version: they need no engine state, so they are served while the rest still loads. */
+export function registerPingRoutes(r: Router, engine: Engine): void {
   const ping = (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
     ctx.res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
     ctx.res.setHeader('Pragma', 'no-cache');
@@ -72,7 +73,10 @@ export function registerSystemRoutes(r: Router, engine: Engine, providers: Syste
     };
     sendJson(ctx.res, 200, v);
   });
+}
 
+/** /info, /events, /system/df (see registerPingRoutes for the rest). */
+export function registerSystemRoutes(r: Router, engine: Engine, providers: SystemProviders[] = []): void {
   r.get('/info', async (ctx) => {
     const cfg = engine.config;
     const mirrors = cfg.registryMirrors.map((m) => (m.endsWith('/') ? m : m + '/'));
