@@ -1,4 +1,4 @@
-/** Composes berthd: state directories, lock, services, API server on each host; clean shutdown. */
+/** Starts berthd: data root and lock, the API on each host, then the engine's services (services.ts); clean shutdown. */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type http from 'node:http';
@@ -6,27 +6,12 @@ import path from 'node:path';
 import { Router } from './api/router.js';
 import { createApiServer } from './api/server.js';
 import { readTokenFile, requireToken } from './api/token-gate.js';
-import { registerNetworkRoutes } from './api/routes/networks.js';
-import { registerPingRoutes, registerSystemRoutes } from './api/routes/system.js';
-import { registerVolumeRoutes } from './api/routes/volumes.js';
-import { VolumeStore } from './volumes/store.js';
-import { imageSystemProvider, registerImageRoutes } from './api/routes/images.js';
-import { registerImageRegistryRoutes } from './api/routes/images-registry.js';
-import { registerImageArchiveRoutes } from './api/routes/images-archive.js';
-import { registerBuildRoutes } from './api/routes/build.js';
-import { buildImagesFrom } from './build/image-adapter.js';
-import { BuildService } from './build/service.js';
-import { buildContainersFrom } from './build/container-adapter.js';
-import { ImageService } from './images/index.js';
-import { registerContainerApi } from './api/routes/container-api.js';
-import { imagePort } from './containers/image-adapter.js';
-import type { ContainerDomain } from './containers/index.js';
-import { startContainerDomain } from './containers/wire.js';
+import type { ImageService } from './images/index.js';
+import { registerPingRoutes } from './api/routes/system.js';
 import type { DaemonConfig } from './config.js';
 import type { Engine } from './engine.js';
 import { EventBus } from './events/bus.js';
 import { createLogger, setLogLevel } from './log.js';
-import { createNetworking, type Networking } from './network/index.js';
 import { acquireLock } from './util/lock.js';
 import { readJson, writeJsonAtomic } from './util/fs-atomic.js';
 import { VERSION } from './version.js';
@@ -77,8 +62,6 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   await fsp.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   const releaseLock = await acquireLock(config.dataRoot);
   const servers: http.Server[] = [];
-  let networking: Networking | undefined;
-  let containers: ContainerDomain | undefined;
   let loaded!: { resolve(): void; reject(err: Error): void };
   const ready = new Promise<void>((resolve, reject) => (loaded = { resolve, reject }));
   try {
@@ -106,44 +89,20 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
       log.info('API listening', { host, startupMs: Math.round(process.uptime() * 1000) });
     }
 
-    const images = new ImageService(engine);
-    await images.init();
-    const volumes = new VolumeStore(path.join(config.dataRoot, 'volumes'), engine.events, log.child({ component: 'volumes' }));
-    await volumes.load();
-    registerImageArchiveRoutes(router, images);
-    registerImageRoutes(router, images);
-    registerImageRegistryRoutes(router, images);
-    networking = await createNetworking({
-      dataRoot: config.dataRoot,
-      log,
-      events: engine.events,
-      ...(config.bip ? { bip: config.bip } : {}),
-      ...(config.defaultAddressPools ? { defaultAddressPools: config.defaultAddressPools } : {}),
-      ...(config.dns?.length ? { dns: config.dns } : {}),
-      ...(config.mtu ? { mtu: config.mtu } : {}),
-    });
-    registerNetworkRoutes(router, networking);
-    registerVolumeRoutes(router, volumes);
-    // Reconciles with the runtime and the network domain: re-adopts live containers, applies restart policies.
-    containers = await startContainerDomain(engine, { images: imagePort(images), volumes, networking });
-    const domain = containers;
-    images.setUsage((id) => domain.containers.imageUsers(id));
-    registerContainerApi(router, containers);
-    registerSystemRoutes(router, engine, [imageSystemProvider(images), containers.systemProvider]);
-    const build = new BuildService({ images: buildImagesFrom(images), containers: buildContainersFrom(domain) }, config.dataRoot, log.child({ component: 'build' }));
-    await build.init();
-    registerBuildRoutes(router, build);
+    // A dynamic import: see services.ts.
+    const { startServices } = await import('./services.js');
+    const services = await startServices(engine, router);
     loaded.resolve();
     log.info('engine ready', { startupMs: Math.round(process.uptime() * 1000) });
     engine.events.publish('daemon', 'start', engine.id, { name: 'berthd' });
 
     return {
       engine,
-      images,
+      images: services.images,
       async close() {
         log.info('shutting down');
         // No live-restore (dockerd's default): running containers are stopped; restart policies resume them.
-        await containers?.close();
+        await services.containers.close();
         for (const s of servers) {
           s.closeAllConnections();
           await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -151,7 +110,7 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
         for (const host of config.hosts) {
           if (host.startsWith('unix://')) await fsp.rm(host.slice(7), { force: true });
         }
-        await networking?.close();
+        await services.networking.close();
         if (config.pidfile) await fsp.rm(config.pidfile, { force: true });
         await releaseLock();
       },
@@ -159,7 +118,6 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
   } catch (err) {
     loaded.reject(err as Error);
     for (const s of servers) s.close();
-    await networking?.close().catch(() => undefined);
     if (config.pidfile) await fsp.rm(config.pidfile, { force: true });
     await releaseLock();
     throw err;
