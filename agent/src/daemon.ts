@@ -1,6 +1,7 @@
 /** Starts berthd: data root and lock, the API on each host, then the engine's services (services.ts); clean shutdown. */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import nodeModule from 'node:module';
 import type http from 'node:http';
 import path from 'node:path';
 import { Router } from './api/router.js';
@@ -94,6 +95,9 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     const services = await startServices(engine, router);
     loaded.resolve();
     log.info('engine ready', { startupMs: Math.round(process.uptime() * 1000) });
+    // Node writes its compile cache (NODE_COMPILE_CACHE, set by the guest's berth-init) only at a clean exit,
+    // which a VM that is powered off or killed never reaches: written now, the next start skips compiling.
+    (nodeModule as { flushCompileCache?: () => void }).flushCompileCache?.();
     engine.events.publish('daemon', 'start', engine.id, { name: 'berthd' });
 
     return {
