@@ -31,7 +31,7 @@ describe('lima driver', () => {
     assert.match(y, /location: "\/h\/\.berth\/vm\/lima-berth"\n {4}mountPoint: \/opt\/berth-src\n {4}writable: false/);
     assert.match(y, /location: "\/Users\/me"\n {4}writable: true/);
     assert.match(y, /guestSocket: \/run\/berth\/docker\.sock\n {4}hostSocket: "\/h\/\.berth\/run\/docker\.sock"/);
-    assert.match(y, /ExecStart=\/opt\/berth\/node\/bin\/node \/opt\/berth\/agent\/dist\/src\/main\.js/);
+    assert.match(y, /ExecStart=\/opt\/berth\/node\/bin\/node \/opt\/berth\/berthd\.cjs/);
     // The helper is built in the guest, for the guest (the host's build is a macOS binary on a Mac).
     assert.match(y, /rm -f \/opt\/berth\.new\/berth-shim\n {6}make -s -C \/opt\/berth\.new\/native-src OUT=\/opt\/berth\.new\n/);
     assert.match(y, /apt-get install .*\bgcc libc6-dev make\b/);
