@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AGENT_ENTRY, stageAgent } from '../src/vm/image/agent-tree.js';
 import { cpioOf } from '../src/vm/image/cpio.js';
-import { modinfoDepends, resolveModules } from '../src/vm/image/modules.js';
+import { modinfoDepends, resolveModules, stripSignature } from '../src/vm/image/modules.js';
 import { parseNeeded } from '../src/vm/image/elf.js';
 
 /** A fake .ko: just enough of a .modinfo section for the resolver (it reads the strings, not ELF). */
@@ -107,5 +107,17 @@ describe('berthd staged for a guest', () => {
       await fsp.rm(a, { recursive: true, force: true });
       await fsp.rm(b, { recursive: true, force: true });
     }
+  });
+});
+
+describe('stripSignature', () => {
+  it('drops an appended module signature and leaves unsigned modules alone', () => {
+    const code = Buffer.from('\x7fELF module code');
+    const sig = Buffer.from('PKCS7-signature-bytes');
+    const info = Buffer.alloc(12);
+    info.writeUInt32BE(sig.length, 8);
+    const signed = Buffer.concat([code, sig, info, Buffer.from('~Module signature appended~\n')]);
+    assert.deepEqual(stripSignature(signed), code);
+    assert.deepEqual(stripSignature(code), code);
   });
 });

@@ -48,12 +48,12 @@ describe('qemu command lines', () => {
     assert.equal(after(a, '-virtfs'), 'local,path=/home/me,mount_tag=share0,security_model=none,multidevs=remap,id=share0');
     assert.equal(after(a, '-qmp'), 'unix:/h/.berth/vm/qmp.sock,server=on,wait=off');
     assert.equal(after(a, '-pidfile'), '/h/.berth/vm/qemu.pid');
-    assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.share=share0:/home/me');
+    assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 cryptomgr.notests tsc=reliable berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.share=share0:/home/me');
   });
 
   it('passes the registry settings to berthd inside, dropping values the command line cannot carry', () => {
     const a = qemuArgs({ ...base, shares: [], registries: { insecure: ['10.0.2.2:5000', 'bad,one'], mirrors: ['http://10.0.2.2:5001'] } });
-    assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.insecure=10.0.2.2:5000 berth.mirror=http://10.0.2.2:5001');
+    assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 cryptomgr.notests tsc=reliable berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.insecure=10.0.2.2:5000 berth.mirror=http://10.0.2.2:5001');
   });
 
   it('TCG fallback: multi-threaded TCG and the "max" CPU model', () => {
@@ -71,6 +71,9 @@ describe('qemu command lines', () => {
     assert.equal(after(a, '-cpu'), 'host');
     assert.equal(a.includes('-bios'), false);
     assert.match(kernelCmdline(p), /^console=ttyAMA0 /);
+    // tsc= is an x86 option; the arm64 kernel would hand it to init as an argument.
+    assert.equal(kernelCmdline(p).includes('tsc='), false);
+    assert.ok(kernelCmdline(p).includes('cryptomgr.notests'));
   });
 
   it('macOS on Intel: HVF on q35', () => {

@@ -74,7 +74,11 @@ function machine(p: QemuPlan): string[] {
 /** The guest kernel's command line: console, and what berth-init reads (key, shares). */
 export function kernelCmdline(p: QemuPlan): string {
   const console = p.arch === 'amd64' ? 'ttyS0' : 'ttyAMA0';
-  const parts = [`console=${console}`, 'quiet', 'panic=-1'];
+  // cryptomgr.notests: no self-tests of the kernel's crypto algorithms at each boot (they verify the
+  // implementations, not the guest's integrity). tsc=reliable (x86): TCG's and KVM's TSCs are synchronized
+  // across vCPUs, but the kernel's check fails under TCG and falls back to the HPET, whose every read traps
+  // into QEMU; with the TSC, clock_gettime stays in the vDSO (Node reads the clock constantly).
+  const parts = [`console=${console}`, 'quiet', 'panic=-1', 'cryptomgr.notests', ...(p.arch === 'amd64' ? ['tsc=reliable'] : [])];
   if (p.probe) parts.push('berth.probe=1');
   if (p.sshKey) parts.push(`berth.key=${p.sshKey}`);
   if (p.shares?.length) parts.push(`berth.share=${p.shares.map((s) => `${s.tag}:${s.guestPath}`).join(',')}`);
