@@ -53,6 +53,9 @@ try {
   // the data disk; it is reported apart from the cold starts that follow (VM off, caches on the host warm).
   const starts = [];
   const gaps = [];
+  // The guest's boot timeline from its console (berth-init logs /proc/uptime: seconds since the kernel started).
+  const boot = { stage2: [], berthdStarted: [] };
+  const uptimeAt = (log, what) => Number(new RegExp(`berth: \\[([\\d.]+)\\] ${what}`).exec(log)?.[1] ?? NaN);
   for (let i = 0; i <= STARTS; i++) {
     // (STARTS=0: only the first start, for a quick run of the other measurements)
     const t0 = performance.now();
@@ -72,8 +75,20 @@ try {
     const offset = Date.parse(info.SystemTime) - (t1 + Date.now()) / 2;
     const listening = guest('grep "API listening" /run/berth/berthd.log').trim().split('\n').map((l) => Date.parse(JSON.parse(l).time));
     gaps.push((returnedAt - (Math.max(...listening) - offset)) / 1000);
+    if (i > 0) {
+      const log = readFileSync(path.join(home, 'vm', 'serial.log'), 'utf8');
+      boot.stage2.push(uptimeAt(log, 'stage 2'));
+      boot.berthdStarted.push(uptimeAt(log, 'berthd started'));
+    }
     if (i < STARTS) berth('stop');
   }
+  if (starts.length)
+    results.guestBootSeconds = {
+      stage2: +median(boot.stage2).toFixed(2),
+      berthdStarted: +median(boot.berthdStarted).toFixed(2),
+      samples: boot.berthdStarted,
+      note: 'guest uptime (from kernel start) at berth-init (stage 2) and at berthd spawn, medians of the cold starts',
+    };
   if (starts.length) results.coldStartToPingSeconds = { median: +median(starts).toFixed(2), samples: starts.map((s) => +s.toFixed(2)), accel: status().accel, hostLoad1: os.loadavg()[0].toFixed(1), target: 'under 6 s under TCG, under 2 s with KVM/HVF' };
   results.listeningToStartReturnsSeconds = { median: +median(gaps).toFixed(3), samples: gaps.map((g) => +g.toFixed(3)), note: 'berthd "API listening" (last listener, guest clock mapped via /info SystemTime) to `berth start` exiting' };
 
