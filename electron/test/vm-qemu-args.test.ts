@@ -110,5 +110,6 @@ describe('qemu command lines', () => {
     assert.equal(a.includes('-drive'), false);
     assert.equal(a.includes('-netdev'), false);
     assert.match(after(a, '-append')!, /berth\.probe=1/);
+    assert.doesNotMatch(after(a, '-append')!, /quiet/);
   });
 });

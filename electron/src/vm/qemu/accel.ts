@@ -16,8 +16,12 @@ export interface AccelChoice {
 
 const NAMES: Record<Accel, string> = { kvm: 'KVM', hvf: 'Hypervisor.framework', whpx: 'Windows Hypervisor Platform', tcg: 'TCG' };
 
-/** Boots with `accel` and reports whether the guest reached its initramfs within `timeoutMs`. */
-export function probeBoot(binary: string, plan: QemuPlan, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+/**
+ * Boots with `accel` and reports whether the guest reached its initramfs within `timeoutMs`. A working
+ * accelerator has the kernel printing within a fraction of a second; a broken one (the nested KVM here) hangs
+ * silently, so no console output at all within `silentMs` fails early instead of waiting out `timeoutMs`.
+ */
+export function probeBoot(binary: string, plan: QemuPlan, timeoutMs: number, silentMs = 2500): Promise<{ ok: boolean; detail: string }> {
   return new Promise((resolve) => {
     const child = spawn(binary, qemuArgs({ ...plan, probe: true, memoryMiB: 256, cpus: 1 }), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -27,10 +31,14 @@ export function probeBoot(binary: string, plan: QemuPlan, timeoutMs: number): Pr
       if (done) return;
       done = true;
       clearTimeout(timer);
+      clearTimeout(silence);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       resolve({ ok, detail });
     };
     const timer = setTimeout(() => finish(false, `the test boot did not reach userspace within ${(timeoutMs / 1000).toFixed(0)} s${err ? ` (${lastLine(err)})` : ''}`), timeoutMs);
+    const silence = setTimeout(() => {
+      if (!out) finish(false, `the test boot printed nothing within ${(silentMs / 1000).toFixed(1)} s${err ? ` (${lastLine(err)})` : ''}`);
+    }, silentMs);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('BERTH-PROBE-OK')) finish(true, 'test boot reached userspace');

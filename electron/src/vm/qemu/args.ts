@@ -78,7 +78,8 @@ export function kernelCmdline(p: QemuPlan): string {
   // implementations, not the guest's integrity). tsc=reliable (x86): TCG's and KVM's TSCs are synchronized
   // across vCPUs, but the kernel's check fails under TCG and falls back to the HPET, whose every read traps
   // into QEMU; with the TSC, clock_gettime stays in the vDSO (Node reads the clock constantly).
-  const parts = [`console=${console}`, 'quiet', 'panic=-1', 'cryptomgr.notests', ...(p.arch === 'amd64' ? ['tsc=reliable'] : [])];
+  // The probe keeps the kernel's messages: its first output is how a working accelerator shows early.
+  const parts = [`console=${console}`, ...(p.probe ? [] : ['quiet']), 'panic=-1', 'cryptomgr.notests', ...(p.arch === 'amd64' ? ['tsc=reliable'] : [])];
   if (p.probe) parts.push('berth.probe=1');
   if (p.sshKey) parts.push(`berth.key=${p.sshKey}`);
   if (p.shares?.length) parts.push(`berth.share=${p.shares.map((s) => `${s.tag}:${s.guestPath}`).join(',')}`);
