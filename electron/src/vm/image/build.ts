@@ -22,7 +22,7 @@ import { BOOT_MODULES, resolveModules, stripSignature } from './modules.js';
 import { ARCH, guestArchFor, kernelRelease, shimCrossBuild, squashfsCommand } from './plan.js';
 
 /** Bump when the build's own logic changes what it produces. */
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 4;
 
 export interface ImageBuildOptions {
   repo: string;
@@ -204,9 +204,10 @@ async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuil
 
   const modRoot = path.join(kdir, 'lib/modules', release);
   // boot.order: what /init needs to mount the root; load.order: the rest, which berth-init loads in the
-  // background while it mounts the data disk (ext4 first: that mount waits for it).
+  // background while it mounts the data disk (ext4 first, and the crc32c it asks for at mount: that mount
+  // waits for ext4, which the loader reaches last of the two).
   const boot = await resolveModules(modRoot, BOOT_MODULES);
-  const all = await resolveModules(modRoot, [...BOOT_MODULES, 'ext4', ...m.modules]);
+  const all = await resolveModules(modRoot, [...BOOT_MODULES, 'crc32c_generic', 'ext4', ...m.modules]);
   const late = all.order.filter((rel) => !boot.order.includes(rel));
   const irMods = path.join(ir, 'lib/modules');
   for (const rel of all.order) {
