@@ -18,11 +18,11 @@ import { foreignBinaries, missingLibraries } from './elf.js';
 import { runCommand } from '../exec.js';
 import { fetchDeb, fetchNode } from './fetch.js';
 import { loadManifest, type GuestArch, type ImageManifest } from './manifest.js';
-import { BOOT_MODULES, resolveModules, stripSignature } from './modules.js';
+import { BOOT_MODULES, DEFERRED_MODULES, resolveModules, stripSignature } from './modules.js';
 import { ARCH, guestArchFor, kernelRelease, shimCrossBuild, squashfsCommand } from './plan.js';
 
 /** Bump when the build's own logic changes what it produces. */
-const RECIPE_VERSION = 4;
+const RECIPE_VERSION = 5;
 
 export interface ImageBuildOptions {
   repo: string;
@@ -205,10 +205,13 @@ async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuil
   const modRoot = path.join(kdir, 'lib/modules', release);
   // boot.order: what /init needs to mount the root; load.order: the rest, which berth-init loads in the
   // background while it mounts the data disk (ext4 first, and the crc32c it asks for at mount: that mount
-  // waits for ext4, which the loader reaches last of the two).
+  // waits for ext4, which the loader reaches last of the two), then a `-` line where berthd may start, then
+  // the deferred modules.
   const boot = await resolveModules(modRoot, BOOT_MODULES);
-  const all = await resolveModules(modRoot, [...BOOT_MODULES, 'crc32c_generic', 'ext4', ...m.modules]);
-  const late = all.order.filter((rel) => !boot.order.includes(rel));
+  const first = ['crc32c_generic', 'ext4', ...m.modules.filter((n) => !DEFERRED_MODULES.includes(n))];
+  const needed = await resolveModules(modRoot, [...BOOT_MODULES, ...first]);
+  const all = await resolveModules(modRoot, [...BOOT_MODULES, ...first, ...m.modules]);
+  const late = [...needed.order.filter((rel) => !boot.order.includes(rel)), '-', ...all.order.filter((rel) => !needed.order.includes(rel))];
   const irMods = path.join(ir, 'lib/modules');
   for (const rel of all.order) {
     await fsp.mkdir(path.join(irMods, path.dirname(rel)), { recursive: true });
@@ -251,7 +254,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
     }
     const foreign = await foreignBinaries(agentStage, ARCH[o.arch].elfMachine);
     if (foreign.length) throw new Error(`berthd's files include binaries for another machine than ${o.arch}:\n  ${foreign.slice(0, 30).join('\n  ')}`);
-    const initrdKey = sha(String(RECIPE_VERSION), JSON.stringify({ kernel: a.kernel, boot: BOOT_MODULES, modules: m.modules, bb: a.debs.find((d) => d.name === 'busybox-static'), epoch: m.sourceDateEpoch }), await guest('init'), agentHash);
+    const initrdKey = sha(String(RECIPE_VERSION), JSON.stringify({ kernel: a.kernel, boot: BOOT_MODULES, deferred: DEFERRED_MODULES, modules: m.modules, bb: a.debs.find((d) => d.name === 'busybox-static'), epoch: m.sourceDateEpoch }), await guest('init'), agentHash);
     const prev = await readInfo(p.info);
     const have = async (f: string) => fsp.access(f).then(() => true, () => false);
     const rebuilt: string[] = [];

@@ -33,6 +33,13 @@ async function indexModules(root: string): Promise<Map<string, string>> {
  */
 export const BOOT_MODULES = ['virtio_pci', 'virtio_blk', 'squashfs', 'overlay'];
 
+/**
+ * Modules nothing needs before berthd starts: berth-init's loader takes them after it has let berthd go (the
+ * vsock transport, the balloon, the console, the RNG — the kernel's RNG is seeded from RDRAND already —,
+ * tun, and br_netfilter, which matters only once containers run, seconds later).
+ */
+export const DEFERRED_MODULES = ['vmw_vsock_virtio_transport', 'virtio_balloon', 'virtio_console', 'virtio_rng', 'tun', 'br_netfilter'];
+
 const SIG_MAGIC = Buffer.from('~Module signature appended~\n');
 
 /**
