@@ -50,7 +50,8 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
   const image = new RootfsView(layers);
   // The upper dir of a running container changes under us: walk it through directory fds so a directory
   // swapped for a symlink is never followed onto the host (confined-root.ts).
-  const walk = async (dirFd: number, rel: string): Promise<boolean> => {
+  // `inImage` false for a directory means nothing below it is in the image either: no lookups for new trees.
+  const walk = async (dirFd: number, rel: string, dirInImage: boolean): Promise<boolean> => {
     let reported = false;
     const names = (await fsp.readdir(fdPath(dirFd))).sort();
     const hidden = opaque.has(rel) ? image.list(rel).filter((n) => !names.includes(n)) : [];
@@ -69,7 +70,7 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
         reported = true;
         continue;
       }
-      const existed = inImage(layers, r);
+      const existed = dirInImage && inImage(layers, r);
       if (st.isDirectory()) {
         const at = out.length;
         let fd: number;
@@ -80,7 +81,7 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
         }
         let childChanged: boolean;
         try {
-          childChanged = await walk(fd, r);
+          childChanged = await walk(fd, r, existed);
         } finally {
           closeSync(fd);
         }
@@ -97,7 +98,7 @@ export async function changes(upper: string, layers: string[], skip: (rel: strin
     return reported;
   };
   try {
-    await walk(root.fd, '');
+    await walk(root.fd, '', true);
   } finally {
     root.close();
   }
