@@ -5,19 +5,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../src/ports/free-port.js';
 import { PortForwarder } from '../src/ports/forwarder.js';
 import { listedPorts, listedTcpPorts, publishedPorts, publishedTcpPorts } from '../src/ports/published.js';
 import { SshPortPublisher } from '../src/ports/publisher.js';
 import { ContainerPortWatcher } from '../src/ports/watcher.js';
 import { forwardUnixSocket } from '../src/tunnel/socket-forward.js';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 
 /** Stands in for "a port inside the VM": the dial function connects to a local server on that port. */
 const localDial = (port: number) =>

@@ -9,16 +9,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../src/ports/free-port.js';
 import { HostfwdPublisher, type PortPublisher } from '../src/ports/publisher.js';
 import { hostfwdAdd, hostfwdAddLine, hostfwdList, hostfwdRemove, hostfwdRemoveLine, hostfwdRule, parseUsernetForwards, qmpMessages, type QmpAddress } from '../src/vm/qemu/qmp.js';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = net.connect(port, '127.0.0.1');

@@ -1,7 +1,7 @@
 /** The QEMU driver: boots the Berth guest image with KVM/HVF/WHPX when a test boot proves it works, else TCG. */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../../ports/free-port.js';
 import { hostTokenPreamble } from '@berth/common';
 import { planShares } from '../../share/shares.js';
 import { ensureKeyPair, keyBlob } from '../../tunnel/keys.js';
@@ -40,16 +40,6 @@ interface VmState {
   warnings: string[];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export class QemuDriver implements VmDriver {
   readonly kind = 'qemu' as const;
