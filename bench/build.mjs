@@ -42,7 +42,9 @@ function makeContext(dir) {
   }
   fs.copyFileSync(BUSYBOX, path.join(dir, 'busybox'));
   fs.chmodSync(path.join(dir, 'busybox'), 0o755);
-  const run = WITH_RUN ? 'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox ls -R /data | /bin/busybox wc -l > /count"]' : 'COPY busybox /bin/sh';
+  const run = WITH_RUN
+    ? 'RUN ["/bin/busybox", "sh", "-c", "/bin/busybox ls -R /data | /bin/busybox wc -l > /count"]'
+    : 'COPY busybox /bin/sh';
   fs.writeFileSync(
     path.join(dir, 'Dockerfile'),
     `FROM scratch AS base
@@ -94,14 +96,23 @@ function docker(sock, args) {
 function apiBuild(sock, tarFile) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const req = http.request({ socketPath: sock, method: 'POST', path: '/build?t=bench:latest&q=1', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => {
-        if (res.statusCode !== 200 || body.includes('errorDetail')) return reject(new Error(`API build failed: ${body}`));
-        resolve(Number(process.hrtime.bigint() - t0) / 1e6);
-      });
-    });
+    const req = http.request(
+      {
+        socketPath: sock,
+        method: 'POST',
+        path: '/build?t=bench:latest&q=1',
+        headers: { 'Content-Type': 'application/x-tar' },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => {
+          if (res.statusCode !== 200 || body.includes('errorDetail'))
+            return reject(new Error(`API build failed: ${body}`));
+          resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+        });
+      },
+    );
     req.on('error', reject);
     fs.createReadStream(tarFile).pipe(req);
   });
@@ -124,7 +135,9 @@ async function measure(name, sock, ctx, tarFile) {
   const api = [];
   for (let i = 0; i < RUNS; i++) api.push(await apiBuild(sock, tarFile));
   const r = { cold: median(cold), cached: median(cached), api: median(api) };
-  console.log(`  ${name.padEnd(8)} cold ${r.cold.toFixed(0).padStart(6)} ms   full cache hit ${r.cached.toFixed(0).padStart(5)} ms (CLI), ${r.api.toFixed(0).padStart(4)} ms (API, tar ready)   median of ${RUNS}`);
+  console.log(
+    `  ${name.padEnd(8)} cold ${r.cold.toFixed(0).padStart(6)} ms   full cache hit ${r.cached.toFixed(0).padStart(5)} ms (CLI), ${r.api.toFixed(0).padStart(4)} ms (API, tar ready)   median of ${RUNS}`,
+  );
   return r;
 }
 
@@ -135,12 +148,26 @@ async function main() {
   const size = Number(execFileSync('du', ['-sb', ctx]).toString().split('\t')[0]);
   const tarFile = path.join(WORK, 'ctx.tar');
   execFileSync('tar', ['-C', ctx, '-cf', tarFile, '.']);
-  console.log(`build: 3-stage Dockerfile, context ${(size / 1e6).toFixed(1)} MB, ${WITH_RUN ? 'with' : 'without'} a RUN step`);
+  console.log(
+    `build: 3-stage Dockerfile, context ${(size / 1e6).toFixed(1)} MB, ${WITH_RUN ? 'with' : 'without'} a RUN step`,
+  );
   const results = {};
   const procs = [];
   try {
     const bsock = path.join(WORK, 'berthd.sock');
-    const berthd = spawn(process.execPath, [path.join(REPO, 'agent/dist/src/main.js'), '--data-root', path.join(WORK, 'berth-root'), '-H', `unix://${bsock}`, '--log-level', 'warn'], { stdio: 'ignore' });
+    const berthd = spawn(
+      process.execPath,
+      [
+        path.join(REPO, 'agent/dist/src/main.js'),
+        '--data-root',
+        path.join(WORK, 'berth-root'),
+        '-H',
+        `unix://${bsock}`,
+        '--log-level',
+        'warn',
+      ],
+      { stdio: 'ignore' },
+    );
     procs.push(berthd);
     await waitUp(bsock, berthd, 'berthd');
     results.berthd = await measure('berthd', bsock, ctx, tarFile);
@@ -150,7 +177,21 @@ async function main() {
       const dsock = path.join(WORK, 'dockerd.sock');
       const d = spawn(
         dockerd,
-        ['--data-root', path.join(WORK, 'docker-root'), '--exec-root', path.join(WORK, 'docker-exec'), '-H', `unix://${dsock}`, '--pidfile', path.join(WORK, 'dockerd.pid'), '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false'],
+        [
+          '--data-root',
+          path.join(WORK, 'docker-root'),
+          '--exec-root',
+          path.join(WORK, 'docker-exec'),
+          '-H',
+          `unix://${dsock}`,
+          '--pidfile',
+          path.join(WORK, 'dockerd.pid'),
+          '--bridge=none',
+          '--iptables=false',
+          '--ip6tables=false',
+          '--ip-forward=false',
+          '--ip-masq=false',
+        ],
         { stdio: 'ignore' },
       );
       procs.push(d);
@@ -178,7 +219,9 @@ async function main() {
     const b = results.berthd;
     const d = results.dockerd;
     console.log(`  cold:   berthd / dockerd = ${(b.cold / d.cold).toFixed(2)}x   (target <= 1.2)`);
-    console.log(`  cached: berthd / dockerd = ${(b.cached / d.cached).toFixed(2)}x (CLI)   ${(b.api / d.api).toFixed(2)}x (API)   berthd ${b.cached.toFixed(0)} ms CLI, ${b.api.toFixed(0)} ms API (target < 150 ms)`);
+    console.log(
+      `  cached: berthd / dockerd = ${(b.cached / d.cached).toFixed(2)}x (CLI)   ${(b.api / d.api).toFixed(2)}x (API)   berthd ${b.cached.toFixed(0)} ms CLI, ${b.api.toFixed(0)} ms API (target < 150 ms)`,
+    );
   }
 }
 

@@ -30,13 +30,17 @@ function waitForSocket(sock, ms = 15000) {
     const tick = () =>
       http
         .get({ socketPath: sock, path: '/_ping' }, (r) => (r.resume(), resolve()))
-        .on('error', () => (Date.now() - t0 > ms ? reject(new Error(`no engine on ${sock}`)) : setTimeout(tick, 50)));
+        .on('error', () =>
+          Date.now() - t0 > ms ? reject(new Error(`no engine on ${sock}`)) : setTimeout(tick, 50),
+        );
     tick();
   });
 }
 
 function serve(sock) {
-  const p = spawn(path.join(repo, 'bin/berth'), ['serve', '-H', `unix://${sock}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(path.join(repo, 'bin/berth'), ['serve', '-H', `unix://${sock}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(p);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -68,12 +72,14 @@ function syntheticEngine(sock) {
     NetworkSettings: { Networks: {} },
     Mounts: [],
   }));
-  const json = (res, body, status = 200) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+  const json = (res, body, status = 200) =>
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
   const srv = http.createServer((req, res) => {
     const p = req.url.replace(/^\/v1\.44/, '').split('?')[0];
     if (p === '/_ping') return res.end('OK');
     if (p === '/version') return json(res, { Version: 'synthetic', ApiVersion: '1.44' });
-    if (p === '/info') return json(res, { NCPU: 2, MemTotal: 1 << 30, CgroupDriver: 'cgroupfs', CgroupVersion: '2' });
+    if (p === '/info')
+      return json(res, { NCPU: 2, MemTotal: 1 << 30, CgroupDriver: 'cgroupfs', CgroupVersion: '2' });
     if (p === '/events') return res.writeHead(200, { 'Content-Type': 'application/json' }).flushHeaders();
     if (p === '/containers/json') return json(res, containers);
     if (p === '/images/json' || p === '/networks') return json(res, []);
@@ -100,7 +106,16 @@ function bundle() {
       initialGz += gz;
     }
   }
-  return { total, totalGz, initial, initialGz, files: readdirSync(dir).length, xtermChunk: readdirSync(dir).filter((f) => f.startsWith('TerminalPane') && f.endsWith('.js')).map((f) => statSync(path.join(dir, f)).size)[0] };
+  return {
+    total,
+    totalGz,
+    initial,
+    initialGz,
+    files: readdirSync(dir).length,
+    xtermChunk: readdirSync(dir)
+      .filter((f) => f.startsWith('TerminalPane') && f.endsWith('.js'))
+      .map((f) => statSync(path.join(dir, f)).size)[0],
+  };
 }
 
 const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -109,7 +124,17 @@ const browser = await remote({
   logLevel: process.env.WDIO_LOG ?? 'error',
   capabilities: {
     browserName: 'chrome',
-    'goog:chromeOptions': { binary: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--window-size=1280,860'] },
+    'goog:chromeOptions': {
+      binary: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--window-size=1280,860',
+      ],
+    },
     'wdio:chromedriverOptions': { binary: '/usr/bin/chromedriver' },
   },
 });
@@ -118,7 +143,11 @@ try {
   // 1. First meaningful paint against a real berthd: navigation start → the containers view shows data
   //    (its table, empty state or the engine's error), read from User Timing and paint entries.
   const realSock = path.join(tmp, 'real.sock');
-  const d = spawn(path.join(repo, 'bin/berthd'), ['--data-root', path.join(tmp, 'data'), '-H', `unix://${realSock}`], { stdio: 'ignore' });
+  const d = spawn(
+    path.join(repo, 'bin/berthd'),
+    ['--data-root', path.join(tmp, 'data'), '-H', `unix://${realSock}`],
+    { stdio: 'ignore' },
+  );
   children.push(d);
   await waitForSocket(realSock);
   const realUrl = await serve(realSock);
@@ -127,9 +156,20 @@ try {
   const fcp = [];
   for (let i = 0; i < RUNS; i++) {
     await browser.url(realUrl.replace(/\?token=.*/, '') + '#/containers');
-    await browser.waitUntil(() => browser.execute(() => !!document.querySelector('[data-view="containers"] table, [data-view="containers"] .empty, [data-view="containers"] .error-box')), { timeout: 10000 });
+    await browser.waitUntil(
+      () =>
+        browser.execute(
+          () =>
+            !!document.querySelector(
+              '[data-view="containers"] table, [data-view="containers"] .empty, [data-view="containers"] .error-box',
+            ),
+        ),
+      { timeout: 10000 },
+    );
     const t = await browser.execute(() => {
-      const e = performance.getEntriesByName('berth:containers-rendered')[0] ?? performance.getEntriesByName('berth:containers-loaded')[0];
+      const e =
+        performance.getEntriesByName('berth:containers-rendered')[0] ??
+        performance.getEntriesByName('berth:containers-loaded')[0];
       const paint = performance.getEntriesByName('first-contentful-paint')[0];
       return { data: e ? e.startTime : performance.now(), fcp: paint ? paint.startTime : NaN };
     });
@@ -147,7 +187,10 @@ try {
   const peer = [];
   for (let i = 0; i < RUNS; i++) {
     await browser.url(synthUrl.replace(/\?token=.*/, '') + '#/containers');
-    await browser.waitUntil(() => browser.execute((n) => document.querySelectorAll('tr[data-row]').length === n, ROWS), { timeout: 15000 });
+    await browser.waitUntil(
+      () => browser.execute((n) => document.querySelectorAll('tr[data-row]').length === n, ROWS),
+      { timeout: 15000 },
+    );
     rows.push(
       await browser.execute(() => {
         const a = performance.getEntriesByName('berth:containers-loaded')[0];
@@ -158,7 +201,9 @@ try {
     // Peer: the same rows and columns built with plain DOM calls, then laid out, in the same page.
     peer.push(
       await browser.execute((n) => {
-        const src = [...document.querySelectorAll('tr[data-row]')].map((tr) => [...tr.children].map((td) => td.textContent));
+        const src = [...document.querySelectorAll('tr[data-row]')].map((tr) =>
+          [...tr.children].map((td) => td.textContent),
+        );
         const t0 = performance.now();
         const table = document.createElement('table');
         table.className = 'list';
@@ -179,15 +224,23 @@ try {
       }, ROWS),
     );
   }
-  await browser.saveScreenshot(path.join(repo, 'test-output/screenshots/bench-containers-300.png')).catch(() => undefined);
+  await browser
+    .saveScreenshot(path.join(repo, 'test-output/screenshots/bench-containers-300.png'))
+    .catch(() => undefined);
 
   const b = bundle();
   const fmpMed = median(fmp);
   const rowsMed = median(rows);
   const peerMed = median(peer);
-  console.log(`dashboard first meaningful paint (web mode, real berthd): median ${fmpMed.toFixed(0)} ms over ${RUNS} loads (first contentful paint ${median(fcp).toFixed(0)} ms)   target < 1000 ms: ${fmpMed < 1000 ? 'OK' : 'MISSED'}`);
-  console.log(`container list, ${ROWS} rows (data arrival → rows laid out): median ${rowsMed.toFixed(1)} ms; plain-DOM peer ${peerMed.toFixed(1)} ms; ratio ${(rowsMed / peerMed).toFixed(2)}x   target < 300 ms: ${rowsMed < 300 ? 'OK' : 'MISSED'}`);
-  console.log(`renderer bundle: initial ${(b.initial / 1024).toFixed(1)} KiB (${(b.initialGz / 1024).toFixed(1)} KiB gzip), all ${b.files} assets ${(b.total / 1024).toFixed(1)} KiB (${(b.totalGz / 1024).toFixed(1)} KiB gzip); xterm chunk ${(b.xtermChunk / 1024).toFixed(1)} KiB loaded only with the Terminal tab`);
+  console.log(
+    `dashboard first meaningful paint (web mode, real berthd): median ${fmpMed.toFixed(0)} ms over ${RUNS} loads (first contentful paint ${median(fcp).toFixed(0)} ms)   target < 1000 ms: ${fmpMed < 1000 ? 'OK' : 'MISSED'}`,
+  );
+  console.log(
+    `container list, ${ROWS} rows (data arrival → rows laid out): median ${rowsMed.toFixed(1)} ms; plain-DOM peer ${peerMed.toFixed(1)} ms; ratio ${(rowsMed / peerMed).toFixed(2)}x   target < 300 ms: ${rowsMed < 300 ? 'OK' : 'MISSED'}`,
+  );
+  console.log(
+    `renderer bundle: initial ${(b.initial / 1024).toFixed(1)} KiB (${(b.initialGz / 1024).toFixed(1)} KiB gzip), all ${b.files} assets ${(b.total / 1024).toFixed(1)} KiB (${(b.totalGz / 1024).toFixed(1)} KiB gzip); xterm chunk ${(b.xtermChunk / 1024).toFixed(1)} KiB loaded only with the Terminal tab`,
+  );
 } finally {
   await browser.deleteSession().catch(() => undefined);
   cleanup();

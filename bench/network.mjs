@@ -35,8 +35,12 @@ const cleanups = [];
 
 function freeBlocks(n) {
   const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
-  const used = new Set([...routes.matchAll(/^10\.213\.(\d+)\./gm)].map((m) => Math.floor(Number(m[1]) / 16) * 16));
-  return Array.from({ length: 16 }, (_, i) => i * 16).filter((b) => !used.has(b)).slice(-n);
+  const used = new Set(
+    [...routes.matchAll(/^10\.213\.(\d+)\./gm)].map((m) => Math.floor(Number(m[1]) / 16) * 16),
+  );
+  return Array.from({ length: 16 }, (_, i) => i * 16)
+    .filter((b) => !used.has(b))
+    .slice(-n);
 }
 
 function freePort() {
@@ -52,7 +56,10 @@ function freePort() {
 function startSink(port, netnsPath, env = {}) {
   const args = ['nc', '-ll', '-p', String(port), '-e', sink];
   const child = netnsPath
-    ? spawn('nsenter', [`--net=${netnsPath}`, '--', busybox, ...args], { stdio: 'ignore', env: { PATH: path.dirname(busybox) + ':/usr/bin:/bin', ...env } })
+    ? spawn('nsenter', [`--net=${netnsPath}`, '--', busybox, ...args], {
+        stdio: 'ignore',
+        env: { PATH: path.dirname(busybox) + ':/usr/bin:/bin', ...env },
+      })
     : spawn(busybox, args, { stdio: 'ignore', env: { PATH: '/usr/bin:/bin', ...env } });
   children.push(child);
   return child;
@@ -133,7 +140,13 @@ async function measureAll(targets) {
     }
   }
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return targets.map((t) => ({ name: t.name, rate: Math.max(...t.rates), median: med(t.rates), p50: med(t.lats.map((l) => l.p50)), p99: med(t.lats.map((l) => l.p99)) }));
+  return targets.map((t) => ({
+    name: t.name,
+    rate: Math.max(...t.rates),
+    median: med(t.rates),
+    p50: med(t.lats.map((l) => l.p50)),
+    p99: med(t.lats.map((l) => l.p99)),
+  }));
 }
 
 const targets = [];
@@ -147,7 +160,13 @@ try {
 
   // 2. Berth: the network domain's real path (bridge, veth, netns, nftables DNAT from 127.0.0.1).
   const dataRoot = path.join(tmp, 'berth');
-  const nw = await createNetworking({ dataRoot, log: createLogger({ bench: 'network' }), bip: `10.213.${blockBerth}.1/24`, defaultAddressPools: [{ base: `10.213.${blockBerth + 1}.0/24`, size: 24 }], dns: ['127.0.0.1'] });
+  const nw = await createNetworking({
+    dataRoot,
+    log: createLogger({ bench: 'network' }),
+    bip: `10.213.${blockBerth}.1/24`,
+    defaultAddressPools: [{ base: `10.213.${blockBerth + 1}.0/24`, size: 24 }],
+    dns: ['127.0.0.1'],
+  });
   nw.setContainerLookup({ find: () => undefined, writeEtcFiles: async () => undefined });
   const ids = [];
   cleanups.push(async () => {
@@ -162,10 +181,28 @@ try {
   ]) {
     const id = randomBytes(32).toString('hex');
     ids.push(id);
-    await nw.sandboxes.register({ id, name: `bench-${network}`, hostname: 'bench', networkMode: network, endpoints: {}, portBindings: { '5001/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, publishAllPorts: false, exposedPorts: ['5001/tcp'], links: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] });
+    await nw.sandboxes.register({
+      id,
+      name: `bench-${network}`,
+      hostname: 'bench',
+      networkMode: network,
+      endpoints: {},
+      portBindings: { '5001/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      publishAllPorts: false,
+      exposedPorts: ['5001/tcp'],
+      links: [],
+      dns: [],
+      dnsSearch: [],
+      dnsOptions: [],
+      extraHosts: [],
+    });
     const setup = await nw.sandboxes.setUp(id);
     startSink(5001, setup.net.path);
-    targets.push({ name: label, host: '127.0.0.1', port: Number(nw.sandboxes.settings(id).Ports['5001/tcp'][0].HostPort) });
+    targets.push({
+      name: label,
+      host: '127.0.0.1',
+      port: Number(nw.sandboxes.settings(id).Ports['5001/tcp'][0].HostPort),
+    });
   }
 
   // 3. dockerd, when installed: its own data root, socket, bridge; no iptables (host rules untouched), so
@@ -180,14 +217,35 @@ try {
     execFileSync('ip', ['addr', 'add', `10.213.${blockDocker}.1/24`, 'dev', bridge]);
     execFileSync('ip', ['link', 'set', bridge, 'up']);
     cleanups.push(async () => spawnSync('ip', ['link', 'del', bridge]));
-    const dproc = spawn(dockerd, ['--data-root', path.join(d, 'root'), '--exec-root', path.join(d, 'exec'), '-H', `unix://${sock}`, '--pidfile', path.join(d, 'pid'), '-b', bridge, '--iptables=false', '--ip-masq=false', '--ip-forward=false', '--userland-proxy=true'], { stdio: 'ignore' });
+    const dproc = spawn(
+      dockerd,
+      [
+        '--data-root',
+        path.join(d, 'root'),
+        '--exec-root',
+        path.join(d, 'exec'),
+        '-H',
+        `unix://${sock}`,
+        '--pidfile',
+        path.join(d, 'pid'),
+        '-b',
+        bridge,
+        '--iptables=false',
+        '--ip-masq=false',
+        '--ip-forward=false',
+        '--userland-proxy=true',
+      ],
+      { stdio: 'ignore' },
+    );
     cleanups.push(async () => {
       spawnSync('docker', ['-H', `unix://${sock}`, 'rm', '-f', 'berthbench'], { stdio: 'ignore' });
       dproc.kill('SIGTERM');
       await new Promise((r) => (dproc.exitCode !== null ? r() : dproc.once('exit', r)));
     });
-    const docker = (args, input) => spawnSync('docker', ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 26 });
-    for (let i = 0; i < 100 && docker(['version']).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const docker = (args, input) =>
+      spawnSync('docker', ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 26 });
+    for (let i = 0; i < 100 && docker(['version']).status !== 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
     const rootfs = path.join(d, 'rootfs');
     mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
     copyFileSync(busybox, path.join(rootfs, 'bin/busybox'));
@@ -195,9 +253,25 @@ try {
     for (const a of ['sh', 'nc', 'dd']) spawnSync('ln', ['-s', 'busybox', path.join(rootfs, 'bin', a)]);
     copyFileSync(sink, path.join(rootfs, 'sink.sh'));
     const tar = spawnSync('tar', ['-C', rootfs, '-c', '.'], { maxBuffer: 1 << 26 }).stdout;
-    const imp = spawnSync('docker', ['-H', `unix://${sock}`, 'import', '-', 'berthbench:latest'], { input: tar });
+    const imp = spawnSync('docker', ['-H', `unix://${sock}`, 'import', '-', 'berthbench:latest'], {
+      input: tar,
+    });
     if (imp.status !== 0) throw new Error(`docker import: ${imp.stderr}`);
-    const run = docker(['run', '-d', '--name', 'berthbench', '-p', '127.0.0.1::5001', 'berthbench:latest', '/bin/nc', '-ll', '-p', '5001', '-e', '/sink.sh']);
+    const run = docker([
+      'run',
+      '-d',
+      '--name',
+      'berthbench',
+      '-p',
+      '127.0.0.1::5001',
+      'berthbench:latest',
+      '/bin/nc',
+      '-ll',
+      '-p',
+      '5001',
+      '-e',
+      '/sink.sh',
+    ]);
     if (run.status !== 0) throw new Error(`docker run: ${run.stderr}`);
     const dport = Number(docker(['port', 'berthbench', '5001/tcp']).stdout.trim().split(':').pop());
     targets.push({ name: 'dockerd -p 127.0.0.1 (docker-proxy)', host: '127.0.0.1', port: dport });
@@ -213,14 +287,37 @@ try {
 
 const base = results[0].rate;
 const baseMed = results[0].median;
-console.log(`\nTCP host → container, ${MIB} MiB per transfer, ${ROUNDS} interleaved rounds (best and median; a shared machine's load`);
-console.log(`shifts between rounds, so best-of is the path's capability); connect latency over ${CONNECTS} connections per round; load ${os.loadavg()[0].toFixed(1)}`);
-console.log('path'.padEnd(44), 'best MiB/s'.padStart(10), 'ratio'.padStart(6), 'median'.padStart(7), 'ratio'.padStart(6), 'connect p50 µs'.padStart(15), 'p99 µs'.padStart(8));
+console.log(
+  `\nTCP host → container, ${MIB} MiB per transfer, ${ROUNDS} interleaved rounds (best and median; a shared machine's load`,
+);
+console.log(
+  `shifts between rounds, so best-of is the path's capability); connect latency over ${CONNECTS} connections per round; load ${os.loadavg()[0].toFixed(1)}`,
+);
+console.log(
+  'path'.padEnd(44),
+  'best MiB/s'.padStart(10),
+  'ratio'.padStart(6),
+  'median'.padStart(7),
+  'ratio'.padStart(6),
+  'connect p50 µs'.padStart(15),
+  'p99 µs'.padStart(8),
+);
 for (const r of results) {
   const f = (x) => (x / 1048576).toFixed(0);
-  console.log(r.name.padEnd(44), f(r.rate).padStart(10), (r.rate / base).toFixed(2).padStart(6), f(r.median).padStart(7), (r.median / baseMed).toFixed(2).padStart(6), r.p50.toFixed(0).padStart(15), r.p99.toFixed(0).padStart(8));
+  console.log(
+    r.name.padEnd(44),
+    f(r.rate).padStart(10),
+    (r.rate / base).toFixed(2).padStart(6),
+    f(r.median).padStart(7),
+    (r.median / baseMed).toFixed(2).padStart(6),
+    r.p50.toFixed(0).padStart(15),
+    r.p99.toFixed(0).padStart(8),
+  );
 }
 const b = results.find((r) => r.name.startsWith('berth'));
 const dk = results.find((r) => r.name.startsWith('dockerd'));
 if (b) console.log(`\nberth/loopback throughput: ${(b.rate / base).toFixed(2)} (target ≥ 0.85)`);
-if (b && dk) console.log(`berth/dockerd throughput: ${(b.rate / dk.rate).toFixed(2)}; connect p50 berth ${b.p50.toFixed(0)} µs vs dockerd ${dk.p50.toFixed(0)} µs`);
+if (b && dk)
+  console.log(
+    `berth/dockerd throughput: ${(b.rate / dk.rate).toFixed(2)}; connect p50 berth ${b.p50.toFixed(0)} µs vs dockerd ${dk.p50.toFixed(0)} µs`,
+  );

@@ -17,7 +17,8 @@ const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 const CACHE = path.join(os.tmpdir(), 'berth-bench-pull-v1');
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
 const sha = (b) => createHash('sha256').update(b).digest('hex');
-const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26, ...opts });
+const sh = (cmd, args, opts = {}) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26, ...opts });
 
 // ---------- deterministic content ----------
 let seed = 0x9e3779b9;
@@ -27,7 +28,10 @@ function rnd() {
   seed ^= seed << 5;
   return (seed >>> 0) / 4294967296;
 }
-const WORDS = 'the of and to in is that for it as with was on be by this are or from at an which have not but had all were when we there can more if will one about up out them some so these would other into has time two way could people my than first been call who its now find long down day did get come made may part over new sound take only little work know place years live me back give most very after things our just name good sentence man think say great where help through much before line right too means old any same tell boy follow came want show also around form three small set put end does another well large must big even such because turn here why ask went men read need land different home us move try kind hand picture again change off play spell air away animal house point page letter mother answer found study still learn should america world high every near add food between own below country plant last school father keep tree never start city earth eyes light thought head under story saw left few while along might close something seem next hard open example begin life always those both paper together got group often run important until children side feet car mile night walk white sea began grow took river four carry state once book hear stop without second late miss idea enough eat face watch far indian real almost let above girl sometimes mountain cut young talk soon list song being leave family'.split(' ');
+const WORDS =
+  'the of and to in is that for it as with was on be by this are or from at an which have not but had all were when we there can more if will one about up out them some so these would other into has time two way could people my than first been call who its now find long down day did get come made may part over new sound take only little work know place years live me back give most very after things our just name good sentence man think say great where help through much before line right too means old any same tell boy follow came want show also around form three small set put end does another well large must big even such because turn here why ask went men read need land different home us move try kind hand picture again change off play spell air away animal house point page letter mother answer found study still learn should america world high every near add food between own below country plant last school father keep tree never start city earth eyes light thought head under story saw left few while along might close something seem next hard open example begin life always those both paper together got group often run important until children side feet car mile night walk white sea began grow took river four carry state once book hear stop without second late miss idea enough eat face watch far indian real almost let above girl sometimes mountain cut young talk soon list song being leave family'.split(
+    ' ',
+  );
 function text(n) {
   const parts = [];
   let len = 0;
@@ -57,7 +61,8 @@ function writeTree(root, layer) {
     fs.writeFileSync(path.join(root, rel), data);
   };
   if (layer === 0) {
-    for (let i = 0; i < 8000; i++) put(`usr/share/doc/pkg${i % 400}/file${i}.txt`, text(1024 + Math.floor(rnd() * 15000)));
+    for (let i = 0; i < 8000; i++)
+      put(`usr/share/doc/pkg${i % 400}/file${i}.txt`, text(1024 + Math.floor(rnd() * 15000)));
     for (let i = 0; i < 40; i++) put(`usr/lib/lib${i}.so`, noisy(300_000 + Math.floor(rnd() * 300_000)));
     put('etc/os-release', 'PRETTY_NAME="bench"\n');
     fs.mkdirSync(path.join(root, 'var/cache/apt'), { recursive: true });
@@ -65,7 +70,8 @@ function writeTree(root, layer) {
   } else if (layer === 1) {
     for (let i = 0; i < 8; i++) put(`opt/app/blob${i}.bin`, noisy(5_000_000));
   } else if (layer === 2) {
-    for (let i = 0; i < 3000; i++) put(`srv/site/p${i % 100}/page${i}.html`, text(2000 + Math.floor(rnd() * 12000)));
+    for (let i = 0; i < 3000; i++)
+      put(`srv/site/p${i % 100}/page${i}.html`, text(2000 + Math.floor(rnd() * 12000)));
     for (let i = 0; i < 10; i++) put(`srv/site/media/m${i}.bin`, noisy(1_500_000));
   } else {
     put('etc/os-release', 'PRETTY_NAME="bench v2"\n');
@@ -85,12 +91,27 @@ function buildImage() {
     const tree = path.join(CACHE, `tree${i}`);
     writeTree(tree, i);
     const tar = path.join(CACHE, `layer${i}.tar`);
-    sh('tar', ['--sort=name', '--mtime=@1700000000', '--owner=0', '--group=0', '--numeric-owner', '-C', tree, '-cf', tar, '.']);
+    sh('tar', [
+      '--sort=name',
+      '--mtime=@1700000000',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '-C',
+      tree,
+      '-cf',
+      tar,
+      '.',
+    ]);
     const gz = sh('gzip', ['-n', '-6', '-c', tar]);
     diffIds.push('sha256:' + sha(fs.readFileSync(tar)));
     const d = sha(gz);
     fs.writeFileSync(path.join(CACHE, 'blobs', d), gz);
-    layers.push({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: gz.length, digest: 'sha256:' + d });
+    layers.push({
+      mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      size: gz.length,
+      digest: 'sha256:' + d,
+    });
     fs.rmSync(tree, { recursive: true, force: true });
     fs.rmSync(tar);
   }
@@ -109,7 +130,11 @@ function buildImage() {
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: 'sha256:' + cd },
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      size: config.length,
+      digest: 'sha256:' + cd,
+    },
     layers,
   });
   const img = { manifest, layers, config: 'sha256:' + cd };
@@ -132,7 +157,9 @@ function req(opts, body) {
     const r = http.request(opts, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
     });
     r.on('error', reject);
     r.end(body);
@@ -143,7 +170,10 @@ async function startRegistry() {
   const port = await freePort();
   const dir = path.join(WORK, 'registry');
   fs.mkdirSync(dir);
-  fs.writeFileSync(path.join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const proc = spawn('docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     try {
@@ -161,10 +191,28 @@ async function upload(port, repo, img) {
     const start = await req({ host: '127.0.0.1', port, method: 'POST', path: `/v2/${repo}/blobs/uploads/` });
     const loc = new URL(start.headers.location, `http://127.0.0.1:${port}`);
     loc.searchParams.set('digest', digest);
-    const put = await req({ host: '127.0.0.1', port, method: 'PUT', path: loc.pathname + loc.search, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length } }, data);
+    const put = await req(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'PUT',
+        path: loc.pathname + loc.search,
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length },
+      },
+      data,
+    );
     if (put.status !== 201) throw new Error(`blob upload failed: ${put.status} ${put.body}`);
   }
-  const m = await req({ host: '127.0.0.1', port, method: 'PUT', path: `/v2/${repo}/manifests/latest`, headers: { 'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json' } }, img.manifest);
+  const m = await req(
+    {
+      host: '127.0.0.1',
+      port,
+      method: 'PUT',
+      path: `/v2/${repo}/manifests/latest`,
+      headers: { 'Content-Type': 'application/vnd.docker.distribution.manifest.v2+json' },
+    },
+    img.manifest,
+  );
   if (m.status !== 201) throw new Error(`manifest upload failed: ${m.status} ${m.body}`);
 }
 
@@ -195,7 +243,9 @@ async function measure(cases, runs) {
   for (const c of cases) {
     const t = times.get(c.label).sort((a, b) => a - b);
     out[c.key] = t[Math.floor(t.length / 2)];
-    console.log(`  ${c.label.padEnd(44)} median ${(out[c.key] / 1000).toFixed(2)} s   (runs: ${t.map((x) => (x / 1000).toFixed(2)).join(', ')})`);
+    console.log(
+      `  ${c.label.padEnd(44)} median ${(out[c.key] / 1000).toFixed(2)} s   (runs: ${t.map((x) => (x / 1000).toFixed(2)).join(', ')})`,
+    );
   }
   return out;
 }
@@ -219,11 +269,22 @@ function pullOver(sock, image) {
     const i = image.lastIndexOf(':');
     const name = image.slice(0, i);
     const tag = image.slice(i + 1);
-    const r = http.request({ socketPath: sock, method: 'POST', path: `/v1.41/images/create?fromImage=${encodeURIComponent(name)}&tag=${tag}` }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => (res.statusCode === 200 && !text.includes('"error"') ? resolve() : reject(new Error(`pull failed: ${res.statusCode} ${text.slice(-500)}`))));
-    });
+    const r = http.request(
+      {
+        socketPath: sock,
+        method: 'POST',
+        path: `/v1.41/images/create?fromImage=${encodeURIComponent(name)}&tag=${tag}`,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () =>
+          res.statusCode === 200 && !text.includes('"error"')
+            ? resolve()
+            : reject(new Error(`pull failed: ${res.statusCode} ${text.slice(-500)}`)),
+        );
+      },
+    );
     r.on('error', reject);
     r.end();
   });
@@ -242,7 +303,9 @@ async function main() {
   console.log('bench/pull: building the test image (cached in ' + CACHE + ')');
   const img = buildImage();
   const total = img.layers.reduce((n, l) => n + l.size, 0);
-  console.log(`image: ${img.layers.length} gzip layers, ${(total / 1e6).toFixed(1)} MB compressed; ${RUNS} runs each, median shown`);
+  console.log(
+    `image: ${img.layers.length} gzip layers, ${(total / 1e6).toFixed(1)} MB compressed; ${RUNS} runs each, median shown`,
+  );
   const reg = await startRegistry();
   const host = `127.0.0.1:${reg.port}`;
   const results = {};
@@ -253,17 +316,48 @@ async function main() {
     const tmpDir = (p) => () => fs.mkdtempSync(path.join(WORK, p));
     const rmDir = (dir) => fs.rmSync(dir, { recursive: true, force: true });
     const cases = [
-      { key: 'download', label: 'raw download (curl, layers in sequence)', prepare: tmpDir('dl-'), cleanup: rmDir,
-        run: (dir) => bash(urls.map((u, i) => `curl -sf -o ${dir}/l${i} ${u}`).join(' && ')) },
-      { key: 'floor', label: 'curl | gunzip | tar -x (layers in sequence)', prepare: tmpDir('x-'), cleanup: rmDir,
-        run: (dir) => bash(urls.map((u, i) => `mkdir ${dir}/l${i} && curl -sf ${u} | gunzip | tar -x -C ${dir}/l${i}`).join(' && ')) },
-      { key: 'floorParallel', label: 'curl | gunzip | tar -x (layers in parallel)', prepare: tmpDir('xp-'), cleanup: rmDir,
-        run: (dir) => bash(urls.map((u, i) => `(mkdir ${dir}/l${i} && curl -sf ${u} | gunzip | tar -x -C ${dir}/l${i}) &`).join(' ') + ' wait') },
-      { key: 'berthd', label: 'berthd pull',
+      {
+        key: 'download',
+        label: 'raw download (curl, layers in sequence)',
+        prepare: tmpDir('dl-'),
+        cleanup: rmDir,
+        run: (dir) => bash(urls.map((u, i) => `curl -sf -o ${dir}/l${i} ${u}`).join(' && ')),
+      },
+      {
+        key: 'floor',
+        label: 'curl | gunzip | tar -x (layers in sequence)',
+        prepare: tmpDir('x-'),
+        cleanup: rmDir,
+        run: (dir) =>
+          bash(
+            urls
+              .map((u, i) => `mkdir ${dir}/l${i} && curl -sf ${u} | gunzip | tar -x -C ${dir}/l${i}`)
+              .join(' && '),
+          ),
+      },
+      {
+        key: 'floorParallel',
+        label: 'curl | gunzip | tar -x (layers in parallel)',
+        prepare: tmpDir('xp-'),
+        cleanup: rmDir,
+        run: (dir) =>
+          bash(
+            urls
+              .map((u, i) => `(mkdir ${dir}/l${i} && curl -sf ${u} | gunzip | tar -x -C ${dir}/l${i}) &`)
+              .join(' ') + ' wait',
+          ),
+      },
+      {
+        key: 'berthd',
+        label: 'berthd pull',
         prepare: async (i) => {
           const root = path.join(WORK, `berth-${i}`);
           const sock = path.join(WORK, `berth-${i}.sock`);
-          const proc = spawn(path.join(REPO, 'bin/berthd'), ['--data-root', root, '-H', `unix://${sock}`, '--log-level', 'warn'], { stdio: 'ignore' });
+          const proc = spawn(
+            path.join(REPO, 'bin/berthd'),
+            ['--data-root', root, '-H', `unix://${sock}`, '--log-level', 'warn'],
+            { stdio: 'ignore' },
+          );
           await waitSocket(sock, proc);
           return { proc, sock, root };
         },
@@ -271,16 +365,39 @@ async function main() {
         cleanup: async (c) => {
           await stopProc(c.proc);
           rmDir(c.root);
-        } },
+        },
+      },
     ];
     const dockerd = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
     if (dockerd) {
-      cases.push({ key: 'dockerd', label: 'dockerd pull (peer)',
+      cases.push({
+        key: 'dockerd',
+        label: 'dockerd pull (peer)',
         prepare: async (i) => {
           const root = path.join(WORK, `docker-${i}`);
           const sock = path.join(WORK, `docker-${i}.sock`);
           const exec = path.join(WORK, `dx-${i}`);
-          const proc = spawn(dockerd, ['--data-root', root, '--exec-root', exec, '-H', `unix://${sock}`, '--pidfile', path.join(WORK, `docker-${i}.pid`), '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--insecure-registry', host], { stdio: 'ignore' });
+          const proc = spawn(
+            dockerd,
+            [
+              '--data-root',
+              root,
+              '--exec-root',
+              exec,
+              '-H',
+              `unix://${sock}`,
+              '--pidfile',
+              path.join(WORK, `docker-${i}.pid`),
+              '--bridge=none',
+              '--iptables=false',
+              '--ip6tables=false',
+              '--ip-forward=false',
+              '--ip-masq=false',
+              '--insecure-registry',
+              host,
+            ],
+            { stdio: 'ignore' },
+          );
           await waitSocket(sock, proc);
           return { proc, sock, root, exec };
         },
@@ -289,7 +406,8 @@ async function main() {
           await stopProc(c.proc);
           rmDir(c.root);
           rmDir(c.exec);
-        } });
+        },
+      });
     } else console.log('  dockerd not installed: peer skipped (apt-get install docker.io to compare)');
     Object.assign(results, await measure(cases, RUNS));
   } finally {
@@ -301,7 +419,8 @@ async function main() {
   console.log(`  berthd / curl|gunzip|tar (sequential floor): ${r('berthd', 'floor')}x   (target <= 1.10)`);
   console.log(`  berthd / curl|gunzip|tar (parallel floor):   ${r('berthd', 'floorParallel')}x`);
   console.log(`  berthd / raw download:                       ${r('berthd', 'download')}x`);
-  if (results.dockerd) console.log(`  berthd / dockerd:                            ${r('berthd', 'dockerd')}x   (target < 1)`);
+  if (results.dockerd)
+    console.log(`  berthd / dockerd:                            ${r('berthd', 'dockerd')}x   (target < 1)`);
   return results;
 }
 

@@ -4,14 +4,26 @@
 // Usage (root, after npm run build): node bench/runtime-latency.mjs [iterations]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, symlinkSync, copyFileSync, chmodSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  symlinkSync,
+  copyFileSync,
+  chmodSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { createRuntime } = await import(path.join(repo, 'agent/dist/src/runtime/index.js'));
-const { DOCKER_DEFAULT_CAPS, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } = await import(path.join(repo, 'agent/dist/src/runtime/types.js'));
+const { DOCKER_DEFAULT_CAPS, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } = await import(
+  path.join(repo, 'agent/dist/src/runtime/types.js')
+);
 
 const N = Number(process.argv[2] ?? 30);
 const busybox = ['/bin/busybox', '/usr/bin/busybox'].find(existsSync);
@@ -21,10 +33,12 @@ if (!busybox || process.getuid() !== 0) {
 }
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
 const rootfs = path.join(tmp, 'bundle/rootfs');
-for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev']) mkdirSync(path.join(rootfs, d), { recursive: true });
+for (const d of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev'])
+  mkdirSync(path.join(rootfs, d), { recursive: true });
 copyFileSync(busybox, path.join(rootfs, 'bin/busybox'));
 chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
-for (const a of execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n')) if (a && a !== 'busybox') symlinkSync('busybox', path.join(rootfs, 'bin', a));
+for (const a of execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n'))
+  if (a && a !== 'busybox') symlinkSync('busybox', path.join(rootfs, 'bin', a));
 
 const tag = randomBytes(3).toString('hex');
 const rt = await createRuntime({ stateRoot: `/run/berth-bench-${tag}`, cgroupParent: `berth-bench-${tag}` });
@@ -32,17 +46,41 @@ let n = 0;
 const spec = (args) => {
   const id = `bench${tag}${n++}`;
   return {
-    id, rootfs: { kind: 'dir', path: rootfs }, readonlyRootfs: false, hostname: 'bench',
-    process: { args, env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, terminal: false, openStdin: false,
-      stdinOnce: false, capabilities: [...DOCKER_DEFAULT_CAPS], noNewPrivileges: true, rlimits: [], init: false },
-    mounts: [], namespaces: Object.fromEntries(['pid', 'net', 'ipc', 'uts', 'cgroup', 'mnt'].map((k) => [k, { mode: 'new' }])),
-    cgroup: { parent: `berth-bench-${tag}`, resources: {} }, maskedPaths: [...DOCKER_MASKED_PATHS], readonlyPaths: [...DOCKER_READONLY_PATHS],
-    sysctls: {}, shmSize: 64 << 20, devices: [], privileged: false, seccomp: 'default',
+    id,
+    rootfs: { kind: 'dir', path: rootfs },
+    readonlyRootfs: false,
+    hostname: 'bench',
+    process: {
+      args,
+      env: ['PATH=/bin'],
+      cwd: '/',
+      user: { uid: 0, gid: 0, additionalGids: [] },
+      terminal: false,
+      openStdin: false,
+      stdinOnce: false,
+      capabilities: [...DOCKER_DEFAULT_CAPS],
+      noNewPrivileges: true,
+      rlimits: [],
+      init: false,
+    },
+    mounts: [],
+    namespaces: Object.fromEntries(
+      ['pid', 'net', 'ipc', 'uts', 'cgroup', 'mnt'].map((k) => [k, { mode: 'new' }]),
+    ),
+    cgroup: { parent: `berth-bench-${tag}`, resources: {} },
+    maskedPaths: [...DOCKER_MASKED_PATHS],
+    readonlyPaths: [...DOCKER_READONLY_PATHS],
+    sysctls: {},
+    shmSize: 64 << 20,
+    devices: [],
+    privileged: false,
+    seccomp: 'default',
     log: { path: path.join(tmp, 'logs', `${id}.log`), maxSize: 0, maxFile: 1 },
   };
 };
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const fmt = (a) => `median ${median(a).toFixed(1)} ms (min ${Math.min(...a).toFixed(1)}, max ${Math.max(...a).toFixed(1)})`;
+const fmt = (a) =>
+  `median ${median(a).toFixed(1)} ms (min ${Math.min(...a).toFixed(1)}, max ${Math.max(...a).toFixed(1)})`;
 
 // berth: the `docker run --rm` sequence at runtime level
 const berthRun = [];
@@ -62,8 +100,17 @@ await rt.start(sleeper.id);
 const berthExec = [];
 for (let i = 0; i < N; i++) {
   const t = performance.now();
-  const h = await rt.exec(sleeper.id, { args: ['true'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, terminal: false,
-    capabilities: [...DOCKER_DEFAULT_CAPS], noNewPrivileges: true, privileged: false, seccomp: 'default' });
+  const h = await rt.exec(sleeper.id, {
+    args: ['true'],
+    env: ['PATH=/bin'],
+    cwd: '/',
+    user: { uid: 0, gid: 0, additionalGids: [] },
+    terminal: false,
+    capabilities: [...DOCKER_DEFAULT_CAPS],
+    noNewPrivileges: true,
+    privileged: false,
+    seccomp: 'default',
+  });
   h.stdin.end();
   h.stdout.resume();
   h.stderr?.resume();
@@ -107,8 +154,14 @@ await rt.close();
 
 console.log(`runtime run (create→start→wait→delete of true), ${N} runs`);
 console.log(`  berth: ${fmt(berthRun)}`);
-if (runcRun.length) console.log(`  runc run: ${fmt(runcRun)}   ratio berth/runc ${(median(berthRun) / median(runcRun)).toFixed(2)}`);
+if (runcRun.length)
+  console.log(
+    `  runc run: ${fmt(runcRun)}   ratio berth/runc ${(median(berthRun) / median(runcRun)).toFixed(2)}`,
+  );
 console.log(`exec of true into a running container, ${N} runs`);
 console.log(`  berth: ${fmt(berthExec)}`);
-if (runcExec.length) console.log(`  runc exec: ${fmt(runcExec)}   ratio berth/runc ${(median(berthExec) / median(runcExec)).toFixed(2)}`);
+if (runcExec.length)
+  console.log(
+    `  runc exec: ${fmt(runcExec)}   ratio berth/runc ${(median(berthExec) / median(runcExec)).toFixed(2)}`,
+  );
 console.log(`berth-shim RSS per running container: ${(shimRss / 1024).toFixed(2)} MiB`);

@@ -45,8 +45,21 @@ const results = {};
 const guestSinkPort = 18081;
 const guestHttpPort = 18082;
 const [fwdSink, fwdHttp] = [await freePort(), await freePort()];
-writeFileSync(path.join(home, 'vm-config.json'), JSON.stringify({ driver: 'qemu', shareFolders: [share], forwards: [{ hostPort: fwdSink, guestPort: guestSinkPort }, { hostPort: fwdHttp, guestPort: guestHttpPort }] }));
-writeFileSync(path.join(home, 'settings.json'), JSON.stringify({ version: 3, vm: { cpus: 2, memoryMiB: 2048, diskGiB: 16 } }));
+writeFileSync(
+  path.join(home, 'vm-config.json'),
+  JSON.stringify({
+    driver: 'qemu',
+    shareFolders: [share],
+    forwards: [
+      { hostPort: fwdSink, guestPort: guestSinkPort },
+      { hostPort: fwdHttp, guestPort: guestHttpPort },
+    ],
+  }),
+);
+writeFileSync(
+  path.join(home, 'settings.json'),
+  JSON.stringify({ version: 3, vm: { cpus: 2, memoryMiB: 2048, diskGiB: 16 } }),
+);
 
 try {
   // 1. berth start → first /_ping on the host socket. The first start also probes acceleration and formats
@@ -60,7 +73,10 @@ try {
   for (let i = 0; i <= STARTS; i++) {
     // (STARTS=0: only the first start, for a quick run of the other measurements)
     const t0 = performance.now();
-    const child = spawn(path.join(repo, 'bin/berth'), ['start'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(path.join(repo, 'bin/berth'), ['start'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const code = await new Promise((r) => child.on('close', r));
@@ -72,13 +88,18 @@ try {
     else starts.push(s);
     // berthd's own "API listening" time (guest clock), mapped to the host clock through /info's SystemTime.
     const t1 = Date.now();
-    const info = JSON.parse(execFileSync('curl', ['-s', '--unix-socket', socket, 'http://berth/info'], { encoding: 'utf8' }));
+    const info = JSON.parse(
+      execFileSync('curl', ['-s', '--unix-socket', socket, 'http://berth/info'], { encoding: 'utf8' }),
+    );
     // /_ping answers as soon as berthd listens; /info waits until its state is loaded and reconciled, so this
     // is when `docker ps` would first answer: the number a user feels.
     const ready = (performance.now() - t0) / 1000;
     if (i > 0) readies.push(ready);
     const offset = Date.parse(info.SystemTime) - (t1 + Date.now()) / 2;
-    const listening = guest('grep "API listening" /run/berth/berthd.log').trim().split('\n').map((l) => Date.parse(JSON.parse(l).time));
+    const listening = guest('grep "API listening" /run/berth/berthd.log')
+      .trim()
+      .split('\n')
+      .map((l) => Date.parse(JSON.parse(l).time));
     gaps.push((returnedAt - (Math.max(...listening) - offset)) / 1000);
     if (i > 0) {
       const log = readFileSync(path.join(home, 'vm', 'serial.log'), 'utf8');
@@ -94,9 +115,25 @@ try {
       samples: boot.berthdStarted,
       note: 'guest uptime (from kernel start) at berth-init (stage 2) and at berthd spawn, medians of the cold starts',
     };
-  if (starts.length) results.coldStartToPingSeconds = { median: +median(starts).toFixed(2), samples: starts.map((s) => +s.toFixed(2)), accel: status().accel, hostLoad1: os.loadavg()[0].toFixed(1), target: 'under 6 s under TCG, under 2 s with KVM/HVF' };
-  if (readies.length) results.coldStartToReadySeconds = { median: +median(readies).toFixed(2), samples: readies.map((s) => +s.toFixed(2)), note: 'berth start → first answer to GET /info (engine state loaded); /_ping answers earlier, at listen' };
-  results.listeningToStartReturnsSeconds = { median: +median(gaps).toFixed(3), samples: gaps.map((g) => +g.toFixed(3)), note: 'berthd "API listening" (last listener, guest clock mapped via /info SystemTime) to `berth start` exiting' };
+  if (starts.length)
+    results.coldStartToPingSeconds = {
+      median: +median(starts).toFixed(2),
+      samples: starts.map((s) => +s.toFixed(2)),
+      accel: status().accel,
+      hostLoad1: os.loadavg()[0].toFixed(1),
+      target: 'under 6 s under TCG, under 2 s with KVM/HVF',
+    };
+  if (readies.length)
+    results.coldStartToReadySeconds = {
+      median: +median(readies).toFixed(2),
+      samples: readies.map((s) => +s.toFixed(2)),
+      note: 'berth start → first answer to GET /info (engine state loaded); /_ping answers earlier, at listen',
+    };
+  results.listeningToStartReturnsSeconds = {
+    median: +median(gaps).toFixed(3),
+    samples: gaps.map((g) => +g.toFixed(3)),
+    note: 'berthd "API listening" (last listener, guest clock mapped via /info SystemTime) to `berth start` exiting',
+  };
 
   // 2. Idle: QEMU + tunnel RSS and CPU over 30 s.
   const st = status();
@@ -120,13 +157,19 @@ try {
   // 3. File sharing: large files (write + fsync, cold and warm reads) and a tree of small files, host disk
   // against the same folder through the share, with the guest's own disk as the emulation ceiling.
   const inGuest = (cmd) => {
-    const r = spawnSync(path.join(repo, 'bin/berth'), ['shell', '--', `time sh -c '${cmd}'`], { env, encoding: 'utf8' });
+    const r = spawnSync(path.join(repo, 'bin/berth'), ['shell', '--', `time sh -c '${cmd}'`], {
+      env,
+      encoding: 'utf8',
+    });
     const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(r.stderr);
     if (r.status !== 0 || !m) throw new Error(`in the VM: ${cmd}: ${r.stderr}`);
     return Number(m[1]) * 60 + Number(m[2]);
   };
   inGuest('mkdir -p /var/lib/berth/bench-share');
-  results.fileSharing = { mount: guest(`grep " ${share} " /proc/mounts`).trim(), ...measureSharing({ share, inGuest, guestDisk: '/var/lib/berth/bench-share' }) };
+  results.fileSharing = {
+    mount: guest(`grep " ${share} " /proc/mounts`).trim(),
+    ...measureSharing({ share, inGuest, guestDisk: '/var/lib/berth/bench-share' }),
+  };
   inGuest('rm -rf /var/lib/berth/bench-share');
 
   // 4. Uploads through the engine socket: `docker build` (classic builder) of a 48 MiB incompressible context.
@@ -136,12 +179,26 @@ try {
   execFileSync('cp', ['/bin/busybox', ctx]);
   const CTX_BYTES = 48 * MiB;
   writeFileSync(path.join(ctx, 'big.bin'), randomBytes(CTX_BYTES));
-  writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY big.bin /www/big.bin\n');
-  const docker = (...args) => execFileSync('docker', ['-H', `unix://${socket}`, ...args], { env: { ...env, DOCKER_BUILDKIT: '0' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  writeFileSync(
+    path.join(ctx, 'Dockerfile'),
+    'FROM scratch\nCOPY busybox /bin/busybox\nCOPY big.bin /www/big.bin\n',
+  );
+  const docker = (...args) =>
+    execFileSync('docker', ['-H', `unix://${socket}`, ...args], {
+      env: { ...env, DOCKER_BUILDKIT: '0' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 300_000,
+    });
   const tb = performance.now();
   docker('build', '-q', '-t', 'bench-vm:latest', ctx);
   const buildSecs = (performance.now() - tb) / 1000;
-  results.engineSocketUpload = { buildContextMiB: 48, buildSeconds: +buildSecs.toFixed(2), contextMiBs: +(48 / buildSecs).toFixed(1), note: 'whole docker build (upload, unpack, COPY, commit) of an incompressible context' };
+  results.engineSocketUpload = {
+    buildContextMiB: 48,
+    buildSeconds: +buildSecs.toFixed(2),
+    contextMiBs: +(48 / buildSecs).toFixed(1),
+    note: 'whole docker build (upload, unpack, COPY, commit) of an incompressible context',
+  };
 
   // 5. Port forward: 64 MiB uploaded into a sink and downloaded over HTTP, forwarded vs plain loopback;
   // byte counts are checked so a failed connection cannot pass for a fast one.
@@ -169,10 +226,16 @@ try {
     new Promise((resolve, reject) => {
       const t0 = performance.now();
       let n = 0;
-      http.get({ host: '127.0.0.1', port, path: '/big.bin' }, (res) => {
-        res.on('data', (d) => (n += d.length));
-        res.on('end', () => (n === bytes ? resolve(n / MiB / ((performance.now() - t0) / 1000)) : reject(new Error(`downloaded ${n} of ${bytes} bytes`))));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port, path: '/big.bin' }, (res) => {
+          res.on('data', (d) => (n += d.length));
+          res.on('end', () =>
+            n === bytes
+              ? resolve(n / MiB / ((performance.now() - t0) / 1000))
+              : reject(new Error(`downloaded ${n} of ${bytes} bytes`)),
+          );
+        })
+        .on('error', reject);
     });
   // Loopback peers on the host.
   let sunk = 0;
@@ -188,7 +251,9 @@ try {
   if (sunk !== BYTES) throw new Error(`loopback sink got ${sunk} bytes`);
   // The guest side: a busybox nc sink writing to tmpfs (its stdin held open: nc quits at stdin EOF),
   // and httpd serving 64 MiB from tmpfs.
-  guest(`mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/big.bin bs=1M count=64 2>/dev/null && httpd -p 127.0.0.1:${guestHttpPort} -h /tmp/www && ((sleep 600 | nc -l -p ${guestSinkPort} > /tmp/up.bin) </dev/null >/dev/null 2>&1 &) ; sleep 1`);
+  guest(
+    `mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/big.bin bs=1M count=64 2>/dev/null && httpd -p 127.0.0.1:${guestHttpPort} -h /tmp/www && ((sleep 600 | nc -l -p ${guestSinkPort} > /tmp/up.bin) </dev/null >/dev/null 2>&1 &) ; sleep 1`,
+  );
   const fwdUp = await upload(fwdSink);
   const got = Number(guest('wc -c < /tmp/up.bin').trim());
   if (got !== BYTES) throw new Error(`the VM's sink got ${got} of ${BYTES} bytes`);
@@ -196,11 +261,42 @@ try {
   // A container's published ports (what `docker run -p` users get): a sink counting bytes, and httpd.
   const [pubSink, pubHttp] = [await freePort(), await freePort()];
   // nc quits when its stdin ends: a fifo nobody writes to holds it open.
-  docker('run', '-d', '--name', 'bench-sink', '-p', `${pubSink}:9000`, 'bench-vm:latest', '/bin/busybox', 'sh', '-c', 'cd /www && /bin/busybox mkfifo f && (/bin/busybox sleep 900 > f &) && /bin/busybox nc -l -p 9000 < f > up.bin; /bin/busybox wc -c < up.bin');
-  docker('run', '-d', '--name', 'bench-web', '-p', `${pubHttp}:80`, 'bench-vm:latest', '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/www');
+  docker(
+    'run',
+    '-d',
+    '--name',
+    'bench-sink',
+    '-p',
+    `${pubSink}:9000`,
+    'bench-vm:latest',
+    '/bin/busybox',
+    'sh',
+    '-c',
+    'cd /www && /bin/busybox mkfifo f && (/bin/busybox sleep 900 > f &) && /bin/busybox nc -l -p 9000 < f > up.bin; /bin/busybox wc -c < up.bin',
+  );
+  docker(
+    'run',
+    '-d',
+    '--name',
+    'bench-web',
+    '-p',
+    `${pubHttp}:80`,
+    'bench-vm:latest',
+    '/bin/busybox',
+    'httpd',
+    '-f',
+    '-p',
+    '80',
+    '-h',
+    '/www',
+  );
   const answers = async (port) => {
     for (let i = 0; i < 200; i++) {
-      const ok = await new Promise((r) => http.get({ host: '127.0.0.1', port, path: '/nothing' }, (res) => (res.resume(), r(true))).on('error', () => r(false)));
+      const ok = await new Promise((r) =>
+        http
+          .get({ host: '127.0.0.1', port, path: '/nothing' }, (res) => (res.resume(), r(true)))
+          .on('error', () => r(false)),
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -214,7 +310,8 @@ try {
   const sunkInside = () => Number(docker('logs', 'bench-sink').trim() || -1);
   for (let i = 0; i < 100 && sunkInside() < 0; i++) await new Promise((r) => setTimeout(r, 100));
   const sunkInContainer = sunkInside();
-  if (sunkInContainer !== BYTES) throw new Error(`the container's sink got ${sunkInContainer} of ${BYTES} bytes`);
+  if (sunkInContainer !== BYTES)
+    throw new Error(`the container's sink got ${sunkInContainer} of ${BYTES} bytes`);
   docker('rm', '-f', 'bench-sink', 'bench-web');
   results.portForward = {
     loopbackUploadMiBs: +loopUp.toFixed(1),

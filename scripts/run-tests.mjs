@@ -6,7 +6,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const suites = ['common/dist', 'agent/dist/test', 'electron/dist/test', 'renderer/dist-test', 'test/dist/integration', 'test/dist/e2e'];
+const suites = [
+  'common/dist',
+  'agent/dist/test',
+  'electron/dist/test',
+  'renderer/dist-test',
+  'test/dist/integration',
+  'test/dist/e2e',
+];
 
 function find(dir, out = []) {
   let names;

@@ -14,7 +14,9 @@ const file = path.join(here, 'manifest.json');
 const manifest = JSON.parse(readFileSync(file, 'utf8'));
 
 function aptShow(name, arch) {
-  const text = execFileSync('apt-cache', ['show', '--no-all-versions', `${name}:${arch}`], { encoding: 'utf8' });
+  const text = execFileSync('apt-cache', ['show', '--no-all-versions', `${name}:${arch}`], {
+    encoding: 'utf8',
+  });
   const field = (k) => new RegExp(`^${k}: (.*)$`, 'm').exec(text)?.[1];
   const version = field('Version');
   const sha256 = field('SHA256');
@@ -25,7 +27,9 @@ function aptShow(name, arch) {
 function npmPin(pkg, version) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-pin-'));
   try {
-    const out = execFileSync('npm', ['pack', `${pkg}@${version}`, '--json', '--pack-destination', dir], { encoding: 'utf8' });
+    const out = execFileSync('npm', ['pack', `${pkg}@${version}`, '--json', '--pack-destination', dir], {
+      encoding: 'utf8',
+    });
     const [info] = JSON.parse(out);
     const data = readFileSync(path.join(dir, info.filename));
     return { name: pkg, version: info.version, sha256: createHash('sha256').update(data).digest('hex') };

@@ -5,7 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 function table(file, prefix) {
   const out = {};
-  for (const m of readFileSync(file, 'utf8').matchAll(new RegExp(`#define\\s+${prefix}(\\w+)\\s+(\\d+)`, 'g'))) {
+  for (const m of readFileSync(file, 'utf8').matchAll(
+    new RegExp(`#define\\s+${prefix}(\\w+)\\s+(\\d+)`, 'g'),
+  )) {
     out[m[1]] = Number(m[2]);
   }
   return out;
@@ -15,7 +17,9 @@ const x86 = table('/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '__NR_');
 const generic = table('/usr/include/asm-generic/unistd.h', '__NR_');
 for (const [k, v] of Object.entries(table('/usr/include/asm-generic/unistd.h', '__NR3264_'))) generic[k] = v;
 // 64/32-bit aliases (newfstatat, fstat64...): both names map to the one number
-for (const m of readFileSync('/usr/include/asm-generic/unistd.h', 'utf8').matchAll(/#define\s+__NR_(\w+)\s+__NR3264_(\w+)/g)) {
+for (const m of readFileSync('/usr/include/asm-generic/unistd.h', 'utf8').matchAll(
+  /#define\s+__NR_(\w+)\s+__NR3264_(\w+)/g,
+)) {
   if (generic[m[2]] !== undefined) generic[m[1]] = generic[m[2]];
 }
 delete generic.syscalls;

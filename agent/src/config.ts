@@ -61,7 +61,8 @@ Options:
   -h, --help                        Print usage
 `;
 
-export type ParseResult = { kind: 'run'; config: DaemonConfig } | { kind: 'help'; text: string } | { kind: 'version' };
+export type ParseResult =
+  { kind: 'run'; config: DaemonConfig } | { kind: 'help'; text: string } | { kind: 'version' };
 
 interface FileConfig {
   'data-root'?: string;
@@ -99,15 +100,24 @@ function readConfigFile(file: string): FileConfig {
 function parsePool(v: string): { base: string; size: number } {
   const kv = Object.fromEntries(v.split(',').map((p) => p.split('=', 2) as [string, string]));
   const size = Number(kv.size);
-  if (!kv.base || !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(kv.base) || !Number.isInteger(size) || size < 1 || size > 30) {
+  if (
+    !kv.base ||
+    !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(kv.base) ||
+    !Number.isInteger(size) ||
+    size < 1 ||
+    size > 30
+  ) {
     throw new UsageError(`invalid --default-address-pool ${v}: use base=<cidr>,size=<prefix length>`);
   }
   return { base: kv.base, size };
 }
 
 export function parseArgs(argv: string[]): ParseResult {
-  const flags: Partial<DaemonConfig> & { hosts?: string[]; registryMirrors?: string[]; insecureRegistries?: string[] } =
-    {};
+  const flags: Partial<DaemonConfig> & {
+    hosts?: string[];
+    registryMirrors?: string[];
+    insecureRegistries?: string[];
+  } = {};
   const list = (k: 'hosts' | 'registryMirrors' | 'insecureRegistries', v: string) => {
     (flags[k] ??= []).push(v);
   };
@@ -179,13 +189,15 @@ export function parseArgs(argv: string[]): ParseResult {
         break;
       case '--mtu': {
         const n = Number(next());
-        if (!Number.isInteger(n) || n < 68 || n > 65535) throw new UsageError('--mtu must be an integer between 68 and 65535');
+        if (!Number.isInteger(n) || n < 68 || n > 65535)
+          throw new UsageError('--mtu must be an integer between 68 and 65535');
         flags.mtu = n;
         break;
       }
       case '--max-concurrent-downloads': {
         const n = Number(next());
-        if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-concurrent-downloads must be a positive integer');
+        if (!Number.isInteger(n) || n < 1)
+          throw new UsageError('--max-concurrent-downloads must be a positive integer');
         flags.maxConcurrentDownloads = n;
         break;
       }
@@ -195,7 +207,8 @@ export function parseArgs(argv: string[]): ParseResult {
   }
   const file: FileConfig = flags.configFile ? readConfigFile(flags.configFile) : {};
   const fileLevel = file['log-level'];
-  if (fileLevel !== undefined && !isLogLevel(fileLevel)) throw new UsageError(`invalid log level in config file: ${fileLevel}`);
+  if (fileLevel !== undefined && !isLogLevel(fileLevel))
+    throw new UsageError(`invalid log level in config file: ${fileLevel}`);
   // dockerd refuses a setting given both as a flag and in the file; we let the flag win for lists by merging.
   const config: DaemonConfig = {
     ...DEFAULTS,
@@ -204,7 +217,8 @@ export function parseArgs(argv: string[]): ParseResult {
     registryMirrors: [...(flags.registryMirrors ?? []), ...(file['registry-mirrors'] ?? [])],
     insecureRegistries: [...(flags.insecureRegistries ?? []), ...(file['insecure-registries'] ?? [])],
     logLevel: flags.logLevel ?? (fileLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
-    maxConcurrentDownloads: flags.maxConcurrentDownloads ?? file['max-concurrent-downloads'] ?? DEFAULTS.maxConcurrentDownloads,
+    maxConcurrentDownloads:
+      flags.maxConcurrentDownloads ?? file['max-concurrent-downloads'] ?? DEFAULTS.maxConcurrentDownloads,
   };
   const pidfile = flags.pidfile ?? file.pidfile;
   if (pidfile) config.pidfile = pidfile;
@@ -212,8 +226,13 @@ export function parseArgs(argv: string[]): ParseResult {
   if (flags.hostTokenFile) config.hostTokenFile = flags.hostTokenFile;
   const cgroupParent = flags.cgroupParent ?? file['cgroup-parent'];
   if (cgroupParent !== undefined) {
-    if (!/^\/?[a-zA-Z0-9_.-]+(\/[a-zA-Z0-9_.-]+)*$/.test(cgroupParent) || cgroupParent.split('/').includes('..')) {
-      throw new UsageError(`invalid cgroup parent ${JSON.stringify(cgroupParent)}: use a relative path like "berth" or "a/b"`);
+    if (
+      !/^\/?[a-zA-Z0-9_.-]+(\/[a-zA-Z0-9_.-]+)*$/.test(cgroupParent) ||
+      cgroupParent.split('/').includes('..')
+    ) {
+      throw new UsageError(
+        `invalid cgroup parent ${JSON.stringify(cgroupParent)}: use a relative path like "berth" or "a/b"`,
+      );
     }
     config.cgroupParent = cgroupParent.replace(/^\//, '');
   }
@@ -228,10 +247,12 @@ export function parseArgs(argv: string[]): ParseResult {
   const mtu = flags.mtu ?? file.mtu;
   if (mtu) config.mtu = mtu;
   for (const h of config.hosts) {
-    if (!/^(unix|tcp):\/\//.test(h)) throw new UsageError(`invalid host ${h}: use unix:///path or tcp://host:port`);
+    if (!/^(unix|tcp):\/\//.test(h))
+      throw new UsageError(`invalid host ${h}: use unix:///path or tcp://host:port`);
   }
   for (const m of config.registryMirrors) {
-    if (!/^https?:\/\/[^/]+/.test(m)) throw new UsageError(`invalid registry mirror ${m}: must be an http(s) URL`);
+    if (!/^https?:\/\/[^/]+/.test(m))
+      throw new UsageError(`invalid registry mirror ${m}: must be an http(s) URL`);
   }
   return { kind: 'run', config };
 }

@@ -84,7 +84,8 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     for (const host of config.hosts) {
       const server = createApiServer(router, log.child({ component: 'api' }), VERSION, ready);
       servers.push(server);
-      if (hostToken && host.startsWith('tcp://')) requireToken(server, hostToken, log.child({ component: 'api' }));
+      if (hostToken && host.startsWith('tcp://'))
+        requireToken(server, hostToken, log.child({ component: 'api' }));
       if (host.startsWith('unix://')) await listenUnix(server, host.slice('unix://'.length));
       else await listenTcp(server, host);
       log.info('API listening', { host, startupMs: Math.round(process.uptime() * 1000) });

@@ -20,7 +20,12 @@ export function isLogLevel(s: string): s is LogLevel {
   return s in ORDER;
 }
 
-function emit(level: LogLevel, base: Record<string, unknown>, msg: string, fields?: Record<string, unknown>): void {
+function emit(
+  level: LogLevel,
+  base: Record<string, unknown>,
+  msg: string,
+  fields?: Record<string, unknown>,
+): void {
   if (ORDER[level] < threshold) return;
   const rec: Record<string, unknown> = { time: new Date().toISOString(), level, msg, ...base, ...fields };
   for (const [k, v] of Object.entries(rec)) if (v instanceof Error) rec[k] = v.message;

@@ -35,7 +35,11 @@ export async function startServices(engine: Engine, router: Router): Promise<Eng
   const { config, log } = engine;
   const images = new ImageService(engine);
   await images.init();
-  const volumes = new VolumeStore(path.join(config.dataRoot, 'volumes'), engine.events, log.child({ component: 'volumes' }));
+  const volumes = new VolumeStore(
+    path.join(config.dataRoot, 'volumes'),
+    engine.events,
+    log.child({ component: 'volumes' }),
+  );
   await volumes.load();
   registerImageArchiveRoutes(router, images);
   registerImageRoutes(router, images);
@@ -57,7 +61,11 @@ export async function startServices(engine: Engine, router: Router): Promise<Eng
     images.setUsage((id) => containers.containers.imageUsers(id));
     registerContainerApi(router, containers);
     registerSystemRoutes(router, engine, [imageSystemProvider(images), containers.systemProvider]);
-    const build = new BuildService({ images: buildImagesFrom(images), containers: buildContainersFrom(containers) }, config.dataRoot, log.child({ component: 'build' }));
+    const build = new BuildService(
+      { images: buildImagesFrom(images), containers: buildContainersFrom(containers) },
+      config.dataRoot,
+      log.child({ component: 'build' }),
+    );
     await build.init();
     registerBuildRoutes(router, build);
     return { images, containers, networking };

@@ -28,11 +28,21 @@ function get(socketPath: string, urlPath: string): Promise<{ status: number; bod
   });
 }
 
-async function serve(name: string, ready: Promise<void>): Promise<{ router: Router; socket: string; close(): void }> {
+async function serve(
+  name: string,
+  ready: Promise<void>,
+): Promise<{ router: Router; socket: string; close(): void }> {
   const log = createLogger({ component: 'test' });
   const parsed = parseArgs(['--data-root', path.join(dir, name)]);
   assert.equal(parsed.kind, 'run');
-  const engine: Engine = { id: 'x', config: parsed.config, log, events: new EventBus(), startedAt: new Date(), version: '0.0.0' };
+  const engine: Engine = {
+    id: 'x',
+    config: parsed.config,
+    log,
+    events: new EventBus(),
+    startedAt: new Date(),
+    version: '0.0.0',
+  };
   const router = new Router();
   registerPingRoutes(router, engine);
   const server = createApiServer(router, log, '0.0.0', ready);
@@ -76,7 +86,9 @@ describe('API before the engine is ready', () => {
       fail(new Error('no free subnet for the default bridge; set --bip'));
       const r = await waiting;
       assert.equal(r.status, 503);
-      assert.deepEqual(JSON.parse(r.body), { message: 'the engine failed to start: no free subnet for the default bridge; set --bip' });
+      assert.deepEqual(JSON.parse(r.body), {
+        message: 'the engine failed to start: no free subnet for the default bridge; set --bip',
+      });
       assert.equal((await get(s.socket, '/_ping')).status, 200);
     } finally {
       s.close();

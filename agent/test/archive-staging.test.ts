@@ -19,7 +19,10 @@ after(async () => {
   for (const d of dirs) await fsp.rm(d, { recursive: true, force: true });
 });
 
-const f = (name: string, data: string): { entry: TarEntry; data: Buffer } => ({ entry: { name, type: 'file' }, data: Buffer.from(data) });
+const f = (name: string, data: string): { entry: TarEntry; data: Buffer } => ({
+  entry: { name, type: 'file' },
+  data: Buffer.from(data),
+});
 const stage = (buf: Buffer, dir = stagingDir()) => StagedArchive.fromStream(Readable.from([buf]), dir);
 
 describe('load archive staging', () => {
@@ -48,15 +51,35 @@ describe('load archive staging', () => {
   });
 
   it('refuses escaping links, device nodes, link loops, truncation, empty bodies and bzip2', async () => {
-    await assert.rejects(stage(buildTar([{ entry: { name: 'x', type: 'symlink', linkname: '../../etc/passwd' } }])), /points outside the archive/);
-    await assert.rejects(stage(buildTar([{ entry: { name: 'x', type: 'symlink', linkname: '/etc/passwd' } }])), /is an absolute path/);
-    await assert.rejects(stage(buildTar([{ entry: { name: 'null', type: 'char', devmajor: 1, devminor: 3 } }])), /is a char device or fifo/);
-    const loop = await stage(buildTar([{ entry: { name: 'a', type: 'symlink', linkname: 'b' } }, { entry: { name: 'b', type: 'symlink', linkname: 'a' } }]));
+    await assert.rejects(
+      stage(buildTar([{ entry: { name: 'x', type: 'symlink', linkname: '../../etc/passwd' } }])),
+      /points outside the archive/,
+    );
+    await assert.rejects(
+      stage(buildTar([{ entry: { name: 'x', type: 'symlink', linkname: '/etc/passwd' } }])),
+      /is an absolute path/,
+    );
+    await assert.rejects(
+      stage(buildTar([{ entry: { name: 'null', type: 'char', devmajor: 1, devminor: 3 } }])),
+      /is a char device or fifo/,
+    );
+    const loop = await stage(
+      buildTar([
+        { entry: { name: 'a', type: 'symlink', linkname: 'b' } },
+        { entry: { name: 'b', type: 'symlink', linkname: 'a' } },
+      ]),
+    );
     assert.throws(() => loop.lookup('a'), /too many levels of links/);
     const whole = buildTar([f('big', 'x'.repeat(5000))]);
-    await assert.rejects(stage(whole.subarray(0, 2000)), (e: Error) => e instanceof ArchiveError && /truncated/.test(e.message));
+    await assert.rejects(
+      stage(whole.subarray(0, 2000)),
+      (e: Error) => e instanceof ArchiveError && /truncated/.test(e.message),
+    );
     await assert.rejects(stage(Buffer.alloc(0)), /request body is empty/);
-    await assert.rejects(stage(Buffer.from('BZh91AY&SY')), /bzip2 and xz compressed archives are not supported/);
+    await assert.rejects(
+      stage(Buffer.from('BZh91AY&SY')),
+      /bzip2 and xz compressed archives are not supported/,
+    );
     await assert.rejects(stage(gzipSync(whole).subarray(0, 40)), /not a valid tar file|gzip data is corrupt/);
   });
 
@@ -69,7 +92,10 @@ describe('load archive staging', () => {
     };
     const a = collect();
     const w = new TarStreamWriter(a.out);
-    await w.add({ name: 'a.txt', type: 'file', size: 5 }, Readable.from([Buffer.from('hel'), Buffer.from('lo')]));
+    await w.add(
+      { name: 'a.txt', type: 'file', size: 5 },
+      Readable.from([Buffer.from('hel'), Buffer.from('lo')]),
+    );
     await w.add({ name: 'd', type: 'dir' });
     await w.add({ name: 'b.txt', type: 'file' }, Buffer.from('in memory'));
     await w.finish();
@@ -77,6 +103,12 @@ describe('load archive staging', () => {
     assert.equal((await s.read('a.txt', 'file')).toString(), 'hello');
     assert.equal((await s.read('b.txt', 'file')).toString(), 'in memory');
     const b = collect();
-    await assert.rejects(new TarStreamWriter(b.out).add({ name: 'c.txt', type: 'file', size: 9 }, Readable.from([Buffer.from('short')])), /has 5 bytes, declared 9/);
+    await assert.rejects(
+      new TarStreamWriter(b.out).add(
+        { name: 'c.txt', type: 'file', size: 9 },
+        Readable.from([Buffer.from('short')]),
+      ),
+      /has 5 bytes, declared 9/,
+    );
   });
 });

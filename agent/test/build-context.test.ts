@@ -23,7 +23,15 @@ function tar(entries: E[], { end = true, pad = true } = {}): Buffer {
   entries.forEach((e, i) => {
     const data = Buffer.from(e.data ?? '');
     const type = e.type ?? 'file';
-    parts.push(tarHeader({ name: e.name, type, size: type === 'file' ? data.length : 0, mode: e.mode ?? (type === 'dir' ? 0o755 : 0o644), ...(e.linkname ? { linkname: e.linkname } : {}) }));
+    parts.push(
+      tarHeader({
+        name: e.name,
+        type,
+        size: type === 'file' ? data.length : 0,
+        mode: e.mode ?? (type === 'dir' ? 0o755 : 0o644),
+        ...(e.linkname ? { linkname: e.linkname } : {}),
+      }),
+    );
     if (type === 'file') {
       parts.push(data);
       if (pad || i < entries.length - 1) parts.push(tarPadding(data.length));
@@ -69,12 +77,18 @@ describe('build context', () => {
 
   it('never follows a symlink out of the context when resolving COPY sources', () => {
     const src = new ContextSource(ctx);
-    assert.throws(() => findSources(src, ['out'], 'COPY'), { message: 'COPY failed: file not found in build context or excluded by .dockerignore: stat out: file does not exist' });
+    assert.throws(() => findSources(src, ['out'], 'COPY'), {
+      message:
+        'COPY failed: file not found in build context or excluded by .dockerignore: stat out: file does not exist',
+    });
     assert.throws(() => findSources(src, ['up/passwd'], 'COPY'), /file not found in build context/);
     assert.throws(() => findSources(src, ['../../etc/passwd'], 'COPY'), /file not found in build context/);
     assert.equal(findSources(src, ['in'], 'COPY')[0]!.rel, 'src/a.txt');
     assert.throws(() => findSources(src, ['nope.txt'], 'COPY'), /stat nope\.txt: file does not exist/);
-    assert.deepEqual(findSources(src, ['src/*/*.txt'], 'COPY').map((s) => s.rel), ['src/deep/b.txt']);
+    assert.deepEqual(
+      findSources(src, ['src/*/*.txt'], 'COPY').map((s) => s.rel),
+      ['src/deep/b.txt'],
+    );
     assert.throws(() => findSources(src, ['*.none'], 'COPY'), /no source files were specified/);
   });
 
@@ -82,21 +96,51 @@ describe('build context', () => {
     const src = new ContextSource(ctx);
     const target = new RootfsView([]);
     const base = { instruction: 'COPY' as const, workdir: '/w', chown: undefined, chmod: undefined, target };
-    const names = (dest: string, srcs: string[]) => planCopy({ ...base, dest, sources: findSources(src, srcs, 'COPY') }).map((e) => `${e.type[0]}:${e.name}`);
+    const names = (dest: string, srcs: string[]) =>
+      planCopy({ ...base, dest, sources: findSources(src, srcs, 'COPY') }).map(
+        (e) => `${e.type[0]}:${e.name}`,
+      );
     assert.deepEqual(names('/x', ['src/a.txt']), ['f:x']);
     assert.deepEqual(names('/x/', ['src/a.txt']), ['d:x', 'f:x/a.txt']);
     assert.deepEqual(names('rel', ['src/a.txt']), ['d:w', 'f:w/rel']);
     assert.deepEqual(names('/d', ['src']), ['d:d', 'f:d/a.txt', 'd:d/deep', 'f:d/deep/b.txt']);
-    assert.throws(() => names('/x', ['src/a.txt', 'Dockerfile']), /more than one source file, the destination must be a directory and end with a \//);
-    const owned = planCopy({ ...base, dest: '/o/', chown: { uid: 7, gid: 8 }, chmod: 0o600, sources: findSources(src, ['src/a.txt'], 'COPY') });
-    assert.deepEqual(owned.map((e) => [e.name, e.uid, e.gid, e.mode]), [['o', 7, 8, 0o755], ['o/a.txt', 7, 8, 0o600]]);
+    assert.throws(
+      () => names('/x', ['src/a.txt', 'Dockerfile']),
+      /more than one source file, the destination must be a directory and end with a \//,
+    );
+    const owned = planCopy({
+      ...base,
+      dest: '/o/',
+      chown: { uid: 7, gid: 8 },
+      chmod: 0o600,
+      sources: findSources(src, ['src/a.txt'], 'COPY'),
+    });
+    assert.deepEqual(
+      owned.map((e) => [e.name, e.uid, e.gid, e.mode]),
+      [
+        ['o', 7, 8, 0o755],
+        ['o/a.txt', 7, 8, 0o600],
+      ],
+    );
   });
 
   it('keys the cache on content: changing one file changes only its digest', async () => {
-    const mk = async (a: string) => new ContextSource(await receiveContext(chunks(tar([{ name: 'a', data: a }, { name: 'b', data: 'same' }])), tmp));
+    const mk = async (a: string) =>
+      new ContextSource(
+        await receiveContext(
+          chunks(
+            tar([
+              { name: 'a', data: a },
+              { name: 'b', data: 'same' },
+            ]),
+          ),
+          tmp,
+        ),
+      );
     const one = await mk('1');
     const two = await mk('2');
-    const text = (s: ContextSource, f: string) => copyDigestText({ sources: findSources(s, [f], 'COPY'), dest: '/' }, '');
+    const text = (s: ContextSource, f: string) =>
+      copyDigestText({ sources: findSources(s, [f], 'COPY'), dest: '/' }, '');
     assert.equal(text(one, 'b'), text(two, 'b'));
     assert.notEqual(text(one, 'a'), text(two, 'a'));
     assert.notEqual(text(one, '.'), text(two, '.'));
@@ -104,12 +148,29 @@ describe('build context', () => {
     assert.notEqual(cacheKey('sha256:p', 'x'), cacheKey(undefined, 'x'));
   });
 
-  it('accepts gzip, a bare Dockerfile, and the CLI\'s unpadded archive', async () => {
-    const gz = await receiveContext(chunks(zlib.gzipSync(tar([{ name: 'Dockerfile', data: 'FROM a' }]))), tmp);
+  it("accepts gzip, a bare Dockerfile, and the CLI's unpadded archive", async () => {
+    const gz = await receiveContext(
+      chunks(zlib.gzipSync(tar([{ name: 'Dockerfile', data: 'FROM a' }]))),
+      tmp,
+    );
     assert.equal(gz.entries.get('Dockerfile')!.hash, sha('FROM a'));
     const bare = await receiveContext(Readable.from([Buffer.from('FROM busybox\nRUN true\n')]), tmp);
-    assert.equal((await readContextFile(bare, bare.entries.get('Dockerfile')!)).toString(), 'FROM busybox\nRUN true\n');
-    const cli = await receiveContext(chunks(tar([{ name: 'x', data: 'abc' }, { name: '.dockerfile.0123', data: 'FROM b\n' }], { end: false, pad: false })), tmp);
+    assert.equal(
+      (await readContextFile(bare, bare.entries.get('Dockerfile')!)).toString(),
+      'FROM busybox\nRUN true\n',
+    );
+    const cli = await receiveContext(
+      chunks(
+        tar(
+          [
+            { name: 'x', data: 'abc' },
+            { name: '.dockerfile.0123', data: 'FROM b\n' },
+          ],
+          { end: false, pad: false },
+        ),
+      ),
+      tmp,
+    );
     assert.equal(cli.entries.get('.dockerfile.0123')!.hash, sha('FROM b\n'));
     const empty = await receiveContext(Readable.from([]), tmp);
     assert.equal(empty.entries.size, 1);
@@ -118,9 +179,26 @@ describe('build context', () => {
   it('refuses names that climb out and writes nothing through symlinks', async () => {
     const dirs = () => fs.readdirSync(tmp).filter((n) => n.startsWith('ctx-')).length;
     const before = dirs();
-    await assert.rejects(receiveContext(chunks(tar([{ name: '../evil', data: 'x' }])), tmp), /points outside the context/);
-    await assert.rejects(receiveContext(chunks(tar([{ name: 'l', type: 'symlink', linkname: '/tmp' }, { name: 'l/pwned', data: 'x' }])), tmp), /which is not a directory/);
-    await assert.rejects(receiveContext(chunks(tar([{ name: 'a', data: 'x'.repeat(2000) }]).subarray(0, 1000)), tmp), /failed to read the build context/);
+    await assert.rejects(
+      receiveContext(chunks(tar([{ name: '../evil', data: 'x' }])), tmp),
+      /points outside the context/,
+    );
+    await assert.rejects(
+      receiveContext(
+        chunks(
+          tar([
+            { name: 'l', type: 'symlink', linkname: '/tmp' },
+            { name: 'l/pwned', data: 'x' },
+          ]),
+        ),
+        tmp,
+      ),
+      /which is not a directory/,
+    );
+    await assert.rejects(
+      receiveContext(chunks(tar([{ name: 'a', data: 'x'.repeat(2000) }]).subarray(0, 1000)), tmp),
+      /failed to read the build context/,
+    );
     // Every failed receive removed its directory.
     assert.equal(dirs(), before);
   });

@@ -7,7 +7,9 @@ import { processWord, splitWords, varsFromEnv } from '../src/build/dockerfile/sh
 
 describe('Dockerfile parser', () => {
   it('joins continuations, skips comments inside them and keeps line numbers', () => {
-    const p = parseDockerfile('# a comment\nFROM busybox\n\nRUN echo a \\\n  # inner comment\n\n    b\nCMD ["x"]\n');
+    const p = parseDockerfile(
+      '# a comment\nFROM busybox\n\nRUN echo a \\\n  # inner comment\n\n    b\nCMD ["x"]\n',
+    );
     assert.equal(p.nodes.length, 3);
     const run = p.nodes[1]!;
     assert.equal(run.cmd, 'run');
@@ -36,7 +38,9 @@ describe('Dockerfile parser', () => {
   });
 
   it('reads heredoc bodies', () => {
-    const p = parseDockerfile('FROM x\nRUN <<EOF\necho hi\necho there\nEOF\nCOPY <<-"E1" /f\n\tline\n\tE1\nCMD x\n');
+    const p = parseDockerfile(
+      'FROM x\nRUN <<EOF\necho hi\necho there\nEOF\nCOPY <<-"E1" /f\n\tline\n\tE1\nCMD x\n',
+    );
     assert.equal(p.nodes[1]!.heredocs[0]!.content, 'echo hi\necho there\n');
     assert.equal(p.nodes[2]!.heredocs[0]!.content, 'line\n');
     assert.equal(p.nodes[2]!.heredocs[0]!.expand, false);
@@ -46,13 +50,19 @@ describe('Dockerfile parser', () => {
 
 describe('Dockerfile instructions', () => {
   it('groups stages and meta args', () => {
-    const df = parseStages('ARG V=1\nFROM busybox:${V} AS Base\nENV A=1 B="x y"\nENV C 3 4\nFROM base\nCOPY --from=base /a /b/\n');
+    const df = parseStages(
+      'ARG V=1\nFROM busybox:${V} AS Base\nENV A=1 B="x y"\nENV C 3 4\nFROM base\nCOPY --from=base /a /b/\n',
+    );
     assert.equal(df.metaArgs.length, 1);
     assert.equal(df.stages.length, 2);
     assert.equal(df.stages[0]!.name, 'base');
     const env = df.stages[0]!.instructions[0]!;
     assert.equal(env.kind, 'env');
-    if (env.kind === 'env') assert.deepEqual(env.pairs, [{ key: 'A', value: '1' }, { key: 'B', value: '"x y"' }]);
+    if (env.kind === 'env')
+      assert.deepEqual(env.pairs, [
+        { key: 'A', value: '1' },
+        { key: 'B', value: '"x y"' },
+      ]);
     const legacy = df.stages[0]!.instructions[1]!;
     if (legacy.kind === 'env') assert.deepEqual(legacy.pairs, [{ key: 'C', value: '3 4' }]);
     const copy = df.stages[1]!.instructions[0]!;
@@ -65,7 +75,9 @@ describe('Dockerfile instructions', () => {
   });
 
   it('reports syntax errors with their line number in dockerd wording', () => {
-    assert.throws(() => parseStages('FROM busybox\nRUN true\nFOO bar\n'), { message: 'dockerfile parse error line 3: unknown instruction: FOO' });
+    assert.throws(() => parseStages('FROM busybox\nRUN true\nFOO bar\n'), {
+      message: 'dockerfile parse error line 3: unknown instruction: FOO',
+    });
     assert.throws(() => parseStages('FROM a\n\nCOPY --bogus=1 a b'), /line 3: Unknown flag: bogus/);
     assert.throws(() => parseStages('RUN x'), /line 1: no build stage in current context/);
     assert.throws(() => parseStages('FROM a b'), /FROM requires either one or three arguments/);
@@ -73,11 +85,16 @@ describe('Dockerfile instructions', () => {
     assert.throws(() => parseStages('FROM a\nCOPY x'), /COPY requires at least two arguments/);
     assert.throws(() => parseStages('FROM a\nONBUILD FROM b'), /FROM isn't allowed as an ONBUILD trigger/);
     assert.throws(() => parseStages('FROM a\nRUN --mount=type=cache,target=/x true'), /requires BuildKit/);
-    assert.throws(() => parseStages('FROM a\nSHELL /bin/sh'), /SHELL requires the arguments to be in JSON form/);
+    assert.throws(
+      () => parseStages('FROM a\nSHELL /bin/sh'),
+      /SHELL requires the arguments to be in JSON form/,
+    );
   });
 
   it('parses exec and shell forms, HEALTHCHECK and durations', () => {
-    const df = parseStages('FROM a\nCMD ["echo", "hi"]\nENTRYPOINT echo [x\nHEALTHCHECK --interval=5s --retries=3 CMD curl -f x\nHEALTHCHECK NONE\n');
+    const df = parseStages(
+      'FROM a\nCMD ["echo", "hi"]\nENTRYPOINT echo [x\nHEALTHCHECK --interval=5s --retries=3 CMD curl -f x\nHEALTHCHECK NONE\n',
+    );
     const [cmd, ep, hc, none] = df.stages[0]!.instructions;
     if (cmd!.kind === 'cmd') assert.deepEqual(cmd!.command, { json: true, args: ['echo', 'hi'] });
     if (ep!.kind === 'entrypoint') assert.deepEqual(ep!.command, { json: false, text: 'echo [x' });

@@ -7,8 +7,21 @@ import { applyMeta, goDuration, nopCreatedBy, runCommandLine } from '../src/buil
 import { planBuild } from '../src/build/plan.js';
 
 const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
-  dockerfile: 'Dockerfile', tags: [], buildArgs: {}, target: '', labels: {}, noCache: false, pull: false, rm: true, forceRm: false,
-  networkMode: '', platform: '', quiet: false, cacheFrom: [], runHostConfig: {}, ...o,
+  dockerfile: 'Dockerfile',
+  tags: [],
+  buildArgs: {},
+  target: '',
+  labels: {},
+  noCache: false,
+  pull: false,
+  rm: true,
+  forceRm: false,
+  networkMode: '',
+  platform: '',
+  quiet: false,
+  cacheFrom: [],
+  runHostConfig: {},
+  ...o,
 });
 
 const DF = `ARG V=1
@@ -25,12 +38,21 @@ COPY --from=b /y /z
 describe('build plan', () => {
   it('keeps only the stages the target needs and counts steps', () => {
     const p = planBuild(DF, opts());
-    assert.deepEqual(p.stages.map((s) => s.name ?? String(s.index)), ['a', 'b', '3']);
+    assert.deepEqual(
+      p.stages.map((s) => s.name ?? String(s.index)),
+      ['a', 'b', '3'],
+    );
     assert.equal(p.totalSteps, 1 + 2 + 2 + 2);
     const t = planBuild(DF, opts({ target: 'b', labels: { x: 'y', a: 'two words' } }));
-    assert.deepEqual(t.stages.map((s) => s.name), ['a', 'b']);
+    assert.deepEqual(
+      t.stages.map((s) => s.name),
+      ['a', 'b'],
+    );
     assert.equal(t.totalSteps, 1 + 2 + 2 + 2, 'one LABEL step per --label');
-    assert.deepEqual(t.labelInstructions.map((l) => l.node.original), ['LABEL a=two words', 'LABEL x=y']);
+    assert.deepEqual(
+      t.labelInstructions.map((l) => l.node.original),
+      ['LABEL a=two words', 'LABEL x=y'],
+    );
     assert.throws(() => planBuild(DF, opts({ target: 'zzz' })), /failed to reach build target zzz/);
   });
   it('applies --build-arg to meta ARGs', () => {
@@ -44,18 +66,25 @@ describe('config-only steps', () => {
     const ins = parseStages(`FROM scratch\n${line}\n`).stages[0]!.instructions[0]!;
     return applyMeta(ins, cfg, ['/bin/sh', '-c'], (w) => w.replace(/^"|"$/g, ''))!;
   };
-  it('writes dockerd\'s history texts', () => {
+  it("writes dockerd's history texts", () => {
     assert.equal(step('ENV A=1 B=2').createdBy, '/bin/sh -c #(nop)  ENV A=1 B=2');
     assert.equal(step('EXPOSE 80/tcp 443').createdBy, '/bin/sh -c #(nop)  EXPOSE 443 80/tcp');
     assert.equal(step('VOLUME /a /b').createdBy, '/bin/sh -c #(nop)  VOLUME [/a /b]');
     assert.equal(step('CMD echo $A').createdBy, '/bin/sh -c #(nop)  CMD ["/bin/sh" "-c" "echo $A"]');
-    assert.equal(step('HEALTHCHECK --interval=5s CMD true').createdBy, '/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "true"] "5s" "0s" "0s" "0s" \'\\x00\'}');
+    assert.equal(
+      step('HEALTHCHECK --interval=5s CMD true').createdBy,
+      '/bin/sh -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "true"] "5s" "0s" "0s" "0s" \'\\x00\'}',
+    );
     assert.equal(nopCreatedBy(['/bin/sh', '-c'], 'WORKDIR /w', true), '/bin/sh -c #(nop) WORKDIR /w');
   });
   it('replaces ENV by key and drops an inherited CMD when ENTRYPOINT is set', () => {
     assert.deepEqual(step('ENV A=2', { Env: ['A=1', 'B=1'] }).config.Env, ['A=2', 'B=1']);
     assert.equal(step('ENTRYPOINT ["x"]', { Cmd: ['sh'] }).config.Cmd, null);
-    assert.deepEqual(step('EXPOSE 8000-8002/udp').config.ExposedPorts, { '8000/udp': {}, '8001/udp': {}, '8002/udp': {} });
+    assert.deepEqual(step('EXPOSE 8000-8002/udp').config.ExposedPorts, {
+      '8000/udp': {},
+      '8001/udp': {},
+      '8002/udp': {},
+    });
     assert.throws(() => step('EXPOSE 99999'), /Invalid range|Invalid containerPort/);
   });
   it('formats durations as Go does', () => {
@@ -68,10 +97,13 @@ describe('config-only steps', () => {
 });
 
 describe('X-Registry-Config', () => {
-  it('picks the credentials of the base image\'s registry', async () => {
+  it("picks the credentials of the base image's registry", async () => {
     const { credentialsFor } = await import('../src/build/image-adapter.js');
     const header = Buffer.from(
-      JSON.stringify({ '127.0.0.1:5000': { username: 'u', password: 'p' }, 'https://index.docker.io/v1/': { auth: Buffer.from('hub:secret').toString('base64') } }),
+      JSON.stringify({
+        '127.0.0.1:5000': { username: 'u', password: 'p' },
+        'https://index.docker.io/v1/': { auth: Buffer.from('hub:secret').toString('base64') },
+      }),
     ).toString('base64');
     assert.deepEqual(credentialsFor(header, '127.0.0.1:5000'), { username: 'u', password: 'p' });
     assert.equal(credentialsFor(header, 'docker.io')?.username, 'hub');
@@ -90,6 +122,10 @@ describe('RUN command lines', () => {
     assert.deepEqual(run('RUN echo $HOME'), ['/bin/sh', '-c', 'echo $HOME']);
     assert.deepEqual(run('RUN ["/bin/echo", "a b"]'), ['/bin/echo', 'a b']);
     assert.deepEqual(run('RUN <<EOF\necho a\necho b\nEOF\n'), ['/bin/sh', '-c', 'echo a\necho b\n']);
-    assert.deepEqual(run('RUN cat <<EOF > /f\nhello\nEOF\n'), ['/bin/sh', '-c', 'cat <<EOF > /f\nhello\nEOF']);
+    assert.deepEqual(run('RUN cat <<EOF > /f\nhello\nEOF\n'), [
+      '/bin/sh',
+      '-c',
+      'cat <<EOF > /f\nhello\nEOF',
+    ]);
   });
 });

@@ -16,27 +16,43 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-runlayer-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('RUN step layer', () => {
-  it('marks opaque directories and turns whiteout devices into .wh. files', { skip: !IS_ROOT && 'needs root (mknod, trusted xattrs)' }, async () => {
-    const upper = path.join(tmp, 'upper');
-    fs.mkdirSync(path.join(upper, 'etc'), { recursive: true });
-    fs.writeFileSync(path.join(upper, 'etc/new.conf'), 'x=1\n');
-    execFileSync('mknod', [path.join(upper, 'etc/gone'), 'c', '0', '0']);
-    // An opaque directory as overlayfs leaves it (the xattr set through tar, as the layer store does).
-    const opq = Buffer.concat([tarHeader({ name: 'var/cache/', type: 'dir', mode: 0o755, pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } }), TAR_END]);
-    execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-x', '-f', '-', '-C', upper], { input: opq });
-    assert.deepEqual([...readOpaqueDirs(upper)], ['var/cache']);
-    const out = new PassThrough();
-    const names: string[] = [];
-    const parser = new TarParser({ entry: (e) => names.push(`${e.type}:${e.name}`), data: () => {}, entryEnd: () => {} });
-    const done = (async () => {
-      for await (const c of out) parser.write(c as Buffer);
-      parser.end();
-    })();
-    await writeTree(out, upper, '', { whiteouts: true, opaqueDirs: readOpaqueDirs(upper) });
-    await done;
-    assert.ok(names.includes('file:etc/.wh.gone'), names.join(' '));
-    assert.ok(names.includes('file:etc/new.conf'));
-    assert.ok(names.includes('dir:var/cache/'));
-    assert.ok(names.includes('file:var/cache/.wh..wh..opq'));
-  });
+  it(
+    'marks opaque directories and turns whiteout devices into .wh. files',
+    { skip: !IS_ROOT && 'needs root (mknod, trusted xattrs)' },
+    async () => {
+      const upper = path.join(tmp, 'upper');
+      fs.mkdirSync(path.join(upper, 'etc'), { recursive: true });
+      fs.writeFileSync(path.join(upper, 'etc/new.conf'), 'x=1\n');
+      execFileSync('mknod', [path.join(upper, 'etc/gone'), 'c', '0', '0']);
+      // An opaque directory as overlayfs leaves it (the xattr set through tar, as the layer store does).
+      const opq = Buffer.concat([
+        tarHeader({
+          name: 'var/cache/',
+          type: 'dir',
+          mode: 0o755,
+          pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' },
+        }),
+        TAR_END,
+      ]);
+      execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-x', '-f', '-', '-C', upper], { input: opq });
+      assert.deepEqual([...readOpaqueDirs(upper)], ['var/cache']);
+      const out = new PassThrough();
+      const names: string[] = [];
+      const parser = new TarParser({
+        entry: (e) => names.push(`${e.type}:${e.name}`),
+        data: () => {},
+        entryEnd: () => {},
+      });
+      const done = (async () => {
+        for await (const c of out) parser.write(c as Buffer);
+        parser.end();
+      })();
+      await writeTree(out, upper, '', { whiteouts: true, opaqueDirs: readOpaqueDirs(upper) });
+      await done;
+      assert.ok(names.includes('file:etc/.wh.gone'), names.join(' '));
+      assert.ok(names.includes('file:etc/new.conf'));
+      assert.ok(names.includes('dir:var/cache/'));
+      assert.ok(names.includes('file:var/cache/.wh..wh..opq'));
+    },
+  );
 });

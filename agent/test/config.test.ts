@@ -21,7 +21,18 @@ describe('parseArgs', () => {
   });
 
   it('accepts repeatable lists and both flag spellings', () => {
-    const c = config(['-H', 'unix:///a.sock', '--host=unix:///b.sock', '--registry-mirror', 'http://127.0.0.1:5000', '--insecure-registry=r:5000', '--insecure-registry', 's:5000', '-l', 'debug']);
+    const c = config([
+      '-H',
+      'unix:///a.sock',
+      '--host=unix:///b.sock',
+      '--registry-mirror',
+      'http://127.0.0.1:5000',
+      '--insecure-registry=r:5000',
+      '--insecure-registry',
+      's:5000',
+      '-l',
+      'debug',
+    ]);
     assert.deepEqual(c.hosts, ['unix:///a.sock', 'unix:///b.sock']);
     assert.deepEqual(c.registryMirrors, ['http://127.0.0.1:5000']);
     assert.deepEqual(c.insecureRegistries, ['r:5000', 's:5000']);
@@ -47,7 +58,14 @@ describe('parseArgs', () => {
   it('merges a daemon.json file under the flags', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cfg-'));
     const file = path.join(dir, 'daemon.json');
-    writeFileSync(file, JSON.stringify({ 'data-root': '/srv/berth', 'log-level': 'warn', 'registry-mirrors': ['https://m.example'] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        'data-root': '/srv/berth',
+        'log-level': 'warn',
+        'registry-mirrors': ['https://m.example'],
+      }),
+    );
     const c = config(['--config-file', file, '--data-root', '/override']);
     assert.equal(c.dataRoot, '/override');
     assert.equal(c.logLevel, 'warn');

@@ -5,13 +5,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ApiError } from '../src/api/errors.js';
-import { mergeEnv, mergeWithImage, validateCreateBody, validateResources, validateRestartPolicy } from '../src/containers/create-config.js';
+import {
+  mergeEnv,
+  mergeWithImage,
+  validateCreateBody,
+  validateResources,
+  validateRestartPolicy,
+} from '../src/containers/create-config.js';
 import { applyChanges } from '../src/containers/commit.js';
 import { parseBind, parseMountSpec, parseTmpfs, planMounts } from '../src/containers/mounts.js';
 import { shouldRestart, shouldRestartOnBoot, Backoff } from '../src/containers/restart-policy.js';
 import { ConfinedRoot } from '../src/containers/confined-root.js';
 import { capabilities } from '../src/containers/spec.js';
-import { canKill, canRemove, canStart, humanDuration, initialState, Status } from '../src/containers/state.js';
+import {
+  canKill,
+  canRemove,
+  canStart,
+  humanDuration,
+  initialState,
+  Status,
+} from '../src/containers/state.js';
 import { DetachScanner, frame, parseDetachKeys } from '../src/containers/stdio.js';
 import { parseBytes, parseSignal } from '../src/containers/units.js';
 import { filterPs } from '../src/api/routes/containers-stats.js';
@@ -26,9 +39,19 @@ const status = (fn: () => unknown): number => {
 };
 
 describe('container create config', () => {
-  const img = { Env: ['PATH=/bin', 'A=img', 'B=img'], Cmd: ['sh'], Entrypoint: null, WorkingDir: '/w', Labels: { l: 'img' } };
+  const img = {
+    Env: ['PATH=/bin', 'A=img', 'B=img'],
+    Cmd: ['sh'],
+    Entrypoint: null,
+    WorkingDir: '/w',
+    Labels: { l: 'img' },
+  };
   it('merges env by key, keeps image workdir and labels, defaults the hostname to the short id', () => {
-    const m = mergeWithImage({ Image: 'x', Env: ['B=run', 'C=run', 'NOVALUE'], Labels: { r: '1' } }, img, 'abcdef0123456789');
+    const m = mergeWithImage(
+      { Image: 'x', Env: ['B=run', 'C=run', 'NOVALUE'], Labels: { r: '1' } },
+      img,
+      'abcdef0123456789',
+    );
     assert.deepEqual(m.config.Env, ['PATH=/bin', 'A=img', 'B=run', 'C=run']);
     assert.equal(m.config.WorkingDir, '/w');
     assert.deepEqual(m.config.Labels, { l: 'img', r: '1' });
@@ -37,20 +60,44 @@ describe('container create config', () => {
   });
   it('combines entrypoint and cmd as Docker: an explicit entrypoint drops the image cmd', () => {
     const withEp = { ...img, Entrypoint: ['/ep'], Cmd: ['default'] };
-    assert.deepEqual([mergeWithImage({ Image: 'x' }, withEp, 'i').path, mergeWithImage({ Image: 'x' }, withEp, 'i').args], ['/ep', ['default']]);
+    assert.deepEqual(
+      [mergeWithImage({ Image: 'x' }, withEp, 'i').path, mergeWithImage({ Image: 'x' }, withEp, 'i').args],
+      ['/ep', ['default']],
+    );
     assert.deepEqual(mergeWithImage({ Image: 'x', Cmd: ['c'] }, withEp, 'i').args, ['c']);
     const ep = mergeWithImage({ Image: 'x', Entrypoint: ['echo'] }, withEp, 'i');
     assert.deepEqual([ep.path, ep.args], ['echo', []]);
-    assert.equal(status(() => mergeWithImage({ Image: 'x' }, { Env: [] }, 'i')), 400);
-    assert.equal(status(() => mergeWithImage({ Image: 'x', WorkingDir: 'rel' }, img, 'i')), 400);
+    assert.equal(
+      status(() => mergeWithImage({ Image: 'x' }, { Env: [] }, 'i')),
+      400,
+    );
+    assert.equal(
+      status(() => mergeWithImage({ Image: 'x', WorkingDir: 'rel' }, img, 'i')),
+      400,
+    );
   });
   it('checks body shapes and resources with dockerd wording', () => {
-    assert.equal(status(() => validateCreateBody({ Image: 'x', Env: 'A=1' })), 400);
-    assert.equal(status(() => validateCreateBody({ Image: 'x', HostConfig: { Memory: '1g' } })), 400);
-    assert.equal(status(() => validateCreateBody([])), 400);
+    assert.equal(
+      status(() => validateCreateBody({ Image: 'x', Env: 'A=1' })),
+      400,
+    );
+    assert.equal(
+      status(() => validateCreateBody({ Image: 'x', HostConfig: { Memory: '1g' } })),
+      400,
+    );
+    assert.equal(
+      status(() => validateCreateBody([])),
+      400,
+    );
     assert.throws(() => validateResources({ Memory: 1024 }, []), /Minimum memory limit allowed is 6MB/);
-    assert.throws(() => validateResources({ Memory: 64 << 20, MemorySwap: 32 << 20 }, []), /memoryswap limit should be larger/);
-    assert.throws(() => validateResources({ NanoCpus: 1e9, CpuQuota: 50000 }, []), /Nano CPUs and CPU Period/);
+    assert.throws(
+      () => validateResources({ Memory: 64 << 20, MemorySwap: 32 << 20 }, []),
+      /memoryswap limit should be larger/,
+    );
+    assert.throws(
+      () => validateResources({ NanoCpus: 1e9, CpuQuota: 50000 }, []),
+      /Nano CPUs and CPU Period/,
+    );
     assert.throws(() => validateRestartPolicy({ Name: 'always' }, true), /AutoRemove/);
     assert.throws(() => validateRestartPolicy({ Name: 'sometimes' as 'always' }, false), /unknown policy/);
     assert.deepEqual(mergeEnv(['A=1'], ['A=2', 'B=3']), ['A=2', 'B=3']);
@@ -58,24 +105,44 @@ describe('container create config', () => {
   it('parses sizes and signals like the docker CLI and dockerd', () => {
     assert.equal(parseBytes('64m'), 64 << 20);
     assert.equal(parseBytes('1.5g'), 1.5 * 1024 ** 3);
-    assert.equal(status(() => parseBytes('lots')), 400);
+    assert.equal(
+      status(() => parseBytes('lots')),
+      400,
+    );
     assert.equal(parseSignal('SIGTERM'), 15);
     assert.equal(parseSignal('kill'), 9);
     assert.equal(parseSignal('10'), 10);
     assert.equal(parseSignal('SIGRTMIN+3'), 37);
-    assert.equal(status(() => parseSignal('SIGNOPE')), 400);
+    assert.equal(
+      status(() => parseSignal('SIGNOPE')),
+      400,
+    );
   });
   it('computes capabilities from adds and drops, including ALL', () => {
     const caps = capabilities({ CapAdd: ['NET_ADMIN'], CapDrop: ['chown'] });
     assert.ok(caps.includes('CAP_NET_ADMIN') && !caps.includes('CAP_CHOWN'));
     assert.deepEqual(capabilities({ CapDrop: ['ALL'], CapAdd: ['KILL'] }), ['CAP_KILL']);
-    assert.equal(status(() => capabilities({ CapAdd: ['NOT_A_CAP'] })), 400);
+    assert.equal(
+      status(() => capabilities({ CapAdd: ['NOT_A_CAP'] })),
+      400,
+    );
   });
 });
 
 describe('mount specs', () => {
   it('parses -v forms: bind, named and anonymous volumes, options', () => {
-    assert.deepEqual({ ...parseBind('/h:/c:ro,rshared') }, { type: 'bind', source: '/h', destination: '/c', rw: false, mode: 'ro,rshared', propagation: 'rshared', createSource: true });
+    assert.deepEqual(
+      { ...parseBind('/h:/c:ro,rshared') },
+      {
+        type: 'bind',
+        source: '/h',
+        destination: '/c',
+        rw: false,
+        mode: 'ro,rshared',
+        propagation: 'rshared',
+        createSource: true,
+      },
+    );
     const named = parseBind('data:/d:nocopy');
     assert.equal(named.name, 'data');
     assert.equal(named.noCopy, true);
@@ -85,8 +152,14 @@ describe('mount specs', () => {
     assert.throws(() => parseBind('bad/name:/x'), /includes invalid characters/);
   });
   it('validates --mount like dockerd', () => {
-    assert.throws(() => parseMountSpec({ Type: 'bind', Source: '/definitely/not/here', Target: '/x' }), /bind source path does not exist: \/definitely\/not\/here/);
-    assert.throws(() => parseMountSpec({ Type: 'tmpfs', Source: 'x', Target: '/x' }), /field Source must not be specified/);
+    assert.throws(
+      () => parseMountSpec({ Type: 'bind', Source: '/definitely/not/here', Target: '/x' }),
+      /bind source path does not exist: \/definitely\/not\/here/,
+    );
+    assert.throws(
+      () => parseMountSpec({ Type: 'tmpfs', Source: 'x', Target: '/x' }),
+      /field Source must not be specified/,
+    );
     assert.throws(() => parseMountSpec({ Type: 'volume', Target: '' }), /field Target must not be empty/);
     assert.throws(() => parseMountSpec({ Type: 'npipe', Target: '/x' }), /mount type unknown/);
   });
@@ -95,8 +168,17 @@ describe('mount specs', () => {
     assert.deepEqual(t.tmpfs, { size: 1 << 20, mode: 0o1770, options: ['nosuid', 'nodev'] });
     assert.throws(() => parseTmpfs('/run', 'size=huge'), /invalid tmpfs size/);
     const plan = planMounts({ Binds: ['/h:/data'] }, null, { '/data': {}, '/logs': {} });
-    assert.deepEqual(plan.map((m) => [m.type, m.destination, m.anonymous ?? false]), [['bind', '/data', false], ['volume', '/logs', true]]);
-    assert.throws(() => planMounts({ Binds: ['/a:/m'], Tmpfs: { '/m': '' } }, null, null), /Duplicate mount point: \/m/);
+    assert.deepEqual(
+      plan.map((m) => [m.type, m.destination, m.anonymous ?? false]),
+      [
+        ['bind', '/data', false],
+        ['volume', '/logs', true],
+      ],
+    );
+    assert.throws(
+      () => planMounts({ Binds: ['/a:/m'], Tmpfs: { '/m': '' } }, null, null),
+      /Duplicate mount point: \/m/,
+    );
   });
 });
 
@@ -106,7 +188,10 @@ describe('state guards and restart policies', () => {
     assert.equal(canStart(s, '/x'), 'ok');
     s.status = Status.Running;
     assert.equal(canStart(s, '/x'), 'noop');
-    assert.throws(() => canRemove(s, '/x', false), /container is running: stop the container before removing or force remove/);
+    assert.throws(
+      () => canRemove(s, '/x', false),
+      /container is running: stop the container before removing or force remove/,
+    );
     assert.doesNotThrow(() => canRemove(s, '/x', true));
     s.status = Status.Paused;
     assert.throws(() => canStart(s, '/x'), /try unpause/);
@@ -120,13 +205,22 @@ describe('state guards and restart policies', () => {
     const base = { exitCode: 1, manuallyStopped: false, restartCount: 0 };
     assert.equal(shouldRestart({ ...base, policy: { Name: 'no' } }), false);
     assert.equal(shouldRestart({ ...base, policy: { Name: 'on-failure', MaximumRetryCount: 2 } }), true);
-    assert.equal(shouldRestart({ ...base, restartCount: 2, policy: { Name: 'on-failure', MaximumRetryCount: 2 } }), false);
+    assert.equal(
+      shouldRestart({ ...base, restartCount: 2, policy: { Name: 'on-failure', MaximumRetryCount: 2 } }),
+      false,
+    );
     assert.equal(shouldRestart({ ...base, exitCode: 0, policy: { Name: 'on-failure' } }), false);
     assert.equal(shouldRestart({ ...base, manuallyStopped: true, policy: { Name: 'always' } }), false);
     assert.equal(shouldRestartOnBoot({ ...base, manuallyStopped: true, policy: { Name: 'always' } }), true);
-    assert.equal(shouldRestartOnBoot({ ...base, manuallyStopped: true, policy: { Name: 'unless-stopped' } }), false);
+    assert.equal(
+      shouldRestartOnBoot({ ...base, manuallyStopped: true, policy: { Name: 'unless-stopped' } }),
+      false,
+    );
     const b = new Backoff();
-    assert.deepEqual([b.next('a', 0), b.next('a', 0), b.next('a', 0), b.next('a', 20_000)], [100, 200, 400, 100]);
+    assert.deepEqual(
+      [b.next('a', 0), b.next('a', 0), b.next('a', 0), b.next('a', 20_000)],
+      [100, 200, 400, 100],
+    );
   });
 });
 
@@ -176,7 +270,16 @@ describe('stdio and paths', () => {
     }
   });
   it('applies commit --change instructions', () => {
-    const c = applyChanges({ Env: ['A=1'], WorkingDir: '/a' }, ['CMD ["x", "y"]', 'ENTRYPOINT run me', 'ENV A=2 B="two words"', 'LABEL k=v', 'EXPOSE 80 53/udp', 'WORKDIR b', 'USER app', 'VOLUME /data']);
+    const c = applyChanges({ Env: ['A=1'], WorkingDir: '/a' }, [
+      'CMD ["x", "y"]',
+      'ENTRYPOINT run me',
+      'ENV A=2 B="two words"',
+      'LABEL k=v',
+      'EXPOSE 80 53/udp',
+      'WORKDIR b',
+      'USER app',
+      'VOLUME /data',
+    ]);
     assert.deepEqual(c.Cmd, ['x', 'y']);
     assert.deepEqual(c.Entrypoint, ['/bin/sh', '-c', 'run me']);
     assert.deepEqual(c.Env, ['A=2', 'B=two words']);
@@ -189,6 +292,9 @@ describe('stdio and paths', () => {
   });
   it('filters ps output to the container pids, keeping commands with spaces', () => {
     const t = filterPs('UID PID PPID CMD\nroot 10 1 sleep 300\nroot 11 1 other thing\n', [10]);
-    assert.deepEqual(t, { Titles: ['UID', 'PID', 'PPID', 'CMD'], Processes: [['root', '10', '1', 'sleep 300']] });
+    assert.deepEqual(t, {
+      Titles: ['UID', 'PID', 'PPID', 'CMD'],
+      Processes: [['root', '10', '1', 'sleep 300']],
+    });
   });
 });

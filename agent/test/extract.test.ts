@@ -84,7 +84,9 @@ describe('layer extraction', () => {
     assert.ok(!fs.existsSync(path.join(dir, 'd/.wh..wh..opq')));
     assert.equal(fs.statSync(path.join(dir, 'd')).mode & 0o777, 0o750);
     assert.ok(fs.statSync(path.join(dir, 'fifo')).isFIFO());
-    const x = execFileSync('tar', ['--xattrs', '--xattrs-include=trusted.*', '-cf', '-', '-C', dir, 'd'], { encoding: 'latin1' });
+    const x = execFileSync('tar', ['--xattrs', '--xattrs-include=trusted.*', '-cf', '-', '-C', dir, 'd'], {
+      encoding: 'latin1',
+    });
     assert.match(x, /SCHILY\.xattr\.trusted\.overlay\.opaque=y/);
   });
 
@@ -93,14 +95,38 @@ describe('layer extraction', () => {
     fs.mkdirSync(outside, { recursive: true });
     const cases: [string, Buffer, RegExp][] = [
       ['dotdot', tar([{ name: '../outside/pwned', type: 'file', body: 'x' }]), /escapes the layer root/],
-      ['nested dotdot', tar([{ name: 'a/../../outside/pwned', type: 'file', body: 'x' }]), /escapes the layer root/],
-      ['symlink escape', tar([{ name: 'up', type: 'symlink', linkname: '../../outside' }]), /invalid symlink/],
-      ['hardlink escape', tar([{ name: 'h', type: 'hardlink', linkname: '../outside/secret' }]), /escapes the layer root/],
-      ['hardlink to missing', tar([{ name: 'h', type: 'hardlink', linkname: 'etc/shadow' }]), /not in the layer/],
+      [
+        'nested dotdot',
+        tar([{ name: 'a/../../outside/pwned', type: 'file', body: 'x' }]),
+        /escapes the layer root/,
+      ],
+      [
+        'symlink escape',
+        tar([{ name: 'up', type: 'symlink', linkname: '../../outside' }]),
+        /invalid symlink/,
+      ],
+      [
+        'hardlink escape',
+        tar([{ name: 'h', type: 'hardlink', linkname: '../outside/secret' }]),
+        /escapes the layer root/,
+      ],
+      [
+        'hardlink to missing',
+        tar([{ name: 'h', type: 'hardlink', linkname: 'etc/shadow' }]),
+        /not in the layer/,
+      ],
       ['device node', tar([{ name: 'dev/sda', type: 'block', devmajor: 8, devminor: 0 }]), /device node/],
       ['char device', tar([{ name: 'dev/mem', type: 'char', devmajor: 1, devminor: 1 }]), /device node/],
-      ['truncated tar', tar([{ name: 'f', type: 'file', body: 'x'.repeat(2000) }], false).subarray(0, 1200), /truncated|unexpected EOF/],
-      ['truncated gzip', truncated(zlib.gzipSync(tar([{ name: 'f', type: 'file', body: 'y'.repeat(100000) }]))), /gzip decompression failed: unexpected end of file/],
+      [
+        'truncated tar',
+        tar([{ name: 'f', type: 'file', body: 'x'.repeat(2000) }], false).subarray(0, 1200),
+        /truncated|unexpected EOF/,
+      ],
+      [
+        'truncated gzip',
+        truncated(zlib.gzipSync(tar([{ name: 'f', type: 'file', body: 'y'.repeat(100000) }]))),
+        /gzip decompression failed: unexpected end of file/,
+      ],
       ['bad checksum', Buffer.concat([Buffer.from('garbage'.repeat(100)), TAR_END]), /checksum/],
     ];
     for (const [label, buf, re] of cases) {
@@ -133,9 +159,15 @@ describe('layer extraction', () => {
     const t = tar([{ name: 'f', type: 'file', body: 'z' }]);
     const dir = path.join(tmp, 'dg');
     fs.mkdirSync(dir);
-    await assert.rejects(unpackLayer(Readable.from([t]), { dir, digest: 'sha256:' + '0'.repeat(64) }), /digest mismatch/);
+    await assert.rejects(
+      unpackLayer(Readable.from([t]), { dir, digest: 'sha256:' + '0'.repeat(64) }),
+      /digest mismatch/,
+    );
     const dir2 = path.join(tmp, 'dg2');
     fs.mkdirSync(dir2);
-    await assert.rejects(unpackLayer(Readable.from([t]), { dir: dir2, size: 10 }), /larger than its declared size/);
+    await assert.rejects(
+      unpackLayer(Readable.from([t]), { dir: dir2, size: 10 }),
+      /larger than its declared size/,
+    );
   });
 });

@@ -19,7 +19,14 @@ after(() => fs.rmSync(root, { recursive: true, force: true }));
 const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
 function engine(): Engine {
-  return { id: 'test', config: { ...DEFAULTS, dataRoot: root }, log: createLogger({ test: true }), events: new EventBus(), startedAt: new Date(), version: 'test' };
+  return {
+    id: 'test',
+    config: { ...DEFAULTS, dataRoot: root },
+    log: createLogger({ test: true }),
+    events: new EventBus(),
+    startedAt: new Date(),
+    version: 'test',
+  };
 }
 
 describe('ImageService: import, create, layer dirs, remove, gc', () => {
@@ -31,18 +38,47 @@ describe('ImageService: import, create, layer dirs, remove, gc', () => {
       { entry: { name: 'etc/hello', type: 'file' }, data: Buffer.from('hi\n') },
       { entry: { name: 'etc/gone', type: 'file' }, data: Buffer.from('x') },
     ]);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [sha(base)] } }));
-    const img = await svc.importImage({ config, layers: [() => Readable.from([gzipSync(base)])], tags: ['loaded:1'] });
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Cmd: ['sh'] },
+        rootfs: { type: 'layers', diff_ids: [sha(base)] },
+      }),
+    );
+    const img = await svc.importImage({
+      config,
+      layers: [() => Readable.from([gzipSync(base)])],
+      tags: ['loaded:1'],
+    });
     assert.equal(img.id, sha(config));
     assert.equal(svc.resolve('loaded:1')?.id, img.id);
     assert.equal(svc.resolve(img.id.slice(7, 19))?.id, img.id);
     await assert.rejects(
-      svc.importImage({ config: Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: ['sha256:' + '1'.repeat(64)] } })), layers: [() => Readable.from([base])] }),
+      svc.importImage({
+        config: Buffer.from(
+          JSON.stringify({
+            architecture: 'amd64',
+            os: 'linux',
+            rootfs: { type: 'layers', diff_ids: ['sha256:' + '1'.repeat(64)] },
+          }),
+        ),
+        layers: [() => Readable.from([base])],
+      }),
       /does not match the image config/,
     );
 
-    const top = buildTar([{ entry: { name: 'etc/.wh.gone', type: 'file' } }, { entry: { name: 'new', type: 'file' }, data: Buffer.from('new') }]);
-    const child = await svc.createImage({ parent: img, layerTar: Readable.from([top]), config: { config: { Cmd: ['echo'] } }, history: { created_by: 'commit' }, tags: ['child:latest'] });
+    const top = buildTar([
+      { entry: { name: 'etc/.wh.gone', type: 'file' } },
+      { entry: { name: 'new', type: 'file' }, data: Buffer.from('new') },
+    ]);
+    const child = await svc.createImage({
+      parent: img,
+      layerTar: Readable.from([top]),
+      config: { config: { Cmd: ['echo'] } },
+      history: { created_by: 'commit' },
+      tags: ['child:latest'],
+    });
     assert.equal(child.meta.parent, img.id);
     assert.equal(child.diffIds.length, 2);
     const dirs = svc.layerDirs(child);
@@ -58,7 +94,10 @@ describe('ImageService: import, create, layer dirs, remove, gc', () => {
 
     // a container using the image blocks rmi unless forced
     svc.setUsage((id) => (id === child.id ? ['c0ffee000000aaaa'] : []));
-    await assert.rejects(removeImage(svc, child.id), /must be forced\) - image is being used by stopped container c0ffee000000/);
+    await assert.rejects(
+      removeImage(svc, child.id),
+      /must be forced\) - image is being used by stopped container c0ffee000000/,
+    );
     svc.setUsage(() => []);
     await assert.rejects(removeImage(svc, img.id), /image has dependent child images/);
     const del = await removeImage(svc, 'child');

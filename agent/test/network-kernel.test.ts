@@ -19,15 +19,20 @@ import { IprouteKernel } from '../src/sys/net.js';
 import type { ContainerNetworkRequest } from '../src/network/types.js';
 
 const IS_ROOT = process.getuid?.() === 0;
-const HAVE_TOOLS = spawnSync('sh', ['-c', 'command -v nft && command -v ip && command -v busybox && command -v nsenter']).status === 0;
-if (process.env.CI === 'true' && !(IS_ROOT && HAVE_TOOLS)) throw new Error('required under CI: root with nft, ip, busybox, nsenter');
+const HAVE_TOOLS =
+  spawnSync('sh', ['-c', 'command -v nft && command -v ip && command -v busybox && command -v nsenter'])
+    .status === 0;
+if (process.env.CI === 'true' && !(IS_ROOT && HAVE_TOOLS))
+  throw new Error('required under CI: root with nft, ip, busybox, nsenter');
 const skip = !(IS_ROOT && HAVE_TOOLS) ? 'needs root and nft/ip/busybox/nsenter' : false;
 
 /** A random /20 of 10.213.0.0/16 no host route uses: concurrent runs of this file (other worktrees) must not
  *  give two bridges the same subnet. */
 function freeBlock(): number {
   const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
-  const used = new Set([...routes.matchAll(/^10\.213\.(\d+)\./gm)].map((m) => Math.floor(Number(m[1]) / 16) * 16));
+  const used = new Set(
+    [...routes.matchAll(/^10\.213\.(\d+)\./gm)].map((m) => Math.floor(Number(m[1]) / 16) * 16),
+  );
   const free = Array.from({ length: 16 }, (_, i) => i * 16).filter((b) => !used.has(b));
   return free[Math.floor(Math.random() * free.length)] ?? 0;
 }
@@ -71,14 +76,21 @@ async function fakeUpstream(): Promise<{ addr: string; close(): void; queries: s
 }
 
 /** A node process inside a netns serving TCP (echoes a greeting) and UDP (echoes) on the given ports. */
-function serveInNetns(netnsPath: string, tcpPort: number, udpPort: number, greeting: string): { stop(): void; ready: Promise<void> } {
+function serveInNetns(
+  netnsPath: string,
+  tcpPort: number,
+  udpPort: number,
+  greeting: string,
+): { stop(): void; ready: Promise<void> } {
   const code = `
     const net=require('net'),dg=require('dgram');
     net.createServer(s=>s.end(${JSON.stringify(greeting)})).listen(${tcpPort},'0.0.0.0',()=>{
       const u=dg.createSocket('udp4');u.on('message',(m,r)=>u.send('udp:'+m,r.port,r.address));
       u.bind(${udpPort},()=>console.log('ready'));
     });`;
-  const child = spawn('nsenter', [`--net=${netnsPath}`, '--', process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('nsenter', [`--net=${netnsPath}`, '--', process.execPath, '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const ready = new Promise<void>((res, rej) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && res());
     child.on('exit', (c) => rej(new Error(`server exited ${c}`)));
@@ -142,9 +154,10 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
   const etcWrites: string[] = [];
   const prefixOf = () => nw.manager.names.prefix;
 
-  const ourLinks = async () => (await k.links()).filter((l) => l.name.startsWith(prefixOf())).map((l) => l.name);
+  const ourLinks = async () =>
+    (await k.links()).filter((l) => l.name.startsWith(prefixOf())).map((l) => l.name);
   const ourNetns = async () => (await k.netnsList()).filter((n) => n.startsWith(prefixOf() + '-'));
-  const nftTable = async () => ((await sh('nft', ['list', 'table', 'ip', nw.manager.names.table]))).out;
+  const nftTable = async () => (await sh('nft', ['list', 'table', 'ip', nw.manager.names.table])).out;
 
   async function open(): Promise<Networking> {
     const n = await createNetworking({
@@ -155,7 +168,8 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       dns: [upstream.addr],
     });
     n.setContainerLookup({
-      find: (ref) => containers.get(ref) ?? [...containers.values()].find((c) => c.name === ref || c.id.startsWith(ref)),
+      find: (ref) =>
+        containers.get(ref) ?? [...containers.values()].find((c) => c.name === ref || c.id.startsWith(ref)),
       writeEtcFiles: async (id) => {
         etcWrites.push(id);
       },
@@ -171,7 +185,8 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
 
   after(async () => {
     // After a failure, leave nothing on the host either.
-    for (const id of [...(nw?.manager.store.containers.keys() ?? [])]) await nw.sandboxes.unregister(id).catch(() => undefined);
+    for (const id of [...(nw?.manager.store.containers.keys() ?? [])])
+      await nw.sandboxes.unregister(id).catch(() => undefined);
     await nw?.close();
     upstream?.close();
     rmSync(dataRoot, { recursive: true, force: true });
@@ -182,13 +197,21 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     assert.equal(br.IPAM.Config?.[0]?.Subnet, `${N(0)}.0/24`);
     const { Id } = await nw.networks.create({ Name: 'tnet', Labels: { t: '1' } });
     const tnet = nw.networks.inspect(Id);
-    assert.ok([4, 5, 6, 7].some((o) => tnet.IPAM.Config?.[0]?.Subnet === `${N(o)}.0/24`), tnet.IPAM.Config?.[0]?.Subnet);
+    assert.ok(
+      [4, 5, 6, 7].some((o) => tnet.IPAM.Config?.[0]?.Subnet === `${N(o)}.0/24`),
+      tnet.IPAM.Config?.[0]?.Subnet,
+    );
     const addrs = await k.addrs();
     assert.ok(addrs.some((a) => a.dev === nw.manager.names.defaultBridge && a.cidr === `${N(0)}.1/24`));
     assert.match(await nftTable(), /masquerade/);
     await assert.rejects(nw.networks.create({ Name: 'tnet' }), { statusCode: 409 });
-    await assert.rejects(nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(0)}.0/25` }] } }), { statusCode: 403 });
-    await assert.rejects(nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(1)}.5/24` }] } }), rx(`it should be ${N(1)}.0/24`));
+    await assert.rejects(nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(0)}.0/25` }] } }), {
+      statusCode: 403,
+    });
+    await assert.rejects(
+      nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(1)}.5/24` }] } }),
+      rx(`it should be ${N(1)}.0/24`),
+    );
   });
 
   it('wires containers: addresses, published TCP/UDP from 127.0.0.1, DNS by name/alias/short id, upstream forwarding', async () => {
@@ -198,11 +221,19 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     containers.set(A, { id: A, name: 'web', running: true });
     containers.set(B, { id: B, name: 'client', running: true });
     containers.set(C, { id: C, name: 'pub', running: true });
-    await nw.sandboxes.register(req(A, 'web', { networkMode: 'tnet', endpoints: { tnet: { Aliases: ['www'] } } }));
+    await nw.sandboxes.register(
+      req(A, 'web', { networkMode: 'tnet', endpoints: { tnet: { Aliases: ['www'] } } }),
+    );
     await nw.sandboxes.register(req(B, 'client', { networkMode: 'tnet' }));
     await nw.sandboxes.register(
       req(C, 'pub', {
-        portBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }, { HostIp: '', HostPort: '' }], '8081/udp': [{ HostIp: '127.0.0.1' }] },
+        portBindings: {
+          '8080/tcp': [
+            { HostIp: '127.0.0.1', HostPort: '' },
+            { HostIp: '', HostPort: '' },
+          ],
+          '8081/udp': [{ HostIp: '127.0.0.1' }],
+        },
         exposedPorts: ['8080/tcp', '8081/udp'],
       }),
     );
@@ -236,38 +267,50 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       const hp = await inB(['busybox', 'nc', '-w', '3', gw, tcpAny.HostPort!]);
       assert.equal(hp.out, 'hello-pub', hp.err);
       assert.deepEqual(
-        nw.sandboxes.ports(C).map((p) => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`).sort(),
-        [`0.0.0.0:${tcpAny.HostPort}->8080/tcp`, `127.0.0.1:${tcp127.HostPort}->8080/tcp`, `127.0.0.1:${udp127.HostPort}->8081/udp`].sort(),
+        nw.sandboxes
+          .ports(C)
+          .map((p) => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`)
+          .sort(),
+        [
+          `0.0.0.0:${tcpAny.HostPort}->8080/tcp`,
+          `127.0.0.1:${tcp127.HostPort}->8080/tcp`,
+          `127.0.0.1:${udp127.HostPort}->8081/udp`,
+        ].sort(),
       );
     } finally {
       srv.stop();
     }
 
     // The container's interface: address, MAC from the address, default route via the gateway.
-    const ipA = (await sh('nsenter', [`--net=${nsA}`, '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).out;
+    const ipA = (await sh('nsenter', [`--net=${nsA}`, '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']))
+      .out;
     assert.match(ipA, new RegExp(aIp.replace(/\./g, '\\.')));
-    assert.match((await sh('nsenter', [`--net=${nsA}`, '--', 'ip', 'route'])).out, /default via 10\.213\.\d+\.1 dev eth0/);
+    assert.match(
+      (await sh('nsenter', [`--net=${nsA}`, '--', 'ip', 'route'])).out,
+      /default via 10\.213\.\d+\.1 dev eth0/,
+    );
 
     // Embedded DNS through 127.0.0.11 inside the netns.
     for (const name of ['web', 'www', A.slice(0, 12), 'web.tnet', 'WEB']) {
       const r = await inB(['busybox', 'nslookup', name, '127.0.0.11']);
-      assert.match(r.out, new RegExp(`Address:\\s*${aIp.replace(/\./g, '\\.')}`), `${name}: ${r.out}${r.err}`);
+      assert.match(
+        r.out,
+        new RegExp(`Address:\\s*${aIp.replace(/\./g, '\\.')}`),
+        `${name}: ${r.out}${r.err}`,
+      );
     }
     const ext = await inB(['busybox', 'nslookup', 'example.test', '127.0.0.11']);
     assert.match(ext.out, new RegExp(FAKE_ANSWER.replace(/\./g, '\\.')), ext.out + ext.err);
     assert.ok(upstream.queries.includes('example.test'));
     // DNS over TCP, from a raw client inside the netns.
-    const tcpq = await sh(
-      'nsenter',
-      [
-        `--net=${nsB}`,
-        '--',
-        process.execPath,
-        '-e',
-        `const n=require('net');const q=Buffer.from(process.argv[1],'hex');const s=n.connect(53,'127.0.0.11',()=>{const h=Buffer.alloc(2);h.writeUInt16BE(q.length);s.write(Buffer.concat([h,q]))});let b=Buffer.alloc(0);s.on('data',d=>{b=Buffer.concat([b,d]);if(b.length>=2&&b.length>=2+b.readUInt16BE(0)){console.log(b.subarray(2).toString('hex'));s.destroy()}});`,
-        (await import('../src/network/dns/wire.js')).buildQuery(7, 'www', TYPE_A).toString('hex'),
-      ],
-    );
+    const tcpq = await sh('nsenter', [
+      `--net=${nsB}`,
+      '--',
+      process.execPath,
+      '-e',
+      `const n=require('net');const q=Buffer.from(process.argv[1],'hex');const s=n.connect(53,'127.0.0.11',()=>{const h=Buffer.alloc(2);h.writeUInt16BE(q.length);s.write(Buffer.concat([h,q]))});let b=Buffer.alloc(0);s.on('data',d=>{b=Buffer.concat([b,d]);if(b.length>=2&&b.length>=2+b.readUInt16BE(0)){console.log(b.subarray(2).toString('hex'));s.destroy()}});`,
+      (await import('../src/network/dns/wire.js')).buildQuery(7, 'www', TYPE_A).toString('hex'),
+    ]);
     const { parseReply } = await import('../src/network/dns/wire.js');
     const rep = parseReply(Buffer.from(tcpq.out.trim(), 'hex'));
     assert.equal(rep.id, 7);
@@ -276,20 +319,38 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       [aIp.split('.').reduce((x, o) => x * 256 + Number(o), 0)],
     );
     // The default bridge container is not on a user network: it cannot query the embedded DNS.
-    const fromC = await sh('nsenter', [`--net=${nsC}`, '--', 'busybox', 'nslookup', 'web', nw.networks.inspect('tnet').IPAM.Config![0]!.Gateway!]);
+    const fromC = await sh('nsenter', [
+      `--net=${nsC}`,
+      '--',
+      'busybox',
+      'nslookup',
+      'web',
+      nw.networks.inspect('tnet').IPAM.Config![0]!.Gateway!,
+    ]);
     assert.doesNotMatch(fromC.out, new RegExp(aIp.replace(/\./g, '\\.')));
 
     // Inspect of the network lists its containers with addresses.
     const insp = nw.networks.inspect('tnet');
-    assert.deepEqual(Object.values(insp.Containers).map((c) => c.Name).sort(), ['client', 'web']);
+    assert.deepEqual(
+      Object.values(insp.Containers)
+        .map((c) => c.Name)
+        .sort(),
+      ['client', 'web'],
+    );
     await assert.rejects(nw.networks.remove('tnet'), { statusCode: 409 });
 
     // Live connect: C joins tnet, gets eth1, becomes resolvable; disconnect takes it away.
     await nw.sandboxes.connect('tnet', 'pub', { Aliases: ['pubalias'] });
     assert.ok(etcWrites.includes(C));
     const cTnet = nw.sandboxes.settings(C).Networks.tnet!.IPAddress!;
-    assert.match((await sh('nsenter', [`--net=${nsC}`, '--', 'ip', '-4', '-o', 'addr'])).out, new RegExp(`eth1.*${cTnet.replace(/\./g, '\\.')}`));
-    assert.match((await inB(['busybox', 'nslookup', 'pubalias', '127.0.0.11'])).out, new RegExp(cTnet.replace(/\./g, '\\.')));
+    assert.match(
+      (await sh('nsenter', [`--net=${nsC}`, '--', 'ip', '-4', '-o', 'addr'])).out,
+      new RegExp(`eth1.*${cTnet.replace(/\./g, '\\.')}`),
+    );
+    assert.match(
+      (await inB(['busybox', 'nslookup', 'pubalias', '127.0.0.11'])).out,
+      new RegExp(cTnet.replace(/\./g, '\\.')),
+    );
     await assert.rejects(nw.sandboxes.connect('tnet', 'pub', {}), { statusCode: 403 });
     await nw.sandboxes.disconnect('tnet', 'pub', false);
     assert.doesNotMatch((await sh('nsenter', [`--net=${nsC}`, '--', 'ip', '-o', 'link'])).out, /eth1/);
@@ -305,15 +366,38 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     const D = hex('d');
     containers.set(D, { id: D, name: 'bad', running: true });
     await assert.rejects(nw.sandboxes.register(req(D, 'bad', { networkMode: 'nope' })), { statusCode: 404 });
-    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { endpoints: { bridge: { Aliases: ['x'] } } })), { statusCode: 400 });
-    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { networkMode: 'tnet', endpoints: { tnet: { IPAMConfig: { IPv4Address: `${N(4)}.9` } } } })), /user configured subnets/);
-    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { portBindings: { '99999/tcp': [] } })), { statusCode: 400 });
-    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { extraHosts: ['nocolon'] })), { statusCode: 400 });
+    await assert.rejects(
+      nw.sandboxes.register(req(D, 'bad', { endpoints: { bridge: { Aliases: ['x'] } } })),
+      { statusCode: 400 },
+    );
+    await assert.rejects(
+      nw.sandboxes.register(
+        req(D, 'bad', {
+          networkMode: 'tnet',
+          endpoints: { tnet: { IPAMConfig: { IPv4Address: `${N(4)}.9` } } },
+        }),
+      ),
+      /user configured subnets/,
+    );
+    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { portBindings: { '99999/tcp': [] } })), {
+      statusCode: 400,
+    });
+    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { extraHosts: ['nocolon'] })), {
+      statusCode: 400,
+    });
 
     // A static network, then a second network whose bridge vanishes under us: setUp fails and rolls back.
-    await nw.networks.create({ Name: 'snet', IPAM: { Config: [{ Subnet: `${N(8)}.0/24`, IPRange: `${N(8)}.128/25` }] } });
+    await nw.networks.create({
+      Name: 'snet',
+      IPAM: { Config: [{ Subnet: `${N(8)}.0/24`, IPRange: `${N(8)}.128/25` }] },
+    });
     await nw.networks.create({ Name: 'gone' });
-    await nw.sandboxes.register(req(D, 'bad', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } }, gone: {} } }));
+    await nw.sandboxes.register(
+      req(D, 'bad', {
+        networkMode: 'snet',
+        endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } }, gone: {} },
+      }),
+    );
     const goneBridge = nw.manager.store.findNetwork('gone')!.bridge!;
     await sh('ip', ['link', 'del', goneBridge]);
     await assert.rejects(nw.sandboxes.setUp(D));
@@ -323,12 +407,19 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     await nw.networks.remove('gone');
 
     // The static address is honoured; a second holder conflicts.
-    await nw.sandboxes.register(req(D, 'bad', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } } } }));
+    await nw.sandboxes.register(
+      req(D, 'bad', {
+        networkMode: 'snet',
+        endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } } },
+      }),
+    );
     await nw.sandboxes.setUp(D);
     assert.equal(nw.sandboxes.settings(D).Networks.snet!.IPAddress, `${N(8)}.7`);
     const E = hex('e');
     containers.set(E, { id: E, name: 'e', running: true });
-    await nw.sandboxes.register(req(E, 'e', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } } } }));
+    await nw.sandboxes.register(
+      req(E, 'e', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } } } }),
+    );
     await assert.rejects(nw.sandboxes.setUp(E), { statusCode: 409 });
     // Dynamic addresses come from the ip-range.
     await nw.sandboxes.register(req(E, 'e', { networkMode: 'snet' }));
@@ -356,7 +447,11 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     assert.equal((await ourNetns()).length, 1, 'only D stays');
     assert.equal(nw.manager.ipam.allocatedCount(), 1);
     assert.doesNotMatch(await nftTable(), /dnat to/);
-    assert.equal(nw.sandboxes.settings(D).Networks.snet!.IPAddress, `${N(8)}.7`, 'static address survives the restart');
+    assert.equal(
+      nw.sandboxes.settings(D).Networks.snet!.IPAddress,
+      `${N(8)}.7`,
+      'static address survives the restart',
+    );
     await nw.sandboxes.unregister(D);
     assert.deepEqual(await ourNetns(), []);
   });
@@ -364,7 +459,9 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
   it('100 attach/detach cycles leave no veth, netns, allocation or rule behind', async () => {
     const G = hex('9');
     containers.set(G, { id: G, name: 'cyc', running: true });
-    await nw.sandboxes.register(req(G, 'cyc', { networkMode: 'tnet', portBindings: { '80/tcp': [{ HostIp: '127.0.0.1' }] } }));
+    await nw.sandboxes.register(
+      req(G, 'cyc', { networkMode: 'tnet', portBindings: { '80/tcp': [{ HostIp: '127.0.0.1' }] } }),
+    );
     const before = (await ourLinks()).sort();
     for (let i = 0; i < 100; i++) {
       await nw.sandboxes.setUp(G);
@@ -379,7 +476,10 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
 
   it('sweeps the bridges, netns and table of a dead daemon whose data root is gone, and only those', async () => {
     const reg = mkdtempSync(path.join(os.tmpdir(), 'berth-netreg-'));
-    const tag = `z${Math.random().toString(36).slice(2, 5).replace(/[^a-z0-9]/g, 'q')}`;
+    const tag = `z${Math.random()
+      .toString(36)
+      .slice(2, 5)
+      .replace(/[^a-z0-9]/g, 'q')}`;
     const dead = `b${tag}`.slice(0, 5);
     const alive = `c${tag}`.slice(0, 5);
     try {
@@ -392,13 +492,21 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
         await sh('nft', ['add', 'table', 'ip', p]);
       }
       const otherRoot = mkdtempSync(path.join(os.tmpdir(), 'berth-netk2-'));
-      const other = await createNetworking({ dataRoot: otherRoot, log, bip: `${N(12)}.1/24`, registryDir: reg });
+      const other = await createNetworking({
+        dataRoot: otherRoot,
+        log,
+        bip: `${N(12)}.1/24`,
+        registryDir: reg,
+      });
       await other.close();
       rmSync(otherRoot, { recursive: true, force: true });
       assert.ok(!(await k.links()).some((l) => l.name === `${dead}0`));
       assert.ok(!(await k.netnsList()).includes(`${dead}-x`));
       assert.equal((await sh('nft', ['list', 'table', 'ip', dead])).code, 1);
-      assert.ok((await k.links()).some((l) => l.name === `${alive}0`), 'a daemon whose data root exists keeps its objects');
+      assert.ok(
+        (await k.links()).some((l) => l.name === `${alive}0`),
+        'a daemon whose data root exists keeps its objects',
+      );
     } finally {
       await sh('ip', ['link', 'del', `${alive}0`]);
       await sh('ip', ['netns', 'del', `${alive}-x`]);

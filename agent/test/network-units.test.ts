@@ -44,7 +44,11 @@ describe('ipam', () => {
       ipam.addPool('n1', { subnet: parseCidr('10.213.9.0/29')!, gateway: parseIp('10.213.9.1')! });
       assert.equal(ipam.allocate('n1', 'c1'), parseIp('10.213.9.2'));
       assert.equal(ipam.allocate('n1', 'c2', parseIp('10.213.9.5')), parseIp('10.213.9.5'));
-      assert.equal(ipam.allocate('n1', 'c2', parseIp('10.213.9.5')), parseIp('10.213.9.5'), 'same owner: idempotent');
+      assert.equal(
+        ipam.allocate('n1', 'c2', parseIp('10.213.9.5')),
+        parseIp('10.213.9.5'),
+        'same owner: idempotent',
+      );
       assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.9.5')), { statusCode: 409 });
       assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.9.7')), { statusCode: 400 }, 'broadcast');
       assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.10.2')), { statusCode: 400 });
@@ -56,7 +60,11 @@ describe('ipam', () => {
       const again = new Ipam(file);
       await again.load();
       assert.equal(again.allocatedCount('n1'), 5);
-      ipam.addPool('n2', { subnet: parseCidr('10.213.8.0/24')!, gateway: parseIp('10.213.8.1')!, range: parseCidr('10.213.8.128/25')! });
+      ipam.addPool('n2', {
+        subnet: parseCidr('10.213.8.0/24')!,
+        gateway: parseIp('10.213.8.1')!,
+        range: parseCidr('10.213.8.128/25')!,
+      });
       assert.equal(ipam.allocate('n2', 'x'), parseIp('10.213.8.128'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -77,12 +85,18 @@ describe('dns', () => {
       createLogger(),
     );
     const ok = parseReply((await dns.answer(buildQuery(1, 'Web.', TYPE_A), '10.213.9.2', 'udp'))!);
-    assert.deepEqual(ok.answers.map((a) => (a.type === TYPE_A ? a.ip : 0)), [parseIp('10.213.9.3')]);
+    assert.deepEqual(
+      ok.answers.map((a) => (a.type === TYPE_A ? a.ip : 0)),
+      [parseIp('10.213.9.3')],
+    );
     const aaaa = parseReply((await dns.answer(buildQuery(2, 'web', TYPE_AAAA), '10.213.9.2', 'udp'))!);
     assert.equal(aaaa.rcode, 0);
     assert.equal(aaaa.answers.length, 0);
     assert.equal(parseReply((await dns.answer(buildQuery(3, 'web', TYPE_A), '10.9.9.9', 'udp'))!).rcode, 5);
-    assert.equal(parseReply((await dns.answer(buildQuery(4, 'other', TYPE_A), '10.213.9.2', 'udp'))!).rcode, 2);
+    assert.equal(
+      parseReply((await dns.answer(buildQuery(4, 'other', TYPE_A), '10.213.9.2', 'udp'))!).rcode,
+      2,
+    );
     assert.equal(await dns.answer(Buffer.from([1, 2, 3]), '10.213.9.2', 'udp'), undefined);
     const loop = Buffer.alloc(20);
     loop.writeUInt16BE(1, 4);
@@ -94,18 +108,41 @@ describe('dns', () => {
 
 describe('etc files', () => {
   it('renders hosts with own entry, --add-host and links; resolv.conf embedded or copied', () => {
-    const hosts = renderHosts({ hostname: 'abc', domainname: 'example', ownIp: '10.213.9.2', extraHosts: [{ name: 'h', ip: '10.213.9.1' }], links: [{ ip: '10.213.9.3', names: ['db', 'xyz'] }] });
+    const hosts = renderHosts({
+      hostname: 'abc',
+      domainname: 'example',
+      ownIp: '10.213.9.2',
+      extraHosts: [{ name: 'h', ip: '10.213.9.1' }],
+      links: [{ ip: '10.213.9.3', names: ['db', 'xyz'] }],
+    });
     assert.match(hosts, /^127\.0\.0\.1\tlocalhost$/m);
     assert.match(hosts, /^10\.213\.9\.1\th$/m);
     assert.match(hosts, /^10\.213\.9\.3\tdb xyz$/m);
     assert.match(hosts, /^10\.213\.9\.2\tabc\.example abc$/m);
-    const host = parseResolvConf('nameserver 127.0.0.53\nnameserver 10.213.0.53\nsearch corp.test\noptions edns0 # c\n');
+    const host = parseResolvConf(
+      'nameserver 127.0.0.53\nnameserver 10.213.0.53\nsearch corp.test\noptions edns0 # c\n',
+    );
     const copied = renderResolvConf({ host, dns: [], dnsSearch: [], dnsOptions: [], embedded: false });
     assert.doesNotMatch(copied, /127\.0\.0\.53/);
     assert.match(copied, /nameserver 10\.213\.0\.53\nsearch corp\.test\noptions edns0/);
-    const emb = renderResolvConf({ host, dns: [], dnsSearch: ['a.test'], dnsOptions: ['ndots:3', 'timeout:1'], embedded: true });
+    const emb = renderResolvConf({
+      host,
+      dns: [],
+      dnsSearch: ['a.test'],
+      dnsOptions: ['ndots:3', 'timeout:1'],
+      embedded: true,
+    });
     assert.match(emb, /nameserver 127\.0\.0\.11\nsearch a\.test\noptions ndots:0 timeout:1/);
-    assert.match(renderResolvConf({ host: parseResolvConf('nameserver 127.0.0.1'), dns: [], dnsSearch: [], dnsOptions: [], embedded: false }), /nameserver 8\.8\.8\.8/);
+    assert.match(
+      renderResolvConf({
+        host: parseResolvConf('nameserver 127.0.0.1'),
+        dns: [],
+        dnsSearch: [],
+        dnsOptions: [],
+        embedded: false,
+      }),
+      /nameserver 8\.8\.8\.8/,
+    );
     assert.deepEqual(parseExtraHost('gw:host-gateway'), { name: 'gw', ip: 'host-gateway' });
     assert.deepEqual(parseExtraHost('v6:::1'), { name: 'v6', ip: '::1' });
     assert.throws(() => parseExtraHost('x:notanip'), { statusCode: 400 });
@@ -114,7 +151,18 @@ describe('etc files', () => {
 
 describe('ports', () => {
   it('expands bindings and -P, rejects bad specs, reports the PortMap', () => {
-    const r = portRequests({ '80/tcp': [{ HostIp: '', HostPort: '8000-8002' }, { HostIp: '::', HostPort: '9' }], '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }], '443': null }, true, ['80/tcp', '443/tcp', '7/udp']);
+    const r = portRequests(
+      {
+        '80/tcp': [
+          { HostIp: '', HostPort: '8000-8002' },
+          { HostIp: '::', HostPort: '9' },
+        ],
+        '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
+        '443': null,
+      },
+      true,
+      ['80/tcp', '443/tcp', '7/udp'],
+    );
     assert.deepEqual(
       r.map((x) => `${x.hostIp}:${x.hostPortRange.join('-')}->${x.containerPort}/${x.proto}`),
       ['0.0.0.0:8000-8002->80/tcp', '127.0.0.1:5353-5353->53/udp', '0.0.0.0:0-0->7/udp'],
@@ -122,10 +170,13 @@ describe('ports', () => {
     assert.throws(() => portRequests({ '0/tcp': [] }, false, []), { statusCode: 400 });
     assert.throws(() => portRequests({ '80/tcp': [{ HostPort: '9-1' }] }, false, []), { statusCode: 400 });
     assert.throws(() => portRequests({ '80/tcp': [{ HostIp: 'nope' }] }, false, []), { statusCode: 400 });
-    assert.deepEqual(portMap(['80/tcp', '81/tcp'], [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 8000 }]), {
-      '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8000' }],
-      '81/tcp': null,
-    });
+    assert.deepEqual(
+      portMap(['80/tcp', '81/tcp'], [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 8000 }]),
+      {
+        '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8000' }],
+        '81/tcp': null,
+      },
+    );
   });
 });
 
@@ -143,12 +194,18 @@ describe('names and rules', () => {
         { bridge: 'b12340', subnet: '10.213.9.0/24', internal: false, masquerade: true },
         { bridge: 'b1234-x', subnet: '10.213.10.0/24', internal: true, masquerade: true },
       ],
-      dnat: [{ proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', hostPort: 8080, containerIp: '10.213.9.2' }],
+      dnat: [
+        { proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', hostPort: 8080, containerIp: '10.213.9.2' },
+      ],
     });
     assert.match(text, /^add table ip b1234\ndelete table ip b1234\ntable ip b1234 \{/);
     assert.match(text, /ip daddr 127\.0\.0\.1 tcp dport 8080 dnat to 10\.213\.9\.2:80/);
     assert.match(text, /ip saddr 10\.213\.9\.0\/24 oifname != "b12340" masquerade/);
-    assert.doesNotMatch(text, /ip saddr 10\.213\.10\.0\/24 oifname != "b1234-x" masquerade/, 'internal: no outbound NAT');
+    assert.doesNotMatch(
+      text,
+      /ip saddr 10\.213\.10\.0\/24 oifname != "b1234-x" masquerade/,
+      'internal: no outbound NAT',
+    );
     assert.match(text, /iifname "b1234-x" oifname != "b1234-x" drop/);
   });
 });

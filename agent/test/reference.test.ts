@@ -10,8 +10,16 @@ describe('image references', () => {
       ['index.docker.io/library/busybox', 'docker.io/library/busybox:latest', 'busybox:latest'],
       ['localhost/x', 'localhost/x:latest', 'localhost/x:latest'],
       ['127.0.0.1:5000/a/b:t', '127.0.0.1:5000/a/b:t', '127.0.0.1:5000/a/b:t'],
-      ['example.com:443/x@sha256:' + 'a'.repeat(64), 'example.com:443/x@sha256:' + 'a'.repeat(64), 'example.com:443/x@sha256:' + 'a'.repeat(64)],
-      ['busybox:1@sha256:' + 'b'.repeat(64), 'docker.io/library/busybox:1@sha256:' + 'b'.repeat(64), 'busybox:1@sha256:' + 'b'.repeat(64)],
+      [
+        'example.com:443/x@sha256:' + 'a'.repeat(64),
+        'example.com:443/x@sha256:' + 'a'.repeat(64),
+        'example.com:443/x@sha256:' + 'a'.repeat(64),
+      ],
+      [
+        'busybox:1@sha256:' + 'b'.repeat(64),
+        'docker.io/library/busybox:1@sha256:' + 'b'.repeat(64),
+        'busybox:1@sha256:' + 'b'.repeat(64),
+      ],
     ];
     for (const [input, full, fam] of cases) {
       const r = parseReference(input);
@@ -21,10 +29,21 @@ describe('image references', () => {
   });
 
   it('rejects malformed references with 400 and Docker wording', () => {
-    for (const bad of ['', 'UPPER', 'a:b:c', 'busybox:', 'x@sha256:123', '-bad', 'a//b', 'busybox:tag with space', 'host:99999999999999999999999/x/../y']) {
+    for (const bad of [
+      '',
+      'UPPER',
+      'a:b:c',
+      'busybox:',
+      'x@sha256:123',
+      '-bad',
+      'a//b',
+      'busybox:tag with space',
+      'host:99999999999999999999999/x/../y',
+    ]) {
       assert.throws(
         () => parseReference(bad),
-        (e: Error & { statusCode?: number }) => e.statusCode === 400 && /invalid reference format|must be lowercase/.test(e.message),
+        (e: Error & { statusCode?: number }) =>
+          e.statusCode === 400 && /invalid reference format|must be lowercase/.test(e.message),
         bad,
       );
     }

@@ -7,7 +7,11 @@ import { parseFilters } from '../src/api/http.js';
 
 describe('Router', () => {
   const noop = () => undefined;
-  const r = new Router().get('/images/json', noop).get('/images/{name*}/json', noop).delete('/images/{name*}', noop).post('/containers/{id}/start', noop);
+  const r = new Router()
+    .get('/images/json', noop)
+    .get('/images/{name*}/json', noop)
+    .delete('/images/{name*}', noop)
+    .post('/containers/{id}/start', noop);
 
   it('matches image names that contain slashes and ports', () => {
     const m = r.match('GET', '/images/127.0.0.1:5000/a/b:tag/json');
@@ -46,6 +50,9 @@ describe('parseFilters', () => {
     assert.deepEqual(f.get('dangling'), ['true']);
   });
   it('rejects malformed filters with a 400', () => {
-    assert.throws(() => parseFilters(new URLSearchParams({ filters: '{' })), (e: Error & { statusCode?: number }) => e.statusCode === 400);
+    assert.throws(
+      () => parseFilters(new URLSearchParams({ filters: '{' })),
+      (e: Error & { statusCode?: number }) => e.statusCode === 400,
+    );
   });
 });

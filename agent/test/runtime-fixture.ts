@@ -26,19 +26,27 @@ export function kernelTestsBlocked(): string | undefined {
 
 export async function buildBusyboxRootfs(dir: string): Promise<string> {
   const { execFileSync } = await import('node:child_process');
-  for (const d of ['bin', 'etc', 'tmp', 'root', 'home/user']) await fsp.mkdir(path.join(dir, d), { recursive: true });
+  for (const d of ['bin', 'etc', 'tmp', 'root', 'home/user'])
+    await fsp.mkdir(path.join(dir, d), { recursive: true });
   await fsp.copyFile(BUSYBOX, path.join(dir, 'bin/busybox'));
   await fsp.chmod(path.join(dir, 'bin/busybox'), 0o755);
-  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
+  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((a) => a && a !== 'busybox');
   for (const a of applets) await fsp.symlink('busybox', path.join(dir, 'bin', a));
   await fsp.chmod(path.join(dir, 'tmp'), 0o1777);
-  await fsp.writeFile(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n');
+  await fsp.writeFile(
+    path.join(dir, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n',
+  );
   await fsp.writeFile(path.join(dir, 'etc/group'), 'root:x:0:\nuser:x:1000:\nextra:x:2000:user\n');
   await fsp.writeFile(path.join(dir, 'bin/not-exec'), '#!/bin/sh\necho no\n', { mode: 0o644 });
   return dir;
 }
 
-export type SpecOverrides = Partial<Omit<RuntimeSpec, 'process'>> & { process?: Partial<RuntimeSpec['process']> };
+export type SpecOverrides = Partial<Omit<RuntimeSpec, 'process'>> & {
+  process?: Partial<RuntimeSpec['process']>;
+};
 
 export interface Fixture {
   runtime: Runtime;
@@ -74,7 +82,11 @@ export async function makeFixture(): Promise<Fixture> {
         hostname: 'box',
         process: {
           args,
-          env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'HOSTNAME=box'],
+          env: [
+            'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+            'HOME=/root',
+            'HOSTNAME=box',
+          ],
           cwd: '/',
           user: { uid: 0, gid: 0, additionalGids: [] },
           terminal: false,
@@ -87,7 +99,14 @@ export async function makeFixture(): Promise<Fixture> {
           ...proc,
         },
         mounts: [],
-        namespaces: { pid: { mode: 'new' }, net: { mode: 'new' }, ipc: { mode: 'new' }, uts: { mode: 'new' }, cgroup: { mode: 'new' }, mnt: { mode: 'new' } },
+        namespaces: {
+          pid: { mode: 'new' },
+          net: { mode: 'new' },
+          ipc: { mode: 'new' },
+          uts: { mode: 'new' },
+          cgroup: { mode: 'new' },
+          mnt: { mode: 'new' },
+        },
         cgroup: { parent: cgroupParent, resources: {} },
         maskedPaths: [...DOCKER_MASKED_PATHS],
         readonlyPaths: [...DOCKER_READONLY_PATHS],
@@ -133,7 +152,10 @@ export function collect(r: Readable | undefined): Promise<Buffer> {
 }
 
 /** create → attach stdout/stderr → start → wait: the `docker run` sequence. */
-export async function run(fx: Fixture, spec: RuntimeSpec): Promise<{ stdout: string; stderr: string; exitCode: number; oomKilled: boolean }> {
+export async function run(
+  fx: Fixture,
+  spec: RuntimeSpec,
+): Promise<{ stdout: string; stderr: string; exitCode: number; oomKilled: boolean }> {
   await fx.runtime.create(spec);
   try {
     const att = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: true });

@@ -52,7 +52,10 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
 
   it('execs inside the running container: same pid namespace, exit code, stdout/stderr apart', async () => {
     const spec = await started(['sleep', '100']);
-    const h = await fx.runtime.exec(spec.id, execSpec(['sh', '-c', 'echo $$ out; ps -o pid,comm | grep -c sleep; echo err >&2; exit 4']));
+    const h = await fx.runtime.exec(
+      spec.id,
+      execSpec(['sh', '-c', 'echo $$ out; ps -o pid,comm | grep -c sleep; echo err >&2; exit 4']),
+    );
     h.stdin.end();
     const [out, err, exit] = await Promise.all([collect(h.stdout), collect(h.stderr), h.exit]);
     assert.equal(exit.exitCode, 4);
@@ -63,17 +66,26 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     early.stdin.write(Buffer.alloc(1 << 20)); // into a closed pipe: must not throw in berthd
     early.stdin.end();
     await sleep(20);
-    await assert.rejects(fx.runtime.exec(spec.id, execSpec(['nosuch'])), (e: { exitCode: number; message: string }) => {
-      assert.equal(e.exitCode, 127);
-      assert.match(e.message, /executable file not found in \$PATH/);
-      return true;
-    });
+    await assert.rejects(
+      fx.runtime.exec(spec.id, execSpec(['nosuch'])),
+      (e: { exitCode: number; message: string }) => {
+        assert.equal(e.exitCode, 127);
+        assert.match(e.message, /executable file not found in \$PATH/);
+        return true;
+      },
+    );
     await fx.runtime.delete(spec.id);
   });
 
   it('exec with a PTY reports the console size and follows resize', async () => {
     const spec = await started(['sleep', '100']);
-    const h = await fx.runtime.exec(spec.id, execSpec(['sh', '-c', 'stty size; read x; stty size'], { terminal: true, consoleSize: { rows: 30, cols: 100 } }));
+    const h = await fx.runtime.exec(
+      spec.id,
+      execSpec(['sh', '-c', 'stty size; read x; stty size'], {
+        terminal: true,
+        consoleSize: { rows: 30, cols: 100 },
+      }),
+    );
     const out = collect(h.stdout);
     await sleep(100);
     await h.resize({ rows: 40, cols: 120 });
@@ -90,16 +102,30 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     const a = await started(['sleep', '100']);
     const pidA = (await fx.runtime.state(a.id))!.pid;
     const ns = `/proc/${pidA}/ns`;
-    const b = fx.spec(['sh', '-c', 'ps -o comm | grep -c sleep; for t in net ipc uts; do readlink /proc/self/ns/$t; done'], {
-      namespaces: { pid: { mode: 'join', path: ns }, net: { mode: 'join', path: ns }, ipc: { mode: 'join', path: ns }, uts: { mode: 'new' }, cgroup: { mode: 'new' }, mnt: { mode: 'new' } },
-    });
+    const b = fx.spec(
+      ['sh', '-c', 'ps -o comm | grep -c sleep; for t in net ipc uts; do readlink /proc/self/ns/$t; done'],
+      {
+        namespaces: {
+          pid: { mode: 'join', path: ns },
+          net: { mode: 'join', path: ns },
+          ipc: { mode: 'join', path: ns },
+          uts: { mode: 'new' },
+          cgroup: { mode: 'new' },
+          mnt: { mode: 'new' },
+        },
+      },
+    );
     await fx.runtime.create(b);
     const att = await fx.runtime.attach(b.id, { stdin: false, stdout: true, stderr: true });
     const out = collect(att.output);
     await fx.runtime.start(b.id);
     assert.equal((await fx.runtime.wait(b.id)).exitCode, 0);
-    const [netA, ipcA, utsA] = await Promise.all(['net', 'ipc', 'uts'].map((t) => fsp.readlink(`${ns}/${t}`)));
-    const lines = demux(await out).stdout.trim().split('\n');
+    const [netA, ipcA, utsA] = await Promise.all(
+      ['net', 'ipc', 'uts'].map((t) => fsp.readlink(`${ns}/${t}`)),
+    );
+    const lines = demux(await out)
+      .stdout.trim()
+      .split('\n');
     assert.deepEqual(lines.slice(0, 3), ['1', netA, ipcA], "A's sleep is visible; net and ipc are A's");
     assert.notEqual(lines[3], utsA, 'uts stays private');
     await fx.runtime.delete(b.id);
@@ -111,7 +137,10 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     await sleep(50);
     await fx.runtime.pause(spec.id);
     assert.equal((await fx.runtime.state(spec.id))?.status, 'paused');
-    await assert.rejects(fx.runtime.exec(spec.id, execSpec(['true'])), /is paused, unpause the container before exec/);
+    await assert.rejects(
+      fx.runtime.exec(spec.id, execSpec(['true'])),
+      /is paused, unpause the container before exec/,
+    );
     const a = (await fx.runtime.stats(spec.id)).cpu.totalUsage;
     await sleep(200);
     const b = (await fx.runtime.stats(spec.id)).cpu.totalUsage;
@@ -123,11 +152,23 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     await fx.runtime.delete(spec.id);
   });
 
-  it("shows the container its own cgroups read-only under /sys/fs/cgroup, with its limits", async () => {
-    const script = 'cat /proc/self/cgroup | grep -c ":/$"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; ' +
+  it('shows the container its own cgroups read-only under /sys/fs/cgroup, with its limits', async () => {
+    const script =
+      'cat /proc/self/cgroup | grep -c ":/$"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; ' +
       'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpuset/cpuset.cpus; (echo 1 > /sys/fs/cgroup/pids/pids.max) 2>&1';
     const spec = fx.spec(['sh', '-c', script], {
-      cgroup: { parent: fx.cgroupParent, resources: { memory: 48 << 20, pidsLimit: 77, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 512, cpusetCpus: '0', blkioWeight: 500 } },
+      cgroup: {
+        parent: fx.cgroupParent,
+        resources: {
+          memory: 48 << 20,
+          pidsLimit: 77,
+          cpuQuota: 50000,
+          cpuPeriod: 100000,
+          cpuShares: 512,
+          cpusetCpus: '0',
+          blkioWeight: 500,
+        },
+      },
     });
     await fx.runtime.create(spec);
     const att = await fx.runtime.attach(spec.id, { stdin: false, stdout: true, stderr: true });
@@ -136,7 +177,10 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     await fx.runtime.wait(spec.id);
     const text = demux(await out).stdout;
     const lines = text.split('\n');
-    assert.ok(Number(lines[0]!.replace(/\D/g, '')) >= 5, `every hierarchy is rooted at the container's cgroup: ${lines[0]}`);
+    assert.ok(
+      Number(lines[0]!.replace(/\D/g, '')) >= 5,
+      `every hierarchy is rooted at the container's cgroup: ${lines[0]}`,
+    );
     assert.match(text, new RegExp(`${48 << 20}\n77\n50000\n512\n0\n`));
     assert.match(text, /Read-only file system/);
     await fx.runtime.delete(spec.id);
@@ -153,9 +197,12 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
   });
 
   it('pids-limit 50 contains a fork bomb; stats and top see the processes', async () => {
-    const spec = await started(['sh', '-c', '(for i in $(seq 200); do sleep 60 & done) 2>/dev/null; exec sleep 60'], {
-      cgroup: { parent: fx.cgroupParent, resources: { pidsLimit: 50 } },
-    });
+    const spec = await started(
+      ['sh', '-c', '(for i in $(seq 200); do sleep 60 & done) 2>/dev/null; exec sleep 60'],
+      {
+        cgroup: { parent: fx.cgroupParent, resources: { pidsLimit: 50 } },
+      },
+    );
     await sleep(700);
     const st = await fx.runtime.stats(spec.id);
     assert.equal(st.pids.limit, 50);
@@ -174,8 +221,12 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     const spec = fx.spec(['sh', '-c', 'echo started; sleep 100']);
     const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), 'runtime-orphan.js');
     // a separate Node process plays berthd: creates and starts the container, then dies by SIGKILL
-    const child = spawn(process.execPath, [helper, fx.stateRoot, fx.cgroupParent, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const child = spawn(process.execPath, [helper, fx.stateRoot, fx.cgroupParent, JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())),
+    );
     assert.match(line, /^running \d+$/);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
@@ -184,7 +235,10 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
 
     const rt = await createRuntime({ stateRoot: fx.stateRoot, cgroupParent: fx.cgroupParent });
     const report = await rt.reconcile(new Set([spec.id]));
-    assert.deepEqual(report.running.map((s) => s.id), [spec.id]);
+    assert.deepEqual(
+      report.running.map((s) => s.id),
+      [spec.id],
+    );
     const h = await rt.exec(spec.id, execSpec(['echo', 'still here']));
     h.stdin.end();
     assert.equal((await collect(h.stdout)).toString(), 'still here\n');
@@ -200,15 +254,24 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     assert.deepEqual(await fsp.readdir(fx.stateRoot), []);
     for (const h of ['memory', 'pids', 'cpu', 'freezer', 'unified']) {
       const dir = path.join('/sys/fs/cgroup', h, fx.cgroupParent);
-      assert.deepEqual((await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()), [], `${dir} has no leftovers`);
+      assert.deepEqual(
+        (await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()),
+        [],
+        `${dir} has no leftovers`,
+      );
     }
   });
 
   it('run/exec/delete cycles leak no processes, cgroups, state or file descriptors', async () => {
     const fds = async () => (await fsp.readdir('/proc/self/fd')).length;
-    const children = async () => (await fsp.readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8')).trim();
+    const children = async () =>
+      (await fsp.readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8')).trim();
     const cgroupDirs = async () =>
-      (await fsp.readdir(path.join('/sys/fs/cgroup/memory', fx.cgroupParent), { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).length;
+      (
+        await fsp
+          .readdir(path.join('/sys/fs/cgroup/memory', fx.cgroupParent), { withFileTypes: true })
+          .catch(() => [])
+      ).filter((d) => d.isDirectory()).length;
     const before = { fds: await fds(), cg: await cgroupDirs() };
     for (let i = 0; i < 25; i++) {
       const spec = await started(['sleep', '100']);
@@ -237,7 +300,11 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
     await fx.runtime.close();
     for (const h of ['memory', 'pids', 'cpu', 'unified']) {
-      assert.equal(await fsp.stat(path.join('/sys/fs/cgroup', h, fx.cgroupParent)).catch(() => undefined), undefined, `${h} parent removed`);
+      assert.equal(
+        await fsp.stat(path.join('/sys/fs/cgroup', h, fx.cgroupParent)).catch(() => undefined),
+        undefined,
+        `${h} parent removed`,
+      );
     }
     assert.equal(await fsp.stat(fx.stateRoot).catch(() => undefined), undefined, 'state root removed');
   });

@@ -5,7 +5,12 @@ import { capMask, mergeCaps } from '../src/runtime/caps.js';
 import { compileCreateOps, compileExecOps, opLine } from '../src/runtime/ops.js';
 import { compileSeccomp } from '../src/runtime/seccomp/bpf.js';
 import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from '../src/runtime/seccomp/syscalls.js';
-import { DOCKER_DEFAULT_CAPS, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS, type RuntimeSpec } from '../src/runtime/types.js';
+import {
+  DOCKER_DEFAULT_CAPS,
+  DOCKER_MASKED_PATHS,
+  DOCKER_READONLY_PATHS,
+  type RuntimeSpec,
+} from '../src/runtime/types.js';
 
 /** A classic-BPF interpreter for the instructions bpf.ts emits, run against a fake seccomp_data. */
 function runFilter(prog: Buffer, arch: number, nr: number, args: bigint[] = []): number {
@@ -41,7 +46,17 @@ describe('seccomp program (Docker default profile)', () => {
     for (const s of ['read', 'write', 'openat', 'execve', 'clone', 'exit_group', 'arch_prctl', 'setuid']) {
       assert.equal(runFilter(prog, X86, nr(s)), ALLOW, s);
     }
-    for (const s of ['mount', 'unshare', 'setns', 'kexec_load', 'reboot', 'bpf', 'kcmp', 'keyctl', 'init_module']) {
+    for (const s of [
+      'mount',
+      'unshare',
+      'setns',
+      'kexec_load',
+      'reboot',
+      'bpf',
+      'kcmp',
+      'keyctl',
+      'init_module',
+    ]) {
       assert.equal(runFilter(prog, X86, nr(s)), EPERM, s);
     }
   });
@@ -79,7 +94,10 @@ describe('capabilities', () => {
     assert.equal(capMask(DOCKER_DEFAULT_CAPS).toString(16), 'a80425fb');
   });
   it('applies --cap-add / --cap-drop including ALL', () => {
-    assert.deepEqual(mergeCaps(['CAP_CHOWN', 'CAP_KILL'], ['net_admin'], ['KILL']), ['CAP_CHOWN', 'CAP_NET_ADMIN']);
+    assert.deepEqual(mergeCaps(['CAP_CHOWN', 'CAP_KILL'], ['net_admin'], ['KILL']), [
+      'CAP_CHOWN',
+      'CAP_NET_ADMIN',
+    ]);
     assert.deepEqual(mergeCaps(DOCKER_DEFAULT_CAPS, ['NET_BIND_SERVICE'], ['ALL']), ['CAP_NET_BIND_SERVICE']);
     assert.ok(mergeCaps(DOCKER_DEFAULT_CAPS, ['ALL'], []).includes('CAP_SYS_ADMIN'));
     assert.throws(() => mergeCaps([], ['CAP_NOPE'], []), /unknown capability/);
@@ -89,15 +107,37 @@ describe('capabilities', () => {
 function spec(over: Partial<RuntimeSpec> = {}): RuntimeSpec {
   return {
     id: 'c1',
-    rootfs: { kind: 'overlay', lowerDirs: ['/l/2', '/l/1'], upperDir: '/c/upper', workDir: '/c/work', target: '/c/merged' },
+    rootfs: {
+      kind: 'overlay',
+      lowerDirs: ['/l/2', '/l/1'],
+      upperDir: '/c/upper',
+      workDir: '/c/work',
+      target: '/c/merged',
+    },
     readonlyRootfs: false,
     hostname: 'h',
     process: {
-      args: ['sh'], env: ['A=b\tc'], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, terminal: false, openStdin: false,
-      stdinOnce: false, capabilities: [...DOCKER_DEFAULT_CAPS], noNewPrivileges: true, rlimits: [{ type: 'nofile', soft: 1024, hard: 2048 }], init: false,
+      args: ['sh'],
+      env: ['A=b\tc'],
+      cwd: '/',
+      user: { uid: 0, gid: 0, additionalGids: [] },
+      terminal: false,
+      openStdin: false,
+      stdinOnce: false,
+      capabilities: [...DOCKER_DEFAULT_CAPS],
+      noNewPrivileges: true,
+      rlimits: [{ type: 'nofile', soft: 1024, hard: 2048 }],
+      init: false,
     },
     mounts: [],
-    namespaces: { pid: { mode: 'new' }, net: { mode: 'join', path: '/run/netns/x' }, ipc: { mode: 'new' }, uts: { mode: 'new' }, cgroup: { mode: 'new' }, mnt: { mode: 'new' } },
+    namespaces: {
+      pid: { mode: 'new' },
+      net: { mode: 'join', path: '/run/netns/x' },
+      ipc: { mode: 'new' },
+      uts: { mode: 'new' },
+      cgroup: { mode: 'new' },
+      mnt: { mode: 'new' },
+    },
     cgroup: { parent: 'berth', resources: {} },
     maskedPaths: [...DOCKER_MASKED_PATHS],
     readonlyPaths: [...DOCKER_READONLY_PATHS],
@@ -113,19 +153,41 @@ function spec(over: Partial<RuntimeSpec> = {}): RuntimeSpec {
 
 describe('op list for the native helper', () => {
   const ctx = { shimPath: '/shim', cgroupProcs: ['/cg/a/cgroup.procs'], cgroupVersion: 1 as const };
-  const ops = (s: RuntimeSpec) => compileCreateOps(s, ctx).trim().split('\n').map((l) => l.split('\t'));
+  const ops = (s: RuntimeSpec) =>
+    compileCreateOps(s, ctx)
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
   it('escapes fields so no value can inject an op', () => {
     assert.equal(opLine(['env', 'A=1\nargs\tx\\']), 'env\tA=1\\nargs\\tx\\\\');
   });
   it('mounts the overlay with the layers in order, joins the given netns, masks and protects Docker paths', () => {
     const o = ops(spec());
-    assert.deepEqual(o.find((f) => f[0] === 'overlay'), ['overlay', '/c/merged', '/c/upper', '/c/work', '/l', '2', '1']);
-    assert.deepEqual(o.find((f) => f[0] === 'nsjoin'), ['nsjoin', 'net', '/run/netns/x']);
-    assert.equal(o.filter((f) => f[0] === 'lo').length, 0, 'a joined netns is configured by the network, not us');
+    assert.deepEqual(
+      o.find((f) => f[0] === 'overlay'),
+      ['overlay', '/c/merged', '/c/upper', '/c/work', '/l', '2', '1'],
+    );
+    assert.deepEqual(
+      o.find((f) => f[0] === 'nsjoin'),
+      ['nsjoin', 'net', '/run/netns/x'],
+    );
+    assert.equal(
+      o.filter((f) => f[0] === 'lo').length,
+      0,
+      'a joined netns is configured by the network, not us',
+    );
     const names = o.map((f) => f[0]);
-    assert.ok(names.indexOf('pivot') < names.indexOf('mask') && names.indexOf('pivot') > names.indexOf('rmount'));
-    assert.deepEqual(o.filter((f) => f[0] === 'mask').map((f) => f[1]), [...DOCKER_MASKED_PATHS]);
-    assert.deepEqual(o.find((f) => f[0] === 'rlimit'), ['rlimit', '7', '1024', '2048']);
+    assert.ok(
+      names.indexOf('pivot') < names.indexOf('mask') && names.indexOf('pivot') > names.indexOf('rmount'),
+    );
+    assert.deepEqual(
+      o.filter((f) => f[0] === 'mask').map((f) => f[1]),
+      [...DOCKER_MASKED_PATHS],
+    );
+    assert.deepEqual(
+      o.find((f) => f[0] === 'rlimit'),
+      ['rlimit', '7', '1024', '2048'],
+    );
     assert.ok(o.some((f) => f[0] === 'seccomp'));
   });
   it('privileged drops masks, seccomp and device restrictions and grants every capability', () => {
@@ -139,8 +201,14 @@ describe('op list for the native helper', () => {
     const s = spec();
     s.process.user = { uid: 1000, gid: 1000, additionalGids: [5, 6] };
     const o = ops(s);
-    assert.deepEqual(o.find((f) => f[0] === 'user'), ['user', '1000', '1000', '5,6']);
-    assert.deepEqual(o.find((f) => f[0] === 'caps'), ['caps', 'a80425fb', '0', '0']);
+    assert.deepEqual(
+      o.find((f) => f[0] === 'user'),
+      ['user', '1000', '1000', '5,6'],
+    );
+    assert.deepEqual(
+      o.find((f) => f[0] === 'caps'),
+      ['caps', 'a80425fb', '0', '0'],
+    );
   });
   it('refuses to share the host mount namespace and unknown ulimits', () => {
     const s = spec();
@@ -155,17 +223,39 @@ describe('op list for the native helper', () => {
     s.namespaces.ipc = { mode: 'join', path: '/proc/77/ns' };
     s.namespaces.pid = { mode: 'join', path: '/proc/77/ns/' };
     const joins = ops(s).filter((f) => f[0] === 'nsjoin');
-    assert.deepEqual(joins, [['nsjoin', 'pid', '/proc/77/ns/pid'], ['nsjoin', 'net', '/run/netns/x'], ['nsjoin', 'ipc', '/proc/77/ns/ipc']]);
+    assert.deepEqual(joins, [
+      ['nsjoin', 'pid', '/proc/77/ns/pid'],
+      ['nsjoin', 'net', '/run/netns/x'],
+      ['nsjoin', 'ipc', '/proc/77/ns/ipc'],
+    ]);
   });
   it('refuses cgroup parents that would leave the hierarchy', async () => {
     const { checkCgroupRef } = await import('../src/cgroups/types.js');
-    assert.deepEqual(checkCgroupRef({ parent: '/berth/sub/', name: 'c1' }), { parent: 'berth/sub', name: 'c1' });
-    for (const parent of ['../../etc', 'a/../..', 'a//b', 'a b']) assert.throws(() => checkCgroupRef({ parent, name: 'c' }), /invalid cgroup parent/);
+    assert.deepEqual(checkCgroupRef({ parent: '/berth/sub/', name: 'c1' }), {
+      parent: 'berth/sub',
+      name: 'c1',
+    });
+    for (const parent of ['../../etc', 'a/../..', 'a//b', 'a b'])
+      assert.throws(() => checkCgroupRef({ parent, name: 'c' }), /invalid cgroup parent/);
     assert.throws(() => checkCgroupRef({ parent: 'ok', name: '..' }), /invalid cgroup parent/);
   });
   it('exec ops enter the target pid and its cgroups', () => {
-    const text = compileExecOps(42, { args: ['ls'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] }, terminal: true,
-      capabilities: [], noNewPrivileges: false, privileged: false, seccomp: 'unconfined', consoleSize: { rows: 5, cols: 6 } }, ['/cg/x']);
+    const text = compileExecOps(
+      42,
+      {
+        args: ['ls'],
+        env: [],
+        cwd: '/',
+        user: { uid: 0, gid: 0, additionalGids: [] },
+        terminal: true,
+        capabilities: [],
+        noNewPrivileges: false,
+        privileged: false,
+        seccomp: 'unconfined',
+        consoleSize: { rows: 5, cols: 6 },
+      },
+      ['/cg/x'],
+    );
     assert.match(text, /^pid\t42\nterminal\t1\nconsolesize\t5\t6\ncgroupprocs\t\/cg\/x\n/);
     assert.doesNotMatch(text, /seccomp/);
   });
@@ -174,13 +264,19 @@ describe('op list for the native helper', () => {
 describe('per-daemon runtime options', () => {
   it('keeps the default daemon on "berth" and gives every other data root its own cgroup parent and state root', async () => {
     const { runtimeOptionsFor } = await import('../src/runtime/index.js');
-    assert.deepEqual(runtimeOptionsFor({ dataRoot: '/var/lib/berth' }), { stateRoot: '/run/berth/runtime', cgroupParent: 'berth' });
+    assert.deepEqual(runtimeOptionsFor({ dataRoot: '/var/lib/berth' }), {
+      stateRoot: '/run/berth/runtime',
+      cgroupParent: 'berth',
+    });
     const a = runtimeOptionsFor({ dataRoot: '/tmp/a' });
     const b = runtimeOptionsFor({ dataRoot: '/tmp/b' });
     assert.notEqual(a.cgroupParent, b.cgroupParent);
     assert.notEqual(a.stateRoot, b.stateRoot);
     assert.ok(`${a.stateRoot}/${'f'.repeat(64)}/shim.sock`.length < 108, 'shim socket paths fit in sun_path');
-    assert.deepEqual(runtimeOptionsFor({ dataRoot: '/tmp/a', cgroupParent: 'x/y', execRoot: '/run/x' }), { stateRoot: '/run/x', cgroupParent: 'x/y' });
+    assert.deepEqual(runtimeOptionsFor({ dataRoot: '/tmp/a', cgroupParent: 'x/y', execRoot: '/run/x' }), {
+      stateRoot: '/run/x',
+      cgroupParent: 'x/y',
+    });
   });
 });
 
@@ -194,7 +290,16 @@ describe('network counters', () => {
       '  eth0:    1500      10    1    2    0     0          0         0     3000      20    3    4    0     0       0          0',
     ].join('\n');
     assert.deepEqual(parseNetDev(text), {
-      eth0: { rxBytes: 1500, rxPackets: 10, rxErrors: 1, rxDropped: 2, txBytes: 3000, txPackets: 20, txErrors: 3, txDropped: 4 },
+      eth0: {
+        rxBytes: 1500,
+        rxPackets: 10,
+        rxErrors: 1,
+        rxDropped: 2,
+        txBytes: 3000,
+        txPackets: 20,
+        txErrors: 3,
+        txDropped: 4,
+      },
     });
   });
 });

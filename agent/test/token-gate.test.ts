@@ -25,7 +25,11 @@ function exchange(port: number, chunks: (string | Buffer)[], gapMs = 20, endAfte
     s.on('data', (d) => {
       got += d.toString();
       // Keep-alive: resolve once every request sent has its answer.
-      if (!endAfter && (got.match(/\r\n\r\nOK/g) ?? []).length >= chunks.filter((c) => c.toString().includes('GET ')).length) s.destroy();
+      if (
+        !endAfter &&
+        (got.match(/\r\n\r\nOK/g) ?? []).length >= chunks.filter((c) => c.toString().includes('GET ')).length
+      )
+        s.destroy();
     });
     s.on('close', () => resolve(got));
     s.on('error', reject);
@@ -74,7 +78,11 @@ describe('host token gate', () => {
     // Plain HTTP (longer than the preamble) is taken as a bad token, not as a request.
     assert.equal(await exchange(port, [PING + PING]), '');
     assert.equal(await exchange(port, ['short']), '', 'closed before a whole preamble');
-    assert.equal(await exchange(port, [token.slice(0, 20)], 600, false), '', 'timed out waiting for the token');
+    assert.equal(
+      await exchange(port, [token.slice(0, 20)], 600, false),
+      '',
+      'timed out waiting for the token',
+    );
     assert.equal(handled, before, 'no request reached the router');
   });
 

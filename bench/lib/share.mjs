@@ -11,7 +11,11 @@ const MiB = 1 << 20;
 
 /** Seconds taken by `cmd` in a host shell (timed inside the shell). */
 function onHost(cmd) {
-  const r = spawnSync('sh', ['-c', `a=$(date +%s%N); ${cmd} >/dev/null 2>&1 || exit 99; b=$(date +%s%N); echo $((b - a))`], { encoding: 'utf8' });
+  const r = spawnSync(
+    'sh',
+    ['-c', `a=$(date +%s%N); ${cmd} >/dev/null 2>&1 || exit 99; b=$(date +%s%N); echo $((b - a))`],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`on the host: ${cmd}: exit ${r.status} ${r.stderr}`);
   return Number(r.stdout.trim()) / 1e9;
 }
@@ -30,7 +34,8 @@ function onHostMedian(cmd, n = 3, before = '') {
 function makeTree(root, dirs = 20, perDir = 15) {
   let files = 0;
   let seed = 1;
-  const bytes = (n) => Buffer.from(Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff));
+  const bytes = (n) =>
+    Buffer.from(Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff));
   for (let d = 0; d < dirs; d++) {
     mkdirSync(path.join(root, `d${d}`, 'sub'), { recursive: true });
     for (let f = 0; f < perDir; f++) {
@@ -52,8 +57,12 @@ export function measureSharing({ share, inGuest, guestDisk, sizeMiB = 128 }) {
   const evict = `dd if=${big} iflag=nocache count=0 2>/dev/null`;
   const seq = {
     hostWrite: onHost(`dd if=/dev/zero of=${big} bs=1M count=${sizeMiB} conv=fsync`),
-    sharedWrite: inGuest(`dd if=/dev/zero of=${share}/guest.bin bs=1M count=${sizeMiB} conv=fsync 2>/dev/null`),
-    guestDiskWrite: inGuest(`dd if=/dev/zero of=${guestDisk}/guest.bin bs=1M count=${sizeMiB} conv=fsync 2>/dev/null`),
+    sharedWrite: inGuest(
+      `dd if=/dev/zero of=${share}/guest.bin bs=1M count=${sizeMiB} conv=fsync 2>/dev/null`,
+    ),
+    guestDiskWrite: inGuest(
+      `dd if=/dev/zero of=${guestDisk}/guest.bin bs=1M count=${sizeMiB} conv=fsync 2>/dev/null`,
+    ),
   };
   onHost(`cat ${big}`);
   seq.hostReadWarm = onHostMedian(`dd if=${big} of=/dev/null bs=1M`);
@@ -66,9 +75,23 @@ export function measureSharing({ share, inGuest, guestDisk, sizeMiB = 128 }) {
   const rate = (s) => +(sizeMiB / s).toFixed(1);
   const sequential = {
     sizeMiB,
-    writeFsyncMiBs: { host: rate(seq.hostWrite), shared: rate(seq.sharedWrite), guestDisk: rate(seq.guestDiskWrite), ratio: +(seq.hostWrite / seq.sharedWrite).toFixed(2) },
-    readColdMiBs: { host: rate(seq.hostReadCold), shared: rate(seq.sharedReadCold), guestDisk: rate(seq.guestDiskReadCold), ratio: +(seq.hostReadCold / seq.sharedReadCold).toFixed(2) },
-    readWarmMiBs: { host: rate(seq.hostReadWarm), shared: rate(seq.sharedReadWarm), ratio: +(seq.hostReadWarm / seq.sharedReadWarm).toFixed(2) },
+    writeFsyncMiBs: {
+      host: rate(seq.hostWrite),
+      shared: rate(seq.sharedWrite),
+      guestDisk: rate(seq.guestDiskWrite),
+      ratio: +(seq.hostWrite / seq.sharedWrite).toFixed(2),
+    },
+    readColdMiBs: {
+      host: rate(seq.hostReadCold),
+      shared: rate(seq.sharedReadCold),
+      guestDisk: rate(seq.guestDiskReadCold),
+      ratio: +(seq.hostReadCold / seq.sharedReadCold).toFixed(2),
+    },
+    readWarmMiBs: {
+      host: rate(seq.hostReadWarm),
+      shared: rate(seq.sharedReadWarm),
+      ratio: +(seq.hostReadWarm / seq.sharedReadWarm).toFixed(2),
+    },
   };
 
   // Many small files: what `docker run -v $HOME/project:/src` feels (a build walking and reading a tree,
@@ -98,18 +121,31 @@ export function measureSharing({ share, inGuest, guestDisk, sizeMiB = 128 }) {
       guestDisk: inGuest(`rm -rf ${guestDisk}/g/tree`),
     },
   };
-  inGuest(`sync; echo 3 > /proc/sys/vm/drop_caches; tar -xf /tmp/tree.tar -C ${guestDisk}/g; sync; echo 3 > /proc/sys/vm/drop_caches`);
+  inGuest(
+    `sync; echo 3 > /proc/sys/vm/drop_caches; tar -xf /tmp/tree.tar -C ${guestDisk}/g; sync; echo 3 > /proc/sys/vm/drop_caches`,
+  );
   small.stat.guestDisk = inGuest(`ls -lR ${guestDisk}/g/tree >/dev/null`);
   small.read.guestDisk = inGuest(`tar -cf - -C ${guestDisk}/g tree | wc -c >/dev/null`);
   inGuest(`rm -rf ${guestDisk}/g ${guestDisk}/guest.bin /tmp/tree.tar`);
-  const smallFiles = { files, treeMiB: +(Number(spawnSync('du', ['-sb', tree], { encoding: 'utf8' }).stdout.split('\t')[0]) / MiB).toFixed(1) };
+  const smallFiles = {
+    files,
+    treeMiB: +(
+      Number(spawnSync('du', ['-sb', tree], { encoding: 'utf8' }).stdout.split('\t')[0]) / MiB
+    ).toFixed(1),
+  };
   for (const [op, t] of Object.entries(small))
-    smallFiles[`${op}Seconds`] = { host: +t.host.toFixed(3), shared: +t.shared.toFixed(2), guestDisk: +t.guestDisk.toFixed(2), ratio: +(t.host / t.shared).toFixed(3), ratioToGuestDisk: +(t.guestDisk / t.shared).toFixed(2) };
+    smallFiles[`${op}Seconds`] = {
+      host: +t.host.toFixed(3),
+      shared: +t.shared.toFixed(2),
+      guestDisk: +t.guestDisk.toFixed(2),
+      ratio: +(t.host / t.shared).toFixed(3),
+      ratioToGuestDisk: +(t.guestDisk / t.shared).toFixed(2),
+    };
   return {
     sequential,
     smallFiles,
     notes: [
-      'ratio = shared speed / host speed (1 = native). guestDisk = the same operation on the guest\'s own virtio disk: the ceiling any share has under this accelerator.',
+      "ratio = shared speed / host speed (1 = native). guestDisk = the same operation on the guest's own virtio disk: the ceiling any share has under this accelerator.",
       'readCold: the file is evicted from the host page cache first (dd iflag=nocache), so both sides read the host disk; readWarm: both read the host page cache.',
       'smallFiles: ls -lR (stat walk), tar c (read every file), tar x (create), rm -rf (delete); host numbers are the median of 3. cache=none in the guest: no attribute or page cache, every stat is a round trip to QEMU.',
     ],

@@ -14,9 +14,12 @@ export type IpcResult<T> = { result: T } | { error: SerializedError };
 
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) {
-    const code = (err as { statusCode?: number; code?: string | number }).statusCode ??
+    const code =
+      (err as { statusCode?: number; code?: string | number }).statusCode ??
       (err as { code?: string | number }).code;
-    return code === undefined ? { name: err.name, message: err.message } : { name: err.name, code, message: err.message };
+    return code === undefined
+      ? { name: err.name, message: err.message }
+      : { name: err.name, code, message: err.message };
   }
   return { name: 'Error', message: String(err) };
 }

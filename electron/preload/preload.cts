@@ -5,7 +5,9 @@
  * checked against the map by the compiler.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import type { BerthBridge, EventChannel, IpcEventChannels, InvokeChannel } from '@berth/common' with { 'resolution-mode': 'import' };
+import type { BerthBridge, EventChannel, IpcEventChannels, InvokeChannel } from '@berth/common' with {
+  'resolution-mode': 'import',
+};
 
 const INVOKE: Record<InvokeChannel, true> = {
   'engine:request': true,
@@ -27,7 +29,8 @@ const bridge: BerthBridge = {
   kind: 'electron',
   platform: process.platform,
   invoke(channel, ...args) {
-    if (!Object.hasOwn(INVOKE, channel)) return Promise.reject(new Error(`unknown IPC channel ${String(channel)}`));
+    if (!Object.hasOwn(INVOKE, channel))
+      return Promise.reject(new Error(`unknown IPC channel ${String(channel)}`));
     return ipcRenderer.invoke(channel, ...args);
   },
   on(channel, listener) {

@@ -21,8 +21,12 @@ import { fitToDisplays, loadWindowState, MIN_SIZE, saveWindowState } from './win
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Packaged (build/electron-builder.json): the dashboard and icons are resources; in a checkout, build outputs.
-const RENDERER_INDEX = app.isPackaged ? path.join(process.resourcesPath, 'renderer', 'index.html') : path.resolve(here, '../../../renderer/dist/index.html');
-const ICONS = app.isPackaged ? path.join(process.resourcesPath, 'icons') : path.resolve(here, '../../../resources');
+const RENDERER_INDEX = app.isPackaged
+  ? path.join(process.resourcesPath, 'renderer', 'index.html')
+  : path.resolve(here, '../../../renderer/dist/index.html');
+const ICONS = app.isPackaged
+  ? path.join(process.resourcesPath, 'icons')
+  : path.resolve(here, '../../../resources');
 const PRELOAD = path.resolve(here, '../preload/preload.cjs');
 
 let win: BrowserWindow | undefined;
@@ -30,7 +34,10 @@ let tray: Tray | undefined;
 
 /** Only our own bundled pages may use IPC. */
 function trusted(url: string): boolean {
-  return url.startsWith('file://') && decodeURIComponent(new URL(url).pathname).startsWith(path.dirname(RENDERER_INDEX));
+  return (
+    url.startsWith('file://') &&
+    decodeURIComponent(new URL(url).pathname).startsWith(path.dirname(RENDERER_INDEX))
+  );
 }
 
 async function createWindow(stateFile: string): Promise<BrowserWindow> {
@@ -43,11 +50,19 @@ async function createWindow(stateFile: string): Promise<BrowserWindow> {
     minHeight: MIN_SIZE.height,
     show: false,
     title: 'Berth',
-    webPreferences: { preload: PRELOAD, contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false },
+    webPreferences: {
+      preload: PRELOAD,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
   });
   if (saved?.maximized) w.maximize();
   const persist = () => {
-    if (!w.isDestroyed()) void saveWindowState(stateFile, { bounds: w.getNormalBounds(), maximized: w.isMaximized() });
+    if (!w.isDestroyed())
+      void saveWindowState(stateFile, { bounds: w.getNormalBounds(), maximized: w.isMaximized() });
   };
   w.on('resized', persist);
   w.on('moved', persist);
@@ -77,7 +92,11 @@ function updateTray(control: EngineControl, s: EngineStatus): void {
   };
   tray.setContextMenu(
     Menu.buildFromTemplate(
-      trayMenu(s).map((i) => (i.type === 'separator' ? { type: 'separator' as const } : { id: i.id, label: i.label, enabled: i.enabled, click: actions[i.id] })),
+      trayMenu(s).map((i) =>
+        i.type === 'separator'
+          ? { type: 'separator' as const }
+          : { id: i.id, label: i.label, enabled: i.enabled, click: actions[i.id] },
+      ),
     ),
   );
 }
@@ -115,7 +134,9 @@ async function start(): Promise<void> {
   const streams = new StreamRegistry(ep);
 
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
-    cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+    cb({
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] },
+    });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
 
@@ -152,7 +173,8 @@ async function start(): Promise<void> {
   });
   const first = await control.status();
   updateTray(control, first);
-  if (settings.get().startEngineOnLaunch && first.state === 'stopped') void control.start().catch(() => undefined);
+  if (settings.get().startEngineOnLaunch && first.state === 'stopped')
+    void control.start().catch(() => undefined);
   // Each poll pings the engine inside the VM and so wakes the guest (under TCG, with the SSH transport, a ping
   // every 5 s took QEMU's idle CPU from 0.4% to 1.4%): an open window polls every 5 s, the tray once a minute.
   let polls = 0;

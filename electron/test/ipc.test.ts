@@ -5,7 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeError, EngineError, type IpcResult, type StreamEvent } from '@berth/common';
-import { registerHandlers, type CallContext, type IpcEventLike, type IpcMainLike, type InvokeHandlers } from '../src/ipc/handle.js';
+import {
+  registerHandlers,
+  type CallContext,
+  type IpcEventLike,
+  type IpcMainLike,
+  type InvokeHandlers,
+} from '../src/ipc/handle.js';
 import { StreamRegistry } from '../src/ipc/engine-handlers.js';
 import { trayMenu } from '../src/tray/menu.js';
 
@@ -20,7 +26,12 @@ class FakeIpcMain implements IpcMainLike {
   }
   invoke(channel: string, frameUrl: string, ...args: unknown[]): Promise<IpcResult<unknown>> {
     const sent: unknown[] = [];
-    return Promise.resolve(this.handlers.get(channel)!({ sender: { id: 1, send: (...a: unknown[]) => sent.push(a) }, senderFrame: { url: frameUrl } }, ...args)) as Promise<IpcResult<unknown>>;
+    return Promise.resolve(
+      this.handlers.get(channel)!(
+        { sender: { id: 1, send: (...a: unknown[]) => sent.push(a) }, senderFrame: { url: frameUrl } },
+        ...args,
+      ),
+    ) as Promise<IpcResult<unknown>>;
   }
 }
 
@@ -32,7 +43,20 @@ function handlers(over: Partial<InvokeHandlers>): InvokeHandlers {
     throw new Error('not used in this test');
   };
   const all = Object.fromEntries(
-    ['engine:request', 'engine:stream-open', 'engine:stream-write', 'engine:stream-close', 'engine:status', 'engine:start', 'engine:stop', 'engine:restart', 'engine:logs', 'settings:get', 'settings:update', 'app:factory-reset'].map((k) => [k, unused]),
+    [
+      'engine:request',
+      'engine:stream-open',
+      'engine:stream-write',
+      'engine:stream-close',
+      'engine:status',
+      'engine:start',
+      'engine:stop',
+      'engine:restart',
+      'engine:logs',
+      'settings:get',
+      'settings:update',
+      'app:factory-reset',
+    ].map((k) => [k, unused]),
   );
   return { ...all, ...over } as InvokeHandlers;
 }
@@ -52,7 +76,11 @@ test('answers cross as {result} or {error:{name,code,message}} and are rebuilt a
   assert.deepEqual(await ipc.invoke('engine:logs', APP), { result: 'log text' });
   const r = await ipc.invoke('engine:stop', APP);
   assert.ok('error' in r);
-  assert.deepEqual(r.error, { name: 'EngineError', code: 409, message: 'the engine at unix:///x is not managed by Berth' });
+  assert.deepEqual(r.error, {
+    name: 'EngineError',
+    code: 409,
+    message: 'the engine at unix:///x is not managed by Berth',
+  });
   const rebuilt = decodeError(r.error);
   assert.ok(rebuilt instanceof EngineError);
   assert.equal(rebuilt.statusCode, 409);
@@ -68,11 +96,17 @@ test('calls from a frame we did not load are refused', async () => {
 });
 
 test('tray menu follows the engine state', () => {
-  const ids = (s: Parameters<typeof trayMenu>[0]) => trayMenu(s).filter((i) => i.enabled).map((i) => i.id);
+  const ids = (s: Parameters<typeof trayMenu>[0]) =>
+    trayMenu(s)
+      .filter((i) => i.enabled)
+      .map((i) => i.id);
   assert.deepEqual(ids({ state: 'running', host: 'unix:///s' }), ['open', 'stop', 'restart', 'quit']);
   assert.deepEqual(ids({ state: 'stopped', host: 'unix:///s' }), ['open', 'start', 'quit']);
   assert.deepEqual(ids({ state: 'starting', host: 'unix:///s' }), ['open', 'quit']);
-  assert.match(trayMenu({ state: 'error', host: 'x', message: 'VM failed to boot' })[0]!.label, /VM failed to boot/);
+  assert.match(
+    trayMenu({ state: 'error', host: 'x', message: 'VM failed to boot' })[0]!.label,
+    /VM failed to boot/,
+  );
 });
 
 describe('engine streams over IPC (against an HTTP server on a unix socket)', () => {
@@ -84,18 +118,23 @@ describe('engine streams over IPC (against an HTTP server on a unix socket)', ()
     dir = mkdtempSync(path.join(os.tmpdir(), 'berth-ipc-'));
     const socketPath = path.join(dir, 'engine.sock');
     server = http.createServer((req, res) => {
-      if (req.url === '/v1.44/version') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ApiVersion":"1.44"}');
+      if (req.url === '/v1.44/version')
+        return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ApiVersion":"1.44"}');
       if (req.url?.startsWith('/v1.44/events')) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.write('{"Type":"container","Action":"start"}\n');
         setTimeout(() => res.end('{"Type":"container","Action":"die"}\n'), 20);
         return;
       }
-      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"No such exec instance: x"}');
+      res
+        .writeHead(404, { 'Content-Type': 'application/json' })
+        .end('{"message":"No such exec instance: x"}');
     });
     // A hijacked exec: 101, then echo what comes in, upper-cased.
     server.on('upgrade', (_req, socket) => {
-      socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+      socket.write(
+        'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n',
+      );
       socket.on('data', (d: Buffer) => socket.write(d.toString().toUpperCase()));
     });
     await new Promise<void>((r) => server.listen(socketPath, r));
@@ -126,10 +165,15 @@ describe('engine streams over IPC (against an HTTP server on a unix socket)', ()
 
   test('a stream sends head, data and end to the window that opened it', async () => {
     const events: StreamEvent[] = [];
-    const id = await reg.handlers()['engine:stream-open'](ctx(1, events), { method: 'GET', path: '/v1.44/events' });
+    const id = await reg
+      .handlers()
+      ['engine:stream-open'](ctx(1, events), { method: 'GET', path: '/v1.44/events' });
     await waitFor(() => events.some((e) => e.kind === 'end'));
     assert.deepEqual(events.map((e) => e.kind)[0], 'head');
-    const text = events.filter((e): e is Extract<StreamEvent, { kind: 'data' }> => e.kind === 'data').map((e) => new TextDecoder().decode(e.data)).join('');
+    const text = events
+      .filter((e): e is Extract<StreamEvent, { kind: 'data' }> => e.kind === 'data')
+      .map((e) => new TextDecoder().decode(e.data))
+      .join('');
     assert.match(text, /"start"[\s\S]*"die"/);
     assert.ok(events.every((e) => e.id === id));
     assert.equal(reg.size, 0);
@@ -138,13 +182,21 @@ describe('engine streams over IPC (against an HTTP server on a unix socket)', ()
   test('a hijacked session carries stdin; other windows cannot write to it; closing a window ends it', async () => {
     const events: StreamEvent[] = [];
     const h = reg.handlers();
-    const id = await h['engine:stream-open'](ctx(7, events), { method: 'POST', path: '/v1.44/exec/x/start', body: '{"Tty":true}', hijack: true });
+    const id = await h['engine:stream-open'](ctx(7, events), {
+      method: 'POST',
+      path: '/v1.44/exec/x/start',
+      body: '{"Tty":true}',
+      hijack: true,
+    });
     await waitFor(() => events.some((e) => e.kind === 'head'));
     assert.equal((events[0] as { status: number }).status, 101);
     await h['engine:stream-write'](ctx(8, events), id, new TextEncoder().encode('intruder'));
     await h['engine:stream-write'](ctx(7, events), id, new TextEncoder().encode('hello'));
     await waitFor(() => events.some((e) => e.kind === 'data'));
-    const out = events.filter((e): e is Extract<StreamEvent, { kind: 'data' }> => e.kind === 'data').map((e) => new TextDecoder().decode(e.data)).join('');
+    const out = events
+      .filter((e): e is Extract<StreamEvent, { kind: 'data' }> => e.kind === 'data')
+      .map((e) => new TextDecoder().decode(e.data))
+      .join('');
     assert.equal(out, 'HELLO');
     reg.closeOwnedBy(7);
     await waitFor(() => events.some((e) => e.kind === 'end'));

@@ -23,16 +23,27 @@ test('the packaging config points at what the build produces', () => {
   assert.ok(existsSync(path.join(app, pkg.main)), `main ${pkg.main} is built`);
   assert.ok(existsSync(path.join(app, 'dist/preload/preload.cjs')), 'the sandboxed preload is CommonJS');
   const renderer = config.extraResources.find((r) => r.to === 'renderer');
-  assert.ok(renderer && existsSync(path.join(repo, renderer.from, 'index.html')), 'the dashboard ships as a resource');
-  assert.ok(config.extraResources.some((r) => r.from === 'vm-image/out' && r.to === 'vm-image'), 'the VM image ships as a resource');
-  for (const icon of ['icon.png', 'tray.png']) assert.ok(existsSync(path.join(repo, 'resources', icon)), icon);
+  assert.ok(
+    renderer && existsSync(path.join(repo, renderer.from, 'index.html')),
+    'the dashboard ships as a resource',
+  );
+  assert.ok(
+    config.extraResources.some((r) => r.from === 'vm-image/out' && r.to === 'vm-image'),
+    'the VM image ships as a resource',
+  );
+  for (const icon of ['icon.png', 'tray.png'])
+    assert.ok(existsSync(path.join(repo, 'resources', icon)), icon);
 });
 
 test('installers for every platform: dmg+zip (x64, arm64), nsis, AppImage+deb', () => {
-  const has = (targets: Target[], name: string, arch: string) => targets.some((t) => t.target === name && t.arch.includes(arch));
+  const has = (targets: Target[], name: string, arch: string) =>
+    targets.some((t) => t.target === name && t.arch.includes(arch));
   for (const arch of ['x64', 'arm64']) {
     assert.ok(has(config.mac.target, 'dmg', arch) && has(config.mac.target, 'zip', arch), `mac ${arch}`);
-    assert.ok(has(config.linux.target, 'AppImage', arch) && has(config.linux.target, 'deb', arch), `linux ${arch}`);
+    assert.ok(
+      has(config.linux.target, 'AppImage', arch) && has(config.linux.target, 'deb', arch),
+      `linux ${arch}`,
+    );
   }
   assert.ok(has(config.win.target, 'nsis', 'x64'));
 });

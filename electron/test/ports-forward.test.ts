@@ -12,7 +12,6 @@ import { SshPortPublisher } from '../src/ports/publisher.js';
 import { ContainerPortWatcher } from '../src/ports/watcher.js';
 import { forwardUnixSocket } from '../src/tunnel/socket-forward.js';
 
-
 /** Stands in for "a port inside the VM": the dial function connects to a local server on that port. */
 const localDial = (port: number) =>
   new Promise<net.Socket>((resolve, reject) => {
@@ -33,21 +32,50 @@ function roundTrip(port: number, payload: string): Promise<string> {
 describe('published ports', () => {
   it('takes TCP ports bound to all interfaces or loopback, from inspect and list payloads', () => {
     assert.deepEqual(
-      publishedTcpPorts({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }], '53/udp': [{ HostIp: '', HostPort: '53' }], '443/tcp': [{ HostIp: '10.0.0.5', HostPort: '8443' }], '22/tcp': null, '9/tcp': [{ HostIp: '127.0.0.1', HostPort: '9000' }] }),
+      publishedTcpPorts({
+        '80/tcp': [
+          { HostIp: '0.0.0.0', HostPort: '8080' },
+          { HostIp: '::', HostPort: '8080' },
+        ],
+        '53/udp': [{ HostIp: '', HostPort: '53' }],
+        '443/tcp': [{ HostIp: '10.0.0.5', HostPort: '8443' }],
+        '22/tcp': null,
+        '9/tcp': [{ HostIp: '127.0.0.1', HostPort: '9000' }],
+      }),
       [8080, 9000],
     );
     assert.deepEqual(publishedTcpPorts(undefined), []);
     assert.deepEqual(publishedTcpPorts({ '80/tcp': [{ HostPort: 'x' }, { HostPort: '70000' }] }), []);
-    assert.deepEqual(listedTcpPorts([{ PrivatePort: 80, PublicPort: 8081, Type: 'tcp', IP: '0.0.0.0' }, { PrivatePort: 81, Type: 'tcp' }, { PrivatePort: 53, PublicPort: 53, Type: 'udp' }]), [8081]);
+    assert.deepEqual(
+      listedTcpPorts([
+        { PrivatePort: 80, PublicPort: 8081, Type: 'tcp', IP: '0.0.0.0' },
+        { PrivatePort: 81, Type: 'tcp' },
+        { PrivatePort: 53, PublicPort: 53, Type: 'udp' },
+      ]),
+      [8081],
+    );
   });
 
-  it('lists tcp and udp ports, marking those bound to loopback only (they cannot arrive through the VM\'s network card)', () => {
-    assert.deepEqual(publishedPorts({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }, { HostIp: '0.0.0.0', HostPort: '8080' }], '53/udp': [{ HostIp: '', HostPort: '5353' }], '9/tcp': [{ HostIp: '127.0.0.1', HostPort: '9000' }], '7/sctp': [{ HostPort: '7' }] }), [
-      { proto: 'udp', port: 5353, loopbackOnly: false },
-      { proto: 'tcp', port: 8080, loopbackOnly: false },
-      { proto: 'tcp', port: 9000, loopbackOnly: true },
+  it("lists tcp and udp ports, marking those bound to loopback only (they cannot arrive through the VM's network card)", () => {
+    assert.deepEqual(
+      publishedPorts({
+        '80/tcp': [
+          { HostIp: '127.0.0.1', HostPort: '8080' },
+          { HostIp: '0.0.0.0', HostPort: '8080' },
+        ],
+        '53/udp': [{ HostIp: '', HostPort: '5353' }],
+        '9/tcp': [{ HostIp: '127.0.0.1', HostPort: '9000' }],
+        '7/sctp': [{ HostPort: '7' }],
+      }),
+      [
+        { proto: 'udp', port: 5353, loopbackOnly: false },
+        { proto: 'tcp', port: 8080, loopbackOnly: false },
+        { proto: 'tcp', port: 9000, loopbackOnly: true },
+      ],
+    );
+    assert.deepEqual(listedPorts([{ PrivatePort: 53, PublicPort: 53, Type: 'udp', IP: '0.0.0.0' }]), [
+      { proto: 'udp', port: 53, loopbackOnly: false },
     ]);
-    assert.deepEqual(listedPorts([{ PrivatePort: 53, PublicPort: 53, Type: 'udp', IP: '0.0.0.0' }]), [{ proto: 'udp', port: 53, loopbackOnly: false }]);
   });
 });
 
@@ -115,16 +143,23 @@ describe('engine socket forwarder', () => {
     assert.equal((await fsp.stat(sockPath)).mode & 0o777, 0o600);
 
     const ping = await new Promise<string>((resolve, reject) => {
-      http.get({ socketPath: sockPath, path: '/_ping' }, (res) => {
-        let b = '';
-        res.on('data', (d) => (b += d));
-        res.on('end', () => resolve(b));
-      }).on('error', reject);
+      http
+        .get({ socketPath: sockPath, path: '/_ping' }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve(b));
+        })
+        .on('error', reject);
     });
     assert.equal(ping, 'OK');
 
     const echoed = await new Promise<string>((resolve, reject) => {
-      const req = http.request({ socketPath: sockPath, path: '/attach', method: 'POST', headers: { Connection: 'Upgrade', Upgrade: 'tcp' } });
+      const req = http.request({
+        socketPath: sockPath,
+        path: '/attach',
+        method: 'POST',
+        headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
+      });
       req.on('upgrade', (res, sock) => {
         assert.equal(res.statusCode, 101);
         sock.once('data', (d: Buffer) => {
@@ -152,8 +187,19 @@ describe('container port watcher', () => {
     const [p1, p2] = [await freePort(), await freePort()];
     let events: http.ServerResponse | undefined;
     const engine = http.createServer((req, res) => {
-      if (req.url === '/containers/json') return res.end(JSON.stringify([{ Id: 'aaa', Ports: [{ PrivatePort: 80, PublicPort: p1, Type: 'tcp', IP: '0.0.0.0' }] }]));
-      if (req.url === '/containers/bbb/json') return res.end(JSON.stringify({ Id: 'bbb', NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '', HostPort: String(p2) }] } } }));
+      if (req.url === '/containers/json')
+        return res.end(
+          JSON.stringify([
+            { Id: 'aaa', Ports: [{ PrivatePort: 80, PublicPort: p1, Type: 'tcp', IP: '0.0.0.0' }] },
+          ]),
+        );
+      if (req.url === '/containers/bbb/json')
+        return res.end(
+          JSON.stringify({
+            Id: 'bbb',
+            NetworkSettings: { Ports: { '80/tcp': [{ HostIp: '', HostPort: String(p2) }] } },
+          }),
+        );
       if (req.url?.startsWith('/events')) {
         assert.match(decodeURIComponent(req.url), /"type":\["container"\]/);
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -176,9 +222,17 @@ describe('container port watcher', () => {
     await until(() => events !== undefined);
     events!.write(JSON.stringify({ Type: 'container', Action: 'start', Actor: { ID: 'bbb' } }) + '\n');
     await until(() => f.list().some((x) => x.owner === 'bbb' && x.hostPort === p2));
-    events!.write(JSON.stringify({ Type: 'container', Action: 'die', Actor: { ID: 'aaa' } }) + '\n' + JSON.stringify({ Type: 'network', Action: 'connect', Actor: { ID: 'bbb' } }) + '\n');
+    events!.write(
+      JSON.stringify({ Type: 'container', Action: 'die', Actor: { ID: 'aaa' } }) +
+        '\n' +
+        JSON.stringify({ Type: 'network', Action: 'connect', Actor: { ID: 'bbb' } }) +
+        '\n',
+    );
     await until(() => !f.list().some((x) => x.owner === 'aaa'));
-    assert.deepEqual(f.list().map((x) => x.owner), ['bbb']);
+    assert.deepEqual(
+      f.list().map((x) => x.owner),
+      ['bbb'],
+    );
     events!.write(JSON.stringify({ Type: 'container', Action: 'destroy', Actor: { ID: 'bbb' } }) + '\n');
     await until(() => f.list().length === 0);
     await w.stop();

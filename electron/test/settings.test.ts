@@ -3,11 +3,23 @@ import { mkdtempSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { applyPatch, CURRENT_VERSION, DEFAULTS, migrate, SettingsVersionError } from '../src/settings/schema.js';
+import {
+  applyPatch,
+  CURRENT_VERSION,
+  DEFAULTS,
+  migrate,
+  SettingsVersionError,
+} from '../src/settings/schema.js';
 import { SettingsStore } from '../src/settings/store.js';
 
 test('a version-1 file is migrated step by step to the current shape', () => {
-  const s = migrate({ version: 1, memory: 8, mirror: 'https://mirror.local', darkMode: true, vm: { cpus: 4 } });
+  const s = migrate({
+    version: 1,
+    memory: 8,
+    mirror: 'https://mirror.local',
+    darkMode: true,
+    vm: { cpus: 4 },
+  });
   assert.equal(s.version, CURRENT_VERSION);
   assert.equal(s.vm.memoryMiB, 8192);
   assert.equal(s.vm.cpus, 4);
@@ -52,7 +64,10 @@ test('the store writes migrated files back, atomically, and keeps a corrupt file
   await fsp.writeFile(file, '{not json');
   assert.equal((await new SettingsStore(file).load()).theme, DEFAULTS.theme);
   const names = await fsp.readdir(dir);
-  assert.ok(names.some((n) => n.startsWith('settings.json.corrupt-')), names.join(','));
+  assert.ok(
+    names.some((n) => n.startsWith('settings.json.corrupt-')),
+    names.join(','),
+  );
   assert.ok(!names.some((n) => n.endsWith('.tmp')));
   await fsp.rm(dir, { recursive: true, force: true });
 });

@@ -6,7 +6,16 @@ import { describe, it } from 'node:test';
 import { probeBoot } from '../src/vm/qemu/accel.js';
 import type { QemuPlan } from '../src/vm/qemu/args.js';
 
-const plan: QemuPlan = { platform: 'linux', arch: 'amd64', accel: 'kvm', cpus: 1, memoryMiB: 256, kernel: '/k', initrd: '/i', rootfs: '/r' };
+const plan: QemuPlan = {
+  platform: 'linux',
+  arch: 'amd64',
+  accel: 'kvm',
+  cpus: 1,
+  memoryMiB: 256,
+  kernel: '/k',
+  initrd: '/i',
+  rootfs: '/r',
+};
 
 /** A stand-in for qemu-system-*: a shell script that behaves like a working or a hung accelerator. */
 function fakeQemu(body: string): string {
@@ -26,7 +35,12 @@ describe('acceleration probe', () => {
   });
 
   it('a boot that prints, however slowly, gets the whole timeout to reach the marker', async () => {
-    const r = await probeBoot(fakeQemu('echo "Linux version"; sleep 0.6; echo BERTH-PROBE-OK; sleep 30'), plan, 10_000, 300);
+    const r = await probeBoot(
+      fakeQemu('echo "Linux version"; sleep 0.6; echo BERTH-PROBE-OK; sleep 30'),
+      plan,
+      10_000,
+      300,
+    );
     assert.deepEqual(r, { ok: true, detail: 'test boot reached userspace' });
   });
 });

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync, promises as fsp } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  promises as fsp,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -21,27 +29,46 @@ const resources = { cpus: 2, memoryMiB: 2048, diskGiB: 32 };
 
 describe('lima driver', () => {
   it('writes a lima.yaml with the sizes, berthd mounted read-only, and the engine socket forwarded', () => {
-    const y = limaYaml({ resources, berthDir: '/h/.berth/vm/lima-berth', hostSocket: '/h/.berth/run/docker.sock', shareFolders: ['/Users/me'], arch: 'aarch64', vmType: 'vz' });
+    const y = limaYaml({
+      resources,
+      berthDir: '/h/.berth/vm/lima-berth',
+      hostSocket: '/h/.berth/run/docker.sock',
+      shareFolders: ['/Users/me'],
+      arch: 'aarch64',
+      vmType: 'vz',
+    });
     assert.match(y, /^vmType: vz$/m);
     assert.match(y, /^arch: aarch64$/m);
     assert.match(y, /^cpus: 2$/m);
     assert.match(y, /^memory: "2048MiB"$/m);
     assert.match(y, /^disk: "32GiB"$/m);
     assert.match(y, /genericcloud-arm64\.qcow2/);
-    assert.match(y, /location: "\/h\/\.berth\/vm\/lima-berth"\n {4}mountPoint: \/opt\/berth-src\n {4}writable: false/);
+    assert.match(
+      y,
+      /location: "\/h\/\.berth\/vm\/lima-berth"\n {4}mountPoint: \/opt\/berth-src\n {4}writable: false/,
+    );
     assert.match(y, /location: "\/Users\/me"\n {4}writable: true/);
-    assert.match(y, /guestSocket: \/run\/berth\/docker\.sock\n {4}hostSocket: "\/h\/\.berth\/run\/docker\.sock"/);
+    assert.match(
+      y,
+      /guestSocket: \/run\/berth\/docker\.sock\n {4}hostSocket: "\/h\/\.berth\/run\/docker\.sock"/,
+    );
     assert.match(y, /ExecStart=\/opt\/berth\/node\/bin\/node \/opt\/berth\/berthd\.cjs/);
     // The helper is built in the guest, for the guest (the host's build is a macOS binary on a Mac).
-    assert.match(y, /rm -f \/opt\/berth\.new\/berth-shim\n {6}make -s -C \/opt\/berth\.new\/native-src OUT=\/opt\/berth\.new\n/);
+    assert.match(
+      y,
+      /rm -f \/opt\/berth\.new\/berth-shim\n {6}make -s -C \/opt\/berth\.new\/native-src OUT=\/opt\/berth\.new\n/,
+    );
     assert.match(y, /apt-get install .*\bgcc libc6-dev make\b/);
     assert.match(y, /systemctl restart berthd/);
   });
 
-  it('stages the native helper\'s sources and Makefile for the guest to compile', async () => {
+  it("stages the native helper's sources and Makefile for the guest to compile", async () => {
     const dir = tmp();
     const names = await stageNativeSources(path.join(REPO, 'agent/native'), path.join(dir, 'native-src'));
-    assert.ok(names.includes('Makefile') && names.includes('shim.c') && names.includes('shim.h'), names.join(' '));
+    assert.ok(
+      names.includes('Makefile') && names.includes('shim.c') && names.includes('shim.h'),
+      names.join(' '),
+    );
     assert.ok(names.every((n) => existsSync(path.join(dir, 'native-src', n))));
     await fsp.rm(dir, { recursive: true, force: true });
   });
@@ -58,7 +85,12 @@ describe('lima driver', () => {
         `  "stop --force") echo Stopped > ${state} ;;\n  "stop berth") sleep 1 ;;\n  "delete --force") rm -f ${state} ;;\n  "shell berth") echo "/: 1 GiB trimmed" ;;\nesac\nexit 0\n`,
     );
     chmodSync(bin, 0o755);
-    const d = new LimaDriver({ paths: berthPaths(path.join(dir, 'home')), resources, arch: 'arm64', limactl: bin });
+    const d = new LimaDriver({
+      paths: berthPaths(path.join(dir, 'home')),
+      resources,
+      arch: 'arm64',
+      limactl: bin,
+    });
     assert.equal((await d.status()).state, 'stopped', 'no instance yet');
     writeFileSync(state, 'Running');
     assert.equal((await d.status()).state, 'running');
@@ -72,12 +104,20 @@ describe('lima driver', () => {
     assert.equal(existsSync(state), false);
     assert.deepEqual(await d.shell(), { kind: 'command', cmd: bin, args: ['shell', 'berth'] });
     const calls = readFileSync(log, 'utf8').trim().split('\n');
-    assert.deepEqual(calls.filter((c) => !c.startsWith('list')), ['shell berth sudo fstrim -v /', 'stop berth', 'stop --force berth', 'delete --force berth']);
+    assert.deepEqual(
+      calls.filter((c) => !c.startsWith('list')),
+      ['shell berth sudo fstrim -v /', 'stop berth', 'stop --force berth', 'delete --force berth'],
+    );
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
   it('drives limactl with fixed command lines', () => {
-    assert.deepEqual(limactl.create('/h/lima.yaml'), ['create', '--name=berth', '--tty=false', '/h/lima.yaml']);
+    assert.deepEqual(limactl.create('/h/lima.yaml'), [
+      'create',
+      '--name=berth',
+      '--tty=false',
+      '/h/lima.yaml',
+    ]);
     assert.deepEqual(limactl.start(), ['start', '--tty=false', 'berth']);
     assert.deepEqual(limactl.stop(), ['stop', 'berth']);
     assert.deepEqual(limactl.forceStop(), ['stop', '--force', 'berth']);
@@ -90,7 +130,15 @@ describe('lima driver', () => {
 describe('native driver', () => {
   it('runs berthd on the host socket with its own data root and pid file', () => {
     const p = berthPaths('/h/.berth');
-    assert.deepEqual(nativeBerthdArgs('/app/agent/dist/src/main.js', p), ['/app/agent/dist/src/main.js', '--data-root', '/h/.berth/native/data', '-H', 'unix:///h/.berth/run/docker.sock', '--pidfile', '/h/.berth/native/berthd.pid']);
+    assert.deepEqual(nativeBerthdArgs('/app/agent/dist/src/main.js', p), [
+      '/app/agent/dist/src/main.js',
+      '--data-root',
+      '/h/.berth/native/data',
+      '-H',
+      'unix:///h/.berth/run/docker.sock',
+      '--pidfile',
+      '/h/.berth/native/berthd.pid',
+    ]);
   });
 });
 
@@ -102,21 +150,43 @@ describe('driver factory', () => {
     assert.equal(createDriver('qemu', { ...ctx, platform: 'win32', hostArch: 'x64' }).kind, 'qemu');
     assert.equal(createDriver('lima', { ...ctx, platform: 'darwin', hostArch: 'arm64' }).kind, 'lima');
     assert.equal(createDriver('native', { ...ctx, platform: 'linux', hostArch: 'x64' }).kind, 'native');
-    assert.throws(() => createDriver('native', { ...ctx, platform: 'darwin', hostArch: 'arm64' }), /needs a Linux host/);
-    assert.throws(() => createDriver('qemu', { ...ctx, platform: 'linux', hostArch: 'ia32' }), /no Berth guest for ia32/);
+    assert.throws(
+      () => createDriver('native', { ...ctx, platform: 'darwin', hostArch: 'arm64' }),
+      /needs a Linux host/,
+    );
+    assert.throws(
+      () => createDriver('qemu', { ...ctx, platform: 'linux', hostArch: 'ia32' }),
+      /no Berth guest for ia32/,
+    );
   });
 });
 
 describe('data disk', () => {
   it('is a qcow2, compacted by a convert into a new file', () => {
-    assert.deepEqual(createDiskCommand('/d.qcow2', 64).args, ['create', '-q', '-f', 'qcow2', '/d.qcow2', '64G']);
-    assert.deepEqual(compactDiskCommand('/d.qcow2', '/d.tmp').args, ['convert', '-q', '-O', 'qcow2', '/d.qcow2', '/d.tmp']);
+    assert.deepEqual(createDiskCommand('/d.qcow2', 64).args, [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '/d.qcow2',
+      '64G',
+    ]);
+    assert.deepEqual(compactDiskCommand('/d.qcow2', '/d.tmp').args, [
+      'convert',
+      '-q',
+      '-O',
+      'qcow2',
+      '/d.qcow2',
+      '/d.tmp',
+    ]);
   });
 });
 
 describe('home folder sharing', () => {
   it('shares at the same path on Linux and macOS, not on Windows (no virtio-9p)', () => {
-    assert.deepEqual(planShares('linux', ['/home/me']).shares, [{ tag: 'share0', hostPath: '/home/me', guestPath: '/home/me' }]);
+    assert.deepEqual(planShares('linux', ['/home/me']).shares, [
+      { tag: 'share0', hostPath: '/home/me', guestPath: '/home/me' },
+    ]);
     assert.equal(planShares('darwin', ['/Users/me']).shares.length, 1);
     const w = planShares('win32', ['C:/Users/me']);
     assert.equal(w.shares.length, 0);
@@ -133,7 +203,15 @@ describe('home folder sharing', () => {
 
 describe('docker context', () => {
   it('creates, or updates when it exists, a context on the host socket', () => {
-    assert.deepEqual(contextArgs(false, '/h/.berth/run/docker.sock'), ['context', 'create', 'berth', '--description', 'Berth', '--docker', 'host=unix:///h/.berth/run/docker.sock']);
+    assert.deepEqual(contextArgs(false, '/h/.berth/run/docker.sock'), [
+      'context',
+      'create',
+      'berth',
+      '--description',
+      'Berth',
+      '--docker',
+      'host=unix:///h/.berth/run/docker.sock',
+    ]);
     assert.equal(contextArgs(true, '/s')[1], 'update');
   });
 });
@@ -171,9 +249,20 @@ describe('VM config', () => {
     const def = await loadVmConfig(paths);
     assert.equal(def.driver, 'qemu');
     assert.deepEqual(def.shareFolders, [os.homedir()]);
-    await saveVmConfig(paths, { driver: 'native', shareFolders: ['/x'], forwards: [{ hostPort: 1, guestPort: 2 }] });
-    assert.deepEqual(await loadVmConfig(paths), { driver: 'native', shareFolders: ['/x'], forwards: [{ hostPort: 1, guestPort: 2 }] });
-    await fsp.writeFile(path.join(d, 'vm-config.json'), JSON.stringify({ driver: 'hyperv', shareFolders: 'no', forwards: [{ hostPort: 'x' }] }));
+    await saveVmConfig(paths, {
+      driver: 'native',
+      shareFolders: ['/x'],
+      forwards: [{ hostPort: 1, guestPort: 2 }],
+    });
+    assert.deepEqual(await loadVmConfig(paths), {
+      driver: 'native',
+      shareFolders: ['/x'],
+      forwards: [{ hostPort: 1, guestPort: 2 }],
+    });
+    await fsp.writeFile(
+      path.join(d, 'vm-config.json'),
+      JSON.stringify({ driver: 'hyperv', shareFolders: 'no', forwards: [{ hostPort: 'x' }] }),
+    );
     assert.deepEqual(await loadVmConfig(paths), { ...def, forwards: [] });
     await fsp.writeFile(path.join(d, 'vm-config.json'), '{oops');
     await assert.rejects(loadVmConfig(paths), /vm-config\.json/);

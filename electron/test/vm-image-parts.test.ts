@@ -11,7 +11,11 @@ import { modinfoDepends, resolveModules, stripSignature } from '../src/vm/image/
 import { parseNeeded } from '../src/vm/image/elf.js';
 
 /** A fake .ko: just enough of a .modinfo section for the resolver (it reads the strings, not ELF). */
-const ko = (deps: string) => Buffer.concat([Buffer.from('\x7fELF....'), Buffer.from(`\0license=GPL\0depends=${deps}\0vermagic=6.1.0\0`)]);
+const ko = (deps: string) =>
+  Buffer.concat([
+    Buffer.from('\x7fELF....'),
+    Buffer.from(`\0license=GPL\0depends=${deps}\0vermagic=6.1.0\0`),
+  ]);
 
 async function moduleTree(): Promise<string> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'berth-mods-'));
@@ -39,21 +43,30 @@ describe('kernel module resolution', () => {
   it('orders dependencies first, once each, treating - and _ alike; built-ins need no file', async () => {
     const root = await moduleTree();
     const r = await resolveModules(root, ['9pnet_virtio', '9p', 'ext4']);
-    assert.deepEqual(r.order, ['kernel/net/9p/9pnet.ko', 'kernel/drivers/virtio/virtio-ring.ko', 'kernel/net/9p/9pnet_virtio.ko', 'kernel/fs/netfs/netfs.ko', 'kernel/fs/9p/9p.ko']);
+    assert.deepEqual(r.order, [
+      'kernel/net/9p/9pnet.ko',
+      'kernel/drivers/virtio/virtio-ring.ko',
+      'kernel/net/9p/9pnet_virtio.ko',
+      'kernel/fs/netfs/netfs.ko',
+      'kernel/fs/9p/9p.ko',
+    ]);
     assert.deepEqual(r.builtin, ['ext4']);
     await fsp.rm(root, { recursive: true });
   });
 
   it('names a missing module and who needed it, and refuses cycles', async () => {
     const root = await moduleTree();
-    await assert.rejects(resolveModules(root, ['nope']), /kernel module nope not found \(needed by the manifest\)/);
+    await assert.rejects(
+      resolveModules(root, ['nope']),
+      /kernel module nope not found \(needed by the manifest\)/,
+    );
     await assert.rejects(resolveModules(root, ['a']), /cycle: a -> b -> a/);
     await fsp.rm(root, { recursive: true });
   });
 });
 
 describe('initramfs cpio', () => {
-  it('is byte-for-byte the same for the same tree, whatever the files\' mtimes', async () => {
+  it("is byte-for-byte the same for the same tree, whatever the files' mtimes", async () => {
     const mk = async (mtime: Date) => {
       const d = mkdtempSync(path.join(os.tmpdir(), 'berth-cpio-'));
       await fsp.mkdir(path.join(d, 'bin'));
@@ -70,7 +83,9 @@ describe('initramfs cpio', () => {
     // newc: magic, then entries in sorted order, a symlink stored as its target, the trailer last.
     const text = ca.toString('latin1');
     assert.ok(text.startsWith('070701'));
-    assert.ok(text.indexOf('bin/busybox') < text.indexOf('bin/sh') && text.indexOf('bin/sh') < text.indexOf('init'));
+    assert.ok(
+      text.indexOf('bin/busybox') < text.indexOf('bin/sh') && text.indexOf('bin/sh') < text.indexOf('init'),
+    );
     assert.ok(text.includes('TRAILER!!!'));
     assert.equal(ca.length % 512, 0);
     // The mtime field of the first header is the fixed epoch.
@@ -82,10 +97,13 @@ describe('initramfs cpio', () => {
 describe('shared library check', () => {
   it('parses readelf -d output per file', () => {
     const out = `\nFile: bin/ip\n\nDynamic section at offset 0x1 contains 2 entries:\n 0x0000000000000001 (NEEDED)             Shared library: [libbpf.so.1]\n 0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]\n\nFile: sbin/x\n 0x0000000000000001 (NEEDED)             Shared library: [libz.so.1]\n`;
-    assert.deepEqual([...parseNeeded(out)], [
-      ['bin/ip', ['libbpf.so.1', 'libc.so.6']],
-      ['sbin/x', ['libz.so.1']],
-    ]);
+    assert.deepEqual(
+      [...parseNeeded(out)],
+      [
+        ['bin/ip', ['libbpf.so.1', 'libc.so.6']],
+        ['sbin/x', ['libz.so.1']],
+      ],
+    );
   });
 });
 
@@ -100,7 +118,9 @@ describe('berthd staged for a guest', () => {
       assert.deepEqual((await fsp.readdir(a)).sort(), ['berth-shim', AGENT_ENTRY].sort());
       assert.ok(((await fsp.stat(path.join(a, 'berth-shim'))).mode & 0o111) !== 0);
       // Parses the whole bundle, evaluates what main imports statically and runs its flag parsing.
-      const out = execFileSync(process.execPath, [path.join(a, AGENT_ENTRY), '--version'], { encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [path.join(a, AGENT_ENTRY), '--version'], {
+        encoding: 'utf8',
+      });
       assert.match(out, /^Berth engine version \S+/);
       assert.equal(await stageAgent(repo, b), ha);
     } finally {

@@ -45,15 +45,28 @@ describe('qemu command lines', () => {
     assert.ok(all(a, '-device').includes('virtio-blk-pci,drive=data,serial=berth-data'));
     assert.ok(all(a, '-device').includes('virtio-net-pci,netdev=net0,romfile='));
     assert.equal(after(a, '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22');
-    assert.equal(after(a, '-virtfs'), 'local,path=/home/me,mount_tag=share0,security_model=none,multidevs=remap,id=share0');
+    assert.equal(
+      after(a, '-virtfs'),
+      'local,path=/home/me,mount_tag=share0,security_model=none,multidevs=remap,id=share0',
+    );
     assert.equal(after(a, '-qmp'), 'unix:/h/.berth/vm/qmp.sock,server=on,wait=off');
     assert.equal(after(a, '-pidfile'), '/h/.berth/vm/qemu.pid');
-    assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 cryptomgr.notests tsc=reliable berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.share=share0:/home/me');
+    assert.equal(
+      after(a, '-append'),
+      'console=ttyS0 quiet panic=-1 cryptomgr.notests tsc=reliable berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.share=share0:/home/me',
+    );
   });
 
   it('passes the registry settings to berthd inside, dropping values the command line cannot carry', () => {
-    const a = qemuArgs({ ...base, shares: [], registries: { insecure: ['10.0.2.2:5000', 'bad,one'], mirrors: ['http://10.0.2.2:5001'] } });
-    assert.equal(after(a, '-append'), 'console=ttyS0 quiet panic=-1 cryptomgr.notests tsc=reliable berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.insecure=10.0.2.2:5000 berth.mirror=http://10.0.2.2:5001');
+    const a = qemuArgs({
+      ...base,
+      shares: [],
+      registries: { insecure: ['10.0.2.2:5000', 'bad,one'], mirrors: ['http://10.0.2.2:5001'] },
+    });
+    assert.equal(
+      after(a, '-append'),
+      'console=ttyS0 quiet panic=-1 cryptomgr.notests tsc=reliable berth.key=AAAAC3NzaC1lZDI1NTE5AAAAIKey berth.insecure=10.0.2.2:5000 berth.mirror=http://10.0.2.2:5001',
+    );
   });
 
   it('TCG fallback: multi-threaded TCG and the "max" CPU model', () => {
@@ -83,7 +96,13 @@ describe('qemu command lines', () => {
   });
 
   it('Windows: .exe binary, WHPX without the in-kernel irqchip, QMP over loopback TCP', () => {
-    const a = qemuArgs({ ...base, platform: 'win32', accel: hardwareAccel('win32'), qmp: { kind: 'tcp', port: 45555 }, shares: [] });
+    const a = qemuArgs({
+      ...base,
+      platform: 'win32',
+      accel: hardwareAccel('win32'),
+      qmp: { kind: 'tcp', port: 45555 },
+      shares: [],
+    });
     assert.equal(qemuBinary('amd64', 'win32'), 'qemu-system-x86_64.exe');
     assert.equal(after(a, '-accel'), 'whpx,kernel-irqchip=off');
     assert.equal(after(a, '-qmp'), 'tcp:127.0.0.1:45555,server=on,wait=off');
@@ -98,7 +117,10 @@ describe('qemu command lines', () => {
 
   it('publishes the engine port next to SSH and hands the engine token over fw_cfg, never on the command line', () => {
     const a = qemuArgs({ ...base, enginePort: 40376, engineTokenFile: '/h/.berth/keys/engine-token' });
-    assert.equal(after(a, '-netdev'), 'user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40376-10.0.2.15:2376');
+    assert.equal(
+      after(a, '-netdev'),
+      'user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40376-10.0.2.15:2376',
+    );
     assert.equal(after(a, '-fw_cfg'), 'name=opt/berth/token,file=/h/.berth/keys/engine-token');
     assert.doesNotMatch(after(a, '-append')!, /token/);
     assert.equal(qemuArgs(base).includes('-fw_cfg'), false);

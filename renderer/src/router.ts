@@ -6,14 +6,22 @@ import ContainersView from './views/ContainersView.vue';
 const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/containers' },
   { path: '/containers', component: ContainersView, meta: { title: 'Containers' } },
-  { path: '/containers/:id/:tab?', component: () => import('./views/ContainerDetail.vue'), meta: { title: 'Container' } },
+  {
+    path: '/containers/:id/:tab?',
+    component: () => import('./views/ContainerDetail.vue'),
+    meta: { title: 'Container' },
+  },
   { path: '/images', component: () => import('./views/ImagesView.vue'), meta: { title: 'Images' } },
   { path: '/images/:id', component: () => import('./views/ImageDetail.vue'), meta: { title: 'Image' } },
   { path: '/volumes', component: () => import('./views/VolumesView.vue'), meta: { title: 'Volumes' } },
   { path: '/volumes/:name', component: () => import('./views/VolumeDetail.vue'), meta: { title: 'Volume' } },
   { path: '/networks', component: () => import('./views/NetworksView.vue'), meta: { title: 'Networks' } },
   { path: '/settings', component: () => import('./views/SettingsView.vue'), meta: { title: 'Settings' } },
-  { path: '/troubleshoot', component: () => import('./views/TroubleshootView.vue'), meta: { title: 'Troubleshoot' } },
+  {
+    path: '/troubleshoot',
+    component: () => import('./views/TroubleshootView.vue'),
+    meta: { title: 'Troubleshoot' },
+  },
 ];
 
 export const router = createRouter({ history: createWebHashHistory(), routes });

@@ -30,12 +30,26 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
       req.on('end', () => {
         seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body });
         if (req.url === '/engine/v1.44/containers/json?all=true') {
-          res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify([{ Id: 'abc', Names: ['/web'], State: 'running' }]));
+          res
+            .writeHead(200, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify([{ Id: 'abc', Names: ['/web'], State: 'running' }]));
         } else if (req.url?.startsWith('/engine/v1.44/images/busybox')) {
-          res.writeHead(409, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: 'conflict: unable to remove repository reference "busybox" (must force) - container 0123 is using its referenced image 4567' }));
+          res
+            .writeHead(409, { 'Content-Type': 'application/json' })
+            .end(
+              JSON.stringify({
+                message:
+                  'conflict: unable to remove repository reference "busybox" (must force) - container 0123 is using its referenced image 4567',
+              }),
+            );
         } else if (req.url === '/engine/v1.44/containers/create?name=x') {
-          res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify({ Id: 'new', Warnings: [] }));
-        } else res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: 'page not found' }));
+          res
+            .writeHead(201, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify({ Id: 'new', Warnings: [] }));
+        } else
+          res
+            .writeHead(404, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify({ message: 'page not found' }));
       });
     });
     wss = new WebSocketServer({ server, path: '/ws' });
@@ -52,7 +66,13 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
           ws.send(JSON.stringify({ kind: 'end' }));
           ws.close(1000);
         } else if (req.path.includes('/containers/tty/logs')) {
-          ws.send(JSON.stringify({ kind: 'head', status: 200, headers: { 'content-type': 'application/vnd.docker.raw-stream' } }));
+          ws.send(
+            JSON.stringify({
+              kind: 'head',
+              status: 200,
+              headers: { 'content-type': 'application/vnd.docker.raw-stream' },
+            }),
+          );
           ws.send(Buffer.from('raw text\r\n'));
           ws.send(JSON.stringify({ kind: 'end' }));
           ws.close(1000);
@@ -90,7 +110,8 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
       new HttpTransport({
         baseUrl: base,
         token: 'tok',
-        openSocket: (url, token) => new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } }) as unknown as SocketLike,
+        openSocket: (url, token) =>
+          new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } }) as unknown as SocketLike,
       }),
     );
 
@@ -140,7 +161,11 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
 
   test('an error status on a stream rejects with the engine message', async () => {
     const s = client().stats('nope', () => undefined);
-    await assert.rejects(s.done, (e: unknown) => e instanceof EngineError && e.statusCode === 404 && e.message === 'No such container: nope');
+    await assert.rejects(
+      s.done,
+      (e: unknown) =>
+        e instanceof EngineError && e.statusCode === 404 && e.message === 'No such container: nope',
+    );
   });
 
   test('a hijacked exec session carries bytes both ways', async () => {
@@ -152,15 +177,25 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
     while (!out.includes('echo:hi') && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
     assert.equal(out, 'echo:hi');
     assert.equal((wsSeen.at(-1) as { hijack?: boolean }).hijack, true);
-    assert.equal((wsSeen.at(-1) as { body?: string }).body, undefined, 'no body: it would reach the process as stdin');
+    assert.equal(
+      (wsSeen.at(-1) as { body?: string }).body,
+      undefined,
+      'no body: it would reach the process as stdin',
+    );
     s.close();
     await s.done;
   });
 });
 
 test('paths carry the API version and JSON-encoded filters', () => {
-  assert.equal(buildPath('/images/prune', { filters: { dangling: ['true'] } }), '/v1.44/images/prune?filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D');
-  assert.equal(buildPath('/containers/json', { all: true, size: undefined }), '/v1.44/containers/json?all=true');
+  assert.equal(
+    buildPath('/images/prune', { filters: { dangling: ['true'] } }),
+    '/v1.44/images/prune?filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D',
+  );
+  assert.equal(
+    buildPath('/containers/json', { all: true, size: undefined }),
+    '/v1.44/containers/json?all=true',
+  );
 });
 
 test('image references split into image and tag like the docker CLI', () => {

@@ -18,7 +18,12 @@ export class FakeTransport implements Transport {
     this.calls.push(req);
     for (const r of this.routes) {
       const reply = r(req);
-      if (reply) return { status: reply.status, headers: {}, body: enc.encode(reply.body === undefined ? '' : JSON.stringify(reply.body)) };
+      if (reply)
+        return {
+          status: reply.status,
+          headers: {},
+          body: enc.encode(reply.body === undefined ? '' : JSON.stringify(reply.body)),
+        };
     }
     return { status: 404, headers: {}, body: enc.encode(JSON.stringify({ message: 'page not found' })) };
   }
@@ -30,6 +35,15 @@ export class FakeTransport implements Transport {
   }
 }
 
-export function route(method: string, pathPrefix: string, reply: Reply | ((req: EngineRequest) => Reply)): Route {
-  return (req) => (req.method === method && req.path.startsWith(pathPrefix) ? (typeof reply === 'function' ? reply(req) : reply) : undefined);
+export function route(
+  method: string,
+  pathPrefix: string,
+  reply: Reply | ((req: EngineRequest) => Reply),
+): Route {
+  return (req) =>
+    req.method === method && req.path.startsWith(pathPrefix)
+      ? typeof reply === 'function'
+        ? reply(req)
+        : reply
+      : undefined;
 }

@@ -15,12 +15,30 @@ import { FakeTransport, route } from './fake-transport.js';
 
 function c(id: string, name: string, state: ContainerSummary['State'], project?: string): ContainerSummary {
   return {
-    Id: id, Names: [`/${name}`], Image: 'busybox', ImageID: 'sha256:1', Command: 'sh', Created: 0, Ports: [], Labels: project ? { [COMPOSE_PROJECT]: project } : {},
-    State: state, Status: state, HostConfig: { NetworkMode: 'default' }, NetworkSettings: { Networks: {} }, Mounts: [],
+    Id: id,
+    Names: [`/${name}`],
+    Image: 'busybox',
+    ImageID: 'sha256:1',
+    Command: 'sh',
+    Created: 0,
+    Ports: [],
+    Labels: project ? { [COMPOSE_PROJECT]: project } : {},
+    State: state,
+    Status: state,
+    HostConfig: { NetworkMode: 'default' },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
   };
 }
 
-const ev = (Type: EventMessage['Type'], Action: string, ID: string): EventMessage => ({ Type, Action, Actor: { ID, Attributes: {} }, scope: 'local', time: 0, timeNano: 0 });
+const ev = (Type: EventMessage['Type'], Action: string, ID: string): EventMessage => ({
+  Type,
+  Action,
+  Actor: { ID, Attributes: {} },
+  scope: 'local',
+  time: 0,
+  timeNano: 0,
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeEach(() => setActivePinia(createPinia()));
@@ -34,10 +52,13 @@ test('container filters: search by name, image, id prefix, project; running vs s
   assert.ok(!matches(db, '', 'running'));
   assert.ok(matches(solo, '', 'running'));
   assert.ok(matches(db, 'sho', 'all'));
-  assert.deepEqual(groupByProject([solo, web, db]).map((g) => [g.project, g.items.map((i) => i.Id)]), [
-    ['shop', ['aaa111', 'bbb222']],
-    [null, ['ccc333']],
-  ]);
+  assert.deepEqual(
+    groupByProject([solo, web, db]).map((g) => [g.project, g.items.map((i) => i.Id)]),
+    [
+      ['shop', ['aaa111', 'bbb222']],
+      [null, ['ccc333']],
+    ],
+  );
 });
 
 test('the containers store loads, refreshes once per burst of events, and drops destroyed ones at once', async () => {
@@ -50,7 +71,10 @@ test('the containers store loads, refreshes once per burst of events, and drops 
   s.toggle('b');
   list = [c('a', 'one', 'exited')];
   s.onEvent(ev('container', 'destroy', 'b'));
-  assert.deepEqual(s.items.map((x) => x.Id), ['a']);
+  assert.deepEqual(
+    s.items.map((x) => x.Id),
+    ['a'],
+  );
   s.onEvent(ev('container', 'die', 'a'));
   s.onEvent(ev('container', 'stop', 'a'));
   s.onEvent(ev('container', 'exec_start', 'a'));
@@ -63,11 +87,17 @@ test('the containers store loads, refreshes once per burst of events, and drops 
 test('bulk actions try every container and rethrow the engine error verbatim', async () => {
   const t = new FakeTransport([
     route('POST', '/v1.44/containers/a/stop', { status: 204 }),
-    route('POST', '/v1.44/containers/b/stop', { status: 500, body: { message: 'cannot stop container: b: permission denied' } }),
+    route('POST', '/v1.44/containers/b/stop', {
+      status: 500,
+      body: { message: 'cannot stop container: b: permission denied' },
+    }),
   ]);
   setEngine(new EngineClient(t));
   const s = useContainersStore();
-  await assert.rejects(s.act(['a', 'b'], 'stop'), /^Error: cannot stop container: b: permission denied$|cannot stop container: b: permission denied/);
+  await assert.rejects(
+    s.act(['a', 'b'], 'stop'),
+    /^Error: cannot stop container: b: permission denied$|cannot stop container: b: permission denied/,
+  );
   assert.equal(t.calls.length, 2);
   assert.equal(s.busy.size, 0);
 });
@@ -90,7 +120,13 @@ test('pull progress: per-layer fractions, completion, overall, and errors', () =
   applyProgress(t, { status: 'Extracting', id: 'l1', progressDetail: { current: 100, total: 100 } });
   applyProgress(t, { status: 'Pull complete', id: 'l1' });
   applyProgress(t, { status: 'Already exists', id: 'l2' });
-  assert.deepEqual(t.layers.map((l) => [l.id, l.done]), [['l1', true], ['l2', true]]);
+  assert.deepEqual(
+    t.layers.map((l) => [l.id, l.done]),
+    [
+      ['l1', true],
+      ['l2', true],
+    ],
+  );
   assert.equal(overallFraction(t), 1);
   assert.deepEqual(t.messages, ['latest: Pulling from library/busybox']);
   finishTransfer(t);
@@ -109,9 +145,16 @@ test('images store: a pull runs to done and reloads the list', async () => {
   const s = useImagesStore();
   const p = s.pull('127.0.0.1:5000/busybox:latest');
   const stream = t.streams[0]!;
-  assert.match(stream.req.path, /^\/v1\.44\/images\/create\?fromImage=127\.0\.0\.1%3A5000%2Fbusybox&tag=latest$/);
+  assert.match(
+    stream.req.path,
+    /^\/v1\.44\/images\/create\?fromImage=127\.0\.0\.1%3A5000%2Fbusybox&tag=latest$/,
+  );
   stream.h.onHead?.(200, {});
-  stream.h.onData(new TextEncoder().encode('{"status":"Pulling fs layer","id":"l1"}\n{"status":"Pull complete","id":"l1"}\n'));
+  stream.h.onData(
+    new TextEncoder().encode(
+      '{"status":"Pulling fs layer","id":"l1"}\n{"status":"Pull complete","id":"l1"}\n',
+    ),
+  );
   images = [{ Id: 'sha256:1', RepoTags: ['127.0.0.1:5000/busybox:latest'] }];
   stream.h.onEnd();
   const done = await p;
@@ -124,7 +167,10 @@ test('images store: a pull runs to done and reloads the list', async () => {
 test('run dialog ports become ExposedPorts and PortBindings', () => {
   const r = parsePorts(['8080:80', '127.0.0.1:5353:53/udp', '9000']);
   assert.deepEqual(r.ExposedPorts, { '80/tcp': {}, '53/udp': {}, '9000/tcp': {} });
-  assert.deepEqual(r.bindings, { '80/tcp': [{ HostIp: '', HostPort: '8080' }], '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }] });
+  assert.deepEqual(r.bindings, {
+    '80/tcp': [{ HostIp: '', HostPort: '8080' }],
+    '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
+  });
   assert.throws(() => parsePorts(['80:http']), /invalid port mapping/);
 });
 
@@ -141,9 +187,14 @@ test('stats math matches the docker CLI formulas', () => {
 
 test('volume users come from container mounts', () => {
   const a = c('a', 'app', 'running');
-  a.Mounts = [{ Type: 'volume', Name: 'data', Source: '', Destination: '/data', Mode: '', RW: true, Propagation: '' }];
+  a.Mounts = [
+    { Type: 'volume', Name: 'data', Source: '', Destination: '/data', Mode: '', RW: true, Propagation: '' },
+  ];
   const b = c('b', 'backup', 'exited');
-  b.Mounts = [{ Type: 'volume', Name: 'data', Source: '', Destination: '/d', Mode: '', RW: false, Propagation: '' }, { Type: 'bind', Source: '/x', Destination: '/x', Mode: '', RW: true, Propagation: '' }];
+  b.Mounts = [
+    { Type: 'volume', Name: 'data', Source: '', Destination: '/d', Mode: '', RW: false, Propagation: '' },
+    { Type: 'bind', Source: '/x', Destination: '/x', Mode: '', RW: true, Propagation: '' },
+  ];
   const helper = c('h', 'browser', 'running');
   helper.Labels = { 'io.berth.helper': 'volume-browser' };
   helper.Mounts = a.Mounts;
@@ -151,7 +202,11 @@ test('volume users come from container mounts', () => {
 });
 
 test('run dialog commands split like a shell', () => {
-  assert.deepEqual(splitCommand(`sh -c 'trap "exit 0" TERM; sleep 1'`), ['sh', '-c', 'trap "exit 0" TERM; sleep 1']);
+  assert.deepEqual(splitCommand(`sh -c 'trap "exit 0" TERM; sleep 1'`), [
+    'sh',
+    '-c',
+    'trap "exit 0" TERM; sleep 1',
+  ]);
   assert.deepEqual(splitCommand('echo "a \\"b\\" c" d\\ e ""'), ['echo', 'a "b" c', 'd e', '']);
   assert.throws(() => splitCommand('echo "open'), /unterminated/);
 });

@@ -40,10 +40,13 @@ test('tar written by createTar reads back, including long names (ustar prefix)',
   ]);
   assert.equal(tar.length % 512, 0);
   const entries = parseTar(tar, true);
-  assert.deepEqual(entries.map((e) => [e.name, e.size, e.type]), [
-    ['Dockerfile', 13, 'file'],
-    [long, 700, 'file'],
-  ]);
+  assert.deepEqual(
+    entries.map((e) => [e.name, e.size, e.type]),
+    [
+      ['Dockerfile', 13, 'file'],
+      [long, 700, 'file'],
+    ],
+  );
   assert.equal(entries[1]!.mode, 0o755);
   assert.equal(new TextDecoder().decode(entries[0]!.data), 'FROM busybox\n');
 });

@@ -21,7 +21,12 @@ function ustar(name: string, text: string): Buffer {
   h.write('0000000\0', 108);
   h.write('0000000\0', 116);
   h.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
-  h.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136);
+  h.write(
+    Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0') + '\0',
+    136,
+  );
   h.fill(' ', 148, 156);
   h.write('0', 156);
   h.write('ustar\0' + '00', 257);
@@ -36,7 +41,10 @@ interface SeededRegistry {
 }
 const SEED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/seed.js');
 
-const browserMissing = requirement(existsSync(CHROMIUM) && existsSync(CHROMEDRIVER), `chromium and chromium-driver (apt) are needed at ${CHROMIUM} and ${CHROMEDRIVER}`);
+const browserMissing = requirement(
+  existsSync(CHROMIUM) && existsSync(CHROMEDRIVER),
+  `chromium and chromium-driver (apt) are needed at ${CHROMIUM} and ${CHROMEDRIVER}`,
+);
 
 describe('dashboard (web mode, real browser, real engine)', { skip: browserMissing }, () => {
   let stack: Stack;
@@ -187,14 +195,20 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
   });
 
   test('run a container from the UI; terminal echoes; logs stream; stop and remove it', async (t) => {
-    if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API', 'exec API') || !busybox) return;
+    if (
+      waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API', 'exec API') ||
+      !busybox
+    )
+      return;
     await ui.open('/images');
     await ui.view('images');
     const row = await ui.row('data-image', busybox);
     await (await row.$('[data-test="image-run"]')).click();
     await (await ui.$('run-name')).setValue('e2e-web');
     // A shell loop that stays up and exits on SIGTERM (so Stop is quick); its stdout is its log.
-    await (await ui.$('run-command')).setValue(`sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.2; done'`);
+    await (
+      await ui.$('run-command')
+    ).setValue(`sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.2; done'`);
     await (await ui.$('run-submit')).click();
     await ui.view('container-detail');
     await ui.waitText('[data-test="detail-state"]', (s) => s === 'running', 20_000);
@@ -206,7 +220,9 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     await (await stack.browser.$('[data-test="terminal"] textarea')).addValue('echo hello-$((40+2))\n');
     await ui.waitText('[data-test="terminal"] .xterm-rows', (s) => s.includes('hello-42'), 15_000);
     // Logs follow: something printed now shows up without reloading.
-    await (await stack.browser.$('[data-test="terminal"] textarea')).addValue('echo streamed-line > /proc/1/fd/1\n');
+    await (
+      await stack.browser.$('[data-test="terminal"] textarea')
+    ).addValue('echo streamed-line > /proc/1/fd/1\n');
     await screenshot(stack.browser, 'container-terminal');
     await ui.open(`/containers/${await containerId('e2e-web')}/logs`);
     await ui.waitText('[data-test="log-output"]', (s) => s.includes('streamed-line'), 15_000);
@@ -238,8 +254,23 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
   });
 
   test('browse a volume and import files into it from a tar', async (t) => {
-    if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API', 'volumes API', 'archive API', 'archive upload API') || !busybox) return;
-    assert.equal((await stack.daemon.request('POST', '/v1.44/volumes/create', { Name: 'e2e-data' })).status, 201);
+    if (
+      waitingFor(
+        t,
+        'images API (pull)',
+        'test registry fixtures',
+        'containers API',
+        'volumes API',
+        'archive API',
+        'archive upload API',
+      ) ||
+      !busybox
+    )
+      return;
+    assert.equal(
+      (await stack.daemon.request('POST', '/v1.44/volumes/create', { Name: 'e2e-data' })).status,
+      201,
+    );
     const tarFile = path.join(stack.daemon.dataRoot + '-run', 'import.tar');
     writeFileSync(tarFile, ustar('hello.txt', 'hello from a tar\n'));
     await ui.open('/volumes/e2e-data');
@@ -250,15 +281,25 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     await screenshot(stack.browser, 'volume-browse');
     await ui.open('/volumes');
     // The helper container that mounted the volume is gone when the page closes.
-    await stack.browser.waitUntil(async () => !(await stack.daemon.request('GET', '/v1.44/containers/json?all=1')).body.includes('volume-browser'), { timeout: 10_000 });
+    await stack.browser.waitUntil(
+      async () =>
+        !(await stack.daemon.request('GET', '/v1.44/containers/json?all=1')).body.includes('volume-browser'),
+      { timeout: 10_000 },
+    );
     assert.equal((await stack.daemon.request('DELETE', '/v1.44/volumes/e2e-data')).status, 204);
   });
 
   test('removing an image in use shows the engine error', async (t) => {
     if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API') || !busybox) return;
-    const created = await stack.daemon.request('POST', '/v1.44/containers/create?name=e2e-holder', { Image: busybox, Cmd: ['true'] });
+    const created = await stack.daemon.request('POST', '/v1.44/containers/create?name=e2e-holder', {
+      Image: busybox,
+      Cmd: ['true'],
+    });
     assert.equal(created.status, 201, created.body);
-    const direct = await stack.daemon.request('DELETE', `/v1.44/images/${encodeURIComponent(busybox)}?noprune=1&force=0`);
+    const direct = await stack.daemon.request(
+      'DELETE',
+      `/v1.44/images/${encodeURIComponent(busybox)}?noprune=1&force=0`,
+    );
     assert.equal(direct.status, 409, direct.body);
     await ui.open('/images');
     await ui.view('images');

@@ -17,7 +17,11 @@ export interface BerthHome {
 
 export function berthHome(prefix = 'berth-home-'): BerthHome {
   const home = mkdtempSync(path.join(os.tmpdir(), prefix));
-  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_HOME: home, DOCKER_CONFIG: path.join(home, 'docker-config') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BERTH_HOME: home,
+    DOCKER_CONFIG: path.join(home, 'docker-config'),
+  };
   delete env.DOCKER_HOST;
   delete env.DOCKER_CONTEXT;
   return {

@@ -14,12 +14,20 @@ export interface ContainerTestEnv {
   reg: SeededRegistry;
 }
 
-const f = (name: string, data: string, mode = 0o644, uid = 0, gid = 0): FileSpec => ({ entry: { name, type: 'file', mode, uid, gid }, data });
-const dir = (name: string, mode = 0o755, uid = 0, gid = 0): FileSpec => ({ entry: { name, type: 'dir', mode, uid, gid } });
+const f = (name: string, data: string, mode = 0o644, uid = 0, gid = 0): FileSpec => ({
+  entry: { name, type: 'file', mode, uid, gid },
+  data,
+});
+const dir = (name: string, mode = 0o755, uid = 0, gid = 0): FileSpec => ({
+  entry: { name, type: 'dir', mode, uid, gid },
+});
 
 export function appImage() {
   const layer = layerFromEntries([
-    f('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n'),
+    f(
+      'etc/passwd',
+      'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n',
+    ),
     f('etc/group', 'root:x:0:\nwww:x:33:\nstaff:x:50:app,www\napp:x:1000:\nnobody:x:65534:\n'),
     dir('home/app', 0o755, 1000, 1000),
     dir('data', 0o750, 1000, 1000),
@@ -30,7 +38,14 @@ export function appImage() {
   return makeManifest({
     format: 'docker',
     layers: [busyboxLayer(), layer],
-    config: { Env: [DEFAULT_PATH, 'APP_MODE=image', 'KEEP=1'], Cmd: ['sh'], WorkingDir: '/srv', Volumes: { '/data': {} }, Labels: { 'org.berth.test': 'app' }, StopSignal: 'SIGUSR1' },
+    config: {
+      Env: [DEFAULT_PATH, 'APP_MODE=image', 'KEEP=1'],
+      Cmd: ['sh'],
+      WorkingDir: '/srv',
+      Volumes: { '/data': {} },
+      Labels: { 'org.berth.test': 'app' },
+      StopSignal: 'SIGUSR1',
+    },
   });
 }
 

@@ -13,9 +13,17 @@ export interface TestDaemon {
   proc: ChildProcess;
   logs(): string;
   /** Runs the real docker CLI against this daemon. */
-  docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  docker(
+    args: string[],
+    opts?: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+  ): Promise<RunResult>;
   /** Raw HTTP against the engine socket. */
-  request(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>;
+  request(
+    method: string,
+    urlPath: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Stops and deletes the data root. */
   destroy(): Promise<void>;
@@ -27,15 +35,42 @@ export interface DaemonOptions {
   socket?: string;
 }
 
-export function httpOverSocket(socket: string, method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+export function httpOverSocket(
+  socket: string,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const payload =
+      body === undefined
+        ? undefined
+        : typeof body === 'string' || Buffer.isBuffer(body)
+          ? body
+          : JSON.stringify(body);
     const req = http.request(
-      { socketPath: socket, method, path: urlPath, headers: { ...(payload !== undefined && !headers['Content-Type'] ? { 'Content-Type': 'application/json' } : {}), ...headers } },
+      {
+        socketPath: socket,
+        method,
+        path: urlPath,
+        headers: {
+          ...(payload !== undefined && !headers['Content-Type']
+            ? { 'Content-Type': 'application/json' }
+            : {}),
+          ...headers,
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -54,7 +89,8 @@ async function waitForPing(socket: string, proc: ChildProcess, timeoutMs: number
       // that look at the kernel or the data root right away see a daemon that finished starting.
       if (r.status === 200) {
         const info = await httpOverSocket(socket, 'GET', '/info');
-        if (info.status !== 200) throw new Error(`berthd did not start: GET /info answered ${info.status} ${info.body}`);
+        if (info.status !== 200)
+          throw new Error(`berthd did not start: GET /info answered ${info.status} ${info.body}`);
         return;
       }
     } catch {
@@ -69,9 +105,13 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
   const dataRoot = opts.dataRoot ?? mkdtempSync(path.join(os.tmpdir(), 'berth-data-'));
   const socket = opts.socket ?? path.join(dataRoot + '-run', 'docker.sock');
   let logText = '';
-  const proc = spawn(path.join(BIN, 'berthd'), ['--data-root', dataRoot, '-H', `unix://${socket}`, '--log-level', 'debug', ...(opts.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    path.join(BIN, 'berthd'),
+    ['--data-root', dataRoot, '-H', `unix://${socket}`, '--log-level', 'debug', ...(opts.args ?? [])],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   proc.stdout!.on('data', (d: Buffer) => (logText += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (logText += d.toString()));
   try {

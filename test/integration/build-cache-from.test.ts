@@ -53,7 +53,11 @@ describe('docker build --cache-from', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(cacheHits(r.stdout), 6, `every step after FROM comes from the pulled image:\n${r.stdout}`);
     assert.doesNotMatch(r.stdout, /Running in/, 'the RUN step did not run again');
-    assert.equal((await dk(['image', 'inspect', '-f', '{{.Id}}', 'rebuilt'])).stdout.trim(), pushedId, 'the last step is the cache source itself');
+    assert.equal(
+      (await dk(['image', 'inspect', '-f', '{{.Id}}', 'rebuilt'])).stdout.trim(),
+      pushedId,
+      'the last step is the cache source itself',
+    );
     assert.equal((await dk(['run', '--rm', 'rebuilt'])).stdout, 'built-once\n');
     const hist = await dk(['history', '-q', 'rebuilt']);
     assert.equal(hist.code, 0, hist.stderr);
@@ -70,11 +74,20 @@ print(client.containers.run('changed', 'cat /f.txt', remove=True).decode().strip
       120_000,
     );
     assert.equal(py.code, 0, py.stderr);
-    assert.equal(py.stdout.trim(), '1 True\ncontent v2', 'ENV came from the cache source; COPY and everything after it were built');
+    assert.equal(
+      py.stdout.trim(),
+      '1 True\ncontent v2',
+      'ENV came from the cache source; COPY and everything after it were built',
+    );
   });
 
   it('rejects a malformed cachefrom parameter with {message}', async () => {
-    const r = await env.d.request('POST', '/v1.44/build?cachefrom=%5Bnot-json', fs.readFileSync(path.join(dir, 'Dockerfile')), { 'Content-Type': 'application/x-tar' });
+    const r = await env.d.request(
+      'POST',
+      '/v1.44/build?cachefrom=%5Bnot-json',
+      fs.readFileSync(path.join(dir, 'Dockerfile')),
+      { 'Content-Type': 'application/x-tar' },
+    );
     assert.equal(r.status, 400, r.body);
     assert.match((JSON.parse(r.body) as { message: string }).message, /invalid cachefrom parameter/);
   });

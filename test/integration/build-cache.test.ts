@@ -24,7 +24,10 @@ describe('docker build cache', () => {
   let dir: string;
   before(async () => {
     d = await startTestDaemon();
-    dir = makeContext({ Dockerfile: DOCKERFILE, 'stable/a': 'a', 'stable/b': 'b', 'changing.txt': 'v1', 'late.txt': 'l' }, { busybox: true });
+    dir = makeContext(
+      { Dockerfile: DOCKERFILE, 'stable/a': 'a', 'stable/b': 'b', 'changing.txt': 'v1', 'late.txt': 'l' },
+      { busybox: true },
+    );
   });
   after(async () => {
     await d.destroy();

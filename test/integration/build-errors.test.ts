@@ -24,22 +24,39 @@ describe('docker build errors', () => {
   it('reports a syntax error with its line number, before any step runs', async () => {
     const r = await d.docker(['build', ctx({ Dockerfile: 'FROM scratch\nLABEL a=b\nFOO bar\n' })]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /Error response from daemon: dockerfile parse error line 3: unknown instruction: FOO/);
+    assert.match(
+      r.stderr,
+      /Error response from daemon: dockerfile parse error line 3: unknown instruction: FOO/,
+    );
     assert.ok(!r.stdout.includes('Step 1/'), 'nothing ran');
-    const raw = await d.request('POST', '/build', execFileSync('tar', ['-C', ctx({ Dockerfile: 'FROM scratch\nENV\n' }), '-cf', '-', '.']), { 'Content-Type': 'application/x-tar' });
+    const raw = await d.request(
+      'POST',
+      '/build',
+      execFileSync('tar', ['-C', ctx({ Dockerfile: 'FROM scratch\nENV\n' }), '-cf', '-', '.']),
+      { 'Content-Type': 'application/x-tar' },
+    );
     assert.equal(raw.status, 400);
-    assert.deepEqual(JSON.parse(raw.body), { message: 'dockerfile parse error line 2: ENV requires at least one argument' });
+    assert.deepEqual(JSON.parse(raw.body), {
+      message: 'dockerfile parse error line 2: ENV requires at least one argument',
+    });
   });
 
   it('names the missing file of a COPY', async () => {
     const r = await d.docker(['build', ctx({ Dockerfile: 'FROM scratch\nCOPY nope.txt /x\n' })]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /Step 2\/2 : COPY nope\.txt \/x/);
-    assert.match(r.stderr, /COPY failed: file not found in build context or excluded by \.dockerignore: stat nope\.txt: file does not exist/);
+    assert.match(
+      r.stderr,
+      /COPY failed: file not found in build context or excluded by \.dockerignore: stat nope\.txt: file does not exist/,
+    );
   });
 
   it('does not follow a context symlink out of the context', async () => {
-    const dir = ctx({ Dockerfile: 'FROM scratch\nCOPY escape /x\n', escape: { symlink: '/etc/hostname' }, up: { symlink: '../../../../etc' } });
+    const dir = ctx({
+      Dockerfile: 'FROM scratch\nCOPY escape /x\n',
+      escape: { symlink: '/etc/hostname' },
+      up: { symlink: '../../../../etc' },
+    });
     const r = await d.docker(['build', dir]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /stat escape: file does not exist/);
@@ -77,7 +94,12 @@ describe('docker build errors', () => {
     assert.match(JSON.parse(r.body).message, /points outside the context/);
     const none = await d.docker(['build', '-f', 'Missing.Dockerfile', ctx({ 'a.txt': 'a' })]);
     assert.notEqual(none.code, 0);
-    const api = await d.request('POST', '/build?dockerfile=Nope', execFileSync('tar', ['-C', ctx({ 'a.txt': 'a' }), '-cf', '-', '.']), { 'Content-Type': 'application/x-tar' });
+    const api = await d.request(
+      'POST',
+      '/build?dockerfile=Nope',
+      execFileSync('tar', ['-C', ctx({ 'a.txt': 'a' }), '-cf', '-', '.']),
+      { 'Content-Type': 'application/x-tar' },
+    );
     assert.equal(api.status, 400);
     assert.equal(JSON.parse(api.body).message, 'Cannot locate specified Dockerfile: Nope');
   });

@@ -45,7 +45,9 @@ describe('docker build with registry base images', () => {
     const dir = ctx({ Dockerfile: `FROM ${authReg.ref('busybox:latest')}\nLABEL private=1\n` });
     const anon = await d.docker(['build', dir]);
     assert.notEqual(anon.code, 0, 'anonymous pull is refused');
-    const login = await d.docker(['login', '-u', TEST_AUTH.username, '--password-stdin', authReg.host], { input: TEST_AUTH.password });
+    const login = await d.docker(['login', '-u', TEST_AUTH.username, '--password-stdin', authReg.host], {
+      input: TEST_AUTH.password,
+    });
     assert.equal(login.code, 0, login.stderr);
     const r = await d.docker(['build', '-t', 'private', dir]);
     assert.equal(r.code, 0, r.stdout + r.stderr);

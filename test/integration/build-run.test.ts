@@ -22,7 +22,8 @@ describe('docker build RUN steps', () => {
   let d: TestDaemon;
   const { ctx, cleanup } = contextFactory();
   /** Build containers left on disk (the build removes its own; none should remain). */
-  const containers = () => fs.readdirSync(path.join(d.dataRoot, 'containers')).filter((n) => !n.startsWith('.'));
+  const containers = () =>
+    fs.readdirSync(path.join(d.dataRoot, 'containers')).filter((n) => !n.startsWith('.'));
   /** Runs `script` inside `image` through a RUN step; the build fails unless it exits 0. */
   const check = async (image: string, script: string) => {
     const r = await d.docker(['build', '--no-cache', '-'], { input: `FROM ${image}\nRUN ${script}\n` });
@@ -87,16 +88,25 @@ CMD ["echo $MESSAGE"]
     assert.deepEqual(i.Config.Entrypoint, ['/bin/sh', '-c']);
     assert.deepEqual(i.Config.Cmd, ['echo $MESSAGE']);
     assert.equal(i.Config.Labels['org.example.role'], 'test');
-    assert.deepEqual(i.Config.Healthcheck, { Test: ['CMD-SHELL', 'test -f /srv/app/data.txt'], Interval: 30e9, Retries: 2 });
+    assert.deepEqual(i.Config.Healthcheck, {
+      Test: ['CMD-SHELL', 'test -f /srv/app/data.txt'],
+      Interval: 30e9,
+      Retries: 2,
+    });
     const h = (await d.docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'app:1'])).stdout;
     assert.match(h, /^\|1 GREETING=hello \/bin\/sh -c echo "built by/m, 'build args show in RUN history');
   });
 
   it('reports a failing RUN with its exit code and leaves no container behind', async () => {
-    const dir = ctx({ Dockerfile: 'FROM bb:base\nRUN echo before\nRUN echo to-stderr >&2; exit 3\nRUN echo never\n' });
+    const dir = ctx({
+      Dockerfile: 'FROM bb:base\nRUN echo before\nRUN echo to-stderr >&2; exit 3\nRUN echo never\n',
+    });
     const r = await d.docker(['build', dir]);
     assert.equal(r.code, 3, "the CLI exits with the step's code");
-    assert.match(r.stderr, /The command '\/bin\/sh -c echo to-stderr >&2; exit 3' returned a non-zero code: 3/);
+    assert.match(
+      r.stderr,
+      /The command '\/bin\/sh -c echo to-stderr >&2; exit 3' returned a non-zero code: 3/,
+    );
     assert.match(r.stdout, /to-stderr/);
     assert.ok(!r.stdout.includes('never'));
     assert.deepEqual(containers(), []);
@@ -112,15 +122,23 @@ CMD ["echo $MESSAGE"]
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.stdout.includes('Removing intermediate container'));
     const id = /Running in ([0-9a-f]{12})/.exec(r.stdout)![1]!;
-    assert.ok(containers().some((c) => c.startsWith(id)), 'the step container is still there');
+    assert.ok(
+      containers().some((c) => c.startsWith(id)),
+      'the step container is still there',
+    );
   });
 
   it('keeps deletions across RUN layers (whiteouts and opaque directories)', async () => {
-    const dir = ctx({ Dockerfile: 'FROM bb:base\nRUN mkdir -p /d /e && touch /d/old /e/gone /e/stay\nRUN rm -rf /d && mkdir /d && touch /d/new && rm /e/gone\n' });
+    const dir = ctx({
+      Dockerfile:
+        'FROM bb:base\nRUN mkdir -p /d /e && touch /d/old /e/gone /e/stay\nRUN rm -rf /d && mkdir /d && touch /d/new && rm /e/gone\n',
+    });
     const r = await d.docker(['build', '-t', 'deletions', dir]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await check('deletions', '[ ! -e /d/old ] && [ -e /d/new ] && [ ! -e /e/gone ] && [ -e /e/stay ]');
-    const copied = await d.docker(['build', '-t', 'copied', '-'], { input: 'FROM bb:base\nCOPY --from=deletions /d /copy/d\n' });
+    const copied = await d.docker(['build', '-t', 'copied', '-'], {
+      input: 'FROM bb:base\nCOPY --from=deletions /d /copy/d\n',
+    });
     assert.equal(copied.code, 0, copied.stderr);
     await check('copied', '[ "$(ls /copy/d)" = new ]');
   });
@@ -145,7 +163,10 @@ CMD ["cat", "/app/result.txt", "/app/checked/out.txt"]
     });
     const first = await d.docker(['build', '-t', 'three', dir]);
     assert.equal(first.code, 0, first.stdout + first.stderr);
-    await check('three', `[ "$(cat /app/result.txt /app/checked/out.txt | tr '\\n' ' ')" = "HELLO WORLD HELLO WORLD " ]`);
+    await check(
+      'three',
+      `[ "$(cat /app/result.txt /app/checked/out.txt | tr '\\n' ' ')" = "HELLO WORLD HELLO WORLD " ]`,
+    );
     const again = await d.docker(['build', '-t', 'three', dir]);
     assert.equal(cacheHits(again.stdout), 7);
     assert.ok(!again.stdout.includes('Running in'));

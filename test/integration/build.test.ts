@@ -130,7 +130,21 @@ CMD ["echo", "hi"]
     const dir = ctx({ 'f.txt': 'content' });
     const outside = ctx({ 'build.Dockerfile': 'FROM scratch\nCOPY f.txt /f.txt\nCOPY . /all/\n' });
     const iid = path.join(outside, 'iid');
-    const r = await d.docker(['build', '-q', '-f', path.join(outside, 'build.Dockerfile'), '-t', 'multi:a', '-t', 'multi:b', '--label', 'built.by=test', '--iidfile', iid, dir]);
+    const r = await d.docker([
+      'build',
+      '-q',
+      '-f',
+      path.join(outside, 'build.Dockerfile'),
+      '-t',
+      'multi:a',
+      '-t',
+      'multi:b',
+      '--label',
+      'built.by=test',
+      '--iidfile',
+      iid,
+      dir,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const id = fs.readFileSync(iid, 'utf8').trim();
     assert.match(id, /^sha256:[0-9a-f]{64}$/);
@@ -193,7 +207,9 @@ LABEL stage=final
   });
 
   it('runs ONBUILD triggers of the base image', async () => {
-    const base = ctx({ Dockerfile: 'FROM scratch\nONBUILD COPY marker /marker\nONBUILD LABEL triggered=yes\n' });
+    const base = ctx({
+      Dockerfile: 'FROM scratch\nONBUILD COPY marker /marker\nONBUILD LABEL triggered=yes\n',
+    });
     assert.equal((await d.docker(['build', '-q', '-t', 'onbuild-base', base])).code, 0);
     const child = ctx({ Dockerfile: 'FROM onbuild-base\nLABEL child=1\n', marker: 'm' });
     const r = await d.docker(['build', '-t', 'onbuild-child', child]);
@@ -215,22 +231,31 @@ LABEL stage=final
       'ok.txt': 'o',
     });
     assert.equal((await d.docker(['build', '-q', '-t', 'ignored', dir])).code, 0);
-    const has = async (p: string) => (await d.docker(['build', '-q', ctx({ Dockerfile: `FROM scratch\nCOPY --from=ignored ${p} /x\n` })])).code === 0;
+    const has = async (p: string) =>
+      (await d.docker(['build', '-q', ctx({ Dockerfile: `FROM scratch\nCOPY --from=ignored ${p} /x\n` })]))
+        .code === 0;
     assert.equal(await has('/ctx/ok.txt'), true);
     assert.equal(await has('/ctx/keep.log'), true);
     assert.equal(await has('/ctx/a.log'), false);
     assert.equal(await has('/ctx/deep/b.log'), false);
     assert.equal(await has('/ctx/secret'), false);
     // A raw API client sending an unfiltered context: the daemon applies .dockerignore itself.
-    const tar = await import('node:child_process').then((cp) => cp.execFileSync('tar', ['-C', dir, '-cf', '-', '.']));
+    const tar = await import('node:child_process').then((cp) =>
+      cp.execFileSync('tar', ['-C', dir, '-cf', '-', '.']),
+    );
     const raw = await d.request('POST', '/build?t=rawignored', tar, { 'Content-Type': 'application/x-tar' });
     assert.equal(raw.status, 200, raw.body);
     assert.match(raw.body, /Successfully tagged rawignored:latest/);
     const rawDf = 'FROM scratch\nCOPY secret /x\n';
     fs.writeFileSync(path.join(dir, 'Dockerfile'), rawDf);
-    const tar2 = await import('node:child_process').then((cp) => cp.execFileSync('tar', ['-C', dir, '-cf', '-', '.']));
+    const tar2 = await import('node:child_process').then((cp) =>
+      cp.execFileSync('tar', ['-C', dir, '-cf', '-', '.']),
+    );
     const miss = await d.request('POST', '/build', tar2, { 'Content-Type': 'application/x-tar' });
-    assert.match(miss.body, /COPY failed: file not found in build context or excluded by \.dockerignore: stat secret: file does not exist/);
+    assert.match(
+      miss.body,
+      /COPY failed: file not found in build context or excluded by \.dockerignore: stat secret: file does not exist/,
+    );
   });
 
   it('ADD extracts local tar archives and fetches URLs (from a loopback server)', async () => {
@@ -255,7 +280,9 @@ LABEL stage=final
       });
       const r = await d.docker(['build', '-t', 'adder', dir]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      const has = async (p: string) => (await d.docker(['build', '-q', ctx({ Dockerfile: `FROM scratch\nCOPY --from=adder ${p} /x\n` })])).code === 0;
+      const has = async (p: string) =>
+        (await d.docker(['build', '-q', ctx({ Dockerfile: `FROM scratch\nCOPY --from=adder ${p} /x\n` })]))
+          .code === 0;
       assert.equal(await has('/opt/inner/one.txt'), true);
       assert.equal(await has('/opt/inner/two/three.txt'), true);
       assert.equal(await has('/dl/remote.txt'), true);
@@ -270,18 +297,23 @@ LABEL stage=final
   });
 
   it('reads a Dockerfile from stdin (docker build -) and COPY heredocs', async () => {
-    const r = await d.docker(['build', '-t', 'stdin-df', '-'], { input: 'FROM scratch\nLABEL from=stdin\nCOPY <<EOF /etc/motd\nhello $NAME\nEOF\n' });
+    const r = await d.docker(['build', '-t', 'stdin-df', '-'], {
+      input: 'FROM scratch\nLABEL from=stdin\nCOPY <<EOF /etc/motd\nhello $NAME\nEOF\n',
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal((await inspect('stdin-df')).Config.Labels.from, 'stdin');
     const probe = ctx({ Dockerfile: 'FROM scratch\nCOPY --from=stdin-df /etc/motd /x\n' });
     assert.equal((await d.docker(['build', '-q', probe])).code, 0);
   });
 
-  it('rejects a platform other than the daemon\'s with a clear error', async () => {
+  it("rejects a platform other than the daemon's with a clear error", async () => {
     const dir = ctx({ Dockerfile: 'FROM scratch\nLABEL a=b\n' });
     const other = os.arch() === 'arm64' ? 'linux/amd64' : 'linux/arm64';
     const r = await d.docker(['build', '--platform', other, dir]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, new RegExp(`platform "${other}" is not supported: this daemon builds only for linux/`));
+    assert.match(
+      r.stderr,
+      new RegExp(`platform "${other}" is not supported: this daemon builds only for linux/`),
+    );
   });
 });

@@ -80,7 +80,11 @@ except docker.errors.NotFound as e:
 
   it('dockerode: create, attach (hijacked), start, wait, logs, exec, inspect, remove', async () => {
     const docker = dockerode(d);
-    const c = await docker.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'echo node-out; echo node-err >&2; exit 2'], name: 'nodec' });
+    const c = await docker.createContainer({
+      Image: 'busybox',
+      Cmd: ['sh', '-c', 'echo node-out; echo node-err >&2; exit 2'],
+      name: 'nodec',
+    });
     const stream = await c.attach({ stream: true, stdout: true, stderr: true, hijack: true });
     const out = new PassThrough();
     const err = new PassThrough();
@@ -112,12 +116,39 @@ except docker.errors.NotFound as e:
     const ei = await ex.inspect();
     assert.equal(ei.ExitCode, 0);
     await r.remove({ force: true });
-    await assert.rejects(docker.getContainer('nodec').inspect(), (x: { statusCode?: number }) => x.statusCode === 404);
+    await assert.rejects(
+      docker.getContainer('nodec').inspect(),
+      (x: { statusCode?: number }) => x.statusCode === 404,
+    );
   });
 
   it('stats (stream and no-stream), update, top, /info and /system/df', async () => {
-    assert.equal((await dk(['run', '-d', '--name', 'st', '-m', '64m', '--cpus', '0.5', 'busybox', 'sh', '-c', 'while true; do :; done'])).code, 0);
-    const s = await dk(['stats', '--no-stream', '--format', '{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}', 'st']);
+    assert.equal(
+      (
+        await dk([
+          'run',
+          '-d',
+          '--name',
+          'st',
+          '-m',
+          '64m',
+          '--cpus',
+          '0.5',
+          'busybox',
+          'sh',
+          '-c',
+          'while true; do :; done',
+        ])
+      ).code,
+      0,
+    );
+    const s = await dk([
+      'stats',
+      '--no-stream',
+      '--format',
+      '{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}',
+      'st',
+    ]);
     assert.equal(s.code, 0, s.stderr);
     const [name, cpu, mem, pids] = s.stdout.trim().split('|');
     assert.equal(name, 'st');
@@ -126,16 +157,29 @@ except docker.errors.NotFound as e:
     assert.match(mem!, /\/ 64MiB$/);
     assert.equal(pids, '1');
     const raw = await d.request('GET', '/v1.44/containers/st/stats?stream=false');
-    const j = JSON.parse(raw.body) as { cpu_stats: { online_cpus: number }; precpu_stats: { cpu_usage: { total_usage: number } }; memory_stats: { limit: number } };
+    const j = JSON.parse(raw.body) as {
+      cpu_stats: { online_cpus: number };
+      precpu_stats: { cpu_usage: { total_usage: number } };
+      memory_stats: { limit: number };
+    };
     assert.equal(j.memory_stats.limit, 64 * 1024 * 1024);
     assert.ok(j.precpu_stats.cpu_usage.total_usage > 0);
     const u = await dk(['update', '-m', '128m', '--memory-swap', '256m', '--restart', 'on-failure:3', 'st']);
     assert.equal(u.code, 0, u.stderr);
-    assert.equal((await dk(['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}', 'st'])).stdout.trim(), `${128 * 1024 * 1024} on-failure`);
+    assert.equal(
+      (
+        await dk(['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}', 'st'])
+      ).stdout.trim(),
+      `${128 * 1024 * 1024} on-failure`,
+    );
     assert.match((await dk(['stats', '--no-stream', '--format', '{{.MemUsage}}', 'st'])).stdout, /\/ 128MiB/);
     const top = await dk(['top', 'st', '-o', 'pid,comm']);
     assert.match(top.stdout, /PID\s+COMMAND[\s\S]*sh/);
-    const info = await dk(['info', '--format', '{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}']);
+    const info = await dk([
+      'info',
+      '--format',
+      '{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}}',
+    ]);
     assert.equal(info.stdout.trim(), '1 1 0');
     const df = await dk(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']);
     assert.match(df.stdout, /Containers 1/);

@@ -30,7 +30,8 @@ describe('containers: docker cp under a symlink-swap race', () => {
     const loop = `mkdir -p /race/d; echo inside > /race/d/secret; ln -s ${hostDir} /race/lnk; touch /ready; while :; do mv -T /race/d /race/real; mv -T /race/lnk /race/d; mv -T /race/d /race/lnk; mv -T /race/real /race/d; done 2>/dev/null`;
     const r = await dk(['run', '-d', '--name', 'race', 'busybox', 'sh', '-c', loop]);
     assert.equal(r.code, 0, r.stderr);
-    for (let i = 0; i < 50 && (await dk(['exec', 'race', 'test', '-e', '/ready'])).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));
+    for (let i = 0; i < 50 && (await dk(['exec', 'race', 'test', '-e', '/ready'])).code !== 0; i++)
+      await new Promise((res) => setTimeout(res, 100));
   });
   after(async () => {
     await dk(['rm', '-f', 'race']);
@@ -70,25 +71,40 @@ describe('containers: docker cp under a symlink-swap race', () => {
       { entry: { name: 'lnk', type: 'symlink', linkname: '/etc/passwd' } },
       { entry: { name: 'secret', type: 'file', mode: 0o600 }, data: Buffer.from('overwritten\n') },
       // Each entry is resolved on its own: many entries, many chances for the swap to land in between.
-      ...Array.from({ length: 300 }, (_, i) => ({ entry: { name: `f${i}`, type: 'file' as const, mode: 0o644 }, data: Buffer.from(`${i}\n`) })),
+      ...Array.from({ length: 300 }, (_, i) => ({
+        entry: { name: `f${i}`, type: 'file' as const, mode: 0o644 },
+        data: Buffer.from(`${i}\n`),
+      })),
     ]);
     const statuses: Record<number, string> = {};
     const deadline = Date.now() + 2500;
     while (Date.now() < deadline) {
-      const r = await d.request('PUT', '/v1.44/containers/race/archive?path=/race/d', tar, { 'Content-Type': 'application/x-tar' });
+      const r = await d.request('PUT', '/v1.44/containers/race/archive?path=/race/d', tar, {
+        'Content-Type': 'application/x-tar',
+      });
       assert.ok([200, 400, 404].includes(r.status), `${r.status} ${r.body}`);
       statuses[r.status] ??= r.body;
       hostUntouched();
     }
     // Whole or cut short by the swap (400/404), the copies wrote inside the container.
     const written = await dk(['exec', 'race', 'sh', '-c', 'find / -xdev -name f1 -type f | head -1']);
-    assert.notEqual(written.stdout.trim(), '', `no copy wrote anything; answers: ${JSON.stringify(statuses)}`);
+    assert.notEqual(
+      written.stdout.trim(),
+      '',
+      `no copy wrote anything; answers: ${JSON.stringify(statuses)}`,
+    );
     const src = path.join(tmp, 'cli-src');
     await fsp.writeFile(src, 'from the cli\n');
     for (let i = 0; i < 5; i++) await dk(['cp', src, 'race:/race/d/']);
     hostUntouched();
     // What went through is inside the container.
-    const check = await dk(['exec', 'race', 'sh', '-c', 'cat /race/d/secret /race/real/secret 2>/dev/null; true']);
+    const check = await dk([
+      'exec',
+      'race',
+      'sh',
+      '-c',
+      'cat /race/d/secret /race/real/secret 2>/dev/null; true',
+    ]);
     assert.doesNotMatch(check.stdout, new RegExp(SECRET));
   });
 });

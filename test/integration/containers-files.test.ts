@@ -11,7 +11,8 @@ import { run } from '../helpers/exec.js';
 describe('containers: cp, export, diff, commit', () => {
   let d: TestDaemon;
   let tmp: string;
-  const dk = (args: string[], input?: string | Buffer) => d.docker(args, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+  const dk = (args: string[], input?: string | Buffer) =>
+    d.docker(args, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
   before(async () => {
     ({ d } = await startContainerDaemon());
     tmp = mkdtempSync(path.join(os.tmpdir(), 'berth-cp-'));
@@ -24,7 +25,21 @@ describe('containers: cp, export, diff, commit', () => {
   for (const running of [true, false]) {
     it(`copies files and directories both ways (${running ? 'running' : 'stopped'} container)`, async () => {
       const name = running ? 'cpr' : 'cps';
-      assert.equal((await dk(['run', '-d', '--name', name, 'berth-app', 'sh', '-c', 'mkdir -p /work/sub; echo inner > /work/sub/f.txt; ln -sf /etc/passwd /work/link; sleep 300'])).code, 0);
+      assert.equal(
+        (
+          await dk([
+            'run',
+            '-d',
+            '--name',
+            name,
+            'berth-app',
+            'sh',
+            '-c',
+            'mkdir -p /work/sub; echo inner > /work/sub/f.txt; ln -sf /etc/passwd /work/link; sleep 300',
+          ])
+        ).code,
+        0,
+      );
       await new Promise((r) => setTimeout(r, 300));
       if (!running) assert.equal((await dk(['stop', '-t', '0', name])).code, 0);
       const out = path.join(tmp, name);
@@ -57,7 +72,21 @@ describe('containers: cp, export, diff, commit', () => {
   it('confines paths: .. and symlinks inside the container cannot reach the host', async () => {
     const marker = path.join(tmp, 'host-secret');
     await fsp.writeFile(marker, 'HOST\n');
-    assert.equal((await dk(['run', '-d', '--name', 'esc', 'busybox', 'sh', '-c', `mkdir -p ${tmp}; ln -s / /rootlink; ln -s ${tmp} /tmplink; ln -s ../../../../.. /up; sleep 300`])).code, 0);
+    assert.equal(
+      (
+        await dk([
+          'run',
+          '-d',
+          '--name',
+          'esc',
+          'busybox',
+          'sh',
+          '-c',
+          `mkdir -p ${tmp}; ln -s / /rootlink; ln -s ${tmp} /tmplink; ln -s ../../../../.. /up; sleep 300`,
+        ])
+      ).code,
+      0,
+    );
     await new Promise((r) => setTimeout(r, 300));
     const out = path.join(tmp, 'esc-out');
     await fsp.mkdir(out);
@@ -73,7 +102,11 @@ describe('containers: cp, export, diff, commit', () => {
     assert.equal(w.code, 0, w.stderr);
     assert.ok(!existsSync(path.join(tmp, 'tmplink')));
     assert.equal(await fsp.readFile(marker, 'utf8'), 'HOST\n');
-    assert.equal((await dk(['exec', 'esc', 'cat', `${tmp}/payload`])).stdout, 'payload\n', 'written under the container path the link names');
+    assert.equal(
+      (await dk(['exec', 'esc', 'cat', `${tmp}/payload`])).stdout,
+      'payload\n',
+      'written under the container path the link names',
+    );
     // A hostile archive (.. entries, absolute symlink then a file through it) stays inside too.
     const evil = path.join(tmp, 'evil');
     await fsp.mkdir(path.join(evil, 'x'), { recursive: true });
@@ -82,21 +115,54 @@ describe('containers: cp, export, diff, commit', () => {
     await run('tar', ['-C', evil, '-cf', tarFile, 'x/lnk']);
     await fsp.writeFile(path.join(evil, 'file'), 'evil\n');
     await run('tar', ['-C', evil, '-rf', tarFile, '--transform', 's,^file,x/lnk/owned,', 'file']);
-    await run('tar', ['-C', evil, '-rf', tarFile, '--transform', `s,^file,../../../../${tmp.slice(1)}/dotdot,`, '-P', 'file']);
-    const put = await d.request('PUT', '/v1.44/containers/esc/archive?path=/tmp', await fsp.readFile(tarFile), { 'Content-Type': 'application/x-tar' });
+    await run('tar', [
+      '-C',
+      evil,
+      '-rf',
+      tarFile,
+      '--transform',
+      `s,^file,../../../../${tmp.slice(1)}/dotdot,`,
+      '-P',
+      'file',
+    ]);
+    const put = await d.request(
+      'PUT',
+      '/v1.44/containers/esc/archive?path=/tmp',
+      await fsp.readFile(tarFile),
+      { 'Content-Type': 'application/x-tar' },
+    );
     assert.equal(put.status, 200, put.body);
-    assert.ok(!existsSync(path.join(tmp, 'owned')), 'nothing written through the archive symlink on the host');
+    assert.ok(
+      !existsSync(path.join(tmp, 'owned')),
+      'nothing written through the archive symlink on the host',
+    );
     assert.ok(!existsSync(path.join(tmp, 'dotdot')), 'nothing written through .. on the host');
     assert.equal((await dk(['exec', 'esc', 'cat', `${tmp}/owned`])).stdout, 'evil\n');
     assert.equal((await dk(['rm', '-f', 'esc'])).code, 0);
   });
 
   it('export, diff and commit with --change', async () => {
-    assert.equal((await dk(['run', '--name', 'chg', 'berth-app', 'sh', '-c', 'echo new > /srv/new.txt; rm /srv/hello.txt; echo x >> /etc/group; mkdir /made'])).code, 0);
+    assert.equal(
+      (
+        await dk([
+          'run',
+          '--name',
+          'chg',
+          'berth-app',
+          'sh',
+          '-c',
+          'echo new > /srv/new.txt; rm /srv/hello.txt; echo x >> /etc/group; mkdir /made',
+        ])
+      ).code,
+      0,
+    );
     const diff = await dk(['diff', 'chg']);
     assert.equal(diff.code, 0, diff.stderr);
     const lines = diff.stdout.trim().split('\n').sort();
-    assert.deepEqual(lines, ['A /made', 'A /srv/new.txt', 'C /etc', 'C /etc/group', 'C /srv', 'D /srv/hello.txt'].sort());
+    assert.deepEqual(
+      lines,
+      ['A /made', 'A /srv/new.txt', 'C /etc', 'C /etc/group', 'C /srv', 'D /srv/hello.txt'].sort(),
+    );
     const exp = path.join(tmp, 'export.tar');
     const e = await dk(['export', '-o', exp, 'chg']);
     assert.equal(e.code, 0, e.stderr);
@@ -104,11 +170,28 @@ describe('containers: cp, export, diff, commit', () => {
     assert.ok(list.includes('srv/new.txt'));
     assert.ok(!list.includes('srv/hello.txt'));
     assert.ok(list.includes('bin/busybox'));
-    const c = await dk(['commit', '--change', 'CMD ["cat", "/srv/new.txt"]', '--change', 'ENV COMMITTED=yes', '-m', 'msg', 'chg', 'committed:v1']);
+    const c = await dk([
+      'commit',
+      '--change',
+      'CMD ["cat", "/srv/new.txt"]',
+      '--change',
+      'ENV COMMITTED=yes',
+      '-m',
+      'msg',
+      'chg',
+      'committed:v1',
+    ]);
     assert.equal(c.code, 0, c.stderr);
     assert.match(c.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
     assert.equal((await dk(['run', '--rm', 'committed:v1'])).stdout, 'new\n');
-    const after2 = await dk(['run', '--rm', 'committed:v1', 'sh', '-c', 'echo $COMMITTED; ls /srv; ls -d /made']);
+    const after2 = await dk([
+      'run',
+      '--rm',
+      'committed:v1',
+      'sh',
+      '-c',
+      'echo $COMMITTED; ls /srv; ls -d /made',
+    ]);
     assert.equal(after2.stdout, 'yes\nnew.txt\n/made\n');
     const rmi = await dk(['rmi', 'berth-app']);
     assert.notEqual(rmi.code, 0, 'an image used by a container cannot be removed');

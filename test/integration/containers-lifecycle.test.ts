@@ -6,7 +6,8 @@ import type { TestDaemon } from '../helpers/daemon.js';
 
 describe('containers: lifecycle through the docker CLI', () => {
   let d: TestDaemon;
-  const dk = (args: string[], input?: string) => d.docker(args, { timeoutMs: 30_000, ...(input !== undefined ? { input } : {}) });
+  const dk = (args: string[], input?: string) =>
+    d.docker(args, { timeoutMs: 30_000, ...(input !== undefined ? { input } : {}) });
   before(async () => {
     ({ d } = await startContainerDaemon());
   });
@@ -41,12 +42,26 @@ describe('containers: lifecycle through the docker CLI', () => {
     const img = await dk(['create', 'no-such-image-here']);
     assert.notEqual(img.code, 0);
     assert.equal((await d.request('POST', '/v1.44/containers/create', { Image: 'nope:latest' })).status, 404);
-    assert.match((await d.request('POST', '/v1.44/containers/create', { Image: 'nope:latest' })).body, /No such image: nope:latest/);
+    assert.match(
+      (await d.request('POST', '/v1.44/containers/create', { Image: 'nope:latest' })).body,
+      /No such image: nope:latest/,
+    );
     assert.equal((await dk(['ps', '-aq'])).stdout.trim(), '');
   });
 
   it('creates, starts, lists, inspects, stops and removes a named container', async () => {
-    const c = await dk(['create', '--name', 'web', '--label', 'tier=front', '-e', 'FOO=bar', 'busybox', 'sleep', '300']);
+    const c = await dk([
+      'create',
+      '--name',
+      'web',
+      '--label',
+      'tier=front',
+      '-e',
+      'FOO=bar',
+      'busybox',
+      'sleep',
+      '300',
+    ]);
     assert.equal(c.code, 0, c.stderr);
     const id = c.stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
@@ -55,9 +70,17 @@ describe('containers: lifecycle through the docker CLI', () => {
     assert.equal((await dk(['start', 'web'])).code, 0);
     ps = await dk(['ps', '--format', '{{.ID}}|{{.Names}}|{{.Status}}']);
     assert.match(ps.stdout.trim(), new RegExp(`^${id.slice(0, 12)}\\|web\\|Up `));
-    const i = await dk(['inspect', '--format', '{{.State.Status}}|{{.State.Running}}|{{.State.Pid}}|{{.Name}}|{{.Config.Hostname}}|{{index .Config.Labels "tier"}}|{{.HostConfig.NetworkMode}}|{{.Path}}', 'web']);
+    const i = await dk([
+      'inspect',
+      '--format',
+      '{{.State.Status}}|{{.State.Running}}|{{.State.Pid}}|{{.Name}}|{{.Config.Hostname}}|{{index .Config.Labels "tier"}}|{{.HostConfig.NetworkMode}}|{{.Path}}',
+      'web',
+    ]);
     const [status, running, pid, name, hostname, tier, net, p] = i.stdout.trim().split('|');
-    assert.deepEqual([status, running, name, hostname, tier, net, p], ['running', 'true', '/web', id.slice(0, 12), 'front', 'bridge', 'sleep']);
+    assert.deepEqual(
+      [status, running, name, hostname, tier, net, p],
+      ['running', 'true', '/web', id.slice(0, 12), 'front', 'bridge', 'sleep'],
+    );
     assert.ok(Number(pid) > 1);
     const envs = await dk(['inspect', '--format', '{{json .Config.Env}}', 'web']);
     assert.ok((JSON.parse(envs.stdout) as string[]).includes('FOO=bar'));
@@ -73,7 +96,12 @@ describe('containers: lifecycle through the docker CLI', () => {
     // Duplicate names.
     const dup = await dk(['create', '--name', 'web', 'busybox']);
     assert.notEqual(dup.code, 0);
-    assert.match(dup.stderr, new RegExp(`Conflict\\. The container name "/web" is already in use by container "${id}"\\. You have to remove \\(or rename\\) that container to be able to reuse that name\\.`));
+    assert.match(
+      dup.stderr,
+      new RegExp(
+        `Conflict\\. The container name "/web" is already in use by container "${id}"\\. You have to remove \\(or rename\\) that container to be able to reuse that name\\.`,
+      ),
+    );
     // rm of a running container needs -f.
     const rm = await dk(['rm', 'web']);
     assert.notEqual(rm.code, 0);
@@ -91,7 +119,23 @@ describe('containers: lifecycle through the docker CLI', () => {
   });
 
   it('stops with the stop signal before the timeout when the process handles it', async () => {
-    assert.equal((await dk(['run', '-d', '--name', 'trap', '--stop-signal', 'SIGUSR1', 'busybox', 'sh', '-c', 'trap "exit 42" USR1; while true; do sleep 0.1; done'])).code, 0);
+    assert.equal(
+      (
+        await dk([
+          'run',
+          '-d',
+          '--name',
+          'trap',
+          '--stop-signal',
+          'SIGUSR1',
+          'busybox',
+          'sh',
+          '-c',
+          'trap "exit 42" USR1; while true; do sleep 0.1; done',
+        ])
+      ).code,
+      0,
+    );
     const t0 = Date.now();
     assert.equal((await dk(['stop', '-t', '20', 'trap'])).code, 0);
     assert.ok(Date.now() - t0 < 5000, 'exited on SIGUSR1, not after the timeout');
@@ -132,7 +176,10 @@ describe('containers: lifecycle through the docker CLI', () => {
     assert.equal((await dk(['inspect', '--format', '{{.Name}}', 'new'])).stdout.trim(), '/new');
     assert.equal((await dk(['create', '--name', 'old', 'busybox'])).code, 0, 'the old name is free again');
     const bad = await dk(['create', '--name', 'bad name!', 'busybox']);
-    assert.match(bad.stderr, /Invalid container name \(bad name!\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_.-\] are allowed/);
+    assert.match(
+      bad.stderr,
+      /Invalid container name \(bad name!\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_.-\] are allowed/,
+    );
     const taken = await dk(['rename', 'new', 'old']);
     assert.match(taken.stderr, /is already in use by container/);
     assert.equal((await dk(['rm', 'new', 'old'])).code, 0);
@@ -149,9 +196,14 @@ describe('containers: lifecycle through the docker CLI', () => {
   });
 
   it('answers bad bodies and unknown containers with Docker errors', async () => {
-    const r = await d.request('POST', '/v1.44/containers/create', '{"Image": ', { 'Content-Type': 'application/json' });
+    const r = await d.request('POST', '/v1.44/containers/create', '{"Image": ', {
+      'Content-Type': 'application/json',
+    });
     assert.equal(r.status, 400);
-    const m = await d.request('POST', '/v1.44/containers/create', { Image: 'busybox', HostConfig: { Memory: '1g' } });
+    const m = await d.request('POST', '/v1.44/containers/create', {
+      Image: 'busybox',
+      HostConfig: { Memory: '1g' },
+    });
     assert.equal(m.status, 400);
     assert.match(JSON.parse(m.body).message, /Memory/);
     const e = await d.request('POST', '/v1.44/containers/create', { Image: 'busybox', Env: 'FOO=1' });

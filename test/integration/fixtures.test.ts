@@ -39,17 +39,25 @@ describe('test fixtures', () => {
   it('serves every pushed manifest and blob with the right media type and digest', async () => {
     for (const [repoTag, image] of reg.images) {
       const [repo, tag] = repoTag.split(':') as [string, string];
-      const r = await registryRequest(`${reg.url}/v2/${repo}/manifests/${tag}`, 'GET', { headers: { Accept: ACCEPT } });
+      const r = await registryRequest(`${reg.url}/v2/${repo}/manifests/${tag}`, 'GET', {
+        headers: { Accept: ACCEPT },
+      });
       assert.equal(r.status, 200, repoTag);
       assert.equal(r.headers['content-type'], image.mediaType, repoTag);
       assert.equal(sha256(r.body), image.digest, repoTag);
       const manifests: ImageManifest[] = image.kind === 'index' ? image.manifests : [image];
       for (const m of manifests) {
-        const doc = JSON.parse((await getVerified(`${reg.url}/v2/${repo}/manifests/${m.digest}`, m.digest, ACCEPT)).toString()) as {
+        const doc = JSON.parse(
+          (await getVerified(`${reg.url}/v2/${repo}/manifests/${m.digest}`, m.digest, ACCEPT)).toString(),
+        ) as {
           config: { digest: string };
           layers: Array<{ digest: string; mediaType: string }>;
         };
-        const cfg = JSON.parse((await getVerified(`${reg.url}/v2/${repo}/blobs/${doc.config.digest}`, doc.config.digest)).toString()) as { rootfs: { diff_ids: string[] } };
+        const cfg = JSON.parse(
+          (
+            await getVerified(`${reg.url}/v2/${repo}/blobs/${doc.config.digest}`, doc.config.digest)
+          ).toString(),
+        ) as { rootfs: { diff_ids: string[] } };
         assert.equal(cfg.rootfs.diff_ids.length, doc.layers.length);
         for (const l of doc.layers) {
           assert.equal(l.mediaType, m.format === 'oci' ? MEDIA.ociLayer : MEDIA.dockerLayer);
@@ -64,8 +72,14 @@ describe('test fixtures', () => {
       const idx = reg.images.get(tag) as FixtureImage;
       assert.equal(idx.kind, 'index');
       if (idx.kind !== 'index') return;
-      const doc = JSON.parse(idx.bytes.toString()) as { mediaType: string; manifests: Array<{ platform: { architecture: string } }> };
-      assert.deepEqual(doc.manifests.map((m) => m.platform.architecture), ['unknown', 'arm64', 'amd64']);
+      const doc = JSON.parse(idx.bytes.toString()) as {
+        mediaType: string;
+        manifests: Array<{ platform: { architecture: string } }>;
+      };
+      assert.deepEqual(
+        doc.manifests.map((m) => m.platform.architecture),
+        ['unknown', 'arm64', 'amd64'],
+      );
       assert.equal(new Set(idx.manifests.map((m) => m.config.digest)).size, 3);
     }
   });
@@ -95,17 +109,22 @@ describe('test fixtures', () => {
     await fsp.mkdir(out);
     // Layers applied naively one after another (no whiteout handling): the files must be there.
     for (const l of img.layers) {
-      const x = await run('tar', ['-xf', '-', '-C', out, '--same-owner', '-p'], { input: gunzipSync(l.data) });
+      const x = await run('tar', ['-xf', '-', '-C', out, '--same-owner', '-p'], {
+        input: gunzipSync(l.data),
+      });
       assert.equal(x.code, 0, x.stderr);
     }
     for (const [p, want] of Object.entries(MULTILAYER_EXPECT.files)) {
       const st = await fsp.lstat(path.join(out, p));
       assert.equal(st.mode & 0o7777, want.mode, p);
       if (process.getuid?.() === 0) assert.deepEqual([st.uid, st.gid], [want.uid, want.gid], p);
-      if (want.content !== undefined) assert.equal(await fsp.readFile(path.join(out, p), 'utf8'), want.content, p);
+      if (want.content !== undefined)
+        assert.equal(await fsp.readFile(path.join(out, p), 'utf8'), want.content, p);
     }
-    for (const [p, target] of Object.entries(MULTILAYER_EXPECT.symlinks)) assert.equal(await fsp.readlink(path.join(out, p)), target);
-    for (const [a, b] of MULTILAYER_EXPECT.hardlinks) assert.equal((await fsp.stat(path.join(out, a))).ino, (await fsp.stat(path.join(out, b))).ino);
+    for (const [p, target] of Object.entries(MULTILAYER_EXPECT.symlinks))
+      assert.equal(await fsp.readlink(path.join(out, p)), target);
+    for (const [a, b] of MULTILAYER_EXPECT.hardlinks)
+      assert.equal((await fsp.stat(path.join(out, a))).ino, (await fsp.stat(path.join(out, b))).ino);
     // The whiteout markers are plain entries in the upper layers.
     assert.ok(existsSync(path.join(out, 'data/.wh.gone.txt')));
     assert.ok(existsSync(path.join(out, 'opaque/.wh..wh..opq')));
@@ -121,8 +140,15 @@ describe('test fixtures', () => {
     assert.match(await list('bad:dotdot'), new RegExp(`(\\.\\./){12}tmp/${ESCAPE_MARKER}-dotdot`));
     assert.match(await list('bad:absolute'), new RegExp(`/tmp/${ESCAPE_MARKER}-abs`));
     assert.match(await list('bad:hardlink-escape'), /^h.* passwd-link link to /m);
-    assert.ok((reg.images.get('bad:hardlink-escape') as ImageManifest).layers[0]!.tar!.includes('../'.repeat(12) + 'etc/passwd'));
-    assert.match(await list('bad:symlink-escape'), new RegExp(`escape -> (\\.\\./){12}tmp[\\s\\S]*escape/${ESCAPE_MARKER}-symlink`));
+    assert.ok(
+      (reg.images.get('bad:hardlink-escape') as ImageManifest).layers[0]!.tar!.includes(
+        '../'.repeat(12) + 'etc/passwd',
+      ),
+    );
+    assert.match(
+      await list('bad:symlink-escape'),
+      new RegExp(`escape -> (\\.\\./){12}tmp[\\s\\S]*escape/${ESCAPE_MARKER}-symlink`),
+    );
     assert.match(await list('bad:device'), /^crw-rw-rw- .* 1,3 .*dev\/berth-null$/m);
     const trunc = reg.images.get('bad:truncated-gzip') as ImageManifest;
     assert.throws(() => gunzipSync(trunc.layers[0]!.data), /unexpected end of file/);
@@ -136,10 +162,15 @@ describe('test fixtures', () => {
     const anon = await registryRequest(`${authed.url}/v2/`, 'GET');
     assert.equal(anon.status, 401);
     assert.match(String(anon.headers['www-authenticate']), /^Basic realm="berth-test-registry"/);
-    const wrong = await registryRequest(`${authed.url}/v2/`, 'GET', { auth: { ...TEST_AUTH, password: 'nope' } });
+    const wrong = await registryRequest(`${authed.url}/v2/`, 'GET', {
+      auth: { ...TEST_AUTH, password: 'nope' },
+    });
     assert.equal(wrong.status, 401);
     const img = authed.images.get('busybox:latest') as ImageManifest;
-    const r = await registryRequest(`${authed.url}/v2/busybox/manifests/latest`, 'GET', { auth: TEST_AUTH, headers: { Accept: ACCEPT } });
+    const r = await registryRequest(`${authed.url}/v2/busybox/manifests/latest`, 'GET', {
+      auth: TEST_AUTH,
+      headers: { Accept: ACCEPT },
+    });
     assert.equal(r.status, 200);
     assert.equal(sha256(r.body), img.digest);
   });
@@ -147,18 +178,33 @@ describe('test fixtures', () => {
   it('skopeo reads the images, picks platforms from the index, and logs in', async (t) => {
     const skip = requirement(existsSync('/usr/bin/skopeo'), 'skopeo not installed');
     if (skip) return t.skip(skip);
-    const inspect = async (args: string[]): Promise<{ Digest: string; Env: string[]; Architecture: string }> => {
+    const inspect = async (
+      args: string[],
+    ): Promise<{ Digest: string; Env: string[]; Architecture: string }> => {
       const r = await run('skopeo', ['inspect', '--tls-verify=false', ...args]);
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout) as { Digest: string; Env: string[]; Architecture: string };
     };
-    assert.equal((await inspect([`docker://${reg.ref('busybox:oci')}`])).Digest, reg.images.get('busybox:oci')!.digest);
+    assert.equal(
+      (await inspect([`docker://${reg.ref('busybox:oci')}`])).Digest,
+      reg.images.get('busybox:oci')!.digest,
+    );
     const arm = await inspect(['--override-arch', 'arm64', `docker://${reg.ref('multiarch:list')}`]);
     assert.ok(arm.Env.includes('BERTH_PLATFORM=linux/arm64/v8'), arm.Env.join());
-    const amd = await inspect(['--override-arch', 'amd64', '--override-os', 'linux', `docker://${reg.ref('multiarch:latest')}`]);
+    const amd = await inspect([
+      '--override-arch',
+      'amd64',
+      '--override-os',
+      'linux',
+      `docker://${reg.ref('multiarch:latest')}`,
+    ]);
     assert.ok(amd.Env.includes('BERTH_PLATFORM=linux/amd64'), amd.Env.join());
     const authed = await seedRegistry({ auth: TEST_AUTH });
-    const withCreds = await inspect(['--creds', `${TEST_AUTH.username}:${TEST_AUTH.password}`, `docker://${authed.ref('multilayer:latest')}`]);
+    const withCreds = await inspect([
+      '--creds',
+      `${TEST_AUTH.username}:${TEST_AUTH.password}`,
+      `docker://${authed.ref('multilayer:latest')}`,
+    ]);
     assert.equal(withCreds.Digest, authed.images.get('multilayer:latest')!.digest);
   });
 

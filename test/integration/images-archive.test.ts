@@ -28,7 +28,12 @@ describe('docker save and docker load', () => {
   const ids = new Map<string, string>();
 
   const state = async (): Promise<{ images: string; layers: number; blobs: number; staging: number }> => ({
-    images: (await d.docker(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'])).stdout.split('\n').sort().join('\n'),
+    images: (
+      await d.docker(['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'])
+    ).stdout
+      .split('\n')
+      .sort()
+      .join('\n'),
     layers: await dirCount(path.join(d.dataRoot, 'layers')),
     blobs: await dirCount(path.join(d.dataRoot, 'blobs/sha256')),
     staging: await dirCount(path.join(d.dataRoot, 'tmp')),
@@ -57,20 +62,37 @@ describe('docker save and docker load', () => {
     const s = await d.docker(['save', '-o', out, bbRef, mlRef]);
     assert.equal(s.code, 0, s.stderr);
     const list = (await run('tar', ['-tf', out])).stdout.split('\n').filter(Boolean);
-    for (const f of ['manifest.json', 'repositories', 'index.json', 'oci-layout']) assert.ok(list.includes(f), `${f} in ${list.join(' ')}`);
+    for (const f of ['manifest.json', 'repositories', 'index.json', 'oci-layout'])
+      assert.ok(list.includes(f), `${f} in ${list.join(' ')}`);
     const x = path.join(tmp, 'both');
     await fsp.mkdir(x);
     assert.equal((await run('tar', ['-xf', out, '-C', x])).code, 0);
-    const manifest = JSON.parse(await fsp.readFile(path.join(x, 'manifest.json'), 'utf8')) as Array<{ Config: string; RepoTags: string[]; Layers: string[] }>;
+    const manifest = JSON.parse(await fsp.readFile(path.join(x, 'manifest.json'), 'utf8')) as Array<{
+      Config: string;
+      RepoTags: string[];
+      Layers: string[];
+    }>;
     const ml = reg.images.get('multilayer:latest') as ImageManifest;
     const mlItem = manifest.find((m) => m.RepoTags.includes(mlRef))!;
     assert.equal(mlItem.Config, `blobs/sha256/${ml.config.digest.slice(7)}`);
-    assert.deepEqual(mlItem.Layers, ml.layers.map((l) => `blobs/sha256/${l.diffId.slice(7)}`));
+    assert.deepEqual(
+      mlItem.Layers,
+      ml.layers.map((l) => `blobs/sha256/${l.diffId.slice(7)}`),
+    );
     // Each layer file is the uncompressed tar whose sha256 is its diff id.
-    for (const l of ml.layers) assert.ok((await fsp.readFile(path.join(x, 'blobs/sha256', l.diffId.slice(7)))).equals(l.tar!));
-    const index = JSON.parse(await fsp.readFile(path.join(x, 'index.json'), 'utf8')) as { manifests: Array<{ annotations: Record<string, string> }> };
-    assert.deepEqual(index.manifests.map((m) => m.annotations['io.containerd.image.name']).sort(), [bbRef, mlRef].sort());
-    const repos = JSON.parse(await fsp.readFile(path.join(x, 'repositories'), 'utf8')) as Record<string, Record<string, string>>;
+    for (const l of ml.layers)
+      assert.ok((await fsp.readFile(path.join(x, 'blobs/sha256', l.diffId.slice(7)))).equals(l.tar!));
+    const index = JSON.parse(await fsp.readFile(path.join(x, 'index.json'), 'utf8')) as {
+      manifests: Array<{ annotations: Record<string, string> }>;
+    };
+    assert.deepEqual(
+      index.manifests.map((m) => m.annotations['io.containerd.image.name']).sort(),
+      [bbRef, mlRef].sort(),
+    );
+    const repos = JSON.parse(await fsp.readFile(path.join(x, 'repositories'), 'utf8')) as Record<
+      string,
+      Record<string, string>
+    >;
     assert.equal(repos[`${reg.host}/multilayer`]!.latest, ml.layers[ml.layers.length - 1]!.diffId.slice(7));
     if (existsSync('/usr/bin/skopeo')) {
       // Another implementation reads both views of the same archive.
@@ -90,7 +112,11 @@ describe('docker save and docker load', () => {
     assert.equal(l.code, 0, l.stderr);
     assert.match(l.stdout, new RegExp(`Loaded image: ${bbRef.replace(/[.]/g, '\\.')}`));
     assert.match(l.stdout, new RegExp(`Loaded image: ${mlRef.replace(/[.]/g, '\\.')}`));
-    for (const ref of [bbRef, mlRef]) assert.equal((await d.docker(['image', 'inspect', '--format', '{{.Id}}', ref])).stdout.trim(), ids.get(ref));
+    for (const ref of [bbRef, mlRef])
+      assert.equal(
+        (await d.docker(['image', 'inspect', '--format', '{{.Id}}', ref])).stdout.trim(),
+        ids.get(ref),
+      );
     const before = await state();
     const again = await d.docker(['load'], { input: await fsp.readFile(out) });
     assert.equal(again.code, 0, again.stderr);
@@ -134,7 +160,9 @@ describe('docker save and docker load', () => {
     assert.equal(l.code, 0, l.stderr);
     assert.match(l.stdout, /Loaded image: ocimulti:v1/);
     assert.match(l.stdout, new RegExp(`Loaded image ID: ${bbOci.config.digest}`));
-    const amd = multi.manifests.find((m) => m.platform?.architecture === (process.arch === 'arm64' ? 'arm64' : 'amd64'))!;
+    const amd = multi.manifests.find(
+      (m) => m.platform?.architecture === (process.arch === 'arm64' ? 'arm64' : 'amd64'),
+    )!;
     const i = await d.docker(['image', 'inspect', '--format', '{{.Id}} {{.Architecture}}', 'ocimulti:v1']);
     assert.equal(i.stdout.trim(), `${amd.config.digest} ${amd.platform!.architecture}`);
     assert.equal((await d.docker(['image', 'inspect', '--format', '{{.Id}}', bbOci.config.digest])).code, 0);
@@ -145,9 +173,16 @@ describe('docker save and docker load', () => {
     const tar = dockerArchiveTar([{ image: { ...bb }, repoTags: ['progress/busybox:1'] }]);
     const fresh = await startTestDaemon();
     try {
-      const r = await fresh.request('POST', '/v1.44/images/load?quiet=0', tar, { 'Content-Type': 'application/x-tar' });
+      const r = await fresh.request('POST', '/v1.44/images/load?quiet=0', tar, {
+        'Content-Type': 'application/x-tar',
+      });
       assert.equal(r.status, 200);
-      const lines = r.body.trim().split(/\r?\n/).map((s) => JSON.parse(s) as { status?: string; stream?: string; progressDetail?: { total: number } });
+      const lines = r.body
+        .trim()
+        .split(/\r?\n/)
+        .map(
+          (s) => JSON.parse(s) as { status?: string; stream?: string; progressDetail?: { total: number } },
+        );
       assert.ok(lines.some((m) => m.status === 'Loading layer' && m.progressDetail!.total > 0));
       assert.equal(lines[lines.length - 1]!.stream, 'Loaded image: progress/busybox:1\n');
       const g = await fresh.request('GET', '/v1.44/images/progress/busybox:1/get');
@@ -160,7 +195,10 @@ describe('docker save and docker load', () => {
       assert.equal(push.code, 0, push.stderr);
       const pull = await d.docker(['pull', '-q', pushed]);
       assert.equal(pull.code, 0, pull.stderr);
-      assert.equal((await d.docker(['image', 'inspect', '--format', '{{.Id}}', pushed])).stdout.trim(), bb.config.digest);
+      assert.equal(
+        (await d.docker(['image', 'inspect', '--format', '{{.Id}}', pushed])).stdout.trim(),
+        bb.config.digest,
+      );
     } finally {
       await fresh.destroy();
     }
@@ -177,10 +215,24 @@ describe('docker save and docker load', () => {
     const ml = multilayerImage('docker');
     const fresh = await startTestDaemon();
     try {
-      const l = await fresh.docker(['load'], { input: legacyDockerArchiveTar([{ image: bb, repoTags: ['old/busybox:1'] }, { image: ml, repoTags: ['old/multilayer:1', 'old/multilayer:2'] }], true) });
+      const l = await fresh.docker(['load'], {
+        input: legacyDockerArchiveTar(
+          [
+            { image: bb, repoTags: ['old/busybox:1'] },
+            { image: ml, repoTags: ['old/multilayer:1', 'old/multilayer:2'] },
+          ],
+          true,
+        ),
+      });
       assert.equal(l.code, 0, l.stderr);
-      assert.match(l.stdout, /Loaded image: old\/busybox:1\nLoaded image: old\/multilayer:1\nLoaded image: old\/multilayer:2/);
-      assert.equal((await fresh.docker(['image', 'inspect', '--format', '{{.Id}}', 'old/multilayer:2'])).stdout.trim(), ml.config.digest);
+      assert.match(
+        l.stdout,
+        /Loaded image: old\/busybox:1\nLoaded image: old\/multilayer:1\nLoaded image: old\/multilayer:2/,
+      );
+      assert.equal(
+        (await fresh.docker(['image', 'inspect', '--format', '{{.Id}}', 'old/multilayer:2'])).stdout.trim(),
+        ml.config.digest,
+      );
       assert.equal(await dirCount(path.join(fresh.dataRoot, 'layers')), ml.layers.length);
     } finally {
       await fresh.destroy();
@@ -203,7 +255,10 @@ describe('docker save and docker load', () => {
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { ids: string[]; msgs: Array<{ stream?: string }> };
     assert.deepEqual(out.ids, [ids.get(mlRef)]);
-    assert.deepEqual(out.msgs.map((m) => m.stream), [`Loaded image: ${mlRef}\n`]);
+    assert.deepEqual(
+      out.msgs.map((m) => m.stream),
+      [`Loaded image: ${mlRef}\n`],
+    );
   });
 
   it('refuses a corrupt or truncated archive with a clear error and leaves nothing behind', async () => {
@@ -220,22 +275,38 @@ describe('docker save and docker load', () => {
       // Cut inside the last layer: the manifest that names the layers is never reached.
       const cut = await d2.docker(['load'], { input: good.subarray(0, Math.floor(good.length * 0.9)) });
       assert.notEqual(cut.code, 0);
-      assert.match(cut.stderr, /invalid archive: not a valid tar file \(unexpected EOF: the archive is truncated\)/);
+      assert.match(
+        cut.stderr,
+        /invalid archive: not a valid tar file \(unexpected EOF: the archive is truncated\)/,
+      );
       const garbage = await d2.docker(['load'], { input: Buffer.alloc(4096, 'not a tar at all ') });
       assert.notEqual(garbage.code, 0);
       assert.match(garbage.stderr, /invalid archive: not a valid tar file/);
-      const notImage = await d2.docker(['load'], { input: buildTar([{ entry: { name: 'hello.txt', type: 'file' }, data: Buffer.from('hi') }]) });
-      assert.match(notImage.stderr, /no manifest\.json \(docker save\) or index\.json \(OCI image layout\) found/);
+      const notImage = await d2.docker(['load'], {
+        input: buildTar([{ entry: { name: 'hello.txt', type: 'file' }, data: Buffer.from('hi') }]),
+      });
+      assert.match(
+        notImage.stderr,
+        /no manifest\.json \(docker save\) or index\.json \(OCI image layout\) found/,
+      );
       // A complete archive whose top layer is damaged: the layers below get unpacked, then must be rolled back.
       const ml = multilayerImage('docker');
       const top = ml.layers[ml.layers.length - 1]!;
       const tampered = Buffer.from(top.tar!);
       const at = tampered.indexOf('long\n');
       tampered[at] = 'L'.charCodeAt(0);
-      const broken = dockerArchiveTar([{ image: { ...ml, layers: [...ml.layers.slice(0, -1), { ...top, tar: tampered }] }, repoTags: ['broken:1'] }]);
+      const broken = dockerArchiveTar([
+        {
+          image: { ...ml, layers: [...ml.layers.slice(0, -1), { ...top, tar: tampered }] },
+          repoTags: ['broken:1'],
+        },
+      ]);
       const bad = await d2.docker(['load'], { input: broken });
       assert.notEqual(bad.code, 0);
-      assert.match(bad.stderr, /invalid archive: layer sha256:[0-9a-f]{64}: .*does not match the image config/);
+      assert.match(
+        bad.stderr,
+        /invalid archive: layer sha256:[0-9a-f]{64}: .*does not match the image config/,
+      );
       assert.deepEqual(await snap(), empty);
     } finally {
       await d2.destroy();
@@ -246,18 +317,38 @@ describe('docker save and docker load', () => {
     const snap = async () => ({ ...(await state()) });
     const start = await snap();
     const evil = badImage('dotdot');
-    const r = await d.docker(['load'], { input: dockerArchiveTar([{ image: evil, repoTags: ['evil:dotdot'] }]) });
+    const r = await d.docker(['load'], {
+      input: dockerArchiveTar([{ image: evil, repoTags: ['evil:dotdot'] }]),
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /invalid archive: layer sha256:[0-9a-f]{64}: .*escapes the layer root/);
     const bb = busyboxImage('docker');
-    const outer = await d.docker(['load'], { input: dockerArchiveTar([{ image: bb, repoTags: ['evil:outer'] }], [{ entry: { name: '../../escape.txt', type: 'file' }, data: Buffer.from('x') }]) });
+    const outer = await d.docker(['load'], {
+      input: dockerArchiveTar(
+        [{ image: bb, repoTags: ['evil:outer'] }],
+        [{ entry: { name: '../../escape.txt', type: 'file' }, data: Buffer.from('x') }],
+      ),
+    });
     assert.notEqual(outer.code, 0);
     assert.match(outer.stderr, /invalid archive: entry "\.\.\/\.\.\/escape\.txt" points outside the archive/);
-    const abs = await d.docker(['load'], { input: ociLayoutTar([{ image: bb, imageName: 'docker.io/library/evil:abs' }], [{ entry: { name: '/tmp/berth-fixture-escaped-abs', type: 'file' }, data: Buffer.from('x') }]) });
+    const abs = await d.docker(['load'], {
+      input: ociLayoutTar(
+        [{ image: bb, imageName: 'docker.io/library/evil:abs' }],
+        [{ entry: { name: '/tmp/berth-fixture-escaped-abs', type: 'file' }, data: Buffer.from('x') }],
+      ),
+    });
     assert.notEqual(abs.code, 0);
     assert.match(abs.stderr, /is an absolute path/);
-    const link = await d.docker(['load'], { input: dockerArchiveTar([{ image: bb, repoTags: ['evil:link'] }], [{ entry: { name: 'x/layer.tar', type: 'symlink', linkname: '../../../../etc/passwd' } }]) });
-    assert.match(link.stderr, /invalid archive: entry "\.\.\/\.\.\/\.\.\/etc\/passwd" points outside the archive/);
+    const link = await d.docker(['load'], {
+      input: dockerArchiveTar(
+        [{ image: bb, repoTags: ['evil:link'] }],
+        [{ entry: { name: 'x/layer.tar', type: 'symlink', linkname: '../../../../etc/passwd' } }],
+      ),
+    });
+    assert.match(
+      link.stderr,
+      /invalid archive: entry "\.\.\/\.\.\/\.\.\/etc\/passwd" points outside the archive/,
+    );
     for (const t of ESCAPE_TARGETS) assert.equal(existsSync(t), false, t);
     assert.equal(existsSync(path.join(d.dataRoot, 'escape.txt')), false);
     assert.deepEqual(await snap(), start);

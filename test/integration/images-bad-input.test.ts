@@ -22,30 +22,59 @@ import { seedRegistry, type SeededRegistry } from '../fixtures/seed.js';
 const sha = (b: Buffer | string) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
 /** A registry that serves exactly what it is given (for what docker-registry refuses to store). */
-async function evilRegistry(blobs: Map<string, Buffer>, manifests: Map<string, { type: string; body: Buffer }>): Promise<{ host: string; close(): Promise<void> }> {
+async function evilRegistry(
+  blobs: Map<string, Buffer>,
+  manifests: Map<string, { type: string; body: Buffer }>,
+): Promise<{ host: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const m = /^\/v2\/[^]+?\/(manifests|blobs)\/([^/?]+)$/.exec(req.url ?? '');
     if (req.url === '/v2/') return res.end('{}');
     const body = m && (m[1] === 'blobs' ? blobs.get(m[2]!) : manifests.get(m[2]!)?.body);
     if (!m || !body) {
       res.writeHead(404, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify({ errors: [{ code: m?.[1] === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN', message: 'unknown' }] }));
+      return res.end(
+        JSON.stringify({
+          errors: [{ code: m?.[1] === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN', message: 'unknown' }],
+        }),
+      );
     }
-    res.writeHead(200, { 'Content-Type': m[1] === 'manifests' ? manifests.get(m[2]!)!.type : 'application/octet-stream', 'Content-Length': body.length });
+    res.writeHead(200, {
+      'Content-Type': m[1] === 'manifests' ? manifests.get(m[2]!)!.type : 'application/octet-stream',
+      'Content-Length': body.length,
+    });
     res.end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 /** An image whose only layer is `layer` (served raw), with `diffId` in its config. */
-function imageAround(layer: Buffer, diffId: string, layerDigest = sha(layer), layerType = 'application/vnd.docker.image.rootfs.diff.tar') {
-  const config = Buffer.from(JSON.stringify({ architecture: process.arch === 'arm64' ? 'arm64' : 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] }, config: {} }));
+function imageAround(
+  layer: Buffer,
+  diffId: string,
+  layerDigest = sha(layer),
+  layerType = 'application/vnd.docker.image.rootfs.diff.tar',
+) {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: process.arch === 'arm64' ? 'arm64' : 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+      config: {},
+    }),
+  );
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: sha(config), size: config.length },
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        digest: sha(config),
+        size: config.length,
+      },
       layers: [{ mediaType: layerType, digest: layerDigest, size: layer.length }],
     }),
   );
@@ -102,13 +131,19 @@ describe('images: bad input is refused cleanly', () => {
     const port = await freePort();
     const r = await d.request('POST', `/images/create?fromImage=127.0.0.1:${port}/x&tag=latest`);
     assert.equal(r.status, 500);
-    assert.match(JSON.parse(r.body).message, new RegExp(`dial tcp 127\\.0\\.0\\.1:${port}: connect: connection refused`));
+    assert.match(
+      JSON.parse(r.body).message,
+      new RegExp(`dial tcp 127\\.0\\.0\\.1:${port}: connect: connection refused`),
+    );
     const cli = await d.docker(['pull', `127.0.0.1:${port}/x`]);
     assert.notEqual(cli.code, 0);
     assert.match(cli.stderr, /connection refused/);
     const unknown = await d.request('POST', `/images/create?fromImage=${reg.host}/busybox&tag=nope`);
     assert.equal(unknown.status, 404);
-    assert.equal(JSON.parse(unknown.body).message, `manifest for ${reg.host}/busybox:nope not found: manifest unknown: manifest unknown`);
+    assert.equal(
+      JSON.parse(unknown.body).message,
+      `manifest for ${reg.host}/busybox:nope not found: manifest unknown: manifest unknown`,
+    );
     const missing = await d.docker(['pull', `${reg.host}/no-such-repo:1`]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /not found|repository does not exist/);
@@ -137,7 +172,11 @@ describe('images: bad input is refused cleanly', () => {
     const good = buildTar([{ entry: { name: 'a.txt', type: 'file' }, data: Buffer.from('hello\n') }]);
     const evil = buildTar([{ entry: { name: 'a.txt', type: 'file' }, data: Buffer.from('jello\n') }]);
     const img = imageAround(good, sha(good));
-    const huge = Buffer.concat([tarHeader({ name: 'huge', type: 'file', size: 2 ** 45 }), Buffer.alloc(4096), TAR_END]);
+    const huge = Buffer.concat([
+      tarHeader({ name: 'huge', type: 'file', size: 2 ** 45 }),
+      Buffer.alloc(4096),
+      TAR_END,
+    ]);
     const hugeImg = imageAround(huge, sha(huge));
     const blobs = new Map([
       [sha(good), evil],
@@ -146,7 +185,13 @@ describe('images: bad input is refused cleanly', () => {
       [sha(hugeImg.config), hugeImg.config],
     ]);
     const mt = 'application/vnd.docker.distribution.manifest.v2+json';
-    const srv = await evilRegistry(blobs, new Map([['mismatch', { type: mt, body: img.manifest }], ['huge', { type: mt, body: hugeImg.manifest }]]));
+    const srv = await evilRegistry(
+      blobs,
+      new Map([
+        ['mismatch', { type: mt, body: img.manifest }],
+        ['huge', { type: mt, body: hugeImg.manifest }],
+      ]),
+    );
     try {
       const r = await d.docker(['pull', `${srv.host}/evil:mismatch`]);
       assert.notEqual(r.code, 0);
@@ -179,10 +224,22 @@ for ref in sys.argv[1:]:
 print(json.dumps(out))
 `;
     await d.docker(['rmi', '-f', reg.ref('busybox:latest')]);
-    const raw = execFileSync('python3', ['-c', script, reg.ref('busybox:latest'), reg.ref('bad:truncated-gzip')], { encoding: 'utf8' });
+    const raw = execFileSync(
+      'python3',
+      ['-c', script, reg.ref('busybox:latest'), reg.ref('bad:truncated-gzip')],
+      { encoding: 'utf8' },
+    );
     const [ok, bad] = JSON.parse(raw) as [Record<string, unknown>[], Record<string, unknown>[]];
     const statuses = ok.map((m) => m.status);
-    for (const s of ['Pulling fs layer', 'Downloading', 'Verifying Checksum', 'Download complete', 'Extracting', 'Pull complete']) assert.ok(statuses.includes(s), `missing ${s}: ${statuses.join(', ')}`);
+    for (const s of [
+      'Pulling fs layer',
+      'Downloading',
+      'Verifying Checksum',
+      'Download complete',
+      'Extracting',
+      'Pull complete',
+    ])
+      assert.ok(statuses.includes(s), `missing ${s}: ${statuses.join(', ')}`);
     const dl = ok.find((m) => m.status === 'Downloading')!;
     assert.match(String(dl.progress), /^\[=*>\s*\]\s+\S+\/\S+$/);
     assert.ok(typeof (dl.progressDetail as { total: number }).total === 'number');

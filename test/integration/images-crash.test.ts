@@ -21,20 +21,24 @@ async function stallingProxy(upstream: string, layerDigests: Set<string>) {
   const server = http.createServer((req, res) => {
     const m = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? '');
     if (m && req.method === 'GET') counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
-    const up = http.request(`${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      if (m && state.stall && layerDigests.has(m[1]!)) {
-        let sent = 0;
-        ur.on('data', (c: Buffer) => {
-          if (sent >= 32 * 1024) return;
-          res.write(c.subarray(0, 32 * 1024 - sent));
-          sent += c.length;
-        });
-        held.push(res);
-        return;
-      }
-      ur.pipe(res);
-    });
+    const up = http.request(
+      `${upstream}${req.url}`,
+      { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } },
+      (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        if (m && state.stall && layerDigests.has(m[1]!)) {
+          let sent = 0;
+          ur.on('data', (c: Buffer) => {
+            if (sent >= 32 * 1024) return;
+            res.write(c.subarray(0, 32 * 1024 - sent));
+            sent += c.length;
+          });
+          held.push(res);
+          return;
+        }
+        ur.pipe(res);
+      },
+    );
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -53,10 +57,15 @@ async function stallingProxy(upstream: string, layerDigests: Set<string>) {
 
 function startPull(d: TestDaemon, ref: string): Promise<string> {
   const i = ref.lastIndexOf(':');
-  return d.request('POST', `/images/create?fromImage=${encodeURIComponent(ref.slice(0, i))}&tag=${ref.slice(i + 1)}`).then(
-    (r) => r.body,
-    (e: Error) => `connection error: ${e.message}`,
-  );
+  return d
+    .request(
+      'POST',
+      `/images/create?fromImage=${encodeURIComponent(ref.slice(0, i))}&tag=${ref.slice(i + 1)}`,
+    )
+    .then(
+      (r) => r.body,
+      (e: Error) => `connection error: ${e.message}`,
+    );
 }
 
 async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
@@ -88,15 +97,26 @@ describe('images: kill -9 mid-pull, restart, dedupe, prune', () => {
   it('leaves no half image after kill -9 mid-download/extract; the restart cleans up and the next pull succeeds', async () => {
     const ref = `${proxy.host}/multilayer:latest`;
     const pulling = startPull(d, ref);
-    await until('every layer to be in flight', () => img.layers.every((l) => proxy.counts.has(l.digest)) && proxy.held.length >= 3);
+    await until(
+      'every layer to be in flight',
+      () => img.layers.every((l) => proxy.counts.has(l.digest)) && proxy.held.length >= 3,
+    );
     await until('temp layer directories', () => dirNames('layers').some((n) => n.startsWith('.tmp-')));
     d.proc.kill('SIGKILL');
     await d.stop();
     await pulling;
     const dataRoot = d.dataRoot;
     d = await startTestDaemon({ dataRoot });
-    assert.deepEqual(dirNames('layers').filter((n) => n.startsWith('.')), [], 'temp layers removed at startup');
-    assert.deepEqual(dirNames('blobs/sha256').filter((n) => n.startsWith('.')), [], 'temp blobs removed at startup');
+    assert.deepEqual(
+      dirNames('layers').filter((n) => n.startsWith('.')),
+      [],
+      'temp layers removed at startup',
+    );
+    assert.deepEqual(
+      dirNames('blobs/sha256').filter((n) => n.startsWith('.')),
+      [],
+      'temp blobs removed at startup',
+    );
     const ls = await d.docker(['images', '-a', '-q']);
     assert.equal(ls.stdout.trim(), '');
     assert.deepEqual(dirNames('layers'), [], 'no orphan layer');
@@ -105,8 +125,14 @@ describe('images: kill -9 mid-pull, restart, dedupe, prune', () => {
     proxy.state.stall = false;
     proxy.counts.clear();
     const [a, b] = await Promise.all([startPull(d, ref), startPull(d, ref)]);
-    for (const out of [a, b]) assert.match(out, /Status: (Downloaded newer image|Image is up to date) for /, out);
-    for (const l of img.layers) assert.equal(proxy.counts.get(l.digest), 1, `layer ${l.digest} fetched ${proxy.counts.get(l.digest)} times`);
+    for (const out of [a, b])
+      assert.match(out, /Status: (Downloaded newer image|Image is up to date) for /, out);
+    for (const l of img.layers)
+      assert.equal(
+        proxy.counts.get(l.digest),
+        1,
+        `layer ${l.digest} fetched ${proxy.counts.get(l.digest)} times`,
+      );
     const i = JSON.parse((await d.docker(['image', 'inspect', ref])).stdout)[0];
     assert.equal(i.Id, img.config.digest);
 

@@ -21,13 +21,17 @@ describe('images: docker import', () => {
   let rootfs: Buffer;
   let server: http.Server;
   let base: string;
-  const dk = (args: string[], input?: string | Buffer) => d.docker(args, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+  const dk = (args: string[], input?: string | Buffer) =>
+    d.docker(args, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
   const imageIds = async () => (await dk(['images', '-aq', '--no-trunc'])).stdout.trim().split('\n').sort();
 
   before(async () => {
     ({ d } = await startContainerDaemon());
     tmp = mkdtempSync(path.join(os.tmpdir(), 'berth-import-'));
-    assert.equal((await dk(['run', '--name', 'src', 'busybox', 'sh', '-c', 'echo from-import > /hello'])).code, 0);
+    assert.equal(
+      (await dk(['run', '--name', 'src', 'busybox', 'sh', '-c', 'echo from-import > /hello'])).code,
+      0,
+    );
     // A container's exported root: the usual source of docker import.
     const file = path.join(tmp, 'rootfs.tar');
     assert.equal((await dk(['export', '-o', file, 'src'])).code, 0);
@@ -51,12 +55,33 @@ describe('images: docker import', () => {
   });
 
   it('imports stdin with --change and -m, and the image runs', async () => {
-    const r = await dk(['import', '--change', 'CMD ["cat", "/etc/motd"]', '--change', 'ENV GREETING=hi', '--change', 'WORKDIR /srv', '-m', 'from a tarball', '-', 'imported:v1'], rootfs);
+    const r = await dk(
+      [
+        'import',
+        '--change',
+        'CMD ["cat", "/etc/motd"]',
+        '--change',
+        'ENV GREETING=hi',
+        '--change',
+        'WORKDIR /srv',
+        '-m',
+        'from a tarball',
+        '-',
+        'imported:v1',
+      ],
+      rootfs,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
     const run = await dk(['run', '--rm', 'imported:v1', 'sh', '-c', 'cat /hello; echo $GREETING; pwd']);
     assert.equal(run.stdout, 'from-import\nhi\n/srv\n', run.stderr);
-    const insp = JSON.parse((await dk(['image', 'inspect', 'imported:v1'])).stdout) as Array<{ Comment: string; Parent: string; Config: { Cmd: string[]; Env: string[] }; RootFS: { Layers: string[] }; Os: string }>;
+    const insp = JSON.parse((await dk(['image', 'inspect', 'imported:v1'])).stdout) as Array<{
+      Comment: string;
+      Parent: string;
+      Config: { Cmd: string[]; Env: string[] };
+      RootFS: { Layers: string[] };
+      Os: string;
+    }>;
     assert.equal(insp[0]!.Comment, 'from a tarball');
     assert.equal(insp[0]!.Parent, '');
     assert.deepEqual(insp[0]!.Config.Cmd, ['cat', '/etc/motd']);
@@ -71,12 +96,18 @@ describe('images: docker import', () => {
     const r = await dk(['import', file]);
     assert.equal(r.code, 0, r.stderr);
     const id = r.stdout.trim();
-    assert.equal((await dk(['image', 'inspect', '-f', '{{.Comment}} {{len .RepoTags}}', id])).stdout.trim(), 'Imported from - 0');
+    assert.equal(
+      (await dk(['image', 'inspect', '-f', '{{.Comment}} {{len .RepoTags}}', id])).stdout.trim(),
+      'Imported from - 0',
+    );
 
     const u = await dk(['import', `${base}/moved`, 'fromurl']);
     assert.equal(u.code, 0, u.stderr);
     assert.equal((await dk(['run', '--rm', 'fromurl', 'cat', '/hello'])).stdout, 'from-import\n');
-    assert.equal((await dk(['image', 'inspect', '-f', '{{.Comment}}', 'fromurl'])).stdout.trim(), `Imported from ${base}/moved`);
+    assert.equal(
+      (await dk(['image', 'inspect', '-f', '{{.Comment}}', 'fromurl'])).stdout.trim(),
+      `Imported from ${base}/moved`,
+    );
 
     const py = await dockerPy(
       d,
@@ -87,9 +118,17 @@ print(client.containers.run('pyimport:t1', remove=True).decode().strip(), client
     assert.equal(py.code, 0, py.stderr);
     assert.match(py.stdout.trim(), /^from-import (amd64|arm64)$/);
 
-    const arm = await d.request('POST', '/v1.44/images/create?fromSrc=-&repo=armroot&platform=linux/arm64', rootfs, { 'Content-Type': 'application/x-tar' });
+    const arm = await d.request(
+      'POST',
+      '/v1.44/images/create?fromSrc=-&repo=armroot&platform=linux/arm64',
+      rootfs,
+      { 'Content-Type': 'application/x-tar' },
+    );
     assert.equal(arm.status, 200, arm.body);
-    assert.equal((await dk(['image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}', 'armroot'])).stdout.trim(), 'linux/arm64');
+    assert.equal(
+      (await dk(['image', 'inspect', '-f', '{{.Os}}/{{.Architecture}}', 'armroot'])).stdout.trim(),
+      'linux/arm64',
+    );
   });
 
   it('answers bad input with {message} and leaves no image behind', async () => {
@@ -97,17 +136,49 @@ print(client.containers.run('pyimport:t1', remove=True).decode().strip(), client
     const cases: Array<{ q: string; body: Buffer; status: number; msg: RegExp }> = [
       { q: 'fromSrc=-&repo=UPPER', body: rootfs, status: 400, msg: /must be lowercase/ },
       { q: 'fromSrc=-&repo=ok&tag=b%3Ac', body: rootfs, status: 400, msg: /invalid tag format/ },
-      { q: 'fromSrc=-&repo=ok&changes=RUN+rm', body: rootfs, status: 400, msg: /run is not a valid change command/ },
-      { q: 'fromSrc=-&repo=ok&platform=windows/amd64', body: rootfs, status: 400, msg: /operating system is not supported/ },
+      {
+        q: 'fromSrc=-&repo=ok&changes=RUN+rm',
+        body: rootfs,
+        status: 400,
+        msg: /run is not a valid change command/,
+      },
+      {
+        q: 'fromSrc=-&repo=ok&platform=windows/amd64',
+        body: rootfs,
+        status: 400,
+        msg: /operating system is not supported/,
+      },
       { q: 'fromSrc=-&repo=ok&platform=linux', body: rootfs, status: 400, msg: /invalid platform/ },
       { q: 'fromSrc=-&repo=ok', body: Buffer.alloc(2048, 'x'), status: 400, msg: /invalid tar archive/ },
-      { q: 'fromSrc=-&repo=ok', body: Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(3000, 'x')]), status: 400, msg: /invalid tar archive/ },
-      { q: 'fromSrc=-&repo=ok', body: rootfs.subarray(0, 4096 + 100), status: 400, msg: /invalid tar archive/ },
-      { q: 'fromSrc=ftp%3A%2F%2F127.0.0.1%2Fx&repo=ok', body: Buffer.alloc(0), status: 400, msg: /only http and https/ },
-      { q: `fromSrc=${encodeURIComponent(base + '/missing.tar')}&repo=ok`, body: Buffer.alloc(0), status: 500, msg: /failed to GET .*missing\.tar with status 404/ },
+      {
+        q: 'fromSrc=-&repo=ok',
+        body: Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(3000, 'x')]),
+        status: 400,
+        msg: /invalid tar archive/,
+      },
+      {
+        q: 'fromSrc=-&repo=ok',
+        body: rootfs.subarray(0, 4096 + 100),
+        status: 400,
+        msg: /invalid tar archive/,
+      },
+      {
+        q: 'fromSrc=ftp%3A%2F%2F127.0.0.1%2Fx&repo=ok',
+        body: Buffer.alloc(0),
+        status: 400,
+        msg: /only http and https/,
+      },
+      {
+        q: `fromSrc=${encodeURIComponent(base + '/missing.tar')}&repo=ok`,
+        body: Buffer.alloc(0),
+        status: 500,
+        msg: /failed to GET .*missing\.tar with status 404/,
+      },
     ];
     for (const c of cases) {
-      const r = await d.request('POST', `/v1.44/images/create?${c.q}`, c.body, { 'Content-Type': 'application/x-tar' });
+      const r = await d.request('POST', `/v1.44/images/create?${c.q}`, c.body, {
+        'Content-Type': 'application/x-tar',
+      });
       assert.equal(r.status, c.status, `${c.q}: ${r.body}`);
       assert.match((JSON.parse(r.body) as { message: string }).message, c.msg, c.q);
     }

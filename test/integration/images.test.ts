@@ -62,7 +62,10 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     assert.equal(i.Id, img.config.digest);
     assert.deepEqual(i.RepoTags, [`${reg.host}/busybox:latest`]);
     assert.deepEqual(i.RepoDigests, [`${reg.host}/busybox@${img.digest}`]);
-    assert.deepEqual(i.RootFS.Layers, img.layers.map((l) => l.diffId));
+    assert.deepEqual(
+      i.RootFS.Layers,
+      img.layers.map((l) => l.diffId),
+    );
     assert.deepEqual(i.Config.Cmd, ['sh']);
     assert.equal(i.GraphDriver.Name, 'overlay2');
     assert.ok(i.Size > 500_000, `size ${i.Size}`);
@@ -84,7 +87,9 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
     for (const tag of ['multiarch:latest', 'multiarch:list']) {
       const index = reg.images.get(tag) as ImageIndex;
-      const want = index.manifests.find((m) => m.platform?.architecture === arch && m.platform.os === 'linux')!;
+      const want = index.manifests.find(
+        (m) => m.platform?.architecture === arch && m.platform.os === 'linux',
+      )!;
       const r = await d.docker(['pull', reg.ref(tag)]);
       assert.equal(r.code, 0, r.stderr);
       const i = await inspect(reg.ref(tag));
@@ -106,7 +111,10 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     assert.equal(r.code, 0, r.stderr);
     const i = await inspect(reg.ref('multilayer:latest'));
     assert.equal(i.Config.WorkingDir, '/data');
-    const lowers = [i.GraphDriver.Data.UpperDir!, ...(i.GraphDriver.Data.LowerDir ?? '').split(':').filter(Boolean)];
+    const lowers = [
+      i.GraphDriver.Data.UpperDir!,
+      ...(i.GraphDriver.Data.LowerDir ?? '').split(':').filter(Boolean),
+    ];
     assert.equal(lowers.length, 4);
     if (!IS_ROOT) return t.skip('mounting overlayfs needs root');
     const mnt = mkdtempSync(path.join(os.tmpdir(), 'berth-ovl-'));
@@ -116,12 +124,17 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
         const st = statSync(path.join(mnt, p));
         assert.equal(st.mode & 0o7777, e.mode, p);
         assert.equal(st.uid, e.uid, p);
-        if (e.content !== undefined) assert.equal(await fsp.readFile(path.join(mnt, p), 'utf8'), e.content, p);
+        if (e.content !== undefined)
+          assert.equal(await fsp.readFile(path.join(mnt, p), 'utf8'), e.content, p);
       }
-      for (const [p, e] of Object.entries(MULTILAYER_EXPECT.dirs)) assert.equal(statSync(path.join(mnt, p)).mode & 0o7777, e.mode, p);
-      for (const [p, target] of Object.entries(MULTILAYER_EXPECT.symlinks)) assert.equal(await fsp.readlink(path.join(mnt, p)), target, p);
-      for (const [a, b] of MULTILAYER_EXPECT.hardlinks) assert.equal(statSync(path.join(mnt, a)).ino, statSync(path.join(mnt, b)).ino);
-      for (const p of MULTILAYER_EXPECT.absent) assert.ok(!existsSync(path.join(mnt, p)), `${p} should be hidden`);
+      for (const [p, e] of Object.entries(MULTILAYER_EXPECT.dirs))
+        assert.equal(statSync(path.join(mnt, p)).mode & 0o7777, e.mode, p);
+      for (const [p, target] of Object.entries(MULTILAYER_EXPECT.symlinks))
+        assert.equal(await fsp.readlink(path.join(mnt, p)), target, p);
+      for (const [a, b] of MULTILAYER_EXPECT.hardlinks)
+        assert.equal(statSync(path.join(mnt, a)).ino, statSync(path.join(mnt, b)).ino);
+      for (const p of MULTILAYER_EXPECT.absent)
+        assert.ok(!existsSync(path.join(mnt, p)), `${p} should be hidden`);
       assert.deepEqual(readdirSync(path.join(mnt, 'opaque')), ['new.txt']);
     } finally {
       execFileSync('umount', [mnt]);
@@ -130,16 +143,38 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
   });
 
   it('shows history, lists with filters and reports counts in info and df', async () => {
-    const h = await d.docker(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Size}}', reg.ref('multilayer:latest')]);
+    const h = await d.docker([
+      'history',
+      '--no-trunc',
+      '--format',
+      '{{.CreatedBy}}|{{.Size}}',
+      reg.ref('multilayer:latest'),
+    ]);
     assert.equal(h.code, 0, h.stderr);
     const lines = h.stdout.trim().split('\n');
     assert.equal(lines.length, 5);
     assert.match(lines[0]!, /layer 3 long name/);
     assert.match(lines[2]!, /^ENV MULTILAYER=1\|0B$/);
-    const lbl = await d.docker(['images', '--filter', 'label=org.berth.fixture=multilayer', '--format', '{{.Repository}}:{{.Tag}}']);
+    const lbl = await d.docker([
+      'images',
+      '--filter',
+      'label=org.berth.fixture=multilayer',
+      '--format',
+      '{{.Repository}}:{{.Tag}}',
+    ]);
     assert.equal(lbl.stdout.trim(), `${reg.host}/multilayer:latest`);
-    const ref = await d.docker(['images', '--filter', `reference=${reg.host}/multi*`, '--format', '{{.Repository}}:{{.Tag}}']);
-    assert.deepEqual(ref.stdout.trim().split('\n').sort(), [`${reg.host}/multiarch:latest`, `${reg.host}/multiarch:list`, `${reg.host}/multilayer:latest`]);
+    const ref = await d.docker([
+      'images',
+      '--filter',
+      `reference=${reg.host}/multi*`,
+      '--format',
+      '{{.Repository}}:{{.Tag}}',
+    ]);
+    assert.deepEqual(ref.stdout.trim().split('\n').sort(), [
+      `${reg.host}/multiarch:latest`,
+      `${reg.host}/multiarch:list`,
+      `${reg.host}/multilayer:latest`,
+    ]);
     const bad = await d.request('GET', '/images/json?filters=' + encodeURIComponent('{"nope":["x"]}'));
     assert.equal(bad.status, 400);
     const info = await d.docker(['info', '--format', '{{.Images}}']);
@@ -158,7 +193,9 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     assert.match(p.stdout, new RegExp(`v1: digest: ${img.digest} size: ${img.bytes.length}`));
     const again = await d.docker(['push', `${reg.host}/pushed/bb:v1`]);
     assert.match(again.stdout, /Layer already exists/);
-    const m = await registryRequest(`${reg.url}/v2/pushed/bb/manifests/v1`, 'GET', { headers: { Accept: img.mediaType } });
+    const m = await registryRequest(`${reg.url}/v2/pushed/bb/manifests/v1`, 'GET', {
+      headers: { Accept: img.mediaType },
+    });
     assert.equal(m.status, 200);
     assert.equal(m.body.toString(), img.bytes.toString());
     const missing = await d.docker(['push', `${reg.host}/never/tagged:x`]);
@@ -170,10 +207,14 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     const anon = await d.docker(['pull', authReg.ref('busybox:latest')]);
     assert.notEqual(anon.code, 0);
     assert.match(anon.stderr, /no basic auth credentials/);
-    const wrong = await d.docker(['login', '-u', TEST_AUTH.username, '--password-stdin', authReg.host], { input: 'wrong\n' });
+    const wrong = await d.docker(['login', '-u', TEST_AUTH.username, '--password-stdin', authReg.host], {
+      input: 'wrong\n',
+    });
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /401 Unauthorized/);
-    const ok = await d.docker(['login', '-u', TEST_AUTH.username, '--password-stdin', authReg.host], { input: TEST_AUTH.password + '\n' });
+    const ok = await d.docker(['login', '-u', TEST_AUTH.username, '--password-stdin', authReg.host], {
+      input: TEST_AUTH.password + '\n',
+    });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /Login Succeeded/);
     const pull = await d.docker(['pull', authReg.ref('busybox:latest')]);
@@ -188,7 +229,10 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     const id = (await inspect(reg.ref('busybox:latest'))).Id;
     const conflict = await d.request('DELETE', `/images/${id}`);
     assert.equal(conflict.status, 409);
-    assert.match(json<{ message: string }>(conflict.body).message, /unable to delete [0-9a-f]{12} \(must be forced\) - image is referenced in multiple repositories/);
+    assert.match(
+      json<{ message: string }>(conflict.body).message,
+      /unable to delete [0-9a-f]{12} \(must be forced\) - image is referenced in multiple repositories/,
+    );
     const untag = await d.docker(['rmi', `${reg.host}/pushed/bb:v1`]);
     assert.equal(untag.code, 0, untag.stderr);
     assert.match(untag.stdout, new RegExp(`Untagged: ${reg.host}/pushed/bb:v1`));
@@ -199,8 +243,19 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     const gone = await d.docker(['image', 'inspect', id]);
     assert.notEqual(gone.code, 0);
     assert.match(gone.stderr, /No such image/);
-    const ev = await d.docker(['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'type=image', '--format', '{{.Action}}']);
-    for (const a of ['pull', 'tag', 'push', 'untag', 'delete']) assert.match(ev.stdout, new RegExp(`^${a}$`, 'm'), a);
+    const ev = await d.docker([
+      'events',
+      '--since',
+      '0',
+      '--until',
+      String(Math.ceil(Date.now() / 1000) + 1),
+      '--filter',
+      'type=image',
+      '--format',
+      '{{.Action}}',
+    ]);
+    for (const a of ['pull', 'tag', 'push', 'untag', 'delete'])
+      assert.match(ev.stdout, new RegExp(`^${a}$`, 'm'), a);
     const search = await d.docker(['search', 'busybox']);
     assert.notEqual(search.code, 0);
     assert.match(search.stderr, /search is not supported by Berth/);

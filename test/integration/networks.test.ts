@@ -39,11 +39,31 @@ describe('docker network', { skip, concurrency: false }, () => {
     assert.equal(bridge.IPAM.Config[0].Subnet, `${net(0)}.0/24`);
     assert.equal(bridge.Options['com.docker.network.bridge.default_bridge'], 'true');
 
-    const c = await d.docker(['network', 'create', '--subnet', `${net(4)}.0/24`, '--gateway', `${net(4)}.254`, '--ip-range', `${net(4)}.64/26`, '--internal', '--attachable', '--label', 'team=net', '-o', 'com.docker.network.driver.mtu=1400', '-o', `com.docker.network.bridge.name=${BR}`, 'static1']);
+    const c = await d.docker([
+      'network',
+      'create',
+      '--subnet',
+      `${net(4)}.0/24`,
+      '--gateway',
+      `${net(4)}.254`,
+      '--ip-range',
+      `${net(4)}.64/26`,
+      '--internal',
+      '--attachable',
+      '--label',
+      'team=net',
+      '-o',
+      'com.docker.network.driver.mtu=1400',
+      '-o',
+      `com.docker.network.bridge.name=${BR}`,
+      'static1',
+    ]);
     assert.equal(c.code, 0, c.stderr);
     const n = JSON.parse((await d.docker(['network', 'inspect', 'static1'])).stdout)[0];
     assert.equal(n.Id, c.stdout.trim());
-    assert.deepEqual(n.IPAM.Config, [{ Subnet: `${net(4)}.0/24`, IPRange: `${net(4)}.64/26`, Gateway: `${net(4)}.254` }]);
+    assert.deepEqual(n.IPAM.Config, [
+      { Subnet: `${net(4)}.0/24`, IPRange: `${net(4)}.64/26`, Gateway: `${net(4)}.254` },
+    ]);
     assert.equal(n.Internal, true);
     assert.equal(n.Attachable, true);
     assert.deepEqual(n.Labels, { team: 'net' });
@@ -60,7 +80,13 @@ describe('docker network', { skip, concurrency: false }, () => {
 
   it('filters ls by label, driver, name, type and dangling', async () => {
     const f = async (...filters: string[]) =>
-      (await d.docker(['network', 'ls', '--format', '{{.Name}}', ...filters.flatMap((x) => ['--filter', x])])).stdout.trim().split('\n').filter(Boolean).sort();
+      (
+        await d.docker(['network', 'ls', '--format', '{{.Name}}', ...filters.flatMap((x) => ['--filter', x])])
+      ).stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .sort();
     assert.deepEqual(await f('label=team=net'), ['static1']);
     assert.deepEqual(await f('type=custom'), ['auto1', 'static1']);
     assert.deepEqual(await f('driver=null'), ['none']);
@@ -76,9 +102,28 @@ describe('docker network', { skip, concurrency: false }, () => {
     assert.match(dup.stderr, /already exists/);
     const r409 = await d.request('POST', '/networks/create', { Name: 'auto1' });
     assert.equal(r409.status, 409);
-    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: `${net(5)}.5/24` }] } })).status, 400);
-    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', IPAM: { Config: [{ Subnet: `${net(0)}.0/25` }] } })).status, 403);
-    assert.equal((await d.request('POST', '/networks/create', { Name: 'x', Driver: 'overlayish' })).status, 404);
+    assert.equal(
+      (
+        await d.request('POST', '/networks/create', {
+          Name: 'x',
+          IPAM: { Config: [{ Subnet: `${net(5)}.5/24` }] },
+        })
+      ).status,
+      400,
+    );
+    assert.equal(
+      (
+        await d.request('POST', '/networks/create', {
+          Name: 'x',
+          IPAM: { Config: [{ Subnet: `${net(0)}.0/25` }] },
+        })
+      ).status,
+      403,
+    );
+    assert.equal(
+      (await d.request('POST', '/networks/create', { Name: 'x', Driver: 'overlayish' })).status,
+      404,
+    );
     assert.equal((await d.request('POST', '/networks/create', '{"Name": ')).status, 400);
     assert.equal((await d.request('POST', '/networks/create', { Name: 'bad name!' })).status, 400);
     assert.equal((await d.request('GET', '/networks/nope')).status, 404);
@@ -89,7 +134,10 @@ describe('docker network', { skip, concurrency: false }, () => {
     assert.equal(conn.status, 404);
     assert.equal((await d.request('POST', '/networks/auto1/connect', [])).status, 400);
     // Nothing was created by the failed requests.
-    const names = (await d.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout.trim().split('\n').sort();
+    const names = (await d.docker(['network', 'ls', '--format', '{{.Name}}'])).stdout
+      .trim()
+      .split('\n')
+      .sort();
     assert.deepEqual(names, ['auto1', 'bridge', 'host', 'none', 'static1']);
   });
 
@@ -99,7 +147,10 @@ describe('docker network', { skip, concurrency: false }, () => {
     assert.ok(!links().includes(BR), 'a clean stop with no containers removes the bridges');
     d = await startTestDaemon({ dataRoot: d.dataRoot, socket: d.socket, args: ARGS });
     const after = JSON.parse((await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout);
-    assert.deepEqual(after.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]), before.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]));
+    assert.deepEqual(
+      after.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]),
+      before.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]),
+    );
     assert.ok(links().includes(BR), 'bridges are back');
 
     const pr = await d.docker(['network', 'prune', '-f', '--filter', 'label=team=net']);

@@ -7,7 +7,11 @@ import { WebSocket } from 'ws';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startServe } from '../e2e/support/stack.js';
 
-function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  url: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers }, (res) => {
       let body = '';
@@ -71,9 +75,18 @@ describe('berth serve', () => {
 
   test('other Host names (DNS rebinding) and other origins are refused', async () => {
     const port = new URL(base).port;
-    assert.equal((await get(base, { Host: `evil.example:${port}`, Authorization: `Bearer ${token}` })).status, 403);
-    assert.equal((await get(base, { Origin: 'http://evil.example', Authorization: `Bearer ${token}` })).status, 403);
-    const ws = await wsOpen(base.replace('http', 'ws') + 'ws', { Authorization: `Bearer ${token}`, Origin: 'http://evil.example' });
+    assert.equal(
+      (await get(base, { Host: `evil.example:${port}`, Authorization: `Bearer ${token}` })).status,
+      403,
+    );
+    assert.equal(
+      (await get(base, { Origin: 'http://evil.example', Authorization: `Bearer ${token}` })).status,
+      403,
+    );
+    const ws = await wsOpen(base.replace('http', 'ws') + 'ws', {
+      Authorization: `Bearer ${token}`,
+      Origin: 'http://evil.example',
+    });
     assert.equal(ws.status, 403);
   });
 
@@ -82,7 +95,10 @@ describe('berth serve', () => {
     const direct = await d.request('GET', '/v1.44/version');
     const via = await get(base + 'engine/v1.44/version', auth);
     assert.equal(via.status, 200);
-    assert.equal((JSON.parse(via.body) as { ApiVersion: string }).ApiVersion, (JSON.parse(direct.body) as { ApiVersion: string }).ApiVersion);
+    assert.equal(
+      (JSON.parse(via.body) as { ApiVersion: string }).ApiVersion,
+      (JSON.parse(direct.body) as { ApiVersion: string }).ApiVersion,
+    );
     const bad = await get(base + 'engine/v1.99/version', auth);
     assert.equal(bad.status, 400);
     assert.equal(bad.body, (await d.request('GET', '/v1.99/version')).body);

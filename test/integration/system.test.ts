@@ -57,10 +57,28 @@ describe('berthd system API', () => {
   });
 
   it('streams events with since/until and filters, and rejects bad filters', async () => {
-    const r = await d.docker(['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'type=daemon', '--format', '{{.Type}} {{.Action}}']);
+    const r = await d.docker([
+      'events',
+      '--since',
+      '0',
+      '--until',
+      String(Math.ceil(Date.now() / 1000) + 1),
+      '--filter',
+      'type=daemon',
+      '--format',
+      '{{.Type}} {{.Action}}',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^daemon start$/m);
-    const none = await d.docker(['events', '--since', '0', '--until', String(Math.ceil(Date.now() / 1000)), '--filter', 'type=volume']);
+    const none = await d.docker([
+      'events',
+      '--since',
+      '0',
+      '--until',
+      String(Math.ceil(Date.now() / 1000)),
+      '--filter',
+      'type=volume',
+    ]);
     assert.equal(none.code, 0);
     assert.equal(none.stdout.trim(), '');
     const bad = await d.request('GET', '/events?filters=' + encodeURIComponent('{"bogus":["x"]}'));
@@ -77,7 +95,9 @@ describe('berthd system API', () => {
   });
 
   it('refuses a second daemon on the same data root with a clear message', async () => {
-    const r = await run(path.join(BIN, 'berthd'), ['--data-root', d.dataRoot, '-H', `unix://${d.socket}.2`], { timeoutMs: 15_000 });
+    const r = await run(path.join(BIN, 'berthd'), ['--data-root', d.dataRoot, '-H', `unix://${d.socket}.2`], {
+      timeoutMs: 15_000,
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /another berthd \(pid \d+\) is already using this data root/);
     // The first daemon still answers.
@@ -117,7 +137,10 @@ describe('berthd lifecycle and flags', () => {
   it('reads a daemon.json config file and rejects a malformed one', async () => {
     const tmp = await fsp.mkdtemp('/tmp/berth-cfg-');
     const good = path.join(tmp, 'daemon.json');
-    await fsp.writeFile(good, JSON.stringify({ 'registry-mirrors': ['http://127.0.0.1:1'], 'insecure-registries': ['myreg:5000'] }));
+    await fsp.writeFile(
+      good,
+      JSON.stringify({ 'registry-mirrors': ['http://127.0.0.1:1'], 'insecure-registries': ['myreg:5000'] }),
+    );
     const d = await startTestDaemon({ args: ['--config-file', good] });
     try {
       const r = await d.docker(['info', '--format', '{{json .RegistryConfig.Mirrors}}']);
@@ -127,7 +150,11 @@ describe('berthd lifecycle and flags', () => {
     }
     const bad = path.join(tmp, 'bad.json');
     await fsp.writeFile(bad, '{ nope');
-    const r = await run(path.join(BIN, 'berthd'), ['--config-file', bad, '--data-root', path.join(tmp, 'root')], { timeoutMs: 15_000 });
+    const r = await run(
+      path.join(BIN, 'berthd'),
+      ['--config-file', bad, '--data-root', path.join(tmp, 'root')],
+      { timeoutMs: 15_000 },
+    );
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /invalid config file .*bad\.json/);
     const flag = await run(path.join(BIN, 'berthd'), ['--no-such-flag']);
@@ -136,4 +163,3 @@ describe('berthd lifecycle and flags', () => {
     await fsp.rm(tmp, { recursive: true, force: true });
   });
 });
-

@@ -71,6 +71,9 @@ describe('berth CLI, native driver', () => {
     assert.equal((await h.berth(['status'])).code, 3);
     const rs = await h.berth(['restart']);
     assert.equal(rs.code, 0, rs.stderr);
-    assert.equal((await h.docker(['--context', 'berth', 'version', '--format', '{{.Server.Version}}'])).code, 0);
+    assert.equal(
+      (await h.docker(['--context', 'berth', 'version', '--format', '{{.Server.Version}}'])).code,
+      0,
+    );
   });
 });

@@ -28,15 +28,20 @@ const has = (cmd: string) => {
     return false;
   }
 };
-const skip = requirement(process.arch === 'x64' && ['qemu-system-x86_64', 'qemu-img', 'mksquashfs', 'dpkg-deb'].every(has), 'qemu-system-x86_64, qemu-img, mksquashfs and dpkg-deb (x86-64 host) are needed to boot the Berth VM');
+const skip = requirement(
+  process.arch === 'x64' && ['qemu-system-x86_64', 'qemu-img', 'mksquashfs', 'dpkg-deb'].every(has),
+  'qemu-system-x86_64, qemu-img, mksquashfs and dpkg-deb (x86-64 host) are needed to boot the Berth VM',
+);
 
 function get(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
-      let b = '';
-      res.on('data', (d) => (b += d));
-      res.on('end', () => resolve(b));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      })
+      .on('error', reject);
   });
 }
 
@@ -66,10 +71,18 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     share = mkdtempSync(path.join(os.homedir(), '.berth-share-test-'));
     await fsp.writeFile(path.join(share, 'host.txt'), 'written on the host\n');
     hostPort = await freePort();
-    await h.writeConfig('vm-config.json', { driver: 'qemu', shareFolders: [share], forwards: [{ hostPort, guestPort: 18080 }] });
+    await h.writeConfig('vm-config.json', {
+      driver: 'qemu',
+      shareFolders: [share],
+      forwards: [{ hostPort, guestPort: 18080 }],
+    });
     registry = await seedRegistry();
     const guestRegistry = `10.0.2.2:${registry.host.split(':')[1]}`;
-    await h.writeConfig('settings.json', { version: 3, vm: { cpus: 2, memoryMiB: 1024, diskGiB: 8 }, insecureRegistries: [guestRegistry] });
+    await h.writeConfig('settings.json', {
+      version: 3,
+      vm: { cpus: 2, memoryMiB: 1024, diskGiB: 8 },
+      insecureRegistries: [guestRegistry],
+    });
   });
 
   after(async () => {
@@ -86,12 +99,20 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     const t0 = Date.now();
     const r = await h.berth(['start']);
     assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
-    console.log(`# berth start (cold, first boot formats the disk): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `# berth start (cold, first boot formats the disk): ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
     assert.match(r.stderr, /Booting the VM \((KVM|TCG)/);
     const s = await status();
     assert.equal(s.state, 'running');
     if (s.accel === 'tcg') assert.match(s.warning ?? '', /not available: .*using TCG/);
-    const v = await h.docker(['-H', `unix://${h.socket}`, 'version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
+    const v = await h.docker([
+      '-H',
+      `unix://${h.socket}`,
+      'version',
+      '--format',
+      '{{.Server.APIVersion}} {{.Server.Os}}',
+    ]);
     assert.equal(v.code, 0, v.stderr);
     assert.equal(v.stdout.trim(), '1.44 linux');
     const info = await h.docker(['--context', 'berth', 'info', '--format', '{{.Name}} {{.DockerRootDir}}']);
@@ -100,7 +121,9 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
   });
 
   it('the engine port QEMU publishes on the host answers only connections that send the token first', async () => {
-    const { enginePort } = JSON.parse(await fsp.readFile(path.join(h.home, 'vm/state.json'), 'utf8')) as { enginePort: number };
+    const { enginePort } = JSON.parse(await fsp.readFile(path.join(h.home, 'vm/state.json'), 'utf8')) as {
+      enginePort: number;
+    };
     const token = (await fsp.readFile(path.join(h.home, 'keys/engine-token'), 'utf8')).trim();
     const talk = (payload: string) =>
       new Promise<string>((resolve, reject) => {
@@ -119,7 +142,7 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal((await fsp.stat(h.socket)).mode & 0o777, 0o600);
   });
 
-  it('pulls from the tests\' registry on the host through the VM\'s user-mode network', async () => {
+  it("pulls from the tests' registry on the host through the VM's user-mode network", async () => {
     const p = await h.docker(['--context', 'berth', 'pull', guestRef('busybox:latest')], 180_000);
     assert.equal(p.code, 0, p.stderr);
     assert.match(p.stdout, /Status: Downloaded newer image/);
@@ -135,7 +158,21 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
   });
 
   it('runs busybox with a bind mount of a host folder under $HOME, read and written from the container', async () => {
-    const r = await h.docker(['--context', 'berth', 'run', '--rm', '-v', `${share}:/data`, guestRef('busybox:latest'), 'sh', '-c', 'cat /data/host.txt && echo from the container > /data/from-container.txt'], 180_000);
+    const r = await h.docker(
+      [
+        '--context',
+        'berth',
+        'run',
+        '--rm',
+        '-v',
+        `${share}:/data`,
+        guestRef('busybox:latest'),
+        'sh',
+        '-c',
+        'cat /data/host.txt && echo from the container > /data/from-container.txt',
+      ],
+      180_000,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'written on the host\n');
     assert.equal(await fsp.readFile(path.join(share, 'from-container.txt'), 'utf8'), 'from the container\n');
@@ -145,7 +182,22 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     const file = path.join(share, 'edited.txt');
     await fsp.writeFile(file, 'v1\n');
     await fsp.writeFile(path.join(share, 'doomed.txt'), 'x\n');
-    const r = await h.docker(['--context', 'berth', 'run', '-d', '--name', 'coherent', '-v', `${share}:/data`, guestRef('busybox:latest'), 'sleep', '600'], 120_000);
+    const r = await h.docker(
+      [
+        '--context',
+        'berth',
+        'run',
+        '-d',
+        '--name',
+        'coherent',
+        '-v',
+        `${share}:/data`,
+        guestRef('busybox:latest'),
+        'sleep',
+        '600',
+      ],
+      120_000,
+    );
     assert.equal(r.code, 0, r.stderr);
     const exec = async (cmd: string) => {
       const e = await h.docker(['--context', 'berth', 'exec', 'coherent', 'sh', '-c', cmd]);
@@ -158,7 +210,10 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
       await fsp.writeFile(file, 'version two, longer\n');
       await fsp.rm(path.join(share, 'doomed.txt'));
       await fsp.writeFile(path.join(share, 'new.txt'), 'new on the host\n');
-      assert.equal(await exec('cat /data/edited.txt /data/new.txt; test -e /data/doomed.txt || echo gone'), 'version two, longer\nnew on the host\ngone\n');
+      assert.equal(
+        await exec('cat /data/edited.txt /data/new.txt; test -e /data/doomed.txt || echo gone'),
+        'version two, longer\nnew on the host\ngone\n',
+      );
       await exec('echo edited in the container >> /data/edited.txt');
       assert.equal(await fsp.readFile(file, 'utf8'), 'version two, longer\nedited in the container\n');
     } finally {
@@ -167,14 +222,32 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
   });
 
   it('a port inside the VM answers on the host 127.0.0.1 through the forward', async () => {
-    const r = await shell('mkdir -p /tmp/www && echo forwarded-ok > /tmp/www/index.html && httpd -p 127.0.0.1:18080 -h /tmp/www');
+    const r = await shell(
+      'mkdir -p /tmp/www && echo forwarded-ok > /tmp/www/index.html && httpd -p 127.0.0.1:18080 -h /tmp/www',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await get(hostPort), 'forwarded-ok\n');
   });
 
-  it('a container\'s published port appears on the host\'s 127.0.0.1 while it runs, and goes when it stops', async () => {
+  it("a container's published port appears on the host's 127.0.0.1 while it runs, and goes when it stops", async () => {
     const port = await freePort();
-    const r = await h.docker(['--context', 'berth', 'run', '-d', '--name', 'web', '-p', `${port}:80`, guestRef('busybox:latest'), 'sh', '-c', 'echo published-ok > /tmp/index.html && exec httpd -f -p 80 -h /tmp'], 120_000);
+    const r = await h.docker(
+      [
+        '--context',
+        'berth',
+        'run',
+        '-d',
+        '--name',
+        'web',
+        '-p',
+        `${port}:80`,
+        guestRef('busybox:latest'),
+        'sh',
+        '-c',
+        'echo published-ok > /tmp/index.html && exec httpd -f -p 80 -h /tmp',
+      ],
+      120_000,
+    );
     assert.equal(r.code, 0, r.stderr);
     let body = '';
     for (let i = 0; i < 150 && body !== 'published-ok\n'; i++) {
@@ -189,7 +262,10 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     assert.equal(st.code, 0, st.stderr);
     let gone = false;
     for (let i = 0; i < 100 && !gone; i++) {
-      gone = await get(port).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
+      gone = await get(port).then(
+        () => false,
+        (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED',
+      );
       if (!gone) await new Promise((res) => setTimeout(res, 100));
     }
     assert.ok(gone, 'the host listener closed when the container stopped');
@@ -199,14 +275,34 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     await new Promise((res) => taken.once('listening', res));
     const tport = (taken.address() as net.AddressInfo).port;
     try {
-      const t = await h.docker(['--context', 'berth', 'run', '-d', '--name', 'web2', '-p', `${tport}:80`, guestRef('busybox:latest'), 'sleep', '60'], 120_000);
+      const t = await h.docker(
+        [
+          '--context',
+          'berth',
+          'run',
+          '-d',
+          '--name',
+          'web2',
+          '-p',
+          `${tport}:80`,
+          guestRef('busybox:latest'),
+          'sleep',
+          '60',
+        ],
+        120_000,
+      );
       assert.equal(t.code, 0, t.stderr);
       let log = '';
       for (let i = 0; i < 100 && !log.includes(`cannot publish 127.0.0.1:${tport}/tcp`); i++) {
         log = await fsp.readFile(path.join(h.home, 'run/tunnel.log'), 'utf8');
         await new Promise((res) => setTimeout(res, 100));
       }
-      assert.match(log, new RegExp(`warning: cannot publish 127\\.0\\.0\\.1:${tport}/tcp on the host: the port is already in use`));
+      assert.match(
+        log,
+        new RegExp(
+          `warning: cannot publish 127\\.0\\.0\\.1:${tport}/tcp on the host: the port is already in use`,
+        ),
+      );
     } finally {
       taken.close();
       await h.docker(['--context', 'berth', 'rm', '-f', 'web2']);
@@ -227,8 +323,14 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     const m = await shell('cat /var/lib/berth/marker');
     assert.equal(m.stdout, 'survives\n');
     const ls = await h.docker(['--context', 'berth', 'images', '--format', '{{.Repository}}:{{.Tag}}']);
-    assert.ok(ls.stdout.split('\n').includes(guestRef('busybox:latest')), `images after the crash: ${ls.stdout}`);
-    assert.equal((await h.docker(['--context', 'berth', 'version', '--format', '{{.Server.Version}}'])).code, 0);
+    assert.ok(
+      ls.stdout.split('\n').includes(guestRef('busybox:latest')),
+      `images after the crash: ${ls.stdout}`,
+    );
+    assert.equal(
+      (await h.docker(['--context', 'berth', 'version', '--format', '{{.Server.Version}}'])).code,
+      0,
+    );
   });
 
   it('stop is graceful and leaves no QEMU, no tunnel and no socket behind', async () => {

@@ -16,13 +16,31 @@ describe('volumes', () => {
   });
 
   it('creates, lists with filters, inspects and removes through the docker CLI', async () => {
-    const c = await d.docker(['volume', 'create', '--label', 'tier=db', '--label', 'x', '-o', 'type=tmpfs', '-o', 'device=tmpfs', 'data1']);
+    const c = await d.docker([
+      'volume',
+      'create',
+      '--label',
+      'tier=db',
+      '--label',
+      'x',
+      '-o',
+      'type=tmpfs',
+      '-o',
+      'device=tmpfs',
+      'data1',
+    ]);
     assert.equal(c.code, 0, c.stderr);
     assert.equal(c.stdout.trim(), 'data1');
     assert.equal((await d.docker(['volume', 'create', 'other'])).code, 0);
     // Creating the same name again is not an error (dockerd returns the existing volume).
     assert.equal((await d.docker(['volume', 'create', 'other'])).code, 0);
-    const i = await d.docker(['volume', 'inspect', 'data1', '--format', '{{.Mountpoint}}|{{.Driver}}|{{.Labels.tier}}|{{.Options.type}}|{{.Scope}}']);
+    const i = await d.docker([
+      'volume',
+      'inspect',
+      'data1',
+      '--format',
+      '{{.Mountpoint}}|{{.Driver}}|{{.Labels.tier}}|{{.Options.type}}|{{.Scope}}',
+    ]);
     assert.equal(i.code, 0, i.stderr);
     const [mp, driver, tier, type, scope] = i.stdout.trim().split('|');
     assert.equal(mp, path.join(d.dataRoot, 'volumes', 'data1', '_data'));
@@ -51,7 +69,9 @@ describe('volumes', () => {
     assert.match(bad.stderr, /includes invalid characters for a local volume name/);
     const r = await d.request('POST', '/v1.44/volumes/create', { Name: 'v', Driver: 'nfs-plugin' });
     assert.equal(r.status, 404);
-    const j = await d.request('POST', '/v1.44/volumes/create', '{"Name": ', { 'Content-Type': 'application/json' });
+    const j = await d.request('POST', '/v1.44/volumes/create', '{"Name": ', {
+      'Content-Type': 'application/json',
+    });
     assert.equal(j.status, 400);
     assert.match(JSON.parse(j.body).message, /invalid JSON/);
     const o = await d.request('POST', '/v1.44/volumes/create', { Name: 'v2', DriverOpts: { bogus: '1' } });
@@ -92,6 +112,9 @@ describe('volumes', () => {
     const ls = await dock.listVolumes({ filters: { name: ['nodevol'] } });
     assert.equal(ls.Volumes.length, 1);
     await dock.getVolume('nodevol').remove();
-    await assert.rejects(dock.getVolume('nodevol').inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
+    await assert.rejects(
+      dock.getVolume('nodevol').inspect(),
+      (e: { statusCode?: number }) => e.statusCode === 404,
+    );
   });
 });

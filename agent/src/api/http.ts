@@ -40,7 +40,7 @@ export async function readJsonBody<T>(req: IncomingMessage, fallback: T): Promis
 export function queryBool(q: URLSearchParams, name: string, dflt = false): boolean {
   const v = q.get(name);
   if (v === null) return dflt;
-  if (v === '' ) return true;
+  if (v === '') return true;
   const l = v.toLowerCase();
   if (l === '1' || l === 'true' || l === 'yes') return true;
   if (l === '0' || l === 'false' || l === 'no') return false;
@@ -51,7 +51,8 @@ export function queryInt(q: URLSearchParams, name: string, dflt?: number): numbe
   const v = q.get(name);
   if (v === null || v === '') return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || !Number.isInteger(n)) throw badParameter(`invalid integer value for ${name}: ${v}`);
+  if (!Number.isFinite(n) || !Number.isInteger(n))
+    throw badParameter(`invalid integer value for ${name}: ${v}`);
   return n;
 }
 
@@ -74,7 +75,11 @@ export function parseFilters(q: URLSearchParams): Filters {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badParameter(`invalid filter: ${raw}`);
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
     if (Array.isArray(val)) out.set(k, val.map(String));
-    else if (typeof val === 'object' && val !== null) out.set(k, Object.keys(val).filter((x) => (val as Record<string, unknown>)[x]));
+    else if (typeof val === 'object' && val !== null)
+      out.set(
+        k,
+        Object.keys(val).filter((x) => (val as Record<string, unknown>)[x]),
+      );
     else throw badParameter(`invalid filter '${k}'`);
   }
   return out;
@@ -85,7 +90,10 @@ export function checkFilters(f: Filters, allowed: readonly string[]): void {
 }
 
 /** Matches `label` filters: `key` or `key=value`, all must hold. */
-export function matchLabels(labels: Record<string, string> | null | undefined, wanted: string[] | undefined): boolean {
+export function matchLabels(
+  labels: Record<string, string> | null | undefined,
+  wanted: string[] | undefined,
+): boolean {
   if (!wanted) return true;
   return wanted.every((w) => {
     const eq = w.indexOf('=');

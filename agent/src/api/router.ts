@@ -28,10 +28,12 @@ export class Router {
   add(method: string, pattern: string, handler: Handler): this {
     const names: string[] = [];
     // `{x*}` matches across slashes (image names such as localhost:5000/a/b:tag); `{x}` does not.
-    const src = pattern.replace(/[.+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)(\*?)\}/g, (_m, name: string, star: string) => {
-      names.push(name);
-      return star ? '(.+?)' : '([^/]+)';
-    });
+    const src = pattern
+      .replace(/[.+?^$()|[\]\\]/g, '\\$&')
+      .replace(/\{(\w+)(\*?)\}/g, (_m, name: string, star: string) => {
+        names.push(name);
+        return star ? '(.+?)' : '([^/]+)';
+      });
     this.routes.push({ method, re: new RegExp(`^${src}$`), names, handler });
     return this;
   }
@@ -53,7 +55,10 @@ export class Router {
   }
 
   /** Returns the handler and params, 'method' when the path exists under another method, or undefined. */
-  match(method: string, path: string): { handler: Handler; params: Record<string, string> } | 'method' | undefined {
+  match(
+    method: string,
+    path: string,
+  ): { handler: Handler; params: Record<string, string> } | 'method' | undefined {
     let other = false;
     for (const r of this.routes) {
       const m = r.re.exec(path);

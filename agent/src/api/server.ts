@@ -33,9 +33,15 @@ export function resolvePath(rawUrl: string): { apiVersion: string; path: string;
     apiVersion = m[1]!;
     path = m[2]!;
     if (cmpVersion(apiVersion, MIN_API_VERSION) < 0)
-      throw new ApiError(400, `client version ${apiVersion} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      throw new ApiError(
+        400,
+        `client version ${apiVersion} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
+      );
     if (cmpVersion(apiVersion, API_VERSION) > 0)
-      throw new ApiError(400, `client version ${apiVersion} is too new. Maximum supported API version is ${API_VERSION}`);
+      throw new ApiError(
+        400,
+        `client version ${apiVersion} is too new. Maximum supported API version is ${API_VERSION}`,
+      );
   }
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   return { apiVersion, path, query: url.searchParams };
@@ -44,7 +50,8 @@ export function resolvePath(rawUrl: string): { apiVersion: string; path: string;
 function writeError(res: ServerResponse, err: unknown, log: Logger, method: string, url: string): void {
   const status = statusOf(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (status >= 500) log.error('request failed', { method, url, status, err: message, stack: (err as Error)?.stack });
+  if (status >= 500)
+    log.error('request failed', { method, url, status, err: message, stack: (err as Error)?.stack });
   else log.debug('request rejected', { method, url, status, err: message });
   if (res.headersSent) {
     // A stream already started: dockerd reports the error in-band and closes.
@@ -72,13 +79,22 @@ const STATELESS_PATHS = new Set(['/_ping', '/version']);
  * /version answer; other requests wait for it, so none is ever served from half-loaded state. When loading
  * fails, waiting requests get a 503 and the daemon exits.
  */
-export function createApiServer(router: Router, log: Logger, version: string, ready: Promise<void> = Promise.resolve()): http.Server {
+export function createApiServer(
+  router: Router,
+  log: Logger,
+  version: string,
+  ready: Promise<void> = Promise.resolve(),
+): http.Server {
   const headers = commonHeaders(version);
   const loaded = ready.catch((err: unknown) => {
     throw new ApiError(503, `the engine failed to start: ${(err as Error).message}`);
   });
   loaded.catch(() => undefined); // no request may be waiting: not an unhandled rejection
-  const dispatch = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }) => {
+  const dispatch = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgrade?: { socket: Duplex; head: Buffer },
+  ) => {
     const method = req.method ?? 'GET';
     const { apiVersion, path, query } = resolvePath(req.url ?? '/');
     if (!STATELESS_PATHS.has(path)) await loaded;

@@ -63,7 +63,11 @@ export interface BuildJob {
 
 function stableJson(v: unknown): string {
   return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : val,
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
+      : val,
   );
 }
 
@@ -122,7 +126,12 @@ export class Builder {
     let img = this.job.options.pull ? undefined : await this.ports.images.resolve(ref);
     if (!img) {
       try {
-        img = await this.ports.images.pull(ref, (m) => this.out.progress(m), this.job.signal, this.job.registryConfig);
+        img = await this.ports.images.pull(
+          ref,
+          (m) => this.out.progress(m),
+          this.job.signal,
+          this.job.registryConfig,
+        );
       } catch (err) {
         // The images domain already words pull failures as dockerd does.
         throw new BuildStepError((err as Error).message);
@@ -137,7 +146,8 @@ export class Builder {
     this.stepLine(stage.from.node.original);
     this.checkAbort();
     const name = processWord(stage.from.image, plan.metaVars, esc);
-    const fromPlatform = stage.from.platform !== undefined ? processWord(stage.from.platform, plan.metaVars, esc) : undefined;
+    const fromPlatform =
+      stage.from.platform !== undefined ? processWord(stage.from.platform, plan.metaVars, esc) : undefined;
     let st: StageState;
     const dep = stageByRef(plan.dockerfile, name, stage.index);
     if (dep) {
@@ -208,7 +218,12 @@ export class Builder {
   }
 
   /** Looks the step up in the cache, then in the --cache-from images; on a hit moves the stage onto the cached image. */
-  private async tryCache(st: StageState, key: string, config: ImageContainerConfig, createdBy: string): Promise<boolean> {
+  private async tryCache(
+    st: StageState,
+    key: string,
+    config: ImageContainerConfig,
+    createdBy: string,
+  ): Promise<boolean> {
     if (this.job.options.noCache) return false;
     const hit = this.cache.get(key);
     let img = hit ? await this.ports.images.resolve(hit) : undefined;
@@ -226,9 +241,15 @@ export class Builder {
   }
 
   /** --cache-from (cache-from.ts): the matching source step, recreated on the current parent. */
-  private async fromCacheSources(st: StageState, config: ImageContainerConfig, createdBy: string): Promise<BuildImage | undefined> {
+  private async fromCacheSources(
+    st: StageState,
+    config: ImageContainerConfig,
+    createdBy: string,
+  ): Promise<BuildImage | undefined> {
     if (!this.cacheFrom) {
-      const found = await Promise.all(this.job.options.cacheFrom.map((ref) => this.ports.images.resolve(ref).catch(() => undefined)));
+      const found = await Promise.all(
+        this.job.options.cacheFrom.map((ref) => this.ports.images.resolve(ref).catch(() => undefined)),
+      );
       this.cacheFrom = new CacheFromSources(found.filter((i): i is BuildImage => i !== undefined));
     }
     const parent = st.imageId ? await this.ports.images.resolve(st.imageId) : undefined;
@@ -246,12 +267,23 @@ export class Builder {
     return this.ports.images.resolve(id);
   }
 
-  private async commit(st: StageState, key: string, config: ImageContainerConfig, createdBy: string, layerTar: string | Readable | undefined, container?: string): Promise<void> {
+  private async commit(
+    st: StageState,
+    key: string,
+    config: ImageContainerConfig,
+    createdBy: string,
+    layerTar: string | Readable | undefined,
+    container?: string,
+  ): Promise<void> {
     const id = await this.ports.images.create({
       parent: st.imageId,
       layerTar,
       config,
-      history: { created_by: createdBy, ...(layerTar ? {} : { empty_layer: true }), ...(st.author ? { author: st.author } : {}) },
+      history: {
+        created_by: createdBy,
+        ...(layerTar ? {} : { empty_layer: true }),
+        ...(st.author ? { author: st.author } : {}),
+      },
       ...(st.author ? { author: st.author } : {}),
       ...(container ? { container } : {}),
     });
@@ -297,7 +329,13 @@ export class Builder {
           return await this.commitConfig(st, st.config, nopCreatedBy(shell, `ARG ${parts.join(' ')}`));
         }
         default: {
-          const r = applyMeta(ins, st.config, shell, ins.kind === 'label' && ins.literal ? (w) => w : expand, st.cmdSet);
+          const r = applyMeta(
+            ins,
+            st.config,
+            shell,
+            ins.kind === 'label' && ins.literal ? (w) => w : expand,
+            st.cmdSet,
+          );
           if (!r) throw new BuildStepError(`unsupported instruction ${ins.node.cmdRaw}`);
           if (ins.kind === 'cmd') st.cmdSet = true;
           if (r.author !== undefined) st.author = r.author;
@@ -313,7 +351,9 @@ export class Builder {
   private async workdir(st: StageState, dir: string, shell: string[]): Promise<void> {
     const cur = st.config.WorkingDir || '/';
     const wd = dir.startsWith('/') ? dir : `${cur.replace(/\/$/, '')}/${dir}`;
-    const clean = wd.split('/').reduce<string[]>((acc, c) => (c === '..' ? acc.slice(0, -1) : c && c !== '.' ? [...acc, c] : acc), []);
+    const clean = wd
+      .split('/')
+      .reduce<string[]>((acc, c) => (c === '..' ? acc.slice(0, -1) : c && c !== '.' ? [...acc, c] : acc), []);
     const abs = '/' + clean.join('/');
     const config = { ...structuredClone(st.config), WorkingDir: abs };
     const createdBy = nopCreatedBy(shell, `WORKDIR ${abs}`, true);
@@ -330,29 +370,45 @@ export class Builder {
       const p = parts.slice(0, i).join('/');
       const existing = view.lstat(p);
       const s = existing?.stat;
-      entries.push({ name: p, type: 'dir' as const, mode: s ? s.mode & 0o7777 : 0o755, uid: s?.uid ?? 0, gid: s?.gid ?? 0, mtime: s ? Math.floor(s.mtimeMs / 1000) : now, linkname: '', size: 0 });
+      entries.push({
+        name: p,
+        type: 'dir' as const,
+        mode: s ? s.mode & 0o7777 : 0o755,
+        uid: s?.uid ?? 0,
+        gid: s?.gid ?? 0,
+        mtime: s ? Math.floor(s.mtimeMs / 1000) : now,
+        linkname: '',
+        size: 0,
+      });
     }
     await this.commit(st, key, config, createdBy, layerTarStream(entries));
   }
 
   private async runStep(st: StageState, ins: Extract<Instruction, { kind: 'run' }>): Promise<void> {
     const containers = this.ports.containers;
-    if (!containers) throw new BuildStepError('RUN needs the container runtime, which this berthd does not have');
+    if (!containers)
+      throw new BuildStepError('RUN needs the container runtime, which this berthd does not have');
     const shell = this.shell(st);
     const cmd = runCommandLine(ins, shell);
     // Build args reach RUN as environment (not overriding ENV) and show in history as `|N K=V`.
     const envKeys = new Set((st.config.Env ?? []).map((kv) => kv.split('=', 1)[0]!));
     const argEnv: string[] = [];
-    for (const [k, v] of [...st.args].sort(([a], [b]) => (a < b ? -1 : 1))) if (v !== undefined && !envKeys.has(k)) argEnv.push(`${k}=${v}`);
+    for (const [k, v] of [...st.args].sort(([a], [b]) => (a < b ? -1 : 1)))
+      if (v !== undefined && !envKeys.has(k)) argEnv.push(`${k}=${v}`);
     const proxyEnv: string[] = [];
     for (const [k, v] of Object.entries(this.job.options.buildArgs)) {
-      if (PREDEFINED_ARGS.has(k) && v !== null && !st.args.has(k) && !envKeys.has(k)) proxyEnv.push(`${k}=${v}`);
+      if (PREDEFINED_ARGS.has(k) && v !== null && !st.args.has(k) && !envKeys.has(k))
+        proxyEnv.push(`${k}=${v}`);
     }
     const historyArgs = argEnv.filter((kv) => !PREDEFINED_ARGS.has(kv.split('=', 1)[0]!));
-    const createdBy = (historyArgs.length ? `|${historyArgs.length} ${historyArgs.join(' ')} ` : '') + cmd.join(' ');
+    const createdBy =
+      (historyArgs.length ? `|${historyArgs.length} ${historyArgs.join(' ')} ` : '') + cmd.join(' ');
     const key = cacheKey(st.imageId, `RUN\n${createdBy}`);
     if (await this.tryCache(st, key, st.config, createdBy)) return;
-    if (!st.imageId) throw new BuildStepError(`The command '${cmd.join(' ')}' cannot run: the image is empty (FROM scratch) and has no ${cmd[0]}`);
+    if (!st.imageId)
+      throw new BuildStepError(
+        `The command '${cmd.join(' ')}' cannot run: the image is empty (FROM scratch) and has no ${cmd[0]}`,
+      );
     const { rm, forceRm } = this.job.options;
     const id = await containers.create({
       Image: st.imageId,
@@ -371,7 +427,9 @@ export class Builder {
     const remove = async () => {
       if (removed) return;
       removed = true;
-      await containers.remove(id).catch((err: unknown) => this.log.warn('removing a build container failed', { id, err }));
+      await containers
+        .remove(id)
+        .catch((err: unknown) => this.log.warn('removing a build container failed', { id, err }));
     };
     let code: number;
     try {
@@ -386,14 +444,28 @@ export class Builder {
       throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
     }
     try {
-      await this.commitRunLayer(st, key, createdBy, await containers.exportChanges(id), id, rm || forceRm ? remove : undefined);
+      await this.commitRunLayer(
+        st,
+        key,
+        createdBy,
+        await containers.exportChanges(id),
+        id,
+        rm || forceRm ? remove : undefined,
+      );
     } catch (err) {
       if (rm || forceRm) await remove();
       throw err;
     }
   }
 
-  private async commitRunLayer(st: StageState, key: string, createdBy: string, tar: Readable, container: string, remove: (() => Promise<void>) | undefined): Promise<void> {
+  private async commitRunLayer(
+    st: StageState,
+    key: string,
+    createdBy: string,
+    tar: Readable,
+    container: string,
+    remove: (() => Promise<void>) | undefined,
+  ): Promise<void> {
     const id = await this.ports.images.create({
       parent: st.imageId,
       layerTar: tar,
@@ -412,7 +484,12 @@ export class Builder {
   }
 
   /** For COPY/ADD (copy-step.ts): cache lookup, then (on a miss) commit of the planned layer. */
-  async cachedLayerStep(st: StageState, key: string, createdBy: string, makeLayer: () => Promise<Readable>): Promise<void> {
+  async cachedLayerStep(
+    st: StageState,
+    key: string,
+    createdBy: string,
+    makeLayer: () => Promise<Readable>,
+  ): Promise<void> {
     if (await this.tryCache(st, key, st.config, createdBy)) return;
     await this.commit(st, key, st.config, createdBy, await makeLayer());
   }

@@ -9,18 +9,30 @@
 import type { BuildImage, HistoryItemInput } from './ports.js';
 
 /** What a cache-from probe found: the source image itself, or one of its steps to recreate on the parent. */
-export type CacheFromHit = { kind: 'image'; id: string } | { kind: 'step'; source: BuildImage; history: HistoryItemInput; layer: string | undefined };
+export type CacheFromHit =
+  | { kind: 'image'; id: string }
+  | { kind: 'step'; source: BuildImage; history: HistoryItemInput; layer: string | undefined };
 
 function sameEntry(a: HistoryItemInput, b: HistoryItemInput): boolean {
-  return (a.created ?? '') === (b.created ?? '') && (a.created_by ?? '') === (b.created_by ?? '') && (a.author ?? '') === (b.author ?? '') && (a.comment ?? '') === (b.comment ?? '') && !!a.empty_layer === !!b.empty_layer;
+  return (
+    (a.created ?? '') === (b.created ?? '') &&
+    (a.created_by ?? '') === (b.created_by ?? '') &&
+    (a.author ?? '') === (b.author ?? '') &&
+    (a.comment ?? '') === (b.comment ?? '') &&
+    !!a.empty_layer === !!b.empty_layer
+  );
 }
 
 /** The source's history starts with the parent's history and layers (no parent: any source fits). */
 function validParent(source: BuildImage, parent: BuildImage | undefined): boolean {
   if (source.history.length === 0) return false;
   if (!parent || (parent.history.length === 0 && parent.diffIds.length === 0)) return true;
-  if (parent.history.length >= source.history.length || parent.diffIds.length > source.diffIds.length) return false;
-  return parent.history.every((h, i) => sameEntry(h, source.history[i]!)) && parent.diffIds.every((d, i) => d === source.diffIds[i]);
+  if (parent.history.length >= source.history.length || parent.diffIds.length > source.diffIds.length)
+    return false;
+  return (
+    parent.history.every((h, i) => sameEntry(h, source.history[i]!)) &&
+    parent.diffIds.every((d, i) => d === source.diffIds[i])
+  );
 }
 
 /** The diff id the source's history entry `index` added, or undefined for a config-only entry. */

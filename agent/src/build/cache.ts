@@ -14,7 +14,9 @@ interface CacheFile {
 
 /** The key of a step: the parent image (or '' for scratch) and what the step does. */
 export function cacheKey(parent: string | undefined, text: string): string {
-  return createHash('sha256').update(`${parent ?? ''}\n${text}`).digest('hex');
+  return createHash('sha256')
+    .update(`${parent ?? ''}\n${text}`)
+    .digest('hex');
 }
 
 export class BuildCache {

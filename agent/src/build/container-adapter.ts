@@ -48,7 +48,11 @@ export function buildContainersFrom(domain: ContainerDomain): BuildContainers {
     async run(id, onOutput, signal) {
       let cancel: () => void = () => {};
       const session = new Promise<AttachSession>((resolve, reject) => {
-        cancel = lc.addPendingAttach(id, { opts: { stdin: false, stdout: true, stderr: true }, deliver: resolve, fail: reject });
+        cancel = lc.addPendingAttach(id, {
+          opts: { stdin: false, stdout: true, stderr: true },
+          deliver: resolve,
+          fail: reject,
+        });
       });
       const exited = lc.waiters.next(id, 'exit');
       try {
@@ -80,7 +84,9 @@ export function buildContainersFrom(domain: ContainerDomain): BuildContainers {
       const upper = path.join(domain.store.dir(id), 'upper');
       const out = new PassThrough();
       // writeTree ends `out` itself once the archive is complete.
-      writeTree(out, upper, '', { whiteouts: true, opaqueDirs: readOpaqueDirs(upper) }).catch((err: Error) => out.destroy(err));
+      writeTree(out, upper, '', { whiteouts: true, opaqueDirs: readOpaqueDirs(upper) }).catch((err: Error) =>
+        out.destroy(err),
+      );
       return out;
     },
     async remove(id) {

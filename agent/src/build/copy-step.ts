@@ -38,20 +38,28 @@ function isArchive(head: Buffer): boolean {
     } catch {
       return false;
     }
-  } else if (b.subarray(0, 3).toString('latin1') === 'BZh' || (b[0] === 0xfd && b.subarray(1, 5).toString('latin1') === '7zXZ')) {
+  } else if (
+    b.subarray(0, 3).toString('latin1') === 'BZh' ||
+    (b[0] === 0xfd && b.subarray(1, 5).toString('latin1') === '7zXZ')
+  ) {
     return true;
   }
   return tarChecksumOk(b);
 }
 
-async function download(url: string, dir: string, signal: AbortSignal): Promise<{ file: string; mtime: number; name: string }> {
+async function download(
+  url: string,
+  dir: string,
+  signal: AbortSignal,
+): Promise<{ file: string; mtime: number; name: string }> {
   let res: Response;
   try {
     res = await fetch(url, { signal, redirect: 'follow' });
   } catch (err) {
     throw new BuildStepError(`failed to fetch ${url}: ${(err as Error).message}`);
   }
-  if (!res.ok || !res.body) throw new BuildStepError(`failed to GET ${url} with status ${res.status} ${res.statusText}`);
+  if (!res.ok || !res.body)
+    throw new BuildStepError(`failed to GET ${url} with status ${res.status} ${res.statusText}`);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `add-${randomBytes(8).toString('hex')}`);
   const fd = fs.openSync(file, 'wx', 0o600);
@@ -59,7 +67,8 @@ async function download(url: string, dir: string, signal: AbortSignal): Promise<
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.length;
-      if (size > MAX_DOWNLOAD) throw new BuildStepError(`ADD ${url}: the download is larger than ${MAX_DOWNLOAD} bytes`);
+      if (size > MAX_DOWNLOAD)
+        throw new BuildStepError(`ADD ${url}: the download is larger than ${MAX_DOWNLOAD} bytes`);
       fs.writeSync(fd, chunk);
     }
   } finally {
@@ -67,12 +76,19 @@ async function download(url: string, dir: string, signal: AbortSignal): Promise<
   }
   const lm = res.headers.get('last-modified');
   const mtime = lm ? Math.floor(Date.parse(lm) / 1000) || 0 : 0;
-  const name = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || 'index.html';
+  const name =
+    decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || 'index.html';
   return { file, mtime, name };
 }
 
 /** A one-file source (ADD URL, heredoc) presented as a tiny context; `content` is bytes or a file to take. */
-async function singleFileSource(dir: string, name: string, content: Buffer | string, mode: number, mtime: number): Promise<{ source: ContextSource; remove: () => Promise<void> }> {
+async function singleFileSource(
+  dir: string,
+  name: string,
+  content: Buffer | string,
+  mode: number,
+  mtime: number,
+): Promise<{ source: ContextSource; remove: () => Promise<void> }> {
   const root = path.join(dir, `one-${randomBytes(8).toString('hex')}`);
   await fsp.mkdir(root, { recursive: true, mode: 0o700 });
   const dataFile = path.join(root, 'data');
@@ -85,8 +101,24 @@ async function singleFileSource(dir: string, name: string, content: Buffer | str
     root,
     dataFile,
     entries: new Map([
-      ['', { type: 'dir', mode: 0o755, size: 0, mtime: 0, uid: 0, gid: 0, linkname: '', hash: '', offset: 0 }],
-      [name, { type: 'file', mode, size, mtime, uid: 0, gid: 0, linkname: '', hash: hash.digest('hex'), offset: 0 }],
+      [
+        '',
+        { type: 'dir', mode: 0o755, size: 0, mtime: 0, uid: 0, gid: 0, linkname: '', hash: '', offset: 0 },
+      ],
+      [
+        name,
+        {
+          type: 'file',
+          mode,
+          size,
+          mtime,
+          uid: 0,
+          gid: 0,
+          linkname: '',
+          hash: hash.digest('hex'),
+          offset: 0,
+        },
+      ],
     ]),
     size,
     remove: () => fsp.rm(root, { recursive: true, force: true }),
@@ -94,7 +126,13 @@ async function singleFileSource(dir: string, name: string, content: Buffer | str
   return { source: new ContextSource(ctx), remove: ctx.remove };
 }
 
-export async function runCopy(b: Builder, st: StageState, ins: CopyInstruction, expand: (w: string) => string, shell: string[]): Promise<void> {
+export async function runCopy(
+  b: Builder,
+  st: StageState,
+  ins: CopyInstruction,
+  expand: (w: string) => string,
+  shell: string[],
+): Promise<void> {
   const job = b.jobInfo;
   const INSTR = ins.kind === 'copy' ? 'COPY' : 'ADD';
   const cleanups: (() => Promise<void>)[] = [];
@@ -119,7 +157,13 @@ export async function runCopy(b: Builder, st: StageState, ins: CopyInstruction, 
         const h = ins.heredocs.find((x) => x.name === heredoc[1]);
         if (!h) throw new CopyError(`${INSTR} failed: no heredoc named ${heredoc[1]}`);
         const content = h.expand ? expand(h.content) : h.content;
-        const one = await singleFileSource(job.tmpDir, h.name, Buffer.from(content), 0o644, Math.floor(Date.now() / 1000));
+        const one = await singleFileSource(
+          job.tmpDir,
+          h.name,
+          Buffer.from(content),
+          0o644,
+          Math.floor(Date.now() / 1000),
+        );
         cleanups.push(one.remove);
         sources.push(...findSources(one.source, [h.name], INSTR));
         continue;
@@ -139,10 +183,14 @@ export async function runCopy(b: Builder, st: StageState, ins: CopyInstruction, 
     sources.push(...findSources(src, plain, INSTR));
     if (ins.kind === 'add') {
       for (const s of sources) {
-        if (s.stat.type !== 'file' || !(s.src instanceof ContextSource) || s.stat.offset === undefined) continue;
+        if (s.stat.type !== 'file' || !(s.src instanceof ContextSource) || s.stat.offset === undefined)
+          continue;
         const entry = s.src.contextEntry(s.rel);
         if (!entry || !isArchive(await readContextFile(s.src.context, entry, 64 * 1024))) continue;
-        const stream = fs.createReadStream(s.stat.hostPath, { start: s.stat.offset, end: s.stat.offset + s.stat.size - 1 });
+        const stream = fs.createReadStream(s.stat.hostPath, {
+          start: s.stat.offset,
+          end: s.stat.offset + s.stat.size - 1,
+        });
         const ctx = await receiveContext(stream, job.tmpDir);
         cleanups.push(() => ctx.remove());
         s.archive = new ContextSource(ctx);
@@ -157,9 +205,15 @@ export async function runCopy(b: Builder, st: StageState, ins: CopyInstruction, 
     const chownText = ins.chown !== undefined ? expand(ins.chown) : undefined;
     const flags = `${fromText}${chownText !== undefined ? `--chown=${chownText} ` : ''}${chmod !== undefined ? `--chmod=${ins.chmod} ` : ''}`;
     // History shows the source digest, not names; archives are keyed by their extracted tree.
-    const digestText = copyDigestText({ sources: sources.map((s) => (s.archive ? { ...s, src: s.archive, rel: '' } : s)), dest }, '');
+    const digestText = copyDigestText(
+      { sources: sources.map((s) => (s.archive ? { ...s, src: s.archive, rel: '' } : s)), dest },
+      '',
+    );
     const createdBy = nopCreatedBy(shell, `${INSTR} ${flags}${digestText}`, true);
-    const key = cacheKey(st.imageId, `${createdBy}\n${st.config.WorkingDir ?? ''}\n${sources.map((s) => (s.archive ? 'x' : '-')).join('')}`);
+    const key = cacheKey(
+      st.imageId,
+      `${createdBy}\n${st.config.WorkingDir ?? ''}\n${sources.map((s) => (s.archive ? 'x' : '-')).join('')}`,
+    );
     await b.cachedLayerStep(st, key, createdBy, async () => {
       const target: RootfsView = await b.view(st.imageId);
       let chown: { uid: number; gid: number } | undefined;
@@ -170,7 +224,15 @@ export async function runCopy(b: Builder, st: StageState, ins: CopyInstruction, 
           throw new CopyError(`${INSTR} failed: ${(err as Error).message}`);
         }
       }
-      const entries = planCopy({ instruction: INSTR, sources, dest, workdir: st.config.WorkingDir ?? '/', chown, chmod, target });
+      const entries = planCopy({
+        instruction: INSTR,
+        sources,
+        dest,
+        workdir: st.config.WorkingDir ?? '/',
+        chown,
+        chmod,
+        target,
+      });
       return layerTarStream(entries);
     });
   } catch (err) {

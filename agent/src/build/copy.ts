@@ -80,10 +80,15 @@ export function findSources(src: SourceFs, patterns: string[], instruction: 'COP
       continue;
     }
     const rel = src.resolve(clean, true);
-    const stat = rel === '' ? src.lstat('') ?? dirStat() : src.lstat(rel);
+    const stat = rel === '' ? (src.lstat('') ?? dirStat()) : src.lstat(rel);
     if (!stat || stat.type === 'symlink') {
-      if (src.id === 'context') throw new CopyError(`${instruction} failed: file not found in build context or excluded by .dockerignore: stat ${orig}: file does not exist`);
-      throw new CopyError(`${instruction} failed: stat ${orig.startsWith('/') ? orig : '/' + orig}: file does not exist`);
+      if (src.id === 'context')
+        throw new CopyError(
+          `${instruction} failed: file not found in build context or excluded by .dockerignore: stat ${orig}: file does not exist`,
+        );
+      throw new CopyError(
+        `${instruction} failed: stat ${orig.startsWith('/') ? orig : '/' + orig}: file does not exist`,
+      );
     }
     out.push({ src, orig, rel, stat });
   }
@@ -112,7 +117,10 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
   dest = path.posix.normalize(dest);
   const destRel = dest.replace(/^\/+/, '').replace(/\/+$/, '');
   const many = input.sources.length > 1;
-  if (many && !endsInSlash) throw new CopyError(`When using ${input.instruction} with more than one source file, the destination must be a directory and end with a /`);
+  if (many && !endsInSlash)
+    throw new CopyError(
+      `When using ${input.instruction} with more than one source file, the destination must be a directory and end with a /`,
+    );
 
   const entries = new Map<string, LayerEntry>();
   const owner = (s: SourceStat, keep: boolean | undefined) =>
@@ -134,12 +142,33 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
       if (entries.has(cur)) continue;
       const existing = target.lstat(cur);
       if (existing) {
-        if (!existing.stat.isDirectory()) throw new CopyError(`${input.instruction} failed: cannot copy to /${rel}: /${cur} is not a directory`);
+        if (!existing.stat.isDirectory())
+          throw new CopyError(
+            `${input.instruction} failed: cannot copy to /${rel}: /${cur} is not a directory`,
+          );
         const st = existing.stat;
-        entries.set(cur, { name: cur, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), linkname: '', size: 0 });
+        entries.set(cur, {
+          name: cur,
+          type: 'dir',
+          mode: st.mode & 0o7777,
+          uid: st.uid,
+          gid: st.gid,
+          mtime: Math.floor(st.mtimeMs / 1000),
+          linkname: '',
+          size: 0,
+        });
       } else {
         const o = input.chown ?? { uid: 0, gid: 0 };
-        entries.set(cur, { name: cur, type: 'dir', mode: 0o755, uid: o.uid, gid: o.gid, mtime: Math.floor(Date.now() / 1000), linkname: '', size: 0 });
+        entries.set(cur, {
+          name: cur,
+          type: 'dir',
+          mode: 0o755,
+          uid: o.uid,
+          gid: o.gid,
+          mtime: Math.floor(Date.now() / 1000),
+          linkname: '',
+          size: 0,
+        });
       }
     }
   };
@@ -150,7 +179,10 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
       let depth = name.split('/').length - 1;
       for (const c of s.linkname.split('/')) {
         depth += c === '..' ? -1 : c === '' || c === '.' ? 0 : 1;
-        if (depth < 0) throw new CopyError(`${input.instruction} failed: symlink /${name} -> ${s.linkname} points above the image root`);
+        if (depth < 0)
+          throw new CopyError(
+            `${input.instruction} failed: symlink /${name} -> ${s.linkname} points above the image root`,
+          );
       }
     }
     ensureParents(name);
@@ -164,7 +196,9 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
       mtime: s.mtime,
       linkname: s.linkname,
       size: s.type === 'file' ? s.size : 0,
-      ...(s.type === 'file' ? { hostPath: s.hostPath, ...(s.offset !== undefined ? { offset: s.offset } : {}) } : {}),
+      ...(s.type === 'file'
+        ? { hostPath: s.hostPath, ...(s.offset !== undefined ? { offset: s.offset } : {}) }
+        : {}),
     });
   };
 
@@ -185,7 +219,16 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
     if (s.archive) {
       const to = destDirRel();
       const root = s.archive.lstat('');
-      if (to !== '' && root) put(to, { ...root, type: 'dir', mode: isDirInImage(destRel) ? target.lstat(to)!.stat.mode & 0o7777 : 0o755 }, false);
+      if (to !== '' && root)
+        put(
+          to,
+          {
+            ...root,
+            type: 'dir',
+            mode: isDirInImage(destRel) ? target.lstat(to)!.stat.mode & 0o7777 : 0o755,
+          },
+          false,
+        );
       copyTree(s.archive, '', to, true);
       continue;
     }
@@ -197,7 +240,14 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
     }
     const base = path.posix.basename(s.rel || s.orig);
     const intoDir = endsInSlash || isDirInImage(destRel);
-    const to = intoDir ? [destDirRel(), base].filter(Boolean).join('/') : [resolvedDest(path.posix.dirname(destRel) === '.' ? '' : path.posix.dirname(destRel)), path.posix.basename(destRel)].filter(Boolean).join('/');
+    const to = intoDir
+      ? [destDirRel(), base].filter(Boolean).join('/')
+      : [
+          resolvedDest(path.posix.dirname(destRel) === '.' ? '' : path.posix.dirname(destRel)),
+          path.posix.basename(destRel),
+        ]
+          .filter(Boolean)
+          .join('/');
     if (to === '') throw new CopyError(`${input.instruction} failed: cannot copy a file to /`);
     put(to, s.stat, s.keepOwner);
   }

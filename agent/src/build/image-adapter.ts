@@ -35,7 +35,9 @@ export function credentialsFor(header: string | undefined, domain: string): Cred
   if (typeof map !== 'object' || map === null) return undefined;
   for (const [key, value] of Object.entries(map as Record<string, unknown>)) {
     const host = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-    const matches = host === domain || (domain === 'docker.io' && (host === 'index.docker.io' || host === 'registry-1.docker.io'));
+    const matches =
+      host === domain ||
+      (domain === 'docker.io' && (host === 'index.docker.io' || host === 'registry-1.docker.io'));
     if (!matches || typeof value !== 'object' || value === null) continue;
     return decodeRegistryAuth(Buffer.from(JSON.stringify(value)).toString('base64'));
   }
@@ -57,7 +59,9 @@ export function buildImagesFrom(svc: ImageService): BuildImages {
     async create(req) {
       const rec = await svc.createImage({
         ...(req.parent ? { parent: req.parent } : {}),
-        ...(req.layerTar ? { layerTar: typeof req.layerTar === 'string' ? fs.createReadStream(req.layerTar) : req.layerTar } : {}),
+        ...(req.layerTar
+          ? { layerTar: typeof req.layerTar === 'string' ? fs.createReadStream(req.layerTar) : req.layerTar }
+          : {}),
         ...(req.existingLayer ? { existingLayer: req.existingLayer } : {}),
         config: {
           config: req.config,

@@ -17,11 +17,27 @@ async function* tarChunks(entries: readonly LayerEntry[]): AsyncGenerator<Buffer
     for (const e of entries) {
       const name = e.type === 'dir' ? `${e.name}/` : e.name;
       if (e.type !== 'file') {
-        yield tarHeader({ name, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, linkname: e.linkname });
+        yield tarHeader({
+          name,
+          type: e.type,
+          mode: e.mode,
+          uid: e.uid,
+          gid: e.gid,
+          mtime: e.mtime,
+          linkname: e.linkname,
+        });
         continue;
       }
       if (e.content) {
-        yield tarHeader({ name, type: 'file', mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, size: e.content.length });
+        yield tarHeader({
+          name,
+          type: 'file',
+          mode: e.mode,
+          uid: e.uid,
+          gid: e.gid,
+          mtime: e.mtime,
+          size: e.content.length,
+        });
         yield e.content;
         yield tarPadding(e.content.length);
         continue;

@@ -40,9 +40,13 @@ export function commandLine(form: CommandForm, shell: readonly string[]): string
  * RUN's argv. Heredocs: `RUN <<EOF` alone runs the body as the script; otherwise the shell gets the line and
  * the bodies with their terminators, as a shell reads a here-document.
  */
-export function runCommandLine(ins: Extract<Instruction, { kind: 'run' }>, shell: readonly string[]): string[] {
+export function runCommandLine(
+  ins: Extract<Instruction, { kind: 'run' }>,
+  shell: readonly string[],
+): string[] {
   if (ins.heredocs.length === 0 || ins.command.json) return commandLine(ins.command, shell);
-  if (/^<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(ins.command.text.trim())) return [...shell, ins.heredocs[0]!.content];
+  if (/^<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(ins.command.text.trim()))
+    return [...shell, ins.heredocs[0]!.content];
   return [...shell, [ins.command.text, ...ins.heredocs.map((h) => `${h.content}${h.name}`)].join('\n')];
 }
 

@@ -17,7 +17,16 @@ export class BuildPlanError extends Error {
 
 /** Args usable without an ARG line, and left out of history (dockerd's predefined proxy args). */
 export const PREDEFINED_ARGS = new Set([
-  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
 ]);
 
 export interface BuildPlan {
@@ -41,7 +50,10 @@ export function daemonPlatform(): string {
 export function checkPlatform(p: string): void {
   if (!p) return;
   const norm = p.toLowerCase().replace(/\/v8$/, '');
-  if (norm !== daemonPlatform() && norm !== 'linux') throw new BuildPlanError(`platform "${p}" is not supported: this daemon builds only for ${daemonPlatform()}`);
+  if (norm !== daemonPlatform() && norm !== 'linux')
+    throw new BuildPlanError(
+      `platform "${p}" is not supported: this daemon builds only for ${daemonPlatform()}`,
+    );
 }
 
 /** Finds a stage by name or index among the stages before `before`. */
@@ -106,6 +118,7 @@ export function planBuild(text: string, options: BuildOptions): BuildPlan {
       // The value is taken as given (no substitution, no quote removal).
       return { node, kind: 'label', pairs: [{ key: k, value: options.labels[k]! }], literal: true };
     });
-  const totalSteps = df.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0) + labelInstructions.length;
+  const totalSteps =
+    df.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0) + labelInstructions.length;
   return { dockerfile: df, metaVars, stages, target, totalSteps, labelInstructions };
 }

@@ -51,7 +51,12 @@ export interface BuildImages {
   resolve(ref: string): Promise<BuildImage | undefined>;
   /** Pulls `ref` (the daemon's platform), writing progress lines as dockerd does. `registryConfig` is the
    *  client's X-Registry-Config header (credentials per registry), if any. */
-  pull(ref: string, out: (m: ProgressMessage) => void, signal: AbortSignal, registryConfig?: string): Promise<BuildImage>;
+  pull(
+    ref: string,
+    out: (m: ProgressMessage) => void,
+    signal: AbortSignal,
+    registryConfig?: string,
+  ): Promise<BuildImage>;
   create(req: CreateImageRequest): Promise<string>;
   /** Points a reference at an image (`docker tag`); throws a 400-style error for an invalid name. */
   tag(id: string, ref: string): Promise<void>;
@@ -77,7 +82,11 @@ export interface BuildContainers {
   /** Creates the step's container; returns its id. */
   create(req: StepContainerRequest): Promise<string>;
   /** Starts it, relays its output, waits for it; returns the exit code. */
-  run(id: string, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, signal: AbortSignal): Promise<number>;
+  run(
+    id: string,
+    onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void,
+    signal: AbortSignal,
+  ): Promise<number>;
   /** The container's changes as an uncompressed layer tar stream. */
   exportChanges(id: string): Promise<Readable>;
   remove(id: string): Promise<void>;

@@ -21,7 +21,11 @@ const WHITEOUT = '.wh.';
  * absolute link targets stop at the root, so the result never leaves it. `link` answers a path's link target,
  * or undefined when it is not a symlink. `followLast` false keeps a final symlink as is.
  */
-export function resolveInScope(rel: string, followLast: boolean, link: (p: string) => string | undefined): string {
+export function resolveInScope(
+  rel: string,
+  followLast: boolean,
+  link: (p: string) => string | undefined,
+): string {
   let todo = rel.split('/').filter(Boolean);
   const done: string[] = [];
   let hops = 0;

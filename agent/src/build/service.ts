@@ -51,7 +51,11 @@ export class BuildService {
     await this.cache.load();
   }
 
-  private async readDockerfile(ctx: BuildContext, source: ContextSource, name: string): Promise<{ text: string; rel: string }> {
+  private async readDockerfile(
+    ctx: BuildContext,
+    source: ContextSource,
+    name: string,
+  ): Promise<{ text: string; rel: string }> {
     const tryName = (n: string): string | undefined => {
       const rel = source.resolve(path.posix.normalize('/' + n).slice(1), true);
       return ctx.entries.get(rel)?.type === 'file' ? rel : undefined;
@@ -67,7 +71,13 @@ export class BuildService {
    * are thrown for the route to answer with an HTTP status; later ones go into the stream as dockerd does.
    * Returns the image id, or undefined when the build failed in-stream.
    */
-  async build(body: Readable, options: BuildOptions, sink: OutputSink, signal: AbortSignal, registryConfig?: string): Promise<string | undefined> {
+  async build(
+    body: Readable,
+    options: BuildOptions,
+    sink: OutputSink,
+    signal: AbortSignal,
+    registryConfig?: string,
+  ): Promise<string | undefined> {
     try {
       checkPlatform(options.platform);
     } catch (err) {
@@ -82,7 +92,9 @@ export class BuildService {
       const df = await this.readDockerfile(ctx, source, options.dockerfile || 'Dockerfile');
       const ignoreEntry = ctx.entries.get('.dockerignore');
       if (ignoreEntry?.type === 'file') {
-        const matcher = new IgnoreMatcher(readIgnoreFile((await readContextFile(ctx, ignoreEntry)).toString('utf8')));
+        const matcher = new IgnoreMatcher(
+          readIgnoreFile((await readContextFile(ctx, ignoreEntry)).toString('utf8')),
+        );
         // The CLI already filtered; API clients may not have. The Dockerfile and .dockerignore go only
         // when they are themselves ignored (the CLI lists an outside -f file there), after being read.
         if (!matcher.empty) source.drop((rel) => matcher.excludes(rel));
@@ -95,11 +107,26 @@ export class BuildService {
         throw err;
       }
       const out = new BuildOutput(sink, options.quiet);
-      const builder = new Builder(this.ports, this.cache, { plan, options, context: ctx, contextSource: source, out, signal, tmpDir: this.tmpDir, ...(registryConfig ? { registryConfig } : {}) }, this.log);
+      const builder = new Builder(
+        this.ports,
+        this.cache,
+        {
+          plan,
+          options,
+          context: ctx,
+          contextSource: source,
+          out,
+          signal,
+          tmpDir: this.tmpDir,
+          ...(registryConfig ? { registryConfig } : {}),
+        },
+        this.log,
+      );
       try {
         const id = await builder.execute();
         const unused = builder.unusedArgs();
-        if (unused.length) out.line(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`);
+        if (unused.length)
+          out.line(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`);
         out.aux(id);
         out.line(`Successfully built ${shortId(id)}`);
         for (const t of options.tags) {
@@ -107,7 +134,12 @@ export class BuildService {
           out.line(`Successfully tagged ${taggedName(t)}`);
         }
         out.finish(id);
-        this.log.info('build finished', { id, contextBytes: ctx.size, receiveMs: received - started, totalMs: Date.now() - started });
+        this.log.info('build finished', {
+          id,
+          contextBytes: ctx.size,
+          receiveMs: received - started,
+          totalMs: Date.now() - started,
+        });
         return id;
       } catch (err) {
         const e = err instanceof BuildStepError ? err : new BuildStepError((err as Error).message);
@@ -115,7 +147,9 @@ export class BuildService {
         out.error(e.message, e.code);
         return undefined;
       } finally {
-        await this.cache.save().catch((err: unknown) => this.log.warn('saving the build cache failed', { err }));
+        await this.cache
+          .save()
+          .catch((err: unknown) => this.log.warn('saving the build cache failed', { err }));
       }
     } finally {
       await ctx.remove();

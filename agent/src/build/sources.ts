@@ -50,7 +50,17 @@ export class ContextSource implements SourceFs {
   lstat(rel: string): SourceStat | undefined {
     const e = this.entry(rel);
     if (!e) return undefined;
-    return { type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, mtime: e.mtime, linkname: e.linkname, hostPath: this.ctx.dataFile, offset: e.offset };
+    return {
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      size: e.size,
+      mtime: e.mtime,
+      linkname: e.linkname,
+      hostPath: this.ctx.dataFile,
+      offset: e.offset,
+    };
   }
 
   list(rel: string): string[] {
@@ -123,7 +133,13 @@ export class ImageSource implements SourceFs {
     const e = this.view.lstat(rel);
     if (!e) return undefined;
     const st = e.stat;
-    const type: SourceType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
+    const type: SourceType | undefined = st.isFile()
+      ? 'file'
+      : st.isDirectory()
+        ? 'dir'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : undefined;
     if (!type) return undefined;
     return {
       type,
@@ -181,8 +197,7 @@ export function globToRegExp(pattern: string): RegExp {
     } else if (ch === '\\' && i + 1 < pattern.length) {
       const n = pattern[++i]!;
       re += /[a-zA-Z0-9]/.test(n) ? n : '\\' + n;
-    }
-    else re += ch.replace(/[.+^${}()|\]\\/]/g, '\\$&');
+    } else re += ch.replace(/[.+^${}()|\]\\/]/g, '\\$&');
   }
   return new RegExp(re + '$', 's');
 }

@@ -41,7 +41,14 @@ export function compileDeviceFilter(rules: readonly DeviceRule[]): Buffer {
   for (const r of rules) {
     const block: Insn[] = [];
     const jneNext: number[] = [];
-    const add = (code: number, dst: number, src: number, off: number, imm: number, jumpsToNext = false): void => {
+    const add = (
+      code: number,
+      dst: number,
+      src: number,
+      off: number,
+      imm: number,
+      jumpsToNext = false,
+    ): void => {
       if (jumpsToNext) jneNext.push(block.length);
       block.push({ code, dst, src, off, imm });
     };

@@ -17,7 +17,9 @@ export function checkCgroupRef(ref: CgroupRef): CgroupRef {
   const parent = ref.parent.replace(/^\/+/, '').replace(/\/+$/, '');
   const ok = (s: string): boolean => /^[a-zA-Z0-9_.:@-]+$/.test(s) && s !== '.' && s !== '..';
   if ((parent !== '' && !parent.split('/').every(ok)) || !ok(ref.name)) {
-    throw new Error(`invalid cgroup parent or name ${JSON.stringify(`${ref.parent}/${ref.name}`)}: path segments may not be empty, "." or ".."`);
+    throw new Error(
+      `invalid cgroup parent or name ${JSON.stringify(`${ref.parent}/${ref.name}`)}: path segments may not be empty, "." or ".."`,
+    );
   }
   return { parent, name: ref.name };
 }
@@ -34,9 +36,18 @@ export interface DeviceRule {
 export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
   { type: 'c', major: -1, minor: -1, access: 'm' },
   { type: 'b', major: -1, minor: -1, access: 'm' },
-  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2], [136, -1], [10, 200]].map(
-    ([major, minor]): DeviceRule => ({ type: 'c', major: major!, minor: minor!, access: 'rwm' }),
-  ),
+  ...[
+    [1, 3],
+    [1, 5],
+    [1, 7],
+    [1, 8],
+    [1, 9],
+    [5, 0],
+    [5, 1],
+    [5, 2],
+    [136, -1],
+    [10, 200],
+  ].map(([major, minor]): DeviceRule => ({ type: 'c', major: major!, minor: minor!, access: 'rwm' })),
 ];
 
 export function deviceRuleText(r: DeviceRule): string {
@@ -87,7 +98,13 @@ export function parseKeyValues(text: string): Record<string, number> {
 export function parseSystemCpuUsage(procStat: string): { systemCpuUsage: number; onlineCpus: number } {
   const lines = procStat.split('\n');
   const cpu = lines.find((l) => l.startsWith('cpu '));
-  const ticks = cpu ? cpu.trim().split(/\s+/).slice(1, 8).reduce((a, b) => a + Number(b), 0) : 0;
+  const ticks = cpu
+    ? cpu
+        .trim()
+        .split(/\s+/)
+        .slice(1, 8)
+        .reduce((a, b) => a + Number(b), 0)
+    : 0;
   const online = lines.filter((l) => /^cpu\d+ /.test(l)).length;
   return { systemCpuUsage: ticks * 1e7, onlineCpus: online || 1 };
 }

@@ -29,7 +29,11 @@ export class CgroupV1 implements CgroupDriver {
   }
 
   info(): CgroupInfo {
-    return { version: 1, controllers: [...this.mounts.keys()].filter((c) => c !== 'unified'), warnings: this.warnings };
+    return {
+      version: 1,
+      controllers: [...this.mounts.keys()].filter((c) => c !== 'unified'),
+      warnings: this.warnings,
+    };
   }
 
   private dir(ctrl: string, ref: CgroupRef): string | undefined {
@@ -46,7 +50,11 @@ export class CgroupV1 implements CgroupDriver {
     if (d) await this.sys.writeFile(path.join(d, file), String(value));
   }
 
-  async create(ref: CgroupRef, resources: CgroupResources, devices: readonly DeviceRule[] | 'all'): Promise<void> {
+  async create(
+    ref: CgroupRef,
+    resources: CgroupResources,
+    devices: readonly DeviceRule[] | 'all',
+  ): Promise<void> {
     for (const h of this.hierarchies()) await this.sys.mkdirp(path.join(h, ref.parent, ref.name));
     // cpuset starts empty in a new v1 cgroup and refuses tasks until cpus/mems are copied down
     const cs = this.mounts.get('cpuset');
@@ -85,22 +93,31 @@ export class CgroupV1 implements CgroupDriver {
     if (r.memory !== undefined) {
       const mem = r.memory > 0 ? r.memory : -1;
       const swap = r.memorySwap ?? (r.memory > 0 ? r.memory * 2 : -1);
-      const memswFile = this.dir('memory', ref) && path.join(this.dir('memory', ref)!, 'memory.memsw.limit_in_bytes');
+      const memswFile =
+        this.dir('memory', ref) && path.join(this.dir('memory', ref)!, 'memory.memsw.limit_in_bytes');
       const hasSwap = memswFile !== undefined && (await this.sys.exists(memswFile));
       // memsw must stay >= memory: raise whichever bound first so each write is valid on its own
-      const current = Number((await this.sys.readFile(path.join(this.dir('memory', ref)!, 'memory.limit_in_bytes'))).trim());
-      if (hasSwap && (mem === -1 || mem > current)) await this.write('memory', ref, 'memory.memsw.limit_in_bytes', swap);
+      const current = Number(
+        (await this.sys.readFile(path.join(this.dir('memory', ref)!, 'memory.limit_in_bytes'))).trim(),
+      );
+      if (hasSwap && (mem === -1 || mem > current))
+        await this.write('memory', ref, 'memory.memsw.limit_in_bytes', swap);
       await this.write('memory', ref, 'memory.limit_in_bytes', mem);
-      if (hasSwap && !(mem === -1 || mem > current)) await this.write('memory', ref, 'memory.memsw.limit_in_bytes', swap);
+      if (hasSwap && !(mem === -1 || mem > current))
+        await this.write('memory', ref, 'memory.memsw.limit_in_bytes', swap);
     }
-    if (r.memoryReservation !== undefined) await this.write('memory', ref, 'memory.soft_limit_in_bytes', r.memoryReservation || -1);
+    if (r.memoryReservation !== undefined)
+      await this.write('memory', ref, 'memory.soft_limit_in_bytes', r.memoryReservation || -1);
     if (r.cpuShares) await this.write('cpu', ref, 'cpu.shares', r.cpuShares);
     if (r.cpuPeriod) await this.write('cpu', ref, 'cpu.cfs_period_us', r.cpuPeriod);
-    if (r.cpuQuota !== undefined) await this.write('cpu', ref, 'cpu.cfs_quota_us', r.cpuQuota > 0 ? r.cpuQuota : -1);
+    if (r.cpuQuota !== undefined)
+      await this.write('cpu', ref, 'cpu.cfs_quota_us', r.cpuQuota > 0 ? r.cpuQuota : -1);
     if (r.cpusetCpus) await this.write('cpuset', ref, 'cpuset.cpus', r.cpusetCpus);
     if (r.cpusetMems) await this.write('cpuset', ref, 'cpuset.mems', r.cpusetMems);
-    if (r.pidsLimit !== undefined) await this.write('pids', ref, 'pids.max', r.pidsLimit > 0 ? r.pidsLimit : 'max');
-    if (r.blkioWeight && this.blkioWeightFile) await this.write('blkio', ref, this.blkioWeightFile, r.blkioWeight);
+    if (r.pidsLimit !== undefined)
+      await this.write('pids', ref, 'pids.max', r.pidsLimit > 0 ? r.pidsLimit : 'max');
+    if (r.blkioWeight && this.blkioWeightFile)
+      await this.write('blkio', ref, this.blkioWeightFile, r.blkioWeight);
   }
 
   async freeze(ref: CgroupRef): Promise<void> {
@@ -156,7 +173,11 @@ export class CgroupV1 implements CgroupDriver {
         totalUsage: num(await this.read('cpuacct', ref, 'cpuacct.usage')),
         usageInKernelmode: (cpuacct.system ?? 0) * 1e7,
         usageInUsermode: (cpuacct.user ?? 0) * 1e7,
-        perCpuUsage: (await this.read('cpuacct', ref, 'cpuacct.usage_percpu')).trim().split(/\s+/).filter(Boolean).map(Number),
+        perCpuUsage: (await this.read('cpuacct', ref, 'cpuacct.usage_percpu'))
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map(Number),
         systemCpuUsage: sys.systemCpuUsage,
         onlineCpus: sys.onlineCpus,
         throttling: {
@@ -185,7 +206,8 @@ export class CgroupV1 implements CgroupDriver {
 
   async remove(ref: CgroupRef): Promise<boolean> {
     let any = false;
-    for (const h of this.hierarchies()) any = (await removeCgroupDir(this.sys, path.join(h, ref.parent, ref.name))) || any;
+    for (const h of this.hierarchies())
+      any = (await removeCgroupDir(this.sys, path.join(h, ref.parent, ref.name))) || any;
     return any;
   }
 
@@ -205,7 +227,8 @@ export class CgroupV1 implements CgroupDriver {
 
   async children(parent: string): Promise<string[]> {
     const names = new Set<string>();
-    for (const h of this.hierarchies()) for (const n of await this.sys.subdirs(path.join(h, parent))) names.add(n);
+    for (const h of this.hierarchies())
+      for (const n of await this.sys.subdirs(path.join(h, parent))) names.add(n);
     return [...names];
   }
 }

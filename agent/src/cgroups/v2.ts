@@ -3,7 +3,14 @@ import path from 'node:path';
 import type { CgroupInfo, CgroupResources, RuntimeStats } from '../runtime/types.js';
 import type { Sys } from '../sys/sys.js';
 import { removeCgroupDir, removeParentDirs } from './dirs.js';
-import { parseKeyValues, parseMemTotal, parseSystemCpuUsage, type CgroupDriver, type CgroupRef, type DeviceRule } from './types.js';
+import {
+  parseKeyValues,
+  parseMemTotal,
+  parseSystemCpuUsage,
+  type CgroupDriver,
+  type CgroupRef,
+  type DeviceRule,
+} from './types.js';
 
 const WANTED = ['cpuset', 'cpu', 'io', 'memory', 'pids', 'hugetlb'];
 
@@ -25,7 +32,9 @@ export class CgroupV2 implements CgroupDriver {
   ) {}
 
   info(): CgroupInfo {
-    const warnings = this.available.includes('io') ? [] : ['Your kernel does not support cgroup blkio weight'];
+    const warnings = this.available.includes('io')
+      ? []
+      : ['Your kernel does not support cgroup blkio weight'];
     return { version: 2, controllers: [...this.available], warnings };
   }
 
@@ -46,7 +55,11 @@ export class CgroupV2 implements CgroupDriver {
   }
 
   /** Device rules are a BPF program on v2 (device-bpf.ts), attached by the native helper. */
-  async create(ref: CgroupRef, resources: CgroupResources, _devices: readonly DeviceRule[] | 'all'): Promise<void> {
+  async create(
+    ref: CgroupRef,
+    resources: CgroupResources,
+    _devices: readonly DeviceRule[] | 'all',
+  ): Promise<void> {
     // every ancestor must delegate the controllers to its children (no-internal-process rule: only dirs we made)
     const enable = WANTED.filter((c) => this.available.includes(c));
     let cur = this.root;
@@ -86,7 +99,8 @@ export class CgroupV2 implements CgroupDriver {
       // v2 limits swap alone; Docker's memorySwap is memory+swap
       const swap = r.memorySwap ?? (r.memory > 0 ? r.memory * 2 : -1);
       const swapMax = swap === -1 || !(r.memory > 0) ? 'max' : Math.max(0, swap - r.memory);
-      if (await this.sys.exists(path.join(this.dir(ref), 'memory.swap.max'))) await this.write(ref, 'memory.swap.max', swapMax);
+      if (await this.sys.exists(path.join(this.dir(ref), 'memory.swap.max')))
+        await this.write(ref, 'memory.swap.max', swapMax);
     }
     if (r.memoryReservation !== undefined) await this.write(ref, 'memory.low', r.memoryReservation || 0);
     if (r.cpuShares) await this.write(ref, 'cpu.weight', sharesToWeight(r.cpuShares));
@@ -99,7 +113,8 @@ export class CgroupV2 implements CgroupDriver {
     if (r.pidsLimit !== undefined) await this.write(ref, 'pids.max', r.pidsLimit > 0 ? r.pidsLimit : 'max');
     if (r.blkioWeight && this.available.includes('io')) {
       // io.weight needs iocost, io.bfq.weight the BFQ scheduler; with neither the weight is ignored, as Docker
-      if (await this.sys.exists(path.join(this.dir(ref), 'io.bfq.weight'))) await this.write(ref, 'io.bfq.weight', r.blkioWeight);
+      if (await this.sys.exists(path.join(this.dir(ref), 'io.bfq.weight')))
+        await this.write(ref, 'io.bfq.weight', r.blkioWeight);
       else if (await this.sys.exists(path.join(this.dir(ref), 'io.weight'))) {
         await this.write(ref, 'io.weight', `default ${blkioToIoWeight(r.blkioWeight)}`);
       }
@@ -190,8 +205,14 @@ export function parseIoStat(text: string): RuntimeStats['blkio'] {
     if (!m) continue;
     const kv = Object.fromEntries(m[3]!.split(' ').map((p) => p.split('=') as [string, string]));
     const dev = { major: Number(m[1]), minor: Number(m[2]) };
-    bytes.push({ ...dev, op: 'read', value: Number(kv.rbytes ?? 0) }, { ...dev, op: 'write', value: Number(kv.wbytes ?? 0) });
-    ios.push({ ...dev, op: 'read', value: Number(kv.rios ?? 0) }, { ...dev, op: 'write', value: Number(kv.wios ?? 0) });
+    bytes.push(
+      { ...dev, op: 'read', value: Number(kv.rbytes ?? 0) },
+      { ...dev, op: 'write', value: Number(kv.wbytes ?? 0) },
+    );
+    ios.push(
+      { ...dev, op: 'read', value: Number(kv.rios ?? 0) },
+      { ...dev, op: 'write', value: Number(kv.wios ?? 0) },
+    );
   }
   return { ioServiceBytesRecursive: bytes, ioServicedRecursive: ios };
 }

@@ -112,7 +112,9 @@ export class ContainerExtractor implements TarSink {
     if (!st) return;
     if (st.isDirectory() && wantDir) return;
     if (this.o.noOverwriteDirNonDir && st.isDirectory() !== wantDir)
-      throw badParameter(`cannot overwrite ${st.isDirectory() ? 'directory' : 'non-directory'} "${r.path}" with ${wantDir ? 'directory' : 'non-directory'}`);
+      throw badParameter(
+        `cannot overwrite ${st.isDirectory() ? 'directory' : 'non-directory'} "${r.path}" with ${wantDir ? 'directory' : 'non-directory'}`,
+      );
     if (st.isDirectory()) removeTree(r.dir, r.name);
     else unlinkSync(fdPath(r.dir, r.name));
   }
@@ -146,7 +148,11 @@ export class ContainerExtractor implements TarSink {
           return;
         case 'file': {
           this.clear(r, false);
-          const fd = openSync(fdPath(r.dir, r.name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+          const fd = openSync(
+            fdPath(r.dir, r.name),
+            constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+            0o600,
+          );
           this.file = { fd, e };
           return;
         }
@@ -173,7 +179,10 @@ export class ContainerExtractor implements TarSink {
           this.clear(r, false);
           // Node has no mknod(2); coreutils makes the node as the last component of berthd's directory fd.
           const at = fdPath(r.dir, r.name);
-          const args = e.type === 'fifo' ? ['-m', '600', at, 'p'] : [at, e.type === 'char' ? 'c' : 'b', String(e.devmajor), String(e.devminor)];
+          const args =
+            e.type === 'fifo'
+              ? ['-m', '600', at, 'p']
+              : [at, e.type === 'char' ? 'c' : 'b', String(e.devmajor), String(e.devminor)];
           const res = spawnSync('mknod', args);
           if (res.status !== 0) throw new ApiError(500, `mknod ${e.name}: ${res.stderr.toString().trim()}`);
           this.own(r, e);

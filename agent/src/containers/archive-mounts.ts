@@ -54,8 +54,18 @@ function underlying(layers: string[], cpath: string): Stats | null {
 }
 
 /** dockerd's view for a running container: `forExport` leaves volumes and network files out too. */
-export function archiveMounts(rec: ContainerRecord, pid: number, upper: string, layerDirs: string[], forExport: boolean): MountPolicy {
-  const data = new Set(forExport ? [] : [...rec.mounts.filter((m) => m.type !== 'tmpfs').map((m) => m.destination), ...ETC_FILES]);
+export function archiveMounts(
+  rec: ContainerRecord,
+  pid: number,
+  upper: string,
+  layerDirs: string[],
+  forExport: boolean,
+): MountPolicy {
+  const data = new Set(
+    forExport
+      ? []
+      : [...rec.mounts.filter((m) => m.type !== 'tmpfs').map((m) => m.destination), ...ETC_FILES],
+  );
   return {
     points: readMountPoints(pid),
     include: (cpath) => data.has(cpath),
@@ -65,7 +75,7 @@ export function archiveMounts(rec: ContainerRecord, pid: number, upper: string, 
 
 /** Whether `cpath` lies inside a mount the policy leaves out (dockerd cannot see /proc/cpuinfo: "Could not find"). */
 export function hiddenByMount(m: MountPolicy, cpath: string): boolean {
-  for (let a = cpath; a !== '/' && a !== '.'; ) {
+  for (let a = cpath; a !== '/' && a !== '.';) {
     a = a.slice(0, a.lastIndexOf('/')) || '/';
     if (a !== '/' && m.points.has(a) && !m.include(a)) return true;
   }

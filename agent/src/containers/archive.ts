@@ -64,7 +64,13 @@ export function statPath(root: string, p: string, containerId: string): Resolved
     return {
       path: r.path,
       st,
-      stat: { name: path.posix.basename(r.path) || '/', size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget },
+      stat: {
+        name: path.posix.basename(r.path) || '/',
+        size: st.size,
+        mode: goFileMode(st),
+        mtime: st.mtime.toISOString(),
+        linkTarget,
+      },
     };
   } finally {
     cr.close();
@@ -132,15 +138,28 @@ const RACED = new Set(['ENOENT', 'ELOOP', 'ENOTDIR', 'ENXIO', 'EWOULDBLOCK']);
  * `name` ('' = contents only). Every step goes through directory fds (containers/confined-root.ts), so links or
  * swaps inside the tree never lead outside it.
  */
-export async function writeTree(out: Writable, root: string, name: string, opts: WalkOptions = {}): Promise<void> {
+export async function writeTree(
+  out: Writable,
+  root: string,
+  name: string,
+  opts: WalkOptions = {},
+): Promise<void> {
   const tar = new TarStreamWriter(out);
   const cr = ConfinedRoot.open(root);
   const start = opts.path ?? '/';
   const inodes = new Map<string, string>();
-  const header = (rel: string, st: Stats): TarEntry => ({ name: rel, type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) });
+  const header = (rel: string, st: Stats): TarEntry => ({
+    name: rel,
+    type: 'file',
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    mtime: Math.floor(st.mtimeMs / 1000),
+  });
 
   // Tar names: `name` for the start, `name/child` below it ('/' as dockerd names a copy of the root: '/bin').
-  const tarName = (lrel: string): string => (!lrel ? name : !name ? lrel : name === '/' ? `/${lrel}` : `${name}/${lrel}`);
+  const tarName = (lrel: string): string =>
+    !lrel ? name : !name ? lrel : name === '/' ? `/${lrel}` : `${name}/${lrel}`;
   const dirName = (n: string): string => (n.endsWith('/') ? n : n + '/');
 
   const visitDir = async (dirFd: number, lrel: string, cpath: string, dev: number): Promise<void> => {
@@ -163,7 +182,14 @@ export async function writeTree(out: Writable, root: string, name: string, opts:
   };
 
   /** One entry: `lrel` is its path below the start (what skip and opaqueDirs name), `cpath` its container path. */
-  const visit = async (parentFd: number, n: string, lrel: string, cpath: string, st: Stats, parentDev: number): Promise<void> => {
+  const visit = async (
+    parentFd: number,
+    n: string,
+    lrel: string,
+    cpath: string,
+    st: Stats,
+    parentDev: number,
+  ): Promise<void> => {
     if (lrel && opts.skip?.(lrel)) return;
     const rel = tarName(lrel);
     const base = header(rel, st);
@@ -178,7 +204,11 @@ export async function writeTree(out: Writable, root: string, name: string, opts:
     }
     if (st.isDirectory()) {
       await tar.add({ ...base, name: dirName(rel), type: 'dir' });
-      if (opts.opaqueDirs?.has(lrel)) await tar.add({ ...base, name: `${dirName(rel)}.wh..wh..opq`, mode: 0o644, size: 0 }, Buffer.alloc(0));
+      if (opts.opaqueDirs?.has(lrel))
+        await tar.add(
+          { ...base, name: `${dirName(rel)}.wh..wh..opq`, mode: 0o644, size: 0 },
+          Buffer.alloc(0),
+        );
       let fd: number;
       try {
         fd = ConfinedRoot.openDir(parentFd, n);
@@ -219,14 +249,20 @@ export async function writeTree(out: Writable, root: string, name: string, opts:
       try {
         const fst = await fh.stat();
         if (!fst.isFile()) return; // swapped for a fifo or a device since the lstat
-        return await tar.add({ ...header(rel, fst), size: fst.size }, fst.size === 0 ? Buffer.alloc(0) : Readable.from(fixedSize(fh, fst.size)));
+        return await tar.add(
+          { ...header(rel, fst), size: fst.size },
+          fst.size === 0 ? Buffer.alloc(0) : Readable.from(fixedSize(fh, fst.size)),
+        );
       } finally {
         await fh.close();
       }
     }
     if (opts.whiteouts && st.isCharacterDevice() && st.rdev === 0) {
       const i = rel.lastIndexOf('/');
-      return tar.add({ ...base, name: `${rel.slice(0, i + 1)}.wh.${rel.slice(i + 1)}`, mode: 0o644, size: 0 }, Buffer.alloc(0));
+      return tar.add(
+        { ...base, name: `${rel.slice(0, i + 1)}.wh.${rel.slice(i + 1)}`, mode: 0o644, size: 0 },
+        Buffer.alloc(0),
+      );
     }
     if (st.isCharacterDevice()) return tar.add({ ...base, type: 'char', ...devNums(st.rdev) });
     if (st.isBlockDevice()) return tar.add({ ...base, type: 'block', ...devNums(st.rdev) });

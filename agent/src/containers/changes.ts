@@ -10,11 +10,23 @@ import { opaqueAmong } from '../storage/opaque.js';
 import { ConfinedRoot, fdPath } from './confined-root.js';
 import type { ContainerRecord } from './record.js';
 
-const RUNTIME_MOUNTPOINTS = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'proc', 'sys', 'dev', 'sbin/docker-init', '.dockerenv'];
+const RUNTIME_MOUNTPOINTS = [
+  'etc/hostname',
+  'etc/hosts',
+  'etc/resolv.conf',
+  'proc',
+  'sys',
+  'dev',
+  'sbin/docker-init',
+  '.dockerenv',
+];
 
 /** Paths (relative, no leading slash) that exist only as mount points. */
 export function mountpointFilter(rec: ContainerRecord): (rel: string) => boolean {
-  const points = new Set([...RUNTIME_MOUNTPOINTS, ...rec.mounts.map((m) => m.destination.replace(/^\/+/, ''))]);
+  const points = new Set([
+    ...RUNTIME_MOUNTPOINTS,
+    ...rec.mounts.map((m) => m.destination.replace(/^\/+/, '')),
+  ]);
   return (rel) => points.has(rel);
 }
 
@@ -42,7 +54,11 @@ export function inImage(layers: string[], rel: string): boolean {
   return false;
 }
 
-export async function changes(upper: string, layers: string[], skip: (rel: string) => boolean): Promise<FilesystemChange[]> {
+export async function changes(
+  upper: string,
+  layers: string[],
+  skip: (rel: string) => boolean,
+): Promise<FilesystemChange[]> {
   const out: FilesystemChange[] = [];
   // A directory removed and made again is opaque in the upper dir: what the image held below it is deleted.
   const root = ConfinedRoot.open(upper);

@@ -25,7 +25,8 @@ function pairs(s: string): [string, string][] {
   }
   const out: [string, string][] = [];
   const re = /([^\s=]+)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))/g;
-  for (const m of t.matchAll(re)) out.push([m[1]!, m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : (m[4] ?? m[5] ?? '')]);
+  for (const m of t.matchAll(re))
+    out.push([m[1]!, m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : (m[4] ?? m[5] ?? '')]);
   return out;
 }
 
@@ -45,7 +46,10 @@ function argv(rest: string): string[] {
 /** Applies `--change` instructions (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL, ONBUILD). */
 export function applyChanges(cfg: ContainerConfig, changes: string[]): ContainerConfig {
   const c: ContainerConfig = { ...cfg };
-  for (const raw of changes.flatMap((x) => x.split('\n')).map((x) => x.trim()).filter(Boolean)) {
+  for (const raw of changes
+    .flatMap((x) => x.split('\n'))
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const sp = raw.search(/\s/);
     const instr = (sp < 0 ? raw : raw.slice(0, sp)).toUpperCase();
     const rest = sp < 0 ? '' : raw.slice(sp + 1);
@@ -57,13 +61,19 @@ export function applyChanges(cfg: ContainerConfig, changes: string[]): Container
         c.Entrypoint = argv(rest);
         break;
       case 'ENV':
-        c.Env = mergeEnv(c.Env ?? [], pairs(rest).map(([k, v]) => `${k}=${v}`));
+        c.Env = mergeEnv(
+          c.Env ?? [],
+          pairs(rest).map(([k, v]) => `${k}=${v}`),
+        );
         break;
       case 'LABEL':
         c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(pairs(rest)) };
         break;
       case 'EXPOSE':
-        c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(words(rest).map((p) => [p.includes('/') ? p : `${p}/tcp`, {}])) };
+        c.ExposedPorts = {
+          ...(c.ExposedPorts ?? {}),
+          ...Object.fromEntries(words(rest).map((p) => [p.includes('/') ? p : `${p}/tcp`, {}])),
+        };
         break;
       case 'USER':
         c.User = rest.trim();
@@ -99,9 +109,21 @@ export interface CommitOptions {
   config: ContainerConfig;
 }
 
-export async function commitContainer(d: ContainerDeps, rec: ContainerRecord, o: CommitOptions): Promise<string> {
-  const base: ContainerConfig = { ...rec.config, Cmd: rec.config.Cmd ?? null, Entrypoint: rec.config.Entrypoint ?? null };
-  const user = Object.fromEntries(Object.entries(o.config).filter(([, v]) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0)));
+export async function commitContainer(
+  d: ContainerDeps,
+  rec: ContainerRecord,
+  o: CommitOptions,
+): Promise<string> {
+  const base: ContainerConfig = {
+    ...rec.config,
+    Cmd: rec.config.Cmd ?? null,
+    Entrypoint: rec.config.Entrypoint ?? null,
+  };
+  const user = Object.fromEntries(
+    Object.entries(o.config).filter(
+      ([, v]) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0),
+    ),
+  );
   const config = applyChanges({ ...base, ...user, Image: rec.image }, o.changes);
   delete config.Hostname;
   delete config.Domainname;
@@ -120,7 +142,11 @@ export async function commitContainer(d: ContainerDeps, rec: ContainerRecord, o:
     } finally {
       root.close();
     }
-    const writing = writeTree(layerTar, upper, '', { skip: mountpointFilter(rec), whiteouts: true, opaqueDirs }).catch((err: Error) => {
+    const writing = writeTree(layerTar, upper, '', {
+      skip: mountpointFilter(rec),
+      whiteouts: true,
+      opaqueDirs,
+    }).catch((err: Error) => {
       layerTar.destroy(err);
     });
     const id = await d.images.commit({
@@ -134,7 +160,12 @@ export async function commitContainer(d: ContainerDeps, rec: ContainerRecord, o:
       tags,
     });
     await writing;
-    d.events.publish('container', 'commit', rec.id, { comment: o.comment, imageID: id, imageRef: tags[0] ?? '', name: rec.name.slice(1) });
+    d.events.publish('container', 'commit', rec.id, {
+      comment: o.comment,
+      imageID: id,
+      imageRef: tags[0] ?? '',
+      name: rec.name.slice(1),
+    });
     return id;
   } finally {
     if (pause) await d.runtime.resume(rec.id).catch(() => undefined);

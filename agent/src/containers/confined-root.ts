@@ -9,7 +9,17 @@
  * us, as a chroot would, against the root fd: `..` stops at the root. Child processes (mknod) can use the same
  * paths since they name berthd's fds by pid.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  type Stats,
+} from 'node:fs';
 import { badParameter } from '../api/errors.js';
 
 const MAX_LINKS = 40;
@@ -125,7 +135,8 @@ export class ConfinedRoot {
             if (errno(err) !== 'EEXIST') throw err;
           }
         } else if (!st || !st.isDirectory()) {
-          if (st && create) throw badParameter(`cannot extract into /${[...names, comp].join('/')}: not a directory`);
+          if (st && create)
+            throw badParameter(`cannot extract into /${[...names, comp].join('/')}: not a directory`);
           names.push(comp);
           continue;
         }
@@ -134,7 +145,10 @@ export class ConfinedRoot {
           fd = openSync(fdPath(top(), comp), DIR_FLAGS);
         } catch (err) {
           // Swapped for a link or a file since the lstat: look at it again (bounded like links).
-          if ((errno(err) === 'ELOOP' || errno(err) === 'ENOTDIR' || errno(err) === 'ENOENT') && ++links <= MAX_LINKS) {
+          if (
+            (errno(err) === 'ELOOP' || errno(err) === 'ENOTDIR' || errno(err) === 'ENOENT') &&
+            ++links <= MAX_LINKS
+          ) {
             pending.unshift(comp);
             continue;
           }

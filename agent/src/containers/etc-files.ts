@@ -14,7 +14,11 @@ export interface EtcPaths {
 }
 
 export function etcPaths(dir: string): EtcPaths {
-  return { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
+  return {
+    hostname: path.join(dir, 'hostname'),
+    hosts: path.join(dir, 'hosts'),
+    resolvConf: path.join(dir, 'resolv.conf'),
+  };
 }
 
 /** Before start: atomic writes (nothing has the files mounted yet). */

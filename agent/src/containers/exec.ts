@@ -30,16 +30,34 @@ export class ExecStore {
   constructor(private readonly d: ContainerDeps) {}
 
   create(containerRef: string, raw: unknown): string {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badParameter('invalid exec body: expected a JSON object');
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw badParameter('invalid exec body: expected a JSON object');
     const cfg = raw as ExecConfig;
-    if (!Array.isArray(cfg.Cmd) || cfg.Cmd.length === 0 || !cfg.Cmd.every((a) => typeof a === 'string')) throw badParameter('No exec command specified');
-    if (cfg.Env != null && (!Array.isArray(cfg.Env) || !cfg.Env.every((e) => typeof e === 'string'))) throw badParameter('invalid exec body: Env must be an array of strings');
-    if (cfg.WorkingDir && !cfg.WorkingDir.startsWith('/')) throw badParameter(`the working directory '${cfg.WorkingDir}' is invalid, it needs to be an absolute path`);
+    if (!Array.isArray(cfg.Cmd) || cfg.Cmd.length === 0 || !cfg.Cmd.every((a) => typeof a === 'string'))
+      throw badParameter('No exec command specified');
+    if (cfg.Env != null && (!Array.isArray(cfg.Env) || !cfg.Env.every((e) => typeof e === 'string')))
+      throw badParameter('invalid exec body: Env must be an array of strings');
+    if (cfg.WorkingDir && !cfg.WorkingDir.startsWith('/'))
+      throw badParameter(
+        `the working directory '${cfg.WorkingDir}' is invalid, it needs to be an absolute path`,
+      );
     const rec = this.d.store.get(containerRef);
     canExec(rec.state, rec.id);
     const id = randomBytes(32).toString('hex');
-    this.execs.set(id, { id, containerId: rec.id, config: cfg, running: false, exitCode: null, pid: 0, started: false });
-    this.d.events.publish('container', `exec_create: ${cfg.Cmd.join(' ')}`, rec.id, { execID: id, name: rec.name.slice(1), image: rec.config.Image ?? '' });
+    this.execs.set(id, {
+      id,
+      containerId: rec.id,
+      config: cfg,
+      running: false,
+      exitCode: null,
+      pid: 0,
+      started: false,
+    });
+    this.d.events.publish('container', `exec_create: ${cfg.Cmd.join(' ')}`, rec.id, {
+      execID: id,
+      name: rec.name.slice(1),
+      image: rec.config.Image ?? '',
+    });
     return id;
   }
 
@@ -57,7 +75,10 @@ export class ExecStore {
     for (const e of this.execs.values()) if (e.containerId === containerId) this.execs.delete(e.id);
   }
 
-  async start(id: string, opts: { tty?: boolean; consoleSize?: [number, number] | null }): Promise<ExecHandle> {
+  async start(
+    id: string,
+    opts: { tty?: boolean; consoleSize?: [number, number] | null },
+  ): Promise<ExecHandle> {
     const e = this.get(id);
     if (e.started) throw conflict(`Exec command ${id} has already run`);
     const rec = this.d.store.get(e.containerId);
@@ -65,7 +86,11 @@ export class ExecStore {
     e.started = true;
     const image = await this.d.images.resolve(rec.image);
     const layers = [path.join(this.d.store.dir(rec.id), 'upper'), ...(image?.layerDirs ?? [])];
-    const user = await resolveUser(layers, e.config.User || rec.config.User || '', e.config.User ? [] : (rec.hostConfig.GroupAdd ?? []));
+    const user = await resolveUser(
+      layers,
+      e.config.User || rec.config.User || '',
+      e.config.User ? [] : (rec.hostConfig.GroupAdd ?? []),
+    );
     const env = mergeEnv(rec.config.Env ?? [], e.config.Env ?? []);
     if (!env.some((x) => x.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     if (!env.some((x) => x.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${rec.config.Hostname}`);
@@ -96,13 +121,22 @@ export class ExecStore {
     e.handle = handle;
     e.running = true;
     e.pid = handle.pid;
-    this.d.events.publish('container', `exec_start: ${e.config.Cmd.join(' ')}`, rec.id, { execID: id, name: rec.name.slice(1), image: rec.config.Image ?? '' });
+    this.d.events.publish('container', `exec_start: ${e.config.Cmd.join(' ')}`, rec.id, {
+      execID: id,
+      name: rec.name.slice(1),
+      image: rec.config.Image ?? '',
+    });
     void handle.exit.then(
       (st) => {
         e.running = false;
         e.exitCode = st.exitCode;
         e.pid = 0;
-        this.d.events.publish('container', 'exec_die', rec.id, { execID: id, exitCode: String(st.exitCode), name: rec.name.slice(1), image: rec.config.Image ?? '' });
+        this.d.events.publish('container', 'exec_die', rec.id, {
+          execID: id,
+          exitCode: String(st.exitCode),
+          name: rec.name.slice(1),
+          image: rec.config.Image ?? '',
+        });
         this.expire(e);
       },
       () => {
@@ -134,7 +168,13 @@ export class ExecStore {
       ID: e.id,
       Running: e.running,
       ExitCode: e.exitCode,
-      ProcessConfig: { privileged: c.Privileged === true, user: c.User ?? '', tty: c.Tty === true, entrypoint: c.Cmd[0]!, arguments: c.Cmd.slice(1) },
+      ProcessConfig: {
+        privileged: c.Privileged === true,
+        user: c.User ?? '',
+        tty: c.Tty === true,
+        entrypoint: c.Cmd[0]!,
+        arguments: c.Cmd.slice(1),
+      },
       OpenStdin: c.AttachStdin === true,
       OpenStderr: c.AttachStderr === true,
       OpenStdout: c.AttachStdout === true,

@@ -45,7 +45,10 @@ export class HealthMonitor {
     const startPeriod = ms(hc.StartPeriod, 0);
     const schedule = () => {
       const inStart = Date.now() - startedAt < startPeriod;
-      const delay = inStart && rec.health?.Status === 'starting' ? ms(hc.StartInterval, DEFAULT_START_INTERVAL) : ms(hc.Interval, DEFAULT_INTERVAL);
+      const delay =
+        inStart && rec.health?.Status === 'starting'
+          ? ms(hc.StartInterval, DEFAULT_START_INTERVAL)
+          : ms(hc.Interval, DEFAULT_INTERVAL);
       this.timers.set(
         rec.id,
         setTimeout(() => {
@@ -64,7 +67,12 @@ export class HealthMonitor {
     this.timers.delete(id);
   }
 
-  private async probe(rec: ContainerRecord, args: string[], hc: HealthConfig, inStartPeriod: boolean): Promise<void> {
+  private async probe(
+    rec: ContainerRecord,
+    args: string[],
+    hc: HealthConfig,
+    inStartPeriod: boolean,
+  ): Promise<void> {
     if (rec.state.status !== 'running') return;
     const start = new Date();
     let output = '';
@@ -72,7 +80,11 @@ export class HealthMonitor {
     try {
       // Probes run as the container's user, as dockerd's.
       const image = await this.d.images.resolve(rec.image);
-      const u = await resolveUser([path.join(this.d.store.dir(rec.id), 'upper'), ...(image?.layerDirs ?? [])], rec.config.User ?? '', rec.hostConfig.GroupAdd ?? []);
+      const u = await resolveUser(
+        [path.join(this.d.store.dir(rec.id), 'upper'), ...(image?.layerDirs ?? [])],
+        rec.config.User ?? '',
+        rec.hostConfig.GroupAdd ?? [],
+      );
       const h = await this.d.runtime.exec(rec.id, {
         args,
         env: rec.config.Env ?? [],
@@ -106,7 +118,12 @@ export class HealthMonitor {
     }
     const cur = this.d.store.find(rec.id);
     if (!cur || !cur.health || !isRunning(cur.state)) return;
-    const entry: HealthLogEntry = { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: exitCode, Output: output.slice(0, MAX_OUTPUT) };
+    const entry: HealthLogEntry = {
+      Start: start.toISOString(),
+      End: new Date().toISOString(),
+      ExitCode: exitCode,
+      Output: output.slice(0, MAX_OUTPUT),
+    };
     const h = cur.health;
     h.Log = [...h.Log, entry].slice(-KEEP);
     const before = h.Status;
@@ -117,7 +134,11 @@ export class HealthMonitor {
       h.FailingStreak++;
       if (h.FailingStreak >= (hc.Retries || DEFAULT_RETRIES)) h.Status = 'unhealthy';
     }
-    if (h.Status !== before) this.d.events.publish('container', `health_status: ${h.Status}`, cur.id, { image: cur.config.Image ?? '', name: cur.name.slice(1) });
+    if (h.Status !== before)
+      this.d.events.publish('container', `health_status: ${h.Status}`, cur.id, {
+        image: cur.config.Image ?? '',
+        name: cur.name.slice(1),
+      });
     await this.d.store.save(cur).catch(() => undefined);
   }
 }

@@ -13,8 +13,17 @@ export function imagePort(images: ImageService): ImagePort {
       const img = await images.createImage({
         parent: o.parentId,
         layerTar: o.layerTar,
-        config: { config: o.config, ...(o.author ? { author: o.author } : {}), ...(o.comment ? { comment: o.comment } : {}), container: o.containerId },
-        history: { created_by: o.createdBy, ...(o.comment ? { comment: o.comment } : {}), ...(o.author ? { author: o.author } : {}) },
+        config: {
+          config: o.config,
+          ...(o.author ? { author: o.author } : {}),
+          ...(o.comment ? { comment: o.comment } : {}),
+          container: o.containerId,
+        },
+        history: {
+          created_by: o.createdBy,
+          ...(o.comment ? { comment: o.comment } : {}),
+          ...(o.author ? { author: o.author } : {}),
+        },
         tags: o.tags,
       });
       return img.id;

@@ -54,7 +54,14 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
     return { rw, rootfs: rw + (await imageSize(rec)) };
   };
   const summary = (rec: ContainerRecord, sz?: { rw: number; rootfs: number }) =>
-    summaryView(rec, rec.health?.Status, d.network.settings(rec.id), d.network.ports(rec.id), d.network.networkMode(rec.id), sz);
+    summaryView(
+      rec,
+      rec.health?.Status,
+      d.network.settings(rec.id),
+      d.network.ports(rec.id),
+      d.network.networkMode(rec.id),
+      sz,
+    );
   const views = new RootfsViews(d, containers.lifecycle.lock);
   const api: ContainerDomain = {
     summary,
@@ -68,7 +75,15 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
     async inspect(ref: string, size: boolean): Promise<ContainerInspect> {
       const rec = d.store.get(ref);
       const img = await d.images.resolve(rec.image);
-      const view = inspectView(rec, d.store.dir(rec.id), d.store.logPath(rec.id), img?.layerDirs ?? [], execs.idsFor(rec.id), d.network.settings(rec.id), size ? await sizes(rec) : undefined);
+      const view = inspectView(
+        rec,
+        d.store.dir(rec.id),
+        d.store.logPath(rec.id),
+        img?.layerDirs ?? [],
+        execs.idsFor(rec.id),
+        d.network.settings(rec.id),
+        size ? await sizes(rec) : undefined,
+      );
       view.HostConfig.NetworkMode = d.network.networkMode(rec.id);
       return view;
     },
@@ -78,13 +93,22 @@ export async function createContainerDomain(d: ContainerDeps): Promise<Container
         const count = (...s: string[]) => all.filter((r) => s.includes(r.state.status)).length;
         const running = count(Status.Running, Status.Restarting);
         const paused = count(Status.Paused);
-        return { Containers: all.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: all.length - running - paused };
+        return {
+          Containers: all.length,
+          ContainersRunning: running,
+          ContainersPaused: paused,
+          ContainersStopped: all.length - running - paused,
+        };
       },
       async df(): Promise<Record<string, unknown>> {
         const cs = [];
         for (const rec of d.store.all()) cs.push(summary(rec, await sizes(rec)));
         const vols = [];
-        for (const v of d.volumes.list()) vols.push({ ...v, UsageData: { Size: await d.volumes.size(v.Name), RefCount: d.volumes.usersOf(v.Name).length } });
+        for (const v of d.volumes.list())
+          vols.push({
+            ...v,
+            UsageData: { Size: await d.volumes.size(v.Name), RefCount: d.volumes.usersOf(v.Name).length },
+          });
         return { Containers: cs, Volumes: vols };
       },
     },

@@ -5,7 +5,13 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ApiError, internal } from '../api/errors.js';
-import { RuntimeError, type AttachOptions, type AttachSession, type ExitStatus, type RuntimeState } from '../runtime/types.js';
+import {
+  RuntimeError,
+  type AttachOptions,
+  type AttachSession,
+  type ExitStatus,
+  type RuntimeState,
+} from '../runtime/types.js';
 import type { ContainerDeps } from './deps.js';
 import { writeEtcFiles } from './etc-files.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -66,7 +72,11 @@ export class Lifecycle {
     this.pending.set(id, list);
     return () => {
       const l = this.pending.get(id);
-      if (l) this.pending.set(id, l.filter((x) => x !== p));
+      if (l)
+        this.pending.set(
+          id,
+          l.filter((x) => x !== p),
+        );
     };
   }
 
@@ -76,14 +86,16 @@ export class Lifecycle {
         await fsp.mkdir(m.source, { recursive: true });
       }
       if (m.type !== 'volume' || m.noCopy || rec.volumesPrimed) continue;
-      if (await this.d.volumes.isEmpty(m.name!)) await primeVolume(layers, m.destination, this.d.volumes.mountpoint(m.name!));
+      if (await this.d.volumes.isEmpty(m.name!))
+        await primeVolume(layers, m.destination, this.d.volumes.mountpoint(m.name!));
     }
     if (!rec.volumesPrimed) rec.volumesPrimed = true;
   }
 
   private lookupPid = (ref: string): number => {
     const other = this.d.store.get(ref);
-    if (!isRunning(other.state)) throw new ApiError(409, `cannot join namespaces of container ${ref}: it is not running`);
+    if (!isRunning(other.state))
+      throw new ApiError(409, `cannot join namespaces of container ${ref}: it is not running`);
     return other.state.pid;
   };
 
@@ -110,7 +122,11 @@ export class Lifecycle {
       for (const m of rec.mounts) if (m.type === 'volume') await this.d.volumes.acquire(m.name!);
       acquired = true;
       await this.prepareVolumes(rec, image.layerDirs);
-      const user = await resolveUser([path.join(dir, 'upper'), ...image.layerDirs], rec.config.User ?? '', rec.hostConfig.GroupAdd ?? []);
+      const user = await resolveUser(
+        [path.join(dir, 'upper'), ...image.layerDirs],
+        rec.config.User ?? '',
+        rec.hostConfig.GroupAdd ?? [],
+      );
       const sandbox = await this.d.network.setUp(rec.id);
       const etc = await writeEtcFiles(dir, rec.config.Hostname ?? rec.id.slice(0, 12), sandbox.etc);
       const spec = buildRuntimeSpec({
@@ -139,7 +155,17 @@ export class Lifecycle {
       const gen = (this.generation.get(rec.id) ?? 0) + 1;
       this.generation.set(rec.id, gen);
       this.exitDone.set(rec.id, deferred());
-      rec.state = { ...rec.state, status: Status.Running, pid: started.pid, startedAt: started.startedAt.toISOString(), exitCode: 0, error: '', oomKilled: false, hasBeenStarted: true, manuallyStopped: false };
+      rec.state = {
+        ...rec.state,
+        status: Status.Running,
+        pid: started.pid,
+        startedAt: started.startedAt.toISOString(),
+        exitCode: 0,
+        error: '',
+        oomKilled: false,
+        hasBeenStarted: true,
+        manuallyStopped: false,
+      };
       await this.d.store.save(rec);
       this.d.events.publish('container', 'start', rec.id, this.attrs(rec));
       this.hooks.healthStart(rec);
@@ -152,7 +178,13 @@ export class Lifecycle {
       if (acquired) await this.releaseVolumes(rec);
       const e = err as Error;
       const code = err instanceof RuntimeError ? err.exitCode : 125;
-      rec.state = { ...rec.state, status: rec.state.hasBeenStarted ? Status.Exited : Status.Created, exitCode: code, error: e.message, pid: 0 };
+      rec.state = {
+        ...rec.state,
+        status: rec.state.hasBeenStarted ? Status.Exited : Status.Created,
+        exitCode: code,
+        error: e.message,
+        pid: 0,
+      };
       await this.d.store.save(rec);
       this.waiters.exited(rec.id, { StatusCode: code, Error: null });
       // As dockerd: a --rm container that fails to start is removed (`docker run --rm` waits for that).
@@ -164,18 +196,34 @@ export class Lifecycle {
 
   private async releaseVolumes(rec: ContainerRecord): Promise<void> {
     for (const m of rec.mounts) {
-      if (m.type === 'volume') await this.d.volumes.release(m.name!).catch((err: Error) => this.d.log.warn('volume release failed', { name: m.name, err: err.message }));
+      if (m.type === 'volume')
+        await this.d.volumes
+          .release(m.name!)
+          .catch((err: Error) =>
+            this.d.log.warn('volume release failed', { name: m.name, err: err.message }),
+          );
     }
   }
 
   attrs(rec: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
-    return { ...(rec.config.Labels ?? {}), image: rec.config.Image ?? rec.image, name: rec.name.slice(1), ...extra };
+    return {
+      ...(rec.config.Labels ?? {}),
+      image: rec.config.Image ?? rec.image,
+      name: rec.name.slice(1),
+      ...extra,
+    };
   }
 
   private monitor(id: string, gen: number): void {
     this.d.runtime.wait(id).then(
       (st) => this.onExit(id, gen, st),
-      (err: Error) => this.onExit(id, gen, { exitCode: 255, oomKilled: false, finishedAt: new Date(), error: `lost track of the container: ${err.message}` }),
+      (err: Error) =>
+        this.onExit(id, gen, {
+          exitCode: 255,
+          oomKilled: false,
+          finishedAt: new Date(),
+          error: `lost track of the container: ${err.message}`,
+        }),
     );
   }
 
@@ -188,20 +236,47 @@ export class Lifecycle {
     }
     try {
       this.hooks.healthStop(id);
-      await this.d.network.tearDown(id).catch((err: Error) => this.d.log.warn('network teardown failed', { id, err: err.message }));
+      await this.d.network
+        .tearDown(id)
+        .catch((err: Error) => this.d.log.warn('network teardown failed', { id, err: err.message }));
       await this.releaseVolumes(rec);
       const ranMs = st.finishedAt.getTime() - Date.parse(rec.state.startedAt);
-      rec.state = { ...rec.state, status: Status.Exited, pid: 0, exitCode: st.exitCode, oomKilled: st.oomKilled, finishedAt: st.finishedAt.toISOString(), error: st.error ?? '' };
+      rec.state = {
+        ...rec.state,
+        status: Status.Exited,
+        pid: 0,
+        exitCode: st.exitCode,
+        oomKilled: st.oomKilled,
+        finishedAt: st.finishedAt.toISOString(),
+        error: st.error ?? '',
+      };
       if (st.oomKilled) this.d.events.publish('container', 'oom', id, this.attrs(rec));
-      this.d.events.publish('container', 'die', id, this.attrs(rec, { exitCode: String(st.exitCode), execDuration: String(Math.max(0, Math.round(ranMs / 1000))) }));
-      const restart = !this.shuttingDown && shouldRestart({ policy: rec.hostConfig.RestartPolicy, exitCode: st.exitCode, manuallyStopped: rec.state.manuallyStopped, restartCount: rec.restartCount });
+      this.d.events.publish(
+        'container',
+        'die',
+        id,
+        this.attrs(rec, {
+          exitCode: String(st.exitCode),
+          execDuration: String(Math.max(0, Math.round(ranMs / 1000))),
+        }),
+      );
+      const restart =
+        !this.shuttingDown &&
+        shouldRestart({
+          policy: rec.hostConfig.RestartPolicy,
+          exitCode: st.exitCode,
+          manuallyStopped: rec.state.manuallyStopped,
+          restartCount: rec.restartCount,
+        });
       if (restart) {
         rec.state.status = Status.Restarting;
         this.scheduleRestart(rec, this.backoff.next(id, ranMs));
       }
       await this.d.store.save(rec);
       // The exit is recorded here: the runtime's cgroup and shim state are no longer needed.
-      await this.d.runtime.delete(id).catch((err: Error) => this.d.log.warn('runtime delete after exit failed', { id, err: err.message }));
+      await this.d.runtime
+        .delete(id)
+        .catch((err: Error) => this.d.log.warn('runtime delete after exit failed', { id, err: err.message }));
       this.waiters.exited(id, { StatusCode: st.exitCode, Error: st.error ? { Message: st.error } : null });
       if (!restart && rec.hostConfig.AutoRemove) await this.hooks.autoRemove(rec);
     } catch (err) {
@@ -257,7 +332,10 @@ export class Lifecycle {
     return this.lock.run(rec.id, () => this.stopLocked(rec, opts));
   }
 
-  async stopLocked(rec: ContainerRecord, opts: { signal?: string; timeout?: number } = {}): Promise<'stopped' | 'noop'> {
+  async stopLocked(
+    rec: ContainerRecord,
+    opts: { signal?: string; timeout?: number } = {},
+  ): Promise<'stopped' | 'noop'> {
     if (this.cancelRestart(rec)) {
       rec.state.manuallyStopped = true;
       await this.d.store.save(rec);
@@ -276,7 +354,8 @@ export class Lifecycle {
     if (!graceful) {
       this.d.log.info('stop timeout reached, killing', { id: rec.id, timeout });
       await this.d.runtime.kill(rec.id, 'SIGKILL', { all: true }).catch(() => undefined);
-      if (!(await this.exitRecorded(rec.id, 30_000))) throw internal(`container ${rec.id} did not exit after SIGKILL`);
+      if (!(await this.exitRecorded(rec.id, 30_000)))
+        throw internal(`container ${rec.id} did not exit after SIGKILL`);
     }
     this.d.events.publish('container', 'stop', rec.id, this.attrs(rec));
     return 'stopped';
@@ -346,19 +425,27 @@ export class Lifecycle {
     for (const t of this.restartTimers.values()) clearTimeout(t);
     this.restartTimers.clear();
     await Promise.all(
-      this.d.store.all().filter((r) => isRunning(r.state)).map((rec) =>
-        this.lock.run(rec.id, async () => {
-          if (!isRunning(rec.state)) return;
-          await this.d.runtime.kill(rec.id, parseSignal(rec.config.StopSignal || 'SIGTERM')).catch(() => undefined);
-          if (rec.state.status === Status.Paused) await this.d.runtime.resume(rec.id).catch(() => undefined);
-          if (!(await this.exitRecorded(rec.id, (rec.config.StopTimeout ?? 10) * 1000))) {
-            await this.d.runtime.kill(rec.id, 'SIGKILL', { all: true }).catch(() => undefined);
-            await this.exitRecorded(rec.id, 10_000);
-          }
-        }),
-      ),
+      this.d.store
+        .all()
+        .filter((r) => isRunning(r.state))
+        .map((rec) =>
+          this.lock.run(rec.id, async () => {
+            if (!isRunning(rec.state)) return;
+            await this.d.runtime
+              .kill(rec.id, parseSignal(rec.config.StopSignal || 'SIGTERM'))
+              .catch(() => undefined);
+            if (rec.state.status === Status.Paused)
+              await this.d.runtime.resume(rec.id).catch(() => undefined);
+            if (!(await this.exitRecorded(rec.id, (rec.config.StopTimeout ?? 10) * 1000))) {
+              await this.d.runtime.kill(rec.id, 'SIGKILL', { all: true }).catch(() => undefined);
+              await this.exitRecorded(rec.id, 10_000);
+            }
+          }),
+        ),
     );
-    await this.d.runtime.close().catch((err: Error) => this.d.log.warn('runtime close failed', { err: err.message }));
+    await this.d.runtime
+      .close()
+      .catch((err: Error) => this.d.log.warn('runtime close failed', { err: err.message }));
   }
 
   /** Force removal: kill whatever runs, wait for the exit to be recorded, cancel policy restarts. */
@@ -419,19 +506,36 @@ export class Lifecycle {
       await this.d.store.save(rec);
       await this.d.runtime.delete(rec.id).catch(() => undefined);
       await this.d.network.tearDown(rec.id).catch(() => undefined);
-      this.d.events.publish('container', 'die', rec.id, this.attrs(rec, { exitCode: String(rec.state.exitCode) }));
+      this.d.events.publish(
+        'container',
+        'die',
+        rec.id,
+        this.attrs(rec, { exitCode: String(rec.state.exitCode) }),
+      );
     }
     await this.d.network.reconcile(new Set(recs.map((r) => r.id)), new Set(live.keys()));
     for (const rec of this.d.store.all()) {
       if (rec.state.status !== Status.Exited) continue;
       if (rec.hostConfig.AutoRemove && rec.state.hasBeenStarted) {
-        await this.hooks.autoRemove(rec).catch((err: Error) => this.d.log.warn('auto-remove after restart failed', { id: rec.id, err: err.message }));
+        await this.hooks
+          .autoRemove(rec)
+          .catch((err: Error) =>
+            this.d.log.warn('auto-remove after restart failed', { id: rec.id, err: err.message }),
+          );
         continue;
       }
-      if (shouldRestartOnBoot({ policy: rec.hostConfig.RestartPolicy, exitCode: rec.state.exitCode, manuallyStopped: rec.state.manuallyStopped, restartCount: rec.restartCount })) {
-        this.start(rec.id).catch((err: Error) => this.d.log.warn('restart on boot failed', { id: rec.id, err: err.message }));
+      if (
+        shouldRestartOnBoot({
+          policy: rec.hostConfig.RestartPolicy,
+          exitCode: rec.state.exitCode,
+          manuallyStopped: rec.state.manuallyStopped,
+          restartCount: rec.restartCount,
+        })
+      ) {
+        this.start(rec.id).catch((err: Error) =>
+          this.d.log.warn('restart on boot failed', { id: rec.id, err: err.message }),
+        );
       }
     }
   }
-
 }

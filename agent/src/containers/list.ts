@@ -4,7 +4,23 @@ import { checkFilters, matchLabels, type Filters } from '../api/http.js';
 import type { ContainerRecord } from './record.js';
 import { Status } from './state.js';
 
-export const LIST_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'];
+export const LIST_FILTERS = [
+  'ancestor',
+  'before',
+  'expose',
+  'exited',
+  'health',
+  'id',
+  'isolation',
+  'is-task',
+  'label',
+  'name',
+  'network',
+  'publish',
+  'since',
+  'status',
+  'volume',
+];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 export interface ListContext {
@@ -14,9 +30,16 @@ export interface ListContext {
   health(rec: ContainerRecord): string;
 }
 
-export async function filterContainers(all: ContainerRecord[], f: Filters, showAll: boolean, limit: number | undefined, ctx: ListContext): Promise<ContainerRecord[]> {
+export async function filterContainers(
+  all: ContainerRecord[],
+  f: Filters,
+  showAll: boolean,
+  limit: number | undefined,
+  ctx: ListContext,
+): Promise<ContainerRecord[]> {
   checkFilters(f, LIST_FILTERS);
-  for (const s of f.get('status') ?? []) if (!STATUSES.includes(s)) throw badParameter(`invalid filter 'status=${s}'`);
+  for (const s of f.get('status') ?? [])
+    if (!STATUSES.includes(s)) throw badParameter(`invalid filter 'status=${s}'`);
   const exited = (f.get('exited') ?? []).map((e) => {
     if (!/^-?\d+$/.test(e)) throw badParameter(`invalid filter 'exited=${e}'`);
     return Number(e);
@@ -38,7 +61,8 @@ export async function filterContainers(all: ContainerRecord[], f: Filters, showA
   const implyAll = before || since || exited.length || f.get('status')?.length;
   recs = recs.filter((r) => {
     const st = r.state.status;
-    if (!showAll && !implyAll && st !== Status.Running && st !== Status.Paused && st !== Status.Restarting) return false;
+    if (!showAll && !implyAll && st !== Status.Running && st !== Status.Paused && st !== Status.Restarting)
+      return false;
     if (f.get('status') && !f.get('status')!.includes(st)) return false;
     if (exited.length && (st !== Status.Exited || !exited.includes(r.state.exitCode))) return false;
     if (f.get('id') && !f.get('id')!.some((p) => r.id.startsWith(p))) return false;
@@ -48,9 +72,21 @@ export async function filterContainers(all: ContainerRecord[], f: Filters, showA
     if (f.get('ancestor') && !ancestors.has(r.image)) return false;
     if (before && Date.parse(r.created) >= Date.parse(before.created)) return false;
     if (since && Date.parse(r.created) <= Date.parse(since.created)) return false;
-    if (f.get('volume') && !f.get('volume')!.some((v) => r.mounts.some((m) => m.name === v || m.destination === v || m.source === v))) return false;
+    if (
+      f.get('volume') &&
+      !f
+        .get('volume')!
+        .some((v) => r.mounts.some((m) => m.name === v || m.destination === v || m.source === v))
+    )
+      return false;
     if (f.get('health') && !f.get('health')!.includes(ctx.health(r))) return false;
-    if (f.get('network') && !f.get('network')!.includes(r.hostConfig.NetworkMode === 'default' ? 'bridge' : (r.hostConfig.NetworkMode ?? 'bridge'))) return false;
+    if (
+      f.get('network') &&
+      !f
+        .get('network')!
+        .includes(r.hostConfig.NetworkMode === 'default' ? 'bridge' : (r.hostConfig.NetworkMode ?? 'bridge'))
+    )
+      return false;
     if (f.get('is-task')?.includes('true')) return false;
     return true;
   });

@@ -67,7 +67,12 @@ export interface FollowControl {
   signal: AbortSignal;
 }
 
-export async function* readLogs(path: string, maxFile: number, q: LogQuery, follow?: FollowControl): AsyncGenerator<LogEntry> {
+export async function* readLogs(
+  path: string,
+  maxFile: number,
+  q: LogQuery,
+  follow?: FollowControl,
+): AsyncGenerator<LogEntry> {
   const files: string[] = [];
   for (let i = maxFile - 1; i >= 1; i--) files.push(`${path}.${i}`);
   files.push(path);

@@ -27,14 +27,16 @@ function checkTarget(type: string, target: string | undefined, spec?: string): s
     const inner = `invalid mount config for type "${type}": invalid mount path: '${target}' mount path must be absolute`;
     throw badParameter(spec ? `invalid volume specification: '${spec}': ${inner}` : inner);
   }
-  if (path.posix.normalize(target) === '/') throw badParameter(`invalid specification: destination can't be '/'`);
+  if (path.posix.normalize(target) === '/')
+    throw badParameter(`invalid specification: destination can't be '/'`);
   return path.posix.normalize(target);
 }
 
 /** `-v src:dst[:opts]`, `-v name:dst`, `-v dst`. */
 export function parseBind(spec: string): PlannedMount {
   const parts = spec.split(':');
-  if (parts.length > 3 || parts.some((p) => p === '')) throw badParameter(`invalid volume specification: '${spec}'`);
+  if (parts.length > 3 || parts.some((p) => p === ''))
+    throw badParameter(`invalid volume specification: '${spec}'`);
   let src = '';
   let dst: string;
   let modeStr = '';
@@ -67,33 +69,66 @@ export function parseBind(spec: string): PlannedMount {
     else if (o === 'z' || o === 'Z' || o === 'consistent' || o === 'cached' || o === 'delegated') continue;
     else throw badParameter(`invalid mode: ${modeStr}`);
   }
-  if (isBind) return { type: 'bind', source: path.posix.normalize(src), destination, rw, mode: modeStr, propagation, createSource: true };
+  if (isBind)
+    return {
+      type: 'bind',
+      source: path.posix.normalize(src),
+      destination,
+      rw,
+      mode: modeStr,
+      propagation,
+      createSource: true,
+    };
   if (src && !VOLUME_NAME_RE.test(src))
-    throw badParameter(`create ${src}: "${src}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-  return { type: 'volume', ...(src ? { name: src } : { anonymous: true }), source: '', destination, rw, mode: modeStr || (src ? 'z' : ''), propagation: '', ...(noCopy ? { noCopy } : {}) };
+    throw badParameter(
+      `create ${src}: "${src}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+    );
+  return {
+    type: 'volume',
+    ...(src ? { name: src } : { anonymous: true }),
+    source: '',
+    destination,
+    rw,
+    mode: modeStr || (src ? 'z' : ''),
+    propagation: '',
+    ...(noCopy ? { noCopy } : {}),
+  };
 }
 
 /** `--mount type=...`. */
 export function parseMountSpec(m: MountSpec): PlannedMount {
   const type = m.Type;
-  if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') throw badParameter(`invalid mount config: mount type unknown: "${String(type)}"`);
+  if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs')
+    throw badParameter(`invalid mount config: mount type unknown: "${String(type)}"`);
   const destination = checkTarget(type, m.Target);
   const rw = !m.ReadOnly;
   if (type === 'bind') {
     if (!m.Source) throw mountErr('bind', 'field Source must not be empty');
-    if (!path.posix.isAbsolute(m.Source)) throw mountErr('bind', `invalid mount path: '${m.Source}' mount path must be absolute`);
+    if (!path.posix.isAbsolute(m.Source))
+      throw mountErr('bind', `invalid mount path: '${m.Source}' mount path must be absolute`);
     if (m.VolumeOptions) throw mountErr('bind', 'field VolumeOptions must not be specified');
     if (m.TmpfsOptions) throw mountErr('bind', 'field TmpfsOptions must not be specified');
     const create = m.BindOptions?.CreateMountpoint === true;
-    if (!create && !existsSync(m.Source)) throw mountErr('bind', `bind source path does not exist: ${m.Source}`);
+    if (!create && !existsSync(m.Source))
+      throw mountErr('bind', `bind source path does not exist: ${m.Source}`);
     const propagation = m.BindOptions?.Propagation || 'rprivate';
-    if (!PROPAGATIONS.includes(propagation)) throw mountErr('bind', `invalid propagation mode: ${propagation}`);
-    return { type, source: path.posix.normalize(m.Source), destination, rw, mode: '', propagation, ...(create ? { createSource: true } : {}) };
+    if (!PROPAGATIONS.includes(propagation))
+      throw mountErr('bind', `invalid propagation mode: ${propagation}`);
+    return {
+      type,
+      source: path.posix.normalize(m.Source),
+      destination,
+      rw,
+      mode: '',
+      propagation,
+      ...(create ? { createSource: true } : {}),
+    };
   }
   if (type === 'volume') {
     if (m.BindOptions) throw mountErr('volume', 'field BindOptions must not be specified');
     if (m.TmpfsOptions) throw mountErr('volume', 'field TmpfsOptions must not be specified');
-    if (m.Source && !VOLUME_NAME_RE.test(m.Source)) throw mountErr('volume', `invalid volume name: "${m.Source}"`);
+    if (m.Source && !VOLUME_NAME_RE.test(m.Source))
+      throw mountErr('volume', `invalid volume name: "${m.Source}"`);
     const driver = m.VolumeOptions?.DriverConfig?.Name;
     if (driver && driver !== 'local') throw mountErr('volume', `volume driver "${driver}" not found`);
     return {
@@ -119,7 +154,11 @@ export function parseMountSpec(m: MountSpec): PlannedMount {
     rw,
     mode: '',
     propagation: '',
-    tmpfs: { ...(size ? { size } : {}), ...(m.TmpfsOptions?.Mode ? { mode: m.TmpfsOptions.Mode } : {}), options: ['nosuid', 'nodev', 'noexec'] },
+    tmpfs: {
+      ...(size ? { size } : {}),
+      ...(m.TmpfsOptions?.Mode ? { mode: m.TmpfsOptions.Mode } : {}),
+      options: ['nosuid', 'nodev', 'noexec'],
+    },
   };
 }
 
@@ -144,15 +183,41 @@ export function parseTmpfs(dst: string, opts: string): PlannedMount {
       mode = parseInt(v, 8);
     } else if (['nosuid', 'nodev', 'noexec'].includes(k)) flags.set(k, true);
     else if (['suid', 'dev', 'exec'].includes(k)) flags.set(`no${k}`, false);
-    else if (['uid', 'gid', 'nr_inodes', 'nr_blocks', 'noatime', 'atime', 'relatime', 'strictatime', 'nodiratime', 'diratime'].includes(k)) continue;
+    else if (
+      [
+        'uid',
+        'gid',
+        'nr_inodes',
+        'nr_blocks',
+        'noatime',
+        'atime',
+        'relatime',
+        'strictatime',
+        'nodiratime',
+        'diratime',
+      ].includes(k)
+    )
+      continue;
     else throw badParameter(`invalid tmpfs option for ${dst}: ${o}`);
   }
   const options = [...flags].filter(([, on]) => on).map(([k]) => k);
-  return { type: 'tmpfs', source: '', destination, rw, mode: opts, propagation: '', tmpfs: { ...(size ? { size } : {}), ...(mode !== undefined ? { mode } : {}), options } };
+  return {
+    type: 'tmpfs',
+    source: '',
+    destination,
+    rw,
+    mode: opts,
+    propagation: '',
+    tmpfs: { ...(size ? { size } : {}), ...(mode !== undefined ? { mode } : {}), options },
+  };
 }
 
 /** All mounts of a container, with image VOLUMEs not covered by an explicit mount as anonymous volumes. */
-export function planMounts(hc: HostConfig, containerVolumes: Record<string, object> | null | undefined, imageVolumes: Record<string, object> | null | undefined): PlannedMount[] {
+export function planMounts(
+  hc: HostConfig,
+  containerVolumes: Record<string, object> | null | undefined,
+  imageVolumes: Record<string, object> | null | undefined,
+): PlannedMount[] {
   const out: PlannedMount[] = [];
   const seen = new Set<string>();
   const add = (m: PlannedMount) => {
@@ -167,7 +232,15 @@ export function planMounts(hc: HostConfig, containerVolumes: Record<string, obje
     const d = path.posix.normalize(dst);
     if (seen.has(d) || !path.posix.isAbsolute(d)) continue;
     seen.add(d);
-    out.push({ type: 'volume', anonymous: true, source: '', destination: d, rw: true, mode: '', propagation: '' });
+    out.push({
+      type: 'volume',
+      anonymous: true,
+      source: '',
+      destination: d,
+      rw: true,
+      mode: '',
+      propagation: '',
+    });
   }
   return out;
 }

@@ -39,7 +39,8 @@ export class Backoff {
 
   next(id: string, ranMs: number): number {
     const prev = this.delays.get(id);
-    const d = prev === undefined || ranMs >= STABLE_RUN_MS ? BACKOFF_START_MS : Math.min(prev * 2, BACKOFF_MAX_MS);
+    const d =
+      prev === undefined || ranMs >= STABLE_RUN_MS ? BACKOFF_START_MS : Math.min(prev * 2, BACKOFF_MAX_MS);
     this.delays.set(id, d);
     return d;
   }

@@ -21,7 +21,11 @@ export class RootfsViews {
     private readonly sys: Sys = hostSys,
   ) {}
 
-  async with<T>(rec: ContainerRecord, mode: ViewMode, fn: (root: string, running: boolean) => Promise<T>): Promise<T> {
+  async with<T>(
+    rec: ContainerRecord,
+    mode: ViewMode,
+    fn: (root: string, running: boolean) => Promise<T>,
+  ): Promise<T> {
     if (isRunning(rec.state)) return fn(`/proc/${rec.state.pid}/root`, true);
     return this.lock.run(rec.id, async () => {
       // It may have started while we waited for the lock.
@@ -34,7 +38,11 @@ export class RootfsViews {
       const opts =
         mode === 'read'
           ? ['ro', `lowerdir=${[path.join(dir, 'upper'), ...image.layerDirs].join(':')}`]
-          : [`lowerdir=${image.layerDirs.join(':')}`, `upperdir=${path.join(dir, 'upper')}`, `workdir=${path.join(dir, 'work')}`];
+          : [
+              `lowerdir=${image.layerDirs.join(':')}`,
+              `upperdir=${path.join(dir, 'upper')}`,
+              `workdir=${path.join(dir, 'work')}`,
+            ];
       await this.sys.mount('overlay', target, 'overlay', opts);
       try {
         return await fn(target, false);
@@ -47,7 +55,9 @@ export class RootfsViews {
   /** At boot: a crash during cp/export leaves an overlay on containers/<id>/merged; unmount it. */
   async cleanup(): Promise<string[]> {
     const root = this.d.store.root + '/';
-    const left = (await this.sys.mounts()).filter((m) => m.mountPoint.startsWith(root)).map((m) => m.mountPoint);
+    const left = (await this.sys.mounts())
+      .filter((m) => m.mountPoint.startsWith(root))
+      .map((m) => m.mountPoint);
     for (const m of left.reverse()) await this.sys.umount(m, { lazy: true }).catch(() => undefined);
     return left;
   }

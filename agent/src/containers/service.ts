@@ -1,9 +1,22 @@
 /** The containers domain's entry point: create, remove, rename, update, prune, plus lifecycle and usage. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { ContainerCreateRequest, ContainerCreateResponse, EndpointSettings, HostConfig, Resources, RestartPolicy } from '@berth/common';
+import type {
+  ContainerCreateRequest,
+  ContainerCreateResponse,
+  EndpointSettings,
+  HostConfig,
+  Resources,
+  RestartPolicy,
+} from '@berth/common';
 import { badParameter, conflict, notFound } from '../api/errors.js';
-import { validateCreateBody, mergeWithImage, validateResources, validateRestartPolicy, validateSysctls } from './create-config.js';
+import {
+  validateCreateBody,
+  mergeWithImage,
+  validateResources,
+  validateRestartPolicy,
+  validateSysctls,
+} from './create-config.js';
 import type { ContainerDeps } from './deps.js';
 import { Lifecycle, type LifecycleHooks } from './lifecycle.js';
 import { planMounts } from './mounts.js';
@@ -13,7 +26,9 @@ import { canRemove, initialState, isRunning, Status } from './state.js';
 import { validateName } from './store.js';
 
 /** The CLI keys the endpoint of `--network default` as "default"; the network domain knows it as bridge. */
-function normalizeEndpoints(eps: Record<string, EndpointSettings> | null | undefined): Record<string, EndpointSettings> {
+function normalizeEndpoints(
+  eps: Record<string, EndpointSettings> | null | undefined,
+): Record<string, EndpointSettings> {
   const out: Record<string, EndpointSettings> = {};
   for (const [k, v] of Object.entries(eps ?? {})) out[k === 'default' ? 'bridge' : k] = v ?? {};
   return out;
@@ -30,12 +45,20 @@ export class Containers {
       ...hooks,
       autoRemove: (rec) => this.remove(rec.id, { force: true, volumes: true }),
     });
-    d.volumes.setUsers((name) => this.d.store.all().filter((r) => r.mounts.some((m) => m.type === 'volume' && m.name === name)).map((r) => r.id));
+    d.volumes.setUsers((name) =>
+      this.d.store
+        .all()
+        .filter((r) => r.mounts.some((m) => m.type === 'volume' && m.name === name))
+        .map((r) => r.id),
+    );
   }
 
   /** Ids of containers created from `imageId` (images/ refuses to delete an image in use). */
   imageUsers(imageId: string): string[] {
-    return this.d.store.all().filter((r) => r.image === imageId).map((r) => r.id);
+    return this.d.store
+      .all()
+      .filter((r) => r.image === imageId)
+      .map((r) => r.id);
   }
 
   async create(raw: unknown, nameParam: string | null): Promise<ContainerCreateResponse> {
@@ -51,12 +74,20 @@ export class Containers {
     securityOpts(hc);
     logLimits(hc);
     const logType = hc.LogConfig?.Type || 'json-file';
-    if (logType !== 'json-file' && logType !== 'local') throw badParameter(`logger: no log driver named '${logType}' is registered`);
+    if (logType !== 'json-file' && logType !== 'local')
+      throw badParameter(`logger: no log driver named '${logType}' is registered`);
     hc.LogConfig = { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
-    hc.RestartPolicy = { Name: hc.RestartPolicy?.Name || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 } as RestartPolicy;
+    hc.RestartPolicy = {
+      Name: hc.RestartPolicy?.Name || 'no',
+      MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
+    } as RestartPolicy;
     for (const u of hc.Ulimits ?? []) {
-      if (typeof u?.Name !== 'string' || typeof u.Soft !== 'number' || typeof u.Hard !== 'number') throw badParameter('invalid ulimit: expected Name, Soft and Hard');
-      if (u.Soft > u.Hard && u.Hard !== -1) throw badParameter(`ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`);
+      if (typeof u?.Name !== 'string' || typeof u.Soft !== 'number' || typeof u.Hard !== 'number')
+        throw badParameter('invalid ulimit: expected Name, Soft and Hard');
+      if (u.Soft > u.Hard && u.Hard !== -1)
+        throw badParameter(
+          `ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`,
+        );
     }
 
     const name = nameParam ? validateName(nameParam) : this.d.store.generateName();
@@ -122,7 +153,9 @@ export class Containers {
     } catch (err) {
       this.d.store.releaseName(name, id);
       if (registered) await this.d.network.unregister(id).catch(() => undefined);
-      for (const m of mounts) if (m.type === 'volume' && m.anonymous) await this.d.volumes.remove(m.name!, true).catch(() => undefined);
+      for (const m of mounts)
+        if (m.type === 'volume' && m.anonymous)
+          await this.d.volumes.remove(m.name!, true).catch(() => undefined);
       await fsp.rm(this.d.store.dir(id), { recursive: true, force: true });
       throw err;
     }
@@ -134,18 +167,27 @@ export class Containers {
       if (!this.d.store.find(rec.id)) return;
       canRemove(rec.state, rec.name, opts.force);
       await this.lifecycle.killForRemoval(rec);
-      if (rec.state.status === Status.Removing) throw conflict(`removal of container ${rec.id} is already in progress`);
+      if (rec.state.status === Status.Removing)
+        throw conflict(`removal of container ${rec.id} is already in progress`);
       rec.state.status = Status.Removing;
       await this.d.runtime.delete(rec.id).catch((err: Error) => {
         if (!/no such container/i.test(err.message)) throw err;
       });
-      await this.d.network.unregister(rec.id).catch((err: Error) => this.d.log.warn('network unregister failed', { id: rec.id, err: err.message }));
+      await this.d.network
+        .unregister(rec.id)
+        .catch((err: Error) =>
+          this.d.log.warn('network unregister failed', { id: rec.id, err: err.message }),
+        );
       await this.d.store.delete(rec);
       this.lifecycle.forget(rec.id);
       if (opts.volumes) {
         for (const m of rec.mounts) {
           if (m.type !== 'volume' || !m.anonymous) continue;
-          await this.d.volumes.remove(m.name!, true).catch((err: Error) => this.d.log.warn('keeping anonymous volume', { name: m.name, err: err.message }));
+          await this.d.volumes
+            .remove(m.name!, true)
+            .catch((err: Error) =>
+              this.d.log.warn('keeping anonymous volume', { name: m.name, err: err.message }),
+            );
         }
       }
       this.d.events.publish('container', 'destroy', rec.id, this.lifecycle.attrs(rec));
@@ -173,13 +215,35 @@ export class Containers {
   }
 
   async update(ref: string, body: unknown): Promise<string[]> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badParameter('invalid update body: expected a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw badParameter('invalid update body: expected a JSON object');
     const upd = body as Resources & { RestartPolicy?: RestartPolicy };
-    for (const [k, v] of Object.entries(upd)) if (k !== 'RestartPolicy' && v !== null && v !== undefined && typeof v !== 'number' && typeof v !== 'string' && !Array.isArray(v)) throw badParameter(`invalid value for ${k}`);
+    for (const [k, v] of Object.entries(upd))
+      if (
+        k !== 'RestartPolicy' &&
+        v !== null &&
+        v !== undefined &&
+        typeof v !== 'number' &&
+        typeof v !== 'string' &&
+        !Array.isArray(v)
+      )
+        throw badParameter(`invalid value for ${k}`);
     const rec = this.d.store.get(ref);
     return this.lifecycle.lock.run(rec.id, async () => {
       const next: HostConfig = { ...rec.hostConfig };
-      for (const k of ['Memory', 'MemorySwap', 'MemoryReservation', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'NanoCpus', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const) {
+      for (const k of [
+        'Memory',
+        'MemorySwap',
+        'MemoryReservation',
+        'CpuShares',
+        'CpuPeriod',
+        'CpuQuota',
+        'NanoCpus',
+        'CpusetCpus',
+        'CpusetMems',
+        'PidsLimit',
+        'BlkioWeight',
+      ] as const) {
         const v = upd[k];
         if (v !== undefined && v !== null && v !== 0 && v !== '') (next as Record<string, unknown>)[k] = v;
       }
@@ -187,11 +251,20 @@ export class Containers {
         delete next.CpuQuota;
         delete next.CpuPeriod;
       }
-      if (next.Memory && rec.hostConfig.MemorySwap && !upd.MemorySwap && rec.hostConfig.MemorySwap < next.Memory) next.MemorySwap = next.Memory * 2;
+      if (
+        next.Memory &&
+        rec.hostConfig.MemorySwap &&
+        !upd.MemorySwap &&
+        rec.hostConfig.MemorySwap < next.Memory
+      )
+        next.MemorySwap = next.Memory * 2;
       validateResources(next, []);
       if (upd.RestartPolicy) {
         validateRestartPolicy(upd.RestartPolicy, next.AutoRemove);
-        next.RestartPolicy = { Name: upd.RestartPolicy.Name || 'no', MaximumRetryCount: upd.RestartPolicy.MaximumRetryCount ?? 0 } as RestartPolicy;
+        next.RestartPolicy = {
+          Name: upd.RestartPolicy.Name || 'no',
+          MaximumRetryCount: upd.RestartPolicy.MaximumRetryCount ?? 0,
+        } as RestartPolicy;
       }
       if (isRunning(rec.state)) await this.d.runtime.update(rec.id, cgroupResources(next));
       rec.hostConfig = next;

@@ -17,11 +17,46 @@ import type { ResolvedUser } from './user.js';
 import { parseBytes } from './units.js';
 
 export const ALL_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
   'CAP_CHECKPOINT_RESTORE',
 ];
 
@@ -35,21 +70,30 @@ export function capabilities(hc: HostConfig): string[] {
   if (hc.Privileged) return [...ALL_CAPS];
   const add = (hc.CapAdd ?? []).map(capName);
   const drop = (hc.CapDrop ?? []).map(capName);
-  for (const c of [...add, ...drop]) if (c !== 'ALL' && !ALL_CAPS.includes(c)) throw badParameter(`unknown capability: "${c}"`);
-  let caps = add.includes('ALL') ? [...ALL_CAPS] : [...DOCKER_DEFAULT_CAPS, ...add.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c))];
+  for (const c of [...add, ...drop])
+    if (c !== 'ALL' && !ALL_CAPS.includes(c)) throw badParameter(`unknown capability: "${c}"`);
+  let caps = add.includes('ALL')
+    ? [...ALL_CAPS]
+    : [...DOCKER_DEFAULT_CAPS, ...add.filter((c) => !DOCKER_DEFAULT_CAPS.includes(c))];
   if (drop.includes('ALL')) caps = add.filter((c) => c !== 'ALL');
   else caps = caps.filter((c) => !drop.includes(c));
   return [...new Set(caps)];
 }
 
-export function securityOpts(hc: HostConfig): { seccomp: 'default' | 'unconfined'; noNewPrivileges: boolean } {
+export function securityOpts(hc: HostConfig): {
+  seccomp: 'default' | 'unconfined';
+  noNewPrivileges: boolean;
+} {
   let seccomp: 'default' | 'unconfined' = hc.Privileged ? 'unconfined' : 'default';
   let noNewPrivileges = false;
   for (const o of hc.SecurityOpt ?? []) {
-    const [k, v] = o.includes('=') ? (o.split('=', 2) as [string, string]) : (o.split(':', 2) as [string, string | undefined]);
+    const [k, v] = o.includes('=')
+      ? (o.split('=', 2) as [string, string])
+      : (o.split(':', 2) as [string, string | undefined]);
     if (k === 'seccomp') {
       if (v === 'unconfined') seccomp = 'unconfined';
-      else if (v !== 'builtin' && v !== 'default') throw badParameter(`seccomp profiles from files are not supported: ${o}`);
+      else if (v !== 'builtin' && v !== 'default')
+        throw badParameter(`seccomp profiles from files are not supported: ${o}`);
     } else if (k === 'no-new-privileges') noNewPrivileges = v === undefined || v === 'true';
     else if (k === 'apparmor' || k === 'label') continue;
     else throw badParameter(`invalid --security-opt 2: "${o}"`);
@@ -57,7 +101,10 @@ export function securityOpts(hc: HostConfig): { seccomp: 'default' | 'unconfined
   return { seccomp, noNewPrivileges };
 }
 
-export function namespaceFor(mode: string | undefined, lookupPid: (ref: string) => number): NamespaceSpec & { kind?: string } {
+export function namespaceFor(
+  mode: string | undefined,
+  lookupPid: (ref: string) => number,
+): NamespaceSpec & { kind?: string } {
   if (!mode || mode === 'private' || mode === 'shareable') return { mode: 'new' };
   if (mode === 'host') return { mode: 'host' };
   if (mode.startsWith('container:')) return { mode: 'join', path: `/proc/${lookupPid(mode.slice(10))}/ns` };
@@ -88,7 +135,8 @@ export function logLimits(hc: HostConfig): { maxSize: number; maxFile: number } 
   const cfg = hc.LogConfig?.Config ?? {};
   const maxSize = cfg['max-size'] ? parseBytes(cfg['max-size'], 'max-size') : 0;
   const maxFile = cfg['max-file'] ? Number(cfg['max-file']) : 1;
-  if (!Number.isInteger(maxFile) || maxFile < 1) throw badParameter(`invalid value for max-file: ${cfg['max-file']}`);
+  if (!Number.isInteger(maxFile) || maxFile < 1)
+    throw badParameter(`invalid value for max-file: ${cfg['max-file']}`);
   return { maxSize, maxFile };
 }
 
@@ -119,7 +167,14 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
   const sec = securityOpts(hc);
   const mounts: MountSpec[] = rec.mounts.map((m) =>
     m.type === 'tmpfs'
-      ? { type: 'tmpfs', destination: m.destination, readonly: !m.rw, ...(m.tmpfs?.size ? { size: m.tmpfs.size } : {}), ...(m.tmpfs?.mode !== undefined ? { mode: m.tmpfs.mode } : {}), options: m.tmpfs?.options ?? [] }
+      ? {
+          type: 'tmpfs',
+          destination: m.destination,
+          readonly: !m.rw,
+          ...(m.tmpfs?.size ? { size: m.tmpfs.size } : {}),
+          ...(m.tmpfs?.mode !== undefined ? { mode: m.tmpfs.mode } : {}),
+          options: m.tmpfs?.options ?? [],
+        }
       : {
           type: 'bind',
           source: m.type === 'volume' ? inp.volumePath(m.name!) : m.source,
@@ -130,7 +185,8 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
           ...(m.options ? { options: m.options } : {}),
         },
   );
-  const withNs = (ns: NamespaceSpec, kind: string): NamespaceSpec => (ns.mode === 'join' ? { mode: 'join', path: `${ns.path}/${kind}` } : ns);
+  const withNs = (ns: NamespaceSpec, kind: string): NamespaceSpec =>
+    ns.mode === 'join' ? { mode: 'join', path: `${ns.path}/${kind}` } : ns;
   return {
     id: rec.id,
     rootfs: describeOverlay({ lowerDirs: inp.layerDirs, containerDir: inp.containerDir }),
@@ -165,7 +221,11 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
     readonlyPaths: hc.Privileged ? [] : [...(hc.ReadonlyPaths ?? DOCKER_READONLY_PATHS)],
     sysctls: { ...(hc.Sysctls ?? {}) },
     shmSize: hc.ShmSize || 64 * 1024 * 1024,
-    devices: (hc.Devices ?? []).map((d) => ({ hostPath: d.PathOnHost, containerPath: d.PathInContainer || d.PathOnHost, permissions: d.CgroupPermissions || 'rwm' })),
+    devices: (hc.Devices ?? []).map((d) => ({
+      hostPath: d.PathOnHost,
+      containerPath: d.PathInContainer || d.PathOnHost,
+      permissions: d.CgroupPermissions || 'rwm',
+    })),
     privileged: hc.Privileged === true,
     seccomp: sec.seccomp,
     etcFiles: { hostname: inp.etc.hostname, hosts: inp.etc.hosts, resolvConf: inp.etc.resolvConf },

@@ -34,10 +34,21 @@ export interface StateRecord {
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export function initialState(): StateRecord {
-  return { status: Status.Created, pid: 0, exitCode: 0, error: '', oomKilled: false, startedAt: ZERO_TIME, finishedAt: ZERO_TIME, manuallyStopped: false, hasBeenStarted: false };
+  return {
+    status: Status.Created,
+    pid: 0,
+    exitCode: 0,
+    error: '',
+    oomKilled: false,
+    startedAt: ZERO_TIME,
+    finishedAt: ZERO_TIME,
+    manuallyStopped: false,
+    hasBeenStarted: false,
+  };
 }
 
-export const isRunning = (s: StateRecord): boolean => s.status === Status.Running || s.status === Status.Paused;
+export const isRunning = (s: StateRecord): boolean =>
+  s.status === Status.Running || s.status === Status.Paused;
 
 /** 'ok' to start, 'noop' when already running (dockerd answers 304), or throws 409. */
 export function canStart(s: StateRecord, name: string): 'ok' | 'noop' {
@@ -74,22 +85,28 @@ export function canUnpause(s: StateRecord, id: string): void {
 }
 
 export function canExec(s: StateRecord, id: string): void {
-  if (s.status === Status.Paused) throw conflict(`Container ${id} is paused, unpause the container before exec`);
-  if (s.status === Status.Restarting) throw conflict(`Container ${id} is restarting, wait until the container is running`);
+  if (s.status === Status.Paused)
+    throw conflict(`Container ${id} is paused, unpause the container before exec`);
+  if (s.status === Status.Restarting)
+    throw conflict(`Container ${id} is restarting, wait until the container is running`);
   if (s.status !== Status.Running) throw conflict(`Container ${id} is not running`);
 }
 
 export function canAttach(s: StateRecord): void {
   if (s.status === Status.Paused) throw conflict(`You cannot attach to a paused container, unpause it first`);
-  if (s.status === Status.Restarting) throw conflict(`You cannot attach to a restarting container, wait until it is running`);
+  if (s.status === Status.Restarting)
+    throw conflict(`You cannot attach to a restarting container, wait until it is running`);
 }
 
 /** Removal without force needs a stopped container. */
 export function canRemove(s: StateRecord, name: string, force: boolean): void {
   if (force) return;
-  if (s.status === Status.Paused) throw conflict(`cannot remove container "${name}": container is paused and must be unpaused first`);
+  if (s.status === Status.Paused)
+    throw conflict(`cannot remove container "${name}": container is paused and must be unpaused first`);
   if (isRunning(s) || s.status === Status.Restarting)
-    throw conflict(`cannot remove container "${name}": container is running: stop the container before removing or force remove`);
+    throw conflict(
+      `cannot remove container "${name}": container is running: stop the container before removing or force remove`,
+    );
 }
 
 /** Docker's human Status column: "Up 3 minutes", "Exited (0) 2 seconds ago", "Created"... */
@@ -98,13 +115,16 @@ export function humanStatus(s: StateRecord, now = Date.now(), health?: string): 
     case Status.Running:
     case Status.Paused: {
       const up = `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
-      const h = health && health !== 'none' ? ` (${health === 'starting' ? 'health: starting' : health})` : '';
+      const h =
+        health && health !== 'none' ? ` (${health === 'starting' ? 'health: starting' : health})` : '';
       return s.status === Status.Paused ? `${up} (Paused)` : up + h;
     }
     case Status.Restarting:
       return `Restarting (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`;
     case Status.Exited:
-      return s.hasBeenStarted ? `Exited (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago` : 'Created';
+      return s.hasBeenStarted
+        ? `Exited (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`
+        : 'Created';
     case Status.Removing:
       return 'Removal In Progress';
     case Status.Dead:

@@ -17,7 +17,12 @@ export interface DockerStats {
 }
 
 interface CpuJson {
-  cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
+  cpu_usage: {
+    total_usage: number;
+    percpu_usage?: number[];
+    usage_in_kernelmode: number;
+    usage_in_usermode: number;
+  };
   system_cpu_usage: number;
   online_cpus: number;
   throttling_data: { periods: number; throttled_periods: number; throttled_time: number };
@@ -35,13 +40,23 @@ function cpuJson(s: RuntimeStats): CpuJson {
     },
     system_cpu_usage: s.cpu.systemCpuUsage,
     online_cpus: s.cpu.onlineCpus,
-    throttling_data: { periods: s.cpu.throttling.periods, throttled_periods: s.cpu.throttling.throttledPeriods, throttled_time: s.cpu.throttling.throttledTime },
+    throttling_data: {
+      periods: s.cpu.throttling.periods,
+      throttled_periods: s.cpu.throttling.throttledPeriods,
+      throttled_time: s.cpu.throttling.throttledTime,
+    },
   };
 }
 
-const blk = (e: RuntimeStats['blkio']['ioServiceBytesRecursive']) => e.map((x) => ({ major: x.major, minor: x.minor, op: x.op, value: x.value }));
+const blk = (e: RuntimeStats['blkio']['ioServiceBytesRecursive']) =>
+  e.map((x) => ({ major: x.major, minor: x.minor, op: x.op, value: x.value }));
 
-export function dockerStats(id: string, name: string, cur: RuntimeStats, prev: RuntimeStats | undefined): DockerStats {
+export function dockerStats(
+  id: string,
+  name: string,
+  cur: RuntimeStats,
+  prev: RuntimeStats | undefined,
+): DockerStats {
   return {
     read: cur.read.toISOString(),
     preread: prev ? prev.read.toISOString() : ZERO_TIME,
@@ -59,7 +74,12 @@ export function dockerStats(id: string, name: string, cur: RuntimeStats, prev: R
     num_procs: 0,
     storage_stats: {},
     cpu_stats: cpuJson(cur),
-    precpu_stats: prev ? cpuJson(prev) : { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
+    precpu_stats: prev
+      ? cpuJson(prev)
+      : {
+          cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+          throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+        },
     memory_stats: {
       usage: cur.memory.usage,
       ...(cur.memory.maxUsage !== undefined ? { max_usage: cur.memory.maxUsage } : {}),
@@ -80,11 +100,26 @@ export function emptyStats(id: string, name: string): Record<string, unknown> {
     read: ZERO_TIME,
     preread: ZERO_TIME,
     pids_stats: {},
-    blkio_stats: { io_service_bytes_recursive: null, io_serviced_recursive: null, io_queue_recursive: null, io_service_time_recursive: null, io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null },
+    blkio_stats: {
+      io_service_bytes_recursive: null,
+      io_serviced_recursive: null,
+      io_queue_recursive: null,
+      io_service_time_recursive: null,
+      io_wait_time_recursive: null,
+      io_merged_recursive: null,
+      io_time_recursive: null,
+      sectors_recursive: null,
+    },
     num_procs: 0,
     storage_stats: {},
-    cpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
-    precpu_stats: { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } },
+    cpu_stats: {
+      cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+      throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+    },
+    precpu_stats: {
+      cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+      throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+    },
     memory_stats: {},
     name,
     id,

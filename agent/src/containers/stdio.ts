@@ -24,7 +24,11 @@ export function parseDetachKeys(spec: string | null | undefined): number[] {
     if (k.length === 1) out.push(k.charCodeAt(0));
     else if (/^ctrl-[a-z@[\\\]^_]$/.test(k)) {
       const c = k[5]!;
-      out.push(c >= 'a' && c <= 'z' ? c.charCodeAt(0) - 96 : { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 }[c]!);
+      out.push(
+        c >= 'a' && c <= 'z'
+          ? c.charCodeAt(0) - 96
+          : { '@': 0, '[': 27, '\\': 28, ']': 29, '^': 30, _: 31 }[c]!,
+      );
     } else throw badParameter(`Invalid detach keys (${spec}) provided`);
   }
   return out;
@@ -79,11 +83,17 @@ export interface ClientStream {
 }
 
 /** Answers an attach/exec-start request and hands back the hijacked connection, as dockerd's hijack. */
-export function hijack(res: ServerResponse, upgrade: { socket: Duplex; head: Buffer } | undefined, tty: boolean): ClientStream {
+export function hijack(
+  res: ServerResponse,
+  upgrade: { socket: Duplex; head: Buffer } | undefined,
+  tty: boolean,
+): ClientStream {
   const ctype = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
   if (upgrade) {
     const sock = upgrade.socket;
-    sock.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${ctype}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    sock.write(
+      `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${ctype}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+    );
     (sock as Duplex & { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     return {
       out: sock,
@@ -111,7 +121,10 @@ export function hijack(res: ServerResponse, upgrade: { socket: Duplex; head: Buf
  * The JSON body of a request that asked to upgrade (exec start): Node hands over the socket right after the
  * headers, so the body is read from `head` and the socket here; bytes after it are the client's stdin.
  */
-export async function readUpgradeBody(req: { headers: Record<string, string | string[] | undefined> }, upgrade: { socket: Duplex; head: Buffer }): Promise<{ body: unknown; rest: Buffer }> {
+export async function readUpgradeBody(
+  req: { headers: Record<string, string | string[] | undefined> },
+  upgrade: { socket: Duplex; head: Buffer },
+): Promise<{ body: unknown; rest: Buffer }> {
   const len = Number(req.headers['content-length'] ?? 0);
   if (!Number.isInteger(len) || len < 0 || len > 1 << 20) throw badParameter('invalid Content-Length');
   let buf = upgrade.head;

@@ -11,11 +11,56 @@ import { readJson, removeStaleTemps, removeTree, writeJsonAtomic } from '../util
 import type { ContainerRecord } from './record.js';
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-const ADJECTIVES = ['admiring', 'brave', 'calm', 'dazzling', 'eager', 'focused', 'gallant', 'happy', 'jolly', 'keen', 'lucid', 'modest', 'nifty', 'optimistic', 'quirky', 'relaxed', 'serene', 'tender', 'upbeat', 'vibrant', 'wizardly', 'zealous'];
-const SURNAMES = ['agnesi', 'babbage', 'curie', 'darwin', 'euler', 'feynman', 'galileo', 'hopper', 'jepsen', 'kepler', 'lovelace', 'meitner', 'noether', 'pasteur', 'ritchie', 'shannon', 'turing', 'volhard', 'wozniak', 'yalow'];
+const ADJECTIVES = [
+  'admiring',
+  'brave',
+  'calm',
+  'dazzling',
+  'eager',
+  'focused',
+  'gallant',
+  'happy',
+  'jolly',
+  'keen',
+  'lucid',
+  'modest',
+  'nifty',
+  'optimistic',
+  'quirky',
+  'relaxed',
+  'serene',
+  'tender',
+  'upbeat',
+  'vibrant',
+  'wizardly',
+  'zealous',
+];
+const SURNAMES = [
+  'agnesi',
+  'babbage',
+  'curie',
+  'darwin',
+  'euler',
+  'feynman',
+  'galileo',
+  'hopper',
+  'jepsen',
+  'kepler',
+  'lovelace',
+  'meitner',
+  'noether',
+  'pasteur',
+  'ritchie',
+  'shannon',
+  'turing',
+  'volhard',
+  'wozniak',
+  'yalow',
+];
 
 export function validateName(name: string): string {
-  if (!NAME_RE.test(name)) throw badParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  if (!NAME_RE.test(name))
+    throw badParameter(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   return name.startsWith('/') ? name : `/${name}`;
 }
 
@@ -40,7 +85,9 @@ export class ContainerStore {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o710 });
     await removeStaleTemps(this.root);
     for (const id of await fsp.readdir(this.root)) {
-      const rec = await readJson<ContainerRecord | null>(path.join(this.root, id, 'config.json'), null).catch(() => null);
+      const rec = await readJson<ContainerRecord | null>(path.join(this.root, id, 'config.json'), null).catch(
+        () => null,
+      );
       if (!rec || rec.id !== id) {
         // A create that crashed before its first config write: nothing references it.
         this.log.warn('removing container directory without a valid config', { id });
@@ -79,7 +126,9 @@ export class ContainerStore {
   reserveName(name: string, id: string): void {
     const owner = this.names.get(name);
     if (owner && owner !== id)
-      throw conflict(`Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`);
+      throw conflict(
+        `Conflict. The container name "${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
     this.names.set(name, id);
   }
 

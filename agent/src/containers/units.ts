@@ -3,7 +3,14 @@ import os from 'node:os';
 import { badParameter } from '../api/errors.js';
 
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i;
-const MULT: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+const MULT: Record<string, number> = {
+  '': 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
+};
 
 /** Binary-unit sizes as `docker run --memory`/`--tmpfs size=`: "512", "64m", "1.5g", "10MiB". */
 export function parseBytes(s: string, what = 'size'): number {

@@ -67,7 +67,11 @@ function userError(msg: string): ApiError {
   return new ApiError(400, msg);
 }
 
-export async function resolveUser(layers: string[], spec: string, groupAdd: readonly string[] = []): Promise<ResolvedUser> {
+export async function resolveUser(
+  layers: string[],
+  spec: string,
+  groupAdd: readonly string[] = [],
+): Promise<ResolvedUser> {
   const passwd = parsePasswd(await readFromLayers(layers, '/etc/passwd'));
   const groups = parseGroup(await readFromLayers(layers, '/etc/group'));
   const [userPart = '', groupPart] = (spec || '0').split(':', 2);
@@ -98,7 +102,8 @@ export async function resolveUser(layers: string[], spec: string, groupAdd: read
   }
   const extra = new Set<number>();
   // Supplementary groups from /etc/group apply only when the group was not given explicitly (as runc).
-  if (entry && groupPart === undefined) for (const g of groups) if (g.members.includes(entry.name)) extra.add(g.gid);
+  if (entry && groupPart === undefined)
+    for (const g of groups) if (g.members.includes(entry.name)) extra.add(g.gid);
   for (const ga of groupAdd) {
     if (/^\d+$/.test(ga)) extra.add(Number(ga));
     else {

@@ -6,11 +6,35 @@ import { etcPaths } from './etc-files.js';
 
 function mountPoint(m: MountRecord): MountPoint {
   if (m.type === 'volume')
-    return { Type: 'volume', Name: m.name!, Source: m.source, Destination: m.destination, Driver: 'local', Mode: m.mode, RW: m.rw, Propagation: '' };
-  return { Type: m.type, Source: m.source, Destination: m.destination, Mode: m.mode, RW: m.rw, Propagation: m.propagation };
+    return {
+      Type: 'volume',
+      Name: m.name!,
+      Source: m.source,
+      Destination: m.destination,
+      Driver: 'local',
+      Mode: m.mode,
+      RW: m.rw,
+      Propagation: '',
+    };
+  return {
+    Type: m.type,
+    Source: m.source,
+    Destination: m.destination,
+    Mode: m.mode,
+    RW: m.rw,
+    Propagation: m.propagation,
+  };
 }
 
-export function inspectView(rec: ContainerRecord, dir: string, logPath: string, layerDirs: string[], execIds: string[], net: NetworkSettings, sizes?: { rw: number; rootfs: number }): ContainerInspect {
+export function inspectView(
+  rec: ContainerRecord,
+  dir: string,
+  logPath: string,
+  layerDirs: string[],
+  execIds: string[],
+  net: NetworkSettings,
+  sizes?: { rw: number; rootfs: number },
+): ContainerInspect {
   const s = rec.state;
   const etc = etcPaths(dir);
   const started = s.hasBeenStarted;
@@ -117,7 +141,14 @@ export function inspectView(rec: ContainerRecord, dir: string, logPath: string, 
   };
 }
 
-export function summaryView(rec: ContainerRecord, health: string | undefined, net: NetworkSettings, ports: Port[], networkMode: string, sizes?: { rw: number; rootfs: number }): ContainerSummary {
+export function summaryView(
+  rec: ContainerRecord,
+  health: string | undefined,
+  net: NetworkSettings,
+  ports: Port[],
+  networkMode: string,
+  sizes?: { rw: number; rootfs: number },
+): ContainerSummary {
   return {
     Id: rec.id,
     Names: [rec.name],

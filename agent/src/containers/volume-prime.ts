@@ -14,7 +14,8 @@ async function lstatOrNull(p: string) {
   }
 }
 
-const isWhiteout = (st: { isCharacterDevice(): boolean; rdev: number }) => st.isCharacterDevice() && st.rdev === 0;
+const isWhiteout = (st: { isCharacterDevice(): boolean; rdev: number }) =>
+  st.isCharacterDevice() && st.rdev === 0;
 
 /** Layers (top-most first) that contribute to directory `rel`, returned bottom-most first. */
 async function contributingLayers(layers: string[], rel: string): Promise<string[]> {
@@ -47,7 +48,8 @@ async function copyTree(src: string, dst: string): Promise<void> {
       continue;
     }
     const existing = await lstatOrNull(d);
-    if (existing && !(existing.isDirectory() && st.isDirectory())) await fsp.rm(d, { recursive: true, force: true });
+    if (existing && !(existing.isDirectory() && st.isDirectory()))
+      await fsp.rm(d, { recursive: true, force: true });
     if (st.isDirectory()) {
       if (!existing?.isDirectory()) await fsp.mkdir(d);
       await copyTree(s, d);
@@ -63,7 +65,11 @@ async function copyTree(src: string, dst: string): Promise<void> {
 }
 
 /** Copies the image's content at `destination` into `volumeDir` (which the caller checked is empty). */
-export async function primeVolume(layers: string[], destination: string, volumeDir: string): Promise<boolean> {
+export async function primeVolume(
+  layers: string[],
+  destination: string,
+  volumeDir: string,
+): Promise<boolean> {
   const srcs = await contributingLayers(layers, destination);
   if (srcs.length === 0) return false;
   for (const l of srcs) await copyTree(path.join(l, destination), volumeDir);

@@ -10,7 +10,10 @@ import { createContainerDomain, type ContainerDomain } from './index.js';
 import { isRunning } from './state.js';
 import { ContainerStore } from './store.js';
 
-export async function startContainerDomain(engine: Engine, o: { images: ImagePort; volumes: VolumeStore; networking: Networking }): Promise<ContainerDomain> {
+export async function startContainerDomain(
+  engine: Engine,
+  o: { images: ImagePort; volumes: VolumeStore; networking: Networking },
+): Promise<ContainerDomain> {
   const log = engine.log.child({ component: 'containers' });
   const rtOpts = runtimeOptionsFor(engine.config);
   const runtime = await createRuntime(rtOpts, { log: engine.log.child({ component: 'runtime' }) });

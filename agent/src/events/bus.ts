@@ -12,8 +12,13 @@ export class EventBus {
     this.emitter.setMaxListeners(0);
   }
 
-  publish(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): EventMessage {
-    const nowNs = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
+  publish(
+    type: EventType,
+    action: string,
+    id: string,
+    attributes: Record<string, string> = {},
+  ): EventMessage {
+    const nowNs = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
     const msg: EventMessage = {
       Type: type,
       Action: action,
@@ -86,7 +91,8 @@ export function eventMatches(e: EventMessage, f: EventFilters): boolean {
   for (const [key, type] of typed) {
     if (f.has(key) && e.Type === type && !any(key, idOrName(type))) return false;
   }
-  if (f.has('image') && !any('image', (v) => e.Actor.ID === v || attrs.image === v || attrs.name === v)) return false;
+  if (f.has('image') && !any('image', (v) => e.Actor.ID === v || attrs.image === v || attrs.name === v))
+    return false;
   return (
     any('type', (v) => e.Type === v) &&
     any('event', (v) => e.Action === v || e.Action.startsWith(v + ':')) &&

@@ -31,12 +31,19 @@ export async function importTarball(svc: ImageService, o: ImportOptions): Promis
   try {
     return await svc.createImage({
       layerTar: o.src,
-      config: { architecture: plat.architecture, os: plat.os, ...(plat.variant ? { variant: plat.variant } : {}), config: o.config, comment },
+      config: {
+        architecture: plat.architecture,
+        os: plat.os,
+        ...(plat.variant ? { variant: plat.variant } : {}),
+        config: o.config,
+        comment,
+      },
       history: { comment },
       tags: o.tags,
     });
   } catch (err) {
-    if (err instanceof LayerError || err instanceof TarFormatError) throw badParameter(`invalid tar archive: ${err.message}`);
+    if (err instanceof LayerError || err instanceof TarFormatError)
+      throw badParameter(`invalid tar archive: ${err.message}`);
     throw err;
   }
 }
@@ -49,7 +56,10 @@ export function importUrl(src: string): URL {
   } catch {
     throw badParameter(`invalid import source ${JSON.stringify(src)}: expected - or an http(s) URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw badParameter(`invalid import source ${JSON.stringify(src)}: only http and https URLs can be imported`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw badParameter(
+      `invalid import source ${JSON.stringify(src)}: only http and https URLs can be imported`,
+    );
   return u;
 }
 
@@ -63,7 +73,8 @@ export function fetchTarball(url: URL, signal: AbortSignal, hops = 0): Promise<R
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
-        if (hops >= MAX_REDIRECTS) return reject(new ApiError(500, `Get "${url.href}": stopped after ${MAX_REDIRECTS} redirects`));
+        if (hops >= MAX_REDIRECTS)
+          return reject(new ApiError(500, `Get "${url.href}": stopped after ${MAX_REDIRECTS} redirects`));
         let next: URL;
         try {
           next = importUrl(new URL(res.headers.location, url).href);
@@ -74,7 +85,12 @@ export function fetchTarball(url: URL, signal: AbortSignal, hops = 0): Promise<R
       }
       if (status < 200 || status >= 300) {
         res.resume();
-        return reject(new ApiError(500, `failed to GET ${url.href} with status ${status} ${res.statusMessage ?? ''}`.trim()));
+        return reject(
+          new ApiError(
+            500,
+            `failed to GET ${url.href} with status ${status} ${res.statusMessage ?? ''}`.trim(),
+          ),
+        );
       }
       resolve(res);
     });

@@ -22,5 +22,11 @@
 export { ImageService, type CreateImageOptions, type UsageProvider } from './service.js';
 export type { ImageRecord, ImageMeta } from './store.js';
 export type { OciImageConfig, HistoryEntry, ImageManifest, Descriptor } from './oci.js';
-export { parseReference, formatReference, familiarString, familiarName, type Reference } from './reference.js';
+export {
+  parseReference,
+  formatReference,
+  familiarString,
+  familiarName,
+  type Reference,
+} from './reference.js';
 export { removeImage, pruneImages } from './remove.js';

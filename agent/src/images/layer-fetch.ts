@@ -70,14 +70,18 @@ export class LayerFetcher {
   fetch(req: LayerRequest, listener: LayerListener): Promise<LayerMeta> {
     const done = this.layers.get(req.chainId);
     if (done) return Promise.resolve(done);
-    let job = this.jobs.get(req.chainId);
+    const job = this.jobs.get(req.chainId);
     if (job) {
       job.listeners.add(listener);
       if (job.last) listener(job.last);
-      return job.promise.finally(() => job!.listeners.delete(listener));
+      return job.promise.finally(() => job.listeners.delete(listener));
     }
     const listeners = new Set<LayerListener>([listener]);
-    const j: Job = { promise: Promise.resolve(undefined as unknown as LayerMeta), listeners, last: undefined };
+    const j: Job = {
+      promise: Promise.resolve(undefined as unknown as LayerMeta),
+      listeners,
+      last: undefined,
+    };
     const emit = (e: LayerEvent) => {
       j.last = e;
       for (const l of listeners) l(e);
@@ -131,7 +135,14 @@ export class LayerFetcher {
         };
         if (req.parent) meta.parent = req.parent;
         const committed = await this.layers.commit(tmp, meta);
-        this.log.debug('layer ready', { chainId: req.chainId, digest: desc.digest, bytes: res.compressedSize, size: res.size, ms: Date.now() - t0, local });
+        this.log.debug('layer ready', {
+          chainId: req.chainId,
+          digest: desc.digest,
+          bytes: res.compressedSize,
+          size: res.size,
+          ms: Date.now() - t0,
+          local,
+        });
         emit({ status: 'Pull complete' });
         return committed;
       } catch (err) {

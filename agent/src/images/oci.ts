@@ -19,7 +19,13 @@ export const MT = {
 
 export const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ');
 
-export const LAYER_TYPES: readonly string[] = [MT.dockerLayer, MT.ociLayer, MT.ociLayerGzip, MT.ociLayerZstd, 'application/vnd.docker.image.rootfs.diff.tar'];
+export const LAYER_TYPES: readonly string[] = [
+  MT.dockerLayer,
+  MT.ociLayer,
+  MT.ociLayerGzip,
+  MT.ociLayerZstd,
+  'application/vnd.docker.image.rootfs.diff.tar',
+];
 
 export interface Descriptor {
   mediaType: string;
@@ -83,7 +89,9 @@ export class FormatError extends Error {}
 /** The daemon's platform, as registries spell it. */
 export function daemonPlatform(): Platform {
   const architecture = GOARCH[process.arch] ?? process.arch;
-  return architecture === 'arm64' ? { os: 'linux', architecture, variant: 'v8' } : { os: 'linux', architecture };
+  return architecture === 'arm64'
+    ? { os: 'linux', architecture, variant: 'v8' }
+    : { os: 'linux', architecture };
 }
 
 export function platformString(p: Platform): string {
@@ -92,15 +100,21 @@ export function platformString(p: Platform): string {
 
 /** Picks the index entry for our platform (arm64's variant is optional, as containerd's matcher allows). */
 export function selectPlatform(index: ImageIndex, want: Platform = daemonPlatform()): Descriptor | undefined {
-  const candidates = index.manifests.filter((m) => m.platform && m.platform.os === want.os && m.platform.architecture === want.architecture);
+  const candidates = index.manifests.filter(
+    (m) => m.platform && m.platform.os === want.os && m.platform.architecture === want.architecture,
+  );
   return (
     candidates.find((m) => (m.platform!.variant ?? '') === (want.variant ?? '')) ??
-    candidates.find((m) => want.architecture === 'arm64' && (m.platform!.variant === undefined || m.platform!.variant === 'v8')) ??
+    candidates.find(
+      (m) =>
+        want.architecture === 'arm64' && (m.platform!.variant === undefined || m.platform!.variant === 'v8'),
+    ) ??
     candidates[0]
   );
 }
 
-export type ParsedManifest = { kind: 'index'; index: ImageIndex } | { kind: 'manifest'; manifest: ImageManifest };
+export type ParsedManifest =
+  { kind: 'index'; index: ImageIndex } | { kind: 'manifest'; manifest: ImageManifest };
 
 /** Parses a manifest body; the Content-Type header wins over the body's own mediaType when present. */
 export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
@@ -113,16 +127,20 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   if (typeof v !== 'object' || v === null) throw new FormatError('invalid manifest');
   const o = v as Record<string, unknown>;
   const mt = (contentType?.split(';')[0]?.trim() || (o.mediaType as string | undefined)) ?? '';
-  if (mt === MT.dockerSchema1 || o.schemaVersion === 1) throw new FormatError('Docker Image manifest version 2, schema 1 is not supported');
+  if (mt === MT.dockerSchema1 || o.schemaVersion === 1)
+    throw new FormatError('Docker Image manifest version 2, schema 1 is not supported');
   if (mt === MT.ociIndex || mt === MT.dockerList || (Array.isArray(o.manifests) && !o.config)) {
     if (!Array.isArray(o.manifests)) throw new FormatError('invalid image index: no manifests');
     return { kind: 'index', index: o as unknown as ImageIndex };
   }
   const m = o as unknown as ImageManifest;
-  if (!m.config || typeof m.config.digest !== 'string' || !Array.isArray(m.layers)) throw new FormatError('invalid image manifest: missing config or layers');
+  if (!m.config || typeof m.config.digest !== 'string' || !Array.isArray(m.layers))
+    throw new FormatError('invalid image manifest: missing config or layers');
   for (const l of [m.config, ...m.layers]) {
-    if (!/^sha256:[a-f0-9]{64}$/.test(l.digest)) throw new FormatError(`invalid image manifest: unsupported digest ${JSON.stringify(l.digest)}`);
-    if (!Number.isSafeInteger(l.size) || l.size < 0) throw new FormatError(`invalid image manifest: bad size for ${l.digest}`);
+    if (!/^sha256:[a-f0-9]{64}$/.test(l.digest))
+      throw new FormatError(`invalid image manifest: unsupported digest ${JSON.stringify(l.digest)}`);
+    if (!Number.isSafeInteger(l.size) || l.size < 0)
+      throw new FormatError(`invalid image manifest: bad size for ${l.digest}`);
   }
   return { kind: 'manifest', manifest: m };
 }
@@ -134,7 +152,10 @@ export function parseConfig(body: Buffer): OciImageConfig {
   } catch {
     throw new FormatError('invalid image config: not JSON');
   }
-  if (!c || typeof c !== 'object' || !c.rootfs || !Array.isArray(c.rootfs.diff_ids)) throw new FormatError('invalid image config: no rootfs.diff_ids');
-  for (const d of c.rootfs.diff_ids) if (!/^sha256:[a-f0-9]{64}$/.test(d)) throw new FormatError(`invalid image config: bad diff id ${JSON.stringify(d)}`);
+  if (!c || typeof c !== 'object' || !c.rootfs || !Array.isArray(c.rootfs.diff_ids))
+    throw new FormatError('invalid image config: no rootfs.diff_ids');
+  for (const d of c.rootfs.diff_ids)
+    if (!/^sha256:[a-f0-9]{64}$/.test(d))
+      throw new FormatError(`invalid image config: bad diff id ${JSON.stringify(d)}`);
   return c;
 }

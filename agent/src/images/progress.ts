@@ -21,7 +21,10 @@ export function progressBar(current: number, total: number): string {
   let pct = Math.floor(Math.floor((current / total) * 100) / 2);
   if (pct > 50) pct = 50;
   const bar = `[${'='.repeat(pct)}>${' '.repeat(Math.max(0, 50 - pct))}] `;
-  const numbers = current > total ? humanSize(current).padStart(8) : `${humanSize(current).padStart(8)}/${humanSize(total)}`;
+  const numbers =
+    current > total
+      ? humanSize(current).padStart(8)
+      : `${humanSize(current).padStart(8)}/${humanSize(total)}`;
   return bar + numbers;
 }
 

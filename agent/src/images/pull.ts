@@ -6,7 +6,18 @@
 import { ApiError, notFound } from '../api/errors.js';
 import type { LayerMeta } from '../storage/layers.js';
 import { chainIds } from '../storage/layers.js';
-import { daemonPlatform, FormatError, LAYER_TYPES, parseConfig, parseManifest, platformString, selectPlatform, type Descriptor, type ImageManifest, type Platform } from './oci.js';
+import {
+  daemonPlatform,
+  FormatError,
+  LAYER_TYPES,
+  parseConfig,
+  parseManifest,
+  platformString,
+  selectPlatform,
+  type Descriptor,
+  type ImageManifest,
+  type Platform,
+} from './oci.js';
 import { progress, shortId, status, type ProgressOut } from './progress.js';
 import { familiarName, familiarString, formatReference, repoName, type Reference } from './reference.js';
 import type { Credentials } from './registry/auth.js';
@@ -29,13 +40,20 @@ export function pullError(err: unknown, ref: Reference): Error {
   // Not 401: the docker CLI answers a 401 from pull by prompting for a login; dockerd does not send one.
   if (err instanceof RegistryAuthError) {
     if (err.codes.includes('DENIED') || err.codes.includes('UNAUTHORIZED'))
-      return new ApiError(404, `pull access denied for ${fam}, repository does not exist or may require 'docker login': ${err.message}`);
+      return new ApiError(
+        404,
+        `pull access denied for ${fam}, repository does not exist or may require 'docker login': ${err.message}`,
+      );
     return new ApiError(500, err.message);
   }
   if (err instanceof RegistryError) {
     if (err.codes.includes('NAME_UNKNOWN') || err.codes.includes('DENIED'))
-      return new ApiError(404, `pull access denied for ${fam}, repository does not exist or may require 'docker login': ${err.message}`);
-    if (err.codes.includes('MANIFEST_UNKNOWN') || err.status === 404) return new ApiError(404, `manifest for ${familiarString(ref)} not found: ${err.message}`);
+      return new ApiError(
+        404,
+        `pull access denied for ${fam}, repository does not exist or may require 'docker login': ${err.message}`,
+      );
+    if (err.codes.includes('MANIFEST_UNKNOWN') || err.status === 404)
+      return new ApiError(404, `manifest for ${familiarString(ref)} not found: ${err.message}`);
     return new ApiError(500, err.message);
   }
   if (err instanceof ConnectError || err instanceof FormatError) return new ApiError(500, err.message);
@@ -51,14 +69,21 @@ interface Resolved {
   configRaw: Buffer;
 }
 
-async function resolveOn(client: RegistryClient, ref: Reference, platform: Platform | undefined): Promise<Resolved> {
+async function resolveOn(
+  client: RegistryClient,
+  ref: Reference,
+  platform: Platform | undefined,
+): Promise<Resolved> {
   const top = await client.getManifest(ref.digest ?? ref.tag ?? 'latest');
   let raw = top;
   let parsed = parseManifest(top.body, top.mediaType);
   if (parsed.kind === 'index') {
     const want = platform ?? undefined;
     const desc = selectPlatform(parsed.index, want);
-    if (!desc) throw notFound(`no matching manifest for ${platformString(want ?? daemonPlatform())} in the manifest list entries`);
+    if (!desc)
+      throw notFound(
+        `no matching manifest for ${platformString(want ?? daemonPlatform())} in the manifest list entries`,
+      );
     raw = await client.getManifest(desc.digest);
     parsed = parseManifest(raw.body, raw.mediaType);
     if (parsed.kind !== 'manifest') throw new FormatError('invalid image index: an entry is itself an index');
@@ -66,7 +91,8 @@ async function resolveOn(client: RegistryClient, ref: Reference, platform: Platf
   const manifest = parsed.manifest;
   for (const l of manifest.layers) {
     if (l.urls?.length) throw new FormatError(`foreign layer ${l.digest} is not supported`);
-    if (!LAYER_TYPES.includes(l.mediaType) && l.mediaType) throw new FormatError(`unsupported layer media type ${l.mediaType}`);
+    if (!LAYER_TYPES.includes(l.mediaType) && l.mediaType)
+      throw new FormatError(`unsupported layer media type ${l.mediaType}`);
   }
   const configRaw = await client.blobBytes(manifest.config.digest);
   return { client, topDigest: top.digest, manifest, manifestRaw: raw, configRaw };
@@ -76,7 +102,11 @@ async function resolveOn(client: RegistryClient, ref: Reference, platform: Platf
  * Pulls `req.ref`. `open` starts the 200 response stream; it is called only once the manifest and config
  * were fetched, so early failures can still be proper HTTP errors.
  */
-export async function pullImage(svc: ImageService, req: PullRequest, open: () => ProgressOut): Promise<ImageRecord> {
+export async function pullImage(
+  svc: ImageService,
+  req: PullRequest,
+  open: () => ProgressOut,
+): Promise<ImageRecord> {
   const { ref } = req;
   const eps = endpointsFor(ref.domain, svc.engine.config);
   let resolved: Resolved | undefined;
@@ -102,7 +132,10 @@ export async function pullImage(svc: ImageService, req: PullRequest, open: () =>
   }
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length)
-    throw new ApiError(500, `layers from manifest don't match image configuration (${manifest.layers.length} layers, ${diffIds.length} diff ids)`);
+    throw new ApiError(
+      500,
+      `layers from manifest don't match image configuration (${manifest.layers.length} layers, ${diffIds.length} diff ids)`,
+    );
   const chains = chainIds(diffIds);
   const unpin = svc.pin([...chains, manifest.config.digest, manifestRaw.digest, topDigest]);
   try {
@@ -130,7 +163,8 @@ export async function pullImage(svc: ImageService, req: PullRequest, open: () =>
       const id = shortId(desc.digest);
       jobs.push(
         svc.fetcher.fetch({ chainId, parent: chains[i - 1], diffId: diffIds[i]!, desc, client }, (e) => {
-          if (e.current !== undefined && e.total !== undefined) progress(out, id, e.status, e.current, e.total);
+          if (e.current !== undefined && e.total !== undefined)
+            progress(out, id, e.status, e.current, e.total);
           else status(out, id, e.status);
         }),
       );
@@ -144,7 +178,13 @@ export async function pullImage(svc: ImageService, req: PullRequest, open: () =>
     const repoDigest = formatReference({ domain: ref.domain, path: ref.path, digest: topDigest });
     const { image, isNew } = await svc.store.add(manifest.config.digest, {
       repoDigests: [repoDigest],
-      manifests: [{ digest: manifestRaw.digest, mediaType: manifestRaw.mediaType || manifest.mediaType || '', size: manifestRaw.body.length }],
+      manifests: [
+        {
+          digest: manifestRaw.digest,
+          mediaType: manifestRaw.mediaType || manifest.mediaType || '',
+          size: manifestRaw.body.length,
+        },
+      ],
     });
     let changed = isNew;
     if (ref.tag !== undefined && !ref.digest) {
@@ -159,8 +199,14 @@ export async function pullImage(svc: ImageService, req: PullRequest, open: () =>
       if (before !== image.id) changed = true;
     }
     status(out, undefined, `Digest: ${topDigest}`);
-    const shown = ref.digest ? `${familiarName(ref)}@${ref.digest}` : familiarString({ domain: ref.domain, path: ref.path, tag: ref.tag ?? 'latest' });
-    status(out, undefined, changed ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}`);
+    const shown = ref.digest
+      ? `${familiarName(ref)}@${ref.digest}`
+      : familiarString({ domain: ref.domain, path: ref.path, tag: ref.tag ?? 'latest' });
+    status(
+      out,
+      undefined,
+      changed ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}`,
+    );
     svc.engine.events.publish('image', 'pull', shown, { name: familiarName(ref) });
     svc.log.info('pulled', { ref: repoName(ref), image: image.id });
     return image;

@@ -26,7 +26,12 @@ export interface PushRequest {
 function pushError(err: unknown, ref: Reference): Error {
   if (err instanceof ApiError) return err;
   if (err instanceof RegistryAuthError || (err instanceof RegistryError && err.codes.includes('DENIED')))
-    return new ApiError(500, err.codes.includes('DENIED') || err.codes.includes('UNAUTHORIZED') ? `denied: requested access to the resource is denied (${err.message})` : err.message);
+    return new ApiError(
+      500,
+      err.codes.includes('DENIED') || err.codes.includes('UNAUTHORIZED')
+        ? `denied: requested access to the resource is denied (${err.message})`
+        : err.message,
+    );
   if (err instanceof RegistryError) return new ApiError(500, err.message);
   if (err instanceof ConnectError) return new ApiError(500, err.message);
   void ref;
@@ -37,10 +42,17 @@ function pushError(err: unknown, ref: Reference): Error {
 function targets(svc: ImageService, req: PushRequest): { tag: string; image: ImageRecord }[] {
   const repo = repoName(req.ref);
   if (req.tagGiven) {
-    const full = formatReference({ domain: req.ref.domain, path: req.ref.path, tag: req.ref.tag ?? 'latest' });
+    const full = formatReference({
+      domain: req.ref.domain,
+      path: req.ref.path,
+      tag: req.ref.tag ?? 'latest',
+    });
     const id = svc.store.refTarget(full);
     const image = id ? svc.store.get(id) : undefined;
-    if (!image) throw notFound(`An image does not exist locally with the tag: ${familiarName(req.ref)}${req.ref.tag && req.ref.tag !== 'latest' ? ':' + req.ref.tag : ''}`);
+    if (!image)
+      throw notFound(
+        `An image does not exist locally with the tag: ${familiarName(req.ref)}${req.ref.tag && req.ref.tag !== 'latest' ? ':' + req.ref.tag : ''}`,
+      );
     return [{ tag: req.ref.tag ?? 'latest', image }];
   }
   const out: { tag: string; image: ImageRecord }[] = [];
@@ -49,14 +61,18 @@ function targets(svc: ImageService, req: PushRequest): { tag: string; image: Ima
     const r = parseReference(full, undefined);
     if (repoName(r) === repo && r.tag) out.push({ tag: r.tag, image: svc.store.get(id)! });
   }
-  if (out.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(req.ref)}`);
+  if (out.length === 0)
+    throw notFound(`An image does not exist locally with the tag: ${familiarName(req.ref)}`);
   return out;
 }
 
 export async function pushImage(svc: ImageService, req: PushRequest, open: () => ProgressOut): Promise<void> {
   const { ref } = req;
   const list = targets(svc, req);
-  const ep = endpointsFor(ref.domain, { registryMirrors: [], insecureRegistries: svc.engine.config.insecureRegistries })[0]!;
+  const ep = endpointsFor(ref.domain, {
+    registryMirrors: [],
+    insecureRegistries: svc.engine.config.insecureRegistries,
+  })[0]!;
   const out = open();
   status(out, undefined, `The push refers to repository [${repoName(ref)}]`);
   try {
@@ -66,7 +82,14 @@ export async function pushImage(svc: ImageService, req: PushRequest, open: () =>
   }
 }
 
-async function pushOne(svc: ImageService, req: PushRequest, base: URL, tag: string, image: ImageRecord, out: ProgressOut): Promise<void> {
+async function pushOne(
+  svc: ImageService,
+  req: PushRequest,
+  base: URL,
+  tag: string,
+  image: ImageRecord,
+  out: ProgressOut,
+): Promise<void> {
   const { ref } = req;
   const blobs = svc.layerBlobs(image);
   // Mount sources: other repositories on this registry that we pulled this image from.
@@ -74,7 +97,13 @@ async function pushOne(svc: ImageService, req: PushRequest, base: URL, tag: stri
     .map((r) => parseReference(r, undefined))
     .filter((r) => r.domain === ref.domain && r.path !== ref.path)
     .map((r) => r.path);
-  const client = new RegistryClient({ base, repo: ref.path, creds: req.creds, actions: 'pull,push', extraScopes: sources.map((s) => `repository:${s}:pull`) });
+  const client = new RegistryClient({
+    base,
+    repo: ref.path,
+    creds: req.creds,
+    actions: 'pull,push',
+    extraScopes: sources.map((s) => `repository:${s}:pull`),
+  });
   const sem = new Semaphore(3);
   const order = [...blobs].reverse();
   for (const b of order) status(out, shortId(b.diffId), 'Preparing');
@@ -118,31 +147,45 @@ async function pushOne(svc: ImageService, req: PushRequest, base: URL, tag: stri
   // The config blob.
   if (!(await client.blobExists(image.id))) {
     const started = await client.mountOrStart(image.id, sources[0]);
-    if (!started.mounted) await client.upload(started.location, image.id, image.configSize, () => svc.blobs.open(image.id));
+    if (!started.mounted)
+      await client.upload(started.location, image.id, image.configSize, () => svc.blobs.open(image.id));
   }
   const { body, mediaType } = await manifestToPush(svc, image);
   const digest = await client.putManifest(tag, body, mediaType);
   status(out, undefined, `${tag}: digest: ${digest} size: ${body.length}`);
   out.write({ progressDetail: {}, aux: { Tag: tag, Digest: digest, Size: body.length } });
   const repoDigest = formatReference({ domain: ref.domain, path: ref.path, digest });
-  if (!image.meta.repoDigests.includes(repoDigest)) await svc.store.updateMeta(image.id, { repoDigests: [...image.meta.repoDigests, repoDigest] });
+  if (!image.meta.repoDigests.includes(repoDigest))
+    await svc.store.updateMeta(image.id, { repoDigests: [...image.meta.repoDigests, repoDigest] });
   if (!image.meta.manifests.some((m) => m.digest === digest)) {
     await svc.blobs.put(body);
-    await svc.store.updateMeta(image.id, { manifests: [...image.meta.manifests, { digest, mediaType, size: body.length }] });
+    await svc.store.updateMeta(image.id, {
+      manifests: [...image.meta.manifests, { digest, mediaType, size: body.length }],
+    });
   }
   svc.engine.events.publish('image', 'push', `${familiarName(ref)}:${tag}`, { name: familiarName(ref) });
 }
 
 /** The stored manifest when its blobs are exactly ours, else a schema2 manifest built from our layers. */
-async function manifestToPush(svc: ImageService, image: ImageRecord): Promise<{ body: Buffer; mediaType: string }> {
+async function manifestToPush(
+  svc: ImageService,
+  image: ImageRecord,
+): Promise<{ body: Buffer; mediaType: string }> {
   const ours = svc.layerBlobs(image).map((b) => b.digest);
   for (const m of image.meta.manifests) {
     if (!svc.blobs.has(m.digest)) continue;
     const body = await svc.blobs.read(m.digest);
     try {
       const p = parseManifest(body, m.mediaType);
-      if (p.kind === 'manifest' && p.manifest.config.digest === image.id && p.manifest.layers.map((l) => l.digest).join() === ours.join())
-        return { body, mediaType: m.mediaType || p.manifest.mediaType || 'application/vnd.oci.image.manifest.v1+json' };
+      if (
+        p.kind === 'manifest' &&
+        p.manifest.config.digest === image.id &&
+        p.manifest.layers.map((l) => l.digest).join() === ours.join()
+      )
+        return {
+          body,
+          mediaType: m.mediaType || p.manifest.mediaType || 'application/vnd.oci.image.manifest.v1+json',
+        };
     } catch {
       /* fall through to a built one */
     }

@@ -44,7 +44,12 @@ function splitDomain(name: string): { domain: string; rest: string } {
   const i = name.indexOf('/');
   if (i < 0) return { domain: DEFAULT_DOMAIN, rest: name };
   const first = name.slice(0, i);
-  if (first !== 'localhost' && !first.includes('.') && !first.includes(':') && first.toLowerCase() === first) {
+  if (
+    first !== 'localhost' &&
+    !first.includes('.') &&
+    !first.includes(':') &&
+    first.toLowerCase() === first
+  ) {
     return { domain: DEFAULT_DOMAIN, rest: name };
   }
   return { domain: first, rest: name.slice(i + 1) };
@@ -57,7 +62,8 @@ function splitDomain(name: string): { domain: string; rest: string } {
 export function parseReference(input: string, defaultTag: string | undefined = 'latest'): Reference {
   const s = input.trim();
   if (s === '') throw new ReferenceError('invalid reference format');
-  if (HEX64.test(s)) throw new ReferenceError(`invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`);
+  if (HEX64.test(s))
+    throw new ReferenceError(`invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`);
   let rest = s;
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -65,7 +71,8 @@ export function parseReference(input: string, defaultTag: string | undefined = '
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
     if (!DIGEST.test(digest)) throw new ReferenceError('invalid reference format');
-    if (digest.startsWith('sha256:') && !SHA256.test(digest)) throw new ReferenceError(`invalid reference format: invalid checksum digest format`);
+    if (digest.startsWith('sha256:') && !SHA256.test(digest))
+      throw new ReferenceError(`invalid reference format: invalid checksum digest format`);
   }
   let tag: string | undefined;
   const colon = rest.lastIndexOf(':');
@@ -78,10 +85,15 @@ export function parseReference(input: string, defaultTag: string | undefined = '
   let { domain, rest: path } = splitDomain(rest);
   if (!validDomain(domain)) throw new ReferenceError('invalid reference format');
   if (domain === LEGACY_DOMAIN) domain = DEFAULT_DOMAIN;
-  if (path.toLowerCase() !== path) throw new ReferenceError(`invalid reference format: repository name (${path}) must be lowercase`);
+  if (path.toLowerCase() !== path)
+    throw new ReferenceError(`invalid reference format: repository name (${path}) must be lowercase`);
   if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = OFFICIAL_PREFIX + path;
-  if (path === '' || !path.split('/').every((c) => PATH_COMPONENT.test(c))) throw new ReferenceError('invalid reference format');
-  if (domain.length + 1 + path.length > MAX_NAME) throw new ReferenceError('invalid reference format: repository name must not be more than 255 characters');
+  if (path === '' || !path.split('/').every((c) => PATH_COMPONENT.test(c)))
+    throw new ReferenceError('invalid reference format');
+  if (domain.length + 1 + path.length > MAX_NAME)
+    throw new ReferenceError(
+      'invalid reference format: repository name must not be more than 255 characters',
+    );
   const ref: Reference = { domain, path };
   if (tag !== undefined) ref.tag = tag;
   if (digest !== undefined) ref.digest = digest;
@@ -96,7 +108,9 @@ export function repoName(r: Pick<Reference, 'domain' | 'path'>): string {
 
 /** The full string: `docker.io/library/busybox:latest`, `host/x@sha256:…`. */
 export function formatReference(r: Reference): string {
-  return repoName(r) + (r.tag !== undefined ? `:${r.tag}` : '') + (r.digest !== undefined ? `@${r.digest}` : '');
+  return (
+    repoName(r) + (r.tag !== undefined ? `:${r.tag}` : '') + (r.digest !== undefined ? `@${r.digest}` : '')
+  );
 }
 
 /** Docker's short form for display: `busybox`, `user/app`, `localhost:5000/x`. */
@@ -106,7 +120,11 @@ export function familiarName(r: Pick<Reference, 'domain' | 'path'>): string {
 }
 
 export function familiarString(r: Reference): string {
-  return familiarName(r) + (r.tag !== undefined ? `:${r.tag}` : '') + (r.digest !== undefined ? `@${r.digest}` : '');
+  return (
+    familiarName(r) +
+    (r.tag !== undefined ? `:${r.tag}` : '') +
+    (r.digest !== undefined ? `@${r.digest}` : '')
+  );
 }
 
 /** Parses a stored full reference string and returns its familiar form. */

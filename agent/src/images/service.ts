@@ -12,7 +12,13 @@ import { unpackLayer } from '../storage/unpack.js';
 import { BlobStore } from './blobs.js';
 import { LayerFetcher } from './layer-fetch.js';
 import { daemonPlatform, MT, parseConfig, type HistoryEntry, type OciImageConfig } from './oci.js';
-import { familiarName, familiarString, formatReference, parseReference, type Reference } from './reference.js';
+import {
+  familiarName,
+  familiarString,
+  formatReference,
+  parseReference,
+  type Reference,
+} from './reference.js';
 import { ImageStore, type ImageRecord } from './store.js';
 
 /** Releases pinned keys; `add` pins more under the same release. */
@@ -64,7 +70,13 @@ export class ImageService {
     const l = await this.layers.load();
     const s = await this.store.load();
     const gc = await this.gc();
-    this.log.info('images loaded', { images: this.store.all().length, layers: this.layers.all().length, tempsRemoved: b.removedTemps + l.removedTemps + s.removedTemps, dropped: s.dropped, ...gc });
+    this.log.info('images loaded', {
+      images: this.store.all().length,
+      layers: this.layers.all().length,
+      tempsRemoved: b.removedTemps + l.removedTemps + s.removedTemps,
+      dropped: s.dropped,
+      ...gc,
+    });
   }
 
   setUsage(fn: UsageProvider): void {
@@ -191,12 +203,22 @@ export class ImageService {
         const tmp = await this.layers.createTemp(tmpKey);
         const blobTemp = this.blobs.tempPath();
         try {
-          const res = await unpackLayer(o.layerTar, { dir: tmp.diffDir, blobFile: blobTemp, gzipPlain: o.compress ?? true });
+          const res = await unpackLayer(o.layerTar, {
+            dir: tmp.diffDir,
+            blobFile: blobTemp,
+            gzipPlain: o.compress ?? true,
+          });
           const chain = toChainIds([...diffIds, res.diffId]);
           const chainId = chain[chain.length - 1]!;
           await this.blobs.commit(blobTemp, res.blob.digest);
           unpin.add([chainId, res.blob.digest]);
-          const meta: LayerMeta = { chainId, diffId: res.diffId, size: res.size, blob: res.blob, created: new Date().toISOString() };
+          const meta: LayerMeta = {
+            chainId,
+            diffId: res.diffId,
+            size: res.size,
+            blob: res.blob,
+            created: new Date().toISOString(),
+          };
           if (parentChain) meta.parent = parentChain;
           await this.layers.commit(tmp, meta);
           diffIds.push(res.diffId);
@@ -207,14 +229,21 @@ export class ImageService {
         }
       } else if (o.existingLayer) {
         const chain = toChainIds([...diffIds, o.existingLayer]);
-        if (!this.layers.has(chain[chain.length - 1]!)) throw new Error(`layer ${o.existingLayer} is not in the store on top of ${parent?.id ?? 'scratch'}`);
+        if (!this.layers.has(chain[chain.length - 1]!))
+          throw new Error(
+            `layer ${o.existingLayer} is not in the store on top of ${parent?.id ?? 'scratch'}`,
+          );
         diffIds.push(o.existingLayer);
       }
       const base: Partial<OciImageConfig> = parent ? structuredClone(parent.config) : {};
       const plat = daemonPlatform();
       const now = new Date().toISOString();
       const history = [...(base.history ?? [])];
-      history.push({ created: now, ...(o.history ?? {}), ...(o.layerTar || o.existingLayer ? {} : { empty_layer: true }) });
+      history.push({
+        created: now,
+        ...(o.history ?? {}),
+        ...(o.layerTar || o.existingLayer ? {} : { empty_layer: true }),
+      });
       const config: OciImageConfig = {
         architecture: plat.architecture,
         os: 'linux',
@@ -227,7 +256,11 @@ export class ImageService {
       if (parent) config.parent = parent.id;
       const raw = Buffer.from(JSON.stringify(config));
       const id = await this.blobs.put(raw);
-      const { image } = await this.store.add(id, { repoDigests: [], manifests: [], ...(parent ? { parent: parent.id } : {}) });
+      const { image } = await this.store.add(id, {
+        repoDigests: [],
+        manifests: [],
+        ...(parent ? { parent: parent.id } : {}),
+      });
       this.engine.events.publish('image', 'create', id, {});
       for (const t of o.tags ?? []) await this.tag(image, parseReference(t));
       return image;
@@ -251,7 +284,8 @@ export class ImageService {
   }): Promise<ImageRecord> {
     const config = parseConfig(o.config);
     const diffIds = config.rootfs.diff_ids;
-    if (diffIds.length !== o.layers.length) throw badParameter(`image config lists ${diffIds.length} layers but ${o.layers.length} were given`);
+    if (diffIds.length !== o.layers.length)
+      throw badParameter(`image config lists ${diffIds.length} layers but ${o.layers.length} were given`);
     const chains = toChainIds(diffIds);
     const unpin = this.pin(chains);
     try {
@@ -264,10 +298,21 @@ export class ImageService {
         const tmp = await this.layers.createTemp(chains[i]!);
         const blobTemp = this.blobs.tempPath();
         try {
-          const res = await unpackLayer(await o.layers[i]!(), { dir: tmp.diffDir, blobFile: blobTemp, gzipPlain: o.compress ?? true, diffId: diffIds[i]! });
+          const res = await unpackLayer(await o.layers[i]!(), {
+            dir: tmp.diffDir,
+            blobFile: blobTemp,
+            gzipPlain: o.compress ?? true,
+            diffId: diffIds[i]!,
+          });
           await this.blobs.commit(blobTemp, res.blob.digest);
           unpin.add([res.blob.digest]);
-          const meta: LayerMeta = { chainId: chains[i]!, diffId: res.diffId, size: res.size, blob: res.blob, created: new Date().toISOString() };
+          const meta: LayerMeta = {
+            chainId: chains[i]!,
+            diffId: res.diffId,
+            size: res.size,
+            blob: res.blob,
+            created: new Date().toISOString(),
+          };
           if (i > 0) meta.parent = chains[i - 1]!;
           await this.layers.commit(tmp, meta);
         } catch (err) {
@@ -288,7 +333,9 @@ export class ImageService {
   }
 
   /** For save/load (docker-archive, OCI layout): the compressed blob of each layer, bottom first. */
-  layerBlobs(image: ImageRecord): { digest: string; size: number; mediaType: string; diffId: string; path: string }[] {
+  layerBlobs(
+    image: ImageRecord,
+  ): { digest: string; size: number; mediaType: string; diffId: string; path: string }[] {
     return this.layerMeta(image).map((m) => {
       if (!m.blob) throw new Error(`layer ${m.chainId} has no blob`);
       return { ...m.blob, diffId: m.diffId, path: this.blobs.path(m.blob.digest) };
@@ -302,8 +349,17 @@ export class ImageService {
 
   /** A Docker schema2 manifest for the image built from the layers we hold (stable for a given image). */
   buildManifest(image: ImageRecord): { body: Buffer; mediaType: string } {
-    const layers = this.layerBlobs(image).map((b) => ({ mediaType: b.mediaType, size: b.size, digest: b.digest }));
-    const m = { schemaVersion: 2, mediaType: MT.dockerManifest, config: { mediaType: MT.dockerConfig, size: image.configSize, digest: image.id }, layers };
+    const layers = this.layerBlobs(image).map((b) => ({
+      mediaType: b.mediaType,
+      size: b.size,
+      digest: b.digest,
+    }));
+    const m = {
+      schemaVersion: 2,
+      mediaType: MT.dockerManifest,
+      config: { mediaType: MT.dockerConfig, size: image.configSize, digest: image.id },
+      layers,
+    };
     return { body: Buffer.from(JSON.stringify(m, null, 3)), mediaType: MT.dockerManifest };
   }
 }

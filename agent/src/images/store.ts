@@ -78,7 +78,14 @@ export class ImageStore {
 
   private record(meta: ImageMeta, raw: Buffer): ImageRecord {
     const config = parseConfig(raw);
-    return { id: meta.id, config, configSize: raw.length, diffIds: config.rootfs.diff_ids, chainIds: chainIds(config.rootfs.diff_ids), meta };
+    return {
+      id: meta.id,
+      config,
+      configSize: raw.length,
+      diffIds: config.rootfs.diff_ids,
+      chainIds: chainIds(config.rootfs.diff_ids),
+      meta,
+    };
   }
 
   get(id: string): ImageRecord | undefined {
@@ -124,10 +131,17 @@ export class ImageStore {
     }
     if (ref) {
       if (ref.digest) {
-        const byDigest = this.refs.get(formatReference({ domain: ref.domain, path: ref.path, digest: ref.digest }));
+        const byDigest = this.refs.get(
+          formatReference({ domain: ref.domain, path: ref.path, digest: ref.digest }),
+        );
         if (byDigest) return this.images.get(byDigest);
         for (const img of this.images.values()) {
-          if (img.meta.repoDigests.includes(formatReference({ domain: ref.domain, path: ref.path, digest: ref.digest }))) return img;
+          if (
+            img.meta.repoDigests.includes(
+              formatReference({ domain: ref.domain, path: ref.path, digest: ref.digest }),
+            )
+          )
+            return img;
         }
       } else {
         const id = this.refs.get(formatReference(ref));
@@ -142,7 +156,10 @@ export class ImageStore {
   }
 
   /** Records an image whose config blob and layers are already committed. */
-  async add(configDigest: string, meta: Omit<ImageMeta, 'id' | 'added'> & { added?: string }): Promise<{ image: ImageRecord; isNew: boolean }> {
+  async add(
+    configDigest: string,
+    meta: Omit<ImageMeta, 'id' | 'added'> & { added?: string },
+  ): Promise<{ image: ImageRecord; isNew: boolean }> {
     const existing = this.images.get(configDigest);
     if (existing) {
       const merged: ImageMeta = {

@@ -12,7 +12,11 @@ export function createdSeconds(img: ImageRecord): number {
 export function summary(svc: ImageService, img: ImageRecord, shared?: Map<string, number>): ImageSummary {
   const size = svc.size(img);
   let sharedSize = -1;
-  if (shared) sharedSize = img.chainIds.reduce((n, c) => n + ((shared.get(c) ?? 0) > 1 ? (svc.layers.get(c)?.size ?? 0) : 0), 0);
+  if (shared)
+    sharedSize = img.chainIds.reduce(
+      (n, c) => n + ((shared.get(c) ?? 0) > 1 ? (svc.layers.get(c)?.size ?? 0) : 0),
+      0,
+    );
   return {
     Id: img.id,
     ParentId: img.meta.parent ?? '',
@@ -36,7 +40,9 @@ export function layerUseCounts(svc: ImageService): Map<string, number> {
 export function inspect(svc: ImageService, img: ImageRecord): ImageInspect {
   const dirs = svc.layerDirs(img);
   const top = img.chainIds.length ? svc.layers.dir(img.chainIds[img.chainIds.length - 1]!) : '';
-  const data: Record<string, string> = top ? { MergedDir: `${top}/merged`, UpperDir: `${top}/diff`, WorkDir: `${top}/work` } : {};
+  const data: Record<string, string> = top
+    ? { MergedDir: `${top}/merged`, UpperDir: `${top}/diff`, WorkDir: `${top}/work` }
+    : {};
   if (dirs.length > 1) data.LowerDir = dirs.slice(1).join(':');
   const c = img.config;
   const out: ImageInspect = {
@@ -71,7 +77,14 @@ export function history(svc: ImageService, img: ImageRecord): HistoryItem[] {
   const items: HistoryItem[] = entries.map((h) => {
     const size = h.empty_layer ? 0 : (metas[li++]?.size ?? 0);
     const t = Date.parse(h.created ?? '');
-    return { Id: '<missing>', Created: Number.isNaN(t) ? 0 : Math.floor(t / 1000), CreatedBy: h.created_by ?? '', Tags: null, Size: size, Comment: h.comment ?? '' };
+    return {
+      Id: '<missing>',
+      Created: Number.isNaN(t) ? 0 : Math.floor(t / 1000),
+      CreatedBy: h.created_by ?? '',
+      Tags: null,
+      Size: size,
+      Comment: h.comment ?? '',
+    };
   });
   items.reverse();
   if (items.length) {

@@ -15,7 +15,13 @@ import { NetworkResolver } from './resolver.js';
 import { Sandboxes } from './sandboxes.js';
 import type { ContainerLookup } from './types.js';
 
-export type { ContainerNetworking, ContainerNetworkRequest, ContainerLookup, SandboxSetup, EtcFiles } from './types.js';
+export type {
+  ContainerNetworking,
+  ContainerNetworkRequest,
+  ContainerLookup,
+  SandboxSetup,
+  EtcFiles,
+} from './types.js';
 
 export interface Networking {
   readonly manager: NetworkManager;

@@ -87,7 +87,9 @@ export class Ipam {
     if (preferred !== undefined) {
       const key = formatIp(preferred);
       if (!contains(subnet, preferred) || preferred === subnet.base || preferred === broadcast(subnet)) {
-        throw badParameter(`invalid address ${key}: it does not belong to any of this network's subnets (${p.subnet})`);
+        throw badParameter(
+          `invalid address ${key}: it does not belong to any of this network's subnets (${p.subnet})`,
+        );
       }
       const holder = p.used[key];
       if (holder === owner) return preferred;
@@ -119,7 +121,8 @@ export class Ipam {
   holders(): { networkId: string; ip: string; owner: string }[] {
     const out: { networkId: string; ip: string; owner: string }[] = [];
     for (const [networkId, p] of this.pools) {
-      for (const [ip, owner] of Object.entries(p.used)) if (owner !== 'gateway' && !owner.startsWith('aux:')) out.push({ networkId, ip, owner });
+      for (const [ip, owner] of Object.entries(p.used))
+        if (owner !== 'gateway' && !owner.startsWith('aux:')) out.push({ networkId, ip, owner });
     }
     return out;
   }

@@ -25,7 +25,12 @@ export async function unregisterDaemon(prefix: string, dir = REGISTRY_DIR): Prom
 }
 
 /** Removes kernel objects of registered prefixes whose data root no longer exists. Returns the prefixes swept. */
-export async function sweepOrphans(k: NetKernel, ownPrefix: string, log: Logger, dir = REGISTRY_DIR): Promise<string[]> {
+export async function sweepOrphans(
+  k: NetKernel,
+  ownPrefix: string,
+  log: Logger,
+  dir = REGISTRY_DIR,
+): Promise<string[]> {
   let names: string[];
   try {
     names = (await fsp.readdir(dir)).filter((n) => n.endsWith('.json'));
@@ -41,16 +46,27 @@ export async function sweepOrphans(k: NetKernel, ownPrefix: string, log: Logger,
       continue;
     }
     if (!entry.prefix || !entry.dataRoot || entry.prefix === ownPrefix) continue;
-    if (await fsp.stat(entry.dataRoot).then(() => true, () => false)) continue;
+    if (
+      await fsp.stat(entry.dataRoot).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
     let names2: NetNames;
     try {
       names2 = new NetNames(entry.prefix);
     } catch {
       continue;
     }
-    log.info('removing network objects of a daemon whose data root is gone', { prefix: entry.prefix, dataRoot: entry.dataRoot });
-    for (const ns of await k.netnsList()) if (names2.ownsNetns(ns)) await tolerateMissing(() => k.netnsDelete(ns));
-    for (const l of await k.links()) if (names2.ownsLink(l.name)) await tolerateMissing(() => k.ip([`link del ${l.name}`]));
+    log.info('removing network objects of a daemon whose data root is gone', {
+      prefix: entry.prefix,
+      dataRoot: entry.dataRoot,
+    });
+    for (const ns of await k.netnsList())
+      if (names2.ownsNetns(ns)) await tolerateMissing(() => k.netnsDelete(ns));
+    for (const l of await k.links())
+      if (names2.ownsLink(l.name)) await tolerateMissing(() => k.ip([`link del ${l.name}`]));
     await k.nft(renderDeleteTable(names2.table)).catch(() => undefined);
     await fsp.rm(path.join(dir, file), { force: true });
     swept.push(entry.prefix);

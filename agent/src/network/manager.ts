@@ -10,7 +10,16 @@ import type { Logger } from '../log.js';
 import { EmbeddedDns, type DnsResolver } from './dns/server.js';
 import { readHostResolv, type HostResolv } from './etc-files.js';
 import { chooseSubnet, Ipam, type AddressPool } from './ipam.js';
-import { cidrAddress, formatCidr, formatIp, macForIp, overlaps, parseCidr, parseIp, type Cidr } from './ipv4.js';
+import {
+  cidrAddress,
+  formatCidr,
+  formatIp,
+  macForIp,
+  overlaps,
+  parseCidr,
+  parseIp,
+  type Cidr,
+} from './ipv4.js';
 import { IprouteKernel, type NetKernel } from '../sys/net.js';
 import type { NetNames } from './names.js';
 import { renderDeleteTable, renderHostRules, type DnatRule } from './nft-rules.js';
@@ -121,10 +130,19 @@ export class NetworkManager {
 
   /** Subnets in use on the host that a new network must not overlap (ours and the host's routes). */
   async takenSubnets(except?: string): Promise<Cidr[]> {
-    const ours = [...this.store.networks.values()].filter((n) => n.id !== except).flatMap((n) => (this.subnetOf(n) ? [this.subnetOf(n)!] : []));
+    const ours = [...this.store.networks.values()]
+      .filter((n) => n.id !== except)
+      .flatMap((n) => (this.subnetOf(n) ? [this.subnetOf(n)!] : []));
     const ourBridges = new Set([...this.store.networks.values()].map((n) => n.bridge));
     const routes = (await this.kernel.routes()).filter((r) => r.dst !== 'default' && !ourBridges.has(r.dev));
-    return [...ours, ...routes.flatMap((r) => (parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`) ? [parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`)!] : []))];
+    return [
+      ...ours,
+      ...routes.flatMap((r) =>
+        parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`)
+          ? [parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`)!]
+          : [],
+      ),
+    ];
   }
 
   /** Picks a free subnet from `pools`, starting at an offset derived from this daemon's prefix so that
@@ -137,14 +155,26 @@ export class NetworkManager {
 
   /** Creates the three builtin networks on first start; keeps their ids; applies --bip changes. */
   async ensureBuiltins(): Promise<void> {
-    const byName = (name: string) => [...this.store.networks.values()].find((n) => n.builtin && n.name === name);
+    const byName = (name: string) =>
+      [...this.store.networks.values()].find((n) => n.builtin && n.name === name);
     const created = new Date().toISOString();
     for (const [name, driver] of [
       ['host', 'host'],
       ['none', 'null'],
     ] as const) {
       if (!byName(name)) {
-        this.store.networks.set(newId(), { id: '', name, driver, created, builtin: true, internal: false, attachable: false, labels: {}, options: {}, ipam: { driver: 'default', config: [], options: {} } });
+        this.store.networks.set(newId(), {
+          id: '',
+          name,
+          driver,
+          created,
+          builtin: true,
+          internal: false,
+          attachable: false,
+          labels: {},
+          options: {},
+          ipam: { driver: 'default', config: [], options: {} },
+        });
       }
     }
     for (const [id, n] of this.store.networks) if (n.id === '') n.id = id;
@@ -155,13 +185,18 @@ export class NetworkManager {
     if (this.opts.bip) {
       subnet = parseCidr(this.opts.bip);
       gateway = cidrAddress(this.opts.bip);
-      if (!subnet || gateway === undefined || subnet.prefix > 30) throw new Error(`invalid --bip ${this.opts.bip}: use an address with prefix, e.g. 10.200.0.1/16`);
+      if (!subnet || gateway === undefined || subnet.prefix > 30)
+        throw new Error(`invalid --bip ${this.opts.bip}: use an address with prefix, e.g. 10.200.0.1/16`);
     } else if (bridge && this.subnetOf(bridge)) {
       subnet = this.subnetOf(bridge);
       gateway = cidrAddress(this.gatewayOf(bridge) ?? '');
     } else {
       subnet = await this.allocateSubnet(DEFAULT_BRIDGE_POOLS, bridge?.id);
-      if (!subnet) subnet = await this.allocateSubnet(this.opts.defaultAddressPools ?? DEFAULT_ADDRESS_POOLS, bridge?.id);
+      if (!subnet)
+        subnet = await this.allocateSubnet(
+          this.opts.defaultAddressPools ?? DEFAULT_ADDRESS_POOLS,
+          bridge?.id,
+        );
       if (!subnet) throw new Error('no free subnet for the default bridge; set --bip');
       gateway = subnet.base + 1;
     }
@@ -191,8 +226,14 @@ export class NetworkManager {
         mtu: this.defaultMtu,
       };
       this.store.networks.set(id, bridge);
-    } else if (bridge.ipam.config[0]?.Subnet !== ipamConfig[0]!.Subnet || bridge.ipam.config[0]?.Gateway !== ipamConfig[0]!.Gateway) {
-      if (this.store.endpointsOn(bridge.id).length) throw new Error(`cannot change the default bridge's address to ${this.opts.bip} while containers use it`);
+    } else if (
+      bridge.ipam.config[0]?.Subnet !== ipamConfig[0]!.Subnet ||
+      bridge.ipam.config[0]?.Gateway !== ipamConfig[0]!.Gateway
+    ) {
+      if (this.store.endpointsOn(bridge.id).length)
+        throw new Error(
+          `cannot change the default bridge's address to ${this.opts.bip} while containers use it`,
+        );
       bridge.ipam.config = ipamConfig;
       this.ipam.removePool(bridge.id);
     }
@@ -210,12 +251,23 @@ export class NetworkManager {
     if (n.driver !== 'bridge' || !n.bridge) return;
     const subnet = this.subnetOf(n)!;
     const gw = this.gatewayOf(n)!;
-    await runSteps(bridgeSteps(this.kernel, { name: n.bridge, gatewayCidr: `${gw}/${subnet.prefix}`, mac: macForIp(parseIp(gw)!), mtu: n.mtu ?? this.defaultMtu }), this.log);
+    await runSteps(
+      bridgeSteps(this.kernel, {
+        name: n.bridge,
+        gatewayCidr: `${gw}/${subnet.prefix}`,
+        mac: macForIp(parseIp(gw)!),
+        mtu: n.mtu ?? this.defaultMtu,
+      }),
+      this.log,
+    );
     if (this.isUserNetwork(n)) {
       try {
         await this.dns.listen(this.gatewayOf(n)!);
       } catch (err) {
-        this.log.warn('embedded DNS could not listen; names will not resolve on this network', { network: n.name, err: err as Error });
+        this.log.warn('embedded DNS could not listen; names will not resolve on this network', {
+          network: n.name,
+          err: err as Error,
+        });
       }
     }
   }

@@ -36,7 +36,9 @@ export class NetNames {
 
   /** True for interfaces this daemon creates (bridges it made itself and host-side veths). */
   ownsLink(name: string): boolean {
-    return name === this.defaultBridge || name.startsWith(`${this.prefix}-`) || name.startsWith(`${this.prefix}v`);
+    return (
+      name === this.defaultBridge || name.startsWith(`${this.prefix}-`) || name.startsWith(`${this.prefix}v`)
+    );
   }
 
   isVeth(name: string): boolean {

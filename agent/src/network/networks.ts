@@ -17,38 +17,53 @@ export class Networks {
   constructor(private readonly m: NetworkManager) {}
 
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
-    if (typeof req !== 'object' || req === null || typeof req.Name !== 'string' || req.Name === '') throw badParameter('network name is required');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(req.Name)) throw badParameter(`invalid network name "${req.Name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (typeof req !== 'object' || req === null || typeof req.Name !== 'string' || req.Name === '')
+      throw badParameter('network name is required');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(req.Name))
+      throw badParameter(`invalid network name "${req.Name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     const driver = req.Driver || 'bridge';
-    if (driver === 'host' || driver === 'null') throw forbidden(`only one instance of "${driver}" network is allowed`);
+    if (driver === 'host' || driver === 'null')
+      throw forbidden(`only one instance of "${driver}" network is allowed`);
     if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
-    if (req.EnableIPv6) throw badParameter('IPv6 networks are not supported by berth yet; create the network without --ipv6');
-    if (req.ConfigOnly || req.ConfigFrom?.Network) throw badParameter('config-only networks are not supported by berth');
-    if (req.Scope && req.Scope !== 'local') throw badParameter(`scope ${req.Scope} is not supported: berth networks are local`);
+    if (req.EnableIPv6)
+      throw badParameter('IPv6 networks are not supported by berth yet; create the network without --ipv6');
+    if (req.ConfigOnly || req.ConfigFrom?.Network)
+      throw badParameter('config-only networks are not supported by berth');
+    if (req.Scope && req.Scope !== 'local')
+      throw badParameter(`scope ${req.Scope} is not supported: berth networks are local`);
     if (req.Ingress) throw badParameter('ingress networks need swarm mode, which berth does not provide');
     const options = { ...(req.Options ?? {}) };
-    for (const [k, v] of Object.entries(options)) if (typeof v !== 'string') throw badParameter(`option ${k} must be a string`);
+    for (const [k, v] of Object.entries(options))
+      if (typeof v !== 'string') throw badParameter(`option ${k} must be a string`);
     const labels = req.Labels ?? {};
 
     return this.m.locked(async () => {
       const m = this.m;
-      if ([...m.store.networks.values()].some((n) => n.name === req.Name)) throw conflict(`network with name ${req.Name} already exists`);
+      if ([...m.store.networks.values()].some((n) => n.name === req.Name))
+        throw conflict(`network with name ${req.Name} already exists`);
       const id = newId();
       let mtu = m.defaultMtu;
       if (options[MTU_OPT] !== undefined) {
         mtu = Number(options[MTU_OPT]);
-        if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw badParameter(`invalid MTU ${options[MTU_OPT]}: use 68-65535`);
+        if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+          throw badParameter(`invalid MTU ${options[MTU_OPT]}: use 68-65535`);
       }
       const bridge = options[BRIDGE_NAME_OPT] || m.names.bridgeFor(id);
-      if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw badParameter(`invalid bridge name ${bridge}: at most 15 characters of [a-zA-Z0-9_.-]`);
-      if ([...m.store.networks.values()].some((n) => n.bridge === bridge)) throw conflict(`bridge name ${bridge} is already used by another network`);
-      if (options[BRIDGE_NAME_OPT] && (await m.kernel.links()).some((l) => l.name === bridge && l.kind !== 'bridge')) {
+      if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge))
+        throw badParameter(`invalid bridge name ${bridge}: at most 15 characters of [a-zA-Z0-9_.-]`);
+      if ([...m.store.networks.values()].some((n) => n.bridge === bridge))
+        throw conflict(`bridge name ${bridge} is already used by another network`);
+      if (
+        options[BRIDGE_NAME_OPT] &&
+        (await m.kernel.links()).some((l) => l.name === bridge && l.kind !== 'bridge')
+      ) {
         throw conflict(`interface ${bridge} already exists and is not a bridge`);
       }
 
       const cfgs = req.IPAM?.Config ?? [];
       if (cfgs.length > 1) throw badParameter('berth networks take one IPv4 subnet');
-      if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw notFound(`plugin "${req.IPAM.Driver}" not found`);
+      if (req.IPAM?.Driver && req.IPAM.Driver !== 'default')
+        throw notFound(`plugin "${req.IPAM.Driver}" not found`);
       const c = cfgs[0] ?? {};
       let subnet: Cidr | undefined;
       let auto = false;
@@ -56,31 +71,42 @@ export class Networks {
         subnet = parseCidr(c.Subnet, true);
         if (!subnet) {
           const loose = parseCidr(c.Subnet);
-          throw badParameter(loose ? `invalid subnet ${c.Subnet}: it should be ${formatCidr(loose)}` : `invalid subnet ${c.Subnet}`);
+          throw badParameter(
+            loose
+              ? `invalid subnet ${c.Subnet}: it should be ${formatCidr(loose)}`
+              : `invalid subnet ${c.Subnet}`,
+          );
         }
         if (subnet.prefix > 30) throw badParameter(`subnet ${c.Subnet} is too small: use at most /30`);
-        if (await m.overlapsExisting(subnet)) throw forbidden(`invalid pool request: Pool overlaps with other one on this address space`);
+        if (await m.overlapsExisting(subnet))
+          throw forbidden(`invalid pool request: Pool overlaps with other one on this address space`);
       } else {
         if (c.IPRange || c.Gateway) throw badParameter('ip-range and gateway need a subnet (--subnet)');
         subnet = await m.allocateSubnet(m.opts.defaultAddressPools ?? DEFAULT_ADDRESS_POOLS);
-        if (!subnet) throw badParameter('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+        if (!subnet)
+          throw badParameter(
+            'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
+          );
         auto = true;
       }
       let range: Cidr | undefined;
       if (c.IPRange) {
         range = parseCidr(c.IPRange, true);
-        if (!range || !contains(subnet, range.base) || range.prefix < subnet.prefix) throw badParameter(`invalid ip-range ${c.IPRange}: it must be a CIDR inside ${formatCidr(subnet)}`);
+        if (!range || !contains(subnet, range.base) || range.prefix < subnet.prefix)
+          throw badParameter(`invalid ip-range ${c.IPRange}: it must be a CIDR inside ${formatCidr(subnet)}`);
       }
       let gateway = subnet.base + 1;
       if (c.Gateway) {
         const g = parseIp(c.Gateway) ?? cidrAddress(c.Gateway);
-        if (g === undefined || !contains(subnet, g) || g === subnet.base) throw badParameter(`invalid gateway ${c.Gateway}: it must be an address in ${formatCidr(subnet)}`);
+        if (g === undefined || !contains(subnet, g) || g === subnet.base)
+          throw badParameter(`invalid gateway ${c.Gateway}: it must be an address in ${formatCidr(subnet)}`);
         gateway = g;
       }
       const aux: Record<string, number> = {};
       for (const [name, ip] of Object.entries(c.AuxiliaryAddresses ?? {})) {
         const a = parseIp(ip);
-        if (a === undefined || !contains(subnet, a)) throw badParameter(`invalid auxiliary address ${name}=${ip}: not in ${formatCidr(subnet)}`);
+        if (a === undefined || !contains(subnet, a))
+          throw badParameter(`invalid auxiliary address ${name}=${ip}: not in ${formatCidr(subnet)}`);
         aux[name] = a;
       }
       const rec: NetworkRecord = {
@@ -95,7 +121,14 @@ export class Networks {
         options,
         ipam: {
           driver: 'default',
-          config: [{ Subnet: formatCidr(subnet), ...(range ? { IPRange: formatCidr(range) } : {}), Gateway: formatIp(gateway), ...(c.AuxiliaryAddresses ? { AuxiliaryAddresses: c.AuxiliaryAddresses } : {}) }],
+          config: [
+            {
+              Subnet: formatCidr(subnet),
+              ...(range ? { IPRange: formatCidr(range) } : {}),
+              Gateway: formatIp(gateway),
+              ...(c.AuxiliaryAddresses ? { AuxiliaryAddresses: c.AuxiliaryAddresses } : {}),
+            },
+          ],
           options: req.IPAM?.Options ?? {},
         },
         ...(auto ? { autoSubnet: true } : {}),
@@ -113,7 +146,9 @@ export class Networks {
         m.store.networks.delete(id);
         m.ipam.removePool(id);
         await m.removeNetworkKernel(rec).catch(() => undefined);
-        throw err instanceof ApiError ? err : new ApiError(500, `failed to create network ${req.Name}: ${(err as Error).message}`);
+        throw err instanceof ApiError
+          ? err
+          : new ApiError(500, `failed to create network ${req.Name}: ${(err as Error).message}`);
       }
       m.publish('create', rec);
       return { Id: id, Warning: '' };
@@ -165,7 +200,8 @@ export class Networks {
 
   private async removeLocked(n: NetworkRecord): Promise<void> {
     const m = this.m;
-    if (this.inUse(n)) throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
+    if (this.inUse(n))
+      throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints`);
     m.store.networks.delete(n.id);
     m.ipam.removePool(n.id);
     await m.store.saveNetworks();
@@ -184,8 +220,10 @@ export class Networks {
     if (!any('id', (v) => n.id.startsWith(v))) return false;
     if (!any('name', (v) => n.name.includes(v))) return false;
     if (!any('scope', (v) => v === 'local')) return false;
-    if (!any('type', (v) => (v === 'custom' ? !n.builtin : v === 'builtin' ? n.builtin : badType(v)))) return false;
-    if (!any('dangling', (v) => (parseBool(v) ? !n.builtin && !this.inUse(n) : n.builtin || this.inUse(n)))) return false;
+    if (!any('type', (v) => (v === 'custom' ? !n.builtin : v === 'builtin' ? n.builtin : badType(v))))
+      return false;
+    if (!any('dangling', (v) => (parseBool(v) ? !n.builtin && !this.inUse(n) : n.builtin || this.inUse(n))))
+      return false;
     return matchLabels(n.labels, f.get('label'));
   }
 
@@ -193,9 +231,24 @@ export class Networks {
     const containers: Record<string, NetworkContainer> = {};
     if (withContainers) {
       for (const { containerId, record, ep } of this.m.store.endpointsOn(n.id)) {
-        containers[containerId] = { Name: record.req.name, EndpointID: ep.endpointId, MacAddress: ep.mac, IPv4Address: `${ep.ip}/${ep.prefix}`, IPv6Address: '' };
+        containers[containerId] = {
+          Name: record.req.name,
+          EndpointID: ep.endpointId,
+          MacAddress: ep.mac,
+          IPv4Address: `${ep.ip}/${ep.prefix}`,
+          IPv6Address: '',
+        };
       }
-      if (n.driver === 'host') for (const [id, r] of this.m.store.containers) if (r.mode.kind === 'host' && r.sandbox) containers[id] = { Name: r.req.name, EndpointID: r.sandbox.id, MacAddress: '', IPv4Address: '', IPv6Address: '' };
+      if (n.driver === 'host')
+        for (const [id, r] of this.m.store.containers)
+          if (r.mode.kind === 'host' && r.sandbox)
+            containers[id] = {
+              Name: r.req.name,
+              EndpointID: r.sandbox.id,
+              MacAddress: '',
+              IPv4Address: '',
+              IPv6Address: '',
+            };
     }
     return {
       Name: n.name,
@@ -204,7 +257,11 @@ export class Networks {
       Scope: 'local',
       Driver: n.driver,
       EnableIPv6: false,
-      IPAM: { Driver: n.ipam.driver, Options: Object.keys(n.ipam.options).length ? n.ipam.options : null, Config: n.ipam.config },
+      IPAM: {
+        Driver: n.ipam.driver,
+        Options: Object.keys(n.ipam.options).length ? n.ipam.options : null,
+        Config: n.ipam.config,
+      },
       Internal: n.internal,
       Attachable: n.attachable,
       Ingress: false,
@@ -232,7 +289,8 @@ function badType(v: string): never {
 export function parseUntil(v: string): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
   const d = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(v);
-  if (d && (d[1] || d[2] || d[3])) return Date.now() - ((Number(d[1] ?? 0) * 60 + Number(d[2] ?? 0)) * 60 + Number(d[3] ?? 0)) * 1000;
+  if (d && (d[1] || d[2] || d[3]))
+    return Date.now() - ((Number(d[1] ?? 0) * 60 + Number(d[2] ?? 0)) * 60 + Number(d[3] ?? 0)) * 1000;
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw badParameter(`invalid until filter: ${v}`);
   return t;

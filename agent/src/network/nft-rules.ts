@@ -29,8 +29,18 @@ export function renderHostRules(r: HostRuleset): string {
   const L: string[] = [];
   L.push(`add table ip ${r.table}`, `delete table ip ${r.table}`, `table ip ${r.table} {`);
   // Published ports: anything addressed to a local address (127.0.0.1, the host's addresses, a gateway).
-  L.push('  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', '    fib daddr type local jump publish', '  }');
-  L.push('  chain output {', '    type nat hook output priority -100; policy accept;', '    fib daddr type local jump publish', '  }');
+  L.push(
+    '  chain prerouting {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
+    '    fib daddr type local jump publish',
+    '  }',
+  );
+  L.push(
+    '  chain output {',
+    '    type nat hook output priority -100; policy accept;',
+    '    fib daddr type local jump publish',
+    '  }',
+  );
   L.push('  chain publish {');
   for (const d of r.dnat) {
     const daddr = d.hostIp === '0.0.0.0' ? '' : `ip daddr ${d.hostIp} `;
@@ -44,9 +54,12 @@ export function renderHostRules(r: HostRuleset): string {
     // 127.0.0.1:<published> → container: the loopback source must become the gateway address.
     L.push(`    ip saddr 127.0.0.0/8 oifname { ${bridges.join(', ')} } masquerade`);
     // Hairpin: a container reaching a published port through the host gets the reply back through the host.
-    L.push(`    ct status dnat ip saddr { ${subnets.join(', ')} } oifname { ${bridges.join(', ')} } masquerade`);
+    L.push(
+      `    ct status dnat ip saddr { ${subnets.join(', ')} } oifname { ${bridges.join(', ')} } masquerade`,
+    );
   }
-  for (const b of r.bridges) if (b.masquerade && !b.internal) L.push(`    ip saddr ${b.subnet} oifname != ${q(b.bridge)} masquerade`);
+  for (const b of r.bridges)
+    if (b.masquerade && !b.internal) L.push(`    ip saddr ${b.subnet} oifname != ${q(b.bridge)} masquerade`);
   L.push('  }');
   L.push('  chain forward {', '    type filter hook forward priority filter; policy accept;');
   for (const b of r.bridges) {
@@ -57,7 +70,9 @@ export function renderHostRules(r: HostRuleset): string {
   }
   if (r.bridges.length > 0) {
     // Containers' links have a large MTU: clamp their SYNs to the MTU of the route that leaves the host.
-    L.push(`    iifname { ${bridges.join(', ')} } oifname != { ${bridges.join(', ')} } tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu`);
+    L.push(
+      `    iifname { ${bridges.join(', ')} } oifname != { ${bridges.join(', ')} } tcp flags & (syn | rst) == syn tcp option maxseg size set rt mtu`,
+    );
   }
   if (r.bridges.length > 1) {
     // Isolation between networks (dockerd's DOCKER-ISOLATION), published ports excepted.

@@ -47,7 +47,8 @@ export function portRequests(bindings: PortMap, publishAll: boolean, exposed: st
     for (const b of list ?? []) {
       const hostIp = b.HostIp === undefined || b.HostIp === '' ? '0.0.0.0' : b.HostIp;
       if (hostIp === '::' || hostIp.includes(':')) continue; // IPv6 bindings: berth networks are IPv4 only.
-      if (parseIp(hostIp) === undefined) throw badParameter(`invalid host IP address in port binding: ${hostIp}`);
+      if (parseIp(hostIp) === undefined)
+        throw badParameter(`invalid host IP address in port binding: ${hostIp}`);
       out.push({ proto, containerPort: port, hostIp, hostPortRange: parseHostPort(b.HostPort) });
     }
   }
@@ -106,10 +107,22 @@ export class PortReservations {
   async restore(containerId: string, ports: PublishedPort[], target: string): Promise<void> {
     for (const p of ports) {
       try {
-        const h = await this.bindOne({ proto: p.proto, containerPort: p.containerPort, hostIp: p.hostIp, hostPortRange: [p.hostPort, p.hostPort] }, target);
+        const h = await this.bindOne(
+          {
+            proto: p.proto,
+            containerPort: p.containerPort,
+            hostIp: p.hostIp,
+            hostPortRange: [p.hostPort, p.hostPort],
+          },
+          target,
+        );
         this.held.set(containerId, [...(this.held.get(containerId) ?? []), h]);
       } catch (err) {
-        this.log.warn('could not re-reserve published port', { containerId, port: p.hostPort, err: err as Error });
+        this.log.warn('could not re-reserve published port', {
+          containerId,
+          port: p.hostPort,
+          err: err as Error,
+        });
       }
     }
   }
@@ -134,8 +147,14 @@ export class PortReservations {
       }
     }
     const shown = lo === hi ? String(lo) : `${lo}-${hi}`;
-    const why = (lastErr as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE' ? 'port is already allocated' : (lastErr as Error | undefined)?.message ?? 'failed';
-    throw new ApiError(500, `driver failed programming external connectivity on endpoint: Bind for ${r.hostIp}:${shown} failed: ${why}`);
+    const why =
+      (lastErr as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE'
+        ? 'port is already allocated'
+        : ((lastErr as Error | undefined)?.message ?? 'failed');
+    throw new ApiError(
+      500,
+      `driver failed programming external connectivity on endpoint: Bind for ${r.hostIp}:${shown} failed: ${why}`,
+    );
   }
 
   private bindTcp(r: PortRequest, port: number, target: string): Promise<Holder> {
@@ -156,7 +175,10 @@ export class PortReservations {
         server.off('error', reject);
         server.on('error', (err) => this.log.warn('published port socket error', { err }));
         const actual = (server.address() as net.AddressInfo).port;
-        resolve({ port: { proto: 'tcp', containerPort: r.containerPort, hostIp: r.hostIp, hostPort: actual }, close: () => server.close() });
+        resolve({
+          port: { proto: 'tcp', containerPort: r.containerPort, hostIp: r.hostIp, hostPort: actual },
+          close: () => server.close(),
+        });
       });
     });
   }
@@ -169,7 +191,10 @@ export class PortReservations {
         sock.off('error', reject);
         sock.on('error', (err) => this.log.warn('published port socket error', { err }));
         const actual = sock.address().port;
-        resolve({ port: { proto: 'udp', containerPort: r.containerPort, hostIp: r.hostIp, hostPort: actual }, close: () => sock.close() });
+        resolve({
+          port: { proto: 'udp', containerPort: r.containerPort, hostIp: r.hostIp, hostPort: actual },
+          close: () => sock.close(),
+        });
       });
     });
   }

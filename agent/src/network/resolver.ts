@@ -25,7 +25,9 @@ export class NetworkResolver implements DnsResolver {
     if (!m) return { kind: 'refuse' };
     const asker = this.findAsker(askerIp);
     if (!asker) return { kind: 'refuse' };
-    const nets = asker.rec.sandbox!.endpoints.map((e) => m.store.networks.get(e.networkId)).filter((n) => n !== undefined && m.isUserNetwork(n));
+    const nets = asker.rec
+      .sandbox!.endpoints.map((e) => m.store.networks.get(e.networkId))
+      .filter((n) => n !== undefined && m.isUserNetwork(n));
 
     if (type === TYPE_PTR && name.endsWith('.in-addr.arpa')) {
       const ip = name.slice(0, -'.in-addr.arpa'.length).split('.').reverse().join('.');
@@ -39,7 +41,11 @@ export class NetworkResolver implements DnsResolver {
         const suffix = `.${n!.name.toLowerCase()}`;
         const short = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
         for (const { containerId, record, ep } of m.store.endpointsOn(n!.id)) {
-          if (dnsNames(containerId, record, n!.id).some((x) => x.toLowerCase() === short || x.toLowerCase() === name)) {
+          if (
+            dnsNames(containerId, record, n!.id).some(
+              (x) => x.toLowerCase() === short || x.toLowerCase() === name,
+            )
+          ) {
             const ip = parseIp(ep.ip);
             if (ip !== undefined && !ips.includes(ip)) ips.push(ip);
           }

@@ -14,7 +14,15 @@ import { newId, type NetworkManager } from './manager.js';
 import { portMap, portRequests } from './ports.js';
 import { dnsNames } from './resolver.js';
 import type { Attachment, ContainerRecord, EndpointState, NetworkRecord, SandboxState } from './state.js';
-import { dnsRedirectStep, netnsStep, removeDnsRedirect, runSteps, tolerateMissing, vethSteps, type Step } from './steps.js';
+import {
+  dnsRedirectStep,
+  netnsStep,
+  removeDnsRedirect,
+  runSteps,
+  tolerateMissing,
+  vethSteps,
+  type Step,
+} from './steps.js';
 import type { ContainerNetworking, ContainerNetworkRequest, EtcFiles, SandboxSetup } from './types.js';
 
 export class Sandboxes implements ContainerNetworking {
@@ -81,10 +89,15 @@ export class Sandboxes implements ContainerNetworking {
         return { mode: 'host' };
       case 'container': {
         const target = this.store.containers.get(rec.mode.containerId);
-        if (!target?.sandbox) throw conflict(`cannot join network namespace of a non running container: ${rec.mode.containerId.slice(0, 12)}`);
+        if (!target?.sandbox)
+          throw conflict(
+            `cannot join network namespace of a non running container: ${rec.mode.containerId.slice(0, 12)}`,
+          );
         rec.sandbox = { id: target.sandbox.id, endpoints: [], ports: [] };
         await this.store.saveContainers();
-        return target.sandbox.netns ? { mode: 'join', path: m.kernel.netnsPath(target.sandbox.netns) } : { mode: 'host' };
+        return target.sandbox.netns
+          ? { mode: 'join', path: m.kernel.netnsPath(target.sandbox.netns) }
+          : { mode: 'host' };
       }
       case 'none': {
         const netns = m.names.netnsFor(id);
@@ -145,7 +158,14 @@ export class Sandboxes implements ContainerNetworking {
   }
 
   /** Allocates the address and describes the steps of one endpoint (nothing touches the kernel yet). */
-  private endpointPlan(id: string, n: NetworkRecord, att: Attachment, netns: string, ifname: string, gateway: boolean): { ep: EndpointState; steps: Step[] } {
+  private endpointPlan(
+    id: string,
+    n: NetworkRecord,
+    att: Attachment,
+    netns: string,
+    ifname: string,
+    gateway: boolean,
+  ): { ep: EndpointState; steps: Step[] } {
     const m = this.m;
     if (n.driver !== 'bridge' || !n.bridge) throw badParameter(`network ${n.name} cannot take endpoints`);
     const preferred = att.ipv4 !== undefined ? parseIp(att.ipv4) : undefined;
@@ -223,9 +243,12 @@ export class Sandboxes implements ContainerNetworking {
       const id = this.containerId(containerRef);
       const rec = this.record(id);
       if (rec.mode.kind !== 'bridge' || n.driver !== 'bridge') {
-        throw badParameter('container sharing network namespace with another container or host cannot be connected to any other network');
+        throw badParameter(
+          'container sharing network namespace with another container or host cannot be connected to any other network',
+        );
       }
-      if (rec.attachments.some((a) => a.networkId === n.id)) throw forbidden(`endpoint with name ${rec.req.name} already exists in network ${n.name}`);
+      if (rec.attachments.some((a) => a.networkId === n.id))
+        throw forbidden(`endpoint with name ${rec.req.name} already exists in network ${n.name}`);
       const att = attachmentFor(m, n, cfg ?? undefined);
       if (!rec.sandbox) {
         rec.attachments.push(att);
@@ -236,7 +259,8 @@ export class Sandboxes implements ContainerNetworking {
       const used = new Set(rec.sandbox.endpoints.map((e) => e.ifname));
       let idx = 0;
       while (used.has(`eth${idx}`)) idx++;
-      const needsGateway = !n.internal && !rec.sandbox.endpoints.some((e) => !this.store.networks.get(e.networkId)?.internal);
+      const needsGateway =
+        !n.internal && !rec.sandbox.endpoints.some((e) => !this.store.networks.get(e.networkId)?.internal);
       const { ep, steps } = this.endpointPlan(id, n, att, rec.sandbox.netns!, `eth${idx}`, needsGateway);
       const endpoints = [...rec.sandbox.endpoints, ep];
       const hadDns = rec.sandbox.endpoints.some((e) => this.isUser(e.networkId));
@@ -280,7 +304,11 @@ export class Sandboxes implements ContainerNetworking {
         const rest = rec.sandbox.endpoints;
         // The default route left with the interface: give it to the next network that has a gateway.
         const gwEp = rest.find((e) => !this.store.networks.get(e.networkId)?.internal);
-        if (gwEp) await m.kernel.ip([`route replace default via ${gwEp.gateway} dev ${gwEp.ifname}`], rec.sandbox.netns);
+        if (gwEp)
+          await m.kernel.ip(
+            [`route replace default via ${gwEp.gateway} dev ${gwEp.ifname}`],
+            rec.sandbox.netns,
+          );
         const dns = this.dnsStep(rec.sandbox.netns!, rest);
         if (dns) await dns.run();
         else await removeDnsRedirect(m.kernel, rec.sandbox.netns!);
@@ -309,7 +337,10 @@ export class Sandboxes implements ContainerNetworking {
     try {
       await this.m.lookup?.writeEtcFiles(id, this.etcFiles(rec));
     } catch (err) {
-      this.m.log.warn('could not update /etc/hosts after connect/disconnect', { container: id, err: err as Error });
+      this.m.log.warn('could not update /etc/hosts after connect/disconnect', {
+        container: id,
+        err: err as Error,
+      });
     }
   }
 
@@ -325,7 +356,9 @@ export class Sandboxes implements ContainerNetworking {
       if (target) return this.etcFiles(target);
     }
     const defaultGw = m.gatewayOf(m.defaultBridge()) ?? '127.0.0.1';
-    const extraHosts = req.extraHosts.map(parseExtraHost).map((e) => ({ name: e.name, ip: e.ip === 'host-gateway' ? defaultGw : e.ip }));
+    const extraHosts = req.extraHosts
+      .map(parseExtraHost)
+      .map((e) => ({ name: e.name, ip: e.ip === 'host-gateway' ? defaultGw : e.ip }));
     if (rec.mode.kind === 'host') {
       let hostHosts = '';
       try {
@@ -334,7 +367,13 @@ export class Sandboxes implements ContainerNetworking {
         hostHosts = '127.0.0.1\tlocalhost\n';
       }
       const extra = extraHosts.map((e) => `${e.ip}\t${e.name}\n`).join('');
-      const resolv = renderResolvConf({ host, dns: req.dns.length ? req.dns : m.opts.dns ?? [], dnsSearch: req.dnsSearch, dnsOptions: req.dnsOptions, embedded: false });
+      const resolv = renderResolvConf({
+        host,
+        dns: req.dns.length ? req.dns : (m.opts.dns ?? []),
+        dnsSearch: req.dnsSearch,
+        dnsOptions: req.dnsOptions,
+        embedded: false,
+      });
       return { hosts: hostHosts + extra, resolvConf: resolv };
     }
     const eps = rec.sandbox?.endpoints ?? [];
@@ -346,15 +385,26 @@ export class Sandboxes implements ContainerNetworking {
       const tep = trec?.sandbox?.endpoints.find((e) => eps.some((o) => o.networkId === e.networkId));
       if (t && tep) {
         const aliasName = (alias ?? name!).replace(/^.*\//, '');
-        links.push({ ip: tep.ip, names: [...new Set([aliasName, t.id.slice(0, 12), t.name.replace(/^\//, '')])] });
+        links.push({
+          ip: tep.ip,
+          names: [...new Set([aliasName, t.id.slice(0, 12), t.name.replace(/^\//, '')])],
+        });
       }
     }
-    const embedded = eps.some((e) => this.isUser(e.networkId)) || (!rec.sandbox && rec.attachments.some((a) => this.isUser(a.networkId)));
+    const embedded =
+      eps.some((e) => this.isUser(e.networkId)) ||
+      (!rec.sandbox && rec.attachments.some((a) => this.isUser(a.networkId)));
     return {
-      hosts: renderHosts({ hostname: req.hostname, ...(req.domainname ? { domainname: req.domainname } : {}), ...(eps[0] ? { ownIp: eps[0].ip } : {}), extraHosts, links }),
+      hosts: renderHosts({
+        hostname: req.hostname,
+        ...(req.domainname ? { domainname: req.domainname } : {}),
+        ...(eps[0] ? { ownIp: eps[0].ip } : {}),
+        extraHosts,
+        links,
+      }),
       resolvConf: renderResolvConf({
         host,
-        dns: req.dns.length ? req.dns : m.opts.dns ?? [],
+        dns: req.dns.length ? req.dns : (m.opts.dns ?? []),
         dnsSearch: req.dnsSearch,
         dnsOptions: req.dnsOptions,
         embedded,
@@ -369,8 +419,27 @@ export class Sandboxes implements ContainerNetworking {
     const networks: Record<string, EndpointSettings> = {};
     let primary: EndpointSettings | undefined;
     if (rec) {
-      const modeNet = rec.mode.kind === 'host' || rec.mode.kind === 'none' ? this.store.findNetwork(rec.mode.kind) : undefined;
-      if (modeNet) networks[modeNet.name] = { IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: modeNet.id, EndpointID: sb ? sb.id : '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DriverOpts: null, DNSNames: null };
+      const modeNet =
+        rec.mode.kind === 'host' || rec.mode.kind === 'none'
+          ? this.store.findNetwork(rec.mode.kind)
+          : undefined;
+      if (modeNet)
+        networks[modeNet.name] = {
+          IPAMConfig: null,
+          Links: null,
+          Aliases: null,
+          MacAddress: '',
+          NetworkID: modeNet.id,
+          EndpointID: sb ? sb.id : '',
+          Gateway: '',
+          IPAddress: '',
+          IPPrefixLen: 0,
+          IPv6Gateway: '',
+          GlobalIPv6Address: '',
+          GlobalIPv6PrefixLen: 0,
+          DriverOpts: null,
+          DNSNames: null,
+        };
       for (const att of rec.attachments) {
         const n = this.store.networks.get(att.networkId);
         if (!n) continue;
@@ -421,10 +490,12 @@ export class Sandboxes implements ContainerNetworking {
     const rec = this.store.containers.get(id);
     const out: Port[] = [];
     const published = rec?.sandbox?.ports ?? [];
-    for (const p of published) out.push({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto });
+    for (const p of published)
+      out.push({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto });
     for (const key of rec?.sandbox ? rec.req.exposedPorts : []) {
       const [port, proto] = key.split('/');
-      if (!published.some((p) => String(p.containerPort) === port && p.proto === (proto ?? 'tcp'))) out.push({ PrivatePort: Number(port), Type: (proto ?? 'tcp') as Port['Type'] });
+      if (!published.some((p) => String(p.containerPort) === port && p.proto === (proto ?? 'tcp')))
+        out.push({ PrivatePort: Number(port), Type: (proto ?? 'tcp') as Port['Type'] });
     }
     return out;
   }
@@ -478,7 +549,9 @@ export class Sandboxes implements ContainerNetworking {
       }
     }
     for (const l of await m.kernel.links()) {
-      const stray = m.names.isVeth(l.name) ? !liveVeths.has(l.name) : m.names.ownsLink(l.name) && l.kind === 'bridge' && !bridges.has(l.name);
+      const stray = m.names.isVeth(l.name)
+        ? !liveVeths.has(l.name)
+        : m.names.ownsLink(l.name) && l.kind === 'bridge' && !bridges.has(l.name);
       if (stray) {
         m.log.info('reconcile: removing stray link', { link: l.name });
         await tolerateMissing(() => m.kernel.ip([`link del ${l.name}`]));

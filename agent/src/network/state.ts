@@ -63,7 +63,8 @@ export interface PublishedPort {
   hostPort: number;
 }
 
-export type ModeState = { kind: 'bridge' } | { kind: 'host' } | { kind: 'none' } | { kind: 'container'; containerId: string };
+export type ModeState =
+  { kind: 'bridge' } | { kind: 'host' } | { kind: 'none' } | { kind: 'container'; containerId: string };
 
 export interface SandboxState {
   /** Docker's SandboxID: random 64 hex. */
@@ -100,9 +101,15 @@ export class NetStore {
   async load(): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await removeStaleTemps(this.dir);
-    const n = await readJson<NetworksFile>(path.join(this.dir, 'networks.json'), { version: 1, networks: [] });
+    const n = await readJson<NetworksFile>(path.join(this.dir, 'networks.json'), {
+      version: 1,
+      networks: [],
+    });
     for (const r of n.networks) this.networks.set(r.id, r);
-    const c = await readJson<ContainersFile>(path.join(this.dir, 'containers.json'), { version: 1, containers: {} });
+    const c = await readJson<ContainersFile>(path.join(this.dir, 'containers.json'), {
+      version: 1,
+      containers: {},
+    });
     for (const [id, r] of Object.entries(c.containers)) this.containers.set(id, r);
   }
 
@@ -129,7 +136,8 @@ export class NetStore {
   endpointsOn(networkId: string): { containerId: string; record: ContainerRecord; ep: EndpointState }[] {
     const out: { containerId: string; record: ContainerRecord; ep: EndpointState }[] = [];
     for (const [containerId, record] of this.containers) {
-      for (const ep of record.sandbox?.endpoints ?? []) if (ep.networkId === networkId) out.push({ containerId, record, ep });
+      for (const ep of record.sandbox?.endpoints ?? [])
+        if (ep.networkId === networkId) out.push({ containerId, record, ep });
     }
     return out;
   }

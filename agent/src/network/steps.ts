@@ -66,7 +66,8 @@ export function bridgeSteps(k: NetKernel, b: BridgeSpec): Step[] {
       name: 'ensureBridge',
       async run() {
         const link = (await k.links()).find((l) => l.name === b.name);
-        if (link && link.kind !== 'bridge') throw new Error(`interface ${b.name} exists and is not a bridge; choose another bridge name`);
+        if (link && link.kind !== 'bridge')
+          throw new Error(`interface ${b.name} exists and is not a bridge; choose another bridge name`);
         if (!link) {
           await tolerateExists(() => k.ip([`link add ${b.name} type bridge`]));
           created = true;
@@ -80,8 +81,12 @@ export function bridgeSteps(k: NetKernel, b: BridgeSpec): Step[] {
       name: 'ensureBridgeAddress',
       async run() {
         const addrs = (await k.addrs()).filter((a) => a.dev === b.name);
-        const stale = addrs.filter((a) => a.cidr !== b.gatewayCidr).map((a) => `addr del ${a.cidr} dev ${b.name}`);
-        const add = addrs.some((a) => a.cidr === b.gatewayCidr) ? [] : [`addr replace ${b.gatewayCidr} dev ${b.name}`];
+        const stale = addrs
+          .filter((a) => a.cidr !== b.gatewayCidr)
+          .map((a) => `addr del ${a.cidr} dev ${b.name}`);
+        const add = addrs.some((a) => a.cidr === b.gatewayCidr)
+          ? []
+          : [`addr replace ${b.gatewayCidr} dev ${b.name}`];
         await k.ip([...stale, ...add, `link set ${b.name} address ${b.mac} mtu ${b.mtu} up`]);
       },
     },
@@ -161,7 +166,13 @@ export function vethSteps(k: NetKernel, e: EndpointIfaceSpec): Step[] {
  * on the network's gateway, with the source rewritten to the container's address so the server knows who
  * asks. route_localnet lets a 127/8-sourced packet leave through the interface until SNAT rewrites it.
  */
-export function dnsRedirectStep(k: NetKernel, netns: string, ifname: string, dnsServer: string, containerIp: string): Step {
+export function dnsRedirectStep(
+  k: NetKernel,
+  netns: string,
+  ifname: string,
+  dnsServer: string,
+  containerIp: string,
+): Step {
   const script = [
     'add table ip berth_dns',
     'delete table ip berth_dns',

@@ -70,7 +70,9 @@ export async function startExec(
     child.once('error', (err) => reject(new RuntimeError(`exec helper: ${err.message}`, 125)));
   });
   const ended = (s: Readable | undefined): Promise<void> =>
-    s ? new Promise((r) => (s.readableEnded || s.destroyed ? r() : (s.once('end', r), s.once('close', r)))) : Promise.resolve();
+    s
+      ? new Promise((r) => (s.readableEnded || s.destroyed ? r() : (s.once('end', r), s.once('close', r))))
+      : Promise.resolve();
   let hostPid: number;
   try {
     hostPid = await started;

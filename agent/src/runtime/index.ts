@@ -15,7 +15,9 @@ import type { Runtime, RuntimeOptions } from './types.js';
  * other data root (tests, parallel daemons) gets names derived from it, so daemons never share cgroups or
  * shim sockets unless told to. Paths stay short: unix socket paths are limited to 108 bytes.
  */
-export function runtimeOptionsFor(config: Pick<DaemonConfig, 'dataRoot' | 'cgroupParent' | 'execRoot'>): RuntimeOptions {
+export function runtimeOptionsFor(
+  config: Pick<DaemonConfig, 'dataRoot' | 'cgroupParent' | 'execRoot'>,
+): RuntimeOptions {
   const isDefault = path.resolve(config.dataRoot) === DEFAULTS.dataRoot;
   const tag = createHash('sha256').update(path.resolve(config.dataRoot)).digest('hex').slice(0, 10);
   return {

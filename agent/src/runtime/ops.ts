@@ -29,21 +29,48 @@ export const MS = {
   STRICTATIME: 1 << 24,
 } as const;
 
-const CLONE = { NEWNS: 0x20000, NEWCGROUP: 0x2000000, NEWUTS: 0x4000000, NEWIPC: 0x8000000, NEWPID: 0x20000000, NEWNET: 0x40000000 };
+const CLONE = {
+  NEWNS: 0x20000,
+  NEWCGROUP: 0x2000000,
+  NEWUTS: 0x4000000,
+  NEWIPC: 0x8000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+};
 
 const RLIMITS: Record<string, number> = {
-  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9, locks: 10,
-  sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
+  cpu: 0,
+  fsize: 1,
+  data: 2,
+  stack: 3,
+  core: 4,
+  rss: 5,
+  nproc: 6,
+  nofile: 7,
+  memlock: 8,
+  as: 9,
+  locks: 10,
+  sigpending: 11,
+  msgqueue: 12,
+  nice: 13,
+  rtprio: 14,
+  rttime: 15,
 };
 
 const PROPAGATION: Record<string, number> = {
-  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
-  slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC,
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED,
+  rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE | MS.REC,
 };
 
 /** One op line: TAB-separated fields with \\, \t and \n escaped (the C parser's format). */
 export function opLine(fields: (string | number)[]): string {
-  return fields.map((f) => String(f).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n')).join('\t');
+  return fields
+    .map((f) => String(f).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'))
+    .join('\t');
 }
 
 function optionFlags(options: readonly string[] | undefined): number {
@@ -124,18 +151,30 @@ function userMountOps(m: MountSpec): (string | number)[][] {
     if (prop !== undefined) ops.push(['rmount', '', m.destination, '', prop, '', '-']);
     return ops;
   }
-  const data = [m.mode !== undefined ? `mode=${m.mode.toString(8)}` : '', m.size ? `size=${m.size}` : ''].filter(Boolean).join(',');
+  const data = [m.mode !== undefined ? `mode=${m.mode.toString(8)}` : '', m.size ? `size=${m.size}` : '']
+    .filter(Boolean)
+    .join(',');
   const flags = optionFlags(m.options) | (m.readonly ? MS.RDONLY : 0);
   return [['rmount', 'tmpfs', m.destination, 'tmpfs', flags, data, 'd']];
 }
 
 const STD_DEVICES: [string, number, number][] = [
-  ['/dev/null', 1, 3], ['/dev/zero', 1, 5], ['/dev/full', 1, 7], ['/dev/random', 1, 8], ['/dev/urandom', 1, 9], ['/dev/tty', 5, 0],
+  ['/dev/null', 1, 3],
+  ['/dev/zero', 1, 5],
+  ['/dev/full', 1, 7],
+  ['/dev/random', 1, 8],
+  ['/dev/urandom', 1, 9],
+  ['/dev/tty', 5, 0],
 ];
 
 /** The overlay op: layers named relative to their common parent, so the helper's mount(2) fallback (kernels
  *  before 6.8, without fsconfig "lowerdir+") fits in a page for as many layers as possible. */
-export function overlayOp(lower: readonly string[], upper: string, work: string, target: string): (string | number)[] {
+export function overlayOp(
+  lower: readonly string[],
+  upper: string,
+  work: string,
+  target: string,
+): (string | number)[] {
   const parts = lower.map((l) => l.split('/'));
   let n = 0;
   while (parts.every((p) => p.length > n + 1 && p[n] === parts[0]![n])) n++;
@@ -196,8 +235,24 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
     ops.push(['rsymlink', '/proc/self/fd/2', '/dev/stderr']);
     ops.push(['rsymlink', 'pts/ptmx', '/dev/ptmx']);
   }
-  ops.push(['rmount', 'devpts', '/dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620,gid=5', 'd']);
-  ops.push(['rmount', 'shm', '/dev/shm', 'tmpfs', nse, `mode=1777,size=${spec.shmSize || 64 * 1024 * 1024}`, 'd']);
+  ops.push([
+    'rmount',
+    'devpts',
+    '/dev/pts',
+    'devpts',
+    MS.NOSUID | MS.NOEXEC,
+    'newinstance,ptmxmode=0666,mode=0620,gid=5',
+    'd',
+  ]);
+  ops.push([
+    'rmount',
+    'shm',
+    '/dev/shm',
+    'tmpfs',
+    nse,
+    `mode=1777,size=${spec.shmSize || 64 * 1024 * 1024}`,
+    'd',
+  ]);
   if (isNew(ns.ipc)) ops.push(['rmount', 'mqueue', '/dev/mqueue', 'mqueue', nse, '', 'd']);
   ops.push(['rmount', 'sysfs', '/sys', 'sysfs', nse | (spec.privileged ? 0 : MS.RDONLY), '', 'd']);
   const cgRo = spec.privileged ? 0 : MS.RDONLY;
@@ -205,7 +260,8 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
     ops.push(['rmount', 'cgroup', '/sys/fs/cgroup', 'cgroup2', nse | cgRo, '', 'd']);
   } else if (ctx.cgroupV1Mounts?.length && isNew(ns.cgroup)) {
     ops.push(['rmount', 'tmpfs', '/sys/fs/cgroup', 'tmpfs', nse, 'mode=755', 'd']);
-    for (const m of ctx.cgroupV1Mounts) ops.push(['rmount', 'cgroup', `/sys/fs/cgroup/${m.dir}`, 'cgroup', nse | cgRo, m.options, 'd']);
+    for (const m of ctx.cgroupV1Mounts)
+      ops.push(['rmount', 'cgroup', `/sys/fs/cgroup/${m.dir}`, 'cgroup', nse | cgRo, m.options, 'd']);
     ops.push(['rmount', '', '/sys/fs/cgroup', '', MS.REMOUNT | nse | cgRo, 'mode=755', '-']);
   }
   for (const d of spec.devices) ops.push(['rmount', d.hostPath, d.containerPath, '', MS.BIND, '', 'f']);
@@ -230,7 +286,8 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
   for (const l of p.rlimits) ops.push(['rlimit', rlimitNumber(l.type), l.soft, l.hard]);
   // always set: otherwise the container inherits the daemon's (possibly negative) score
   ops.push(['oomscore', p.oomScoreAdj ?? 0]);
-  if (p.terminal && p.consoleSize) ops.push(['consolesize', Math.floor(p.consoleSize.rows), Math.floor(p.consoleSize.cols)]);
+  if (p.terminal && p.consoleSize)
+    ops.push(['consolesize', Math.floor(p.consoleSize.rows), Math.floor(p.consoleSize.cols)]);
   if (p.terminal) ops.push(['openpty']);
   if (p.init) ops.push(['init', '/sbin/docker-init']);
   const text = ops.map(opLine);
@@ -240,7 +297,10 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
 
 /** The op list for `berth-shim exec`: enter the namespaces of `pid`, join its cgroups, become the user. */
 export function compileExecOps(pid: number, proc: ExecProcessSpec, cgroupProcs: readonly string[]): string {
-  const ops: (string | number)[][] = [['pid', pid], ['terminal', proc.terminal ? 1 : 0]];
+  const ops: (string | number)[][] = [
+    ['pid', pid],
+    ['terminal', proc.terminal ? 1 : 0],
+  ];
   if (proc.consoleSize) ops.push(['consolesize', proc.consoleSize.rows, proc.consoleSize.cols]);
   for (const f of cgroupProcs) ops.push(['cgroupprocs', f]);
   return [...ops.map(opLine), ...identityOps(proc)].join('\n') + '\n';

@@ -7,7 +7,13 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { compileDeviceFilter } from '../cgroups/device-bpf.js';
-import { checkCgroupRef, DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupRef, type DeviceRule } from '../cgroups/types.js';
+import {
+  checkCgroupRef,
+  DEFAULT_DEVICE_RULES,
+  type CgroupDriver,
+  type CgroupRef,
+  type DeviceRule,
+} from '../cgroups/types.js';
 import type { Logger } from '../log.js';
 import type { Sys } from '../sys/sys.js';
 import { ociError, parseErrorReply, startExec } from './exec.js';
@@ -40,10 +46,13 @@ async function deviceRules(spec: RuntimeSpec): Promise<DeviceRule[]> {
   for (const d of spec.devices) {
     const st = await fsp.stat(d.hostPath).catch(() => undefined);
     if (!st || !(st.isCharacterDevice() || st.isBlockDevice())) {
-      throw new RuntimeError(`error gathering device information while adding custom device "${d.hostPath}": not a device node`, 125);
+      throw new RuntimeError(
+        `error gathering device information while adding custom device "${d.hostPath}": not a device node`,
+        125,
+      );
     }
     // Linux dev_t: major in bits 8-19 (+32-63), minor in bits 0-7 and 20-31
-    const major = ((st.rdev >> 8) & 0xfff) | Math.floor(st.rdev / 2 ** 32) & ~0xfff;
+    const major = ((st.rdev >> 8) & 0xfff) | (Math.floor(st.rdev / 2 ** 32) & ~0xfff);
     const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
     const access = d.permissions.replace(/[^rwm]/g, '') || 'rwm';
     rules.push({ type: st.isCharacterDevice() ? 'c' : 'b', major, minor, access });
@@ -77,10 +86,14 @@ export class LinuxRuntime implements Runtime {
 
   async create(spec: RuntimeSpec): Promise<CreateResult> {
     const dir = this.store.dir(spec.id);
-    if (await this.store.load(spec.id)) throw new RuntimeError(`container ${spec.id} already exists in the runtime`, 125);
+    if (await this.store.load(spec.id))
+      throw new RuntimeError(`container ${spec.id} already exists in the runtime`, 125);
     let ref: CgroupRef;
     try {
-      ref = checkCgroupRef({ parent: spec.cgroup.parent || this.d.cgroupParent, name: spec.cgroup.name ?? spec.id });
+      ref = checkCgroupRef({
+        parent: spec.cgroup.parent || this.d.cgroupParent,
+        name: spec.cgroup.name ?? spec.id,
+      });
     } catch (err) {
       throw new RuntimeError((err as Error).message, 125);
     }
@@ -91,7 +104,8 @@ export class LinuxRuntime implements Runtime {
       await this.d.cgroups.create(ref, spec.cgroup.resources, devices);
       const filterDir = this.d.cgroups.deviceFilterDir(ref);
       if (spec.rootfs.kind === 'overlay') {
-        for (const p of [spec.rootfs.upperDir, spec.rootfs.workDir, spec.rootfs.target]) await fsp.mkdir(p, { recursive: true });
+        for (const p of [spec.rootfs.upperDir, spec.rootfs.workDir, spec.rootfs.target])
+          await fsp.mkdir(p, { recursive: true });
       }
       if (spec.log.path) await fsp.mkdir(path.dirname(spec.log.path), { recursive: true });
       const ops = compileCreateOps(spec, {
@@ -100,7 +114,9 @@ export class LinuxRuntime implements Runtime {
         oomFile: this.d.cgroups.oomEventsFile(ref),
         cgroupVersion: this.d.cgroups.version,
         cgroupV1Mounts: this.d.cgroups.containerMounts(),
-        ...(filterDir && devices !== 'all' ? { deviceFilter: { dir: filterDir, program: compileDeviceFilter(devices) } } : {}),
+        ...(filterDir && devices !== 'all'
+          ? { deviceFilter: { dir: filterDir, program: compileDeviceFilter(devices) } }
+          : {}),
       });
       await fsp.writeFile(path.join(dir, 'config'), ops, { mode: 0o600 });
       const { pid, shimPid } = await this.spawnShim(dir);
@@ -126,7 +142,10 @@ export class LinuxRuntime implements Runtime {
   private spawnShim(dir: string): Promise<{ pid: number; shimPid: number }> {
     return new Promise((resolve, reject) => {
       // detached: own session, so the container outlives berthd (kill -9 included)
-      const child = spawn(this.d.shimPath, ['create', dir], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = spawn(this.d.shimPath, ['create', dir], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString('utf8');
@@ -143,7 +162,8 @@ export class LinuxRuntime implements Runtime {
       });
       child.once('error', (err) => reject(new RuntimeError(`cannot run berth-shim: ${err.message}`, 125)));
       child.once('exit', (code, sig) => {
-        if (!out.includes('\n')) reject(new RuntimeError(`berth-shim exited (${code ?? sig}) before creating the container`, 125));
+        if (!out.includes('\n'))
+          reject(new RuntimeError(`berth-shim exited (${code ?? sig}) before creating the container`, 125));
       });
     });
   }
@@ -178,7 +198,10 @@ export class LinuxRuntime implements Runtime {
 
   async resize(id: ContainerId, size: { rows: number; cols: number }): Promise<void> {
     await this.saved(id);
-    await shimCommand(this.store.socket(id), `resize ${Math.floor(size.rows)} ${Math.floor(size.cols)}`).catch((err) => {
+    await shimCommand(
+      this.store.socket(id),
+      `resize ${Math.floor(size.rows)} ${Math.floor(size.cols)}`,
+    ).catch((err) => {
       if (!(err instanceof ShimUnavailableError)) throw err;
     });
   }
@@ -217,7 +240,12 @@ export class LinuxRuntime implements Runtime {
       const after = await this.store.exit(id);
       if (after) return after;
       if (!this.d.sys.pidAlive(s.shimPid)) {
-        return { exitCode: 255, oomKilled: false, finishedAt: new Date(), error: 'container supervisor died without an exit status' };
+        return {
+          exitCode: 255,
+          oomKilled: false,
+          finishedAt: new Date(),
+          error: 'container supervisor died without an exit status',
+        };
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -257,7 +285,12 @@ export class LinuxRuntime implements Runtime {
     const started = s.startedAt ? { startedAt: new Date(s.startedAt) } : {};
     if (exit) return { ...base, ...started, status: 'stopped', exit };
     if (!this.d.sys.pidAlive(s.shimPid) && !this.d.sys.pidAlive(s.pid)) {
-      const lost: ExitStatus = { exitCode: 255, oomKilled: false, finishedAt: new Date(), error: 'container supervisor died without an exit status' };
+      const lost: ExitStatus = {
+        exitCode: 255,
+        oomKilled: false,
+        finishedAt: new Date(),
+        error: 'container supervisor died without an exit status',
+      };
       return { ...base, ...started, status: 'stopped', exit: lost };
     }
     if (!s.startedAt) return { ...base, status: 'created' };
@@ -295,7 +328,9 @@ export class LinuxRuntime implements Runtime {
 
   async close(): Promise<void> {
     if ((await this.store.ids()).length) return;
-    await this.d.cgroups.removeParent(this.d.cgroupParent).catch((err) => this.d.log.warn('cgroup parent kept', { err }));
+    await this.d.cgroups
+      .removeParent(this.d.cgroupParent)
+      .catch((err) => this.d.log.warn('cgroup parent kept', { err }));
     await fsp.rmdir(this.d.stateRoot).catch(() => undefined);
   }
 
@@ -305,7 +340,10 @@ export class LinuxRuntime implements Runtime {
     for (const id of await this.store.ids()) {
       const s = await this.store.load(id);
       if (!known.has(id) || !s) {
-        if (s) await this.destroy(id, s.cgroup, s.shimPid).catch((err) => this.d.log.warn('reconcile: destroy failed', { id, err }));
+        if (s)
+          await this.destroy(id, s.cgroup, s.shimPid).catch((err) =>
+            this.d.log.warn('reconcile: destroy failed', { id, err }),
+          );
         await this.store.remove(id);
         report.cleaned.push(`state:${id}`);
         continue;
@@ -322,8 +360,11 @@ export class LinuxRuntime implements Runtime {
       const ref = { parent: this.d.cgroupParent, name };
       await this.d.cgroups.thaw(ref).catch(() => undefined);
       for (const pid of await this.d.cgroups.pids(ref)) this.d.sys.kill(pid, 'SIGKILL');
-      for (let i = 0; i < 100 && (await this.d.cgroups.pids(ref)).length; i++) await new Promise((r) => setTimeout(r, 10));
-      await this.d.cgroups.remove(ref).catch((err) => this.d.log.warn('reconcile: cgroup not removed', { name, err }));
+      for (let i = 0; i < 100 && (await this.d.cgroups.pids(ref)).length; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      await this.d.cgroups
+        .remove(ref)
+        .catch((err) => this.d.log.warn('reconcile: cgroup not removed', { name, err }));
       report.cleaned.push(`cgroup:${name}`);
     }
     return report;

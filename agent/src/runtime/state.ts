@@ -75,8 +75,14 @@ export function parseNetDev(text: string): Record<string, NetworkStats> {
     if (!m || m[1] === 'lo') continue;
     const f = m[2]!.trim().split(/\s+/).map(Number);
     out[m[1]!] = {
-      rxBytes: f[0] ?? 0, rxPackets: f[1] ?? 0, rxErrors: f[2] ?? 0, rxDropped: f[3] ?? 0,
-      txBytes: f[8] ?? 0, txPackets: f[9] ?? 0, txErrors: f[10] ?? 0, txDropped: f[11] ?? 0,
+      rxBytes: f[0] ?? 0,
+      rxPackets: f[1] ?? 0,
+      rxErrors: f[2] ?? 0,
+      rxDropped: f[3] ?? 0,
+      txBytes: f[8] ?? 0,
+      txPackets: f[9] ?? 0,
+      txErrors: f[10] ?? 0,
+      txDropped: f[11] ?? 0,
     };
   }
   return out;
@@ -84,7 +90,11 @@ export function parseNetDev(text: string): Record<string, NetworkStats> {
 
 export function parseExit(text: string): ExitStatus {
   const j = JSON.parse(text) as ExitJson;
-  const out: ExitStatus = { exitCode: j.exitCode, oomKilled: j.oomKilled, finishedAt: new Date(j.finishedAt) };
+  const out: ExitStatus = {
+    exitCode: j.exitCode,
+    oomKilled: j.oomKilled,
+    finishedAt: new Date(j.finishedAt),
+  };
   if (j.signal !== undefined) out.signal = j.signal;
   if (j.error !== undefined) out.error = j.error;
   return out;

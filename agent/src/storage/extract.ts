@@ -57,7 +57,8 @@ export function cleanComponents(name: string, what = 'path'): string[] {
   const parts: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;
-    if (c === '..') throw new LayerError(`invalid ${what} in layer: ${JSON.stringify(name)} escapes the layer root`);
+    if (c === '..')
+      throw new LayerError(`invalid ${what} in layer: ${JSON.stringify(name)} escapes the layer root`);
     parts.push(c);
   }
   return parts;
@@ -118,7 +119,8 @@ export class LayerExtractor implements TarSink {
   }
 
   entry(e: TarEntry): void {
-    if (++this.stats.entries > this.limits.maxEntries) throw new LayerError(`layer has more than ${this.limits.maxEntries} entries`);
+    if (++this.stats.entries > this.limits.maxEntries)
+      throw new LayerError(`layer has more than ${this.limits.maxEntries} entries`);
     const parts = cleanComponents(e.name);
     if (parts.length === 0) return; // the root itself: keep ours
     const base = parts[parts.length - 1]!;
@@ -148,7 +150,8 @@ export class LayerExtractor implements TarSink {
           fs.chmodSync(abs, e.mode);
         }
         this.dirTimes.push([rel, e.mtime]);
-        if (Object.keys(xattrs).length > 0) this.addSpecial({ ...headerOf(e, rel), pax: paxOf(xattrs) }, undefined);
+        if (Object.keys(xattrs).length > 0)
+          this.addSpecial({ ...headerOf(e, rel), pax: paxOf(xattrs) }, undefined);
         return;
       }
       case 'file': {
@@ -159,7 +162,11 @@ export class LayerExtractor implements TarSink {
           return;
         }
         // O_EXCL: the final component is never followed, even if something raced a symlink in.
-        this.fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, e.mode & 0o777 & ~UMASK);
+        this.fd = fs.openSync(
+          abs,
+          fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL,
+          e.mode & 0o777 & ~UMASK,
+        );
         this.kinds.set(rel, 'file');
         this.pending = e;
         return;
@@ -171,7 +178,10 @@ export class LayerExtractor implements TarSink {
           for (const c of e.linkname.split('/')) {
             if (c === '..') depth--;
             else if (c !== '' && c !== '.') depth++;
-            if (depth < 0) throw new LayerError(`invalid symlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}: it escapes the layer root`);
+            if (depth < 0)
+              throw new LayerError(
+                `invalid symlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}: it escapes the layer root`,
+              );
           }
         }
         this.replace(rel);
@@ -184,12 +194,19 @@ export class LayerExtractor implements TarSink {
       }
       case 'hardlink': {
         const tparts = cleanComponents(e.linkname, 'hardlink target');
-        if (tparts.length === 0) throw new LayerError(`invalid hardlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}`);
+        if (tparts.length === 0)
+          throw new LayerError(`invalid hardlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}`);
         const tdir = this.resolveDir(tparts.slice(0, -1), e.linkname);
         const target = join(tdir, tparts[tparts.length - 1]!);
         const tk = this.kinds.get(target);
-        if (tk === undefined) throw new LayerError(`invalid hardlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}: target is not in the layer`);
-        if (tk === 'dir') throw new LayerError(`invalid hardlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}: target is a directory`);
+        if (tk === undefined)
+          throw new LayerError(
+            `invalid hardlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}: target is not in the layer`,
+          );
+        if (tk === 'dir')
+          throw new LayerError(
+            `invalid hardlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}: target is a directory`,
+          );
         if (target === rel) return;
         this.replace(rel);
         if (tk === 'deferred') {
@@ -206,7 +223,9 @@ export class LayerExtractor implements TarSink {
         return;
       case 'char':
       case 'block':
-        throw new LayerError(`device node ${JSON.stringify(e.name)} (${e.devmajor}:${e.devminor}) is not allowed in an image layer`);
+        throw new LayerError(
+          `device node ${JSON.stringify(e.name)} (${e.devmajor}:${e.devminor}) is not allowed in an image layer`,
+        );
     }
   }
 
@@ -214,7 +233,8 @@ export class LayerExtractor implements TarSink {
 
   data(chunk: Buffer): void {
     this.stats.size += chunk.length;
-    if (this.stats.size > this.limits.maxTotalSize) throw new LayerError(`layer is larger than ${this.limits.maxTotalSize} bytes`);
+    if (this.stats.size > this.limits.maxTotalSize)
+      throw new LayerError(`layer is larger than ${this.limits.maxTotalSize} bytes`);
     if (this.deferred) {
       this.deferred.chunks.push(Buffer.from(chunk));
       return;
@@ -265,12 +285,24 @@ export class LayerExtractor implements TarSink {
     if (base === OPAQUE_MARKER) {
       const mtime = this.dirTimes.find(([r]) => r === dir)?.[1] ?? e.mtime;
       const st = fs.statSync(path.join(this.root, dir));
-      this.addSpecial({ name: dir === '' ? '.' : dir, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime, pax: paxOf({ [OPAQUE_XATTR]: 'y' }) }, undefined);
+      this.addSpecial(
+        {
+          name: dir === '' ? '.' : dir,
+          type: 'dir',
+          mode: st.mode & 0o7777,
+          uid: st.uid,
+          gid: st.gid,
+          mtime,
+          pax: paxOf({ [OPAQUE_XATTR]: 'y' }),
+        },
+        undefined,
+      );
       return;
     }
     if (base.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) return; // aufs metadata (.wh..wh.plnk etc.)
     const name = base.slice(WHITEOUT_PREFIX.length);
-    if (name === '' || name === '.' || name === '..') throw new LayerError(`invalid whiteout ${JSON.stringify(e.name)}`);
+    if (name === '' || name === '.' || name === '..')
+      throw new LayerError(`invalid whiteout ${JSON.stringify(e.name)}`);
     const rel = join(dir, name);
     this.replace(rel);
     this.addSpecial({ name: rel, type: 'char', mode: 0, mtime: e.mtime }, rel);
@@ -287,7 +319,8 @@ export class LayerExtractor implements TarSink {
     if (k === undefined) return;
     if (k === 'deferred') throw new LayerError(`layer rewrites special file ${JSON.stringify(rel)}`);
     fs.rmSync(path.join(this.root, rel), { recursive: true, force: true });
-    for (const key of [...this.kinds.keys()]) if (key === rel || key.startsWith(rel + '/')) this.kinds.delete(key);
+    for (const key of [...this.kinds.keys()])
+      if (key === rel || key.startsWith(rel + '/')) this.kinds.delete(key);
     this.links.delete(rel);
   }
 
@@ -308,7 +341,8 @@ export class LayerExtractor implements TarSink {
       } else if (k === 'dir') {
         cur = next;
       } else if (k === 'symlink') {
-        if (hops > 40) throw new LayerError(`too many levels of symbolic links resolving ${JSON.stringify(orig)}`);
+        if (hops > 40)
+          throw new LayerError(`too many levels of symbolic links resolving ${JSON.stringify(orig)}`);
         const target = this.links.get(next)!;
         const stack = target.startsWith('/') ? [] : cur === '' ? [] : cur.split('/');
         for (const t of target.split('/')) {
@@ -318,7 +352,9 @@ export class LayerExtractor implements TarSink {
         }
         cur = this.resolveDir(stack, orig, hops + 1);
       } else {
-        throw new LayerError(`invalid path in layer: ${JSON.stringify(orig)}: ${JSON.stringify(next)} is not a directory`);
+        throw new LayerError(
+          `invalid path in layer: ${JSON.stringify(orig)}: ${JSON.stringify(next)} is not a directory`,
+        );
       }
     }
     return cur;
@@ -334,7 +370,15 @@ function join(dir: string, base: string): string {
 }
 
 function headerOf(e: TarEntry, rel: string): HeaderInput {
-  return { name: rel, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, linkname: e.linkname };
+  return {
+    name: rel,
+    type: e.type,
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    mtime: e.mtime,
+    linkname: e.linkname,
+  };
 }
 
 function paxOf(xattrs: Record<string, string>): Record<string, string> {
@@ -358,13 +402,21 @@ function wrap(err: unknown): Error {
 /** Applies the generated archive of whiteouts, fifos and xattrs with GNU tar (paths already resolved). */
 function applyWithTar(root: string, archive: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-p', '-x', '-f', '-', '-C', root], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      'tar',
+      ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-p', '-x', '-f', '-', '-C', root],
+      {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err) => reject(new LayerError(`cannot run tar to apply whiteouts: ${err.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new LayerError(`applying whiteouts failed: ${stderr.trim() || `tar exited ${code}`}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new LayerError(`applying whiteouts failed: ${stderr.trim() || `tar exited ${code}`}`)),
+    );
     child.stdin.on('error', () => {
       /* reported through close */
     });

@@ -31,10 +31,25 @@ export function readOpaqueDirs(layer: string): Set<string> {
 export function opaqueAmong(layer: string, dirs: readonly string[]): Set<string> {
   const out = new Set<string>();
   if (dirs.length === 0) return out;
-  const r = spawnSync('tar', ['--xattrs', '--xattrs-include=trusted.overlay.opaque', '--no-recursion', '--null', '-C', layer, '-T', '-', '-cf', '-'], {
-    input: dirs.join('\0') + '\0',
-    maxBuffer: 256 << 20,
-  });
+  const r = spawnSync(
+    'tar',
+    [
+      '--xattrs',
+      '--xattrs-include=trusted.overlay.opaque',
+      '--no-recursion',
+      '--null',
+      '-C',
+      layer,
+      '-T',
+      '-',
+      '-cf',
+      '-',
+    ],
+    {
+      input: dirs.join('\0') + '\0',
+      maxBuffer: 256 << 20,
+    },
+  );
   if (r.status !== 0 || !r.stdout) return out;
   const parser = new TarParser({
     entry: (e) => {

@@ -67,7 +67,10 @@ function num(b: Buffer, start: number, end: number): number {
     }
     return v;
   }
-  const s = b.toString('latin1', start, end).replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
+  const s = b
+    .toString('latin1', start, end)
+    .replace(/[\0 ]+$/, '')
+    .replace(/^[\0 ]+/, '');
   if (s === '') return 0;
   if (!/^[0-7]+$/.test(s)) throw new TarFormatError(`invalid number in tar header: ${JSON.stringify(s)}`);
   const v = parseInt(s, 8);
@@ -110,7 +113,8 @@ export function parsePax(buf: Buffer): Record<string, string> {
     const sp = buf.indexOf(0x20, i);
     if (sp < 0) break;
     const len = Number(buf.toString('latin1', i, sp));
-    if (!Number.isInteger(len) || len <= 0 || i + len > buf.length) throw new TarFormatError('invalid pax header');
+    if (!Number.isInteger(len) || len <= 0 || i + len > buf.length)
+      throw new TarFormatError('invalid pax header');
     const rec = buf.toString('utf8', sp + 1, i + len - 1);
     const eq = rec.indexOf('=');
     if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
@@ -188,7 +192,12 @@ export class TarParser {
   /** Call at end of input: throws when the archive stopped in the middle of an entry. */
   end(): void {
     if (this.state === 'done') return;
-    if (this.state !== 'header' || this.hdrFill !== 0 || this.longName !== undefined || Object.keys(this.pax).length > 0)
+    if (
+      this.state !== 'header' ||
+      this.hdrFill !== 0 ||
+      this.longName !== undefined ||
+      Object.keys(this.pax).length > 0
+    )
       throw new TarFormatError('unexpected EOF: the layer archive is truncated');
   }
 
@@ -228,7 +237,10 @@ export class TarParser {
     }
     const type = TYPES[flag];
     if (type === undefined) {
-      if (flag === 'S' || flag === 'V' || flag === 'M') throw new TarFormatError(`unsupported tar entry type ${JSON.stringify(flag)} (sparse or multi-volume)`);
+      if (flag === 'S' || flag === 'V' || flag === 'M')
+        throw new TarFormatError(
+          `unsupported tar entry type ${JSON.stringify(flag)} (sparse or multi-volume)`,
+        );
       throw new TarFormatError(`unknown tar entry type ${JSON.stringify(flag)}`);
     }
     const magic = b.toString('latin1', 257, 263);
@@ -238,7 +250,8 @@ export class TarParser {
       if (prefix) name = `${prefix}/${name}`;
     }
     const pax = { ...this.globalPax, ...this.pax };
-    if (Object.keys(pax).some((k) => k.startsWith('GNU.sparse'))) throw new TarFormatError('sparse files are not supported in layers');
+    if (Object.keys(pax).some((k) => k.startsWith('GNU.sparse')))
+      throw new TarFormatError('sparse files are not supported in layers');
     const xattrs: Record<string, string> = {};
     for (const [k, v] of Object.entries(pax)) if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice(13)] = v;
     const e: TarEntry = {
@@ -262,7 +275,8 @@ export class TarParser {
     if (e.name.includes('\0')) throw new TarFormatError('NUL byte in tar entry name');
     // Only regular files carry data; a size on anything else is skipped, as GNU tar does.
     const dataSize = type === 'file' ? e.size : 0;
-    if (dataSize > this.maxEntrySize) throw new TarFormatError(`file ${e.name} is too large (${e.size} bytes)`);
+    if (dataSize > this.maxEntrySize)
+      throw new TarFormatError(`file ${e.name} is too large (${e.size} bytes)`);
     const bodyPadded = type === 'file' ? roundUp(e.size) : padded;
     this.sink.entry(e);
     this.remaining = type === 'file' ? e.size : size;

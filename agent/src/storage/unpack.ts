@@ -153,7 +153,11 @@ async function peek(src: Readable, n: number): Promise<{ head: Buffer; src: Read
 function decompressor(h: Buffer): { kind: UnpackResult['compression']; stream: Transform } {
   // A deep readable buffer lets inflate (thread pool) run ahead while the main thread is busy creating
   // files; with the default 16 KiB the two would take turns instead of overlapping.
-  if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b) return { kind: 'gzip', stream: zlib.createGunzip({ chunkSize: 256 * 1024, highWaterMark: AHEAD } as zlib.ZlibOptions) };
+  if (h.length >= 2 && h[0] === 0x1f && h[1] === 0x8b)
+    return {
+      kind: 'gzip',
+      stream: zlib.createGunzip({ chunkSize: 256 * 1024, highWaterMark: AHEAD } as zlib.ZlibOptions),
+    };
   if (h.length >= 4 && h.readUInt32LE(0) === 0xfd2fb528) return { kind: 'zstd', stream: zstdTransform() };
   return { kind: 'none', stream: new PassThrough() };
 }
@@ -169,7 +173,9 @@ function zstdTransform(): Transform {
     },
     flush(cb) {
       child.stdin.end();
-      child.on('close', (code) => (code === 0 ? cb() : cb(new Error(stderr.trim() || `zstd exited ${code}`))));
+      child.on('close', (code) =>
+        code === 0 ? cb() : cb(new Error(stderr.trim() || `zstd exited ${code}`)),
+      );
     },
   });
   child.stdout.on('data', (d: Buffer) => t.push(d));
@@ -202,7 +208,10 @@ export async function unpackLayer(src: Readable, o: UnpackOptions): Promise<Unpa
       }
     },
     final(cb) {
-      extractor.finish().then(() => cb(), (err: Error) => cb(err));
+      extractor.finish().then(
+        () => cb(),
+        (err: Error) => cb(err),
+      );
     },
   });
   let kind: UnpackResult['compression'] = 'none';
@@ -221,7 +230,8 @@ export async function unpackLayer(src: Readable, o: UnpackOptions): Promise<Unpa
   } catch (err) {
     extractor.abort();
     const code = (err as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code.startsWith('Z_')) throw new LayerError(`${kind} decompression failed: ${(err as Error).message}`);
+    if (typeof code === 'string' && code.startsWith('Z_'))
+      throw new LayerError(`${kind} decompression failed: ${(err as Error).message}`);
     throw err;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
@@ -229,10 +239,13 @@ export async function unpackLayer(src: Readable, o: UnpackOptions): Promise<Unpa
   const digest = 'sha256:' + tap.hash.digest('hex');
   if (o.size !== undefined && tap.count !== o.size)
     throw new LayerError(`layer ${o.digest ?? digest} is truncated: got ${tap.count} of ${o.size} bytes`);
-  if (o.digest !== undefined && digest !== o.digest) throw new LayerError(`digest mismatch for layer ${o.digest}: got ${digest}`);
+  if (o.digest !== undefined && digest !== o.digest)
+    throw new LayerError(`digest mismatch for layer ${o.digest}: got ${digest}`);
   const diffId = 'sha256:' + diffHash.digest('hex');
   if (o.diffId !== undefined && diffId !== o.diffId)
-    throw new LayerError(`layer ${o.digest ?? digest} does not match the image config: diff id ${diffId}, expected ${o.diffId}`);
+    throw new LayerError(
+      `layer ${o.digest ?? digest} does not match the image config: diff id ${diffId}, expected ${o.diffId}`,
+    );
   const blob = gzTee
     ? { digest: 'sha256:' + gzTee.hash.digest('hex'), size: gzTee.size, mediaType: LAYER_MEDIA.gzip }
     : { digest, size: tap.count, mediaType: LAYER_MEDIA[kind] };

@@ -82,7 +82,14 @@ function exec(cmd: string, args: string[], input?: string): Promise<string> {
     child.on('error', (e) => reject(new KernelError(`${cmd} ${args.join(' ')}`, e.message, -1)));
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else reject(new KernelError(`${cmd} ${args.slice(0, 4).join(' ')}`, Buffer.concat(err).toString('utf8'), code ?? -1));
+      else
+        reject(
+          new KernelError(
+            `${cmd} ${args.slice(0, 4).join(' ')}`,
+            Buffer.concat(err).toString('utf8'),
+            code ?? -1,
+          ),
+        );
     });
     if (child.stdin) {
       // A tool that exits early (error) closes its stdin: that is reported through the exit code.
@@ -111,7 +118,9 @@ const nsArgs = (netns?: string): string[] => (netns ? ['-n', netns] : []);
 
 export class IprouteKernel implements NetKernel {
   async links(netns?: string): Promise<LinkInfo[]> {
-    const rows = JSON.parse((await exec('ip', [...nsArgs(netns), '-j', '-d', 'link', 'show'])) || '[]') as IpLinkJson[];
+    const rows = JSON.parse(
+      (await exec('ip', [...nsArgs(netns), '-j', '-d', 'link', 'show'])) || '[]',
+    ) as IpLinkJson[];
     return rows.map((r) => ({
       name: r.ifname,
       ifindex: r.ifindex,
@@ -124,12 +133,19 @@ export class IprouteKernel implements NetKernel {
   }
 
   async addrs(netns?: string): Promise<AddrInfo[]> {
-    const rows = JSON.parse((await exec('ip', [...nsArgs(netns), '-j', '-4', 'addr', 'show'])) || '[]') as IpAddrJson[];
-    return rows.flatMap((r) => (r.addr_info ?? []).map((a) => ({ dev: r.ifname, cidr: `${a.local}/${a.prefixlen}` })));
+    const rows = JSON.parse(
+      (await exec('ip', [...nsArgs(netns), '-j', '-4', 'addr', 'show'])) || '[]',
+    ) as IpAddrJson[];
+    return rows.flatMap((r) =>
+      (r.addr_info ?? []).map((a) => ({ dev: r.ifname, cidr: `${a.local}/${a.prefixlen}` })),
+    );
   }
 
   async routes(): Promise<{ dst: string; dev: string }[]> {
-    const rows = JSON.parse((await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main'])) || '[]') as { dst: string; dev: string }[];
+    const rows = JSON.parse((await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main'])) || '[]') as {
+      dst: string;
+      dev: string;
+    }[];
     return rows.map((r) => ({ dst: r.dst, dev: r.dev }));
   }
 
@@ -144,7 +160,14 @@ export class IprouteKernel implements NetKernel {
       await exec('ip', ['-force', '-batch', '-'], lines.join('\n') + '\n');
     } catch (err) {
       if (!(err instanceof KernelError)) throw err;
-      const real = err.stderr.split('\n').filter((l) => l.trim() && !/^Command failed/.test(l) && !/Cannot find device|No such file|does not exist|Invalid netns/i.test(l));
+      const real = err.stderr
+        .split('\n')
+        .filter(
+          (l) =>
+            l.trim() &&
+            !/^Command failed/.test(l) &&
+            !/Cannot find device|No such file|does not exist|Invalid netns/i.test(l),
+        );
       if (real.length) throw err;
     }
   }
@@ -177,7 +200,11 @@ export class IprouteKernel implements NetKernel {
     // /proc/sys/net belongs to the netns of the process that opens it, hence a shell inside the netns.
     const writes = Object.entries(sysctls).map(([k, v]) => `echo ${v} > /proc/sys/${k.replace(/\./g, '/')}`);
     if (nftScript !== undefined) writes.push('exec nft -f -');
-    await exec('nsenter', [`--net=${this.netnsPath(netns)}`, '--', 'sh', '-ec', writes.join('\n')], nftScript);
+    await exec(
+      'nsenter',
+      [`--net=${this.netnsPath(netns)}`, '--', 'sh', '-ec', writes.join('\n')],
+      nftScript,
+    );
   }
 
   async nft(script: string): Promise<void> {

@@ -26,7 +26,9 @@ export class RecordingSys implements Sys {
     return path.join(this.root, p);
   }
   writes(): { path: string; data: string }[] {
-    return this.calls.filter((c) => c.op === 'write').map((c) => ({ path: c.path ?? '', data: c.data ?? '' }));
+    return this.calls
+      .filter((c) => c.op === 'write')
+      .map((c) => ({ path: c.path ?? '', data: c.data ?? '' }));
   }
   async readFile(p: string): Promise<string> {
     this.calls.push({ op: 'read', path: p });
@@ -66,7 +68,13 @@ export class RecordingSys implements Sys {
   }
   async mount(source: string, target: string, fsType: string, options: string[]): Promise<void> {
     this.calls.push({ op: 'mount', path: target, data: `${fsType} ${source} ${options.join(',')}` });
-    this.mountTable.push({ mountPoint: target, fsType, source, options: options.join(','), superOptions: '' });
+    this.mountTable.push({
+      mountPoint: target,
+      fsType,
+      source,
+      options: options.join(','),
+      superOptions: '',
+    });
   }
   async umount(target: string): Promise<void> {
     this.calls.push({ op: 'umount', path: target });

@@ -38,7 +38,8 @@ export interface Sys {
 
 /** Splits /proc/self/mountinfo lines; octal escapes (\040 for space) are decoded. */
 export function parseMountInfo(text: string): MountInfo[] {
-  const unesc = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const unesc = (s: string): string =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   const out: MountInfo[] = [];
   for (const line of text.split('\n')) {
     if (!line) continue;
@@ -90,7 +91,9 @@ export const hostSys: Sys = {
   },
   subdirs: async (p) => {
     try {
-      return readdirSync(p, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+      return readdirSync(p, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

@@ -8,7 +8,11 @@ export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.tmp-${path.basename(target)}-${randomBytes(6).toString('hex')}`);
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
   const tmp = tempPathFor(target);
   try {
     await fsp.writeFile(tmp, data, { mode });
@@ -45,7 +49,9 @@ export async function removeTree(p: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENAMETOOLONG' && code !== 'ELOOP' && code !== 'EMFILE') throw err;
     await new Promise<void>((resolve, reject) =>
-      execFile('rm', ['-rf', '--one-file-system', '--', p], (e, _out, stderr) => (e ? reject(new Error(`removing ${p}: ${stderr.trim() || e.message}`)) : resolve())),
+      execFile('rm', ['-rf', '--one-file-system', '--', p], (e, _out, stderr) =>
+        e ? reject(new Error(`removing ${p}: ${stderr.trim() || e.message}`)) : resolve(),
+      ),
     );
   }
 }

@@ -33,7 +33,8 @@ export async function acquireLock(dataRoot: string): Promise<() => Promise<void>
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number.parseInt(await fsp.readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isFinite(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new LockHeldError(lockPath, pid);
+      if (Number.isFinite(pid) && pid > 0 && pid !== process.pid && alive(pid))
+        throw new LockHeldError(lockPath, pid);
       await fsp.rm(lockPath, { force: true });
     }
   }

@@ -27,7 +27,15 @@ export interface TarEntry {
 }
 
 const BLOCK = 512;
-const TYPEFLAG: Record<TarEntryType, string> = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
+const TYPEFLAG: Record<TarEntryType, string> = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+};
 
 /** Two zero blocks end an archive. */
 export const TAR_END = Buffer.alloc(BLOCK * 2);
@@ -54,7 +62,8 @@ function paxRecord(key: string, value: string): string {
   // The length prefix counts itself, so grow it until it is stable.
   const body = ` ${key}=${value}\n`;
   let len = Buffer.byteLength(body);
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
+  while (String(len).length + Buffer.byteLength(body) !== len)
+    len = String(len).length + Buffer.byteLength(body);
   return `${len}${body}`;
 }
 
@@ -92,17 +101,39 @@ export function tarHeader(e: TarEntry): Buffer {
   if (!fitsOctal(e.uid ?? 0, 8)) pax.uid = String(e.uid);
   if (!fitsOctal(e.gid ?? 0, 8)) pax.gid = String(e.gid);
   if (!fitsOctal(e.mtime ?? 0, 12)) pax.mtime = String(e.mtime);
-  const main = ustarBlock(e, TYPEFLAG[e.type], pax.path ? truncateUtf8(name, 100) : name, pax.linkpath ? truncateUtf8(linkname, 100) : linkname, size);
+  const main = ustarBlock(
+    e,
+    TYPEFLAG[e.type],
+    pax.path ? truncateUtf8(name, 100) : name,
+    pax.linkpath ? truncateUtf8(linkname, 100) : linkname,
+    size,
+  );
   if (Object.keys(pax).length === 0) return main;
-  const records = Buffer.from(Object.entries(pax).map(([k, v]) => paxRecord(k, v)).join(''), 'utf8');
+  const records = Buffer.from(
+    Object.entries(pax)
+      .map(([k, v]) => paxRecord(k, v))
+      .join(''),
+    'utf8',
+  );
   name = truncateUtf8(`PaxHeaders.0/${name.replace(/\/$/, '').split('/').pop() ?? 'x'}`, 100);
-  const xh = ustarBlock({ name, type: 'file', mode: 0o644, mtime: e.mtime ?? 0 }, 'x', name, '', records.length);
+  const xh = ustarBlock(
+    { name, type: 'file', mode: 0o644, mtime: e.mtime ?? 0 },
+    'x',
+    name,
+    '',
+    records.length,
+  );
   return Buffer.concat([xh, records, tarPadding(records.length), main]);
 }
 
 function truncateUtf8(s: string, bytes: number): string {
   const b = Buffer.from(s, 'utf8');
-  return b.length <= bytes ? s : b.subarray(0, bytes).toString('utf8').replace(/\uFFFD+$/, '');
+  return b.length <= bytes
+    ? s
+    : b
+        .subarray(0, bytes)
+        .toString('utf8')
+        .replace(/\uFFFD+$/, '');
 }
 
 /** One whole entry (header, data, padding) held in memory. */

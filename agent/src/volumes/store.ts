@@ -44,7 +44,9 @@ export class VolumeStore {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o701 });
     await removeStaleTemps(this.root);
     for (const name of await fsp.readdir(this.root)) {
-      const meta = await readJson<VolumeMeta | null>(path.join(this.root, name, 'meta.json'), null).catch(() => null);
+      const meta = await readJson<VolumeMeta | null>(path.join(this.root, name, 'meta.json'), null).catch(
+        () => null,
+      );
       if (meta?.name === name) this.vols.set(name, meta);
       else this.log.warn('ignoring volume directory without metadata', { name });
     }
@@ -60,7 +62,15 @@ export class VolumeStore {
   }
 
   private toApi(m: VolumeMeta): Volume {
-    return { CreatedAt: m.createdAt, Driver: 'local', Labels: m.labels, Mountpoint: this.mountpoint(m.name), Name: m.name, Options: m.options, Scope: 'local' };
+    return {
+      CreatedAt: m.createdAt,
+      Driver: 'local',
+      Labels: m.labels,
+      Mountpoint: this.mountpoint(m.name),
+      Name: m.name,
+      Options: m.options,
+      Scope: 'local',
+    };
   }
 
   has(name: string): boolean {
@@ -78,7 +88,10 @@ export class VolumeStore {
     const anonymous = !opts.Name;
     const name = opts.Name || randomBytes(32).toString('hex');
     const driver = opts.Driver || 'local';
-    if (driver !== 'local') throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+    if (driver !== 'local')
+      throw notFound(
+        `create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`,
+      );
     if (!NAME_RE.test(name))
       throw badParameter(
         `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
@@ -86,11 +99,18 @@ export class VolumeStore {
     const existing = this.vols.get(name);
     if (existing) return { volume: this.toApi(existing), created: false };
     const options = { ...(opts.DriverOpts ?? {}) };
-    for (const k of Object.keys(options)) if (!LOCAL_OPTS.includes(k)) throw badParameter(`create ${name}: invalid option key: "${k}"`);
-    if (options.type && !options.device) throw badParameter(`create ${name}: missing required option: "device"`);
+    for (const k of Object.keys(options))
+      if (!LOCAL_OPTS.includes(k)) throw badParameter(`create ${name}: invalid option key: "${k}"`);
+    if (options.type && !options.device)
+      throw badParameter(`create ${name}: missing required option: "device"`);
     const labels: Record<string, string> = { ...(opts.Labels ?? {}) };
     if (anonymous) labels[ANONYMOUS_LABEL] = '';
-    const meta: VolumeMeta = { name, createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), labels, options };
+    const meta: VolumeMeta = {
+      name,
+      createdAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      labels,
+      options,
+    };
     const final = path.join(this.root, name);
     const tmp = tempPathFor(final);
     try {
@@ -156,7 +176,9 @@ export class VolumeStore {
       try {
         await this.sys.mount(m.options.device!, this.mountpoint(name), m.options.type, o);
       } catch (err) {
-        throw badParameter(`error while mounting volume '${this.mountpoint(name)}': ${(err as Error).message}`);
+        throw badParameter(
+          `error while mounting volume '${this.mountpoint(name)}': ${(err as Error).message}`,
+        );
       }
       this.events.publish('volume', 'mount', name, { driver: 'local' });
     }
@@ -170,7 +192,9 @@ export class VolumeStore {
     const n = Math.max(0, (this.mountRefs.get(name) ?? 1) - 1);
     this.mountRefs.set(name, n);
     if (n === 0 && (await this.isMounted(name))) {
-      await this.sys.umount(this.mountpoint(name)).catch(() => this.sys.umount(this.mountpoint(name), { lazy: true }));
+      await this.sys
+        .umount(this.mountpoint(name))
+        .catch(() => this.sys.umount(this.mountpoint(name), { lazy: true }));
       this.events.publish('volume', 'unmount', name, { driver: 'local' });
     }
   }

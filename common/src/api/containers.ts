@@ -2,7 +2,11 @@
 import type { HealthConfig, ImageContainerConfig } from './images.js';
 import type { EndpointSettings, NetworkSettings, NetworkingConfig, Port, PortMap } from './networks.js';
 
-export type ContainerConfig = ImageContainerConfig & { NetworkDisabled?: boolean; MacAddress?: string; StopTimeout?: number };
+export type ContainerConfig = ImageContainerConfig & {
+  NetworkDisabled?: boolean;
+  MacAddress?: string;
+  StopTimeout?: number;
+};
 
 export interface RestartPolicy {
   Name: '' | 'no' | 'always' | 'unless-stopped' | 'on-failure';
@@ -15,8 +19,19 @@ export interface MountSpec {
   Target: string;
   ReadOnly?: boolean;
   Consistency?: string;
-  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean; ReadOnlyNonRecursive?: boolean; ReadOnlyForceRecursive?: boolean };
-  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string>; DriverConfig?: { Name?: string; Options?: Record<string, string> }; Subpath?: string };
+  BindOptions?: {
+    Propagation?: string;
+    NonRecursive?: boolean;
+    CreateMountpoint?: boolean;
+    ReadOnlyNonRecursive?: boolean;
+    ReadOnlyForceRecursive?: boolean;
+  };
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string>;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> };
+    Subpath?: string;
+  };
   TmpfsOptions?: { SizeBytes?: number; Mode?: number };
 }
 
@@ -120,7 +135,8 @@ export interface Health {
   Log: HealthLogEntry[];
 }
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerStatus =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
 export interface ContainerStateApi {
   Status: ContainerStatus;

@@ -7,7 +7,9 @@ export const command: CliCommand = {
   async run(argv) {
     const { values } = flags(argv, {});
     if (values.help) {
-      process.stdout.write('Usage: berth compact\n\nRunning: trims free space inside the VM. Stopped: rewrites the disk file without unused blocks.\n');
+      process.stdout.write(
+        'Usage: berth compact\n\nRunning: trims free space inside the VM. Stopped: rewrites the disk file without unused blocks.\n',
+      );
       return 0;
     }
     process.stdout.write((await (await openManager()).compact(progress)) + '\n');

@@ -21,8 +21,9 @@ export const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = 
 
 async function usage(): Promise<string> {
   const lines = ['Usage: berth COMMAND [OPTIONS]', '', 'Commands:'];
-  for (const [name, load] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${(await load()).command.summary}`);
-  lines.push('', 'Run `berth COMMAND --help` for a command\'s options.');
+  for (const [name, load] of Object.entries(COMMANDS))
+    lines.push(`  ${name.padEnd(10)} ${(await load()).command.summary}`);
+  lines.push('', "Run `berth COMMAND --help` for a command's options.");
   return lines.join('\n') + '\n';
 }
 

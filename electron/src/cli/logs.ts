@@ -12,7 +12,8 @@ export const command: CliCommand = {
       return 0;
     }
     const which = positionals[0] ?? 'engine';
-    if (which !== 'console' && which !== 'engine' && which !== 'tunnel') throw new CliUsageError(`unknown log "${which}": use console, engine or tunnel`);
+    if (which !== 'console' && which !== 'engine' && which !== 'tunnel')
+      throw new CliUsageError(`unknown log "${which}": use console, engine or tunnel`);
     const lines = positiveInt('--lines', values.lines) ?? 200;
     const m = await openManager();
     const local = await m.logs(which, lines);
@@ -22,7 +23,8 @@ export const command: CliCommand = {
     }
     // The engine log of a VM lives inside it.
     const target = await m.driver.shell();
-    if (target.kind !== 'ssh') throw new Error(`the ${m.driver.kind} driver keeps no ${which} log Berth can read`);
+    if (target.kind !== 'ssh')
+      throw new Error(`the ${m.driver.kind} driver keeps no ${which} log Berth can read`);
     const c = await connectOnce(target.endpoint);
     try {
       const r = await exec(c, `tail -n ${lines} /run/berth/berthd.log`);

@@ -8,13 +8,18 @@ export const command: CliCommand = {
   async run(argv) {
     const { values } = flags(argv, { force: { type: 'boolean', short: 'f' } });
     if (values.help) {
-      process.stdout.write('Usage: berth reset [--force]\n\nDeletes the VM and its data disk: all containers, images and volumes. Asks first unless --force.\n');
+      process.stdout.write(
+        'Usage: berth reset [--force]\n\nDeletes the VM and its data disk: all containers, images and volumes. Asks first unless --force.\n',
+      );
       return 0;
     }
     if (!values.force) {
-      if (!process.stdin.isTTY) throw new CliUsageError('this deletes all containers, images and volumes; confirm with --force');
+      if (!process.stdin.isTTY)
+        throw new CliUsageError('this deletes all containers, images and volumes; confirm with --force');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await rl.question('This deletes the VM with all containers, images and volumes. Type "reset" to confirm: ');
+      const answer = await rl.question(
+        'This deletes the VM with all containers, images and volumes. Type "reset" to confirm: ',
+      );
       rl.close();
       if (answer.trim() !== 'reset') {
         process.stderr.write('Not reset.\n');

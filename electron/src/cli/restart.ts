@@ -11,7 +11,9 @@ export const command: CliCommand = {
       return 0;
     }
     const m = await openManager();
-    process.stdout.write(describe(await m.restart(progress, (positiveInt('--timeout', values.timeout) ?? 30) * 1000)));
+    process.stdout.write(
+      describe(await m.restart(progress, (positiveInt('--timeout', values.timeout) ?? 30) * 1000)),
+    );
     return 0;
   },
 };

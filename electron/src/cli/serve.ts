@@ -31,7 +31,12 @@ export const command: CliCommand = {
     try {
       ({ values } = parseArgs({
         args: argv,
-        options: { port: { type: 'string', short: 'p' }, host: { type: 'string', short: 'H' }, ui: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        options: {
+          port: { type: 'string', short: 'p' },
+          host: { type: 'string', short: 'H' },
+          ui: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
         strict: true,
       }));
     } catch (e) {
@@ -42,10 +47,12 @@ export const command: CliCommand = {
       return 0;
     }
     const port = values.port === undefined ? 0 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError(`invalid port: ${values.port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new CliUsageError(`invalid port: ${values.port}`);
     const engine = parseEngineHost(values.host ?? defaultEngineHost());
     const uiDir = values.ui ?? defaultUiDir();
-    if (!existsSync(path.join(uiDir, 'index.html'))) throw new Error(`no built dashboard in ${uiDir} (run: npm run build)`);
+    if (!existsSync(path.join(uiDir, 'index.html')))
+      throw new Error(`no built dashboard in ${uiDir} (run: npm run build)`);
     const token = newToken();
     const web = await startWebServer({ engine, uiDir, token, port });
     process.stdout.write(`Berth dashboard for ${formatEndpoint(engine)}\nOpen: ${web.url}?token=${token}\n`);

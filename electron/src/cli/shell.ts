@@ -4,7 +4,6 @@ import { connectOnce } from '../tunnel/ssh.js';
 import type { CliCommand } from './command.js';
 import { flags, openManager } from './vm-common.js';
 
-
 export const command: CliCommand = {
   summary: 'Open a shell in the VM, or run a command there',
   async run(argv) {
@@ -37,7 +36,11 @@ export const command: CliCommand = {
           resolve(code ?? 0);
         });
       };
-      const pty = { term: process.env.TERM ?? 'xterm-256color', rows: process.stdout.rows ?? 24, cols: process.stdout.columns ?? 80 };
+      const pty = {
+        term: process.env.TERM ?? 'xterm-256color',
+        rows: process.stdout.rows ?? 24,
+        cols: process.stdout.columns ?? 80,
+      };
       // Like ssh(1): the words are joined with spaces and the guest's shell parses them.
       if (positionals.length) c.exec(positionals.join(' '), tty ? { pty } : {}, onChannel);
       else if (tty) c.shell(pty, onChannel);

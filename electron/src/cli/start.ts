@@ -20,17 +20,27 @@ Options:
 export const command: CliCommand = {
   summary: 'Start the engine (boot the VM)',
   async run(argv) {
-    const { values } = flags(argv, { driver: { type: 'string' }, cpus: { type: 'string' }, memory: { type: 'string' }, disk: { type: 'string' } });
+    const { values } = flags(argv, {
+      driver: { type: 'string' },
+      cpus: { type: 'string' },
+      memory: { type: 'string' },
+      disk: { type: 'string' },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
     }
     const paths = berthPaths();
     if (values.driver !== undefined) {
-      if (!DRIVER_KINDS.includes(values.driver as DriverKind)) throw new CliUsageError(`unknown driver "${values.driver}": use ${DRIVER_KINDS.join(', ')}`);
+      if (!DRIVER_KINDS.includes(values.driver as DriverKind))
+        throw new CliUsageError(`unknown driver "${values.driver}": use ${DRIVER_KINDS.join(', ')}`);
       await saveVmConfig(paths, { ...(await loadVmConfig(paths)), driver: values.driver as DriverKind });
     }
-    const vm = { cpus: positiveInt('--cpus', values.cpus), memoryMiB: positiveInt('--memory', values.memory), diskGiB: positiveInt('--disk', values.disk) };
+    const vm = {
+      cpus: positiveInt('--cpus', values.cpus),
+      memoryMiB: positiveInt('--memory', values.memory),
+      diskGiB: positiveInt('--disk', values.disk),
+    };
     const patch = Object.fromEntries(Object.entries(vm).filter(([, v]) => v !== undefined));
     if (Object.keys(patch).length) {
       const { store } = await loadResources(paths);

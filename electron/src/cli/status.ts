@@ -7,7 +7,9 @@ export const command: CliCommand = {
   async run(argv) {
     const { values } = flags(argv, { json: { type: 'boolean' } });
     if (values.help) {
-      process.stdout.write('Usage: berth status [--json]\n\nExit status: 0 when the engine answers, 3 otherwise.\n');
+      process.stdout.write(
+        'Usage: berth status [--json]\n\nExit status: 0 when the engine answers, 3 otherwise.\n',
+      );
       return 0;
     }
     const s = await (await openManager()).status();

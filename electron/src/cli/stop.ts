@@ -7,7 +7,9 @@ export const command: CliCommand = {
   async run(argv) {
     const { values } = flags(argv, { timeout: { type: 'string', short: 't' } });
     if (values.help) {
-      process.stdout.write('Usage: berth stop [-t SECONDS]\n\nStops containers and the VM; after SECONDS (default 30) the VM is stopped hard.\n');
+      process.stdout.write(
+        'Usage: berth stop [-t SECONDS]\n\nStops containers and the VM; after SECONDS (default 30) the VM is stopped hard.\n',
+      );
       return 0;
     }
     const timeout = positiveInt('--timeout', values.timeout) ?? 30;

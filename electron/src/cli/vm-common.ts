@@ -10,7 +10,12 @@ export async function openManager(): Promise<VmManager> {
   const paths = berthPaths();
   const config = await loadVmConfig(paths);
   const { resources, registries } = await loadResources(paths);
-  const driver = createDriver(config.driver, { paths, resources, shareFolders: config.shareFolders, registries });
+  const driver = createDriver(config.driver, {
+    paths,
+    resources,
+    shareFolders: config.shareFolders,
+    registries,
+  });
   return new VmManager(paths, driver, config, resources);
 }
 
@@ -24,9 +29,18 @@ export interface Flags {
   positionals: string[];
 }
 
-export function flags(argv: string[], options: NonNullable<ParseArgsConfig['options']>, allowPositionals = false): Flags {
+export function flags(
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  allowPositionals = false,
+): Flags {
   try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    const r = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals,
+    });
     return { values: r.values as Flags['values'], positionals: r.positionals };
   } catch (e) {
     throw new CliUsageError((e as Error).message);
@@ -34,8 +48,15 @@ export function flags(argv: string[], options: NonNullable<ParseArgsConfig['opti
 }
 
 export function describe(s: VmStatusReport): string {
-  const lines = [`Engine:   ${s.state}${s.message ? ` (${s.message})` : ''}`, `Driver:   ${s.driver}${s.accel ? ` (${s.accel})` : ''}${s.pid ? `, pid ${s.pid}` : ''}`, `Socket:   ${s.host}`];
-  if (s.driver !== 'native') lines.push(`VM:       ${s.resources.cpus} CPUs, ${s.resources.memoryMiB} MiB memory, ${s.resources.diskGiB} GiB disk${s.diskBytes !== undefined ? ` (${(s.diskBytes / 1048576).toFixed(0)} MiB used on the host)` : ''}`);
+  const lines = [
+    `Engine:   ${s.state}${s.message ? ` (${s.message})` : ''}`,
+    `Driver:   ${s.driver}${s.accel ? ` (${s.accel})` : ''}${s.pid ? `, pid ${s.pid}` : ''}`,
+    `Socket:   ${s.host}`,
+  ];
+  if (s.driver !== 'native')
+    lines.push(
+      `VM:       ${s.resources.cpus} CPUs, ${s.resources.memoryMiB} MiB memory, ${s.resources.diskGiB} GiB disk${s.diskBytes !== undefined ? ` (${(s.diskBytes / 1048576).toFixed(0)} MiB used on the host)` : ''}`,
+    );
   if (s.warning) lines.push(`Warning:  ${s.warning}`);
   return lines.join('\n') + '\n';
 }
@@ -43,6 +64,7 @@ export function describe(s: VmStatusReport): string {
 export function positiveInt(name: string, v: string | boolean | undefined): number | undefined {
   if (v === undefined || typeof v === 'boolean') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new CliUsageError(`${name} must be a positive whole number, got "${v}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CliUsageError(`${name} must be a positive whole number, got "${v}"`);
   return n;
 }

@@ -26,11 +26,17 @@ function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
-function requestOptions(ep: EngineEndpoint, req: EngineRequest, extra: Record<string, string> = {}): http.RequestOptions {
+function requestOptions(
+  ep: EngineEndpoint,
+  req: EngineRequest,
+  extra: Record<string, string> = {},
+): http.RequestOptions {
   const body = req.body;
   const headers: Record<string, string> = { ...(req.headers ?? {}), ...extra };
-  if (body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
-  if (body !== undefined) headers['Content-Length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  if (body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
+    headers['Content-Type'] = 'application/json';
+  if (body !== undefined)
+    headers['Content-Length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
   const base = ep.kind === 'unix' ? { socketPath: ep.socketPath } : { host: ep.host, port: ep.port };
   // One connection per request: streams are long-lived and hijacks take the socket over.
   return { ...base, method: req.method, path: req.path, headers, agent: false };
@@ -38,22 +44,34 @@ function requestOptions(ep: EngineEndpoint, req: EngineRequest, extra: Record<st
 
 function bodyBuffer(body: EngineRequest['body']): Buffer | undefined {
   if (body === undefined) return undefined;
-  return typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return typeof body === 'string'
+    ? Buffer.from(body)
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 /** A one-shot request; the whole body is collected. */
-export function engineRequest(ep: EngineEndpoint, req: EngineRequest, timeoutMs = 120_000): Promise<EngineResponse> {
+export function engineRequest(
+  ep: EngineEndpoint,
+  req: EngineRequest,
+  timeoutMs = 120_000,
+): Promise<EngineResponse> {
   return new Promise((resolve, reject) => {
     const r = http.request(requestOptions(ep, req), (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => {
         const buf = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: flatHeaders(res.headers),
+          body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+        });
       });
       res.on('error', reject);
     });
-    r.setTimeout(timeoutMs, () => r.destroy(new Error(`engine did not answer ${req.method} ${req.path} within ${timeoutMs} ms`)));
+    r.setTimeout(timeoutMs, () =>
+      r.destroy(new Error(`engine did not answer ${req.method} ${req.path} within ${timeoutMs} ms`)),
+    );
     r.on('error', reject);
     r.end(bodyBuffer(req.body));
   });

@@ -36,7 +36,11 @@ export class ExternalEngine implements EngineControl {
 
   async status(): Promise<EngineStatus> {
     const state = await probe(this.ep);
-    const s: EngineStatus = { state, host: formatEndpoint(this.ep), ...(state === 'stopped' ? { message: 'the engine does not answer on its socket' } : {}) };
+    const s: EngineStatus = {
+      state,
+      host: formatEndpoint(this.ep),
+      ...(state === 'stopped' ? { message: 'the engine does not answer on its socket' } : {}),
+    };
     if (state !== this.last) {
       this.last = state;
       this.listeners.forEach((l) => l(s));
@@ -44,7 +48,9 @@ export class ExternalEngine implements EngineControl {
     return s;
   }
   private unmanagedError(): Error {
-    return new Error(`the engine at ${formatEndpoint(this.ep)} is not managed by Berth; start or stop it where it runs`);
+    return new Error(
+      `the engine at ${formatEndpoint(this.ep)} is not managed by Berth; start or stop it where it runs`,
+    );
   }
   start(): Promise<EngineStatus> {
     return Promise.reject(this.unmanagedError());

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export type EngineEndpoint = { kind: 'unix'; socketPath: string } | { kind: 'tcp'; host: string; port: number };
+export type EngineEndpoint =
+  { kind: 'unix'; socketPath: string } | { kind: 'tcp'; host: string; port: number };
 
 export function parseEngineHost(host: string): EngineEndpoint {
   if (host.startsWith('unix://')) {

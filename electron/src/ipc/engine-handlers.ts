@@ -31,7 +31,9 @@ export class StreamRegistry {
       onData: (chunk) => emit({ id, kind: 'data', data: new Uint8Array(chunk) }),
       onEnd: (err) => {
         this.open.delete(id);
-        emit(err ? { id, kind: 'end', error: { name: err.name, message: err.message } } : { id, kind: 'end' });
+        emit(
+          err ? { id, kind: 'end', error: { name: err.name, message: err.message } } : { id, kind: 'end' },
+        );
       },
     });
     this.open.set(id, { owner: ctx.senderId, stream });

@@ -2,10 +2,19 @@
  * Registers one handler per invoke channel of the typed map; every answer is `{result}` or
  * `{error:{name,code,message}}` (the renderer rebuilds the Error). Calls from frames we did not load are refused.
  */
-import { serializeError, type InvokeArgs, type InvokeChannel, type InvokeResult, type IpcResult } from '@berth/common';
+import {
+  serializeError,
+  type InvokeArgs,
+  type InvokeChannel,
+  type InvokeResult,
+  type IpcResult,
+} from '@berth/common';
 
 export type InvokeHandlers = {
-  [K in InvokeChannel]: (ctx: CallContext, ...args: InvokeArgs<K>) => InvokeResult<K> | Promise<InvokeResult<K>>;
+  [K in InvokeChannel]: (
+    ctx: CallContext,
+    ...args: InvokeArgs<K>
+  ) => InvokeResult<K> | Promise<InvokeResult<K>>;
 };
 
 /** Who called: lets stream handlers answer the same window. */
@@ -28,13 +37,18 @@ export class UntrustedSenderError extends Error {
   override name = 'UntrustedSenderError';
 }
 
-export function registerHandlers(ipc: IpcMainLike, handlers: InvokeHandlers, trusted: (frameUrl: string) => boolean): () => void {
+export function registerHandlers(
+  ipc: IpcMainLike,
+  handlers: InvokeHandlers,
+  trusted: (frameUrl: string) => boolean,
+): () => void {
   const channels = Object.keys(handlers) as InvokeChannel[];
   for (const channel of channels) {
     ipc.handle(channel, async (event, ...args): Promise<IpcResult<unknown>> => {
       try {
         const url = event.senderFrame?.url ?? '';
-        if (!trusted(url)) throw new UntrustedSenderError(`IPC from an untrusted frame refused: ${url || '(unknown)'}`);
+        if (!trusted(url))
+          throw new UntrustedSenderError(`IPC from an untrusted frame refused: ${url || '(unknown)'}`);
         const ctx: CallContext = {
           senderId: event.sender.id,
           send: (ch, payload) => {

@@ -16,7 +16,10 @@ export interface PortForward {
 }
 
 export class PortForwarder {
-  private readonly servers = new Map<number, { fwd: PortForward; server: net.Server; conns: Set<net.Socket> }>();
+  private readonly servers = new Map<
+    number,
+    { fwd: PortForward; server: net.Server; conns: Set<net.Socket> }
+  >();
   constructor(
     private readonly dial: PortDial,
     private readonly onError: (msg: string, err: Error) => void = () => {},

@@ -59,7 +59,10 @@ function listedAsInspect(ports: ListPort[] | undefined): InspectPorts {
   const asInspect: InspectPorts = {};
   for (const p of ports ?? []) {
     if (p.PublicPort === undefined) continue;
-    (asInspect[`${p.PrivatePort}/${p.Type}`] ??= []).push({ HostIp: p.IP ?? '', HostPort: String(p.PublicPort) });
+    (asInspect[`${p.PrivatePort}/${p.Type}`] ??= []).push({
+      HostIp: p.IP ?? '',
+      HostPort: String(p.PublicPort),
+    });
   }
   return asInspect;
 }

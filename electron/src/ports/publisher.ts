@@ -28,7 +28,10 @@ export class SshPortPublisher implements PortPublisher {
 
   async add(owner: string, p: PublishedPort): Promise<boolean> {
     if (p.proto !== 'tcp') {
-      this.log('warning: udp ports cannot be forwarded over SSH; not published on the host', { container: owner.slice(0, 12), port: p.port });
+      this.log('warning: udp ports cannot be forwarded over SSH; not published on the host', {
+        container: owner.slice(0, 12),
+        port: p.port,
+      });
       return false;
     }
     return this.fwd.add({ hostPort: p.port, guestPort: p.port, owner });
@@ -74,13 +77,22 @@ export class HostfwdPublisher implements PortPublisher {
   async add(owner: string, p: PublishedPort): Promise<boolean> {
     if (p.loopbackOnly) return this.fallback.add(owner, p);
     if (this.active.has(key(p))) return false;
-    const rule: Hostfwd = { proto: p.proto, hostAddr: this.hostAddr, hostPort: p.port, guestAddr: this.ctl.guestIp, guestPort: p.port };
+    const rule: Hostfwd = {
+      proto: p.proto,
+      hostAddr: this.hostAddr,
+      hostPort: p.port,
+      guestAddr: this.ctl.guestIp,
+      guestPort: p.port,
+    };
     try {
       await this.serial(() => hostfwdAdd(this.ctl.qmp, this.ctl.netdev, rule));
     } catch (err) {
       const msg = (err as Error).message;
       if (/already in use/.test(msg)) {
-        this.log(`warning: cannot publish ${this.hostAddr}:${p.port}/${p.proto} on the host: the port is already in use there`, { container: owner.slice(0, 12) });
+        this.log(
+          `warning: cannot publish ${this.hostAddr}:${p.port}/${p.proto} on the host: the port is already in use there`,
+          { container: owner.slice(0, 12) },
+        );
         return false;
       }
       this.log('QMP port forward failed; using SSH', { port: p.port, proto: p.proto, err: msg });
@@ -94,7 +106,9 @@ export class HostfwdPublisher implements PortPublisher {
     const a = this.active.get(k);
     if (!a) return;
     this.active.delete(k);
-    await this.serial(() => hostfwdRemove(this.ctl.qmp, this.ctl.netdev, a.rule)).catch((err: Error) => this.log('cannot remove a port forward', { port: a.rule.hostPort, err: err.message }));
+    await this.serial(() => hostfwdRemove(this.ctl.qmp, this.ctl.netdev, a.rule)).catch((err: Error) =>
+      this.log('cannot remove a port forward', { port: a.rule.hostPort, err: err.message }),
+    );
   }
 
   async removeOwner(owner: string): Promise<void> {

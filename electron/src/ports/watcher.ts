@@ -5,7 +5,13 @@
  */
 import http from 'node:http';
 import type { PortPublisher } from './publisher.js';
-import { listedPorts, publishedPorts, type InspectPorts, type ListPort, type PublishedPort } from './published.js';
+import {
+  listedPorts,
+  publishedPorts,
+  type InspectPorts,
+  type ListPort,
+  type PublishedPort,
+} from './published.js';
 
 const STOPPED = new Set(['die', 'stop', 'kill', 'destroy', 'pause']);
 
@@ -16,7 +22,8 @@ function getJson<T>(socketPath: string, path: string): Promise<T> {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
         res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`GET ${path}: ${res.statusCode} ${body.trim()}`));
+          if (res.statusCode !== 200)
+            return reject(new Error(`GET ${path}: ${res.statusCode} ${body.trim()}`));
           try {
             resolve(JSON.parse(body) as T);
           } catch (e) {
@@ -72,7 +79,8 @@ export class ContainerPortWatcher {
 
   private async forward(id: string, ports: PublishedPort[]): Promise<void> {
     for (const p of ports) {
-      if (await this.publisher.add(id, p)) this.log('forwarding port', { container: id.slice(0, 12), port: p.port, proto: p.proto });
+      if (await this.publisher.add(id, p))
+        this.log('forwarding port', { container: id.slice(0, 12), port: p.port, proto: p.proto });
     }
   }
 
@@ -80,7 +88,10 @@ export class ContainerPortWatcher {
     const id = e.Actor?.ID ?? e.id;
     if (e.Type !== 'container' || !id) return;
     if (e.Action === 'start' || e.Action === 'unpause') {
-      const c = await getJson<{ NetworkSettings?: { Ports?: InspectPorts } }>(this.socketPath, `/containers/${encodeURIComponent(id)}/json`).catch(() => undefined);
+      const c = await getJson<{ NetworkSettings?: { Ports?: InspectPorts } }>(
+        this.socketPath,
+        `/containers/${encodeURIComponent(id)}/json`,
+      ).catch(() => undefined);
       if (c) await this.forward(id, publishedPorts(c.NetworkSettings?.Ports));
     } else if (e.Action && STOPPED.has(e.Action)) {
       await this.publisher.removeOwner(id);
@@ -108,7 +119,9 @@ export class ContainerPortWatcher {
             continue;
           }
           // One event at a time, in order: a start and its stop must not race.
-          chain = chain.then(() => this.onEvent(ev)).catch((err: Error) => this.log('event handling failed', { err: err.message }));
+          chain = chain
+            .then(() => this.onEvent(ev))
+            .catch((err: Error) => this.log('event handling failed', { err: err.message }));
         }
       });
       res.on('end', () => this.again());

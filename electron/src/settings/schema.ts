@@ -63,7 +63,10 @@ export function migrate(input: unknown): Settings {
   if (!isObject(input)) return structuredClone(DEFAULTS);
   let s: Raw = input;
   let v = typeof s.version === 'number' ? s.version : 1;
-  if (v > CURRENT_VERSION) throw new SettingsVersionError(`settings were written by a newer Berth (version ${v}, this one reads up to ${CURRENT_VERSION})`);
+  if (v > CURRENT_VERSION)
+    throw new SettingsVersionError(
+      `settings were written by a newer Berth (version ${v}, this one reads up to ${CURRENT_VERSION})`,
+    );
   while (v < CURRENT_VERSION) {
     const step = MIGRATIONS[v];
     if (!step) throw new SettingsVersionError(`no migration from settings version ${v}`);
@@ -79,12 +82,20 @@ export function migrate(input: unknown): Settings {
 /** Applies a renderer's patch: only known keys, right types, sane VM sizes. */
 export function applyPatch(current: Settings, patch: unknown): Settings {
   if (!isObject(patch)) throw new TypeError('settings patch must be an object');
-  const merged: Raw = { ...current, ...patch, vm: { ...current.vm, ...(isObject(patch.vm) ? patch.vm : {}) }, version: CURRENT_VERSION };
+  const merged: Raw = {
+    ...current,
+    ...patch,
+    vm: { ...current.vm, ...(isObject(patch.vm) ? patch.vm : {}) },
+    version: CURRENT_VERSION,
+  };
   const next = conform(DEFAULTS, merged);
   if (!validTheme(next.theme)) throw new TypeError(`invalid theme: ${String(patch.theme)}`);
   const { cpus, memoryMiB, diskGiB } = next.vm;
-  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256) throw new RangeError(`VM CPUs must be a whole number from 1 to 256, got ${cpus}`);
-  if (!Number.isInteger(memoryMiB) || memoryMiB < 512) throw new RangeError(`VM memory must be at least 512 MiB, got ${memoryMiB}`);
-  if (!Number.isInteger(diskGiB) || diskGiB < 8) throw new RangeError(`VM disk must be at least 8 GiB, got ${diskGiB}`);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256)
+    throw new RangeError(`VM CPUs must be a whole number from 1 to 256, got ${cpus}`);
+  if (!Number.isInteger(memoryMiB) || memoryMiB < 512)
+    throw new RangeError(`VM memory must be at least 512 MiB, got ${memoryMiB}`);
+  if (!Number.isInteger(diskGiB) || diskGiB < 8)
+    throw new RangeError(`VM disk must be at least 8 GiB, got ${diskGiB}`);
   return next;
 }

@@ -23,13 +23,21 @@ export interface SharePlan {
 /** A path the guest's kernel command line can carry (berth-init splits on commas and colons and spaces). */
 export function shareablePath(p: string): string | undefined {
   if (!p.startsWith('/')) return `${p} is not an absolute path`;
-  if (/[\s,:]/.test(p)) return `${p} contains a space, comma or colon, which the guest's share list cannot carry`;
+  if (/[\s,:]/.test(p))
+    return `${p} contains a space, comma or colon, which the guest's share list cannot carry`;
   return undefined;
 }
 
 export function planShares(platform: HostPlatform, folders: string[]): SharePlan {
   if (platform === 'win32')
-    return { shares: [], warnings: folders.length ? ['folder sharing is not available with QEMU on Windows (no virtio-9p); use the Lima or WSL setup for bind mounts'] : [] };
+    return {
+      shares: [],
+      warnings: folders.length
+        ? [
+            'folder sharing is not available with QEMU on Windows (no virtio-9p); use the Lima or WSL setup for bind mounts',
+          ]
+        : [],
+    };
   const shares: Share[] = [];
   const warnings: string[] = [];
   folders.forEach((f, i) => {

@@ -19,7 +19,11 @@ const LABEL: Record<EngineStatus['state'], string> = {
 export function trayMenu(s: EngineStatus): TrayItem[] {
   const busy = s.state === 'starting' || s.state === 'stopping';
   return [
-    { id: 'status', label: s.message && s.state === 'error' ? `${LABEL[s.state]}: ${s.message}` : LABEL[s.state], enabled: false },
+    {
+      id: 'status',
+      label: s.message && s.state === 'error' ? `${LABEL[s.state]}: ${s.message}` : LABEL[s.state],
+      enabled: false,
+    },
     { id: 'sep1', label: '', enabled: false, type: 'separator' },
     { id: 'open', label: 'Open Dashboard', enabled: true },
     { id: 'start', label: 'Start Engine', enabled: !busy && s.state !== 'running' },

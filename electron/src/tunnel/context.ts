@@ -15,14 +15,29 @@ function docker(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number;
 }
 
 export function contextArgs(exists: boolean, socketPath: string): string[] {
-  return ['context', exists ? 'update' : 'create', CONTEXT_NAME, '--description', 'Berth', '--docker', `host=unix://${socketPath}`];
+  return [
+    'context',
+    exists ? 'update' : 'create',
+    CONTEXT_NAME,
+    '--description',
+    'Berth',
+    '--docker',
+    `host=unix://${socketPath}`,
+  ];
 }
 
 /** Creates or updates the context; returns a message saying what happened (never throws: docker may be absent). */
-export async function ensureDockerContext(socketPath: string, env: NodeJS.ProcessEnv = process.env): Promise<{ ok: boolean; message: string }> {
+export async function ensureDockerContext(
+  socketPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ ok: boolean; message: string }> {
   const inspect = await docker(['context', 'inspect', CONTEXT_NAME], env);
-  if (inspect.code === 127) return { ok: false, message: `docker CLI not found; use DOCKER_HOST=unix://${socketPath}` };
+  if (inspect.code === 127)
+    return { ok: false, message: `docker CLI not found; use DOCKER_HOST=unix://${socketPath}` };
   const r = await docker(contextArgs(inspect.code === 0, socketPath), env);
   if (r.code !== 0) return { ok: false, message: `docker context ${CONTEXT_NAME}: ${r.out.trim()}` };
-  return { ok: true, message: `docker context "${CONTEXT_NAME}" → unix://${socketPath} (docker --context ${CONTEXT_NAME} …, or docker context use ${CONTEXT_NAME})` };
+  return {
+    ok: true,
+    message: `docker context "${CONTEXT_NAME}" → unix://${socketPath} (docker --context ${CONTEXT_NAME} …, or docker context use ${CONTEXT_NAME})`,
+  };
 }

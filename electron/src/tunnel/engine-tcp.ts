@@ -34,7 +34,10 @@ export async function enginePreamble(e: EngineTcp): Promise<Uint8Array> {
 export function dialEngine(port: number, preamble: Uint8Array, timeoutMs = 10_000): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
-    const timer = setTimeout(() => s.destroy(new Error(`the engine port ${port} did not accept in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => s.destroy(new Error(`the engine port ${port} did not accept in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     s.once('connect', () => {
       clearTimeout(timer);
       s.off('error', reject);
@@ -62,7 +65,14 @@ export function pingEngine(port: number, preamble: Uint8Array, timeoutMs = 1000)
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => s.write(Buffer.concat([preamble, Buffer.from('GET /_ping HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n')])));
+    s.once('connect', () =>
+      s.write(
+        Buffer.concat([
+          preamble,
+          Buffer.from('GET /_ping HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n'),
+        ]),
+      ),
+    );
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');
       if (/^HTTP\/1\.[01] 200 /.test(got) && /\r\n\r\nOK$/.test(got)) done(true);

@@ -14,7 +14,10 @@ export interface KeyPair {
 /** Creates the key pair on first use (ed25519, OpenSSH format, private key mode 0600). */
 export async function ensureKeyPair(privatePath: string, publicPath: string): Promise<KeyPair> {
   try {
-    return { privateKey: await fsp.readFile(privatePath, 'utf8'), publicKey: (await fsp.readFile(publicPath, 'utf8')).trim() };
+    return {
+      privateKey: await fsp.readFile(privatePath, 'utf8'),
+      publicKey: (await fsp.readFile(publicPath, 'utf8')).trim(),
+    };
   } catch {
     /* first run */
   }
@@ -29,7 +32,8 @@ export async function ensureKeyPair(privatePath: string, publicPath: string): Pr
 /** The base64 key blob of an OpenSSH public key line (what the guest's kernel command line carries). */
 export function keyBlob(publicKey: string): string {
   const m = /^ssh-ed25519 ([A-Za-z0-9+/=]+)/.exec(publicKey.trim());
-  if (!m) throw new Error('the Berth SSH key is not an ssh-ed25519 key; delete ~/.berth/keys to make a new one');
+  if (!m)
+    throw new Error('the Berth SSH key is not an ssh-ed25519 key; delete ~/.berth/keys to make a new one');
   return m[1]!;
 }
 

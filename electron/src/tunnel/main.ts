@@ -4,7 +4,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { startTunnel, type TunnelConfig } from './service.js';
 
 const [configFile, pidFile] = process.argv.slice(2);
-const log = (msg: string, fields: Record<string, unknown> = {}) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }) + '\n');
+const log = (msg: string, fields: Record<string, unknown> = {}) =>
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), msg, ...fields }) + '\n');
 
 async function main(): Promise<void> {
   if (!configFile || !pidFile) throw new Error('usage: tunnel/main.js CONFIG.json PIDFILE');

@@ -53,9 +53,16 @@ export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tu
     return client;
   };
   const preamble = await enginePreamble(ep.engine);
-  const sock = await forwardUnixSocket(cfg.socketPath, () => dialEngine(ep.engine.port, preamble), (err) => log('engine connection failed', { err: err.message }));
+  const sock = await forwardUnixSocket(
+    cfg.socketPath,
+    () => dialEngine(ep.engine.port, preamble),
+    (err) => log('engine connection failed', { err: err.message }),
+  );
   log('engine socket ready', { socket: cfg.socketPath, enginePort: ep.engine.port });
-  const forwarder = new PortForwarder(async (port) => dialGuest(await getClient(), port), (msg, err) => log(msg, { err: err.message }));
+  const forwarder = new PortForwarder(
+    async (port) => dialGuest(await getClient(), port),
+    (msg, err) => log(msg, { err: err.message }),
+  );
   for (const f of cfg.forwards) await forwarder.add({ ...f, owner: 'static' });
   let publisher: PortPublisher = new SshPortPublisher(forwarder, log);
   if (ep.ports) {

@@ -30,7 +30,11 @@ export interface SocketForwarder {
   close(): Promise<void>;
 }
 
-export async function forwardUnixSocket(socketPath: string, dial: Dial, onError: (e: Error) => void = () => {}): Promise<SocketForwarder> {
+export async function forwardUnixSocket(
+  socketPath: string,
+  dial: Dial,
+  onError: (e: Error) => void = () => {},
+): Promise<SocketForwarder> {
   await fsp.mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
   await fsp.rm(socketPath, { force: true });
   const open = new Set<net.Socket>();

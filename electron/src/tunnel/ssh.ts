@@ -12,11 +12,18 @@ export type SshClient = ssh2.Client;
 function loadKey(file: string): Buffer {
   const key = readFileSync(file);
   const parsed = ssh2.utils.parseKey(key);
-  if (parsed instanceof Error) throw new Error(`the Berth SSH key ${file} is unreadable (${parsed.message}); delete ~/.berth/keys and run berth reset`);
+  if (parsed instanceof Error)
+    throw new Error(
+      `the Berth SSH key ${file} is unreadable (${parsed.message}); delete ~/.berth/keys and run berth reset`,
+    );
   return key;
 }
 
-export function connectOnce(ep: SshEndpoint, timeoutMs = 5000, privateKey: Buffer = loadKey(ep.privateKey)): Promise<ssh2.Client> {
+export function connectOnce(
+  ep: SshEndpoint,
+  timeoutMs = 5000,
+  privateKey: Buffer = loadKey(ep.privateKey),
+): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client();
     let settled = false;
@@ -47,7 +54,11 @@ export function connectOnce(ep: SshEndpoint, timeoutMs = 5000, privateKey: Buffe
 }
 
 /** Retries until the guest's SSH server answers or `deadline` passes; `alive()` false aborts early. */
-export async function connectWithRetry(ep: SshEndpoint, deadline: number, alive: () => boolean = () => true): Promise<ssh2.Client> {
+export async function connectWithRetry(
+  ep: SshEndpoint,
+  deadline: number,
+  alive: () => boolean = () => true,
+): Promise<ssh2.Client> {
   let last: Error | undefined;
   const key = loadKey(ep.privateKey);
   let attempts = 0;
@@ -59,11 +70,16 @@ export async function connectWithRetry(ep: SshEndpoint, deadline: number, alive:
       return await connectOnce(ep, Math.max(2000, Math.min(30_000, deadline - Date.now())), key);
     } catch (err) {
       last = err as Error;
-      if (/verification failed/i.test(last.message)) throw new Error('the VM presented a different SSH host key than recorded; run `berth reset` if the VM was recreated');
+      if (/verification failed/i.test(last.message))
+        throw new Error(
+          'the VM presented a different SSH host key than recorded; run `berth reset` if the VM was recreated',
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  throw new Error(`the VM's SSH server did not answer in time (${attempts} attempts)${last ? `: ${last.message}` : ''}`);
+  throw new Error(
+    `the VM's SSH server did not answer in time (${attempts} attempts)${last ? `: ${last.message}` : ''}`,
+  );
 }
 
 export interface ExecResult {

@@ -30,11 +30,17 @@ export async function loadVmConfig(paths: BerthPaths): Promise<VmConfig> {
   try {
     raw = JSON.parse(await fsp.readFile(configFile(paths), 'utf8')) as Partial<VmConfig>;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${configFile(paths)}: ${(e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`${configFile(paths)}: ${(e as Error).message}`);
   }
   const driver = DRIVER_KINDS.includes(raw.driver as DriverKind) ? (raw.driver as DriverKind) : d.driver;
-  const shareFolders = Array.isArray(raw.shareFolders) && raw.shareFolders.every((x) => typeof x === 'string') ? raw.shareFolders : d.shareFolders;
-  const forwards = Array.isArray(raw.forwards) ? raw.forwards.filter((f) => Number.isInteger(f?.hostPort) && Number.isInteger(f?.guestPort)) : d.forwards;
+  const shareFolders =
+    Array.isArray(raw.shareFolders) && raw.shareFolders.every((x) => typeof x === 'string')
+      ? raw.shareFolders
+      : d.shareFolders;
+  const forwards = Array.isArray(raw.forwards)
+    ? raw.forwards.filter((f) => Number.isInteger(f?.hostPort) && Number.isInteger(f?.guestPort))
+    : d.forwards;
   return { driver, shareFolders, forwards };
 }
 
@@ -42,8 +48,18 @@ export async function saveVmConfig(paths: BerthPaths, cfg: VmConfig): Promise<vo
   await writeFileAtomic(configFile(paths), JSON.stringify(cfg, null, 1) + '\n');
 }
 
-export async function loadResources(paths: BerthPaths): Promise<{ store: SettingsStore; resources: VmResources; registries: { insecure: string[]; mirrors: string[] } }> {
+export async function loadResources(
+  paths: BerthPaths,
+): Promise<{
+  store: SettingsStore;
+  resources: VmResources;
+  registries: { insecure: string[]; mirrors: string[] };
+}> {
   const store = new SettingsStore(paths.settings);
   const s = await store.load();
-  return { store, resources: s.vm, registries: { insecure: s.insecureRegistries, mirrors: s.registryMirrors } };
+  return {
+    store,
+    resources: s.vm,
+    registries: { insecure: s.insecureRegistries, mirrors: s.registryMirrors },
+  };
 }

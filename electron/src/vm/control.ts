@@ -31,13 +31,20 @@ export class VmEngineControl implements EngineControl {
     return s;
   }
 
-  private run(transitional: 'starting' | 'stopping', op: () => Promise<VmStatusReport>): Promise<EngineStatus> {
+  private run(
+    transitional: 'starting' | 'stopping',
+    op: () => Promise<VmStatusReport>,
+  ): Promise<EngineStatus> {
     const next = this.busy.then(async () => {
       this.emit({ state: transitional, host: `unix://${this.vm.paths.socket}` });
       try {
         return this.emit(toEngineStatus(await op()));
       } catch (err) {
-        this.emit({ state: 'error', host: `unix://${this.vm.paths.socket}`, message: (err as Error).message });
+        this.emit({
+          state: 'error',
+          host: `unix://${this.vm.paths.socket}`,
+          message: (err as Error).message,
+        });
         throw err;
       }
     });

@@ -41,10 +41,13 @@ export interface PortControl {
 }
 
 /** How the host reaches the engine inside: a VM's published TCP port (plus SSH), or a unix socket already on the host. */
-export type GuestEndpoint = { kind: 'vm'; ssh: SshEndpoint; engine: EngineTcp; ports?: PortControl } | { kind: 'unix'; socketPath: string };
+export type GuestEndpoint =
+  | { kind: 'vm'; ssh: SshEndpoint; engine: EngineTcp; ports?: PortControl }
+  | { kind: 'unix'; socketPath: string };
 
 /** What `berth shell` runs: an SSH session into the guest, or a plain local command. */
-export type ShellTarget = { kind: 'ssh'; endpoint: SshEndpoint } | { kind: 'command'; cmd: string; args: string[] };
+export type ShellTarget =
+  { kind: 'ssh'; endpoint: SshEndpoint } | { kind: 'command'; cmd: string; args: string[] };
 
 export interface DriverStatus {
   state: EngineState;

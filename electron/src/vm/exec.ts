@@ -7,9 +7,16 @@ export interface Command {
   cwd?: string;
 }
 
-export async function runCommand(c: Command, opts: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): Promise<string> {
+export async function runCommand(
+  c: Command,
+  opts: { env?: NodeJS.ProcessEnv; quiet?: boolean } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(c.cmd, c.args, { cwd: c.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(c.cmd, c.args, {
+      cwd: c.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -17,7 +24,12 @@ export async function runCommand(c: Command, opts: { env?: NodeJS.ProcessEnv; qu
     child.on('error', (e) => reject(new Error(`${c.cmd}: ${e.message}`)));
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else reject(new Error(`${c.cmd} ${c.args.join(' ')} exited ${code}: ${Buffer.concat(err).toString('utf8').trim().slice(-2000)}`));
+      else
+        reject(
+          new Error(
+            `${c.cmd} ${c.args.join(' ')} exited ${code}: ${Buffer.concat(err).toString('utf8').trim().slice(-2000)}`,
+          ),
+        );
     });
   });
 }

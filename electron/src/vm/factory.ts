@@ -28,11 +28,25 @@ export function createDriver(kind: DriverKind, ctx: DriverContext): VmDriver {
   if (!arch) throw new Error(`no Berth guest for ${ctx.hostArch ?? process.arch} hosts`);
   switch (kind) {
     case 'qemu':
-      return new QemuDriver({ paths: ctx.paths, resources: ctx.resources, arch, platform: hostPlatform(platform), imageDir: imageDir(arch, ctx.env), shareFolders: ctx.shareFolders, ...(ctx.registries ? { registries: ctx.registries } : {}) });
+      return new QemuDriver({
+        paths: ctx.paths,
+        resources: ctx.resources,
+        arch,
+        platform: hostPlatform(platform),
+        imageDir: imageDir(arch, ctx.env),
+        shareFolders: ctx.shareFolders,
+        ...(ctx.registries ? { registries: ctx.registries } : {}),
+      });
     case 'lima':
-      return new LimaDriver({ paths: ctx.paths, resources: ctx.resources, arch, shareFolders: ctx.shareFolders });
+      return new LimaDriver({
+        paths: ctx.paths,
+        resources: ctx.resources,
+        arch,
+        shareFolders: ctx.shareFolders,
+      });
     case 'native':
-      if (platform !== 'linux') throw new Error('the native driver needs a Linux host; use the qemu or lima driver');
+      if (platform !== 'linux')
+        throw new Error('the native driver needs a Linux host; use the qemu or lima driver');
       return new NativeDriver({ paths: ctx.paths });
   }
 }

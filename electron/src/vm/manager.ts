@@ -73,7 +73,10 @@ export class VmManager {
     await this.ensureTunnel(await this.driver.forward(), progress);
     const deadline = Date.now() + 30_000;
     while (!(await pingSocket(this.paths.socket))) {
-      if (Date.now() > deadline) throw new Error(`the engine does not answer on ${this.paths.socket}:\n${await tailFile(this.paths.tunnelLog, 10)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the engine does not answer on ${this.paths.socket}:\n${await tailFile(this.paths.tunnelLog, 10)}`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
     progress((await ctx).message);
@@ -113,12 +116,21 @@ export class VmManager {
 
   private async startTunnel(endpoint: VmEndpoint): Promise<void> {
     await fsp.mkdir(this.paths.run, { recursive: true, mode: 0o700 });
-    const cfg: TunnelConfig = { endpoint, socketPath: this.paths.socket, forwards: this.config.forwards, followPorts: true };
+    const cfg: TunnelConfig = {
+      endpoint,
+      socketPath: this.paths.socket,
+      forwards: this.config.forwards,
+      followPorts: true,
+    };
     const cfgFile = this.tunnelConfigFile();
     await fsp.writeFile(cfgFile, JSON.stringify(cfg, null, 1), { mode: 0o600 });
     await fsp.rm(this.paths.tunnelPid, { force: true });
     const fd = openSync(this.paths.tunnelLog, 'a');
-    const child = spawn(process.execPath, [TUNNEL_MAIN, cfgFile, this.paths.tunnelPid], { detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
+    const child = spawn(process.execPath, [TUNNEL_MAIN, cfgFile, this.paths.tunnelPid], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      windowsHide: true,
+    });
     closeSync(fd);
     let exited: number | null | undefined;
     child.on('exit', (code) => (exited = code));
@@ -163,7 +175,10 @@ export class VmManager {
       state = 'error';
       message = `the VM runs but the engine does not answer on ${this.paths.socket}${this.driver.kind === 'qemu' && !tunnelPid ? ' (the host tunnel is not running: `berth start` restarts it)' : ''}`;
     }
-    const diskBytes = this.driver.kind === 'qemu' && existsSync(this.paths.vm.disk) ? await diskUsage(this.paths.vm.disk) : undefined;
+    const diskBytes =
+      this.driver.kind === 'qemu' && existsSync(this.paths.vm.disk)
+        ? await diskUsage(this.paths.vm.disk)
+        : undefined;
     return {
       driver: this.driver.kind,
       state,

@@ -14,7 +14,17 @@ export interface BerthPaths {
   tunnelPid: string;
   tunnelLog: string;
   keys: { dir: string; private: string; public: string; engineToken: string };
-  vm: { dir: string; state: string; disk: string; serialLog: string; pid: string; qmp: string; knownHost: string; accel: string; lima: string };
+  vm: {
+    dir: string;
+    state: string;
+    disk: string;
+    serialLog: string;
+    pid: string;
+    qmp: string;
+    knownHost: string;
+    accel: string;
+    lima: string;
+  };
   native: { dir: string; dataRoot: string; pid: string; log: string };
 }
 
@@ -29,7 +39,12 @@ export function berthPaths(home = process.env.BERTH_HOME ?? path.join(os.homedir
     run,
     tunnelPid: path.join(run, 'tunnel.pid'),
     tunnelLog: path.join(run, 'tunnel.log'),
-    keys: { dir: path.join(home, 'keys'), private: path.join(home, 'keys', 'id_ed25519'), public: path.join(home, 'keys', 'id_ed25519.pub'), engineToken: path.join(home, 'keys', 'engine-token') },
+    keys: {
+      dir: path.join(home, 'keys'),
+      private: path.join(home, 'keys', 'id_ed25519'),
+      public: path.join(home, 'keys', 'id_ed25519.pub'),
+      engineToken: path.join(home, 'keys', 'engine-token'),
+    },
     vm: {
       dir: vm,
       state: path.join(vm, 'state.json'),
@@ -41,7 +56,12 @@ export function berthPaths(home = process.env.BERTH_HOME ?? path.join(os.homedir
       accel: path.join(vm, 'accel.json'),
       lima: path.join(vm, 'lima.yaml'),
     },
-    native: { dir: native, dataRoot: path.join(native, 'data'), pid: path.join(native, 'berthd.pid'), log: path.join(native, 'berthd.log') },
+    native: {
+      dir: native,
+      dataRoot: path.join(native, 'data'),
+      pid: path.join(native, 'berthd.pid'),
+      log: path.join(native, 'berthd.log'),
+    },
   };
 }
 

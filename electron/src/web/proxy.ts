@@ -3,7 +3,13 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { EngineEndpoint } from '../engine/endpoint.js';
 
 /** Request headers worth passing to the engine; cookies and the bridge's auth never reach it. */
-const FORWARD = ['content-type', 'content-length', 'x-registry-auth', 'x-registry-config', 'transfer-encoding'];
+const FORWARD = [
+  'content-type',
+  'content-length',
+  'x-registry-auth',
+  'x-registry-config',
+  'transfer-encoding',
+];
 
 export function engineTarget(url: string): string | undefined {
   if (!url.startsWith('/engine/')) return undefined;
@@ -11,7 +17,12 @@ export function engineTarget(url: string): string | undefined {
   return /^\/(v\d+\.\d+\/|_ping)/.test(rest) ? rest : undefined;
 }
 
-export function proxyToEngine(ep: EngineEndpoint, target: string, req: IncomingMessage, res: ServerResponse): void {
+export function proxyToEngine(
+  ep: EngineEndpoint,
+  target: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const headers: Record<string, string> = {};
   for (const h of FORWARD) {
     const v = req.headers[h];
@@ -20,7 +31,8 @@ export function proxyToEngine(ep: EngineEndpoint, target: string, req: IncomingM
   const base = ep.kind === 'unix' ? { socketPath: ep.socketPath } : { host: ep.host, port: ep.port };
   const up = http.request({ ...base, method: req.method, path: target, headers, agent: false }, (ur) => {
     const out: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(ur.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive') out[k] = v;
+    for (const [k, v] of Object.entries(ur.headers))
+      if (v !== undefined && k !== 'connection' && k !== 'keep-alive') out[k] = v;
     out['cache-control'] = 'no-store';
     res.writeHead(ur.statusCode ?? 502, out);
     res.flushHeaders();

@@ -30,7 +30,9 @@ function deny(res: ServerResponse, status: number, message: string): void {
 
 function denyUpgrade(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ message });
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
@@ -39,29 +41,43 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   let port = opts.port ?? 0;
 
   const server = http.createServer({ requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
-    if (!hostAllowed(req.headers.host, port) || !originAllowed(req.headers.origin, port)) return deny(res, 403, 'this address is not allowed; open the URL printed by berth serve');
+    if (!hostAllowed(req.headers.host, port) || !originAllowed(req.headers.origin, port))
+      return deny(res, 403, 'this address is not allowed; open the URL printed by berth serve');
     const url = new URL(req.url ?? '/', 'http://berth');
     // The printed URL carries the token once: trade it for a cookie, and drop it from the address bar.
     const offered = url.searchParams.get('token');
     if (offered !== null && req.method === 'GET') {
-      if (!checkToken(offered, opts.token)) return deny(res, 401, 'wrong token; use the URL berth serve printed');
+      if (!checkToken(offered, opts.token))
+        return deny(res, 401, 'wrong token; use the URL berth serve printed');
       url.searchParams.delete('token');
-      res.writeHead(302, { 'Set-Cookie': tokenCookie(opts.token), Location: url.pathname + url.search, 'Cache-Control': 'no-store' });
+      res.writeHead(302, {
+        'Set-Cookie': tokenCookie(opts.token),
+        Location: url.pathname + url.search,
+        'Cache-Control': 'no-store',
+      });
       return void res.end();
     }
-    if (!isAuthorized(req, opts.token)) return deny(res, 401, 'unauthorized: open the URL printed by berth serve (it carries the access token)');
+    if (!isAuthorized(req, opts.token))
+      return deny(
+        res,
+        401,
+        'unauthorized: open the URL printed by berth serve (it carries the access token)',
+      );
     const target = engineTarget(req.url ?? '/');
     if (target !== undefined) return proxyToEngine(opts.engine, target, req, res);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, 405, `method ${req.method} not allowed`);
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return deny(res, 405, `method ${req.method} not allowed`);
     serveStatic(uiDir, req, res).catch((e: unknown) => deny(res, 500, (e as Error).message));
   });
   // Browsers keep idle connections for a while; closing them sooner races with a request sent on one.
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 125_000;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!hostAllowed(req.headers.host, port) || !originAllowed(req.headers.origin, port)) return denyUpgrade(socket, 403, 'this address is not allowed');
+    if (!hostAllowed(req.headers.host, port) || !originAllowed(req.headers.origin, port))
+      return denyUpgrade(socket, 403, 'this address is not allowed');
     if (!isAuthorized(req, opts.token)) return denyUpgrade(socket, 401, 'unauthorized');
-    if (new URL(req.url ?? '/', 'http://berth').pathname !== '/ws') return denyUpgrade(socket, 404, 'no such endpoint');
+    if (new URL(req.url ?? '/', 'http://berth').pathname !== '/ws')
+      return denyUpgrade(socket, 404, 'no such endpoint');
     bridge.handleUpgrade(req, socket, head);
   });
   await new Promise<void>((resolve, reject) => {

@@ -38,7 +38,9 @@ export async function serveStatic(root: string, req: IncomingMessage, res: Serve
   const file = path.resolve(root, '.' + rel);
   // Refuse anything outside the UI folder (`..`, encoded separators).
   if (file !== root && !file.startsWith(root + path.sep)) {
-    res.writeHead(403, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: 'forbidden path' }));
+    res
+      .writeHead(403, { 'Content-Type': 'application/json' })
+      .end(JSON.stringify({ message: 'forbidden path' }));
     return;
   }
   let st;
@@ -48,13 +50,20 @@ export async function serveStatic(root: string, req: IncomingMessage, res: Serve
     st = undefined;
   }
   if (!st?.isFile()) {
-    res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ message: `no such file: ${rel}` }));
+    res
+      .writeHead(404, { 'Content-Type': 'application/json' })
+      .end(JSON.stringify({ message: `no such file: ${rel}` }));
     return;
   }
   const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
   // Hashed assets never change; index.html must always be fresh.
   const cache = rel.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-  res.writeHead(200, { ...securityHeaders(), 'Content-Type': type, 'Content-Length': st.size, 'Cache-Control': cache });
+  res.writeHead(200, {
+    ...securityHeaders(),
+    'Content-Type': type,
+    'Content-Length': st.size,
+    'Cache-Control': cache,
+  });
   if (req.method === 'HEAD') {
     res.end();
     return;

@@ -25,10 +25,12 @@ export function parseStreamRequest(text: string): StreamRequest {
     throw new Error('first message must be a JSON stream request');
   }
   const o = v as Partial<StreamRequest>;
-  if (typeof o !== 'object' || o === null || typeof o.method !== 'string' || typeof o.path !== 'string') throw new Error('stream request needs method and path');
+  if (typeof o !== 'object' || o === null || typeof o.method !== 'string' || typeof o.path !== 'string')
+    throw new Error('stream request needs method and path');
   if (!ENGINE_PATH.test(o.path)) throw new Error(`not an engine path: ${o.path}`);
   const req: StreamRequest = { method: o.method.toUpperCase(), path: o.path };
-  if (o.headers && typeof o.headers === 'object') req.headers = Object.fromEntries(Object.entries(o.headers).filter(([, x]) => typeof x === 'string'));
+  if (o.headers && typeof o.headers === 'object')
+    req.headers = Object.fromEntries(Object.entries(o.headers).filter(([, x]) => typeof x === 'string'));
   if (typeof o.body === 'string') req.body = o.body;
   if (o.hijack === true) req.hijack = true;
   return req;
@@ -40,7 +42,10 @@ function toBuffer(d: RawData): Buffer {
   return Buffer.from(d);
 }
 
-export function createWsBridge(ep: EngineEndpoint): { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void; close(): void } {
+export function createWsBridge(ep: EngineEndpoint): {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  close(): void;
+} {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   wss.on('connection', (ws: WebSocket) => {
     let stream: OpenStream | undefined;
@@ -59,7 +64,11 @@ export function createWsBridge(ep: EngineEndpoint): { handleUpgrade(req: Incomin
           onData: (chunk) => ws.send(chunk, { binary: true }),
           onEnd: (err) => {
             if (ws.readyState !== ws.OPEN) return;
-            ws.send(JSON.stringify(err ? { kind: 'end', error: { name: err.name, message: err.message } } : { kind: 'end' }));
+            ws.send(
+              JSON.stringify(
+                err ? { kind: 'end', error: { name: err.name, message: err.message } } : { kind: 'end' },
+              ),
+            );
             ws.close(1000);
           },
         });

@@ -34,10 +34,16 @@ export function fitToDisplays(saved: Rect | undefined, workAreas: Rect[]): Rect 
     height: Math.min(Math.max(r.height ?? DEFAULT_SIZE.height, MIN_SIZE.height), area.height),
   });
   const valid = saved && [saved.x, saved.y, saved.width, saved.height].every(Number.isFinite);
-  const best = valid ? workAreas.map((a) => ({ a, o: overlap(saved, a) })).sort((p, q) => q.o - p.o)[0] : undefined;
+  const best = valid
+    ? workAreas.map((a) => ({ a, o: overlap(saved, a) })).sort((p, q) => q.o - p.o)[0]
+    : undefined;
   if (!valid || !best || best.o === 0) {
     const s = size({}, primary);
-    return { x: primary.x + Math.round((primary.width - s.width) / 2), y: primary.y + Math.round((primary.height - s.height) / 2), ...s };
+    return {
+      x: primary.x + Math.round((primary.width - s.width) / 2),
+      y: primary.y + Math.round((primary.height - s.height) / 2),
+      ...s,
+    };
   }
   const area = best.a;
   const s = size(saved, area);

@@ -78,9 +78,25 @@ export interface LogLine {
 export class EngineClient {
   constructor(readonly transport: Transport) {}
 
-  async raw(method: string, path: string, query?: Query, body?: unknown, headers?: Record<string, string>): Promise<RawResponse> {
-    const b = body === undefined ? undefined : body instanceof Uint8Array || typeof body === 'string' ? body : JSON.stringify(body);
-    const res = await this.transport.request({ method, path: buildPath(path, query), ...(headers ? { headers } : {}), ...(b !== undefined ? { body: b } : {}) });
+  async raw(
+    method: string,
+    path: string,
+    query?: Query,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<RawResponse> {
+    const b =
+      body === undefined
+        ? undefined
+        : body instanceof Uint8Array || typeof body === 'string'
+          ? body
+          : JSON.stringify(body);
+    const res = await this.transport.request({
+      method,
+      path: buildPath(path, query),
+      ...(headers ? { headers } : {}),
+      ...(b !== undefined ? { body: b } : {}),
+    });
     if (res.status >= 400) throw errorFrom(res);
     return res;
   }
@@ -97,7 +113,12 @@ export class EngineClient {
     path: string,
     query: Query | undefined,
     onData: (chunk: Uint8Array) => void,
-    opts: { body?: string | Uint8Array; headers?: Record<string, string>; hijack?: boolean; onHead?: (headers: Record<string, string>) => void } = {},
+    opts: {
+      body?: string | Uint8Array;
+      headers?: Record<string, string>;
+      hijack?: boolean;
+      onHead?: (headers: Record<string, string>) => void;
+    } = {},
   ): LiveSession {
     let status = 0;
     const errChunks: Uint8Array[] = [];
@@ -108,7 +129,13 @@ export class EngineClient {
       reject = rej;
     });
     const handle: StreamHandle = this.transport.stream(
-      { method, path: buildPath(path, query), ...(opts.headers ? { headers: opts.headers } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}), ...(opts.hijack ? { hijack: true } : {}) },
+      {
+        method,
+        path: buildPath(path, query),
+        ...(opts.headers ? { headers: opts.headers } : {}),
+        ...(opts.body !== undefined ? { body: opts.body } : {}),
+        ...(opts.hijack ? { hijack: true } : {}),
+      },
       {
         onHead: (s, headers) => {
           status = s;
@@ -126,16 +153,30 @@ export class EngineClient {
     return { close: () => handle.close(), done, write: (d) => handle.write(d) };
   }
 
-  private ndjson<T>(method: string, path: string, query: Query | undefined, onItem: (item: T) => void, opts: { body?: string | Uint8Array; headers?: Record<string, string> } = {}): Stream {
+  private ndjson<T>(
+    method: string,
+    path: string,
+    query: Query | undefined,
+    onItem: (item: T) => void,
+    opts: { body?: string | Uint8Array; headers?: Record<string, string> } = {},
+  ): Stream {
     const d = new NdjsonDecoder<T>();
     let inband: Error | undefined;
-    const s = this.openStream(method, path, query, (c) => {
-      for (const item of d.push(c)) {
-        const e = (item as { error?: string; errorDetail?: { message?: string } }).errorDetail?.message ?? (item as { error?: string }).error;
-        if (typeof e === 'string' && !inband) inband = new EngineError(e, 500);
-        onItem(item);
-      }
-    }, opts);
+    const s = this.openStream(
+      method,
+      path,
+      query,
+      (c) => {
+        for (const item of d.push(c)) {
+          const e =
+            (item as { error?: string; errorDetail?: { message?: string } }).errorDetail?.message ??
+            (item as { error?: string }).error;
+          if (typeof e === 'string' && !inband) inband = new EngineError(e, 500);
+          onItem(item);
+        }
+      },
+      opts,
+    );
     return {
       close: s.close,
       done: s.done.then(() => {
@@ -152,16 +193,27 @@ export class EngineClient {
   }
   version = () => this.json<SystemVersion>('GET', '/version');
   info = () => this.json<SystemInfo>('GET', '/info');
-  df = (type?: string) => this.json<{ LayersSize?: number; Volumes?: Volume[] | null; Images?: ImageSummary[] | null; Containers?: ContainerSummary[] | null }>('GET', '/system/df', type ? { type } : undefined);
+  df = (type?: string) =>
+    this.json<{
+      LayersSize?: number;
+      Volumes?: Volume[] | null;
+      Images?: ImageSummary[] | null;
+      Containers?: ContainerSummary[] | null;
+    }>('GET', '/system/df', type ? { type } : undefined);
   events(onEvent: (e: EventMessage) => void, query?: Query): Stream {
     return this.ndjson<EventMessage>('GET', '/events', query, onEvent);
   }
 
   // ---- containers
   listContainers = (all = true) => this.json<ContainerSummary[]>('GET', '/containers/json', { all });
-  inspectContainer = (id: string) => this.json<ContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`);
-  createContainer = (body: ContainerCreateRequest, name?: string) => this.json<ContainerCreateResponse>('POST', '/containers/create', { name: name || undefined }, body);
-  async containerAction(id: string, action: 'start' | 'stop' | 'restart' | 'pause' | 'unpause' | 'kill'): Promise<void> {
+  inspectContainer = (id: string) =>
+    this.json<ContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`);
+  createContainer = (body: ContainerCreateRequest, name?: string) =>
+    this.json<ContainerCreateResponse>('POST', '/containers/create', { name: name || undefined }, body);
+  async containerAction(
+    id: string,
+    action: 'start' | 'stop' | 'restart' | 'pause' | 'unpause' | 'kill',
+  ): Promise<void> {
     await this.raw('POST', `/containers/${encodeURIComponent(id)}/${action}`);
   }
   async removeContainer(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
@@ -173,17 +225,29 @@ export class EngineClient {
    * Logs: demultiplexed frames, or raw text for a TTY container. The response's content type says which
    * (API >= 1.42); `tty` decides when the engine does not say.
    */
-  logs(id: string, opts: { follow: boolean; tail?: number | 'all'; timestamps?: boolean; tty: boolean }, onLine: (chunk: LogLine) => void): Stream {
+  logs(
+    id: string,
+    opts: { follow: boolean; tail?: number | 'all'; timestamps?: boolean; tty: boolean },
+    onLine: (chunk: LogLine) => void,
+  ): Stream {
     const demux = new FrameDemuxer();
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder(), stdin: new TextDecoder() };
     let raw = opts.tty;
     const s = this.openStream(
       'GET',
       `/containers/${encodeURIComponent(id)}/logs`,
-      { stdout: true, stderr: true, follow: opts.follow, tail: opts.tail ?? 'all', timestamps: opts.timestamps ?? false },
+      {
+        stdout: true,
+        stderr: true,
+        follow: opts.follow,
+        tail: opts.tail ?? 'all',
+        timestamps: opts.timestamps ?? false,
+      },
       (chunk) => {
         if (raw) onLine({ stream: 'stdout', text: decoders.stdout.decode(chunk, { stream: true }) });
-        else for (const f of demux.push(chunk)) onLine({ stream: f.stream, text: decoders[f.stream].decode(f.data, { stream: true }) });
+        else
+          for (const f of demux.push(chunk))
+            onLine({ stream: f.stream, text: decoders[f.stream].decode(f.data, { stream: true }) });
       },
       {
         onHead: (headers) => {
@@ -197,24 +261,40 @@ export class EngineClient {
   }
 
   stats(id: string, onSample: (s: ContainerStats) => void): Stream {
-    return this.ndjson<ContainerStats>('GET', `/containers/${encodeURIComponent(id)}/stats`, { stream: true }, onSample);
+    return this.ndjson<ContainerStats>(
+      'GET',
+      `/containers/${encodeURIComponent(id)}/stats`,
+      { stream: true },
+      onSample,
+    );
   }
 
   // ---- exec (terminal)
   async execCreate(id: string, cmd: string[], tty = true): Promise<string> {
-    const r = await this.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(id)}/exec`, undefined, { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty, Cmd: cmd });
+    const r = await this.json<{ Id: string }>(
+      'POST',
+      `/containers/${encodeURIComponent(id)}/exec`,
+      undefined,
+      { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty, Cmd: cmd },
+    );
     return r.Id;
   }
   /** The hijacked exec connection: raw TTY bytes both ways. */
   execStart(execId: string, onData: (chunk: Uint8Array) => void): LiveSession {
     // No body: an empty body means "attach with the exec's own Tty" to dockerd, and berthd hands bytes
     // that follow the headers of an upgrade request to the process as stdin.
-    return this.openStream('POST', `/exec/${encodeURIComponent(execId)}/start`, undefined, onData, { hijack: true });
+    return this.openStream('POST', `/exec/${encodeURIComponent(execId)}/start`, undefined, onData, {
+      hijack: true,
+    });
   }
   async execResize(execId: string, cols: number, rows: number): Promise<void> {
     await this.raw('POST', `/exec/${encodeURIComponent(execId)}/resize`, { h: rows, w: cols });
   }
-  execInspect = (execId: string) => this.json<{ Running: boolean; ExitCode: number | null }>('GET', `/exec/${encodeURIComponent(execId)}/json`);
+  execInspect = (execId: string) =>
+    this.json<{ Running: boolean; ExitCode: number | null }>(
+      'GET',
+      `/exec/${encodeURIComponent(execId)}/json`,
+    );
 
   // ---- files (archive API)
   async listDir(id: string, dir: string): Promise<{ stat: PathStat | undefined; entries: TarEntry[] }> {
@@ -227,42 +307,73 @@ export class EngineClient {
     return (await this.raw('GET', `/containers/${encodeURIComponent(id)}/archive`, { path: p })).body;
   }
   async putArchive(id: string, dir: string, tar: Uint8Array): Promise<void> {
-    await this.raw('PUT', `/containers/${encodeURIComponent(id)}/archive`, { path: dir }, tar, { 'Content-Type': 'application/x-tar' });
+    await this.raw('PUT', `/containers/${encodeURIComponent(id)}/archive`, { path: dir }, tar, {
+      'Content-Type': 'application/x-tar',
+    });
   }
 
   // ---- images
   listImages = () => this.json<ImageSummary[]>('GET', '/images/json');
   inspectImage = (name: string) => this.json<ImageInspect>('GET', `/images/${encodeURIComponent(name)}/json`);
-  imageHistory = (name: string) => this.json<HistoryItem[]>('GET', `/images/${encodeURIComponent(name)}/history`);
-  removeImage = (name: string, force = false) => this.json<ImageDeleteItem[]>('DELETE', `/images/${encodeURIComponent(name)}`, { force });
-  pruneImages = (danglingOnly = true) => this.json<ImagePruneResponse>('POST', '/images/prune', { filters: { dangling: [String(danglingOnly)] } });
+  imageHistory = (name: string) =>
+    this.json<HistoryItem[]>('GET', `/images/${encodeURIComponent(name)}/history`);
+  removeImage = (name: string, force = false) =>
+    this.json<ImageDeleteItem[]>('DELETE', `/images/${encodeURIComponent(name)}`, { force });
+  pruneImages = (danglingOnly = true) =>
+    this.json<ImagePruneResponse>('POST', '/images/prune', { filters: { dangling: [String(danglingOnly)] } });
   async tagImage(name: string, repo: string, tag: string): Promise<void> {
     await this.raw('POST', `/images/${encodeURIComponent(name)}/tag`, { repo, tag });
   }
   pull(ref: string, onProgress: (m: ProgressMessage) => void): Stream {
     const { image, tag } = splitRef(ref);
-    return this.ndjson<ProgressMessage>('POST', '/images/create', { fromImage: image, tag }, onProgress, { headers: { 'X-Registry-Auth': btoa('{}') } });
+    return this.ndjson<ProgressMessage>('POST', '/images/create', { fromImage: image, tag }, onProgress, {
+      headers: { 'X-Registry-Auth': btoa('{}') },
+    });
   }
   push(name: string, onProgress: (m: ProgressMessage) => void): Stream {
     const { image, tag } = splitRef(name);
-    return this.ndjson<ProgressMessage>('POST', `/images/${encodeURIComponent(image)}/push`, { tag }, onProgress, { headers: { 'X-Registry-Auth': btoa('{}') } });
+    return this.ndjson<ProgressMessage>(
+      'POST',
+      `/images/${encodeURIComponent(image)}/push`,
+      { tag },
+      onProgress,
+      { headers: { 'X-Registry-Auth': btoa('{}') } },
+    );
   }
-  build(context: Uint8Array, tag: string, onProgress: (m: ProgressMessage) => void, dockerfile = 'Dockerfile'): Stream {
-    return this.ndjson<ProgressMessage>('POST', '/build', { t: tag || undefined, dockerfile, rm: true }, onProgress, { body: context, headers: { 'Content-Type': 'application/x-tar' } });
+  build(
+    context: Uint8Array,
+    tag: string,
+    onProgress: (m: ProgressMessage) => void,
+    dockerfile = 'Dockerfile',
+  ): Stream {
+    return this.ndjson<ProgressMessage>(
+      'POST',
+      '/build',
+      { t: tag || undefined, dockerfile, rm: true },
+      onProgress,
+      { body: context, headers: { 'Content-Type': 'application/x-tar' } },
+    );
   }
 
   // ---- volumes
   listVolumes = () => this.json<VolumeListResponse>('GET', '/volumes');
-  createVolume = (name: string, labels?: Record<string, string>) => this.json<Volume>('POST', '/volumes/create', undefined, { Name: name, Driver: 'local', ...(labels ? { Labels: labels } : {}) });
+  createVolume = (name: string, labels?: Record<string, string>) =>
+    this.json<Volume>('POST', '/volumes/create', undefined, {
+      Name: name,
+      Driver: 'local',
+      ...(labels ? { Labels: labels } : {}),
+    });
   async removeVolume(name: string, force = false): Promise<void> {
     await this.raw('DELETE', `/volumes/${encodeURIComponent(name)}`, { force });
   }
-  pruneVolumes = () => this.json<VolumePruneResponse>('POST', '/volumes/prune', { filters: { all: ['true'] } });
+  pruneVolumes = () =>
+    this.json<VolumePruneResponse>('POST', '/volumes/prune', { filters: { all: ['true'] } });
 
   // ---- networks
   listNetworks = () => this.json<Network[]>('GET', '/networks');
   inspectNetwork = (id: string) => this.json<Network>('GET', `/networks/${encodeURIComponent(id)}`);
-  createNetwork = (req: NetworkCreateRequest) => this.json<NetworkCreateResponse>('POST', '/networks/create', undefined, req);
+  createNetwork = (req: NetworkCreateRequest) =>
+    this.json<NetworkCreateResponse>('POST', '/networks/create', undefined, req);
   async removeNetwork(id: string): Promise<void> {
     await this.raw('DELETE', `/networks/${encodeURIComponent(id)}`);
   }

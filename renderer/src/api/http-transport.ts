@@ -5,7 +5,13 @@
  */
 import type { EngineRequest, StreamRequest } from '@berth/common';
 import { concatBytes } from './streams.js';
-import { encoder, type RawResponse, type StreamHandle, type StreamHandlers, type Transport } from './transport.js';
+import {
+  encoder,
+  type RawResponse,
+  type StreamHandle,
+  type StreamHandlers,
+  type Transport,
+} from './transport.js';
 
 /** The part of the WebSocket API we use (the browser's, or `ws` in Node tests). */
 export interface SocketLike {
@@ -62,10 +68,19 @@ export class HttpTransport implements Transport {
   }
 
   async request(req: EngineRequest): Promise<RawResponse> {
-    const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : (req.body as Uint8Array<ArrayBuffer>);
+    const body =
+      req.body === undefined
+        ? undefined
+        : typeof req.body === 'string'
+          ? req.body
+          : (req.body as Uint8Array<ArrayBuffer>);
     const init: RequestInit = {
       method: req.method,
-      headers: { ...(req.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...req.headers, ...this.authHeaders() },
+      headers: {
+        ...(req.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...req.headers,
+        ...this.authHeaders(),
+      },
       ...(body !== undefined ? { body } : {}),
       credentials: 'same-origin',
     };
@@ -75,14 +90,19 @@ export class HttpTransport implements Transport {
       res = await this.fetchFn(url, init);
     } catch (e) {
       // A reused keep-alive connection can be closed under a request; a read is safe to send again.
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new Error(`cannot reach the Berth bridge: ${(e as Error).message}`);
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        throw new Error(`cannot reach the Berth bridge: ${(e as Error).message}`);
       try {
         res = await this.fetchFn(url, init);
       } catch (e2) {
         throw new Error(`cannot reach the Berth bridge: ${(e2 as Error).message}`);
       }
     }
-    return { status: res.status, headers: headersToRecord(res.headers), body: new Uint8Array(await res.arrayBuffer()) };
+    return {
+      status: res.status,
+      headers: headersToRecord(res.headers),
+      body: new Uint8Array(await res.arrayBuffer()),
+    };
   }
 
   stream(req: StreamRequest, h: StreamHandlers): StreamHandle {
@@ -104,14 +124,26 @@ export class HttpTransport implements Transport {
     };
     ws.onmessage = (ev) => {
       if (typeof ev.data === 'string') {
-        const msg = JSON.parse(ev.data) as { kind: string; status?: number; headers?: Record<string, string>; error?: { message: string } };
+        const msg = JSON.parse(ev.data) as {
+          kind: string;
+          status?: number;
+          headers?: Record<string, string>;
+          error?: { message: string };
+        };
         if (msg.kind === 'head') h.onHead?.(msg.status ?? 0, msg.headers ?? {});
         else if (msg.kind === 'end') end(msg.error ? new Error(msg.error.message) : undefined);
         return;
       }
       h.onData(dataToBytes(ev.data));
     };
-    ws.onclose = (ev) => end(ev.code === 1000 || ev.code === 1005 ? undefined : new Error(`connection to the engine bridge closed (${ev.code}${ev.reason ? ': ' + ev.reason : ''})`));
+    ws.onclose = (ev) =>
+      end(
+        ev.code === 1000 || ev.code === 1005
+          ? undefined
+          : new Error(
+              `connection to the engine bridge closed (${ev.code}${ev.reason ? ': ' + ev.reason : ''})`,
+            ),
+      );
     ws.onerror = () => end(new Error('cannot connect to the engine bridge'));
     return {
       write(data) {

@@ -1,8 +1,21 @@
 /** Electron: the typed `window.berth` bridge; errors come back as `{error}` and are rebuilt here. */
-import { decodeError, type BerthBridge, type InvokeArgs, type InvokeChannel, type InvokeResult, type StreamEvent, type EngineRequest, type StreamRequest } from '@berth/common';
+import {
+  decodeError,
+  type BerthBridge,
+  type InvokeArgs,
+  type InvokeChannel,
+  type InvokeResult,
+  type StreamEvent,
+  type EngineRequest,
+  type StreamRequest,
+} from '@berth/common';
 import type { RawResponse, StreamHandle, StreamHandlers, Transport } from './transport.js';
 
-export async function invoke<K extends InvokeChannel>(bridge: BerthBridge, channel: K, ...args: InvokeArgs<K>): Promise<InvokeResult<K>> {
+export async function invoke<K extends InvokeChannel>(
+  bridge: BerthBridge,
+  channel: K,
+  ...args: InvokeArgs<K>
+): Promise<InvokeResult<K>> {
   const r = await bridge.invoke(channel, ...args);
   if ('error' in r) throw decodeError(r.error);
   return r.result;

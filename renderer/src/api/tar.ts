@@ -51,8 +51,25 @@ export function parseTar(buf: Uint8Array, keepData = false): TarEntry[] {
     const prefix = str(h, 345, 155);
     const name = paxPath ?? longName ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
     longName = paxPath = undefined;
-    const type = flag === '5' ? 'dir' : flag === '2' ? 'symlink' : flag === '1' ? 'hardlink' : flag === '0' || flag === '\0' || flag === '7' ? 'file' : 'other';
-    out.push({ name, size, mode: octal(h, 100, 8), mtime: octal(h, 136, 12), type, linkname: str(h, 157, 100), ...(keepData ? { data: body.slice() } : {}) });
+    const type =
+      flag === '5'
+        ? 'dir'
+        : flag === '2'
+          ? 'symlink'
+          : flag === '1'
+            ? 'hardlink'
+            : flag === '0' || flag === '\0' || flag === '7'
+              ? 'file'
+              : 'other';
+    out.push({
+      name,
+      size,
+      mode: octal(h, 100, 8),
+      mtime: octal(h, 136, 12),
+      type,
+      linkname: str(h, 157, 100),
+      ...(keepData ? { data: body.slice() } : {}),
+    });
   }
   return out;
 }
@@ -80,7 +97,8 @@ export function createTar(files: TarInput[], mtime = Math.floor(Date.now() / 100
     let prefix = '';
     if (enc.encode(name).length > 100) {
       const cut = name.lastIndexOf('/', 155);
-      if (cut <= 0 || enc.encode(name.slice(cut + 1)).length > 100) throw new Error(`path too long for a tar entry: ${f.name}`);
+      if (cut <= 0 || enc.encode(name.slice(cut + 1)).length > 100)
+        throw new Error(`path too long for a tar entry: ${f.name}`);
       prefix = name.slice(0, cut);
       name = name.slice(cut + 1);
     }

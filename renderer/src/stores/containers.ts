@@ -13,11 +13,18 @@ export function containerName(c: ContainerSummary): string {
 }
 
 export function matches(c: ContainerSummary, search: string, state: StateFilter): boolean {
-  if (state === 'running' && c.State !== 'running' && c.State !== 'paused' && c.State !== 'restarting') return false;
-  if (state === 'stopped' && (c.State === 'running' || c.State === 'paused' || c.State === 'restarting')) return false;
+  if (state === 'running' && c.State !== 'running' && c.State !== 'paused' && c.State !== 'restarting')
+    return false;
+  if (state === 'stopped' && (c.State === 'running' || c.State === 'paused' || c.State === 'restarting'))
+    return false;
   if (!search) return true;
   const q = search.toLowerCase();
-  return containerName(c).toLowerCase().includes(q) || c.Image.toLowerCase().includes(q) || c.Id.startsWith(q) || (c.Labels[COMPOSE_PROJECT] ?? '').toLowerCase().includes(q);
+  return (
+    containerName(c).toLowerCase().includes(q) ||
+    c.Image.toLowerCase().includes(q) ||
+    c.Id.startsWith(q) ||
+    (c.Labels[COMPOSE_PROJECT] ?? '').toLowerCase().includes(q)
+  );
 }
 
 export interface ContainerGroup {
@@ -51,7 +58,9 @@ export const useContainersStore = defineStore('containers', () => {
   const busy = ref<Set<string>>(new Set());
 
   const filtered = computed(() => items.value.filter((c) => matches(c, search.value, stateFilter.value)));
-  const groups = computed<ContainerGroup[]>(() => (grouped.value ? groupByProject(filtered.value) : [{ project: null, items: filtered.value }]));
+  const groups = computed<ContainerGroup[]>(() =>
+    grouped.value ? groupByProject(filtered.value) : [{ project: null, items: filtered.value }],
+  );
   const running = computed(() => items.value.filter((c) => c.State === 'running').length);
 
   async function load(): Promise<void> {
@@ -128,5 +137,25 @@ export const useContainersStore = defineStore('containers', () => {
     selected.value = on ? new Set(filtered.value.map((c) => c.Id)) : new Set();
   }
 
-  return { items, loaded, error, search, stateFilter, grouped, selected, busy, filtered, groups, running, load, setItems, onEvent, find, act, remove, toggle, selectAll };
+  return {
+    items,
+    loaded,
+    error,
+    search,
+    stateFilter,
+    grouped,
+    selected,
+    busy,
+    filtered,
+    groups,
+    running,
+    load,
+    setItems,
+    onEvent,
+    find,
+    act,
+    remove,
+    toggle,
+    selectAll,
+  };
 });

@@ -39,7 +39,11 @@ export const useEngineStore = defineStore('engine', () => {
       }
       lastEvent.value = e;
       for (const s of sinks) s.onEvent(e);
-      if (e.Type === 'container' && ['start', 'die', 'destroy', 'create', 'pause', 'unpause'].includes(e.Action)) void refreshInfo();
+      if (
+        e.Type === 'container' &&
+        ['start', 'die', 'destroy', 'create', 'pause', 'unpause'].includes(e.Action)
+      )
+        void refreshInfo();
     });
     // The stream sends nothing until something happens: treat an open stream plus a good ping as connected.
     void engine()

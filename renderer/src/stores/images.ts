@@ -9,7 +9,8 @@ export const useImagesStore = defineStore('images', () => {
   // Containers in use change with container events too (the "in use" column).
   const list = engineList(
     () => engine().listImages(),
-    (e) => e.Type === 'image' || (e.Type === 'container' && (e.Action === 'create' || e.Action === 'destroy')),
+    (e) =>
+      e.Type === 'image' || (e.Type === 'container' && (e.Action === 'create' || e.Action === 'destroy')),
   );
   const load = list.load;
   /** Running and finished pulls/pushes, newest first. */

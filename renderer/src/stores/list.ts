@@ -11,7 +11,11 @@ export interface EngineList<T> {
   onEvent(e: EventMessage): void;
 }
 
-export function engineList<T>(fetch: () => Promise<T[]>, concerns: (e: EventMessage) => boolean, after?: () => Promise<void>): EngineList<T> {
+export function engineList<T>(
+  fetch: () => Promise<T[]>,
+  concerns: (e: EventMessage) => boolean,
+  after?: () => Promise<void>,
+): EngineList<T> {
   // shallowRef: lists are replaced whole; hundreds of rows must not be made deeply reactive.
   const items = shallowRef<T[]>([]);
   const loaded = ref(false);

@@ -20,7 +20,8 @@ export interface TransferState {
   error?: string;
 }
 
-const LAYER_DONE = /^(Pull complete|Already exists|Layer already exists|Pushed|Download complete|Mounted from)/;
+const LAYER_DONE =
+  /^(Pull complete|Already exists|Layer already exists|Pushed|Download complete|Mounted from)/;
 
 export function newTransfer(ref: string): TransferState {
   return { ref, layers: [], messages: [], state: 'running' };
@@ -32,8 +33,14 @@ export function applyProgress(t: TransferState, m: ProgressMessage): void {
     t.error = m.errorDetail?.message ?? m.error;
     return;
   }
-  if (!m.id || !m.status || /^(Pulling from|Digest:|Status:)/.test(m.status) || m.id === t.ref.split(':').pop()) {
-    if (m.status) t.messages.push(m.id && !/^(Digest|Status)/.test(m.status) ? `${m.id}: ${m.status}` : m.status);
+  if (
+    !m.id ||
+    !m.status ||
+    /^(Pulling from|Digest:|Status:)/.test(m.status) ||
+    m.id === t.ref.split(':').pop()
+  ) {
+    if (m.status)
+      t.messages.push(m.id && !/^(Digest|Status)/.test(m.status) ? `${m.id}: ${m.status}` : m.status);
     return;
   }
   let layer = t.layers.find((l) => l.id === m.id);
@@ -47,7 +54,11 @@ export function applyProgress(t: TransferState, m: ProgressMessage): void {
     layer.current = m.progressDetail.current ?? 0;
     // Download then extract both report bytes; extraction counts as the second half of the bar.
     const f = layer.current / layer.total;
-    layer.fraction = m.status.startsWith('Extracting') ? 0.5 + f / 2 : m.status.startsWith('Downloading') ? f / 2 : f;
+    layer.fraction = m.status.startsWith('Extracting')
+      ? 0.5 + f / 2
+      : m.status.startsWith('Downloading')
+        ? f / 2
+        : f;
   }
   if (LAYER_DONE.test(m.status)) {
     layer.done = m.status !== 'Download complete';

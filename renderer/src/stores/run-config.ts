@@ -2,7 +2,11 @@
 import type { ContainerCreateRequest } from '@berth/common';
 
 /** `8080:80`, `127.0.0.1:8080:80/tcp` or `80` → ExposedPorts + PortBindings. */
-export function parsePorts(spec: string[]): Pick<ContainerCreateRequest, 'ExposedPorts'> & { bindings: NonNullable<ContainerCreateRequest['HostConfig']>['PortBindings'] } {
+export function parsePorts(
+  spec: string[],
+): Pick<ContainerCreateRequest, 'ExposedPorts'> & {
+  bindings: NonNullable<ContainerCreateRequest['HostConfig']>['PortBindings'];
+} {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp?: string; HostPort?: string }[]> = {};
   for (const p of spec) {
@@ -29,7 +33,8 @@ export function splitCommand(line: string): string[] {
     const ch = line[i]!;
     if (quote) {
       if (ch === quote) quote = null;
-      else if (ch === '\\' && quote === '"' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) cur += line[++i];
+      else if (ch === '\\' && quote === '"' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!))
+        cur += line[++i];
       else cur += ch;
     } else if (ch === "'" || ch === '"') {
       quote = ch;

@@ -25,14 +25,18 @@ export const useStatsStore = defineStore('stats', () => {
       if (!want.has(id)) {
         s.close();
         open.delete(id);
-        const { [id]: _gone, ...rest } = usage.value;
+        const rest = { ...usage.value };
+        delete rest[id];
         usage.value = rest;
       }
     }
     for (const id of want) {
       if (open.has(id)) continue;
       const s = engine().stats(id, (sample) => {
-        usage.value = { ...usage.value, [id]: { cpu: cpuPercent(sample), mem: memoryUsage(sample), limit: sample.memory_stats.limit ?? 0 } };
+        usage.value = {
+          ...usage.value,
+          [id]: { cpu: cpuPercent(sample), mem: memoryUsage(sample), limit: sample.memory_stats.limit ?? 0 },
+        };
       });
       open.set(id, s);
       s.done.catch(() => undefined).finally(() => open.get(id) === s && open.delete(id));

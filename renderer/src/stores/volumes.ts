@@ -15,7 +15,8 @@ export function volumeUsers(containers: ContainerSummary[]): Map<string, string[
   for (const c of containers) {
     // The dashboard's own browsing helper is not a user of the volume.
     if (c.Labels?.[HELPER_LABEL]) continue;
-    for (const mt of c.Mounts ?? []) if (mt.Type === 'volume' && mt.Name) m.set(mt.Name, [...(m.get(mt.Name) ?? []), containerName(c)]);
+    for (const mt of c.Mounts ?? [])
+      if (mt.Type === 'volume' && mt.Name) m.set(mt.Name, [...(m.get(mt.Name) ?? []), containerName(c)]);
   }
   return m;
 }
@@ -28,13 +29,18 @@ export const useVolumesStore = defineStore('volumes', () => {
   async function loadSizes(): Promise<void> {
     try {
       const df = await engine().df('volume');
-      sizes.value = Object.fromEntries((df.Volumes ?? []).filter((v) => v.UsageData && v.UsageData.Size >= 0).map((v) => [v.Name, v.UsageData!.Size]));
+      sizes.value = Object.fromEntries(
+        (df.Volumes ?? [])
+          .filter((v) => v.UsageData && v.UsageData.Size >= 0)
+          .map((v) => [v.Name, v.UsageData!.Size]),
+      );
     } catch {
       sizes.value = {};
     }
   }
   const list = engineList(
-    async () => ((await engine().listVolumes()).Volumes ?? []).slice().sort((a, b) => a.Name.localeCompare(b.Name)),
+    async () =>
+      ((await engine().listVolumes()).Volumes ?? []).slice().sort((a, b) => a.Name.localeCompare(b.Name)),
     (e) => e.Type === 'volume',
     loadSizes,
   );

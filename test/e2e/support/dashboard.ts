@@ -9,7 +9,10 @@ export class Dashboard {
     await this.browser.execute((r: string) => {
       window.location.hash = r;
     }, `#${route}`);
-    await this.browser.waitUntil(async () => (await this.browser.execute(() => window.location.hash)) === `#${route}`, { timeout: 5000 });
+    await this.browser.waitUntil(
+      async () => (await this.browser.execute(() => window.location.hash)) === `#${route}`,
+      { timeout: 5000 },
+    );
   }
 
   $(testId: string) {
@@ -29,7 +32,10 @@ export class Dashboard {
         last = (await el.isExisting()) ? await el.getText() : '';
         return ok(last);
       },
-      { timeout, timeoutMsg: `${selector}: text never matched; last was ${JSON.stringify(last.slice(-400))}` },
+      {
+        timeout,
+        timeoutMsg: `${selector}: text never matched; last was ${JSON.stringify(last.slice(-400))}`,
+      },
     );
     return last;
   }

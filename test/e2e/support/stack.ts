@@ -23,7 +23,9 @@ export interface Stack {
 }
 
 export function startServe(socket: string): Promise<{ proc: ChildProcess; url: string; token: string }> {
-  const proc = spawn(path.join(BIN, 'berth'), ['serve', '-H', `unix://${socket}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(path.join(BIN, 'berth'), ['serve', '-H', `unix://${socket}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`berth serve printed no URL:\n${out}`)), 15_000);
@@ -48,7 +50,15 @@ export async function startBrowser(): Promise<WebdriverIO.Browser> {
       browserName: 'chrome',
       'goog:chromeOptions': {
         binary: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-dev-shm-usage', '--window-size=1280,860'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-dev-shm-usage',
+          '--window-size=1280,860',
+        ],
       },
       'wdio:chromedriverOptions': { binary: CHROMEDRIVER },
     },

@@ -23,16 +23,29 @@ function jsonParam<T>(q: URLSearchParams, name: string, check: (v: unknown) => v
 }
 
 const isStringMap = (v: unknown): v is Record<string, string> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.values(v).every((x) => typeof x === 'string');
 const isArgMap = (v: unknown): v is Record<string, string | null> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string' || x === null);
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.values(v).every((x) => typeof x === 'string' || x === null);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 function runHostConfig(q: URLSearchParams): BuildRunHostConfig {
   const hc: BuildRunHostConfig = {};
   const hosts = (q.get('extrahosts') ?? '').split(/[,\s]+/).filter(Boolean);
   if (hosts.length) hc.ExtraHosts = hosts;
-  const ints = [['shmsize', 'ShmSize'], ['memory', 'Memory'], ['memswap', 'MemorySwap'], ['cpushares', 'CpuShares'], ['cpuperiod', 'CpuPeriod'], ['cpuquota', 'CpuQuota']] as const;
+  const ints = [
+    ['shmsize', 'ShmSize'],
+    ['memory', 'Memory'],
+    ['memswap', 'MemorySwap'],
+    ['cpushares', 'CpuShares'],
+    ['cpuperiod', 'CpuPeriod'],
+    ['cpuquota', 'CpuQuota'],
+  ] as const;
   for (const [param, key] of ints) {
     const v = queryInt(q, param);
     if (v !== undefined && v !== 0) hc[key] = v;
@@ -44,8 +57,12 @@ function runHostConfig(q: URLSearchParams): BuildRunHostConfig {
 
 export function parseBuildQuery(q: URLSearchParams): BuildOptions {
   const version = q.get('version');
-  if (version === '2') throw badParameter('BuildKit (version=2) is not supported by this daemon; use the classic builder (DOCKER_BUILDKIT=0)');
-  if (q.get('remote')) throw badParameter('remote build contexts are not supported: send the context in the request body');
+  if (version === '2')
+    throw badParameter(
+      'BuildKit (version=2) is not supported by this daemon; use the classic builder (DOCKER_BUILDKIT=0)',
+    );
+  if (q.get('remote'))
+    throw badParameter('remote build contexts are not supported: send the context in the request body');
   return {
     dockerfile: q.get('dockerfile') || 'Dockerfile',
     tags: q.getAll('t').filter(Boolean),
@@ -88,7 +105,12 @@ export function registerBuildRoutes(r: Router, service: BuildService): void {
       if (stream) {
         // Only an engine fault can get here after output started; report it in the stream.
         stream.write({ errorDetail: { message: (err as Error).message }, error: (err as Error).message });
-      } else if (err instanceof BuildRequestError || err instanceof DockerfileParseError || err instanceof ContextError || err instanceof IgnorePatternError) {
+      } else if (
+        err instanceof BuildRequestError ||
+        err instanceof DockerfileParseError ||
+        err instanceof ContextError ||
+        err instanceof IgnorePatternError
+      ) {
         throw badParameter(err.message);
       } else if (err instanceof ApiError) throw err;
       else throw err;

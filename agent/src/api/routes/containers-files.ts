@@ -22,7 +22,13 @@ function pathParam(q: URLSearchParams): string {
 export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
   const runningMounts = async (rec: ContainerRecord, forExport: boolean) => {
     const img = await c.images.resolve(rec.image);
-    return archiveMounts(rec, rec.state.pid, path.join(c.store.dir(rec.id), 'upper'), img?.layerDirs ?? [], forExport);
+    return archiveMounts(
+      rec,
+      rec.state.pid,
+      path.join(c.store.dir(rec.id), 'upper'),
+      img?.layerDirs ?? [],
+      forExport,
+    );
   };
   const statRoute = (head: boolean) => async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
     const rec = c.store.get(ctx.params.id!);
@@ -31,7 +37,8 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
       const abs = path.posix.isAbsolute(p) ? p : path.posix.join(rec.config.WorkingDir || '/', p);
       const s = statPath(root, abs, rec.id);
       const mounts = running ? await runningMounts(rec, false) : undefined;
-      if (mounts && hiddenByMount(mounts, s.path)) throw notFound(`Could not find the file ${p} in container ${rec.id}`);
+      if (mounts && hiddenByMount(mounts, s.path))
+        throw notFound(`Could not find the file ${p} in container ${rec.id}`);
       ctx.res.setHeader('X-Docker-Container-Path-Stat', encodeStat(s.stat));
       if (head) {
         ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -50,11 +57,22 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
     const rec = c.store.get(ctx.params.id!);
     const p = pathParam(ctx.query);
     const abs = path.posix.isAbsolute(p) ? p : path.posix.join(rec.config.WorkingDir || '/', p);
-    if (rec.hostConfig.ReadonlyRootfs && !rec.mounts.some((m) => m.rw && (abs === m.destination || abs.startsWith(m.destination + '/'))))
+    if (
+      rec.hostConfig.ReadonlyRootfs &&
+      !rec.mounts.some((m) => m.rw && (abs === m.destination || abs.startsWith(m.destination + '/')))
+    )
       throw new ApiError(403, 'container rootfs is marked read-only');
-    const opts = { noOverwriteDirNonDir: queryBool(ctx.query, 'noOverwriteDirNonDir'), copyUidGid: queryBool(ctx.query, 'copyUIDGID') };
+    const opts = {
+      noOverwriteDirNonDir: queryBool(ctx.query, 'noOverwriteDirNonDir'),
+      copyUidGid: queryBool(ctx.query, 'copyUIDGID'),
+    };
     await c.views.with(rec, 'write', async (root) => {
-      const x = ContainerExtractor.open(root, abs, opts, `Could not find the file ${p} in container ${rec.id}`);
+      const x = ContainerExtractor.open(
+        root,
+        abs,
+        opts,
+        `Could not find the file ${p} in container ${rec.id}`,
+      );
       const parser = new TarParser(x);
       try {
         for await (const chunk of ctx.req) parser.write(chunk as Buffer);
@@ -82,7 +100,11 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
   r.get('/containers/{id}/changes', async (ctx) => {
     const rec = c.store.get(ctx.params.id!);
     const img = await c.images.resolve(rec.image);
-    const out = await changes(path.join(c.store.dir(rec.id), 'upper'), img?.layerDirs ?? [], mountpointFilter(rec));
+    const out = await changes(
+      path.join(c.store.dir(rec.id), 'upper'),
+      img?.layerDirs ?? [],
+      mountpointFilter(rec),
+    );
     sendJson(ctx.res, 200, out.length ? out : null);
   });
 
@@ -91,7 +113,8 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
     if (!ref) throw badParameter('container is required');
     const rec = c.store.get(ref);
     const config = await readJsonBody<ContainerConfig | null>(ctx.req, null);
-    if (config !== null && (typeof config !== 'object' || Array.isArray(config))) throw badParameter('invalid commit config: expected a JSON object');
+    if (config !== null && (typeof config !== 'object' || Array.isArray(config)))
+      throw badParameter('invalid commit config: expected a JSON object');
     const id = await commitContainer(c.containers.d, rec, {
       ...(ctx.query.get('repo') ? { repo: ctx.query.get('repo')! } : {}),
       ...(ctx.query.get('tag') ? { tag: ctx.query.get('tag')! } : {}),

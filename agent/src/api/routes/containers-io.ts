@@ -11,14 +11,22 @@ import { queryBool, queryInt } from '../http.js';
 import type { Router } from '../router.js';
 
 /** Connects one attach session to a hijacked client; resolves when either side is done. */
-function wire(c: ContainerApi, rec: ContainerRecord, session: AttachSession, client: ClientStream, keys: number[], stdin: boolean): void {
+function wire(
+  c: ContainerApi,
+  rec: ContainerRecord,
+  session: AttachSession,
+  client: ClientStream,
+  keys: number[],
+  stdin: boolean,
+): void {
   let done = false;
   const finish = (detached: boolean) => {
     if (done) return;
     done = true;
     session.detach();
     client.close();
-    if (detached) c.containers.d.events.publish('container', 'detach', rec.id, c.containers.lifecycle.attrs(rec));
+    if (detached)
+      c.containers.d.events.publish('container', 'detach', rec.id, c.containers.lifecycle.attrs(rec));
   };
   session.output.on('data', (d: Buffer) => client.out.write(d));
   session.output.on('end', () => finish(false));
@@ -43,12 +51,23 @@ export function registerContainerIoRoutes(r: Router, c: ContainerApi): void {
     canAttach(rec.state);
     const q = ctx.query;
     const keys = parseDetachKeys(q.get('detachKeys'));
-    const opts: AttachOptions = { stdin: queryBool(q, 'stdin') && rec.config.OpenStdin === true, stdout: queryBool(q, 'stdout'), stderr: queryBool(q, 'stderr') };
+    const opts: AttachOptions = {
+      stdin: queryBool(q, 'stdin') && rec.config.OpenStdin === true,
+      stdout: queryBool(q, 'stdout'),
+      stderr: queryBool(q, 'stderr'),
+    };
     const tty = rec.config.Tty === true;
     const client = hijack(ctx.res, ctx.upgrade, tty);
     if (queryBool(q, 'logs')) {
       const { maxFile } = logLimits(rec.hostConfig);
-      for await (const e of readLogs(c.store.logPath(rec.id), maxFile, { stdout: opts.stdout, stderr: opts.stderr, sinceNs: 0, untilNs: 0, tail: -1, follow: false })) {
+      for await (const e of readLogs(c.store.logPath(rec.id), maxFile, {
+        stdout: opts.stdout,
+        stderr: opts.stderr,
+        sinceNs: 0,
+        untilNs: 0,
+        tail: -1,
+        follow: false,
+      })) {
         const b = Buffer.from(e.log);
         client.out.write(tty ? b : frame(e.stream === 'stdout' ? 1 : 2, b));
       }
@@ -86,7 +105,8 @@ export function registerContainerIoRoutes(r: Router, c: ContainerApi): void {
     if (!stdout && !stderr) throw badParameter('You must choose at least one stream');
     const sinceNs = parseLogTime(q.get('since'));
     const untilNs = parseLogTime(q.get('until'));
-    if (Number.isNaN(sinceNs) || Number.isNaN(untilNs)) throw badParameter('invalid value for since/until: expected a unix timestamp or RFC 3339 time');
+    if (Number.isNaN(sinceNs) || Number.isNaN(untilNs))
+      throw badParameter('invalid value for since/until: expected a unix timestamp or RFC 3339 time');
     const tailRaw = q.get('tail');
     const tail = !tailRaw || tailRaw === 'all' ? -1 : Number(tailRaw);
     if (!Number.isInteger(tail) || tail < -1) throw badParameter(`invalid value for tail: ${tailRaw}`);
@@ -94,15 +114,24 @@ export function registerContainerIoRoutes(r: Router, c: ContainerApi): void {
     const tty = rec.config.Tty === true;
     const ac = new AbortController();
     ctx.res.on('close', () => ac.abort());
-    ctx.res.writeHead(200, { 'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
+    ctx.res.writeHead(200, {
+      'Content-Type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream',
+    });
     ctx.res.flushHeaders();
     const stopped = c.containers.lifecycle.waiters.next(rec.id, 'exit', ac.signal).catch(() => undefined);
     const { maxFile } = logLimits(rec.hostConfig);
-    const entries = readLogs(c.store.logPath(rec.id), maxFile, { stdout, stderr, sinceNs, untilNs, tail, follow: queryBool(q, 'follow') }, {
-      running: () => isRunning(c.store.find(rec.id)?.state ?? rec.state) || c.store.find(rec.id)?.state.status === 'restarting',
-      stopped,
-      signal: ac.signal,
-    });
+    const entries = readLogs(
+      c.store.logPath(rec.id),
+      maxFile,
+      { stdout, stderr, sinceNs, untilNs, tail, follow: queryBool(q, 'follow') },
+      {
+        running: () =>
+          isRunning(c.store.find(rec.id)?.state ?? rec.state) ||
+          c.store.find(rec.id)?.state.status === 'restarting',
+        stopped,
+        signal: ac.signal,
+      },
+    );
     for await (const e of entries) {
       if (ac.signal.aborted) break;
       const b = Buffer.from(timestamps ? `${e.time} ${e.log}` : e.log);
@@ -122,4 +151,3 @@ export function registerContainerIoRoutes(r: Router, c: ContainerApi): void {
     ctx.res.end();
   });
 }
-

@@ -17,7 +17,7 @@ export function filterPs(output: string, pids: number[]): ContainerTopResponse {
   const lines = output.split('\n').filter((l) => l.trim() !== '');
   const header = lines[0]?.trim().split(/\s+/) ?? [];
   const pidCol = header.indexOf('PID');
-  if (pidCol < 0) throw badParameter('Couldn\'t find PID field in ps output');
+  if (pidCol < 0) throw badParameter("Couldn't find PID field in ps output");
   const want = new Set(pids);
   const procs: string[][] = [];
   for (const line of lines.slice(1)) {
@@ -66,7 +66,11 @@ export function registerContainerStatsRoutes(r: Router, c: ContainerApi): void {
       // One result with precpu filled from a sample a second earlier, as dockerd (unless one-shot).
       if (!oneShot && prev) await new Promise((res) => setTimeout(res, 1000));
       const cur = oneShot ? prev : await sample();
-      return sendJson(ctx.res, 200, cur ? dockerStats(rec.id, name, cur, oneShot ? undefined : prev) : emptyStats(rec.id, name));
+      return sendJson(
+        ctx.res,
+        200,
+        cur ? dockerStats(rec.id, name, cur, oneShot ? undefined : prev) : emptyStats(rec.id, name),
+      );
     }
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     ctx.res.flushHeaders();

@@ -3,7 +3,16 @@ import type { ContainerPruneResponse, ContainerWaitResponse } from '@berth/commo
 import type { ContainerApi } from '../../containers/api-port.js';
 import { filterContainers } from '../../containers/list.js';
 import { badParameter } from '../errors.js';
-import { checkFilters, matchLabels, parseFilters, queryBool, queryInt, readJsonBody, sendJson, sendNoContent } from '../http.js';
+import {
+  checkFilters,
+  matchLabels,
+  parseFilters,
+  queryBool,
+  queryInt,
+  readJsonBody,
+  sendJson,
+  sendNoContent,
+} from '../http.js';
 import type { Router } from '../router.js';
 
 function sendNotModified(res: import('node:http').ServerResponse): void {
@@ -27,14 +36,20 @@ export function registerContainerRoutes(r: Router, c: ContainerApi): void {
   r.get('/containers/json', async (ctx) => {
     const f = parseFilters(ctx.query);
     const size = queryBool(ctx.query, 'size');
-    const recs = await filterContainers(c.store.all(), f, queryBool(ctx.query, 'all'), queryInt(ctx.query, 'limit'), {
-      find: (ref) => c.store.find(ref),
-      imageIdsFor: async (ref) => {
-        const img = await c.images.resolve(ref);
-        return img ? [img.id] : [];
+    const recs = await filterContainers(
+      c.store.all(),
+      f,
+      queryBool(ctx.query, 'all'),
+      queryInt(ctx.query, 'limit'),
+      {
+        find: (ref) => c.store.find(ref),
+        imageIdsFor: async (ref) => {
+          const img = await c.images.resolve(ref);
+          return img ? [img.id] : [];
+        },
+        health: (rec) => rec.health?.Status ?? 'none',
       },
-      health: (rec) => rec.health?.Status ?? 'none',
-    });
+    );
     const out = [];
     for (const rec of recs) out.push(c.summary(rec, size ? await c.sizes(rec) : undefined));
     sendJson(ctx.res, 200, out);
@@ -79,7 +94,10 @@ export function registerContainerRoutes(r: Router, c: ContainerApi): void {
 
   r.delete('/containers/{id}', async (ctx) => {
     if (queryBool(ctx.query, 'link')) throw badParameter('legacy links are not supported');
-    await c.containers.remove(ctx.params.id!, { force: queryBool(ctx.query, 'force'), volumes: queryBool(ctx.query, 'v') });
+    await c.containers.remove(ctx.params.id!, {
+      force: queryBool(ctx.query, 'force'),
+      volumes: queryBool(ctx.query, 'v'),
+    });
     sendNoContent(ctx.res);
   });
 
@@ -95,14 +113,21 @@ export function registerContainerRoutes(r: Router, c: ContainerApi): void {
 
   r.post('/containers/{id}/wait', async (ctx) => {
     const cond = ctx.query.get('condition') || 'not-running';
-    if (cond !== 'not-running' && cond !== 'next-exit' && cond !== 'removed') throw badParameter(`invalid condition: "${cond}"`);
+    if (cond !== 'not-running' && cond !== 'next-exit' && cond !== 'removed')
+      throw badParameter(`invalid condition: "${cond}"`);
     const rec = c.store.get(ctx.params.id!);
     const ac = new AbortController();
     ctx.res.on('close', () => ac.abort());
     let result: Promise<ContainerWaitResponse>;
     const running = ['running', 'paused', 'restarting'].includes(rec.state.status);
-    if (cond === 'not-running' && !running) result = Promise.resolve({ StatusCode: rec.state.exitCode, Error: null });
-    else result = c.containers.lifecycle.waiters.next(rec.id, cond === 'removed' ? 'removed' : 'exit', ac.signal);
+    if (cond === 'not-running' && !running)
+      result = Promise.resolve({ StatusCode: rec.state.exitCode, Error: null });
+    else
+      result = c.containers.lifecycle.waiters.next(
+        rec.id,
+        cond === 'removed' ? 'removed' : 'exit',
+        ac.signal,
+      );
     // dockerd sends the headers at once: `docker run` waits for them before it starts the container.
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     ctx.res.flushHeaders();
@@ -120,7 +145,12 @@ export function registerContainerRoutes(r: Router, c: ContainerApi): void {
     const untilRaw = f.get('until')?.[0];
     let untilMs = Infinity;
     if (untilRaw) {
-      untilMs = /^\d+(\.\d+)?$/.test(untilRaw) ? Number(untilRaw) * 1000 : /^\d+[smh]$/.test(untilRaw) ? Date.now() - Number(untilRaw.slice(0, -1)) * { s: 1e3, m: 6e4, h: 3.6e6 }[untilRaw.slice(-1) as 's']! : Date.parse(untilRaw);
+      untilMs = /^\d+(\.\d+)?$/.test(untilRaw)
+        ? Number(untilRaw) * 1000
+        : /^\d+[smh]$/.test(untilRaw)
+          ? Date.now() -
+            Number(untilRaw.slice(0, -1)) * { s: 1e3, m: 6e4, h: 3.6e6 }[untilRaw.slice(-1) as 's']!
+          : Date.parse(untilRaw);
       if (Number.isNaN(untilMs)) throw badParameter(`invalid filter 'until=${untilRaw}'`);
     }
     const out: ContainerPruneResponse = { ContainersDeleted: [], SpaceReclaimed: 0 };

@@ -39,7 +39,16 @@ export function registerImageArchiveRoutes(r: Router, svc: ImageService): void {
     if (n) svc.log.info('removed load staging left by a crash', { dirs: n });
   });
 
-  r.get('/images/get', (ctx) => save(svc, ctx, ctx.query.getAll('names').flatMap((n) => n.split(',')).filter((n) => n !== '')));
+  r.get('/images/get', (ctx) =>
+    save(
+      svc,
+      ctx,
+      ctx.query
+        .getAll('names')
+        .flatMap((n) => n.split(','))
+        .filter((n) => n !== ''),
+    ),
+  );
   r.get('/images/{name*}/get', (ctx) => save(svc, ctx, [ctx.params.name!]));
 
   r.post('/images/load', async (ctx) => {
@@ -56,7 +65,8 @@ export function registerImageArchiveRoutes(r: Router, svc: ImageService): void {
         ...(quiet
           ? {}
           : {
-              layer: (id: string, current: number, total: number) => progress({ write: out }, id, 'Loading layer', current, total),
+              layer: (id: string, current: number, total: number) =>
+                progress({ write: out }, id, 'Loading layer', current, total),
             }),
         line: (text) => out({ stream: text + '\n' }),
       });

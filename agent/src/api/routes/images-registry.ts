@@ -2,7 +2,13 @@
 import type { ImageService } from '../../images/service.js';
 import { pullImage } from '../../images/pull.js';
 import { pushImage } from '../../images/push.js';
-import { isDigest, parseReference, checkTag, formatReference, ReferenceError } from '../../images/reference.js';
+import {
+  isDigest,
+  parseReference,
+  checkTag,
+  formatReference,
+  ReferenceError,
+} from '../../images/reference.js';
 import { fetchTarball, importTarball, importUrl } from '../../images/import.js';
 import { applyChanges } from '../../containers/commit.js';
 import type { Readable } from 'node:stream';
@@ -18,7 +24,8 @@ import type { RequestContext, Router } from '../router.js';
 function parsePlatform(s: string | null): Platform | undefined {
   if (!s) return undefined;
   const [os, architecture, variant] = s.split('/');
-  if (!os || !architecture) throw badParameter(`invalid platform ${JSON.stringify(s)}: use os/arch[/variant]`);
+  if (!os || !architecture)
+    throw badParameter(`invalid platform ${JSON.stringify(s)}: use os/arch[/variant]`);
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
@@ -47,7 +54,14 @@ async function importRoute(ctx: RequestContext, svc: ImageService, src: string):
     ctx.req.resume();
     body = await fetchTarball(url, ac.signal);
   }
-  const image = await importTarball(svc, { src: body, from: src, config, message: ctx.query.get('message') ?? '', ...(platform ? { platform } : {}), tags });
+  const image = await importTarball(svc, {
+    src: body,
+    from: src,
+    config,
+    message: ctx.query.get('message') ?? '',
+    ...(platform ? { platform } : {}),
+    tags,
+  });
   const stream = openJsonStream(ctx.req, ctx.res);
   stream.write({ status: image.id });
   stream.end();
@@ -74,7 +88,11 @@ export function registerImageRegistryRoutes(r: Router, svc: ImageService): void 
     const creds = decodeRegistryAuth(header(ctx.req.headers, 'x-registry-auth'));
     const platform = parsePlatform(ctx.query.get('platform'));
     let stream: ReturnType<typeof openJsonStream> | undefined;
-    await pullImage(svc, { ref, creds, ...(platform ? { platform } : {}) }, () => (stream = openJsonStream(ctx.req, ctx.res)));
+    await pullImage(
+      svc,
+      { ref, creds, ...(platform ? { platform } : {}) },
+      () => (stream = openJsonStream(ctx.req, ctx.res)),
+    );
     stream?.end();
   });
 
@@ -87,7 +105,11 @@ export function registerImageRegistryRoutes(r: Router, svc: ImageService): void 
     }
     const creds = decodeRegistryAuth(header(ctx.req.headers, 'x-registry-auth'));
     let stream: ReturnType<typeof openJsonStream> | undefined;
-    await pushImage(svc, { ref, tagGiven: ref.tag !== undefined, creds }, () => (stream = openJsonStream(ctx.req, ctx.res)));
+    await pushImage(
+      svc,
+      { ref, tagGiven: ref.tag !== undefined, creds },
+      () => (stream = openJsonStream(ctx.req, ctx.res)),
+    );
     stream?.end();
   });
 
@@ -95,7 +117,10 @@ export function registerImageRegistryRoutes(r: Router, svc: ImageService): void 
     const body = await readJsonBody<Credentials & { email?: string }>(ctx.req, {});
     if (typeof body !== 'object' || body === null) throw badParameter('invalid auth configuration');
     const domain = loginDomain(body.serveraddress);
-    const eps = endpointsFor(domain, { registryMirrors: [], insecureRegistries: svc.engine.config.insecureRegistries });
+    const eps = endpointsFor(domain, {
+      registryMirrors: [],
+      insecureRegistries: svc.engine.config.insecureRegistries,
+    });
     const ep = eps[eps.length - 1]!;
     const creds: Credentials = {};
     if (body.username) creds.username = body.username;
@@ -107,7 +132,13 @@ export function registerImageRegistryRoutes(r: Router, svc: ImageService): void 
     } catch (err) {
       if (err instanceof RegistryAuthError) {
         const base = ep.base.href.replace(/\/+$/, '');
-        throw unauthorized(/no basic auth|incorrect/.test(err.message) || err.message.startsWith('login attempt') ? (err.message.startsWith('login attempt') ? err.message : `login attempt to ${base}/v2/ failed with status: 401 Unauthorized`) : err.message);
+        throw unauthorized(
+          /no basic auth|incorrect/.test(err.message) || err.message.startsWith('login attempt')
+            ? err.message.startsWith('login attempt')
+              ? err.message
+              : `login attempt to ${base}/v2/ failed with status: 401 Unauthorized`
+            : err.message,
+        );
       }
       if (err instanceof RegistryError || err instanceof ConnectError) throw new ApiError(500, err.message);
       throw err;

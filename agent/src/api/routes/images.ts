@@ -13,7 +13,10 @@ import type { SystemProviders } from './system.js';
 
 /** Docker's path.Match-style glob on familiar references: `*` does not cross `/`. */
 function glob(pattern: string): RegExp {
-  const src = pattern.replace(/[.+^$()|{}\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const src = pattern
+    .replace(/[.+^$()|{}\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${src}$`);
 }
 
@@ -38,12 +41,18 @@ function timeBound(svc: ImageService, v: string): number {
 export function listImages(svc: ImageService, f: Filters, all: boolean, sharedSize: boolean): ImageSummary[] {
   checkFilters(f, ['dangling', 'label', 'before', 'since', 'reference', 'until']);
   const dangling = f.get('dangling');
-  if (dangling && dangling.some((d) => !['true', 'false', '1', '0'].includes(d))) throw badParameter(`invalid filter 'dangling=${dangling.join(',')}'`);
+  if (dangling && dangling.some((d) => !['true', 'false', '1', '0'].includes(d)))
+    throw badParameter(`invalid filter 'dangling=${dangling.join(',')}'`);
   const wantDangling = dangling ? dangling.includes('true') || dangling.includes('1') : undefined;
   const before = f.get('before')?.map((v) => timeBound(svc, v));
   const since = f.get('since')?.map((v) => timeBound(svc, v));
   const until = f.get('until')?.map((v) => timeBound(svc, v));
-  const parents = new Set(svc.store.all().map((i) => i.meta.parent).filter((p): p is string => !!p));
+  const parents = new Set(
+    svc.store
+      .all()
+      .map((i) => i.meta.parent)
+      .filter((p): p is string => !!p),
+  );
   const counts = sharedSize ? layerUseCounts(svc) : undefined;
   const out: ImageSummary[] = [];
   for (const img of svc.store.all()) {
@@ -82,11 +91,17 @@ export function registerImageRoutes(r: Router, svc: ImageService): void {
     // API < 1.41 also accepted ?filter=name
     const legacy = ctx.query.get('filter');
     if (legacy) f.set('reference', [legacy]);
-    sendJson(ctx.res, 200, listImages(svc, f, queryBool(ctx.query, 'all'), queryBool(ctx.query, 'shared-size')));
+    sendJson(
+      ctx.res,
+      200,
+      listImages(svc, f, queryBool(ctx.query, 'all'), queryBool(ctx.query, 'shared-size')),
+    );
   });
 
   r.get('/images/search', () => {
-    throw notImplemented('search is not supported by Berth: it has no index of registries to search; use your registry\'s web interface or API (`docker pull` and `docker push` work)');
+    throw notImplemented(
+      "search is not supported by Berth: it has no index of registries to search; use your registry's web interface or API (`docker pull` and `docker push` work)",
+    );
   });
 
   r.post('/images/prune', async (ctx) => {
@@ -96,13 +111,16 @@ export function registerImageRoutes(r: Router, svc: ImageService): void {
     const danglingOnly = !d || d.includes('true') || d.includes('1');
     const untilRaw = f.get('until')?.[0];
     const until = untilRaw !== undefined ? parseTimestamp(untilRaw) : undefined;
-    if (untilRaw !== undefined && until === undefined) throw badParameter(`invalid filter 'until=${untilRaw}'`);
+    if (untilRaw !== undefined && until === undefined)
+      throw badParameter(`invalid filter 'until=${untilRaw}'`);
     const labels = f.get('label');
     const notLabels = f.get('label!');
     const res = await pruneImages(svc, {
       danglingOnly,
       ...(until !== undefined ? { until: until / 1e9 } : {}),
-      labels: (img) => matchLabels(img.config.config?.Labels, labels) && !(notLabels?.some((l) => matchLabels(img.config.config?.Labels, [l])) ?? false),
+      labels: (img) =>
+        matchLabels(img.config.config?.Labels, labels) &&
+        !(notLabels?.some((l) => matchLabels(img.config.config?.Labels, [l])) ?? false),
     });
     sendJson(ctx.res, 200, res);
   });
@@ -133,7 +151,10 @@ export function registerImageRoutes(r: Router, svc: ImageService): void {
   });
 
   r.delete('/images/{name*}', async (ctx) => {
-    const items = await removeImage(svc, ctx.params.name!, { force: queryBool(ctx.query, 'force'), noprune: queryBool(ctx.query, 'noprune') });
+    const items = await removeImage(svc, ctx.params.name!, {
+      force: queryBool(ctx.query, 'force'),
+      noprune: queryBool(ctx.query, 'noprune'),
+    });
     sendJson(ctx.res, 200, items);
   });
 }

@@ -1,5 +1,10 @@
 /** Network endpoints: /networks, /networks/{id}, create, connect, disconnect, prune. */
-import type { NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest, NetworkPruneResponse } from '@berth/common';
+import type {
+  NetworkConnectRequest,
+  NetworkCreateRequest,
+  NetworkDisconnectRequest,
+  NetworkPruneResponse,
+} from '@berth/common';
 import type { Networking } from '../../network/index.js';
 import { LIST_FILTERS, PRUNE_FILTERS } from '../../network/networks.js';
 import { badParameter } from '../errors.js';
@@ -7,7 +12,8 @@ import { checkFilters, parseFilters, readJsonBody, sendJson } from '../http.js';
 import type { Router } from '../router.js';
 
 function requireObject<T>(v: T, what: string): T {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badParameter(`${what}: the request body must be a JSON object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw badParameter(`${what}: the request body must be a JSON object`);
   return v;
 }
 
@@ -19,7 +25,10 @@ export function registerNetworkRoutes(r: Router, net: Networking): void {
   });
 
   r.post('/networks/create', async (ctx) => {
-    const body = requireObject(await readJsonBody<NetworkCreateRequest>(ctx.req, null as unknown as NetworkCreateRequest), 'network create');
+    const body = requireObject(
+      await readJsonBody<NetworkCreateRequest>(ctx.req, null as unknown as NetworkCreateRequest),
+      'network create',
+    );
     sendJson(ctx.res, 201, await net.networks.create(body));
   });
 
@@ -33,7 +42,8 @@ export function registerNetworkRoutes(r: Router, net: Networking): void {
 
   r.get('/networks/{id}', (ctx) => {
     const scope = ctx.query.get('scope');
-    if (scope && scope !== 'local') throw badParameter(`network ${ctx.params.id} not found in scope ${scope}`);
+    if (scope && scope !== 'local')
+      throw badParameter(`network ${ctx.params.id} not found in scope ${scope}`);
     sendJson(ctx.res, 200, net.networks.inspect(ctx.params.id!));
   });
 
@@ -44,7 +54,10 @@ export function registerNetworkRoutes(r: Router, net: Networking): void {
   });
 
   r.post('/networks/{id}/connect', async (ctx) => {
-    const body = requireObject(await readJsonBody<NetworkConnectRequest>(ctx.req, null as unknown as NetworkConnectRequest), 'network connect');
+    const body = requireObject(
+      await readJsonBody<NetworkConnectRequest>(ctx.req, null as unknown as NetworkConnectRequest),
+      'network connect',
+    );
     if (typeof body.Container !== 'string' || !body.Container) throw badParameter('Container is required');
     await net.sandboxes.connect(ctx.params.id!, body.Container, body.EndpointConfig ?? undefined);
     ctx.res.writeHead(200, { 'Content-Length': '0' });
@@ -52,7 +65,10 @@ export function registerNetworkRoutes(r: Router, net: Networking): void {
   });
 
   r.post('/networks/{id}/disconnect', async (ctx) => {
-    const body = requireObject(await readJsonBody<NetworkDisconnectRequest>(ctx.req, null as unknown as NetworkDisconnectRequest), 'network disconnect');
+    const body = requireObject(
+      await readJsonBody<NetworkDisconnectRequest>(ctx.req, null as unknown as NetworkDisconnectRequest),
+      'network disconnect',
+    );
     if (typeof body.Container !== 'string' || !body.Container) throw badParameter('Container is required');
     await net.sandboxes.disconnect(ctx.params.id!, body.Container, Boolean(body.Force));
     ctx.res.writeHead(200, { 'Content-Length': '0' });

@@ -8,7 +8,14 @@ import { badParameter } from '../errors.js';
 import { checkFilters, openJsonStream, parseFilters, sendJson } from '../http.js';
 import type { Router } from '../router.js';
 
-export const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
+export const GOARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+};
 
 function osRelease(): string {
   try {
@@ -58,7 +65,14 @@ export function registerPingRoutes(r: Router, engine: Engine): void {
         {
           Name: 'Engine',
           Version: engine.version,
-          Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: GOARCH[process.arch] ?? process.arch, KernelVersion: os.release(), NodeVersion: process.version },
+          Details: {
+            ApiVersion: API_VERSION,
+            MinAPIVersion: MIN_API_VERSION,
+            Os: 'linux',
+            Arch: GOARCH[process.arch] ?? process.arch,
+            KernelVersion: os.release(),
+            NodeVersion: process.version,
+          },
         },
       ],
       Version: engine.version,
@@ -88,9 +102,17 @@ export function registerSystemRoutes(r: Router, engine: Engine, providers: Syste
       ContainersStopped: 0,
       Images: 0,
       Driver: 'overlay2',
-      DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+      DriverStatus: [
+        ['Backing Filesystem', 'extfs'],
+        ['Supports d_type', 'true'],
+      ],
       DockerRootDir: cfg.dataRoot,
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
+      Plugins: {
+        Volume: ['local'],
+        Network: ['bridge', 'host', 'null'],
+        Authorization: null,
+        Log: ['json-file'],
+      },
       MemoryLimit: true,
       SwapLimit: true,
       CpuCfsPeriod: true,
@@ -124,7 +146,9 @@ export function registerSystemRoutes(r: Router, engine: Engine, providers: Syste
         InsecureRegistryCIDRs: ['127.0.0.0/8'],
         IndexConfigs: {
           'docker.io': { Name: 'docker.io', Mirrors: mirrors, Secure: true, Official: true },
-          ...Object.fromEntries(cfg.insecureRegistries.map((h) => [h, { Name: h, Mirrors: [], Secure: false, Official: false }])),
+          ...Object.fromEntries(
+            cfg.insecureRegistries.map((h) => [h, { Name: h, Mirrors: [], Secure: false, Official: false }]),
+          ),
         },
         Mirrors: mirrors,
       },
@@ -138,7 +162,14 @@ export function registerSystemRoutes(r: Router, engine: Engine, providers: Syste
       ServerVersion: engine.version,
       Runtimes: { berth: { path: 'berth-init' } },
       DefaultRuntime: 'berth',
-      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      Swarm: {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      },
       LiveRestoreEnabled: false,
       Isolation: '',
       InitBinary: 'berth-init',
@@ -153,7 +184,13 @@ export function registerSystemRoutes(r: Router, engine: Engine, providers: Syste
   });
 
   r.get('/system/df', async (ctx) => {
-    const out: Record<string, unknown> = { LayersSize: 0, Images: [], Containers: [], Volumes: [], BuildCache: [] };
+    const out: Record<string, unknown> = {
+      LayersSize: 0,
+      Images: [],
+      Containers: [],
+      Volumes: [],
+      BuildCache: [],
+    };
     for (const p of providers) Object.assign(out, await p.df(true));
     sendJson(ctx.res, 200, out);
   });
@@ -184,10 +221,13 @@ export function registerSystemRoutes(r: Router, engine: Engine, providers: Syste
     });
     let timer: NodeJS.Timeout | undefined;
     if (untilNs !== undefined) {
-      timer = setTimeout(() => {
-        unsubscribe();
-        stream.end();
-      }, Math.max(0, (untilNs - nowNs) / 1e6));
+      timer = setTimeout(
+        () => {
+          unsubscribe();
+          stream.end();
+        },
+        Math.max(0, (untilNs - nowNs) / 1e6),
+      );
     }
     stream.signal.addEventListener('abort', () => {
       unsubscribe();

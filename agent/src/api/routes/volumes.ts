@@ -2,7 +2,16 @@
 import type { Volume, VolumeCreateOptions, VolumeListResponse, VolumePruneResponse } from '@berth/common';
 import type { VolumeStore } from '../../volumes/store.js';
 import { badParameter } from '../errors.js';
-import { checkFilters, matchLabels, parseFilters, queryBool, readJsonBody, sendJson, sendNoContent, type Filters } from '../http.js';
+import {
+  checkFilters,
+  matchLabels,
+  parseFilters,
+  queryBool,
+  readJsonBody,
+  sendJson,
+  sendNoContent,
+  type Filters,
+} from '../http.js';
 import type { Router } from '../router.js';
 
 function parseBoolFilter(f: Filters, key: string): boolean | undefined {
@@ -15,16 +24,25 @@ function parseBoolFilter(f: Filters, key: string): boolean | undefined {
 }
 
 function isRecordOfStrings(v: unknown): v is Record<string, string> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.values(v).every((x) => typeof x === 'string')
+  );
 }
 
 function validateCreate(body: unknown): VolumeCreateOptions {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badParameter('invalid volume create body: expected a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badParameter('invalid volume create body: expected a JSON object');
   const b = body as Record<string, unknown>;
-  if (b.Name !== undefined && typeof b.Name !== 'string') throw badParameter('invalid volume create body: Name must be a string');
-  if (b.Driver !== undefined && typeof b.Driver !== 'string') throw badParameter('invalid volume create body: Driver must be a string');
+  if (b.Name !== undefined && typeof b.Name !== 'string')
+    throw badParameter('invalid volume create body: Name must be a string');
+  if (b.Driver !== undefined && typeof b.Driver !== 'string')
+    throw badParameter('invalid volume create body: Driver must be a string');
   for (const k of ['DriverOpts', 'Labels'] as const)
-    if (b[k] !== undefined && b[k] !== null && !isRecordOfStrings(b[k])) throw badParameter(`invalid volume create body: ${k} must map strings to strings`);
+    if (b[k] !== undefined && b[k] !== null && !isRecordOfStrings(b[k]))
+      throw badParameter(`invalid volume create body: ${k} must map strings to strings`);
   return b as VolumeCreateOptions;
 }
 

@@ -60,7 +60,8 @@ function startsWith(b: Buffer, sig: number[]): boolean {
 }
 
 function looksLikeTar(b: Buffer): boolean {
-  if (b.length < 512) return b.length === 0 || b.every((x) => x === 0) || b.toString('latin1', 257, 262) === 'ustar';
+  if (b.length < 512)
+    return b.length === 0 || b.every((x) => x === 0) || b.toString('latin1', 257, 262) === 'ustar';
   if (b.subarray(0, 512).every((x) => x === 0)) return true;
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : b[i]!;
@@ -76,7 +77,11 @@ class ContextSink implements TarSink {
   private readonly fd: number;
 
   constructor(readonly dataFile: string) {
-    this.fd = fs.openSync(dataFile, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    this.fd = fs.openSync(
+      dataFile,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL,
+      0o600,
+    );
     this.entries.set('', dirEntry(0o755, 0));
   }
 
@@ -84,7 +89,10 @@ class ContextSink implements TarSink {
     const parts: string[] = [];
     for (const c of name.split('/')) {
       if (c === '' || c === '.') continue;
-      if (c === '..') throw new ContextError(`invalid path in build context: ${JSON.stringify(name)} points outside the context`);
+      if (c === '..')
+        throw new ContextError(
+          `invalid path in build context: ${JSON.stringify(name)} points outside the context`,
+        );
       parts.push(c);
     }
     return parts.join('/');
@@ -97,7 +105,10 @@ class ContextSink implements TarSink {
       const cur = rel.slice(0, i);
       const e = this.entries.get(cur);
       if (e === undefined) this.entries.set(cur, dirEntry(0o755, 0));
-      else if (e.type !== 'dir') throw new ContextError(`invalid build context: ${JSON.stringify(rel)} is below ${JSON.stringify(cur)}, which is not a directory`);
+      else if (e.type !== 'dir')
+        throw new ContextError(
+          `invalid build context: ${JSON.stringify(rel)} is below ${JSON.stringify(cur)}, which is not a directory`,
+        );
       i = rel.indexOf('/', i + 1);
     }
   }
@@ -105,7 +116,8 @@ class ContextSink implements TarSink {
   private replace(rel: string): void {
     const old = this.entries.get(rel);
     if (old === undefined) return;
-    if (old.type === 'dir') for (const k of [...this.entries.keys()]) if (k.startsWith(rel + '/')) this.entries.delete(k);
+    if (old.type === 'dir')
+      for (const k of [...this.entries.keys()]) if (k.startsWith(rel + '/')) this.entries.delete(k);
     this.entries.delete(rel);
   }
 
@@ -113,7 +125,16 @@ class ContextSink implements TarSink {
     const rel = this.clean(e.name);
     if (rel === '') return;
     this.parents(rel);
-    const base = { mode: e.mode & 0o7777, size: 0, mtime: e.mtime, uid: e.uid, gid: e.gid, linkname: '', hash: '', offset: 0 };
+    const base = {
+      mode: e.mode & 0o7777,
+      size: 0,
+      mtime: e.mtime,
+      uid: e.uid,
+      gid: e.gid,
+      linkname: '',
+      hash: '',
+      offset: 0,
+    };
     switch (e.type) {
       case 'dir': {
         const old = this.entries.get(rel);
@@ -142,7 +163,10 @@ class ContextSink implements TarSink {
       case 'hardlink': {
         const target = this.clean(e.linkname);
         const t = this.entries.get(target);
-        if (t?.type !== 'file') throw new ContextError(`invalid build context: hardlink ${JSON.stringify(e.name)} points to ${JSON.stringify(e.linkname)}, which is not a file in the context`);
+        if (t?.type !== 'file')
+          throw new ContextError(
+            `invalid build context: hardlink ${JSON.stringify(e.name)} points to ${JSON.stringify(e.linkname)}, which is not a file in the context`,
+          );
         if (target === rel) return;
         this.replace(rel);
         this.entries.set(rel, { ...t });
@@ -211,12 +235,15 @@ function external(cmd: string, args: string[]): NodeJS.ReadWriteStream {
   return Duplex.from({ writable: child.stdin, readable: child.stdout }) as NodeJS.ReadWriteStream;
 }
 
-
 /**
  * Streams `body` into a fresh directory under `tmpDir`. The caller removes it with `ctx.remove()`.
  * `maxSize` bounds the bytes written to disk (a context is untrusted).
  */
-export async function receiveContext(body: Readable, tmpDir: string, maxSize = Number.MAX_SAFE_INTEGER): Promise<BuildContext> {
+export async function receiveContext(
+  body: Readable,
+  tmpDir: string,
+  maxSize = Number.MAX_SAFE_INTEGER,
+): Promise<BuildContext> {
   await fsp.mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const root = path.join(tmpDir, `ctx-${randomBytes(8).toString('hex')}`);
   await fsp.mkdir(root, { mode: 0o755 });
@@ -284,7 +311,8 @@ export async function receiveContext(body: Readable, tmpDir: string, maxSize = N
       if (mode === 'dockerfile') {
         raw.push(chunk);
         headLen += chunk.length;
-        if (headLen > 10 << 20) throw new ContextError('the build context is neither a tar archive nor a Dockerfile of sane size');
+        if (headLen > 10 << 20)
+          throw new ContextError('the build context is neither a tar archive nor a Dockerfile of sane size');
         continue;
       }
       head.push(chunk);
@@ -310,7 +338,19 @@ export async function receiveContext(body: Readable, tmpDir: string, maxSize = N
     }
     if (mode === 'dockerfile') {
       const text = Buffer.concat(raw);
-      sink.entry({ name: 'Dockerfile', type: 'file', mode: 0o644, uid: 0, gid: 0, size: text.length, mtime: 0, linkname: '', devmajor: 0, devminor: 0, xattrs: {} });
+      sink.entry({
+        name: 'Dockerfile',
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: text.length,
+        mtime: 0,
+        linkname: '',
+        devmajor: 0,
+        devminor: 0,
+        xattrs: {},
+      });
       sink.data(text);
       sink.entryEnd();
       close();

@@ -72,8 +72,24 @@ const ALLOWED_FLAGS: Record<string, readonly string[]> = {
 };
 
 const KNOWN = new Set([
-  'from', 'run', 'cmd', 'entrypoint', 'shell', 'env', 'label', 'arg', 'expose', 'volume', 'user', 'workdir',
-  'stopsignal', 'maintainer', 'copy', 'add', 'healthcheck', 'onbuild',
+  'from',
+  'run',
+  'cmd',
+  'entrypoint',
+  'shell',
+  'env',
+  'label',
+  'arg',
+  'expose',
+  'volume',
+  'user',
+  'workdir',
+  'stopsignal',
+  'maintainer',
+  'copy',
+  'add',
+  'healthcheck',
+  'onbuild',
 ]);
 
 function fail(node: Node, msg: string): never {
@@ -85,8 +101,17 @@ function flagMap(node: Node): Map<string, string | undefined> {
   const m = new Map<string, string | undefined>();
   for (const f of node.flags) {
     if (!allowed.includes(f.name)) {
-      if (f.name === 'mount' || f.name === 'network' || f.name === 'security' || f.name === 'link' || f.name === 'parents')
-        fail(node, `the --${f.name} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`);
+      if (
+        f.name === 'mount' ||
+        f.name === 'network' ||
+        f.name === 'security' ||
+        f.name === 'link' ||
+        f.name === 'parents'
+      )
+        fail(
+          node,
+          `the --${f.name} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`,
+        );
       fail(node, `Unknown flag: ${f.name}`);
     }
     if (m.has(f.name)) fail(node, `Duplicate flag specified: ${f.name}`);
@@ -102,7 +127,8 @@ export function parseCommandForm(rest: string): CommandForm {
   if (t.startsWith('[')) {
     try {
       const v: unknown = JSON.parse(t);
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return { json: true, args: v as string[] };
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
+        return { json: true, args: v as string[] };
     } catch {
       /* not JSON: shell form, as dockerd */
     }
@@ -198,7 +224,8 @@ export function parseInstruction(node: Node, escape: string): Instruction {
   const flags = flagMap(node);
   const rest = node.rest;
   const need = (): void => {
-    if (rest === '' && node.heredocs.length === 0) fail(node, `${node.cmd.toUpperCase()} requires at least one argument`);
+    if (rest === '' && node.heredocs.length === 0)
+      fail(node, `${node.cmd.toUpperCase()} requires at least one argument`);
   };
   const exactlyOne = (): string => {
     if (rest === '') fail(node, `${node.cmd.toUpperCase()} requires exactly one argument`);
@@ -210,7 +237,11 @@ export function parseInstruction(node: Node, escape: string): Instruction {
       if (words.length !== 1 && !(words.length === 3 && words[1]!.toLowerCase() === 'as'))
         fail(node, 'FROM requires either one or three arguments');
       const stageName = words.length === 3 ? words[2]!.toLowerCase() : undefined;
-      if (stageName !== undefined && !/^[a-z][a-z0-9-_.]*$/.test(stageName)) fail(node, `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
+      if (stageName !== undefined && !/^[a-z][a-z0-9-_.]*$/.test(stageName))
+        fail(
+          node,
+          `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`,
+        );
       return { node, kind: 'from', image: words[0]!, stageName, platform: flags.get('platform') };
     }
     case 'run':
@@ -261,7 +292,11 @@ export function parseInstruction(node: Node, escape: string): Instruction {
       const { list } = jsonOrWhitespaceList(rest);
       // Heredoc sources (`COPY <<EOF /dst`) are named `<<EOF`; their bodies are in node.heredocs.
       const items = list.map((s) => s.replace(/^<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?$/, '<<$1'));
-      if (items.length < 2) fail(node, `${node.cmd.toUpperCase()} requires at least two arguments, but only ${items.length} provided`);
+      if (items.length < 2)
+        fail(
+          node,
+          `${node.cmd.toUpperCase()} requires at least two arguments, but only ${items.length} provided`,
+        );
       return {
         node,
         kind: node.cmd,
@@ -279,8 +314,9 @@ export function parseInstruction(node: Node, escape: string): Instruction {
       const m = /^(\S+)/.exec(rest);
       if (!m) fail(node, 'ONBUILD requires at least one argument');
       const trigger = m[1]!.toUpperCase();
-      if (trigger === 'ONBUILD') fail(node, 'Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
-      if (trigger === 'FROM' || trigger === 'MAINTAINER') fail(node, `${trigger} isn't allowed as an ONBUILD trigger`);
+      if (trigger === 'ONBUILD') fail(node, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+      if (trigger === 'FROM' || trigger === 'MAINTAINER')
+        fail(node, `${trigger} isn't allowed as an ONBUILD trigger`);
       return { node, kind: 'onbuild', expression: rest };
     }
   }

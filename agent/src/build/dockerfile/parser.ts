@@ -88,7 +88,9 @@ export function extractFlags(args: string): { flags: Node['flags']; rest: string
     }
     const body = word.slice(2);
     const eq = body.indexOf('=');
-    flags.push(eq < 0 ? { name: body, value: undefined } : { name: body.slice(0, eq), value: body.slice(eq + 1) });
+    flags.push(
+      eq < 0 ? { name: body, value: undefined } : { name: body.slice(0, eq), value: body.slice(eq + 1) },
+    );
     s = s.slice(i);
   }
   return { flags, rest: s.trim() };
@@ -116,10 +118,12 @@ export function parseDockerfile(text: string): ParsedDockerfile {
       directivesDone = true;
       return;
     }
-    if (key in directives) throw new DockerfileParseError(lineNo, `only one ${key} parser directive can be used`);
+    if (key in directives)
+      throw new DockerfileParseError(lineNo, `only one ${key} parser directive can be used`);
     directives[key] = m[2]!;
     if (key === 'escape') {
-      if (m[2] !== '\\' && m[2] !== '`') throw new DockerfileParseError(lineNo, `invalid escape token '${m[2]}' does not match \` or \\`);
+      if (m[2] !== '\\' && m[2] !== '`')
+        throw new DockerfileParseError(lineNo, `invalid escape token '${m[2]}' does not match \` or \\`);
       escape = m[2]!;
     }
   };
@@ -149,7 +153,16 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     const cmdRaw = m[1]!;
     const cmd = cmdRaw.toLowerCase();
     const { flags, rest } = extractFlags(m[2] ?? '');
-    const node: Node = { cmd, cmdRaw, flags, rest, original: line.trim(), startLine: lineNo, endLine, heredocs: [] };
+    const node: Node = {
+      cmd,
+      cmdRaw,
+      flags,
+      rest,
+      original: line.trim(),
+      startLine: lineNo,
+      endLine,
+      heredocs: [],
+    };
     // Heredocs: `RUN <<EOF ... EOF`; their bodies are the following lines up to the terminator.
     let effective = cmd;
     if (cmd === 'onbuild') effective = (/^(\S+)/.exec(rest)?.[1] ?? '').toLowerCase();

@@ -16,7 +16,10 @@ export class SubstitutionError extends Error {
 export type Vars = ReadonlyMap<string, string>;
 
 /** Builds a lookup from `K=V` strings (later entries win, as in a process environment). */
-export function varsFromEnv(env: readonly string[], extra?: ReadonlyMap<string, string>): Map<string, string> {
+export function varsFromEnv(
+  env: readonly string[],
+  extra?: ReadonlyMap<string, string>,
+): Map<string, string> {
   const m = new Map<string, string>();
   if (extra) for (const [k, v] of extra) m.set(k, v);
   for (const kv of env) {
@@ -57,7 +60,8 @@ class Lexer {
     for (;;) {
       const ch = this.sc.peek();
       if (ch === undefined) {
-        if (stop !== undefined) throw new SubstitutionError(`failed to process "${this.sc.s}": syntax error: missing '${stop}'`);
+        if (stop !== undefined)
+          throw new SubstitutionError(`failed to process "${this.sc.s}": syntax error: missing '${stop}'`);
         return out;
       }
       if (stop !== undefined && ch === stop) {
@@ -83,7 +87,8 @@ class Lexer {
     let out = '';
     for (;;) {
       const ch = this.sc.next();
-      if (ch === undefined) throw new SubstitutionError('unexpected end of statement while looking for matching single-quote');
+      if (ch === undefined)
+        throw new SubstitutionError('unexpected end of statement while looking for matching single-quote');
       if (ch === "'") return out;
       out += ch;
     }
@@ -94,7 +99,8 @@ class Lexer {
     let out = '';
     for (;;) {
       const ch = this.sc.peek();
-      if (ch === undefined) throw new SubstitutionError('unexpected end of statement while looking for matching double-quote');
+      if (ch === undefined)
+        throw new SubstitutionError('unexpected end of statement while looking for matching double-quote');
       if (ch === '"') {
         this.sc.next();
         return out;
@@ -142,7 +148,8 @@ class Lexer {
     const ch = this.sc.next();
     const value = this.vars.get(name);
     if (ch === '}') return value ?? '';
-    if (ch === undefined) throw new SubstitutionError(`failed to process "${this.sc.s}": syntax error: missing '}'`);
+    if (ch === undefined)
+      throw new SubstitutionError(`failed to process "${this.sc.s}": syntax error: missing '}'`);
     let colon = false;
     let op: string | undefined = ch;
     if (ch === ':') {
@@ -154,10 +161,16 @@ class Lexer {
       const set = value !== undefined && (!colon || value !== '');
       if (op === '-') return set ? value! : word;
       if (op === '+') return set ? word : '';
-      if (!set) throw new SubstitutionError(`failed to process "${this.sc.s}": ${name}: ${word || 'is not allowed to be unset'}`);
+      if (!set)
+        throw new SubstitutionError(
+          `failed to process "${this.sc.s}": ${name}: ${word || 'is not allowed to be unset'}`,
+        );
       return value!;
     }
-    if (colon) throw new SubstitutionError(`failed to process "${this.sc.s}": unsupported modifier (${op ?? ''}) in substitution`);
+    if (colon)
+      throw new SubstitutionError(
+        `failed to process "${this.sc.s}": unsupported modifier (${op ?? ''}) in substitution`,
+      );
     throw new SubstitutionError(`failed to process "${this.sc.s}": missing ':' in substitution`);
   }
 }

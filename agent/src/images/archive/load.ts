@@ -61,7 +61,11 @@ function layerReader(file: string, diffId: string, progress: LoadProgress): () =
  * Loads every image in the archive; returns their IDs. Throws ArchiveError (400) for a bad archive: all
  * images are validated before the first layer is unpacked, and a layer that fails leaves no image.
  */
-export async function loadImages(svc: ImageService, src: Readable, progress: LoadProgress): Promise<string[]> {
+export async function loadImages(
+  svc: ImageService,
+  src: Readable,
+  progress: LoadProgress,
+): Promise<string[]> {
   const root = stagingRoot(svc.engine.config.dataRoot);
   await fsp.mkdir(root, { recursive: true, mode: 0o700 });
   const dir = path.join(root, `load-${randomBytes(6).toString('hex')}`);
@@ -87,11 +91,15 @@ export async function loadImages(svc: ImageService, src: Readable, progress: Loa
       } catch (err) {
         // Layers unpacked before the failure belong to no image: collect them now rather than at the next start.
         await svc.gc();
-        if (err instanceof LayerError || err instanceof TarFormatError) throw new ArchiveError(`invalid archive: layer ${c.layers[current]!.diffId}: ${err.message}`);
+        if (err instanceof LayerError || err instanceof TarFormatError)
+          throw new ArchiveError(`invalid archive: layer ${c.layers[current]!.diffId}: ${err.message}`);
         throw err;
       }
       c.tags.forEach((tag, i) => {
-        if (before[i] && before[i] !== image.id) progress.line(`The image ${familiarString(tag)} already exists, renaming the old one with ID ${before[i]} to empty string`);
+        if (before[i] && before[i] !== image.id)
+          progress.line(
+            `The image ${familiarString(tag)} already exists, renaming the old one with ID ${before[i]} to empty string`,
+          );
         progress.line(`Loaded image: ${familiarString(tag)}`);
       });
       if (c.tags.length === 0) progress.line(`Loaded image ID: ${image.id}`);

@@ -12,7 +12,13 @@ import zlib from 'node:zlib';
 import { notFound } from '../../api/errors.js';
 import { TarStreamWriter, type TarEntry } from '../../util/tar-writer.js';
 import { MT, type Descriptor } from '../oci.js';
-import { familiarName, familiarString, formatReference, parseReference, type Reference } from '../reference.js';
+import {
+  familiarName,
+  familiarString,
+  formatReference,
+  parseReference,
+  type Reference,
+} from '../reference.js';
 import type { ImageService } from '../service.js';
 import type { ImageRecord } from '../store.js';
 
@@ -56,7 +62,12 @@ export function resolveSaveNames(svc: ImageService, names: string[]): SaveImage[
       for (const [full, id] of svc.store.allRefs()) {
         const r = parseReference(full, undefined);
         const img = svc.store.get(id);
-        if (img && r.tag !== undefined && r.digest === undefined && formatReference({ domain: r.domain, path: r.path }) === repo) {
+        if (
+          img &&
+          r.tag !== undefined &&
+          r.digest === undefined &&
+          formatReference({ domain: r.domain, path: r.path }) === repo
+        ) {
           add(img, r);
           found = true;
         }
@@ -80,7 +91,8 @@ export function openDiff(blobPath: string): Readable {
     fs.closeSync(fd);
   }
   const src = fs.createReadStream(blobPath, { highWaterMark: 1 << 20 });
-  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return src.pipe(zlib.createGunzip({ chunkSize: 256 * 1024 }));
+  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b)
+    return src.pipe(zlib.createGunzip({ chunkSize: 256 * 1024 }));
   if (n === 4 && head.readUInt32LE(0) === 0xfd2fb528) {
     src.destroy();
     const child = spawn('zstd', ['-d', '-c', '-q', blobPath], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -98,7 +110,8 @@ async function measureDiff(blobPath: string, diffId: string): Promise<number> {
     size += (c as Buffer).length;
   }
   const got = 'sha256:' + h.digest('hex');
-  if (got !== diffId) throw new Error(`layer ${diffId} is corrupt in the store (its content hashes to ${got})`);
+  if (got !== diffId)
+    throw new Error(`layer ${diffId} is corrupt in the store (its content hashes to ${got})`);
   return size;
 }
 
@@ -147,16 +160,28 @@ export async function planSave(svc: ImageService, items: SaveImage[]): Promise<S
       }
       layers.push({ mediaType: OCI_LAYER_TAR, digest: l.diffId, size });
     }
-    const platform = { architecture: image.config.architecture, os: image.config.os, ...(image.config.variant ? { variant: image.config.variant } : {}) };
+    const platform = {
+      architecture: image.config.architecture,
+      os: image.config.os,
+      ...(image.config.variant ? { variant: image.config.variant } : {}),
+    };
     const ociManifest = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: MT.ociConfig, digest: image.id, size: config.length, platform }, layers }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MT.ociManifest,
+        config: { mediaType: MT.ociConfig, digest: image.id, size: config.length, platform },
+        layers,
+      }),
     );
     const mDigest = 'sha256:' + createHash('sha256').update(ociManifest).digest('hex');
     blobs.set(mDigest, { kind: 'bytes', data: ociManifest, mtime: 0 });
     const desc = { mediaType: MT.ociManifest, digest: mDigest, size: ociManifest.length, platform };
     if (refs.length === 0) index.push(desc);
     for (const r of refs) {
-      index.push({ ...desc, annotations: { [ANNOTATION_IMAGE_NAME]: formatReference(r), [ANNOTATION_REF_NAME]: r.tag! } });
+      index.push({
+        ...desc,
+        annotations: { [ANNOTATION_IMAGE_NAME]: formatReference(r), [ANNOTATION_REF_NAME]: r.tag! },
+      });
       const top = image.diffIds[image.diffIds.length - 1];
       if (top) (repositories[familiarName(r)] ??= {})[r.tag!] = top.slice(7);
     }
@@ -171,7 +196,9 @@ export async function planSave(svc: ImageService, items: SaveImage[]): Promise<S
   return {
     blobs,
     manifestJson: Buffer.from(JSON.stringify(manifest) + '\n'),
-    ...(Object.keys(repositories).length ? { repositories: Buffer.from(JSON.stringify(repositories) + '\n') } : {}),
+    ...(Object.keys(repositories).length
+      ? { repositories: Buffer.from(JSON.stringify(repositories) + '\n') }
+      : {}),
     indexJson: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: index })),
     images: items.map((i) => i.image),
   };
@@ -180,14 +207,20 @@ export async function planSave(svc: ImageService, items: SaveImage[]): Promise<S
 /** Streams the archive in the order dockerd's directory walk produces (blobs first, then the index files). */
 export async function writeSaveArchive(plan: SavePlan, out: Writable): Promise<void> {
   const tar = new TarStreamWriter(out);
-  const meta = (name: string, type: TarEntry['type'] = 'file', mtime = 0): TarEntry => ({ name, type, mode: type === 'dir' ? 0o755 : 0o644, mtime });
+  const meta = (name: string, type: TarEntry['type'] = 'file', mtime = 0): TarEntry => ({
+    name,
+    type,
+    mode: type === 'dir' ? 0o755 : 0o644,
+    mtime,
+  });
   await tar.add(meta('blobs', 'dir'));
   await tar.add(meta('blobs/sha256', 'dir'));
   for (const digest of [...plan.blobs.keys()].sort()) {
     const b = plan.blobs.get(digest)!;
     const name = `blobs/sha256/${digest.slice(7)}`;
     if (b.kind === 'bytes') await tar.add(meta(name, 'file', b.mtime), b.data);
-    else await tar.add({ ...meta(name, 'file', b.layer.mtime), size: b.layer.size }, openDiff(b.layer.blobPath));
+    else
+      await tar.add({ ...meta(name, 'file', b.layer.mtime), size: b.layer.size }, openDiff(b.layer.blobPath));
   }
   await tar.add(meta('index.json'), plan.indexJson);
   await tar.add(meta('manifest.json'), plan.manifestJson);

@@ -4,7 +4,16 @@
  * Everything is validated here, before anything is written to the stores.
  */
 import { createHash } from 'node:crypto';
-import { FormatError, parseConfig, parseManifest, selectPlatform, platformString, daemonPlatform, type Descriptor, type OciImageConfig } from '../oci.js';
+import {
+  FormatError,
+  parseConfig,
+  parseManifest,
+  selectPlatform,
+  platformString,
+  daemonPlatform,
+  type Descriptor,
+  type OciImageConfig,
+} from '../oci.js';
 import { parseReference, type Reference } from '../reference.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from './save.js';
 import { ArchiveError, type StagedArchive } from './staging.js';
@@ -49,26 +58,43 @@ interface DockerManifestItem {
 
 async function fromDockerArchive(a: StagedArchive): Promise<LoadCandidate[]> {
   const items = await a.readJson<DockerManifestItem[]>('manifest.json', 'file');
-  if (!Array.isArray(items) || items.length === 0) throw new ArchiveError('invalid archive: manifest.json lists no images');
+  if (!Array.isArray(items) || items.length === 0)
+    throw new ArchiveError('invalid archive: manifest.json lists no images');
   const out: LoadCandidate[] = [];
   for (const [i, it] of items.entries()) {
     const where = `manifest.json entry ${i}`;
-    if (typeof it?.Config !== 'string' || !Array.isArray(it.Layers) || !it.Layers.every((l) => typeof l === 'string'))
+    if (
+      typeof it?.Config !== 'string' ||
+      !Array.isArray(it.Layers) ||
+      !it.Layers.every((l) => typeof l === 'string')
+    )
       throw new ArchiveError(`invalid archive: ${where} needs a Config path and a Layers list`);
     const raw = await a.read(it.Config, 'image config');
     const cfg = config(raw, it.Config);
     const diffIds = cfg.rootfs.diff_ids;
     if (diffIds.length !== it.Layers.length)
-      throw new ArchiveError(`invalid archive: ${where} lists ${it.Layers.length} layers but its config has ${diffIds.length} (invalid manifest, layers length mismatch)`);
-    const layers = (it.Layers as string[]).map((l, j) => ({ file: a.need(l, 'layer').file, diffId: diffIds[j]! }));
+      throw new ArchiveError(
+        `invalid archive: ${where} lists ${it.Layers.length} layers but its config has ${diffIds.length} (invalid manifest, layers length mismatch)`,
+      );
+    const layers = (it.Layers as string[]).map((l, j) => ({
+      file: a.need(l, 'layer').file,
+      diffId: diffIds[j]!,
+    }));
     const tags = Array.isArray(it.RepoTags) ? it.RepoTags.map((t) => tagRef(String(t), where)) : [];
-    out.push({ id: 'sha256:' + createHash('sha256').update(raw).digest('hex'), configRaw: raw, config: cfg, layers, tags });
+    out.push({
+      id: 'sha256:' + createHash('sha256').update(raw).digest('hex'),
+      configRaw: raw,
+      config: cfg,
+      layers,
+      tags,
+    });
   }
   return out;
 }
 
 const blobName = (digest: string): string => {
-  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new ArchiveError(`invalid archive: unsupported digest ${JSON.stringify(digest)}`);
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+    throw new ArchiveError(`invalid archive: unsupported digest ${JSON.stringify(digest)}`);
   return `blobs/sha256/${digest.slice(7)}`;
 };
 
@@ -76,7 +102,8 @@ const blobName = (digest: string): string => {
 async function verifiedBlob(a: StagedArchive, d: Descriptor, what: string): Promise<Buffer> {
   const raw = await a.read(blobName(d.digest), what);
   const got = 'sha256:' + createHash('sha256').update(raw).digest('hex');
-  if (got !== d.digest) throw new ArchiveError(`invalid archive: ${what} ${d.digest} has the wrong content (sha256 ${got})`);
+  if (got !== d.digest)
+    throw new ArchiveError(`invalid archive: ${what} ${d.digest} has the wrong content (sha256 ${got})`);
   return raw;
 }
 
@@ -97,7 +124,8 @@ function layoutTag(d: Descriptor): Reference | undefined {
 
 async function fromOciLayout(a: StagedArchive): Promise<LoadCandidate[]> {
   const index = await a.readJson<{ manifests?: Descriptor[] }>('index.json', 'file');
-  if (!index || !Array.isArray(index.manifests) || index.manifests.length === 0) throw new ArchiveError('invalid archive: index.json lists no manifests');
+  if (!index || !Array.isArray(index.manifests) || index.manifests.length === 0)
+    throw new ArchiveError('invalid archive: index.json lists no manifests');
   const byId = new Map<string, LoadCandidate>();
   for (const top of index.manifests) {
     let d: Descriptor = top;
@@ -108,12 +136,16 @@ async function fromOciLayout(a: StagedArchive): Promise<LoadCandidate[]> {
       try {
         parsed = parseManifest(raw, d.mediaType);
       } catch (err) {
-        if (err instanceof FormatError) throw new ArchiveError(`invalid archive: manifest ${d.digest}: ${err.message}`);
+        if (err instanceof FormatError)
+          throw new ArchiveError(`invalid archive: manifest ${d.digest}: ${err.message}`);
         throw err;
       }
       if (parsed.kind === 'index') {
         const pick = selectPlatform(parsed.index);
-        if (!pick) throw new ArchiveError(`invalid archive: image index ${d.digest} has no image for ${platformString(daemonPlatform())}`);
+        if (!pick)
+          throw new ArchiveError(
+            `invalid archive: image index ${d.digest} has no image for ${platformString(daemonPlatform())}`,
+          );
         d = pick;
         continue;
       }
@@ -121,7 +153,9 @@ async function fromOciLayout(a: StagedArchive): Promise<LoadCandidate[]> {
       const raw2 = await verifiedBlob(a, m.config, 'image config');
       const cfg = config(raw2, m.config.digest);
       if (cfg.rootfs.diff_ids.length !== m.layers.length)
-        throw new ArchiveError(`invalid archive: manifest ${d.digest} lists ${m.layers.length} layers but its config has ${cfg.rootfs.diff_ids.length}`);
+        throw new ArchiveError(
+          `invalid archive: manifest ${d.digest} lists ${m.layers.length} layers but its config has ${cfg.rootfs.diff_ids.length}`,
+        );
       const layers = m.layers.map((l, j) => {
         const f = a.need(blobName(l.digest), 'layer');
         return { file: f.file, diffId: cfg.rootfs.diff_ids[j]! };
@@ -141,6 +175,11 @@ async function fromOciLayout(a: StagedArchive): Promise<LoadCandidate[]> {
 export async function loadCandidates(a: StagedArchive): Promise<LoadCandidate[]> {
   if (a.has('manifest.json')) return fromDockerArchive(a);
   if (a.has('index.json')) return fromOciLayout(a);
-  if (a.has('repositories')) throw new ArchiveError('invalid archive: legacy (pre Docker 1.10) image archives without manifest.json are not supported');
-  throw new ArchiveError('invalid archive: no manifest.json (docker save) or index.json (OCI image layout) found in the tar');
+  if (a.has('repositories'))
+    throw new ArchiveError(
+      'invalid archive: legacy (pre Docker 1.10) image archives without manifest.json are not supported',
+    );
+  throw new ArchiveError(
+    'invalid archive: no manifest.json (docker save) or index.json (OCI image layout) found in the tar',
+  );
 }

@@ -23,11 +23,13 @@ type Node = { kind: 'file'; file: string; size: number } | { kind: 'link'; targe
 
 /** `./a//b/` → `a/b`; refuses absolute names and `..` (an archive has no business naming them). */
 export function cleanName(name: string): string {
-  if (name.startsWith('/')) throw new ArchiveError(`invalid archive: entry ${JSON.stringify(name)} is an absolute path`);
+  if (name.startsWith('/'))
+    throw new ArchiveError(`invalid archive: entry ${JSON.stringify(name)} is an absolute path`);
   const parts: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;
-    if (c === '..') throw new ArchiveError(`invalid archive: entry ${JSON.stringify(name)} points outside the archive`);
+    if (c === '..')
+      throw new ArchiveError(`invalid archive: entry ${JSON.stringify(name)} points outside the archive`);
     parts.push(c);
   }
   return parts.join('/');
@@ -52,10 +54,13 @@ export class StagedArchive {
       entry: (e: TarEntry) => {
         const name = cleanName(e.name);
         if (e.type === 'dir') return;
-        if (name === '') throw new ArchiveError(`invalid archive: entry ${JSON.stringify(e.name)} has no name`);
+        if (name === '')
+          throw new ArchiveError(`invalid archive: entry ${JSON.stringify(e.name)} has no name`);
         if (e.type === 'symlink') {
           // Resolved relative to the link's directory, still inside the archive.
-          const target = e.linkname.startsWith('/') ? e.linkname : path.posix.join(path.posix.dirname(name), e.linkname);
+          const target = e.linkname.startsWith('/')
+            ? e.linkname
+            : path.posix.join(path.posix.dirname(name), e.linkname);
           this.nodes.set(name, { kind: 'link', target: cleanName(target) });
           return;
         }
@@ -63,7 +68,10 @@ export class StagedArchive {
           this.nodes.set(name, { kind: 'link', target: cleanName(e.linkname) });
           return;
         }
-        if (e.type !== 'file') throw new ArchiveError(`invalid archive: entry ${JSON.stringify(e.name)} is a ${e.type} device or fifo`);
+        if (e.type !== 'file')
+          throw new ArchiveError(
+            `invalid archive: entry ${JSON.stringify(e.name)} is a ${e.type} device or fifo`,
+          );
         const file = path.join(this.dir, `f-${this.count++}`);
         fd = fs.openSync(file, 'w', 0o600);
         this.nodes.set(name, { kind: 'file', file, size: e.size });
@@ -84,11 +92,18 @@ export class StagedArchive {
         sawData = true;
         parser.write(chunk as Buffer);
       }
-      if (!sawData) throw new ArchiveError('invalid archive: the request body is empty (pipe a docker save tar into docker load)');
+      if (!sawData)
+        throw new ArchiveError(
+          'invalid archive: the request body is empty (pipe a docker save tar into docker load)',
+        );
       parser.end();
     } catch (err) {
-      if (err instanceof TarFormatError) throw new ArchiveError(`invalid archive: not a valid tar file (${err.message.replace(/the layer archive/, 'the archive')})`);
-      if ((err as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new ArchiveError(`invalid archive: gzip data is corrupt (${(err as Error).message})`);
+      if (err instanceof TarFormatError)
+        throw new ArchiveError(
+          `invalid archive: not a valid tar file (${err.message.replace(/the layer archive/, 'the archive')})`,
+        );
+      if ((err as NodeJS.ErrnoException).code?.startsWith('Z_'))
+        throw new ArchiveError(`invalid archive: gzip data is corrupt (${(err as Error).message})`);
       throw err;
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
@@ -120,7 +135,10 @@ export class StagedArchive {
 
   async read(name: string, what: string, max = 16 << 20): Promise<Buffer> {
     const f = this.need(name, what);
-    if (f.size > max) throw new ArchiveError(`invalid archive: ${what} ${JSON.stringify(name)} is too large (${f.size} bytes)`);
+    if (f.size > max)
+      throw new ArchiveError(
+        `invalid archive: ${what} ${JSON.stringify(name)} is too large (${f.size} bytes)`,
+      );
     return fsp.readFile(f.file);
   }
 
@@ -129,7 +147,9 @@ export class StagedArchive {
     try {
       return JSON.parse(raw.toString('utf8')) as T;
     } catch (err) {
-      throw new ArchiveError(`invalid archive: ${what} ${JSON.stringify(name)} is not valid JSON (${(err as Error).message})`);
+      throw new ArchiveError(
+        `invalid archive: ${what} ${JSON.stringify(name)} is not valid JSON (${(err as Error).message})`,
+      );
     }
   }
 }
@@ -143,7 +163,8 @@ async function decompressed(src: Readable): Promise<Readable> {
   void (async () => {
     try {
       if (head.length) rest.write(head);
-      for (let r = await it.next(); !r.done; r = await it.next()) if (!rest.write(r.value as Buffer)) await new Promise((ok) => rest.once('drain', ok));
+      for (let r = await it.next(); !r.done; r = await it.next())
+        if (!rest.write(r.value as Buffer)) await new Promise((ok) => rest.once('drain', ok));
       rest.end();
     } catch (err) {
       rest.destroy(err as Error);
@@ -154,7 +175,12 @@ async function decompressed(src: Readable): Promise<Readable> {
     rest.on('error', (err) => gz.destroy(err));
     return rest.pipe(gz);
   }
-  if (head.subarray(0, 3).toString('latin1') === 'BZh' || head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])))
-    throw new ArchiveError('invalid archive: bzip2 and xz compressed archives are not supported; decompress it first or use gzip');
+  if (
+    head.subarray(0, 3).toString('latin1') === 'BZh' ||
+    head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
+  )
+    throw new ArchiveError(
+      'invalid archive: bzip2 and xz compressed archives are not supported; decompress it first or use gzip',
+    );
   return rest;
 }

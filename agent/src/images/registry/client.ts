@@ -49,7 +49,11 @@ export async function registryError(res: IncomingMessage, what: string): Promise
     /* not JSON */
   }
   const status = res.statusCode ?? 0;
-  if (!text) text = status === 401 ? 'unauthorized: authentication required' : `${what}: unexpected status ${status} ${res.statusMessage ?? ''}`.trim();
+  if (!text)
+    text =
+      status === 401
+        ? 'unauthorized: authentication required'
+        : `${what}: unexpected status ${status} ${res.statusMessage ?? ''}`.trim();
   return status === 401 ? new RegistryAuthError(text, status, codes) : new RegistryError(text, status, codes);
 }
 
@@ -112,19 +116,31 @@ export class RegistryClient {
     if (!ch) throw new RegistryAuthError('unauthorized: authentication required', 401);
     if (ch.scheme === 'basic') {
       const h = creds ? basicHeader(creds) : undefined;
-      if (!h) throw new RegistryAuthError(`${method[0]}${method.slice(1).toLowerCase()} "${url.href}": no basic auth credentials`, 401);
+      if (!h)
+        throw new RegistryAuthError(
+          `${method[0]}${method.slice(1).toLowerCase()} "${url.href}": no basic auth credentials`,
+          401,
+        );
       this.authHeader = h;
       return;
     }
-    if (ch.scheme !== 'bearer') throw new RegistryAuthError(`unsupported authentication scheme ${ch.scheme}`, 401);
+    if (ch.scheme !== 'bearer')
+      throw new RegistryAuthError(`unsupported authentication scheme ${ch.scheme}`, 401);
     if (creds?.registrytoken) {
       this.authHeader = `Bearer ${creds.registrytoken}`;
       return;
     }
     const realm = ch.params.realm;
-    if (!realm) throw new RegistryAuthError('unauthorized: the registry sent a bearer challenge without a realm', 401);
+    if (!realm)
+      throw new RegistryAuthError('unauthorized: the registry sent a bearer challenge without a realm', 401);
     const scopes = [`repository:${this.o.repo}:${this.o.actions ?? 'pull'}`, ...(this.o.extraScopes ?? [])];
-    const key = JSON.stringify([realm, ch.params.service, scopes, creds?.username ?? '', creds?.password ?? creds?.identitytoken ?? '']);
+    const key = JSON.stringify([
+      realm,
+      ch.params.service,
+      scopes,
+      creds?.username ?? '',
+      creds?.password ?? creds?.identitytoken ?? '',
+    ]);
     const cached = tokenCache.get(key);
     if (cached && cached.expires > Date.now()) {
       this.authHeader = cached.header;
@@ -135,12 +151,17 @@ export class RegistryClient {
     for (const s of scopes) tu.searchParams.append('scope', s);
     if (creds?.username) tu.searchParams.set('account', creds.username);
     const h: Record<string, string> = {};
-    const basic = creds ? basicHeader({ ...creds, password: creds.password ?? creds.identitytoken }) : undefined;
+    const basic = creds
+      ? basicHeader({ ...creds, password: creds.password ?? creds.identitytoken })
+      : undefined;
     if (basic) h.Authorization = basic;
     const res = await request(tu, { headers: h });
     if (res.statusCode !== 200) {
       const err = await registryError(res, 'token');
-      throw new RegistryAuthError(`${res.statusCode === 401 ? 'unauthorized: incorrect username or password' : err.message}`, res.statusCode === 401 ? 401 : err.status);
+      throw new RegistryAuthError(
+        `${res.statusCode === 401 ? 'unauthorized: incorrect username or password' : err.message}`,
+        res.statusCode === 401 ? 401 : err.status,
+      );
     }
     let tok: { token?: string; access_token?: string; expires_in?: number };
     try {
@@ -151,7 +172,10 @@ export class RegistryClient {
     const t = tok.token ?? tok.access_token;
     if (!t) throw new RegistryAuthError('the registry auth service returned no token', 401);
     this.authHeader = `Bearer ${t}`;
-    tokenCache.set(key, { header: this.authHeader, expires: Date.now() + Math.max(60, (tok.expires_in ?? 60) - 10) * 1000 });
+    tokenCache.set(key, {
+      header: this.authHeader,
+      expires: Date.now() + Math.max(60, (tok.expires_in ?? 60) - 10) * 1000,
+    });
   }
 
   /** GET /v2/ (used by login): throws RegistryAuthError when the credentials are refused. */
@@ -159,16 +183,25 @@ export class RegistryClient {
     const base = this.o.base.href.replace(/\/+$/, '');
     const res = await this.send('GET', new URL(`${base}/v2/`));
     res.resume();
-    if (res.statusCode === 401) throw new RegistryAuthError(`login attempt to ${base}/v2/ failed with status: 401 Unauthorized`, 401);
-    if ((res.statusCode ?? 0) >= 400) throw new RegistryError(`login attempt to ${base}/v2/ failed with status: ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), res.statusCode ?? 0);
+    if (res.statusCode === 401)
+      throw new RegistryAuthError(`login attempt to ${base}/v2/ failed with status: 401 Unauthorized`, 401);
+    if ((res.statusCode ?? 0) >= 400)
+      throw new RegistryError(
+        `login attempt to ${base}/v2/ failed with status: ${res.statusCode} ${res.statusMessage ?? ''}`.trim(),
+        res.statusCode ?? 0,
+      );
   }
 
   async getManifest(reference: string, signal?: AbortSignal): Promise<Manifest> {
-    const res = await this.send('GET', this.url(`manifests/${reference}`), { headers: { Accept: MANIFEST_ACCEPT }, ...(signal ? { signal } : {}) });
+    const res = await this.send('GET', this.url(`manifests/${reference}`), {
+      headers: { Accept: MANIFEST_ACCEPT },
+      ...(signal ? { signal } : {}),
+    });
     if (res.statusCode !== 200) throw await registryError(res, 'manifest');
     const body = await readAll(res, 4 << 20);
     const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
-    if (reference.startsWith('sha256:') && digest !== reference) throw new RegistryError(`manifest verification failed for digest ${reference}`, 200);
+    if (reference.startsWith('sha256:') && digest !== reference)
+      throw new RegistryError(`manifest verification failed for digest ${reference}`, 200);
     const mediaType = (header(res.headers, 'content-type') ?? '').split(';')[0]!.trim();
     return { body, mediaType, digest };
   }
@@ -198,7 +231,10 @@ export class RegistryClient {
   }
 
   /** Tries a cross-repository mount; returns true when mounted, else an upload URL to use. */
-  async mountOrStart(digest: string, from?: string): Promise<{ mounted: true } | { mounted: false; location: URL }> {
+  async mountOrStart(
+    digest: string,
+    from?: string,
+  ): Promise<{ mounted: true } | { mounted: false; location: URL }> {
     const u = this.url('blobs/uploads/');
     if (from) {
       u.searchParams.set('mount', digest);
@@ -215,7 +251,10 @@ export class RegistryClient {
 
   /** Streams a blob with PATCH, then commits it with PUT ?digest= (dockerd's chunked flow, one chunk). */
   async upload(location: URL, digest: string, size: number, open: () => Readable): Promise<void> {
-    const patch = await this.send('PATCH', location, { body: open, headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) } });
+    const patch = await this.send('PATCH', location, {
+      body: open,
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
+    });
     if (patch.statusCode !== 202 && patch.statusCode !== 204) throw await registryError(patch, 'upload');
     patch.resume();
     const next = new URL(header(patch.headers, 'location') ?? location.href, location);
@@ -226,9 +265,15 @@ export class RegistryClient {
   }
 
   async putManifest(reference: string, body: Buffer, mediaType: string): Promise<string> {
-    const res = await this.send('PUT', this.url(`manifests/${reference}`), { body, headers: { 'Content-Type': mediaType } });
+    const res = await this.send('PUT', this.url(`manifests/${reference}`), {
+      body,
+      headers: { 'Content-Type': mediaType },
+    });
     if (res.statusCode !== 201 && res.statusCode !== 200) throw await registryError(res, 'manifest');
     res.resume();
-    return header(res.headers, 'docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex');
+    return (
+      header(res.headers, 'docker-content-digest') ??
+      'sha256:' + createHash('sha256').update(body).digest('hex')
+    );
   }
 }

@@ -26,7 +26,12 @@ function hostOnly(hostPort: string): string {
 
 export function isInsecure(domain: string, cfg: EndpointConfig): boolean {
   const host = hostOnly(domain);
-  return isLoopback(host) || cfg.insecureRegistries.some((r) => r === domain || r === host || r.replace(/^https?:\/\//, '').replace(/\/+$/, '') === domain);
+  return (
+    isLoopback(host) ||
+    cfg.insecureRegistries.some(
+      (r) => r === domain || r === host || r.replace(/^https?:\/\//, '').replace(/\/+$/, '') === domain,
+    )
+  );
 }
 
 export function endpointsFor(domain: string, cfg: EndpointConfig): Endpoint[] {
@@ -42,6 +47,7 @@ export function endpointsFor(domain: string, cfg: EndpointConfig): Endpoint[] {
 /** `docker login` server addresses: `https://index.docker.io/v1/`, `host:port`, `http://host:port`. */
 export function loginDomain(serveraddress: string | undefined): string {
   const s = (serveraddress ?? '').trim();
-  if (s === '' || /^(https?:\/\/)?(index\.)?docker\.io(\/.*)?$/.test(s) || /registry-1\.docker\.io/.test(s)) return DEFAULT_DOMAIN;
+  if (s === '' || /^(https?:\/\/)?(index\.)?docker\.io(\/.*)?$/.test(s) || /registry-1\.docker\.io/.test(s))
+    return DEFAULT_DOMAIN;
   return s.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
 }

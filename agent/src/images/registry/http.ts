@@ -15,7 +15,10 @@ let httpsClient: Promise<Client> | undefined;
 const clientFor = (url: URL): Promise<Client> | Client =>
   url.protocol !== 'https:'
     ? { mod: http, agent: httpAgent }
-    : (httpsClient ??= import('node:https').then(({ default: https }) => ({ mod: https, agent: new https.Agent({ keepAlive: true, maxSockets: 16 }) })));
+    : (httpsClient ??= import('node:https').then(({ default: https }) => ({
+        mod: https,
+        agent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+      })));
 
 export interface RequestOptions {
   method?: string;
@@ -58,27 +61,43 @@ export async function request(url: URL, o: RequestOptions = {}, redirects = 0): 
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { 'User-Agent': 'berth/0.1 (linux)', ...o.headers };
     const body = o.body;
-    if (typeof body === 'string' || Buffer.isBuffer(body)) headers['Content-Length'] = String(Buffer.byteLength(body));
-    const req = mod.request(url, { method, headers, agent, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
-      const loc = res.headers.location;
-      if (o.follow !== false && loc && [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) && (method === 'GET' || method === 'HEAD')) {
-        res.resume();
-        if (redirects >= 10) return reject(new Error(`${verb(method)} "${url.href}": stopped after 10 redirects`));
-        const next = new URL(loc, url);
-        const h = { ...o.headers };
-        // Credentials never follow a redirect to another host (blob storage backends sign their own URLs).
-        if (next.host !== url.host) delete h.Authorization;
-        request(next, { ...o, headers: h }, redirects + 1).then(resolve, reject);
-        return;
-      }
-      resolve(res);
-    });
-    req.setTimeout(o.timeoutMs ?? 60_000, () => req.destroy(Object.assign(new Error('i/o timeout'), { code: 'ETIMEDOUT' })));
+    if (typeof body === 'string' || Buffer.isBuffer(body))
+      headers['Content-Length'] = String(Buffer.byteLength(body));
+    const req = mod.request(
+      url,
+      { method, headers, agent, ...(o.signal ? { signal: o.signal } : {}) },
+      (res) => {
+        const loc = res.headers.location;
+        if (
+          o.follow !== false &&
+          loc &&
+          [301, 302, 303, 307, 308].includes(res.statusCode ?? 0) &&
+          (method === 'GET' || method === 'HEAD')
+        ) {
+          res.resume();
+          if (redirects >= 10)
+            return reject(new Error(`${verb(method)} "${url.href}": stopped after 10 redirects`));
+          const next = new URL(loc, url);
+          const h = { ...o.headers };
+          // Credentials never follow a redirect to another host (blob storage backends sign their own URLs).
+          if (next.host !== url.host) delete h.Authorization;
+          request(next, { ...o, headers: h }, redirects + 1).then(resolve, reject);
+          return;
+        }
+        resolve(res);
+      },
+    );
+    req.setTimeout(o.timeoutMs ?? 60_000, () =>
+      req.destroy(Object.assign(new Error('i/o timeout'), { code: 'ETIMEDOUT' })),
+    );
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.name === 'AbortError') reject(err);
       else reject(new ConnectError(describe(method, url, err)));
     });
-    if (typeof body === 'function') body().on('error', (e) => req.destroy(e)).pipe(req);
+    if (typeof body === 'function')
+      body()
+        .on('error', (e) => req.destroy(e))
+        .pipe(req);
     else req.end(body);
   });
 }

@@ -7,7 +7,16 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from '../../log.js';
-import { buildReply, parseQuery, RCODE_NOERROR, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A, TYPE_PTR, type Answer } from './wire.js';
+import {
+  buildReply,
+  parseQuery,
+  RCODE_NOERROR,
+  RCODE_REFUSED,
+  RCODE_SERVFAIL,
+  TYPE_A,
+  TYPE_PTR,
+  type Answer,
+} from './wire.js';
 
 export const DNS_TTL = 600;
 const UPSTREAM_TIMEOUT_MS = 2000;
@@ -132,17 +141,28 @@ export class EmbeddedDns {
       case 'refuse':
         return buildReply(raw, q, RCODE_REFUSED, []);
       case 'addresses': {
-        const answers: Answer[] = q.question.type === TYPE_A ? r.ips.map((ip) => ({ type: TYPE_A, name: q.question.name, ttl: DNS_TTL, ip })) : [];
+        const answers: Answer[] =
+          q.question.type === TYPE_A
+            ? r.ips.map((ip) => ({ type: TYPE_A, name: q.question.name, ttl: DNS_TTL, ip }))
+            : [];
         // AAAA (or any other type) for a known IPv4-only name: NOERROR with no data, as dockerd.
         return buildReply(raw, q, RCODE_NOERROR, answers);
       }
       case 'ptr':
-        return buildReply(raw, q, RCODE_NOERROR, q.question.type === TYPE_PTR ? [{ type: TYPE_PTR, name: q.question.name, ttl: DNS_TTL, target: r.name }] : []);
+        return buildReply(
+          raw,
+          q,
+          RCODE_NOERROR,
+          q.question.type === TYPE_PTR
+            ? [{ type: TYPE_PTR, name: q.question.name, ttl: DNS_TTL, target: r.name }]
+            : [],
+        );
       case 'forward': {
         if (r.upstreams.length === 0) return buildReply(raw, q, RCODE_SERVFAIL, []);
         for (const up of r.upstreams) {
           try {
-            const reply = transport === 'udp' ? await this.forwardUdp(raw, up) : await this.forwardTcp(raw, up);
+            const reply =
+              transport === 'udp' ? await this.forwardUdp(raw, up) : await this.forwardTcp(raw, up);
             if (reply) return reply;
           } catch (err) {
             this.log.debug('dns upstream failed', { upstream: up, err: err as Error });
@@ -167,7 +187,8 @@ export class EmbeddedDns {
       s.on('error', (err) => done(undefined, err));
       s.on('message', (msg, rinfo) => {
         // Only the server we asked, and only the reply to our id.
-        if (rinfo.address === host && msg.length >= 2 && msg.readUInt16BE(0) === raw.readUInt16BE(0)) done(msg);
+        if (rinfo.address === host && msg.length >= 2 && msg.readUInt16BE(0) === raw.readUInt16BE(0))
+          done(msg);
       });
       s.send(raw, port, host);
     });

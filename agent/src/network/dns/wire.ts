@@ -23,7 +23,9 @@ export interface Query {
   questionEnd: number;
 }
 
-export type Answer = { type: typeof TYPE_A; name: string; ttl: number; ip: number } | { type: typeof TYPE_PTR; name: string; ttl: number; target: string };
+export type Answer =
+  | { type: typeof TYPE_A; name: string; ttl: number; ip: number }
+  | { type: typeof TYPE_PTR; name: string; ttl: number; target: string };
 
 function readName(buf: Buffer, off: number): { name: string; end: number } {
   const labels: string[] = [];
@@ -57,7 +59,12 @@ export function parseQuery(buf: Buffer): Query {
   if (qd < 1) throw new Error('no question');
   const { name, end } = readName(buf, 12);
   if (end + 4 > buf.length) throw new Error('truncated question');
-  return { id, flags, question: { name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2) }, questionEnd: end + 4 };
+  return {
+    id,
+    flags,
+    question: { name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2) },
+    questionEnd: end + 4,
+  };
 }
 
 function encodeName(name: string): Buffer {
@@ -80,7 +87,10 @@ export function buildReply(raw: Buffer, q: Query, rcode: number, answers: Answer
   const question = raw.subarray(12, q.questionEnd);
   const rrs = answers.map((a) => {
     const name = encodeName(a.name);
-    const rdata = a.type === TYPE_A ? Buffer.from([a.ip >>> 24, (a.ip >>> 16) & 255, (a.ip >>> 8) & 255, a.ip & 255]) : encodeName(a.target);
+    const rdata =
+      a.type === TYPE_A
+        ? Buffer.from([a.ip >>> 24, (a.ip >>> 16) & 255, (a.ip >>> 8) & 255, a.ip & 255])
+        : encodeName(a.target);
     const fixed = Buffer.alloc(10);
     fixed.writeUInt16BE(a.type, 0);
     fixed.writeUInt16BE(CLASS_IN, 2);

@@ -71,14 +71,21 @@ const CLONE_NS_FLAGS = 0x7e020000;
 export const DEFAULT_RULES: readonly SeccompRule[] = [
   { names: ALWAYS, action: 'allow' },
   { names: ['socket'], action: 'allow', args: [{ index: 0, op: 'ne', value: 40 /* AF_VSOCK */ }] },
-  ...[0, 8, 0x20000, 0x20008, 0xffffffff].map(
-    (v): SeccompRule => ({ names: ['personality'], action: 'allow', args: [{ index: 0, op: 'eq', value: v }] }),
-  ),
-  { names: words('arm_fadvise64_64 arm_sync_file_range sync_file_range2 breakpoint cacheflush set_tls'), action: 'allow', arches: ['aarch64'] },
+  ...[0, 8, 0x20000, 0x20008, 0xffffffff].map((v): SeccompRule => ({
+    names: ['personality'],
+    action: 'allow',
+    args: [{ index: 0, op: 'eq', value: v }],
+  })),
+  {
+    names: words('arm_fadvise64_64 arm_sync_file_range sync_file_range2 breakpoint cacheflush set_tls'),
+    action: 'allow',
+    arches: ['aarch64'],
+  },
   { names: ['arch_prctl', 'modify_ldt'], action: 'allow', arches: ['x86_64'] },
   { names: ['open_by_handle_at'], action: 'allow', ifCaps: ['CAP_DAC_READ_SEARCH'] },
   {
-    names: words(`bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick lookup_dcookie mount mount_setattr
+    names:
+      words(`bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick lookup_dcookie mount mount_setattr
       move_mount open_tree perf_event_open quotactl quotactl_fd setdomainname sethostname setns syslog umount umount2
       unshare`),
     action: 'allow',
@@ -97,9 +104,17 @@ export const DEFAULT_RULES: readonly SeccompRule[] = [
   { names: ['acct'], action: 'allow', ifCaps: ['CAP_SYS_PACCT'] },
   { names: ['kcmp', 'pidfd_getfd', 'process_madvise'], action: 'allow', ifCaps: ['CAP_SYS_PTRACE'] },
   { names: ['iopl', 'ioperm'], action: 'allow', ifCaps: ['CAP_SYS_RAWIO'] },
-  { names: ['settimeofday', 'stime', 'clock_settime', 'clock_settime64'], action: 'allow', ifCaps: ['CAP_SYS_TIME'] },
+  {
+    names: ['settimeofday', 'stime', 'clock_settime', 'clock_settime64'],
+    action: 'allow',
+    ifCaps: ['CAP_SYS_TIME'],
+  },
   { names: ['vhangup'], action: 'allow', ifCaps: ['CAP_SYS_TTY_CONFIG'] },
-  { names: ['get_mempolicy', 'mbind', 'set_mempolicy', 'set_mempolicy_home_node'], action: 'allow', ifCaps: ['CAP_SYS_NICE'] },
+  {
+    names: ['get_mempolicy', 'mbind', 'set_mempolicy', 'set_mempolicy_home_node'],
+    action: 'allow',
+    ifCaps: ['CAP_SYS_NICE'],
+  },
   { names: ['syslog'], action: 'allow', ifCaps: ['CAP_SYSLOG'] },
   { names: ['bpf'], action: 'allow', ifCaps: ['CAP_BPF'] },
   { names: ['perf_event_open'], action: 'allow', ifCaps: ['CAP_PERFMON'] },

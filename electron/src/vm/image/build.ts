@@ -51,14 +51,27 @@ export interface ImagePaths {
   info: string;
 }
 
-export function imagePaths(repo: string, arch: GuestArch, outDir = path.join(repo, 'vm-image/out')): ImagePaths {
+export function imagePaths(
+  repo: string,
+  arch: GuestArch,
+  outDir = path.join(repo, 'vm-image/out'),
+): ImagePaths {
   const dir = path.join(outDir, arch);
-  return { dir, kernel: path.join(dir, ARCH[arch].kernelFile), rootfs: path.join(dir, 'rootfs.squashfs'), initrd: path.join(dir, 'initrd.img'), info: path.join(dir, 'image.json') };
+  return {
+    dir,
+    kernel: path.join(dir, ARCH[arch].kernelFile),
+    rootfs: path.join(dir, 'rootfs.squashfs'),
+    initrd: path.join(dir, 'initrd.img'),
+    info: path.join(dir, 'image.json'),
+  };
 }
 
 /** The cache shared by every checkout on this machine: $BERTH_CACHE_DIR, else ~/.cache/berth/vm-image. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.BERTH_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'berth', 'vm-image');
+  return (
+    env.BERTH_CACHE_DIR ??
+    path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'berth', 'vm-image')
+  );
 }
 
 /** Hard-links (or copies, across file systems) `from` to `to`, replacing it atomically. */
@@ -78,14 +91,23 @@ async function remember(partsDir: string, kind: string, key: string, file: strin
   await fsp.mkdir(partsDir, { recursive: true });
   await place(file, path.join(partsDir, `${kind}-${key}`));
   const mine = (await fsp.readdir(partsDir)).filter((n) => n.startsWith(`${kind}-`));
-  const withTime = await Promise.all(mine.map(async (n) => ({ n, t: (await fsp.stat(path.join(partsDir, n))).mtimeMs })));
-  for (const old of withTime.sort((a, b) => b.t - a.t).slice(3)) await fsp.rm(path.join(partsDir, old.n), { force: true });
+  const withTime = await Promise.all(
+    mine.map(async (n) => ({ n, t: (await fsp.stat(path.join(partsDir, n))).mtimeMs })),
+  );
+  for (const old of withTime.sort((a, b) => b.t - a.t).slice(3))
+    await fsp.rm(path.join(partsDir, old.n), { force: true });
 }
 
 /** Restores a part from the shared cache; false when it has not been built with this key. */
 async function recall(partsDir: string, kind: string, key: string, file: string): Promise<boolean> {
   const cached = path.join(partsDir, `${kind}-${key}`);
-  if (!(await fsp.access(cached).then(() => true, () => false))) return false;
+  if (
+    !(await fsp.access(cached).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return false;
   await place(cached, file);
   return true;
 }
@@ -104,7 +126,21 @@ async function readInfo(file: string): Promise<ImageInfo | undefined> {
   }
 }
 
-const PRUNE = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/bug', 'usr/share/bash-completion', 'usr/share/zsh', 'usr/include', 'etc/init.d', 'etc/default', 'etc/cron.daily', 'boot'];
+const PRUNE = [
+  'usr/share/doc',
+  'usr/share/man',
+  'usr/share/info',
+  'usr/share/locale',
+  'usr/share/lintian',
+  'usr/share/bug',
+  'usr/share/bash-completion',
+  'usr/share/zsh',
+  'usr/include',
+  'etc/init.d',
+  'etc/default',
+  'etc/cron.daily',
+  'boot',
+];
 
 const ETC: Record<string, string> = {
   'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
@@ -116,7 +152,13 @@ const ETC: Record<string, string> = {
   'etc/shells': '/bin/sh\n',
 };
 
-async function buildRootfs(m: ImageManifest, o: Required<Omit<ImageBuildOptions, 'log' | 'force'>>, p: ImagePaths, work: string, log: (s: string) => void): Promise<void> {
+async function buildRootfs(
+  m: ImageManifest,
+  o: Required<Omit<ImageBuildOptions, 'log' | 'force'>>,
+  p: ImagePaths,
+  work: string,
+  log: (s: string) => void,
+): Promise<void> {
   const a = m.arches[o.arch];
   const stage = path.join(work, 'rootfs');
   await fsp.mkdir(stage, { recursive: true });
@@ -127,7 +169,8 @@ async function buildRootfs(m: ImageManifest, o: Required<Omit<ImageBuildOptions,
   log(`rootfs: ${a.debs.length} packages extracted`);
   // gconv (iconv charsets) and tc's ATM module are never used by the guest and pull in libraries it lacks.
   const t = ARCH[o.arch].triplet;
-  for (const x of [...PRUNE, `usr/lib/${t}/gconv`, `usr/lib/${t}/tc/q_atm.so`]) await fsp.rm(path.join(stage, x), { recursive: true, force: true });
+  for (const x of [...PRUNE, `usr/lib/${t}/gconv`, `usr/lib/${t}/tc/q_atm.so`])
+    await fsp.rm(path.join(stage, x), { recursive: true, force: true });
   const nodeTgz = await fetchNode(o.cacheDir, o.arch, a.node);
   const nodeDir = path.join(work, 'node');
   await fsp.mkdir(nodeDir, { recursive: true });
@@ -135,22 +178,43 @@ async function buildRootfs(m: ImageManifest, o: Required<Omit<ImageBuildOptions,
   await fsp.mkdir(path.join(stage, 'usr/local/bin'), { recursive: true });
   await fsp.rename(path.join(nodeDir, 'package/bin/node'), path.join(stage, 'usr/local/bin/node'));
   const header = await runCommand({ cmd: 'readelf', args: ['-h', path.join(stage, 'usr/local/bin/node')] });
-  if (!header.includes(ARCH[o.arch].elfMachine)) throw new Error(`node binary is not ${o.arch}: ${/Machine:.*/.exec(header)?.[0]}`);
+  if (!header.includes(ARCH[o.arch].elfMachine))
+    throw new Error(`node binary is not ${o.arch}: ${/Machine:.*/.exec(header)?.[0]}`);
   // The guest's /bin/sh is busybox; `busybox --install -s` at boot adds the other applets.
   await fsp.rm(path.join(stage, 'bin/sh'), { force: true });
   await fsp.symlink('busybox', path.join(stage, 'bin/sh'));
-  for (const [f, text] of Object.entries(ETC)) await fsp.writeFile(path.join(stage, f), text, { mode: f === 'etc/shadow' ? 0o600 : 0o644 });
+  for (const [f, text] of Object.entries(ETC))
+    await fsp.writeFile(path.join(stage, f), text, { mode: f === 'etc/shadow' ? 0o600 : 0o644 });
   await fsp.rm(path.join(stage, 'etc/resolv.conf'), { force: true });
   await fsp.symlink('../run/resolv.conf', path.join(stage, 'etc/resolv.conf'));
-  for (const d of ['root', 'run', 'tmp', 'proc', 'sys', 'dev', 'mnt', 'opt', 'var/lib/berth', 'var/log', 'lib/modules']) await fsp.mkdir(path.join(stage, d), { recursive: true });
+  for (const d of [
+    'root',
+    'run',
+    'tmp',
+    'proc',
+    'sys',
+    'dev',
+    'mnt',
+    'opt',
+    'var/lib/berth',
+    'var/log',
+    'lib/modules',
+  ])
+    await fsp.mkdir(path.join(stage, d), { recursive: true });
   for (const s of ['berth-init', 'berth-shutdown']) {
     await fsp.copyFile(path.join(o.repo, 'vm-image/guest', s), path.join(stage, 'sbin', s));
     await fsp.chmod(path.join(stage, 'sbin', s), 0o755);
   }
   const foreign = await foreignBinaries(stage, ARCH[o.arch].elfMachine);
-  if (foreign.length) throw new Error(`rootfs has binaries for another machine than ${o.arch}:\n  ${foreign.slice(0, 30).join('\n  ')}`);
+  if (foreign.length)
+    throw new Error(
+      `rootfs has binaries for another machine than ${o.arch}:\n  ${foreign.slice(0, 30).join('\n  ')}`,
+    );
   const missing = await missingLibraries(stage, ARCH[o.arch].triplet);
-  if (missing.length) throw new Error(`rootfs is missing shared libraries (add their packages to the manifest):\n  ${missing.slice(0, 30).join('\n  ')}`);
+  if (missing.length)
+    throw new Error(
+      `rootfs is missing shared libraries (add their packages to the manifest):\n  ${missing.slice(0, 30).join('\n  ')}`,
+    );
   const tmp = `${p.rootfs}.tmp`;
   // The flags pin every timestamp; mksquashfs refuses SOURCE_DATE_EPOCH alongside them.
   const env = { ...process.env };
@@ -175,10 +239,17 @@ export async function extractVmlinux(bzImage: string, out: string): Promise<void
     await fsp.rm(xz, { force: true });
   }
   const notes = await runCommand({ cmd: 'readelf', args: ['-n', out] });
-  if (!/Xen\s+0x[0-9a-f]+\s+Unknown note type: \(0x00000012\)/.test(notes)) throw new Error(`${out}: the kernel has no PVH entry note; QEMU cannot boot it uncompressed`);
+  if (!/Xen\s+0x[0-9a-f]+\s+Unknown note type: \(0x00000012\)/.test(notes))
+    throw new Error(`${out}: the kernel has no PVH entry note; QEMU cannot boot it uncompressed`);
 }
 
-async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuildOptions, 'log' | 'force'>>, p: ImagePaths, work: string, agentStage: string): Promise<void> {
+async function buildKernelAndInitrd(
+  m: ImageManifest,
+  o: Required<Omit<ImageBuildOptions, 'log' | 'force'>>,
+  p: ImagePaths,
+  work: string,
+  agentStage: string,
+): Promise<void> {
   const a = m.arches[o.arch];
   const release = kernelRelease(a);
   const kdir = path.join(work, 'kernel');
@@ -189,7 +260,8 @@ async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuil
   await fsp.rename(`${p.kernel}.tmp`, p.kernel);
 
   const ir = path.join(work, 'initrd');
-  for (const d of ['bin', 'dev', 'proc', 'sys', 'mnt', 'newroot', 'lib/modules', 'opt']) await fsp.mkdir(path.join(ir, d), { recursive: true });
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'mnt', 'newroot', 'lib/modules', 'opt'])
+    await fsp.mkdir(path.join(ir, d), { recursive: true });
   const bbDir = path.join(work, 'busybox');
   const bbPin = a.debs.find((d) => d.name === 'busybox-static');
   if (!bbPin) throw new Error('manifest: busybox-static is required');
@@ -197,7 +269,19 @@ async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuil
   await fsp.copyFile(path.join(bbDir, 'bin/busybox'), path.join(ir, 'bin/busybox'));
   await fsp.chmod(path.join(ir, 'bin/busybox'), 0o755);
   // Only the applets /init uses: the arm64 busybox cannot be run here to list its own.
-  for (const applet of ['sh', 'mount', 'insmod', 'cat', 'echo', 'seq', 'usleep', 'mkdir', 'chroot', 'poweroff', 'sleep'])
+  for (const applet of [
+    'sh',
+    'mount',
+    'insmod',
+    'cat',
+    'echo',
+    'seq',
+    'usleep',
+    'mkdir',
+    'chroot',
+    'poweroff',
+    'sleep',
+  ])
     await fsp.symlink('busybox', path.join(ir, 'bin', applet));
   await fsp.copyFile(path.join(o.repo, 'vm-image/guest/init'), path.join(ir, 'init'));
   await fsp.chmod(path.join(ir, 'init'), 0o755);
@@ -211,7 +295,11 @@ async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuil
   const first = ['crc32c_generic', 'ext4', ...m.modules.filter((n) => !DEFERRED_MODULES.includes(n))];
   const needed = await resolveModules(modRoot, [...BOOT_MODULES, ...first]);
   const all = await resolveModules(modRoot, [...BOOT_MODULES, ...first, ...m.modules]);
-  const late = [...needed.order.filter((rel) => !boot.order.includes(rel)), '-', ...all.order.filter((rel) => !needed.order.includes(rel))];
+  const late = [
+    ...needed.order.filter((rel) => !boot.order.includes(rel)),
+    '-',
+    ...all.order.filter((rel) => !needed.order.includes(rel)),
+  ];
   const irMods = path.join(ir, 'lib/modules');
   for (const rel of all.order) {
     await fsp.mkdir(path.join(irMods, path.dirname(rel)), { recursive: true });
@@ -230,7 +318,12 @@ async function buildKernelAndInitrd(m: ImageManifest, o: Required<Omit<ImageBuil
 /** Builds what changed; returns the image's description. */
 export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
   const log = opts.log ?? (() => {});
-  const o = { repo: opts.repo, arch: opts.arch, outDir: opts.outDir ?? path.join(opts.repo, 'vm-image/out'), cacheDir: opts.cacheDir ?? defaultCacheDir() };
+  const o = {
+    repo: opts.repo,
+    arch: opts.arch,
+    outDir: opts.outDir ?? path.join(opts.repo, 'vm-image/out'),
+    cacheDir: opts.cacheDir ?? defaultCacheDir(),
+  };
   const partsDir = path.join(o.cacheDir, o.arch, 'parts');
   const m = loadManifest(path.join(o.repo, 'vm-image/manifest.json'));
   const a = m.arches[o.arch];
@@ -239,7 +332,12 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
   const work = await fsp.mkdtemp(path.join(os.tmpdir(), `berth-image-${o.arch}-`));
   try {
     const guest = async (f: string) => fsp.readFile(path.join(o.repo, 'vm-image/guest', f));
-    const rootfsKey = sha(String(RECIPE_VERSION), JSON.stringify({ debs: a.debs, node: a.node, epoch: m.sourceDateEpoch }), await guest('berth-init'), await guest('berth-shutdown'));
+    const rootfsKey = sha(
+      String(RECIPE_VERSION),
+      JSON.stringify({ debs: a.debs, node: a.node, epoch: m.sourceDateEpoch }),
+      await guest('berth-init'),
+      await guest('berth-shutdown'),
+    );
     const agentStage = path.join(work, 'agent');
     let agentHash = await stageAgent(o.repo, agentStage);
     const nativeDir = path.join(agentStage, 'agent/dist/native');
@@ -248,15 +346,36 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
       // The staged helper was built for this host; make would call the copy up to date.
       await fsp.rm(path.join(nativeDir, 'berth-shim'), { force: true });
       await runCommand(cross).catch((err: Error) => {
-        throw new Error(`cannot cross-build berth-shim for ${o.arch} (apt-get install ${ARCH[o.arch].crossPackages.join(' ')}): ${err.message}`);
+        throw new Error(
+          `cannot cross-build berth-shim for ${o.arch} (apt-get install ${ARCH[o.arch].crossPackages.join(' ')}): ${err.message}`,
+        );
       });
       agentHash = sha(agentHash, await fsp.readFile(path.join(nativeDir, 'berth-shim')));
     }
     const foreign = await foreignBinaries(agentStage, ARCH[o.arch].elfMachine);
-    if (foreign.length) throw new Error(`berthd's files include binaries for another machine than ${o.arch}:\n  ${foreign.slice(0, 30).join('\n  ')}`);
-    const initrdKey = sha(String(RECIPE_VERSION), JSON.stringify({ kernel: a.kernel, boot: BOOT_MODULES, deferred: DEFERRED_MODULES, modules: m.modules, bb: a.debs.find((d) => d.name === 'busybox-static'), epoch: m.sourceDateEpoch }), await guest('init'), agentHash);
+    if (foreign.length)
+      throw new Error(
+        `berthd's files include binaries for another machine than ${o.arch}:\n  ${foreign.slice(0, 30).join('\n  ')}`,
+      );
+    const initrdKey = sha(
+      String(RECIPE_VERSION),
+      JSON.stringify({
+        kernel: a.kernel,
+        boot: BOOT_MODULES,
+        deferred: DEFERRED_MODULES,
+        modules: m.modules,
+        bb: a.debs.find((d) => d.name === 'busybox-static'),
+        epoch: m.sourceDateEpoch,
+      }),
+      await guest('init'),
+      agentHash,
+    );
     const prev = await readInfo(p.info);
-    const have = async (f: string) => fsp.access(f).then(() => true, () => false);
+    const have = async (f: string) =>
+      fsp.access(f).then(
+        () => true,
+        () => false,
+      );
     const rebuilt: string[] = [];
     if (opts.force || prev?.rootfsKey !== rootfsKey || !(await have(p.rootfs))) {
       if (opts.force || !(await recall(partsDir, 'rootfs', rootfsKey, p.rootfs))) {
@@ -267,7 +386,10 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
       }
     }
     if (opts.force || prev?.initrdKey !== initrdKey || !(await have(p.initrd)) || !(await have(p.kernel))) {
-      const cached = !opts.force && (await recall(partsDir, 'initrd', initrdKey, p.initrd)) && (await recall(partsDir, ARCH[o.arch].kernelFile, initrdKey, p.kernel));
+      const cached =
+        !opts.force &&
+        (await recall(partsDir, 'initrd', initrdKey, p.initrd)) &&
+        (await recall(partsDir, ARCH[o.arch].kernelFile, initrdKey, p.kernel));
       if (!cached) {
         log(`building kernel + initrd (${o.arch})`);
         await buildKernelAndInitrd(m, o, p, work, agentStage);

@@ -13,7 +13,22 @@ const pad4 = (n: number) => (4 - (n % 4)) % 4;
 
 function header(e: Entry, ino: number, mtime: number): Buffer {
   const name = Buffer.from(e.name + '\0');
-  const fields = ['070701', hex(ino), hex(e.mode), hex(0), hex(0), hex((e.mode & 0o170000) === 0o040000 ? 2 : 1), hex(mtime), hex(e.data.length), hex(0), hex(0), hex(0), hex(0), hex(name.length), hex(0)];
+  const fields = [
+    '070701',
+    hex(ino),
+    hex(e.mode),
+    hex(0),
+    hex(0),
+    hex((e.mode & 0o170000) === 0o040000 ? 2 : 1),
+    hex(mtime),
+    hex(e.data.length),
+    hex(0),
+    hex(0),
+    hex(0),
+    hex(0),
+    hex(name.length),
+    hex(0),
+  ];
   const h = Buffer.concat([Buffer.from(fields.join('')), name]);
   return Buffer.concat([h, Buffer.alloc(pad4(h.length))]);
 }
@@ -27,11 +42,13 @@ async function collect(root: string): Promise<Entry[]> {
       const r = rel ? `${rel}/${n}` : n;
       const p = path.join(root, r);
       const st = await fsp.lstat(p);
-      if (st.isSymbolicLink()) out.push({ name: r, mode: 0o120777, data: Buffer.from(await fsp.readlink(p)) });
+      if (st.isSymbolicLink())
+        out.push({ name: r, mode: 0o120777, data: Buffer.from(await fsp.readlink(p)) });
       else if (st.isDirectory()) {
         out.push({ name: r, mode: 0o040000 | (st.mode & 0o7777), data: Buffer.alloc(0) });
         await walk(r);
-      } else if (st.isFile()) out.push({ name: r, mode: 0o100000 | (st.mode & 0o7777), data: await fsp.readFile(p) });
+      } else if (st.isFile())
+        out.push({ name: r, mode: 0o100000 | (st.mode & 0o7777), data: await fsp.readFile(p) });
     }
   };
   await walk('');

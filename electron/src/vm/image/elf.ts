@@ -48,14 +48,21 @@ export async function missingLibraries(root: string, triplet: string): Promise<s
     for (const n of names) have.add(n);
   }
   const elves: string[] = [];
-  for (const f of await walkFiles(root)) if ((await isElf(path.join(root, f))) && !f.endsWith('.ko')) elves.push(f);
+  for (const f of await walkFiles(root))
+    if ((await isElf(path.join(root, f))) && !f.endsWith('.ko')) elves.push(f);
   const missing: string[] = [];
   for (let i = 0; i < elves.length; i += 100) {
     const batch = elves.slice(i, i + 100);
-    const out = await runCommand({ cmd: 'readelf', args: ['-d', '-W', ...batch], cwd: root }).catch((e: Error) => e.message);
+    const out = await runCommand({ cmd: 'readelf', args: ['-d', '-W', ...batch], cwd: root }).catch(
+      (e: Error) => e.message,
+    );
     // A single-file readelf omits the "File:" line; name it ourselves.
-    const needed = batch.length === 1 ? new Map([[batch[0]!, parseNeeded(`File: ${batch[0]}\n${out}`).get(batch[0]!) ?? []]]) : parseNeeded(out);
-    for (const [file, libs] of needed) for (const l of libs) if (!have.has(l)) missing.push(`${file}: missing ${l}`);
+    const needed =
+      batch.length === 1
+        ? new Map([[batch[0]!, parseNeeded(`File: ${batch[0]}\n${out}`).get(batch[0]!) ?? []]])
+        : parseNeeded(out);
+    for (const [file, libs] of needed)
+      for (const l of libs) if (!have.has(l)) missing.push(`${file}: missing ${l}`);
   }
   return missing;
 }
@@ -85,7 +92,8 @@ export async function foreignBinaries(root: string, machine: string): Promise<st
     const batch = elves.slice(i, i + 100);
     const out = await runCommand({ cmd: 'readelf', args: ['-h', '-W', ...batch], cwd: root });
     const machines = parseMachines(batch.length === 1 ? `File: ${batch[0]}\n${out}` : out);
-    for (const f of batch) if (machines.get(f) !== machine) wrong.push(`${f}: ${machines.get(f) ?? 'unknown machine'}`);
+    for (const f of batch)
+      if (machines.get(f) !== machine) wrong.push(`${f}: ${machines.get(f) ?? 'unknown machine'}`);
   }
   return wrong;
 }

@@ -31,7 +31,8 @@ async function ensurePinned(target: string, p: Pin, download: (dir: string) => P
     const [got] = await fsp.readdir(tmp);
     if (!got) throw new Error(`download of ${p.name} ${p.version} produced no file`);
     const sum = await sha256File(path.join(tmp, got));
-    if (sum !== p.sha256) throw new Error(`${p.name} ${p.version}: sha256 ${sum} does not match the manifest's ${p.sha256}`);
+    if (sum !== p.sha256)
+      throw new Error(`${p.name} ${p.version}: sha256 ${sum} does not match the manifest's ${p.sha256}`);
     await fsp.rename(path.join(tmp, got), target);
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
@@ -47,7 +48,9 @@ export async function fetchDeb(cacheDir: string, arch: GuestArch, p: Pin): Promi
       // A machine whose package lists are stale (or empty) learns the pinned version after one update.
       await runCommand({ cmd: 'apt-get', args: ['update', '-qq'] }).catch(() => undefined);
       await runCommand(aptDownload(dir, arch, p)).catch((err: Error) => {
-        throw new Error(`cannot download ${p.name}:${arch}=${p.version} (re-pin with node vm-image/pin.mjs --write): ${err.message}`);
+        throw new Error(
+          `cannot download ${p.name}:${arch}=${p.version} (re-pin with node vm-image/pin.mjs --write): ${err.message}`,
+        );
       });
     }
   });

@@ -27,8 +27,16 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 function checkPin(where: string, p: unknown): Pin {
   const o = p as Partial<Pin> | null;
-  if (!o || typeof o.name !== 'string' || typeof o.version !== 'string' || typeof o.sha256 !== 'string' || !SHA256.test(o.sha256))
-    throw new Error(`manifest: ${where} needs name, version and a sha256 (run node vm-image/pin.mjs --write)`);
+  if (
+    !o ||
+    typeof o.name !== 'string' ||
+    typeof o.version !== 'string' ||
+    typeof o.sha256 !== 'string' ||
+    !SHA256.test(o.sha256)
+  )
+    throw new Error(
+      `manifest: ${where} needs name, version and a sha256 (run node vm-image/pin.mjs --write)`,
+    );
   return { name: o.name, version: o.version, sha256: o.sha256 };
 }
 
@@ -37,7 +45,8 @@ export function parseManifest(text: string): ImageManifest {
   const m = JSON.parse(text) as Partial<ImageManifest>;
   if (m.schema !== 1) throw new Error(`manifest: unsupported schema ${String(m.schema)}`);
   if (typeof m.sourceDateEpoch !== 'number') throw new Error('manifest: sourceDateEpoch must be a number');
-  if (!Array.isArray(m.modules) || m.modules.some((x) => typeof x !== 'string')) throw new Error('manifest: modules must be a list of names');
+  if (!Array.isArray(m.modules) || m.modules.some((x) => typeof x !== 'string'))
+    throw new Error('manifest: modules must be a list of names');
   const arches = {} as Record<GuestArch, ArchInputs>;
   for (const arch of ['amd64', 'arm64'] as const) {
     const a = m.arches?.[arch];

@@ -38,7 +38,14 @@ export const BOOT_MODULES = ['virtio_pci', 'virtio_blk', 'squashfs', 'overlay'];
  * vsock transport, the balloon, the console, the RNG — the kernel's RNG is seeded from RDRAND already —,
  * tun, and br_netfilter, which matters only once containers run, seconds later).
  */
-export const DEFERRED_MODULES = ['vmw_vsock_virtio_transport', 'virtio_balloon', 'virtio_console', 'virtio_rng', 'tun', 'br_netfilter'];
+export const DEFERRED_MODULES = [
+  'vmw_vsock_virtio_transport',
+  'virtio_balloon',
+  'virtio_console',
+  'virtio_rng',
+  'tun',
+  'br_netfilter',
+];
 
 const SIG_MAGIC = Buffer.from('~Module signature appended~\n');
 
@@ -48,7 +55,8 @@ const SIG_MAGIC = Buffer.from('~Module signature appended~\n');
  * of each boot under TCG. The code is byte-for-byte Debian's.
  */
 export function stripSignature(ko: Buffer): Buffer {
-  if (ko.length < SIG_MAGIC.length + 12 || !ko.subarray(ko.length - SIG_MAGIC.length).equals(SIG_MAGIC)) return ko;
+  if (ko.length < SIG_MAGIC.length + 12 || !ko.subarray(ko.length - SIG_MAGIC.length).equals(SIG_MAGIC))
+    return ko;
   // struct module_signature (12 bytes, sig_len big-endian last) precedes the magic; the signature precedes it.
   const sigLen = ko.readUInt32BE(ko.length - SIG_MAGIC.length - 4);
   const end = ko.length - SIG_MAGIC.length - 12 - sigLen;
@@ -72,14 +80,20 @@ export async function resolveModules(modRoot: string, wanted: string[]): Promise
   } catch {
     /* older kernels: no list */
   }
-  const builtinSet = new Set(builtinText.split('\n').filter(Boolean).map((l) => norm(path.basename(l, '.ko'))));
+  const builtinSet = new Set(
+    builtinText
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => norm(path.basename(l, '.ko'))),
+  );
   const order: string[] = [];
   const builtin: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = async (name: string, chain: string[]): Promise<void> => {
     const n = norm(name);
     if (state.get(n) === 'done') return;
-    if (state.get(n) === 'visiting') throw new Error(`module dependency cycle: ${[...chain, n].join(' -> ')}`);
+    if (state.get(n) === 'visiting')
+      throw new Error(`module dependency cycle: ${[...chain, n].join(' -> ')}`);
     const file = index.get(n);
     if (!file) {
       if (builtinSet.has(n)) {

@@ -24,8 +24,24 @@ export interface ArchFacts {
 }
 
 export const ARCH: Record<GuestArch, ArchFacts> = {
-  amd64: { triplet: 'x86_64-linux-gnu', elfMachine: 'Advanced Micro Devices X86-64', console: 'ttyS0', nodeArch: 'x64', kernelFile: 'vmlinux', crossCc: 'x86_64-linux-gnu-gcc', crossPackages: ['gcc-x86-64-linux-gnu', 'libc6-dev-amd64-cross'] },
-  arm64: { triplet: 'aarch64-linux-gnu', elfMachine: 'AArch64', console: 'ttyAMA0', nodeArch: 'arm64', kernelFile: 'vmlinuz', crossCc: 'aarch64-linux-gnu-gcc', crossPackages: ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'] },
+  amd64: {
+    triplet: 'x86_64-linux-gnu',
+    elfMachine: 'Advanced Micro Devices X86-64',
+    console: 'ttyS0',
+    nodeArch: 'x64',
+    kernelFile: 'vmlinux',
+    crossCc: 'x86_64-linux-gnu-gcc',
+    crossPackages: ['gcc-x86-64-linux-gnu', 'libc6-dev-amd64-cross'],
+  },
+  arm64: {
+    triplet: 'aarch64-linux-gnu',
+    elfMachine: 'AArch64',
+    console: 'ttyAMA0',
+    nodeArch: 'arm64',
+    kernelFile: 'vmlinuz',
+    crossCc: 'aarch64-linux-gnu-gcc',
+    crossPackages: ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'],
+  },
 };
 
 /** The guest arch matching a Node `process.arch`, or undefined when Berth has no guest for it. */
@@ -38,9 +54,17 @@ export function guestArchFor(nodeArch: string): GuestArch | undefined {
  * Linux machine): agent/native's Makefile with Debian's cross compiler, into `outDir`. Undefined when the
  * guest matches the host: `npm run build` already made agent/dist/native/berth-shim for it.
  */
-export function shimCrossBuild(repo: string, arch: GuestArch, hostArch: GuestArch | undefined, outDir: string): Command | undefined {
+export function shimCrossBuild(
+  repo: string,
+  arch: GuestArch,
+  hostArch: GuestArch | undefined,
+  outDir: string,
+): Command | undefined {
   if (arch === hostArch) return undefined;
-  return { cmd: 'make', args: ['-s', '-C', path.join(repo, 'agent/native'), `CC=${ARCH[arch].crossCc}`, `OUT=${outDir}`] };
+  return {
+    cmd: 'make',
+    args: ['-s', '-C', path.join(repo, 'agent/native'), `CC=${ARCH[arch].crossCc}`, `OUT=${outDir}`],
+  };
 }
 
 /** Where a pinned .deb lives in the download cache. */
@@ -58,7 +82,11 @@ export function aptDownload(dir: string, arch: GuestArch, p: Pin): Command {
 }
 
 export function npmPack(dir: string, p: Pin): Command {
-  return { cmd: 'npm', args: ['pack', `${p.name}@${p.version}`, '--pack-destination', dir, '--silent'], cwd: dir };
+  return {
+    cmd: 'npm',
+    args: ['pack', `${p.name}@${p.version}`, '--pack-destination', dir, '--silent'],
+    cwd: dir,
+  };
 }
 
 export function allDebs(a: ArchInputs): Pin[] {
@@ -76,6 +104,20 @@ export function kernelRelease(a: ArchInputs): string {
 export function squashfsCommand(stage: string, out: string, epoch: number): Command {
   return {
     cmd: 'mksquashfs',
-    args: [stage, out, '-noappend', '-comp', 'zstd', '-all-root', '-no-xattrs', '-mkfs-time', String(epoch), '-all-time', String(epoch), '-quiet', '-no-progress'],
+    args: [
+      stage,
+      out,
+      '-noappend',
+      '-comp',
+      'zstd',
+      '-all-root',
+      '-no-xattrs',
+      '-mkfs-time',
+      String(epoch),
+      '-all-time',
+      String(epoch),
+      '-quiet',
+      '-no-progress',
+    ],
   };
 }

@@ -24,7 +24,10 @@ const q = (s: string) => JSON.stringify(s);
 
 export function limaYaml(p: LimaPlan): string {
   const img = p.arch === 'x86_64' ? 'genericcloud-amd64' : 'genericcloud-arm64';
-  const mounts = [`  - location: ${q(p.berthDir)}\n    mountPoint: /opt/berth-src\n    writable: false`, ...p.shareFolders.map((f) => `  - location: ${q(f)}\n    writable: true`)];
+  const mounts = [
+    `  - location: ${q(p.berthDir)}\n    mountPoint: /opt/berth-src\n    writable: false`,
+    ...p.shareFolders.map((f) => `  - location: ${q(f)}\n    writable: true`),
+  ];
   return `# Written by Berth; changes are overwritten on the next start.
 vmType: ${p.vmType}
 arch: ${p.arch}

@@ -1,7 +1,15 @@
 /** The Lima driver: drives an installed `limactl` with a generated lima.yaml (see config.ts). */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, VmDriver, VmResources } from '../driver.js';
+import type {
+  DriverStatus,
+  GuestEndpoint,
+  LogFiles,
+  Progress,
+  ShellTarget,
+  VmDriver,
+  VmResources,
+} from '../driver.js';
 import { runCommand } from '../exec.js';
 import { stageAgent } from '../image/agent-tree.js';
 import { defaultCacheDir } from '../image/build.js';
@@ -35,7 +43,8 @@ export class LimaDriver implements VmDriver {
   }
   private run(args: string[]): Promise<string> {
     return runCommand({ cmd: this.bin(), args }).catch((err: Error) => {
-      if (/ENOENT/.test(err.message)) throw new Error('limactl is not installed (https://lima-vm.io); or use the qemu driver');
+      if (/ENOENT/.test(err.message))
+        throw new Error('limactl is not installed (https://lima-vm.io); or use the qemu driver');
       throw err;
     });
   }
@@ -53,7 +62,10 @@ export class LimaDriver implements VmDriver {
     const m = loadManifest(path.join(REPO_ROOT, 'vm-image/manifest.json'));
     const tgz = await fetchNode(defaultCacheDir(), this.o.arch, m.arches[this.o.arch].node);
     await fsp.mkdir(path.join(dir, 'node'), { recursive: true });
-    await runCommand({ cmd: 'tar', args: ['-xzf', tgz, '-C', path.join(dir, 'node'), '--strip-components=1', 'package/bin/node'] });
+    await runCommand({
+      cmd: 'tar',
+      args: ['-xzf', tgz, '-C', path.join(dir, 'node'), '--strip-components=1', 'package/bin/node'],
+    });
     const yaml = limaYaml({
       resources: this.o.resources,
       berthDir: dir,
@@ -103,7 +115,8 @@ export class LimaDriver implements VmDriver {
   }
 
   async reset(): Promise<void> {
-    if ((await this.status()).state === 'running') throw new Error('the Lima VM is running: stop it first (`berth stop`)');
+    if ((await this.status()).state === 'running')
+      throw new Error('the Lima VM is running: stop it first (`berth stop`)');
     await this.run(limactl.delete()).catch(() => undefined);
     await fsp.rm(this.o.paths.vm.dir, { recursive: true, force: true });
   }
@@ -119,4 +132,3 @@ export class LimaDriver implements VmDriver {
     return existsSync(serial) ? { console: serial } : {};
   }
 }
-

@@ -16,7 +16,16 @@ export interface NativeDriverOptions {
 }
 
 export function nativeBerthdArgs(entry: string, paths: BerthPaths, extra: string[] = []): string[] {
-  return [entry, '--data-root', paths.native.dataRoot, '-H', `unix://${paths.socket}`, '--pidfile', paths.native.pid, ...extra];
+  return [
+    entry,
+    '--data-root',
+    paths.native.dataRoot,
+    '-H',
+    `unix://${paths.socket}`,
+    '--pidfile',
+    paths.native.pid,
+    ...extra,
+  ];
 }
 
 export class NativeDriver implements VmDriver {
@@ -31,7 +40,8 @@ export class NativeDriver implements VmDriver {
   }
 
   async create(): Promise<void> {
-    if (process.platform !== 'linux') throw new Error('the native driver needs a Linux host; use the qemu or lima driver');
+    if (process.platform !== 'linux')
+      throw new Error('the native driver needs a Linux host; use the qemu or lima driver');
     await fsp.mkdir(this.o.paths.native.dataRoot, { recursive: true });
     await fsp.mkdir(this.o.paths.run, { recursive: true, mode: 0o700 });
   }
@@ -39,22 +49,29 @@ export class NativeDriver implements VmDriver {
   async start(progress: Progress): Promise<DriverStatus> {
     await this.create();
     if (this.pid()) return this.status();
-    if (process.getuid?.() !== 0) progress('warning: berthd is not running as root; containers will not start');
+    if (process.getuid?.() !== 0)
+      progress('warning: berthd is not running as root; containers will not start');
     progress('Starting berthd on this host');
     const fd = openSync(this.o.paths.native.log, 'a');
-    const child = spawn(process.execPath, nativeBerthdArgs(this.entry(), this.o.paths, this.o.extraArgs), { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(process.execPath, nativeBerthdArgs(this.entry(), this.o.paths, this.o.extraArgs), {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
     closeSync(fd);
     let exit: number | null | undefined;
     child.on('exit', (code) => (exit = code));
     child.unref();
     const deadline = Date.now() + (this.o.startTimeoutMs ?? 30_000);
     while (Date.now() < deadline) {
-      if (exit !== undefined) throw new Error(`berthd exited with ${exit}:\n${await tailFile(this.o.paths.native.log, 10)}`);
+      if (exit !== undefined)
+        throw new Error(`berthd exited with ${exit}:\n${await tailFile(this.o.paths.native.log, 10)}`);
       if (await pingSocket(this.o.paths.socket)) return this.status();
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGKILL');
-    throw new Error(`berthd did not answer on ${this.o.paths.socket} in time:\n${await tailFile(this.o.paths.native.log, 10)}`);
+    throw new Error(
+      `berthd did not answer on ${this.o.paths.socket} in time:\n${await tailFile(this.o.paths.native.log, 10)}`,
+    );
   }
 
   async stop(timeoutMs: number, progress: Progress): Promise<void> {

@@ -14,16 +14,28 @@ export interface AccelChoice {
   warning?: string;
 }
 
-const NAMES: Record<Accel, string> = { kvm: 'KVM', hvf: 'Hypervisor.framework', whpx: 'Windows Hypervisor Platform', tcg: 'TCG' };
+const NAMES: Record<Accel, string> = {
+  kvm: 'KVM',
+  hvf: 'Hypervisor.framework',
+  whpx: 'Windows Hypervisor Platform',
+  tcg: 'TCG',
+};
 
 /**
  * Boots with `accel` and reports whether the guest reached its initramfs within `timeoutMs`. A working
  * accelerator has the kernel printing within a fraction of a second; a broken one (the nested KVM here) hangs
  * silently, so no console output at all within `silentMs` fails early instead of waiting out `timeoutMs`.
  */
-export function probeBoot(binary: string, plan: QemuPlan, timeoutMs: number, silentMs = 2500): Promise<{ ok: boolean; detail: string }> {
+export function probeBoot(
+  binary: string,
+  plan: QemuPlan,
+  timeoutMs: number,
+  silentMs = 2500,
+): Promise<{ ok: boolean; detail: string }> {
   return new Promise((resolve) => {
-    const child = spawn(binary, qemuArgs({ ...plan, probe: true, memoryMiB: 256, cpus: 1 }), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, qemuArgs({ ...plan, probe: true, memoryMiB: 256, cpus: 1 }), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let done = false;
@@ -35,9 +47,20 @@ export function probeBoot(binary: string, plan: QemuPlan, timeoutMs: number, sil
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       resolve({ ok, detail });
     };
-    const timer = setTimeout(() => finish(false, `the test boot did not reach userspace within ${(timeoutMs / 1000).toFixed(0)} s${err ? ` (${lastLine(err)})` : ''}`), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          false,
+          `the test boot did not reach userspace within ${(timeoutMs / 1000).toFixed(0)} s${err ? ` (${lastLine(err)})` : ''}`,
+        ),
+      timeoutMs,
+    );
     const silence = setTimeout(() => {
-      if (!out) finish(false, `the test boot printed nothing within ${(silentMs / 1000).toFixed(1)} s${err ? ` (${lastLine(err)})` : ''}`);
+      if (!out)
+        finish(
+          false,
+          `the test boot printed nothing within ${(silentMs / 1000).toFixed(1)} s${err ? ` (${lastLine(err)})` : ''}`,
+        );
     }, silentMs);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -45,12 +68,17 @@ export function probeBoot(binary: string, plan: QemuPlan, timeoutMs: number, sil
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e) => finish(false, e.message));
-    child.on('exit', (code) => finish(out.includes('BERTH-PROBE-OK'), lastLine(err) || `qemu exited with ${code}`));
+    child.on('exit', (code) =>
+      finish(out.includes('BERTH-PROBE-OK'), lastLine(err) || `qemu exited with ${code}`),
+    );
   });
 }
 
 function lastLine(s: string): string {
-  const lines = s.trim().split('\n').filter((l) => !/warning: host doesn't support requested feature/.test(l));
+  const lines = s
+    .trim()
+    .split('\n')
+    .filter((l) => !/warning: host doesn't support requested feature/.test(l));
   return (lines.at(-1) ?? '').replace(/^qemu-system-\w+: /, '');
 }
 
@@ -62,7 +90,9 @@ async function precheck(platform: HostPlatform): Promise<string | undefined> {
     return undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? '/dev/kvm does not exist (enable virtualization in the firmware, or load kvm_intel/kvm_amd)' : `cannot open /dev/kvm (${code}): add your user to the kvm group`;
+    return code === 'ENOENT'
+      ? '/dev/kvm does not exist (enable virtualization in the firmware, or load kvm_intel/kvm_amd)'
+      : `cannot open /dev/kvm (${code}): add your user to the kvm group`;
   }
 }
 
@@ -75,7 +105,14 @@ interface Cache {
  * Detects once per (qemu binary, kernel) and remembers the answer in `cacheFile`; `BERTH_ACCEL` forces
  * a choice (e.g. tcg on a machine known to be broken).
  */
-export async function chooseAccel(o: { platform: HostPlatform; arch: GuestArch; plan: QemuPlan; cacheFile: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<AccelChoice> {
+export async function chooseAccel(o: {
+  platform: HostPlatform;
+  arch: GuestArch;
+  plan: QemuPlan;
+  cacheFile: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}): Promise<AccelChoice> {
   const env = o.env ?? process.env;
   const forced = env.BERTH_ACCEL as Accel | undefined;
   if (forced && forced in NAMES) return { accel: forced };
@@ -91,10 +128,19 @@ export async function chooseAccel(o: { platform: HostPlatform; arch: GuestArch; 
   }
   const why = await precheck(o.platform);
   let choice: AccelChoice;
-  if (why) choice = { accel: 'tcg', warning: `${NAMES[hw]} not available: ${why}; using TCG (software emulation, slow)` };
+  if (why)
+    choice = {
+      accel: 'tcg',
+      warning: `${NAMES[hw]} not available: ${why}; using TCG (software emulation, slow)`,
+    };
   else {
     const r = await probeBoot(binary, { ...o.plan, accel: hw }, o.timeoutMs ?? 8000);
-    choice = r.ok ? { accel: hw } : { accel: 'tcg', warning: `${NAMES[hw]} not available: ${r.detail}; using TCG (software emulation, slow)` };
+    choice = r.ok
+      ? { accel: hw }
+      : {
+          accel: 'tcg',
+          warning: `${NAMES[hw]} not available: ${r.detail}; using TCG (software emulation, slow)`,
+        };
   }
   await fsp.writeFile(o.cacheFile, JSON.stringify({ key, choice } satisfies Cache));
   return choice;

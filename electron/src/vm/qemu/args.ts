@@ -65,10 +65,26 @@ export function hardwareAccel(platform: HostPlatform): Accel {
 }
 
 function machine(p: QemuPlan): string[] {
-  const accelOpt = p.accel === 'tcg' ? 'tcg,thread=multi' : p.accel === 'whpx' ? 'whpx,kernel-irqchip=off' : p.accel;
-  if (p.arch === 'amd64') return ['-machine', 'q35', '-accel', accelOpt, '-cpu', p.accel === 'tcg' || p.accel === 'whpx' ? 'max' : 'host'];
+  const accelOpt =
+    p.accel === 'tcg' ? 'tcg,thread=multi' : p.accel === 'whpx' ? 'whpx,kernel-irqchip=off' : p.accel;
+  if (p.arch === 'amd64')
+    return [
+      '-machine',
+      'q35',
+      '-accel',
+      accelOpt,
+      '-cpu',
+      p.accel === 'tcg' || p.accel === 'whpx' ? 'max' : 'host',
+    ];
   // arm64: `virt` with the host's GIC under KVM/HVF; HVF's GIC is v2-only before macOS 15.
-  return ['-machine', p.accel === 'hvf' ? 'virt,highmem=on' : 'virt,gic-version=max', '-accel', accelOpt, '-cpu', p.accel === 'tcg' ? 'max' : 'host'];
+  return [
+    '-machine',
+    p.accel === 'hvf' ? 'virt,highmem=on' : 'virt,gic-version=max',
+    '-accel',
+    accelOpt,
+    '-cpu',
+    p.accel === 'tcg' ? 'max' : 'host',
+  ];
 }
 
 /** The guest kernel's command line: console, and what berth-init reads (key, shares). */
@@ -79,7 +95,13 @@ export function kernelCmdline(p: QemuPlan): string {
   // across vCPUs, but the kernel's check fails under TCG and falls back to the HPET, whose every read traps
   // into QEMU; with the TSC, clock_gettime stays in the vDSO (Node reads the clock constantly).
   // The probe keeps the kernel's messages: its first output is how a working accelerator shows early.
-  const parts = [`console=${console}`, ...(p.probe ? [] : ['quiet']), 'panic=-1', 'cryptomgr.notests', ...(p.arch === 'amd64' ? ['tsc=reliable'] : [])];
+  const parts = [
+    `console=${console}`,
+    ...(p.probe ? [] : ['quiet']),
+    'panic=-1',
+    'cryptomgr.notests',
+    ...(p.arch === 'amd64' ? ['tsc=reliable'] : []),
+  ];
   if (p.probe) parts.push('berth.probe=1');
   if (p.sshKey) parts.push(`berth.key=${p.sshKey}`);
   if (p.shares?.length) parts.push(`berth.share=${p.shares.map((s) => `${s.tag}:${s.guestPath}`).join(',')}`);
@@ -91,24 +113,64 @@ export function kernelCmdline(p: QemuPlan): string {
 }
 
 export function qemuArgs(p: QemuPlan): string[] {
-  const a = ['-nodefaults', '-no-user-config', '-nographic', '-no-reboot', ...machine(p), '-smp', String(p.cpus), '-m', String(p.memoryMiB)];
+  const a = [
+    '-nodefaults',
+    '-no-user-config',
+    '-nographic',
+    '-no-reboot',
+    ...machine(p),
+    '-smp',
+    String(p.cpus),
+    '-m',
+    String(p.memoryMiB),
+  ];
   if (p.firmware && p.arch === 'amd64') a.push('-bios', p.firmware);
   a.push('-kernel', p.kernel, '-initrd', p.initrd, '-append', kernelCmdline(p));
   a.push('-serial', p.probe ? 'stdio' : p.serialLog ? `file:${p.serialLog}` : 'null');
   if (p.probe) return a;
-  a.push('-drive', `if=none,id=root,file=${p.rootfs},format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=root,serial=berth-root');
+  a.push(
+    '-drive',
+    `if=none,id=root,file=${p.rootfs},format=raw,readonly=on`,
+    '-device',
+    'virtio-blk-pci,drive=root,serial=berth-root',
+  );
   // discard=unmap: blocks the guest frees (fstrim, `-o discard`) are punched out of the qcow2 file.
-  if (p.disk) a.push('-drive', `if=none,id=data,file=${p.disk},format=qcow2,discard=unmap,detect-zeroes=unmap`, '-device', 'virtio-blk-pci,drive=data,serial=berth-data');
-  const fwd = (p.sshPort ? `,hostfwd=tcp:127.0.0.1:${p.sshPort}-:22` : '') + (p.enginePort ? `,hostfwd=tcp:127.0.0.1:${p.enginePort}-${GUEST_IP}:${GUEST_ENGINE_PORT}` : '');
+  if (p.disk)
+    a.push(
+      '-drive',
+      `if=none,id=data,file=${p.disk},format=qcow2,discard=unmap,detect-zeroes=unmap`,
+      '-device',
+      'virtio-blk-pci,drive=data,serial=berth-data',
+    );
+  const fwd =
+    (p.sshPort ? `,hostfwd=tcp:127.0.0.1:${p.sshPort}-:22` : '') +
+    (p.enginePort ? `,hostfwd=tcp:127.0.0.1:${p.enginePort}-${GUEST_IP}:${GUEST_ENGINE_PORT}` : '');
   // romfile= : no iPXE option ROM to load; the kernel is booted directly.
-  a.push('-netdev', `user,id=${NETDEV}${fwd}`, '-device', 'virtio-net-pci,netdev=net0,romfile=', '-device', 'virtio-rng-pci');
+  a.push(
+    '-netdev',
+    `user,id=${NETDEV}${fwd}`,
+    '-device',
+    'virtio-net-pci,netdev=net0,romfile=',
+    '-device',
+    'virtio-rng-pci',
+  );
   // fw_cfg, not the kernel command line: QEMU's argv is readable by every user of the host, and the guest's
   // /proc/cmdline by every container; only the file's path shows here, and the guest reads it from /sys/firmware.
   if (p.engineTokenFile) a.push('-fw_cfg', `name=${GUEST_TOKEN_FW_CFG},file=${p.engineTokenFile}`);
   // multidevs=remap: a home folder often spans several host file systems (mounts inside it); without the
   // remap their inode numbers can collide inside the guest, and find/du/tar take distinct files for hard links.
-  for (const s of p.shares ?? []) a.push('-virtfs', `local,path=${s.hostPath},mount_tag=${s.tag},security_model=none,multidevs=remap,id=${s.tag}`);
-  if (p.qmp) a.push('-qmp', p.qmp.kind === 'unix' ? `unix:${p.qmp.path},server=on,wait=off` : `tcp:127.0.0.1:${p.qmp.port},server=on,wait=off`);
+  for (const s of p.shares ?? [])
+    a.push(
+      '-virtfs',
+      `local,path=${s.hostPath},mount_tag=${s.tag},security_model=none,multidevs=remap,id=${s.tag}`,
+    );
+  if (p.qmp)
+    a.push(
+      '-qmp',
+      p.qmp.kind === 'unix'
+        ? `unix:${p.qmp.path},server=on,wait=off`
+        : `tcp:127.0.0.1:${p.qmp.port},server=on,wait=off`,
+    );
   if (p.pidFile) a.push('-pidfile', p.pidFile);
   return a;
 }

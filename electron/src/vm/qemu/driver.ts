@@ -7,7 +7,16 @@ import { planShares } from '../../share/shares.js';
 import { ensureKeyPair, keyBlob } from '../../tunnel/keys.js';
 import { ensureHostToken, pingEngine } from '../../tunnel/engine-tcp.js';
 import { connectOnce, exec } from '../../tunnel/ssh.js';
-import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, SshEndpoint, VmDriver, VmResources } from '../driver.js';
+import type {
+  DriverStatus,
+  GuestEndpoint,
+  LogFiles,
+  Progress,
+  ShellTarget,
+  SshEndpoint,
+  VmDriver,
+  VmResources,
+} from '../driver.js';
 import type { GuestArch } from '../image/manifest.js';
 import { ARCH } from '../image/plan.js';
 import type { BerthPaths } from '../paths.js';
@@ -40,7 +49,6 @@ interface VmState {
   warnings: string[];
 }
 
-
 export class QemuDriver implements VmDriver {
   readonly kind = 'qemu' as const;
   constructor(private readonly o: QemuDriverOptions) {}
@@ -50,7 +58,11 @@ export class QemuDriver implements VmDriver {
   }
   private image() {
     const d = this.o.imageDir;
-    return { kernel: `${d}/${ARCH[this.o.arch].kernelFile}`, initrd: `${d}/initrd.img`, rootfs: `${d}/rootfs.squashfs` };
+    return {
+      kernel: `${d}/${ARCH[this.o.arch].kernelFile}`,
+      initrd: `${d}/initrd.img`,
+      rootfs: `${d}/rootfs.squashfs`,
+    };
   }
   private pid(): number | undefined {
     return livePid(this.p.vm.pid, this.p.vm.disk);
@@ -63,17 +75,37 @@ export class QemuDriver implements VmDriver {
     }
   }
   private endpoint(st: VmState): SshEndpoint {
-    return { kind: 'ssh', host: '127.0.0.1', port: st.sshPort, user: 'root', privateKey: this.p.keys.private, knownHost: this.p.vm.knownHost };
+    return {
+      kind: 'ssh',
+      host: '127.0.0.1',
+      port: st.sshPort,
+      user: 'root',
+      privateKey: this.p.keys.private,
+      knownHost: this.p.vm.knownHost,
+    };
   }
 
   private basePlan(): QemuPlan {
     const img = this.image();
-    return { platform: this.o.platform, arch: this.o.arch, accel: 'tcg', cpus: this.o.resources.cpus, memoryMiB: this.o.resources.memoryMiB, ...img, ...(this.o.arch === 'amd64' && existsSync('/usr/share/qemu/qboot.rom') ? { firmware: '/usr/share/qemu/qboot.rom' } : {}) };
+    return {
+      platform: this.o.platform,
+      arch: this.o.arch,
+      accel: 'tcg',
+      cpus: this.o.resources.cpus,
+      memoryMiB: this.o.resources.memoryMiB,
+      ...img,
+      ...(this.o.arch === 'amd64' && existsSync('/usr/share/qemu/qboot.rom')
+        ? { firmware: '/usr/share/qemu/qboot.rom' }
+        : {}),
+    };
   }
 
   async create(progress: Progress): Promise<void> {
     for (const f of Object.values(this.image()))
-      if (!existsSync(f)) throw new Error(`the guest image is missing ${f}: build it with \`node vm-image/build.mjs\` (or set BERTH_IMAGE_DIR)`);
+      if (!existsSync(f))
+        throw new Error(
+          `the guest image is missing ${f}: build it with \`node vm-image/build.mjs\` (or set BERTH_IMAGE_DIR)`,
+        );
     await fsp.mkdir(this.p.vm.dir, { recursive: true });
     await ensureKeyPair(this.p.keys.private, this.p.keys.public);
     await ensureHostToken(this.p.keys.engineToken);
@@ -87,22 +119,53 @@ export class QemuDriver implements VmDriver {
     await this.create(progress);
     if (this.pid()) return this.status();
     progress('Checking hardware acceleration');
-    const accel = await chooseAccel({ platform: this.o.platform, arch: this.o.arch, plan: this.basePlan(), cacheFile: this.p.vm.accel });
+    const accel = await chooseAccel({
+      platform: this.o.platform,
+      arch: this.o.arch,
+      plan: this.basePlan(),
+      cacheFile: this.p.vm.accel,
+    });
     if (accel.warning) progress(`warning: ${accel.warning}`);
     const { publicKey } = await ensureKeyPair(this.p.keys.private, this.p.keys.public);
     const shares = planShares(this.o.platform, this.o.shareFolders ?? []);
     for (const w of shares.warnings) progress(`warning: ${w}`);
-    const qmp: QmpAddress = this.o.platform === 'win32' ? { kind: 'tcp', port: await freePort() } : { kind: 'unix', path: this.p.vm.qmp };
-    const st: VmState = { sshPort: await freePort(), enginePort: await freePort(), accel, qmp, warnings: shares.warnings };
+    const qmp: QmpAddress =
+      this.o.platform === 'win32'
+        ? { kind: 'tcp', port: await freePort() }
+        : { kind: 'unix', path: this.p.vm.qmp };
+    const st: VmState = {
+      sshPort: await freePort(),
+      enginePort: await freePort(),
+      accel,
+      qmp,
+      warnings: shares.warnings,
+    };
     const token = await ensureHostToken(this.p.keys.engineToken);
-    const plan: QemuPlan = { ...this.basePlan(), accel: accel.accel, disk: this.p.vm.disk, serialLog: this.p.vm.serialLog, pidFile: this.p.vm.pid, qmp, sshPort: st.sshPort, enginePort: st.enginePort, engineTokenFile: this.p.keys.engineToken, sshKey: keyBlob(publicKey), shares: shares.shares, ...(this.o.registries ? { registries: this.o.registries } : {}) };
+    const plan: QemuPlan = {
+      ...this.basePlan(),
+      accel: accel.accel,
+      disk: this.p.vm.disk,
+      serialLog: this.p.vm.serialLog,
+      pidFile: this.p.vm.pid,
+      qmp,
+      sshPort: st.sshPort,
+      enginePort: st.enginePort,
+      engineTokenFile: this.p.keys.engineToken,
+      sshKey: keyBlob(publicKey),
+      shares: shares.shares,
+      ...(this.o.registries ? { registries: this.o.registries } : {}),
+    };
     if (existsSync(this.p.vm.serialLog)) await fsp.rename(this.p.vm.serialLog, `${this.p.vm.serialLog}.1`);
     await fsp.rm(this.p.vm.qmp, { force: true });
     await fsp.writeFile(this.p.vm.state, JSON.stringify(st, null, 1));
     progress(`Booting the VM (${accel.accel.toUpperCase()}, ${plan.cpus} CPUs, ${plan.memoryMiB} MiB)`);
     const errLog = `${this.p.vm.dir}/qemu.log`;
     const fd = openSync(errLog, 'w');
-    const child = spawn(qemuBinary(this.o.arch, this.o.platform), qemuArgs(plan), { detached: true, stdio: ['ignore', fd, fd], windowsHide: true });
+    const child = spawn(qemuBinary(this.o.arch, this.o.platform), qemuArgs(plan), {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      windowsHide: true,
+    });
     closeSync(fd);
     let exited = false;
     child.on('exit', () => (exited = true));
@@ -111,7 +174,9 @@ export class QemuDriver implements VmDriver {
     const deadline = Date.now() + (this.o.bootTimeoutMs ?? 180_000);
     const fail = async (why: string) => {
       if (!exited) child.kill('SIGKILL');
-      const detail = [await tailFile(errLog, 5), await tailFile(this.p.vm.serialLog, 15)].filter(Boolean).join('\n');
+      const detail = [await tailFile(errLog, 5), await tailFile(this.p.vm.serialLog, 15)]
+        .filter(Boolean)
+        .join('\n');
       return new Error(`${why}${detail ? `\n--- qemu / console ---\n${detail}` : ''}`);
     };
     progress('Waiting for the engine inside the VM');
@@ -122,7 +187,9 @@ export class QemuDriver implements VmDriver {
       if (exited) throw await fail('the VM stopped while booting');
       if (Date.now() > deadline) {
         const engineLog = await this.guestEngineLog(st);
-        throw await fail(`the VM did not start: the engine inside did not answer /_ping in time${engineLog ? `\n--- berthd (in the VM) ---\n${engineLog}` : ''}`);
+        throw await fail(
+          `the VM did not start: the engine inside did not answer /_ping in time${engineLog ? `\n--- berthd (in the VM) ---\n${engineLog}` : ''}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -168,7 +235,12 @@ export class QemuDriver implements VmDriver {
     if (!pid) return { state: 'stopped' };
     const st = await this.readState();
     const warning = [st?.accel.warning, ...(st?.warnings ?? [])].filter(Boolean).join('; ');
-    return { state: 'running', pid, ...(st ? { accel: st.accel.accel } : {}), ...(warning ? { warning } : {}) };
+    return {
+      state: 'running',
+      pid,
+      ...(st ? { accel: st.accel.accel } : {}),
+      ...(warning ? { warning } : {}),
+    };
   }
 
   private async running(): Promise<VmState> {
@@ -183,7 +255,12 @@ export class QemuDriver implements VmDriver {
 
   async forward(): Promise<GuestEndpoint> {
     const st = await this.running();
-    return { kind: 'vm', ssh: this.endpoint(st), engine: { port: st.enginePort, tokenFile: this.p.keys.engineToken }, ports: { qmp: st.qmp, netdev: NETDEV, guestIp: GUEST_IP } };
+    return {
+      kind: 'vm',
+      ssh: this.endpoint(st),
+      engine: { port: st.enginePort, tokenFile: this.p.keys.engineToken },
+      ports: { qmp: st.qmp, netdev: NETDEV, guestIp: GUEST_IP },
+    };
   }
 
   async reset(): Promise<void> {

@@ -5,14 +5,22 @@ export type QmpAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; port: n
 
 /** The QMP messages one command needs, in order (after QEMU's greeting). */
 export function qmpMessages(execute: string, args?: Record<string, unknown>): string[] {
-  return [JSON.stringify({ execute: 'qmp_capabilities' }), JSON.stringify(args ? { execute, arguments: args } : { execute })];
+  return [
+    JSON.stringify({ execute: 'qmp_capabilities' }),
+    JSON.stringify(args ? { execute, arguments: args } : { execute }),
+  ];
 }
 
 /**
  * Sends one command after the capabilities handshake; resolves with its `return` value. One connection per
  * command: QEMU serves one QMP client at a time, and a held connection would block `berth stop`'s quit.
  */
-export function qmpCommand(addr: QmpAddress, execute: string, args?: Record<string, unknown>, timeoutMs = 3000): Promise<unknown> {
+export function qmpCommand(
+  addr: QmpAddress,
+  execute: string,
+  args?: Record<string, unknown>,
+  timeoutMs = 3000,
+): Promise<unknown> {
   const [caps, cmd] = qmpMessages(execute, args);
   return new Promise((resolve, reject) => {
     const sock = addr.kind === 'unix' ? net.connect(addr.path) : net.connect(addr.port, '127.0.0.1');
@@ -96,7 +104,10 @@ export function hostfwdAddLine(netdev: string, f: Hostfwd): string {
   return `hostfwd_add ${netdevId(netdev)} ${hostfwdRule(f)}`;
 }
 
-export function hostfwdRemoveLine(netdev: string, f: Pick<Hostfwd, 'proto' | 'hostAddr' | 'hostPort'>): string {
+export function hostfwdRemoveLine(
+  netdev: string,
+  f: Pick<Hostfwd, 'proto' | 'hostAddr' | 'hostPort'>,
+): string {
   return `hostfwd_remove ${netdevId(netdev)} ${f.proto}:${ipv4(f.hostAddr)}:${port(f.hostPort)}`;
 }
 
@@ -105,7 +116,14 @@ export function parseUsernetForwards(text: string): Hostfwd[] {
   const out: Hostfwd[] = [];
   for (const line of text.split(/\r?\n/)) {
     const m = /^\s*(TCP|UDP)\[HOST_FORWARD\]\s+-?\d+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)/.exec(line);
-    if (m) out.push({ proto: m[1]!.toLowerCase() as 'tcp' | 'udp', hostAddr: m[2]!, hostPort: Number(m[3]), guestAddr: m[4]!, guestPort: Number(m[5]) });
+    if (m)
+      out.push({
+        proto: m[1]!.toLowerCase() as 'tcp' | 'udp',
+        hostAddr: m[2]!,
+        hostPort: Number(m[3]),
+        guestAddr: m[4]!,
+        guestPort: Number(m[5]),
+      });
   }
   return out;
 }
@@ -113,11 +131,20 @@ export function parseUsernetForwards(text: string): Hostfwd[] {
 /** Adds a forward; QEMU reports failure (port taken, bad netdev) as text, turned into an Error here. */
 export async function hostfwdAdd(addr: QmpAddress, netdev: string, f: Hostfwd): Promise<void> {
   const out = await hmpCommand(addr, hostfwdAddLine(netdev, f));
-  if (out) throw new Error(/Could not set up/.test(out) ? `${f.hostAddr}:${f.hostPort}/${f.proto} is already in use on the host` : out);
+  if (out)
+    throw new Error(
+      /Could not set up/.test(out)
+        ? `${f.hostAddr}:${f.hostPort}/${f.proto} is already in use on the host`
+        : out,
+    );
 }
 
 /** Removes a forward; false when there was none. */
-export async function hostfwdRemove(addr: QmpAddress, netdev: string, f: Pick<Hostfwd, 'proto' | 'hostAddr' | 'hostPort'>): Promise<boolean> {
+export async function hostfwdRemove(
+  addr: QmpAddress,
+  netdev: string,
+  f: Pick<Hostfwd, 'proto' | 'hostAddr' | 'hostPort'>,
+): Promise<boolean> {
   const out = await hmpCommand(addr, hostfwdRemoveLine(netdev, f));
   if (/ removed$/.test(out)) return true;
   if (/not found$/.test(out)) return false;
