@@ -1,7 +1,16 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'vm-image/out/**', 'bench/out/**', '**/dist-test/**', 'test-output/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'vm-image/out/**',
+      'bench/out/**',
+      '**/dist-test/**',
+      'test-output/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

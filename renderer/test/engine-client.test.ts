@@ -34,14 +34,12 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
             .writeHead(200, { 'Content-Type': 'application/json' })
             .end(JSON.stringify([{ Id: 'abc', Names: ['/web'], State: 'running' }]));
         } else if (req.url?.startsWith('/engine/v1.44/images/busybox')) {
-          res
-            .writeHead(409, { 'Content-Type': 'application/json' })
-            .end(
-              JSON.stringify({
-                message:
-                  'conflict: unable to remove repository reference "busybox" (must force) - container 0123 is using its referenced image 4567',
-              }),
-            );
+          res.writeHead(409, { 'Content-Type': 'application/json' }).end(
+            JSON.stringify({
+              message:
+                'conflict: unable to remove repository reference "busybox" (must force) - container 0123 is using its referenced image 4567',
+            }),
+          );
         } else if (req.url === '/engine/v1.44/containers/create?name=x') {
           res
             .writeHead(201, { 'Content-Type': 'application/json' })

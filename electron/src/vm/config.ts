@@ -48,9 +48,7 @@ export async function saveVmConfig(paths: BerthPaths, cfg: VmConfig): Promise<vo
   await writeFileAtomic(configFile(paths), JSON.stringify(cfg, null, 1) + '\n');
 }
 
-export async function loadResources(
-  paths: BerthPaths,
-): Promise<{
+export async function loadResources(paths: BerthPaths): Promise<{
   store: SettingsStore;
   resources: VmResources;
   registries: { insecure: string[]; mirrors: string[] };

@@ -2,9 +2,7 @@
 import type { ContainerCreateRequest } from '@berth/common';
 
 /** `8080:80`, `127.0.0.1:8080:80/tcp` or `80` → ExposedPorts + PortBindings. */
-export function parsePorts(
-  spec: string[],
-): Pick<ContainerCreateRequest, 'ExposedPorts'> & {
+export function parsePorts(spec: string[]): Pick<ContainerCreateRequest, 'ExposedPorts'> & {
   bindings: NonNullable<ContainerCreateRequest['HostConfig']>['PortBindings'];
 } {
   const exposed: Record<string, object> = {};
