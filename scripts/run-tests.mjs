@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const suites = [
+  'test/dist/gates',
   'common/dist',
   'agent/dist/test',
   'electron/dist/test',
