@@ -10,6 +10,7 @@ const suites = [
   'test/dist/gates',
   'common/dist',
   'agent/dist/test',
+  'kube/dist/test',
   'electron/dist/test',
   'renderer/dist-test',
   'test/dist/integration',

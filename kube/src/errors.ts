@@ -1,0 +1,181 @@
+/**
+ * Error kinds of the cluster's domains. Domains (store, registry, admission, controllers, kubelet) throw these and
+ * know nothing of HTTP; the API server maps each kind to its HTTP code and a `Status` once
+ * (apiserver/status.ts). The reasons and the shape of details/causes are kube-apiserver's (metav1.StatusReason,
+ * metav1.StatusDetails, metav1.StatusCause), because clients branch on them (client-go's IsNotFound, IsConflict,
+ * kubectl's apply retry on Conflict, relist on Expired).
+ */
+
+/** metav1.StatusReason values the cluster produces. */
+export type StatusReason =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Invalid'
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'MethodNotAllowed'
+  | 'NotAcceptable'
+  | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
+  | 'Gone'
+  | 'Expired'
+  | 'TooManyRequests'
+  | 'Timeout'
+  | 'ServiceUnavailable'
+  | 'InternalError';
+
+/** metav1.CauseType values used in causes (field errors use the field.ErrorType strings). */
+export type CauseType =
+  | 'FieldValueNotFound'
+  | 'FieldValueRequired'
+  | 'FieldValueDuplicate'
+  | 'FieldValueInvalid'
+  | 'FieldValueNotSupported'
+  | 'FieldValueForbidden'
+  | 'FieldValueTooLong'
+  | 'FieldValueTooMany'
+  | 'InternalError'
+  | 'FieldValueTypeInvalid'
+  | 'UnexpectedServerResponse'
+  | 'FieldManagerConflict'
+  | 'ResourceVersionTooLarge'
+  | 'ExitCode';
+
+export interface StatusCause {
+  reason?: CauseType;
+  message?: string;
+  field?: string;
+}
+
+/** Which object an error is about (metav1.StatusDetails without causes). */
+export interface ErrorSubject {
+  /** Resource (plural) name with its group, as kube-apiserver prints it: "pods", "deployments.apps". */
+  resource?: string;
+  /** metav1.StatusDetails.kind: the resource for most errors, the Kind for Invalid. */
+  kind?: string;
+  group?: string;
+  name?: string;
+  uid?: string;
+}
+
+export class KubeError extends Error {
+  constructor(
+    readonly reason: StatusReason,
+    message: string,
+    readonly subject: ErrorSubject = {},
+    readonly causes: StatusCause[] = [],
+    /** Seconds a client should wait (Retry-After; 429 and 503). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'KubeError';
+  }
+}
+
+function qualified(resource: string, group?: string): string {
+  return group ? `${resource}.${group}` : resource;
+}
+
+export const notFound = (resource: string, name: string, group?: string): KubeError =>
+  new KubeError('NotFound', `${qualified(resource, group)} "${name}" not found`, {
+    kind: resource,
+    name,
+    ...(group ? { group } : {}),
+  });
+
+export const alreadyExists = (resource: string, name: string, group?: string): KubeError =>
+  new KubeError('AlreadyExists', `${qualified(resource, group)} "${name}" already exists`, {
+    kind: resource,
+    name,
+    ...(group ? { group } : {}),
+  });
+
+/** An optimistic-concurrency loss, worded as kube-apiserver words it (kubectl retries on this reason). */
+export const conflict = (resource: string, name: string, why: string, group?: string): KubeError =>
+  new KubeError(
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`,
+    { kind: resource, name, ...(group ? { group } : {}) },
+  );
+
+/** One field.Error: `spec.replicas: Invalid value: -1: must be greater than or equal to 0`. */
+export interface FieldError {
+  type: Exclude<CauseType, 'InternalError' | 'UnexpectedServerResponse' | 'ExitCode'>;
+  field: string;
+  /** The offending value, printed as kube-apiserver prints it; omitted for Required/Forbidden. */
+  badValue?: unknown;
+  detail?: string;
+}
+
+const FIELD_TEXT: Record<FieldError['type'], string> = {
+  FieldValueNotFound: 'Not found',
+  FieldValueRequired: 'Required value',
+  FieldValueDuplicate: 'Duplicate value',
+  FieldValueInvalid: 'Invalid value',
+  FieldValueNotSupported: 'Unsupported value',
+  FieldValueForbidden: 'Forbidden',
+  FieldValueTooLong: 'Too long',
+  FieldValueTooMany: 'Too many',
+  FieldValueTypeInvalid: 'Invalid value',
+  FieldManagerConflict: 'Conflict',
+  ResourceVersionTooLarge: 'Too large resource version',
+};
+
+/** field.Error.Error(): the text after "<field>: " in a 422 message and in each cause's message. */
+export function fieldErrorText(e: FieldError): string {
+  const head = FIELD_TEXT[e.type];
+  const withValue = e.type !== 'FieldValueRequired' && e.type !== 'FieldValueForbidden' && 'badValue' in e;
+  const value = withValue ? `: ${printValue(e.badValue)}` : '';
+  return e.detail ? `${head}${value}: ${e.detail}` : `${head}${value}`;
+}
+
+function printValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/**
+ * 422 Invalid: `ConfigMap "x" is invalid: [a: Required value, b: Invalid value: ...]` (one error without brackets),
+ * causes one per field error. `kind` is the Kind ("ConfigMap"), as kube-apiserver's NewInvalid puts it.
+ */
+export function invalid(kind: string, name: string, errors: FieldError[], group?: string): KubeError {
+  const texts = errors.map((e) => `${e.field}: ${fieldErrorText(e)}`);
+  const list = texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`;
+  return new KubeError(
+    'Invalid',
+    `${qualified(kind, group)} "${name}" is invalid: ${list}`,
+    { kind, name, ...(group ? { group } : {}) },
+    errors.map((e) => ({ reason: e.type, message: fieldErrorText(e), field: e.field })),
+  );
+}
+
+export const badRequest = (message: string, causes: StatusCause[] = []): KubeError =>
+  new KubeError('BadRequest', message, {}, causes);
+
+export const forbidden = (message: string, subject: ErrorSubject = {}): KubeError =>
+  new KubeError('Forbidden', message, subject);
+
+export const unauthorized = (message = 'Unauthorized'): KubeError => new KubeError('Unauthorized', message);
+
+/** 410 Expired: a watch or continue token from a revision that was compacted away (clients relist). */
+export const expired = (message: string): KubeError => new KubeError('Expired', message);
+
+export const gone = (message: string): KubeError => new KubeError('Gone', message);
+
+export const tooLarge = (message: string): KubeError => new KubeError('RequestEntityTooLarge', message);
+
+export const tooManyRequests = (message: string, retryAfterSeconds?: number): KubeError =>
+  new KubeError('TooManyRequests', message, {}, [], retryAfterSeconds);
+
+export const unavailable = (message: string, retryAfterSeconds?: number): KubeError =>
+  new KubeError('ServiceUnavailable', message, {}, [], retryAfterSeconds);
+
+export const internal = (message: string): KubeError => new KubeError('InternalError', message);
+
+export function isKubeError(e: unknown, reason?: StatusReason): e is KubeError {
+  return e instanceof KubeError && (reason === undefined || e.reason === reason);
+}
