@@ -13,9 +13,9 @@ import { imageSystemProvider, registerImageRoutes } from './api/routes/images.js
 import { registerImageRegistryRoutes } from './api/routes/images-registry.js';
 import { registerImageArchiveRoutes } from './api/routes/images-archive.js';
 import { registerBuildRoutes } from './api/routes/build.js';
-import { buildImagesFrom } from './build/image-adapter.js';
-import { BuildService } from './build/service.js';
-import { buildContainersFrom } from './build/container-adapter.js';
+import { buildImagesFrom } from './image-builder/image-adapter.js';
+import { BuildService } from './image-builder/service.js';
+import { buildContainersFrom } from './image-builder/container-adapter.js';
 import { ImageService } from './images/index.js';
 import { registerContainerApi } from './api/routes/container-api.js';
 import { imagePort } from './containers/image-adapter.js';

@@ -7,11 +7,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
-import { readContextFile, receiveContext, type BuildContext } from '../src/build/context/receive.js';
-import { copyDigestText, findSources, planCopy } from '../src/build/copy.js';
-import { RootfsView } from '../src/build/rootfs-view.js';
-import { ContextSource, globToRegExp } from '../src/build/sources.js';
-import { cacheKey } from '../src/build/cache.js';
+import { readContextFile, receiveContext, type BuildContext } from '../src/image-builder/context/receive.js';
+import { copyDigestText, findSources, planCopy } from '../src/image-builder/copy.js';
+import { RootfsView } from '../src/image-builder/rootfs-view.js';
+import { ContextSource, globToRegExp } from '../src/image-builder/sources.js';
+import { cacheKey } from '../src/image-builder/cache.js';
 import { tarHeader, tarPadding, TAR_END } from '../src/util/tar-writer.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-ctx-test-'));

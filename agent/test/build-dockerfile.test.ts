@@ -1,9 +1,9 @@
 /** Dockerfile parsing (directives, continuations, flags, heredocs), instructions and substitution. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDuration, parseStages } from '../src/build/dockerfile/instructions.js';
-import { parseDockerfile } from '../src/build/dockerfile/parser.js';
-import { processWord, splitWords, varsFromEnv } from '../src/build/dockerfile/shell-words.js';
+import { parseDuration, parseStages } from '../src/image-builder/dockerfile/instructions.js';
+import { parseDockerfile } from '../src/image-builder/dockerfile/parser.js';
+import { processWord, splitWords, varsFromEnv } from '../src/image-builder/dockerfile/shell-words.js';
 
 describe('Dockerfile parser', () => {
   it('joins continuations, skips comments inside them and keeps line numbers', () => {

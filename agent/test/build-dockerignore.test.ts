@@ -1,7 +1,7 @@
 /** .dockerignore reading and matching: Go filepath.Match syntax, `**`, `!` exceptions, parent directories. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IgnoreMatcher, readIgnoreFile } from '../src/build/context/dockerignore.js';
+import { IgnoreMatcher, readIgnoreFile } from '../src/image-builder/context/dockerignore.js';
 
 const m = (text: string) => new IgnoreMatcher(readIgnoreFile(text));
 

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BuildOptions } from '@berth/common';
-import { parseStages } from '../src/build/dockerfile/instructions.js';
-import { applyMeta, goDuration, nopCreatedBy, runCommandLine } from '../src/build/meta-steps.js';
-import { planBuild } from '../src/build/plan.js';
+import { parseStages } from '../src/image-builder/dockerfile/instructions.js';
+import { applyMeta, goDuration, nopCreatedBy, runCommandLine } from '../src/image-builder/meta-steps.js';
+import { planBuild } from '../src/image-builder/plan.js';
 
 const opts = (o: Partial<BuildOptions> = {}): BuildOptions => ({
   dockerfile: 'Dockerfile',
@@ -98,7 +98,7 @@ describe('config-only steps', () => {
 
 describe('X-Registry-Config', () => {
   it("picks the credentials of the base image's registry", async () => {
-    const { credentialsFor } = await import('../src/build/image-adapter.js');
+    const { credentialsFor } = await import('../src/image-builder/image-adapter.js');
     const header = Buffer.from(
       JSON.stringify({
         '127.0.0.1:5000': { username: 'u', password: 'p' },

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { lookupUser, RootfsView } from '../src/build/rootfs-view.js';
+import { lookupUser, RootfsView } from '../src/image-builder/rootfs-view.js';
 import { tarHeader, TAR_END } from '../src/util/tar-writer.js';
 
 const IS_ROOT = process.getuid?.() === 0;

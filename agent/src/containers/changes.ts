@@ -5,7 +5,7 @@
 import { closeSync, lstatSync, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { FilesystemChange } from '@berth/common';
-import { RootfsView } from '../build/rootfs-view.js';
+import { RootfsView } from '../image-builder/rootfs-view.js';
 import { opaqueAmong } from '../storage/opaque.js';
 import { ConfinedRoot, fdPath } from './confined-root.js';
 import type { ContainerRecord } from './record.js';

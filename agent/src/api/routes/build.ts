@@ -1,9 +1,9 @@
 /** POST /build (the classic builder's API, as the docker CLI without buildx uses it) and POST /build/prune. */
 import type { BuildOptions, BuildRunHostConfig } from '@berth/common';
-import { DockerfileParseError } from '../../build/dockerfile/parser.js';
-import { ContextError } from '../../build/context/receive.js';
-import { IgnorePatternError } from '../../build/context/dockerignore.js';
-import { BuildRequestError, type BuildService } from '../../build/service.js';
+import { DockerfileParseError } from '../../image-builder/dockerfile/parser.js';
+import { ContextError } from '../../image-builder/context/receive.js';
+import { IgnorePatternError } from '../../image-builder/context/dockerignore.js';
+import { BuildRequestError, type BuildService } from '../../image-builder/service.js';
 import { ApiError, badParameter } from '../errors.js';
 import { openJsonStream, queryBool, queryInt, sendJson, type JsonStream } from '../http.js';
 import type { Router } from '../router.js';
