@@ -9,6 +9,7 @@ export default tseslint.config(
       'bench/out/**',
       '**/dist-test/**',
       'test-output/**',
+      'kube/src/schema/data/**',
     ],
   },
   ...tseslint.configs.recommended,
