@@ -1,4 +1,5 @@
 /** The services berthd is made of, injected into every route module. Each domain owns its state. */
+import type { SystemInfo } from '@berth/common';
 import type { DaemonConfig } from './config.js';
 import type { EventBus } from './events/bus.js';
 import type { Logger } from './log.js';
@@ -10,4 +11,10 @@ export interface Engine {
   readonly events: EventBus;
   readonly startedAt: Date;
   readonly version: string;
+}
+
+/** Extra counts a domain contributes to /info and /system/df. */
+export interface SystemProviders {
+  info(): Promise<Partial<SystemInfo>>;
+  df(verbose: boolean): Promise<Record<string, unknown>>;
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ApiError } from '../src/api/errors.js';
+import { statusOf } from '../src/api/errors.js';
 import {
   mergeEnv,
   mergeWithImage,
@@ -33,7 +33,7 @@ const status = (fn: () => unknown): number => {
   try {
     fn();
   } catch (err) {
-    return (err as ApiError).statusCode;
+    return statusOf(err);
   }
   return 0;
 };

@@ -17,6 +17,7 @@ import { buildReply, parseQuery, TYPE_A } from '../src/network/dns/wire.js';
 import { createNetworking, type Networking } from '../src/network/index.js';
 import { IprouteKernel } from '../src/sys/net.js';
 import type { ContainerNetworkRequest } from '../src/network/types.js';
+import { httpStatus } from './http-status.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 const HAVE_TOOLS =
@@ -204,10 +205,11 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     const addrs = await k.addrs();
     assert.ok(addrs.some((a) => a.dev === nw.manager.names.defaultBridge && a.cidr === `${N(0)}.1/24`));
     assert.match(await nftTable(), /masquerade/);
-    await assert.rejects(nw.networks.create({ Name: 'tnet' }), { statusCode: 409 });
-    await assert.rejects(nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(0)}.0/25` }] } }), {
-      statusCode: 403,
-    });
+    await assert.rejects(nw.networks.create({ Name: 'tnet' }), httpStatus(409));
+    await assert.rejects(
+      nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(0)}.0/25` }] } }),
+      httpStatus(403),
+    );
     await assert.rejects(
       nw.networks.create({ Name: 'x', IPAM: { Config: [{ Subnet: `${N(1)}.5/24` }] } }),
       rx(`it should be ${N(1)}.0/24`),
@@ -337,7 +339,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
         .sort(),
       ['client', 'web'],
     );
-    await assert.rejects(nw.networks.remove('tnet'), { statusCode: 409 });
+    await assert.rejects(nw.networks.remove('tnet'), httpStatus(409));
 
     // Live connect: C joins tnet, gets eth1, becomes resolvable; disconnect takes it away.
     await nw.sandboxes.connect('tnet', 'pub', { Aliases: ['pubalias'] });
@@ -351,7 +353,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       (await inB(['busybox', 'nslookup', 'pubalias', '127.0.0.11'])).out,
       new RegExp(cTnet.replace(/\./g, '\\.')),
     );
-    await assert.rejects(nw.sandboxes.connect('tnet', 'pub', {}), { statusCode: 403 });
+    await assert.rejects(nw.sandboxes.connect('tnet', 'pub', {}), httpStatus(403));
     await nw.sandboxes.disconnect('tnet', 'pub', false);
     assert.doesNotMatch((await sh('nsenter', [`--net=${nsC}`, '--', 'ip', '-o', 'link'])).out, /eth1/);
 
@@ -365,10 +367,10 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
   it('rejects bad requests at register with Docker statuses and leaks nothing on a failed setup', async () => {
     const D = hex('d');
     containers.set(D, { id: D, name: 'bad', running: true });
-    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { networkMode: 'nope' })), { statusCode: 404 });
+    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { networkMode: 'nope' })), httpStatus(404));
     await assert.rejects(
       nw.sandboxes.register(req(D, 'bad', { endpoints: { bridge: { Aliases: ['x'] } } })),
-      { statusCode: 400 },
+      httpStatus(400),
     );
     await assert.rejects(
       nw.sandboxes.register(
@@ -379,12 +381,11 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       ),
       /user configured subnets/,
     );
-    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { portBindings: { '99999/tcp': [] } })), {
-      statusCode: 400,
-    });
-    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { extraHosts: ['nocolon'] })), {
-      statusCode: 400,
-    });
+    await assert.rejects(
+      nw.sandboxes.register(req(D, 'bad', { portBindings: { '99999/tcp': [] } })),
+      httpStatus(400),
+    );
+    await assert.rejects(nw.sandboxes.register(req(D, 'bad', { extraHosts: ['nocolon'] })), httpStatus(400));
 
     // A static network, then a second network whose bridge vanishes under us: setUp fails and rolls back.
     await nw.networks.create({
@@ -420,7 +421,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     await nw.sandboxes.register(
       req(E, 'e', { networkMode: 'snet', endpoints: { snet: { IPAMConfig: { IPv4Address: `${N(8)}.7` } } } }),
     );
-    await assert.rejects(nw.sandboxes.setUp(E), { statusCode: 409 });
+    await assert.rejects(nw.sandboxes.setUp(E), httpStatus(409));
     // Dynamic addresses come from the ip-range.
     await nw.sandboxes.register(req(E, 'e', { networkMode: 'snet' }));
     await nw.sandboxes.setUp(E);

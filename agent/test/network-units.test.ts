@@ -14,6 +14,7 @@ import { NetNames } from '../src/network/names.js';
 import { renderHostRules } from '../src/network/nft-rules.js';
 import { portMap, portRequests } from '../src/network/ports.js';
 import { createLogger } from '../src/log.js';
+import { httpStatus } from './http-status.js';
 
 describe('ipv4', () => {
   it('parses, formats and rejects malformed addresses', () => {
@@ -49,11 +50,11 @@ describe('ipam', () => {
         parseIp('10.213.9.5'),
         'same owner: idempotent',
       );
-      assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.9.5')), { statusCode: 409 });
-      assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.9.7')), { statusCode: 400 }, 'broadcast');
-      assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.10.2')), { statusCode: 400 });
+      assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.9.5')), httpStatus(409));
+      assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.9.7')), httpStatus(400), 'broadcast');
+      assert.throws(() => ipam.allocate('n1', 'c3', parseIp('10.213.10.2')), httpStatus(400));
       for (const o of ['a', 'b', 'c']) ipam.allocate('n1', o);
-      assert.throws(() => ipam.allocate('n1', 'full'), { statusCode: 503 });
+      assert.throws(() => ipam.allocate('n1', 'full'), httpStatus(503));
       ipam.release('n1', parseIp('10.213.9.1')!);
       assert.equal(ipam.holders().length, 5, 'the gateway is never released');
       await ipam.save();
@@ -145,7 +146,7 @@ describe('etc files', () => {
     );
     assert.deepEqual(parseExtraHost('gw:host-gateway'), { name: 'gw', ip: 'host-gateway' });
     assert.deepEqual(parseExtraHost('v6:::1'), { name: 'v6', ip: '::1' });
-    assert.throws(() => parseExtraHost('x:notanip'), { statusCode: 400 });
+    assert.throws(() => parseExtraHost('x:notanip'), httpStatus(400));
   });
 });
 
@@ -167,9 +168,9 @@ describe('ports', () => {
       r.map((x) => `${x.hostIp}:${x.hostPortRange.join('-')}->${x.containerPort}/${x.proto}`),
       ['0.0.0.0:8000-8002->80/tcp', '127.0.0.1:5353-5353->53/udp', '0.0.0.0:0-0->7/udp'],
     );
-    assert.throws(() => portRequests({ '0/tcp': [] }, false, []), { statusCode: 400 });
-    assert.throws(() => portRequests({ '80/tcp': [{ HostPort: '9-1' }] }, false, []), { statusCode: 400 });
-    assert.throws(() => portRequests({ '80/tcp': [{ HostIp: 'nope' }] }, false, []), { statusCode: 400 });
+    assert.throws(() => portRequests({ '0/tcp': [] }, false, []), httpStatus(400));
+    assert.throws(() => portRequests({ '80/tcp': [{ HostPort: '9-1' }] }, false, []), httpStatus(400));
+    assert.throws(() => portRequests({ '80/tcp': [{ HostIp: 'nope' }] }, false, []), httpStatus(400));
     assert.deepEqual(
       portMap(['80/tcp', '81/tcp'], [{ proto: 'tcp', containerPort: 80, hostIp: '0.0.0.0', hostPort: 8000 }]),
       {

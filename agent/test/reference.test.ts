@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { familiarString, formatReference, parseReference } from '../src/images/reference.js';
+import { statusOf } from '../src/api/errors.js';
 
 describe('image references', () => {
   it('normalizes like Docker', () => {
@@ -42,8 +43,7 @@ describe('image references', () => {
     ]) {
       assert.throws(
         () => parseReference(bad),
-        (e: Error & { statusCode?: number }) =>
-          e.statusCode === 400 && /invalid reference format|must be lowercase/.test(e.message),
+        (e: Error) => statusOf(e) === 400 && /invalid reference format|must be lowercase/.test(e.message),
         bad,
       );
     }

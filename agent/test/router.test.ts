@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { Router } from '../src/api/router.js';
 import { resolvePath } from '../src/api/server.js';
 import { parseFilters } from '../src/api/http.js';
+import { statusOf } from '../src/api/errors.js';
 
 describe('Router', () => {
   const noop = () => undefined;
@@ -52,7 +53,7 @@ describe('parseFilters', () => {
   it('rejects malformed filters with a 400', () => {
     assert.throws(
       () => parseFilters(new URLSearchParams({ filters: '{' })),
-      (e: Error & { statusCode?: number }) => e.statusCode === 400,
+      (e: Error) => statusOf(e) === 400,
     );
   });
 });

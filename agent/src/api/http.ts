@@ -1,6 +1,9 @@
 /** Request/response helpers shared by every route module. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badParameter } from './errors.js';
+import type { Filters } from '../util/filters.js';
+
+export { checkFilters, matchLabels, type Filters } from '../util/filters.js';
 
 export const MAX_JSON_BODY = 8 * 1024 * 1024;
 
@@ -56,8 +59,6 @@ export function queryInt(q: URLSearchParams, name: string, dflt?: number): numbe
   return n;
 }
 
-export type Filters = Map<string, string[]>;
-
 /**
  * Docker filters: `{"label":["a=b"]}`; older clients send `{"label":{"a=b":true}}`. Unknown keys are
  * rejected by `checkFilters` as dockerd does.
@@ -83,23 +84,6 @@ export function parseFilters(q: URLSearchParams): Filters {
     else throw badParameter(`invalid filter '${k}'`);
   }
   return out;
-}
-
-export function checkFilters(f: Filters, allowed: readonly string[]): void {
-  for (const k of f.keys()) if (!allowed.includes(k)) throw badParameter(`invalid filter '${k}'`);
-}
-
-/** Matches `label` filters: `key` or `key=value`, all must hold. */
-export function matchLabels(
-  labels: Record<string, string> | null | undefined,
-  wanted: string[] | undefined,
-): boolean {
-  if (!wanted) return true;
-  return wanted.every((w) => {
-    const eq = w.indexOf('=');
-    if (eq < 0) return labels?.[w] !== undefined;
-    return labels?.[w.slice(0, eq)] === w.slice(eq + 1);
-  });
 }
 
 /** A newline-delimited JSON stream (pull/push/build progress, events). */

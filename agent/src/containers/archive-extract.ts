@@ -29,7 +29,7 @@ import {
   type Stats,
 } from 'node:fs';
 import path from 'node:path';
-import { ApiError, badParameter, notFound } from '../api/errors.js';
+import { badParameter, internal, notFound } from '../errors.js';
 import type { TarEntry, TarSink } from '../storage/tar-parse.js';
 import { ConfinedRoot, fdPath, O_PATH, type Resolved } from './confined-root.js';
 
@@ -184,7 +184,7 @@ export class ContainerExtractor implements TarSink {
               ? ['-m', '600', at, 'p']
               : [at, e.type === 'char' ? 'c' : 'b', String(e.devmajor), String(e.devminor)];
           const res = spawnSync('mknod', args);
-          if (res.status !== 0) throw new ApiError(500, `mknod ${e.name}: ${res.stderr.toString().trim()}`);
+          if (res.status !== 0) throw internal(`mknod ${e.name}: ${res.stderr.toString().trim()}`);
           this.own(r, e);
           return;
         }

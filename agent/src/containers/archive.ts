@@ -7,7 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import type { PathStat } from '@berth/common';
-import { notFound } from '../api/errors.js';
+import { notFound } from '../errors.js';
 import { TarStreamWriter, type TarEntry } from '../util/tar-writer.js';
 import { ConfinedRoot, fdPath } from './confined-root.js';
 

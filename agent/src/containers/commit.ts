@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ContainerConfig } from '@berth/common';
-import { badParameter } from '../api/errors.js';
+import { badParameter } from '../errors.js';
 import { opaqueAmong } from '../storage/opaque.js';
 import { ConfinedRoot } from './confined-root.js';
 import { writeTree } from './archive.js';

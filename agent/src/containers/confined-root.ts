@@ -20,7 +20,7 @@ import {
   readlinkSync,
   type Stats,
 } from 'node:fs';
-import { badParameter } from '../api/errors.js';
+import { badParameter } from '../errors.js';
 
 const MAX_LINKS = 40;
 /** O_PATH: an fd that names an inode without opening it (fstat and /proc/self/fd reopen work). Linux value. */

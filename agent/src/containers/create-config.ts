@@ -11,7 +11,7 @@ import type {
   ImageContainerConfig,
   RestartPolicy,
 } from '@berth/common';
-import { badParameter } from '../api/errors.js';
+import { badParameter } from '../errors.js';
 import { parseSignal } from './units.js';
 
 type Shape = 'string' | 'number' | 'boolean' | 'strings' | 'record' | 'object' | 'array';

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ExecConfig, ExecInspect } from '@berth/common';
-import { badParameter, conflict, notFound } from '../api/errors.js';
+import { badParameter, conflict, notFound } from '../errors.js';
 import type { ExecHandle } from '../runtime/types.js';
 import { mergeEnv } from './create-config.js';
 import type { ContainerDeps } from './deps.js';

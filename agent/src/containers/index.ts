@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import type { ContainerInspect, SystemInfo } from '@berth/common';
-import type { SystemProviders } from '../api/routes/system.js';
+import type { SystemProviders } from '../engine.js';
 import { dirSize } from '../volumes/du.js';
 import type { ContainerApi } from './api-port.js';
 import type { ContainerDeps } from './deps.js';

@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { ApiError, internal } from '../api/errors.js';
+import { badParameter, conflict, internal } from '../errors.js';
 import {
   RuntimeError,
   type AttachOptions,
@@ -95,7 +95,7 @@ export class Lifecycle {
   private lookupPid = (ref: string): number => {
     const other = this.d.store.get(ref);
     if (!isRunning(other.state))
-      throw new ApiError(409, `cannot join namespaces of container ${ref}: it is not running`);
+      throw conflict(`cannot join namespaces of container ${ref}: it is not running`);
     return other.state.pid;
   };
 
@@ -189,7 +189,7 @@ export class Lifecycle {
       this.waiters.exited(rec.id, { StatusCode: code, Error: null });
       // As dockerd: a --rm container that fails to start is removed (`docker run --rm` waits for that).
       if (rec.hostConfig.AutoRemove) void this.hooks.autoRemove(rec).catch(() => undefined);
-      if (err instanceof RuntimeError) throw new ApiError(code === 125 ? 500 : 400, e.message);
+      if (err instanceof RuntimeError) throw code === 125 ? internal(e.message) : badParameter(e.message);
       throw err;
     }
   }

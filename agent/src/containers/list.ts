@@ -1,6 +1,6 @@
 /** `GET /containers/json` filtering, as dockerd's (status, label, name, id, ancestor, exited, before, since...). */
-import { badParameter } from '../api/errors.js';
-import { checkFilters, matchLabels, type Filters } from '../api/http.js';
+import { badParameter } from '../errors.js';
+import { checkFilters, matchLabels, type Filters } from '../util/filters.js';
 import type { ContainerRecord } from './record.js';
 import { Status } from './state.js';
 

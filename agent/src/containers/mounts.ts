@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { HostConfig, MountSpec } from '@berth/common';
-import { badParameter } from '../api/errors.js';
+import { badParameter } from '../errors.js';
 import type { MountRecord } from './record.js';
 import { parseBytes } from './units.js';
 

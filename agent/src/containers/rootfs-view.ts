@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { hostSys, type Sys } from '../sys/sys.js';
-import { internal } from '../api/errors.js';
+import { internal } from '../errors.js';
 import type { ContainerDeps } from './deps.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { ContainerRecord } from './record.js';

@@ -9,7 +9,7 @@ import type {
   Resources,
   RestartPolicy,
 } from '@berth/common';
-import { badParameter, conflict, notFound } from '../api/errors.js';
+import { badParameter, conflict, notFound } from '../errors.js';
 import {
   validateCreateBody,
   mergeWithImage,
@@ -17,6 +17,7 @@ import {
   validateRestartPolicy,
   validateSysctls,
 } from './create-config.js';
+import { NoSuchContainerError } from '../runtime/types.js';
 import type { ContainerDeps } from './deps.js';
 import { Lifecycle, type LifecycleHooks } from './lifecycle.js';
 import { planMounts } from './mounts.js';
@@ -171,7 +172,7 @@ export class Containers {
         throw conflict(`removal of container ${rec.id} is already in progress`);
       rec.state.status = Status.Removing;
       await this.d.runtime.delete(rec.id).catch((err: Error) => {
-        if (!/no such container/i.test(err.message)) throw err;
+        if (!(err instanceof NoSuchContainerError)) throw err;
       });
       await this.d.network
         .unregister(rec.id)

@@ -1,6 +1,6 @@
 /** A container record (+ its image and resolved user) → the runtime's RuntimeSpec. Pure: no I/O. */
 import type { HostConfig } from '@berth/common';
-import { badParameter } from '../api/errors.js';
+import { badParameter } from '../errors.js';
 import {
   DOCKER_DEFAULT_CAPS,
   DOCKER_MASKED_PATHS,

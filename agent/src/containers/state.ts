@@ -4,7 +4,7 @@
  * with dockerd's wording.
  */
 import type { ContainerStatus } from '@berth/common';
-import { conflict } from '../api/errors.js';
+import { conflict } from '../errors.js';
 
 export const Status = {
   Created: 'created',

@@ -1,7 +1,7 @@
 /** Docker's stdio wire helpers: 8-byte multiplexed frames, detach-key scanning, hijacked connections. */
 import type { ServerResponse } from 'node:http';
 import type { Duplex, Writable } from 'node:stream';
-import { badParameter } from '../api/errors.js';
+import { badParameter } from '../errors.js';
 
 export const STDIN = 0;
 export const STDOUT = 1;

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { badParameter, conflict, notFound } from '../api/errors.js';
+import { badParameter, conflict, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readJson, removeStaleTemps, removeTree, writeJsonAtomic } from '../util/fs-atomic.js';
 import type { ContainerRecord } from './record.js';

@@ -1,6 +1,6 @@
 /** Docker's string units: sizes ("64m", go-units RAMInBytes), signals ("SIGTERM", "TERM", "15"). */
 import os from 'node:os';
-import { badParameter } from '../api/errors.js';
+import { badParameter } from '../errors.js';
 
 const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i;
 const MULT: Record<string, number> = {

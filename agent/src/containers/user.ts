@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { ApiError } from '../api/errors.js';
+import { badParameter, type EngineError } from '../errors.js';
 
 export interface ResolvedUser {
   uid: number;
@@ -63,8 +63,8 @@ function parseGroup(text: string | undefined): GroupEntry[] {
 
 const MAX_ID = 2 ** 31 - 1;
 
-function userError(msg: string): ApiError {
-  return new ApiError(400, msg);
+function userError(msg: string): EngineError {
+  return badParameter(msg);
 }
 
 export async function resolveUser(

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { ApiError, badParameter } from '../api/errors.js';
+import { badParameter, internal } from '../errors.js';
 import { LayerError } from '../storage/extract.js';
 import { TarFormatError } from '../storage/tar-parse.js';
 import type { ImageContainerConfig } from '@berth/common';
@@ -74,7 +74,7 @@ export function fetchTarball(url: URL, signal: AbortSignal, hops = 0): Promise<R
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
         if (hops >= MAX_REDIRECTS)
-          return reject(new ApiError(500, `Get "${url.href}": stopped after ${MAX_REDIRECTS} redirects`));
+          return reject(internal(`Get "${url.href}": stopped after ${MAX_REDIRECTS} redirects`));
         let next: URL;
         try {
           next = importUrl(new URL(res.headers.location, url).href);
@@ -86,14 +86,11 @@ export function fetchTarball(url: URL, signal: AbortSignal, hops = 0): Promise<R
       if (status < 200 || status >= 300) {
         res.resume();
         return reject(
-          new ApiError(
-            500,
-            `failed to GET ${url.href} with status ${status} ${res.statusMessage ?? ''}`.trim(),
-          ),
+          internal(`failed to GET ${url.href} with status ${status} ${res.statusMessage ?? ''}`.trim()),
         );
       }
       resolve(res);
     });
-    req.on('error', (err) => reject(new ApiError(500, `Get "${url.href}": ${err.message}`)));
+    req.on('error', (err) => reject(internal(`Get "${url.href}": ${err.message}`)));
   });
 }

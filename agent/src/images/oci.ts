@@ -1,6 +1,6 @@
 /** OCI / Docker distribution formats: media types, manifests, indexes, image configs, platform choice. */
 import type { ImageContainerConfig } from '@berth/common';
-import { GOARCH } from '../api/routes/system.js';
+import { goArch } from '../platform.js';
 
 export const MT = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -88,7 +88,7 @@ export class FormatError extends Error {}
 
 /** The daemon's platform, as registries spell it. */
 export function daemonPlatform(): Platform {
-  const architecture = GOARCH[process.arch] ?? process.arch;
+  const architecture = goArch();
   return architecture === 'arm64'
     ? { os: 'linux', architecture, variant: 'v8' }
     : { os: 'linux', architecture };

@@ -3,7 +3,7 @@
  * parallel while streaming dockerd's progress lines. Errors before the first progress line are HTTP errors
  * (404/401/500 JSON); after it they are in-band, as dockerd does.
  */
-import { ApiError, notFound } from '../api/errors.js';
+import { EngineError, internal, notFound } from '../errors.js';
 import type { LayerMeta } from '../storage/layers.js';
 import { chainIds } from '../storage/layers.js';
 import {
@@ -35,28 +35,26 @@ export interface PullRequest {
 
 /** Maps registry failures to dockerd's messages and status codes. */
 export function pullError(err: unknown, ref: Reference): Error {
-  if (err instanceof ApiError) return err;
+  if (err instanceof EngineError) return err;
   const fam = familiarName(ref);
   // Not 401: the docker CLI answers a 401 from pull by prompting for a login; dockerd does not send one.
   if (err instanceof RegistryAuthError) {
     if (err.codes.includes('DENIED') || err.codes.includes('UNAUTHORIZED'))
-      return new ApiError(
-        404,
+      return notFound(
         `pull access denied for ${fam}, repository does not exist or may require 'docker login': ${err.message}`,
       );
-    return new ApiError(500, err.message);
+    return internal(err.message);
   }
   if (err instanceof RegistryError) {
     if (err.codes.includes('NAME_UNKNOWN') || err.codes.includes('DENIED'))
-      return new ApiError(
-        404,
+      return notFound(
         `pull access denied for ${fam}, repository does not exist or may require 'docker login': ${err.message}`,
       );
     if (err.codes.includes('MANIFEST_UNKNOWN') || err.status === 404)
-      return new ApiError(404, `manifest for ${familiarString(ref)} not found: ${err.message}`);
-    return new ApiError(500, err.message);
+      return notFound(`manifest for ${familiarString(ref)} not found: ${err.message}`);
+    return internal(err.message);
   }
-  if (err instanceof ConnectError || err instanceof FormatError) return new ApiError(500, err.message);
+  if (err instanceof ConnectError || err instanceof FormatError) return internal(err.message);
   return err as Error;
 }
 
@@ -132,8 +130,7 @@ export async function pullImage(
   }
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length)
-    throw new ApiError(
-      500,
+    throw internal(
       `layers from manifest don't match image configuration (${manifest.layers.length} layers, ${diffIds.length} diff ids)`,
     );
   const chains = chainIds(diffIds);

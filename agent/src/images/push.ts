@@ -4,7 +4,7 @@
  * The manifest we pulled is pushed byte for byte when we still hold all of its blobs, so digests are stable.
  */
 import { Transform } from 'node:stream';
-import { ApiError, notFound } from '../api/errors.js';
+import { EngineError, internal, notFound } from '../errors.js';
 import { Semaphore } from './layer-fetch.js';
 import { parseManifest } from './oci.js';
 import { progress, shortId, status, type ProgressOut } from './progress.js';
@@ -24,16 +24,15 @@ export interface PushRequest {
 }
 
 function pushError(err: unknown, ref: Reference): Error {
-  if (err instanceof ApiError) return err;
+  if (err instanceof EngineError) return err;
   if (err instanceof RegistryAuthError || (err instanceof RegistryError && err.codes.includes('DENIED')))
-    return new ApiError(
-      500,
+    return internal(
       err.codes.includes('DENIED') || err.codes.includes('UNAUTHORIZED')
         ? `denied: requested access to the resource is denied (${err.message})`
         : err.message,
     );
-  if (err instanceof RegistryError) return new ApiError(500, err.message);
-  if (err instanceof ConnectError) return new ApiError(500, err.message);
+  if (err instanceof RegistryError) return internal(err.message);
+  if (err instanceof ConnectError) return internal(err.message);
   void ref;
   return err as Error;
 }

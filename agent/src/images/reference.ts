@@ -2,7 +2,7 @@
  * Image references with Docker's normalization rules (distribution/reference):
  * `busybox` → docker.io/library/busybox:latest, `host:port/a/b:tag`, `name@sha256:…`.
  */
-import { ApiError } from '../api/errors.js';
+import { EngineError } from '../errors.js';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 const LEGACY_DOMAIN = 'index.docker.io';
@@ -25,9 +25,9 @@ export interface Reference {
   digest?: string;
 }
 
-export class ReferenceError extends ApiError {
+export class ReferenceError extends EngineError {
   constructor(message: string) {
-    super(400, message);
+    super('InvalidParameter', message);
     this.name = 'ReferenceError';
   }
 }

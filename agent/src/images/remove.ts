@@ -1,6 +1,6 @@
 /** docker rmi and docker image prune, with dockerd's untag-vs-delete rules and 409 conflicts. */
 import type { ImageDeleteItem, ImagePruneResponse } from '@berth/common';
-import { conflict, notFound } from '../api/errors.js';
+import { conflict, notFound } from '../errors.js';
 import { familiarString, formatReference, parseReference, repoName, type Reference } from './reference.js';
 import type { ImageService } from './service.js';
 import type { ImageRecord } from './store.js';

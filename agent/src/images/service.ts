@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { promises as fsp } from 'node:fs';
-import { badParameter, notFound } from '../api/errors.js';
+import { badParameter, notFound } from '../errors.js';
 import type { Engine } from '../engine.js';
 import type { Logger } from '../log.js';
 import { chainIds as toChainIds, LayerStore, type LayerMeta } from '../storage/layers.js';

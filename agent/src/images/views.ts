@@ -1,5 +1,6 @@
 /** Engine API projections of image records: /images/json, /images/{name}/json, history, df. */
 import type { HistoryItem, ImageInspect, ImageSummary } from '@berth/common';
+import type { SystemProviders } from '../engine.js';
 import type { HistoryEntry } from './oci.js';
 import type { ImageService } from './service.js';
 import type { ImageRecord } from './store.js';
@@ -92,4 +93,18 @@ export function history(svc: ImageService, img: ImageRecord): HistoryItem[] {
     items[0]!.Tags = svc.repoTags(img);
   }
   return items;
+}
+
+/** The images' part of /info and /system/df. */
+export function imageSystemProvider(svc: ImageService): SystemProviders {
+  return {
+    info: async () => ({ Images: svc.store.all().length }),
+    df: async () => {
+      const counts = layerUseCounts(svc);
+      return {
+        LayersSize: svc.layers.all().reduce((n, l) => n + l.size, 0),
+        Images: svc.store.all().map((i) => summary(svc, i, counts)),
+      };
+    },
+  };
 }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { EndpointSettings } from '@berth/common';
-import { badParameter, notFound } from '../api/errors.js';
+import { badParameter, notFound } from '../errors.js';
 import { isValidMac, parseIp } from './ipv4.js';
 import type { NetworkManager } from './manager.js';
 import { portRequests } from './ports.js';

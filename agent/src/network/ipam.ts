@@ -3,7 +3,7 @@
  * after every change; an address belongs to an owner (a container id, or 'gateway'/'aux:<name>'). Reconcile
  * drops owners nobody accounts for, so a crash between this file and the endpoint state leaks nothing.
  */
-import { ApiError, badParameter, conflict } from '../api/errors.js';
+import { badParameter, conflict, unavailable } from '../errors.js';
 import { readJson, writeJsonAtomic } from '../util/fs-atomic.js';
 import { broadcast, contains, formatCidr, formatIp, overlaps, parseCidr, size, type Cidr } from './ipv4.js';
 
@@ -107,7 +107,7 @@ export class Ipam {
         return ip >>> 0;
       }
     }
-    throw new ApiError(503, `no available IPv4 addresses on this network's address pools: ${p.subnet}`);
+    throw unavailable(`no available IPv4 addresses on this network's address pools: ${p.subnet}`);
   }
 
   release(networkId: string, ip: number): void {

@@ -1,7 +1,7 @@
 /** The API's networks: create, list with filters, inspect, remove, prune, as dockerd's bridge driver. */
 import type { Network, NetworkContainer, NetworkCreateRequest } from '@berth/common';
-import { ApiError, badParameter, conflict, forbidden, notFound } from '../api/errors.js';
-import { matchLabels, type Filters } from '../api/http.js';
+import { badParameter, conflict, EngineError, forbidden, internal, notFound } from '../errors.js';
+import { matchLabels, type Filters } from '../util/filters.js';
 import { requireNetwork } from './attach-plan.js';
 import { cidrAddress, contains, formatCidr, formatIp, parseCidr, parseIp, type Cidr } from './ipv4.js';
 import { DEFAULT_ADDRESS_POOLS, newId, type NetworkManager } from './manager.js';
@@ -146,9 +146,9 @@ export class Networks {
         m.store.networks.delete(id);
         m.ipam.removePool(id);
         await m.removeNetworkKernel(rec).catch(() => undefined);
-        throw err instanceof ApiError
+        throw err instanceof EngineError
           ? err
-          : new ApiError(500, `failed to create network ${req.Name}: ${(err as Error).message}`);
+          : internal(`failed to create network ${req.Name}: ${(err as Error).message}`);
       }
       m.publish('create', rec);
       return { Id: id, Warning: '' };

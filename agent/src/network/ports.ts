@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { PortMap } from '@berth/common';
-import { ApiError, badParameter } from '../api/errors.js';
+import { badParameter, internal } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseIp } from './ipv4.js';
 import type { PublishedPort } from './state.js';
@@ -151,8 +151,7 @@ export class PortReservations {
       (lastErr as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE'
         ? 'port is already allocated'
         : ((lastErr as Error | undefined)?.message ?? 'failed');
-    throw new ApiError(
-      500,
+    throw internal(
       `driver failed programming external connectivity on endpoint: Bind for ${r.hostIp}:${shown} failed: ${why}`,
     );
   }

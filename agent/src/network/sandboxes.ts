@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { EndpointSettings, NetworkSettings, Port } from '@berth/common';
-import { ApiError, badParameter, conflict, forbidden, notFound } from '../api/errors.js';
+import { badParameter, conflict, forbidden, notFound } from '../errors.js';
 import { attachmentFor, parseExtraHost, planContainer, requireNetwork } from './attach-plan.js';
 import { renderHosts, renderResolvConf } from './etc-files.js';
 import { formatIp, macForIp, parseIp } from './ipv4.js';
@@ -295,7 +295,7 @@ export class Sandboxes implements ContainerNetworking {
       const rec = this.store.containers.get(id);
       if (!rec) throw notFound(`No such container: ${containerRef}`);
       const att = rec.attachments.find((a) => a.networkId === n.id);
-      if (!att) throw new ApiError(403, `container ${id.slice(0, 12)} is not connected to network ${n.name}`);
+      if (!att) throw forbidden(`container ${id.slice(0, 12)} is not connected to network ${n.name}`);
       const ep = rec.sandbox?.endpoints.find((e) => e.networkId === n.id);
       if (ep && rec.sandbox) {
         await tolerateMissing(() => m.kernel.ip([`link del ${ep.hostVeth}`]));

@@ -4,7 +4,7 @@
  * endpoints, addresses, published ports, DNS names and the /etc/hosts and /etc/resolv.conf contents.
  *
  * Lifecycle, called by containers/:
- *   create  → register(req)          validates (ApiError 400/404/409) and records the request
+ *   create  → register(req)          validates (throws InvalidParameter/NotFound/Conflict) and records the request
  *   start   → setUp(id)              → SandboxSetup: put `net` into RuntimeSpec.namespaces.net, write `etc`
  *   exit    → tearDown(id)           idempotent; also after a failed start
  *   rm      → unregister(id)

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Volume, VolumeCreateOptions } from '@berth/common';
-import { badParameter, conflict, notFound } from '../api/errors.js';
+import { badParameter, conflict, notFound } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log.js';
 import { readJson, removeStaleTemps, tempPathFor, writeJsonAtomic } from '../util/fs-atomic.js';

@@ -4,7 +4,7 @@ import { DockerfileParseError } from '../../image-builder/dockerfile/parser.js';
 import { ContextError } from '../../image-builder/context/receive.js';
 import { IgnorePatternError } from '../../image-builder/context/dockerignore.js';
 import { BuildRequestError, type BuildService } from '../../image-builder/service.js';
-import { ApiError, badParameter } from '../errors.js';
+import { badParameter } from '../errors.js';
 import { openJsonStream, queryBool, queryInt, sendJson, type JsonStream } from '../http.js';
 import type { Router } from '../router.js';
 
@@ -112,8 +112,7 @@ export function registerBuildRoutes(r: Router, service: BuildService): void {
         err instanceof IgnorePatternError
       ) {
         throw badParameter(err.message);
-      } else if (err instanceof ApiError) throw err;
-      else throw err;
+      } else throw err;
     }
     stream?.end();
   });

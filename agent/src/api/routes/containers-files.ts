@@ -9,7 +9,7 @@ import type { ContainerRecord } from '../../containers/record.js';
 import { changes, mountpointFilter } from '../../containers/changes.js';
 import { commitContainer } from '../../containers/commit.js';
 import { TarParser } from '../../storage/tar-parse.js';
-import { ApiError, badParameter, notFound } from '../errors.js';
+import { badParameter, EngineError, forbidden, notFound } from '../errors.js';
 import { queryBool, readJsonBody, sendJson } from '../http.js';
 import type { Router } from '../router.js';
 
@@ -61,7 +61,7 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
       rec.hostConfig.ReadonlyRootfs &&
       !rec.mounts.some((m) => m.rw && (abs === m.destination || abs.startsWith(m.destination + '/')))
     )
-      throw new ApiError(403, 'container rootfs is marked read-only');
+      throw forbidden('container rootfs is marked read-only');
     const opts = {
       noOverwriteDirNonDir: queryBool(ctx.query, 'noOverwriteDirNonDir'),
       copyUidGid: queryBool(ctx.query, 'copyUIDGID'),
@@ -80,7 +80,7 @@ export function registerContainerFileRoutes(r: Router, c: ContainerApi): void {
         x.finish();
       } catch (err) {
         x.abort();
-        if (err instanceof ApiError) throw err;
+        if (err instanceof EngineError) throw err;
         throw badParameter(`invalid archive: ${(err as Error).message}`);
       }
     });

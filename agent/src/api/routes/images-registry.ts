@@ -17,7 +17,7 @@ import { RegistryAuthError, RegistryClient, RegistryError } from '../../images/r
 import { endpointsFor, loginDomain } from '../../images/registry/endpoints.js';
 import { ConnectError, header } from '../../images/registry/http.js';
 import type { Platform } from '../../images/oci.js';
-import { ApiError, badParameter, unauthorized } from '../errors.js';
+import { badParameter, internal, unauthorized } from '../errors.js';
 import { openJsonStream, readJsonBody, sendJson } from '../http.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -140,7 +140,7 @@ export function registerImageRegistryRoutes(r: Router, svc: ImageService): void 
             : err.message,
         );
       }
-      if (err instanceof RegistryError || err instanceof ConnectError) throw new ApiError(500, err.message);
+      if (err instanceof RegistryError || err instanceof ConnectError) throw internal(err.message);
       throw err;
     }
     sendJson(ctx.res, 200, { Status: 'Login Succeeded', IdentityToken: '' });

@@ -9,7 +9,6 @@ import { parseTimestamp } from '../../events/bus.js';
 import { badParameter, notImplemented } from '../errors.js';
 import { checkFilters, matchLabels, parseFilters, queryBool, sendJson, type Filters } from '../http.js';
 import type { Router } from '../router.js';
-import type { SystemProviders } from './system.js';
 
 /** Docker's path.Match-style glob on familiar references: `*` does not cross `/`. */
 function glob(pattern: string): RegExp {
@@ -70,19 +69,6 @@ export function listImages(svc: ImageService, f: Filters, all: boolean, sharedSi
     out.push(summary(svc, img, counts));
   }
   return out.sort((a, b) => b.Created - a.Created || a.Id.localeCompare(b.Id));
-}
-
-export function imageSystemProvider(svc: ImageService): SystemProviders {
-  return {
-    info: async () => ({ Images: svc.store.all().length }),
-    df: async () => {
-      const counts = layerUseCounts(svc);
-      return {
-        LayersSize: svc.layers.all().reduce((n, l) => n + l.size, 0),
-        Images: svc.store.all().map((i) => summary(svc, i, counts)),
-      };
-    },
-  };
 }
 
 export function registerImageRoutes(r: Router, svc: ImageService): void {

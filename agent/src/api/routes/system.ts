@@ -2,20 +2,12 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
 import { API_VERSION, MIN_API_VERSION, type SystemInfo, type SystemVersion } from '@berth/common';
-import type { Engine } from '../../engine.js';
+import type { Engine, SystemProviders } from '../../engine.js';
+import { goArch } from '../../platform.js';
 import { EVENT_FILTER_KEYS, eventMatches, parseTimestamp } from '../../events/bus.js';
 import { badParameter } from '../errors.js';
 import { checkFilters, openJsonStream, parseFilters, sendJson } from '../http.js';
 import type { Router } from '../router.js';
-
-export const GOARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-};
 
 function osRelease(): string {
   try {
@@ -33,12 +25,6 @@ export function cgroupVersion(): '1' | '2' {
   } catch {
     return '1';
   }
-}
-
-/** Extra counts other domains contribute to /info and /system/df. */
-export interface SystemProviders {
-  info(): Promise<Partial<SystemInfo>>;
-  df(verbose: boolean): Promise<Record<string, unknown>>;
 }
 
 /** /_ping and /version: they need no engine state, so they are served while the rest still loads. */
@@ -69,7 +55,7 @@ export function registerPingRoutes(r: Router, engine: Engine): void {
             ApiVersion: API_VERSION,
             MinAPIVersion: MIN_API_VERSION,
             Os: 'linux',
-            Arch: GOARCH[process.arch] ?? process.arch,
+            Arch: goArch(),
             KernelVersion: os.release(),
             NodeVersion: process.version,
           },
@@ -81,7 +67,7 @@ export function registerPingRoutes(r: Router, engine: Engine): void {
       GitCommit: 'berth',
       GoVersion: `node${process.version}`,
       Os: 'linux',
-      Arch: GOARCH[process.arch] ?? process.arch,
+      Arch: goArch(),
       KernelVersion: os.release(),
       BuildTime: engine.startedAt.toISOString(),
     };

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { notFound } from '../../api/errors.js';
+import { notFound } from '../../errors.js';
 import { TarStreamWriter, type TarEntry } from '../../util/tar-writer.js';
 import { MT, type Descriptor } from '../oci.js';
 import {

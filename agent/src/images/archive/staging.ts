@@ -10,11 +10,11 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { TarFormatError, TarParser, type TarEntry } from '../../storage/tar-parse.js';
+import { EngineError } from '../../errors.js';
 
-export class ArchiveError extends Error {
-  readonly statusCode = 400;
+export class ArchiveError extends EngineError {
   constructor(message: string) {
-    super(message);
+    super('InvalidParameter', message);
     this.name = 'ArchiveError';
   }
 }

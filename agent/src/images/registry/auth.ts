@@ -1,5 +1,5 @@
 /** Registry credentials: X-Registry-Auth decoding, WWW-Authenticate challenges, bearer tokens. */
-import { badParameter } from '../../api/errors.js';
+import { badParameter } from '../../errors.js';
 
 export interface Credentials {
   username?: string;
