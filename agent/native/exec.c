@@ -1,7 +1,8 @@
 /* "berth-shim exec <specfile>": runs one process inside a running container, spawned (not detached) by
  * berthd with the process's stdio on fds 0-2 and a control socket on fd 3:
  *   out: "pid <hostpid>\n" once exec'd | "error <code> <msg>\n";  then "exit <code> <signal>\n"
- *   in:  "resize <rows> <cols>\n"
+ *   in:  "resize <rows> <cols>\n" | "hangup\n" (the client's terminal went away: close the PTY master, so the
+ *        kernel hangs the terminal up and SIGHUPs the session, as closing a terminal window does)
  * The helper itself never enters the container's namespaces (a forked child does, then clones the process
  * as our sibling-child with CLONE_PARENT), so nothing of berthd's side is visible inside. */
 #include "shim.h"
@@ -161,6 +162,10 @@ int shim_exec(const char *specpath) {
         if (sscanf(line, "resize %d %d", &r, &co) == 2 && master >= 0) {
           struct winsize ws = {.ws_row = (unsigned short)r, .ws_col = (unsigned short)co};
           ioctl(master, TIOCSWINSZ, &ws);
+        } else if (!strcmp(line, "hangup") && master >= 0) {
+          close(master);
+          master = -1;
+          in_open = 0;
         }
       } else line[ll++] = c;
     }

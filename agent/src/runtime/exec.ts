@@ -92,6 +92,9 @@ export async function startExec(
     resize: async ({ rows, cols }) => {
       if (!ctl.destroyed) ctl.write(`resize ${rows} ${cols}\n`);
     },
+    hangup: () => {
+      if (proc.terminal && !ctl.destroyed) ctl.write('hangup\n');
+    },
     kill: (signal) => {
       try {
         process.kill(hostPid, signal);

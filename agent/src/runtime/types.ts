@@ -260,6 +260,8 @@ export interface ExecHandle {
   /** Undefined with a terminal (everything goes to stdout). */
   stderr: Readable | undefined;
   resize(size: { rows: number; cols: number }): Promise<void>;
+  /** With a terminal: hang it up (its session gets SIGHUP, as when a terminal window closes). */
+  hangup(): void;
   kill(signal: NodeJS.Signals | number): void;
   /** Resolves when the process exits and its output streams have ended. */
   exit: Promise<ExitStatus>;

@@ -60,8 +60,26 @@ export function registerExecRoutes(r: Router, c: ContainerApi): void {
       else errStream.resume();
     }
     h.stdin.on('error', () => undefined);
+    let detached = false;
+    let exited = false;
+    void h.exit.finally(() => (exited = true)).catch(() => undefined);
+    // A terminal whose client went away without detaching (a closed dashboard tab, a killed CLI) is hung
+    // up, as closing a terminal window does; otherwise each closed session would leave a shell behind. A
+    // terminal's stdin has no end of its own (^D is a byte), so its connection's end means the client left.
+    const hangup = () => {
+      if (!detached && !exited) h.hangup();
+    };
+    if (tty) {
+      const conn = client.input ?? ctx.res;
+      conn.once('close', hangup);
+      conn.once('error', hangup);
+      if (cfg.OpenStdin) client.input?.once('end', hangup);
+    }
     if (cfg.OpenStdin) {
-      const scanner = new DetachScanner(keys, h.stdin, () => client.close());
+      const scanner = new DetachScanner(keys, h.stdin, () => {
+        detached = true;
+        client.close();
+      });
       if (client.head.length) scanner.push(client.head);
       client.input?.on('data', (d: Buffer) => scanner.push(d));
       client.input?.on('end', () => h.stdin.end());
