@@ -23,6 +23,11 @@ export interface EngineResponse {
 export interface StreamRequest extends EngineRequest {
   /** Ask the engine to upgrade the connection (`Upgrade: tcp`) and carry stdin both ways. */
   hijack?: boolean;
+  /**
+   * The body follows the request as this many bytes of the stream's writes (the web bridge's binary frames:
+   * a JSON message cannot carry a build context or an archive); later writes are stdin of a hijack.
+   */
+  bodyLength?: number;
 }
 
 export type StreamEvent =

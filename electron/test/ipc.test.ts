@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -118,6 +119,18 @@ describe('engine streams over IPC (against an HTTP server on a unix socket)', ()
     dir = mkdtempSync(path.join(os.tmpdir(), 'berth-ipc-'));
     const socketPath = path.join(dir, 'engine.sock');
     server = http.createServer((req, res) => {
+      // Build contexts, archive uploads and image loads: answer with the digest of the bytes received.
+      if (/^\/v1\.44\/(build|images\/load|containers\/c\/archive)/.test(req.url ?? '')) {
+        const h = createHash('sha256');
+        let n = 0;
+        req.on('data', (d: Buffer) => (h.update(d), (n += d.length)));
+        req.on('end', () =>
+          res
+            .writeHead(200, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify({ sha256: h.digest('hex'), length: n, type: req.headers['content-type'] })),
+        );
+        return;
+      }
       if (req.url === '/v1.44/version')
         return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ApiVersion":"1.44"}');
       if (req.url?.startsWith('/v1.44/events')) {
@@ -201,5 +214,66 @@ describe('engine streams over IPC (against an HTTP server on a unix socket)', ()
     reg.closeOwnedBy(7);
     await waitFor(() => events.some((e) => e.kind === 'end'));
     assert.equal(reg.size, 0);
+  });
+
+  test('binary bodies cross IPC intact: one-shot (archive upload) and streamed (build context)', async () => {
+    const blob = new Uint8Array(70_000);
+    for (let i = 0; i < blob.length; i++) blob[i] = (i * 7 + (i >> 8)) & 255;
+    const want = createHash('sha256').update(blob).digest('hex');
+    // Electron's IPC copies arguments with the structured clone algorithm; so does this.
+    const [put] = structuredClone([
+      {
+        method: 'PUT',
+        path: '/v1.44/containers/c/archive?path=/tmp',
+        headers: { 'Content-Type': 'application/x-tar' },
+        body: blob,
+      },
+    ]);
+    const r = await reg.handlers()['engine:request'](ctx(1, []), put!);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(r.body)), {
+      sha256: want,
+      length: blob.length,
+      type: 'application/x-tar',
+    });
+    const events: StreamEvent[] = [];
+    const [build] = structuredClone([
+      {
+        method: 'POST',
+        path: '/v1.44/build?t=x',
+        headers: { 'Content-Type': 'application/x-tar' },
+        body: blob,
+      },
+    ]);
+    await reg.handlers()['engine:stream-open'](ctx(1, events), build!);
+    await waitFor(() => events.some((e) => e.kind === 'end'));
+    const got = events
+      .filter((e): e is Extract<StreamEvent, { kind: 'data' }> => e.kind === 'data')
+      .map((e) => new TextDecoder().decode(e.data))
+      .join('');
+    assert.equal((JSON.parse(got) as { sha256: string }).sha256, want);
+  });
+
+  test('a body announced by bodyLength streams through writes, then the request ends', async () => {
+    const blob = new Uint8Array(50_000).map((_, i) => (i * 13) & 255);
+    const events: StreamEvent[] = [];
+    const h = reg.handlers();
+    const id = await h['engine:stream-open'](ctx(3, events), {
+      method: 'POST',
+      path: '/v1.44/images/load',
+      headers: { 'Content-Type': 'application/x-tar' },
+      bodyLength: blob.length,
+    });
+    for (let o = 0; o < blob.length; o += 16_384)
+      await h['engine:stream-write'](ctx(3, events), id, blob.slice(o, o + 16_384));
+    await waitFor(() => events.some((e) => e.kind === 'end'));
+    const got = events
+      .filter((e): e is Extract<StreamEvent, { kind: 'data' }> => e.kind === 'data')
+      .map((e) => new TextDecoder().decode(e.data))
+      .join('');
+    assert.deepEqual(JSON.parse(got), {
+      sha256: createHash('sha256').update(blob).digest('hex'),
+      length: blob.length,
+      type: 'application/x-tar',
+    });
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -55,7 +56,22 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
       ws.once('message', (m) => {
         const req = JSON.parse(m.toString()) as { method: string; path: string; hijack?: boolean };
         wsSeen.push(req);
-        if (req.path.startsWith('/v1.44/images/create')) {
+        if (req.path.startsWith('/v1.44/build')) {
+          // The body follows as binary frames, bodyLength bytes in all; answer with their digest.
+          const want = (req as { bodyLength?: number }).bodyLength ?? -1;
+          const h = createHash('sha256');
+          let got = 0;
+          ws.on('message', (d: Buffer, isBinary) => {
+            if (!isBinary) return;
+            h.update(d);
+            got += d.length;
+            if (got < want) return;
+            ws.send(JSON.stringify({ kind: 'head', status: 200, headers: {} }));
+            ws.send(Buffer.from(JSON.stringify({ stream: `${got} ${h.digest('hex')}\n` }) + '\n'));
+            ws.send(JSON.stringify({ kind: 'end' }));
+            ws.close(1000);
+          });
+        } else if (req.path.startsWith('/v1.44/images/create')) {
           ws.send(JSON.stringify({ kind: 'head', status: 200, headers: {} }));
           // Split a JSON line across frames: the decoder must join them.
           ws.send(Buffer.from('{"status":"Pulling from library/busybox","id":"latest"}\n{"status":"Downl'));
@@ -166,6 +182,18 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
     );
   });
 
+  test('a build context (binary) is not put in the JSON message: it follows as binary frames', async () => {
+    const context = new Uint8Array(2_500_000).map((_, i) => (i * 31) & 255);
+    const lines: string[] = [];
+    await client().build(context, 'x:1', (m) => lines.push(m.stream ?? '')).done;
+    const head = wsSeen.at(-1) as { body?: unknown; bodyLength?: number; path: string };
+    assert.equal(head.body, undefined);
+    assert.equal(head.bodyLength, context.byteLength);
+    assert.deepEqual(lines, [
+      `${context.byteLength} ${createHash('sha256').update(context).digest('hex')}\n`,
+    ]);
+  });
+
   test('a hijacked exec session carries bytes both ways', async () => {
     const dec = new TextDecoder();
     let out = '';
@@ -201,4 +229,29 @@ test('image references split into image and tag like the docker CLI', () => {
   assert.deepEqual(splitRef('127.0.0.1:5000/ns/app:v2'), { image: '127.0.0.1:5000/ns/app', tag: 'v2' });
   assert.deepEqual(splitRef('127.0.0.1:5000/app'), { image: '127.0.0.1:5000/app', tag: 'latest' });
   assert.deepEqual(splitRef('app@sha256:abc'), { image: 'app@sha256:abc', tag: '' });
+});
+
+test('reads go again after a lost connection or a 502 from the bridge; writes are sent once', async () => {
+  const enc = new TextEncoder();
+  const calls: string[] = [];
+  let failures = 2;
+  const transport = {
+    kind: 'web' as const,
+    async request(req: { method: string; path: string }) {
+      calls.push(`${req.method} ${req.path}`);
+      if (req.method === 'POST') throw new Error('socket hang up');
+      if (failures-- === 2) throw new Error('socket hang up');
+      if (failures === 0)
+        return { status: 502, headers: {}, body: enc.encode('{"message":"cannot reach the engine"}') };
+      return { status: 200, headers: {}, body: enc.encode('[]') };
+    },
+    stream: () => ({ write: () => undefined, close: () => undefined }),
+  };
+  const slept: number[] = [];
+  const c = new EngineClient(transport, async (ms) => void slept.push(ms));
+  assert.deepEqual(await c.listContainers(), []);
+  assert.equal(calls.length, 3);
+  assert.deepEqual(slept, [150, 600]);
+  await assert.rejects(c.containerAction('abc', 'start'), /socket hang up/);
+  assert.equal(calls.filter((x) => x.startsWith('POST')).length, 1);
 });

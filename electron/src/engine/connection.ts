@@ -14,8 +14,12 @@ export interface StreamSink {
 }
 
 export interface OpenStream {
-  /** Writes to the engine: stdin of a hijacked connection (ignored for plain streams). */
-  write(data: Buffer): void;
+  /**
+   * Writes to the engine: the rest of the request body while `bodyLength` bytes are still due, then stdin of
+   * a hijacked connection (ignored for plain streams). False: wait for `drained()` before writing more.
+   */
+  write(data: Buffer): boolean;
+  drained(): Promise<void>;
   /** Ends the request and the connection; onEnd follows. */
   close(): void;
 }
@@ -28,15 +32,21 @@ function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
 
 function requestOptions(
   ep: EngineEndpoint,
-  req: EngineRequest,
+  req: StreamRequest,
   extra: Record<string, string> = {},
 ): http.RequestOptions {
   const body = req.body;
   const headers: Record<string, string> = { ...(req.headers ?? {}), ...extra };
-  if (body !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
+  const length =
+    body !== undefined
+      ? typeof body === 'string'
+        ? Buffer.byteLength(body)
+        : body.byteLength
+      : req.bodyLength;
+  if (length !== undefined && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
     headers['Content-Type'] = 'application/json';
-  if (body !== undefined)
-    headers['Content-Length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-length') delete headers[k];
+  if (length !== undefined) headers['Content-Length'] = String(length);
   const base = ep.kind === 'unix' ? { socketPath: ep.socketPath } : { host: ep.host, port: ep.port };
   // One connection per request: streams are long-lived and hijacks take the socket over.
   return { ...base, method: req.method, path: req.path, headers, agent: false };
@@ -77,11 +87,18 @@ export function engineRequest(
   });
 }
 
-/** A streamed response, or with `hijack` the raw connection after `101 UPGRADED`. */
+/**
+ * A streamed response, or with `hijack` the raw connection after `101 UPGRADED`. With `bodyLength` the
+ * request body arrives through `write()` and is streamed to the engine as it comes.
+ */
 export function openEngineStream(ep: EngineEndpoint, req: StreamRequest, sink: StreamSink): OpenStream {
   let ended = false;
   let socket: Duplex | undefined;
   let res: http.IncomingMessage | undefined;
+  /** Body bytes still due (streamed bodies); the request ends with the last of them, in the same write. */
+  let due = req.body === undefined ? (req.bodyLength ?? 0) : 0;
+  /** stdin that arrived before the upgrade answered. */
+  const early: Buffer[] = [];
   const finish = (err?: Error) => {
     if (ended) return;
     ended = true;
@@ -105,12 +122,32 @@ export function openEngineStream(ep: EngineEndpoint, req: StreamRequest, sink: S
     s.on('end', () => finish());
     s.on('close', () => finish());
     s.on('error', (e) => finish(e));
+    for (const b of early.splice(0)) s.write(b);
   });
   r.on('error', (e) => finish(e));
-  r.end(bodyBuffer(req.body));
+  if (due === 0) r.end(bodyBuffer(req.body));
   return {
     write(data) {
-      if (socket && !ended) socket.write(data);
+      if (ended) return true;
+      if (due > 0) {
+        const part = data.subarray(0, due);
+        due -= part.length;
+        const ok = due === 0 ? (r.end(part), true) : r.write(part);
+        const rest = data.subarray(part.length);
+        return rest.length ? this.write(rest) : ok;
+      }
+      if (socket) return socket.write(data);
+      if (req.hijack) early.push(data);
+      return true;
+    },
+    drained() {
+      const w: { writableNeedDrain: boolean; once(ev: string, f: () => void): unknown } =
+        due > 0 || !socket ? r : socket;
+      return new Promise((resolve) => {
+        if (ended || !w.writableNeedDrain) return resolve();
+        w.once('drain', () => resolve());
+        w.once('close', () => resolve());
+      });
     },
     close() {
       socket?.destroy();

@@ -16,7 +16,11 @@ export class StreamRegistry {
     return {
       'engine:request': (_ctx, req) => engineRequest(this.ep, req),
       'engine:stream-open': (ctx, req) => this.openStream(ctx, req),
-      'engine:stream-write': (ctx, id, data) => this.owned(ctx, id)?.write(Buffer.from(data)),
+      // IPC hands a copy per call, so there is nothing to hold back: the renderer awaits each write.
+      'engine:stream-write': async (ctx, id, data) => {
+        const s = this.owned(ctx, id);
+        if (s && !s.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength))) await s.drained();
+      },
       'engine:stream-close': (ctx, id) => {
         this.owned(ctx, id)?.close();
       },

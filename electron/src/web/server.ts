@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EngineEndpoint } from '../engine/endpoint.js';
 import { checkToken, hostAllowed, isAuthorized, originAllowed, tokenCookie } from './auth.js';
-import { engineTarget, proxyToEngine } from './proxy.js';
+import { engineAgent, engineTarget, proxyToEngine } from './proxy.js';
 import { serveStatic } from './static.js';
 import { createWsBridge } from './ws-bridge.js';
 
@@ -38,6 +38,7 @@ function denyUpgrade(socket: Duplex, status: number, message: string): void {
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const uiDir = path.resolve(opts.uiDir);
   const bridge = createWsBridge(opts.engine);
+  const agent = engineAgent();
   let port = opts.port ?? 0;
 
   const server = http.createServer({ requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
@@ -64,7 +65,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         'unauthorized: open the URL printed by berth serve (it carries the access token)',
       );
     const target = engineTarget(req.url ?? '/');
-    if (target !== undefined) return proxyToEngine(opts.engine, target, req, res);
+    if (target !== undefined) return proxyToEngine(opts.engine, target, req, res, { agent });
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return deny(res, 405, `method ${req.method} not allowed`);
     serveStatic(uiDir, req, res).catch((e: unknown) => deny(res, 500, (e as Error).message));
@@ -92,6 +93,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     close: () =>
       new Promise<void>((resolve) => {
         bridge.close();
+        agent.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

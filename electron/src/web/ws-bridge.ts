@@ -3,10 +3,11 @@
  * attach/exec connections. Browsers cap HTTP/1.1 connections per host at six, so long streams ride on
  * WebSockets instead of fetch.
  *
- * Protocol: the client's first text frame is a StreamRequest (JSON). The bridge answers one text frame
- * `{"kind":"head",status,headers}`, then the engine's bytes as binary frames; the client's binary frames
- * go to the engine (stdin of a hijacked connection). A final text frame `{"kind":"end",error?}` precedes
- * the close.
+ * Protocol: the client's first text frame is a StreamRequest (JSON). A binary body (a build context, an
+ * archive) cannot ride in JSON: the request says `bodyLength` and the body follows as that many bytes of
+ * binary frames. The bridge answers one text frame `{"kind":"head",status,headers}`, then the engine's bytes
+ * as binary frames; the client's further binary frames go to the engine (stdin of a hijacked connection).
+ * A final text frame `{"kind":"end",error?}` precedes the close.
  */
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
@@ -31,7 +32,14 @@ export function parseStreamRequest(text: string): StreamRequest {
   const req: StreamRequest = { method: o.method.toUpperCase(), path: o.path };
   if (o.headers && typeof o.headers === 'object')
     req.headers = Object.fromEntries(Object.entries(o.headers).filter(([, x]) => typeof x === 'string'));
+  if (o.body !== undefined && typeof o.body !== 'string')
+    throw new Error('a binary body must follow as binary frames (bodyLength), not inside the JSON');
   if (typeof o.body === 'string') req.body = o.body;
+  if (o.bodyLength !== undefined) {
+    if (!Number.isSafeInteger(o.bodyLength) || o.bodyLength < 0 || req.body !== undefined)
+      throw new Error('bodyLength must be a whole number of bytes, without a JSON body');
+    req.bodyLength = o.bodyLength;
+  }
   if (o.hijack === true) req.hijack = true;
   return req;
 }
@@ -74,7 +82,11 @@ export function createWsBridge(ep: EngineEndpoint): {
         });
         return;
       }
-      if (isBinary) stream.write(toBuffer(data));
+      // The engine is slower than the socket (a large build context): hold the client back.
+      if (isBinary && !stream.write(toBuffer(data))) {
+        ws.pause();
+        void stream.drained().then(() => ws.resume());
+      }
     });
     ws.on('close', () => stream?.close());
     ws.on('error', () => stream?.close());

@@ -75,8 +75,36 @@ export interface LogLine {
   text: string;
 }
 
+/** Reads are retried on a lost connection or a bridge that could not reach the engine (after these delays). */
+const READ_RETRY_MS = [150, 600];
+const IDEMPOTENT = new Set(['GET', 'HEAD']);
+
 export class EngineClient {
-  constructor(readonly transport: Transport) {}
+  constructor(
+    readonly transport: Transport,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /**
+   * One request; a read (GET/HEAD) goes again when the connection failed or the bridge answered 502 (it
+   * could not reach the engine: a VM tunnel's connection dropped), so a list or the info bar does not turn
+   * into an error over one lost connection. Writes are never repeated: the engine may have done them.
+   */
+  private async send(req: Parameters<Transport['request']>[0]): Promise<RawResponse> {
+    const retries = IDEMPOTENT.has(req.method) ? READ_RETRY_MS : [];
+    for (let i = 0; ; i++) {
+      let res: RawResponse | undefined;
+      let err: unknown;
+      try {
+        res = await this.transport.request(req);
+      } catch (e) {
+        err = e;
+      }
+      if (res && (res.status !== 502 || i >= retries.length)) return res;
+      if (i >= retries.length) throw err;
+      await this.sleep(retries[i]!);
+    }
+  }
 
   async raw(
     method: string,
@@ -91,7 +119,7 @@ export class EngineClient {
         : body instanceof Uint8Array || typeof body === 'string'
           ? body
           : JSON.stringify(body);
-    const res = await this.transport.request({
+    const res = await this.send({
       method,
       path: buildPath(path, query),
       ...(headers ? { headers } : {}),
@@ -188,7 +216,7 @@ export class EngineClient {
 
   // ---- system
   async ping(): Promise<boolean> {
-    const r = await this.transport.request({ method: 'GET', path: '/_ping' });
+    const r = await this.send({ method: 'GET', path: '/_ping' });
     return r.status === 200;
   }
   version = () => this.json<SystemVersion>('GET', '/version');
@@ -279,12 +307,21 @@ export class EngineClient {
     );
     return r.Id;
   }
-  /** The hijacked exec connection: raw TTY bytes both ways. */
-  execStart(execId: string, onData: (chunk: Uint8Array) => void): LiveSession {
-    // No body: an empty body means "attach with the exec's own Tty" to dockerd, and berthd hands bytes
-    // that follow the headers of an upgrade request to the process as stdin.
+  /**
+   * The hijacked exec connection: raw TTY bytes both ways. `size` sizes the TTY before the process starts
+   * (ConsoleSize), so a shell's first prompt already wraps at the pane's width; `onStarted` says when the
+   * exec runs (a resize before then is refused with 409).
+   */
+  execStart(
+    execId: string,
+    onData: (chunk: Uint8Array) => void,
+    opts: { size?: { cols: number; rows: number }; onStarted?: () => void } = {},
+  ): LiveSession {
+    const { size, onStarted } = opts;
     return this.openStream('POST', `/exec/${encodeURIComponent(execId)}/start`, undefined, onData, {
       hijack: true,
+      ...(size ? { body: JSON.stringify({ Tty: true, ConsoleSize: [size.rows, size.cols] }) } : {}),
+      ...(onStarted ? { onHead: () => onStarted() } : {}),
     });
   }
   async execResize(execId: string, cols: number, rows: number): Promise<void> {
@@ -339,6 +376,13 @@ export class EngineClient {
       onProgress,
       { headers: { 'X-Registry-Auth': btoa('{}') } },
     );
+  }
+  /** `docker load`: an image archive (docker save or OCI layout tar); progress as the engine reports it. */
+  loadImage(archive: Uint8Array, onProgress: (m: ProgressMessage) => void): Stream {
+    return this.ndjson<ProgressMessage>('POST', '/images/load', undefined, onProgress, {
+      body: archive,
+      headers: { 'Content-Type': 'application/x-tar' },
+    });
   }
   build(
     context: Uint8Array,

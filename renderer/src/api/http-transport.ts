@@ -34,6 +34,9 @@ export interface HttpTransportOptions {
   openSocket?: (url: string, token?: string) => SocketLike;
 }
 
+/** Binary request bodies cross the bridge in frames of this size (the bridge accepts up to 16 MiB). */
+const BODY_FRAME = 1 << 20;
+
 function headersToRecord(h: Headers): Record<string, string> {
   const out: Record<string, string> = {};
   h.forEach((v, k) => (out[k] = v));
@@ -89,14 +92,8 @@ export class HttpTransport implements Transport {
     try {
       res = await this.fetchFn(url, init);
     } catch (e) {
-      // A reused keep-alive connection can be closed under a request; a read is safe to send again.
-      if (req.method !== 'GET' && req.method !== 'HEAD')
-        throw new Error(`cannot reach the Berth bridge: ${(e as Error).message}`);
-      try {
-        res = await this.fetchFn(url, init);
-      } catch (e2) {
-        throw new Error(`cannot reach the Berth bridge: ${(e2 as Error).message}`);
-      }
+      // EngineClient sends a read again; a write is not repeated (the engine may have done it).
+      throw new Error(`cannot reach the Berth bridge: ${(e as Error).message}`);
     }
     return {
       status: res.status,
@@ -119,7 +116,13 @@ export class HttpTransport implements Transport {
     };
     ws.onopen = () => {
       open = true;
-      ws.send(JSON.stringify(req));
+      // JSON cannot carry bytes: a binary body (build context, archive) follows as binary frames.
+      if (req.body instanceof Uint8Array) {
+        const { body, ...head } = req;
+        ws.send(JSON.stringify({ ...head, bodyLength: body.byteLength }));
+        for (let o = 0; o < body.byteLength; o += BODY_FRAME)
+          ws.send(body.subarray(o, Math.min(o + BODY_FRAME, body.byteLength)));
+      } else ws.send(JSON.stringify(req));
       for (const p of pending.splice(0)) ws.send(p);
     };
     ws.onmessage = (ev) => {
