@@ -1,8 +1,9 @@
 /* "berth-shim exec <specfile>": runs one process inside a running container, spawned (not detached) by
  * berthd with the process's stdio on fds 0-2 and a control socket on fd 3:
  *   out: "pid <hostpid>\n" once exec'd | "error <code> <msg>\n";  then "exit <code> <signal>\n"
- *   in:  "resize <rows> <cols>\n" | "hangup\n" (the client's terminal went away: close the PTY master, so the
- *        kernel hangs the terminal up and SIGHUPs the session, as closing a terminal window does)
+ *   in:  "resize <rows> <cols>\n" | "kill <signo>\n" (through the process's pidfd) | "hangup\n" (the
+ *        client's terminal went away: close the PTY master, so the kernel hangs the terminal up and SIGHUPs
+ *        the session, as closing a terminal window does)
  * The helper itself never enters the container's namespaces (a forked child does, then clones the process
  * as our sibling-child with CLONE_PARENT), so nothing of berthd's side is visible inside. */
 #include "shim.h"
@@ -123,6 +124,7 @@ int shim_exec(const char *specpath) {
     ctl("error %s\n", 0, 0, msg);
     return 1;
   }
+  int pidfd = pidfd_for(pid); /* we are its parent: it cannot be reaped (nor its pid reused) before this */
   ctl("pid %ld\n", pid, 0, NULL);
   int in_open = terminal;
   if (!terminal) { /* the process holds our stdio now; let EOF reach berthd when it exits */
@@ -166,6 +168,8 @@ int shim_exec(const char *specpath) {
           close(master);
           master = -1;
           in_open = 0;
+        } else if (sscanf(line, "kill %d", &r) == 1) {
+          signal_child(pidfd, pid, r);
         }
       } else line[ll++] = c;
     }

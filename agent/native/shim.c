@@ -5,7 +5,8 @@
  * The supervisor serves <statedir>/shim.sock: one command line per connection:
  *   attach <stdin 0|1> <stdout 0|1> <stderr 0|1>  → "ok\n", then output (frames or raw); input = stdin
  *   start → "ok <pid>\n" | "error <code> <msg>\n";  resize <rows> <cols> → "ok\n";
- *   wait → the exit status JSON line once the container exited;  state → "created|running <pid>\n" */
+ *   wait → the exit status JSON line once the container exited;  state → "created|running <pid>\n"
+ *   kill <signo> → "ok\n" | "error <errno> <msg>\n": signals the container's init through its pidfd */
 #include "shim.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@ static struct {
   struct io *io;
   int terminal, stdinonce;
   pid_t pid;
+  int pidfd; /* the init's pidfd: kill never reaches a process that reused its pid */
   int started;
   int sp, errr;           /* sync socket and error pipe to the child */
   int in_w;               /* container stdin (pipe write end or the pty master) */
@@ -50,7 +52,7 @@ static struct {
   char pend[32768];
   size_t pendoff, pendlen;
   int close_when_drained;
-} S = {.in_w = -1, .out_r = -1, .err_r = -1, .master = -1};
+} S = {.in_w = -1, .out_r = -1, .err_r = -1, .master = -1, .pidfd = -1};
 
 static long long read_oom_kills(void) {
   const char *p = spec_get(&S.spec, "oomfile", 1, NULL);
@@ -178,6 +180,12 @@ static void handle_conn(int fd) {
     struct winsize ws = {.ws_row = (unsigned short)a, .ws_col = (unsigned short)b};
     if (S.master >= 0) ioctl(S.master, TIOCSWINSZ, &ws);
     write_all(fd, "ok\n", 3);
+  } else if (sscanf(line, "kill %d", &a) == 1) {
+    int r = signal_child(S.pidfd, S.pid, a);
+    char b2[128];
+    if (r == 0) snprintf(b2, sizeof b2, "ok\n");
+    else snprintf(b2, sizeof b2, "error %d %s\n", -r, strerror(-r));
+    write_all(fd, b2, strlen(b2));
   } else if (!strcmp(line, "state")) {
     char b2[64];
     snprintf(b2, sizeof b2, "%s %d\n", S.started ? "running" : "created", S.pid);
@@ -405,6 +413,7 @@ int shim_create(const char *statedir) {
     child_main(sp[1], ep[1], in[0], out[1], err[1]);
   }
   S.pid = pid;
+  S.pidfd = pidfd_for(pid);
   close(sp[1]);
   close(ep[1]);
   if (in[0] >= 0) close(in[0]);

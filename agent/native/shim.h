@@ -49,6 +49,11 @@ unsigned char *hex_decode(const char *hex, size_t *len);
 /* Write `data` to `path` atomically (tmp + rename). */
 int write_file_atomic(const char *path, const char *data);
 void rfc3339nano(char *out, size_t n);
+/* A pidfd for our own, not yet reaped child (-1 on kernels before 5.3), and a signal sent through it: the
+ * signal can only ever reach that process, never one that later reuses its pid. Falls back to kill(2),
+ * which is as safe while the child is unreaped. Returns 0 or -errno. */
+int pidfd_for(pid_t pid);
+int signal_child(int pidfd, pid_t pid, int sig);
 
 int shim_create(const char *statedir);
 int shim_exec(const char *specpath);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,4 +99,23 @@ void rfc3339nano(char *out, size_t n) {
   } else {
     snprintf(out + len, n - len, "Z");
   }
+}
+
+int pidfd_for(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+int signal_child(int pidfd, pid_t pid, int sig) {
+#ifdef SYS_pidfd_send_signal
+  if (pidfd >= 0) {
+    if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0) return 0;
+    if (errno != ENOSYS) return -errno;
+  }
+#endif
+  return kill(pid, sig) == 0 ? 0 : -errno;
 }

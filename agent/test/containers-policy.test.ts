@@ -27,7 +27,7 @@ import {
 } from '../src/containers/state.js';
 import { DetachScanner, frame, parseDetachKeys } from '../src/containers/stdio.js';
 import { parseBytes, parseSignal } from '../src/containers/units.js';
-import { filterPs } from '../src/api/routes/containers-stats.js';
+import { filterPs } from '../src/containers/top.js';
 
 const status = (fn: () => unknown): number => {
   try {

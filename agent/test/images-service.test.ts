@@ -31,7 +31,9 @@ function engine(): Engine {
 
 describe('ImageService: import, create, layer dirs, remove, gc', () => {
   it('imports with the exact config (same ID), stacks a created layer on top, and cleans up fully', async () => {
-    const svc = new ImageService(engine());
+    // Which containers use an image: the test changes it below, as containers come and go.
+    let users: (id: string) => string[] = () => [];
+    const svc = new ImageService(engine(), (id) => users(id));
     await svc.init();
     const base = buildTar([
       { entry: { name: 'etc', type: 'dir' } },
@@ -93,12 +95,12 @@ describe('ImageService: import, create, layer dirs, remove, gc', () => {
     assert.equal(JSON.parse(svc.buildManifest(child).body.toString()).layers.length, 2);
 
     // a container using the image blocks rmi unless forced
-    svc.setUsage((id) => (id === child.id ? ['c0ffee000000aaaa'] : []));
+    users = (id) => (id === child.id ? ['c0ffee000000aaaa'] : []);
     await assert.rejects(
       removeImage(svc, child.id),
       /must be forced\) - image is being used by stopped container c0ffee000000/,
     );
-    svc.setUsage(() => []);
+    users = () => [];
     await assert.rejects(removeImage(svc, img.id), /image has dependent child images/);
     const del = await removeImage(svc, 'child');
     assert.ok(del.some((d) => d.Deleted === child.id));

@@ -167,12 +167,12 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       bip: `${N(0)}.1/24`,
       defaultAddressPools: [{ base: `${N(4)}.0/22`, size: 24 }],
       dns: [upstream.addr],
-    });
-    n.setContainerLookup({
-      find: (ref) =>
-        containers.get(ref) ?? [...containers.values()].find((c) => c.name === ref || c.id.startsWith(ref)),
-      writeEtcFiles: async (id) => {
-        etcWrites.push(id);
+      containers: {
+        find: (ref) =>
+          containers.get(ref) ?? [...containers.values()].find((c) => c.name === ref || c.id.startsWith(ref)),
+        writeEtcFiles: async (id) => {
+          etcWrites.push(id);
+        },
       },
     });
     return n;

@@ -214,6 +214,8 @@ describe('runtime: run', { skip: blocked }, () => {
 
   it('mounts an overlay rootfs: writes land in the upper dir, the lower layer stays untouched', async () => {
     const dir = path.join(fx.root, 'ovl');
+    // The caller owns the snapshot dirs (containers/container-dir.ts): the runtime only mounts them.
+    for (const d of ['upper', 'work', 'merged']) await fsp.mkdir(path.join(dir, d), { recursive: true });
     const spec = fx.spec(['sh', '-c', 'echo new > /created; rm /etc/passwd; ls /etc'], {
       rootfs: {
         kind: 'overlay',
@@ -245,6 +247,7 @@ describe('runtime: run', { skip: blocked }, () => {
     }
     layers.push(fx.rootfs);
     const dir = path.join(fx.root, 'ovl-many');
+    for (const d of ['upper', 'work', 'merged']) await fsp.mkdir(path.join(dir, d), { recursive: true });
     const spec = fx.spec(['sh', '-c', 'cat /f0 /f59; echo'], {
       rootfs: {
         kind: 'overlay',

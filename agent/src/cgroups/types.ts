@@ -70,6 +70,10 @@ export interface CgroupDriver {
   thaw(ref: CgroupRef): Promise<void>;
   isFrozen(ref: CgroupRef): Promise<boolean>;
   pids(ref: CgroupRef): Promise<number[]>;
+  /** Signals every process in the cgroup (SIGKILL through cgroup.kill where the kernel has it; empty.ts). */
+  kill(ref: CgroupRef, signal: NodeJS.Signals | number): Promise<void>;
+  /** Resolves true once no process is left (cgroup.events where present, else polling); false on timeout. */
+  waitEmpty(ref: CgroupRef, timeoutMs: number): Promise<boolean>;
   stats(ref: CgroupRef): Promise<Omit<RuntimeStats, 'read'>>;
   /** Removes the cgroup everywhere (it must be empty); false if it did not exist. */
   remove(ref: CgroupRef): Promise<boolean>;

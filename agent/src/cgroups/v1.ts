@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { CgroupInfo, CgroupResources, RuntimeStats } from '../runtime/types.js';
 import type { Sys } from '../sys/sys.js';
 import { removeCgroupDir, removeParentDirs } from './dirs.js';
+import { signalAll, waitEmpty } from './empty.js';
 import {
   deviceRuleText,
   parseKeyValues,
@@ -145,6 +146,15 @@ export class CgroupV1 implements CgroupDriver {
     } catch {
       return [];
     }
+  }
+
+  /** Through the hybrid layout's cgroup2 directory of the container (its processes join it too) when there is one. */
+  kill(ref: CgroupRef, signal: NodeJS.Signals | number): Promise<void> {
+    return signalAll(this.sys, this.dir('unified', ref), () => this.pids(ref), signal);
+  }
+
+  waitEmpty(ref: CgroupRef, timeoutMs: number): Promise<boolean> {
+    return waitEmpty(this.sys, this.dir('unified', ref), () => this.pids(ref), timeoutMs);
   }
 
   private async read(ctrl: string, ref: CgroupRef, file: string): Promise<string> {

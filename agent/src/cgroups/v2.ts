@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { CgroupInfo, CgroupResources, RuntimeStats } from '../runtime/types.js';
 import type { Sys } from '../sys/sys.js';
 import { removeCgroupDir, removeParentDirs } from './dirs.js';
+import { signalAll, waitEmpty } from './empty.js';
 import {
   parseKeyValues,
   parseMemTotal,
@@ -123,7 +124,8 @@ export class CgroupV2 implements CgroupDriver {
 
   async freeze(ref: CgroupRef): Promise<void> {
     await this.write(ref, 'cgroup.freeze', '1');
-    for (let i = 0; i < 200 && !(await this.isFrozen(ref)); i++) await new Promise((r) => setTimeout(r, 5));
+    // The freeze completes asynchronously; cgroup.events says "frozen 1" when every task stopped.
+    await this.sys.waitFor(path.join(this.dir(ref), 'cgroup.events'), (t) => /^frozen 1$/m.test(t), 1000);
   }
 
   async thaw(ref: CgroupRef): Promise<void> {
@@ -136,6 +138,14 @@ export class CgroupV2 implements CgroupDriver {
 
   async pids(ref: CgroupRef): Promise<number[]> {
     return (await this.read(ref, 'cgroup.procs')).split('\n').filter(Boolean).map(Number);
+  }
+
+  kill(ref: CgroupRef, signal: NodeJS.Signals | number): Promise<void> {
+    return signalAll(this.sys, this.dir(ref), () => this.pids(ref), signal);
+  }
+
+  waitEmpty(ref: CgroupRef, timeoutMs: number): Promise<boolean> {
+    return waitEmpty(this.sys, this.dir(ref), () => this.pids(ref), timeoutMs);
   }
 
   async stats(ref: CgroupRef): Promise<Omit<RuntimeStats, 'read'>> {

@@ -132,7 +132,7 @@ export async function commitContainer(
   if (pause) await d.runtime.pause(rec.id);
   try {
     const layerTar = new PassThrough();
-    const upper = path.join(d.store.dir(rec.id), 'upper');
+    const upper = d.store.files(rec.id).upper;
     // Opaque directories (removed and made again) hide the image's content below them, as in build's RUN
     // layers; listed through fds since the container may still run (commit --pause=false).
     const root = ConfinedRoot.open(upper);

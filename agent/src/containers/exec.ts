@@ -1,13 +1,14 @@
 /** Exec instances: create (validated, container must run), start through the runtime, inspect, resize. */
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { ExecConfig, ExecInspect } from '@berth/common';
 import { badParameter, conflict, notFound } from '../errors.js';
+import type { ExecPort, ExecSession, ExecStartRequest } from './api-port.js';
 import type { ExecHandle } from '../runtime/types.js';
 import { mergeEnv } from './create-config.js';
 import type { ContainerDeps } from './deps.js';
 import { capabilities, securityOpts } from './spec.js';
 import { canExec } from './state.js';
+import { parseDetachKeys } from './stdio.js';
 import { resolveUser } from './user.js';
 
 interface ExecRecord {
@@ -24,7 +25,7 @@ interface ExecRecord {
 /** Finished execs are kept this long for `docker exec` to read the exit code, then forgotten. */
 const KEEP_MS = 5 * 60_000;
 
-export class ExecStore {
+export class ExecStore implements ExecPort {
   private execs = new Map<string, ExecRecord>();
 
   constructor(private readonly d: ContainerDeps) {}
@@ -85,7 +86,7 @@ export class ExecStore {
     canExec(rec.state, rec.id);
     e.started = true;
     const image = await this.d.images.resolve(rec.image);
-    const layers = [path.join(this.d.store.dir(rec.id), 'upper'), ...(image?.layerDirs ?? [])];
+    const layers = [this.d.store.files(rec.id).upper, ...(image?.layerDirs ?? [])];
     const user = await resolveUser(
       layers,
       e.config.User || rec.config.User || '',
@@ -181,5 +182,57 @@ export class ExecStore {
       ContainerID: e.containerId,
       Pid: e.pid,
     };
+  }
+
+  createExec(ref: string, body: unknown): string {
+    return this.create(ref, body);
+  }
+
+  private startBody(raw: unknown): ExecStartRequest {
+    if (typeof raw !== 'object' || raw === null) throw badParameter('invalid exec start body');
+    return raw as ExecStartRequest;
+  }
+
+  /** A pty and a raw stream when the start request asks for a TTY, else what exec create asked for. */
+  private tty(id: string, body: ExecStartRequest): boolean {
+    return body.Tty ?? this.get(id).config.Tty === true;
+  }
+
+  execStreamRaw(id: string, raw: unknown): boolean {
+    const body = this.startBody(raw);
+    parseDetachKeys(this.get(id).config.DetachKeys || null);
+    return this.tty(id, body);
+  }
+
+  async startExec(id: string, raw: unknown): Promise<ExecSession> {
+    const body = this.startBody(raw);
+    const e = this.get(id);
+    const tty = this.tty(id, body);
+    const handle = await this.start(id, { tty, consoleSize: body.ConsoleSize ?? null });
+    return {
+      handle,
+      pty: tty,
+      raw: tty,
+      keys: parseDetachKeys(e.config.DetachKeys || null),
+      openStdin: e.config.AttachStdin === true,
+      openStdout: e.config.AttachStdout === true,
+      openStderr: e.config.AttachStderr === true,
+    };
+  }
+
+  async startExecDetached(id: string, raw: unknown): Promise<void> {
+    const body = this.startBody(raw);
+    const h = await this.start(id, { tty: this.tty(id, body), consoleSize: body.ConsoleSize ?? null });
+    h.stdin.end();
+    h.stdout.resume();
+    h.stderr?.resume();
+  }
+
+  async resizeExec(id: string, height: number, width: number): Promise<void> {
+    await this.resize(id, height, width);
+  }
+
+  inspectExec(id: string): ExecInspect {
+    return this.inspect(id);
   }
 }

@@ -2,7 +2,6 @@
  * Healthchecks (image HEALTHCHECK or --health-*): probes run as execs in the container on dockerd's schedule;
  * status and the last 5 results land in inspect's State.Health; transitions emit health_status events.
  */
-import path from 'node:path';
 import type { HealthConfig, HealthLogEntry } from '@berth/common';
 import type { ContainerDeps } from './deps.js';
 import type { ContainerRecord } from './record.js';
@@ -81,7 +80,7 @@ export class HealthMonitor {
       // Probes run as the container's user, as dockerd's.
       const image = await this.d.images.resolve(rec.image);
       const u = await resolveUser(
-        [path.join(this.d.store.dir(rec.id), 'upper'), ...(image?.layerDirs ?? [])],
+        [this.d.store.files(rec.id).upper, ...(image?.layerDirs ?? [])],
         rec.config.User ?? '',
         rec.hostConfig.GroupAdd ?? [],
       );

@@ -49,3 +49,39 @@ export class Backoff {
     this.delays.delete(id);
   }
 }
+
+/** Pending policy restarts: one timer per container, delayed by the backoff. */
+export class RestartScheduler {
+  private timers = new Map<string, NodeJS.Timeout>();
+  private backoff = new Backoff();
+
+  /** Calls `fire` after the backoff for a run that lasted `ranMs`. */
+  schedule(id: string, ranMs: number, fire: () => void): void {
+    this.cancel(id);
+    const t = setTimeout(
+      () => {
+        this.timers.delete(id);
+        fire();
+      },
+      this.backoff.next(id, ranMs),
+    );
+    this.timers.set(id, t);
+  }
+
+  /** True when a restart was pending. */
+  cancel(id: string): boolean {
+    const t = this.timers.get(id);
+    if (t) clearTimeout(t);
+    return this.timers.delete(id);
+  }
+
+  cancelAll(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  forget(id: string): void {
+    this.cancel(id);
+    this.backoff.reset(id);
+  }
+}

@@ -4,7 +4,6 @@
  * one gets its overlay mounted on containers/<id>/merged for the duration of the call, under the container's
  * lock so a start cannot interleave; berthd unmounts leftovers of a crash at boot.
  */
-import path from 'node:path';
 import { hostSys, type Sys } from '../sys/sys.js';
 import { internal } from '../errors.js';
 import type { ContainerDeps } from './deps.js';
@@ -32,17 +31,13 @@ export class RootfsViews {
       if (isRunning(rec.state)) return fn(`/proc/${rec.state.pid}/root`, true);
       const image = await this.d.images.resolve(rec.image);
       if (!image) throw internal(`image ${rec.image} of container ${rec.id} is missing`);
-      const dir = this.d.store.dir(rec.id);
-      const target = path.join(dir, 'merged');
+      const dir = this.d.store.files(rec.id);
+      const target = dir.merged;
       await this.sys.mkdirp(target);
       const opts =
         mode === 'read'
-          ? ['ro', `lowerdir=${[path.join(dir, 'upper'), ...image.layerDirs].join(':')}`]
-          : [
-              `lowerdir=${image.layerDirs.join(':')}`,
-              `upperdir=${path.join(dir, 'upper')}`,
-              `workdir=${path.join(dir, 'work')}`,
-            ];
+          ? ['ro', `lowerdir=${[dir.upper, ...image.layerDirs].join(':')}`]
+          : [`lowerdir=${image.layerDirs.join(':')}`, `upperdir=${dir.upper}`, `workdir=${dir.work}`];
       await this.sys.mount('overlay', target, 'overlay', opts);
       try {
         return await fn(target, false);

@@ -1,15 +1,15 @@
-/** The containers domain's entry point: create, remove, rename, update, prune, plus lifecycle and usage. */
+/** Container configuration: create, rename, update and prune (removal itself is the lifecycle's). */
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import type {
   ContainerCreateRequest,
   ContainerCreateResponse,
+  ContainerPruneResponse,
   EndpointSettings,
   HostConfig,
   Resources,
   RestartPolicy,
 } from '@berth/common';
-import { badParameter, conflict, notFound } from '../errors.js';
+import { badParameter, notFound } from '../errors.js';
 import {
   validateCreateBody,
   mergeWithImage,
@@ -17,13 +17,13 @@ import {
   validateRestartPolicy,
   validateSysctls,
 } from './create-config.js';
-import { NoSuchContainerError } from '../runtime/types.js';
+import { checkFilters, matchLabels, type Filters } from '../util/filters.js';
 import type { ContainerDeps } from './deps.js';
-import { Lifecycle, type LifecycleHooks } from './lifecycle.js';
+import type { Lifecycle } from './lifecycle.js';
 import { planMounts } from './mounts.js';
 import type { ContainerRecord, MountRecord } from './record.js';
 import { cgroupResources, capabilities, logLimits, securityOpts } from './spec.js';
-import { canRemove, initialState, isRunning, Status } from './state.js';
+import { initialState, isRunning } from './state.js';
 import { validateName } from './store.js';
 
 /** The CLI keys the endpoint of `--network default` as "default"; the network domain knows it as bridge. */
@@ -36,23 +36,10 @@ function normalizeEndpoints(
 }
 
 export class Containers {
-  readonly lifecycle: Lifecycle;
-
   constructor(
-    readonly d: ContainerDeps,
-    hooks: Omit<LifecycleHooks, 'autoRemove'>,
-  ) {
-    this.lifecycle = new Lifecycle(d, {
-      ...hooks,
-      autoRemove: (rec) => this.remove(rec.id, { force: true, volumes: true }),
-    });
-    d.volumes.setUsers((name) =>
-      this.d.store
-        .all()
-        .filter((r) => r.mounts.some((m) => m.type === 'volume' && m.name === name))
-        .map((r) => r.id),
-    );
-  }
+    private readonly d: ContainerDeps,
+    private readonly lifecycle: Lifecycle,
+  ) {}
 
   /** Ids of containers created from `imageId` (images/ refuses to delete an image in use). */
   imageUsers(imageId: string): string[] {
@@ -146,8 +133,7 @@ export class Containers {
       };
       if (merged.config.Healthcheck?.Test?.length && merged.config.Healthcheck.Test[0] !== 'NONE')
         rec.health = { Status: 'starting', FailingStreak: 0, Log: [] };
-      await fsp.mkdir(path.join(this.d.store.dir(id), 'upper'), { recursive: true });
-      await fsp.mkdir(path.join(this.d.store.dir(id), 'work'), { recursive: true });
+      await this.d.store.files(id).ensure();
       await this.d.store.save(rec);
       this.d.events.publish('container', 'create', id, this.lifecycle.attrs(rec));
       return { Id: id, Warnings: warnings };
@@ -157,43 +143,9 @@ export class Containers {
       for (const m of mounts)
         if (m.type === 'volume' && m.anonymous)
           await this.d.volumes.remove(m.name!, true).catch(() => undefined);
-      await fsp.rm(this.d.store.dir(id), { recursive: true, force: true });
+      await fsp.rm(this.d.store.files(id).path, { recursive: true, force: true });
       throw err;
     }
-  }
-
-  async remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
-    const rec = this.d.store.get(ref);
-    await this.lifecycle.lock.run(rec.id, async () => {
-      if (!this.d.store.find(rec.id)) return;
-      canRemove(rec.state, rec.name, opts.force);
-      await this.lifecycle.killForRemoval(rec);
-      if (rec.state.status === Status.Removing)
-        throw conflict(`removal of container ${rec.id} is already in progress`);
-      rec.state.status = Status.Removing;
-      await this.d.runtime.delete(rec.id).catch((err: Error) => {
-        if (!(err instanceof NoSuchContainerError)) throw err;
-      });
-      await this.d.network
-        .unregister(rec.id)
-        .catch((err: Error) =>
-          this.d.log.warn('network unregister failed', { id: rec.id, err: err.message }),
-        );
-      await this.d.store.delete(rec);
-      this.lifecycle.forget(rec.id);
-      if (opts.volumes) {
-        for (const m of rec.mounts) {
-          if (m.type !== 'volume' || !m.anonymous) continue;
-          await this.d.volumes
-            .remove(m.name!, true)
-            .catch((err: Error) =>
-              this.d.log.warn('keeping anonymous volume', { name: m.name, err: err.message }),
-            );
-        }
-      }
-      this.d.events.publish('container', 'destroy', rec.id, this.lifecycle.attrs(rec));
-      this.lifecycle.waiters.removed(rec.id);
-    });
   }
 
   async rename(ref: string, newName: string | null): Promise<void> {
@@ -273,5 +225,43 @@ export class Containers {
       this.d.events.publish('container', 'update', rec.id, this.lifecycle.attrs(rec));
       return [];
     });
+  }
+
+  /**
+   * Removes stopped containers matching `until` (a unix time, an RFC 3339 time or a duration before now) and
+   * labels; one that cannot be removed is skipped, as dockerd does.
+   */
+  async prune(
+    f: Filters,
+    rwSize: (rec: ContainerRecord) => Promise<number>,
+  ): Promise<ContainerPruneResponse> {
+    checkFilters(f, ['until', 'label', 'label!']);
+    const untilRaw = f.get('until')?.[0];
+    let untilMs = Infinity;
+    if (untilRaw) {
+      untilMs = /^\d+(\.\d+)?$/.test(untilRaw)
+        ? Number(untilRaw) * 1000
+        : /^\d+[smh]$/.test(untilRaw)
+          ? Date.now() -
+            Number(untilRaw.slice(0, -1)) * { s: 1e3, m: 6e4, h: 3.6e6 }[untilRaw.slice(-1) as 's']!
+          : Date.parse(untilRaw);
+      if (Number.isNaN(untilMs)) throw badParameter(`invalid filter 'until=${untilRaw}'`);
+    }
+    const out: ContainerPruneResponse = { ContainersDeleted: [], SpaceReclaimed: 0 };
+    for (const rec of this.d.store.all()) {
+      if (!['exited', 'created', 'dead'].includes(rec.state.status)) continue;
+      if (Date.parse(rec.created) > untilMs) continue;
+      if (!matchLabels(rec.config.Labels, f.get('label'))) continue;
+      if (f.get('label!')?.some((w) => matchLabels(rec.config.Labels, [w]))) continue;
+      const size = await rwSize(rec);
+      try {
+        await this.lifecycle.remove(rec.id, { force: false, volumes: false });
+      } catch {
+        continue;
+      }
+      out.ContainersDeleted!.push(rec.id);
+      out.SpaceReclaimed += size;
+    }
+    return out;
   }
 }

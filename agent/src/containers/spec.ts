@@ -10,8 +10,7 @@ import {
   type NamespaceSpec,
   type RuntimeSpec,
 } from '../runtime/types.js';
-import { describeOverlay } from '../storage/overlay.js';
-import type { EtcPaths } from './etc-files.js';
+import type { ContainerDir, EtcPaths } from './container-dir.js';
 import type { ContainerRecord } from './record.js';
 import type { ResolvedUser } from './user.js';
 import { parseBytes } from './units.js';
@@ -143,10 +142,9 @@ export function logLimits(hc: HostConfig): { maxSize: number; maxFile: number } 
 export interface SpecInputs {
   rec: ContainerRecord;
   layerDirs: string[];
-  containerDir: string;
+  dir: ContainerDir;
   user: ResolvedUser;
   etc: EtcPaths;
-  logPath: string;
   cgroupParent: string;
   /** Host path for each volume mount (by destination). */
   volumePath: (name: string) => string;
@@ -189,7 +187,7 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
     ns.mode === 'join' ? { mode: 'join', path: `${ns.path}/${kind}` } : ns;
   return {
     id: rec.id,
-    rootfs: describeOverlay({ lowerDirs: inp.layerDirs, containerDir: inp.containerDir }),
+    rootfs: inp.dir.rootfs(inp.layerDirs),
     readonlyRootfs: hc.ReadonlyRootfs === true,
     hostname: cfg.Hostname ?? rec.id.slice(0, 12),
     ...(cfg.Domainname ? { domainname: cfg.Domainname } : {}),
@@ -229,7 +227,7 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
     privileged: hc.Privileged === true,
     seccomp: sec.seccomp,
     etcFiles: { hostname: inp.etc.hostname, hosts: inp.etc.hosts, resolvConf: inp.etc.resolvConf },
-    log: { path: inp.logPath, ...logLimits(hc) },
+    log: { path: inp.dir.log, ...logLimits(hc) },
     annotations: { name: rec.name },
   };
 }

@@ -4,7 +4,7 @@
  * with dockerd's wording.
  */
 import type { ContainerStatus } from '@berth/common';
-import { conflict } from '../errors.js';
+import { conflict, internal } from '../errors.js';
 
 export const Status = {
   Created: 'created',
@@ -45,6 +45,32 @@ export function initialState(): StateRecord {
     manuallyStopped: false,
     hasBeenStarted: false,
   };
+}
+
+/**
+ * The transitions the engine may make, and only these (youki's ContainerStatus): every write of a status goes
+ * through StateKeeper.move, which refuses anything else. A self-transition records new details (a failed
+ * start keeps Created or Exited with the error). Recovery after a restart is the one exception: there the
+ * kernel's answer wins (StateKeeper.adopt).
+ */
+const TRANSITIONS: Record<ContainerStatus, readonly ContainerStatus[]> = {
+  created: ['created', 'running', 'exited', 'removing'],
+  running: ['paused', 'exited', 'restarting', 'removing'],
+  paused: ['running', 'exited', 'restarting', 'removing'],
+  restarting: ['running', 'exited', 'removing'],
+  exited: ['exited', 'running', 'removing'],
+  removing: ['dead'],
+  dead: ['removing'],
+};
+
+export function canTransition(from: ContainerStatus, to: ContainerStatus): boolean {
+  return TRANSITIONS[from]?.includes(to) ?? false;
+}
+
+/** An engine bug, not a user error: the operations' guards below should have refused first. */
+export function assertTransition(id: string, from: ContainerStatus, to: ContainerStatus): void {
+  if (!canTransition(from, to))
+    throw internal(`container ${id.slice(0, 12)}: illegal state transition ${from} -> ${to}`);
 }
 
 export const isRunning = (s: StateRecord): boolean =>

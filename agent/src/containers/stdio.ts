@@ -1,6 +1,5 @@
-/** Docker's stdio wire helpers: 8-byte multiplexed frames, detach-key scanning, hijacked connections. */
-import type { ServerResponse } from 'node:http';
-import type { Duplex, Writable } from 'node:stream';
+/** Docker's stdio wire formats: 8-byte multiplexed frames and detach-key scanning. */
+import type { Writable } from 'node:stream';
 import { badParameter } from '../errors.js';
 
 export const STDIN = 0;
@@ -71,95 +70,4 @@ export class DetachScanner {
     }
     if (out.length) this.dst?.write(Buffer.from(out));
   }
-}
-
-/** An attached client: the raw socket after a 101 (or 200) response, writable output, readable input. */
-export interface ClientStream {
-  out: Writable;
-  input: Duplex | undefined;
-  /** Bytes already read with the request head (stdin that raced the upgrade). */
-  head: Buffer;
-  close(): void;
-}
-
-/** Answers an attach/exec-start request and hands back the hijacked connection, as dockerd's hijack. */
-export function hijack(
-  res: ServerResponse,
-  upgrade: { socket: Duplex; head: Buffer } | undefined,
-  tty: boolean,
-): ClientStream {
-  const ctype = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
-  if (upgrade) {
-    const sock = upgrade.socket;
-    sock.write(
-      `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${ctype}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
-    );
-    (sock as Duplex & { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
-    return {
-      out: sock,
-      input: sock,
-      head: upgrade.head,
-      close: () => {
-        if (!sock.destroyed) sock.end();
-      },
-    };
-  }
-  // No upgrade requested (dockerode without hijack, curl): stream the output as the response body.
-  res.writeHead(200, { 'Content-Type': ctype });
-  res.flushHeaders();
-  return {
-    out: res,
-    input: undefined,
-    head: Buffer.alloc(0),
-    close: () => {
-      if (!res.writableEnded) res.end();
-    },
-  };
-}
-
-/**
- * The JSON body of a request that asked to upgrade (exec start): Node hands over the socket right after the
- * headers, so the body is read from `head` and the socket here; bytes after it are the client's stdin.
- */
-export async function readUpgradeBody(
-  req: { headers: Record<string, string | string[] | undefined> },
-  upgrade: { socket: Duplex; head: Buffer },
-): Promise<{ body: unknown; rest: Buffer }> {
-  const len = Number(req.headers['content-length'] ?? 0);
-  if (!Number.isInteger(len) || len < 0 || len > 1 << 20) throw badParameter('invalid Content-Length');
-  let buf = upgrade.head;
-  while (buf.length < len) {
-    const chunk = await new Promise<Buffer | null>((resolve) => {
-      const onData = (d: Buffer) => {
-        cleanup();
-        upgrade.socket.pause();
-        resolve(d);
-      };
-      const onEnd = () => {
-        cleanup();
-        resolve(null);
-      };
-      const cleanup = () => {
-        upgrade.socket.off('data', onData);
-        upgrade.socket.off('end', onEnd);
-        upgrade.socket.off('close', onEnd);
-      };
-      upgrade.socket.on('data', onData);
-      upgrade.socket.once('end', onEnd);
-      upgrade.socket.once('close', onEnd);
-      upgrade.socket.resume();
-    });
-    if (!chunk) throw badParameter('request body ended early');
-    buf = Buffer.concat([buf, chunk]);
-  }
-  const text = buf.subarray(0, len).toString('utf8');
-  let body: unknown = {};
-  if (len > 0) {
-    try {
-      body = JSON.parse(text);
-    } catch (err) {
-      throw badParameter(`invalid JSON in request body: ${(err as Error).message}`);
-    }
-  }
-  return { body, rest: buf.subarray(len) };
 }

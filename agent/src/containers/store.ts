@@ -1,6 +1,6 @@
 /**
- * Container records: one directory per container holding config.json (written atomically), the json-file
- * log and the overlay dirs. Owns the name registry and id-prefix lookup.
+ * Container records: one directory per container (its layout is ContainerDir's) holding config.json, written
+ * atomically. Owns the name registry and id-prefix lookup.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { badParameter, conflict, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readJson, removeStaleTemps, removeTree, writeJsonAtomic } from '../util/fs-atomic.js';
+import { ContainerDir } from './container-dir.js';
 import type { ContainerRecord } from './record.js';
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -73,21 +74,16 @@ export class ContainerStore {
     private readonly log: Logger,
   ) {}
 
-  dir(id: string): string {
-    return path.join(this.root, id);
-  }
-
-  logPath(id: string): string {
-    return path.join(this.root, id, `${id}-json.log`);
+  /** The container's directory and everything in it. */
+  files(id: string): ContainerDir {
+    return new ContainerDir(id, path.join(this.root, id));
   }
 
   async load(): Promise<ContainerRecord[]> {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o710 });
     await removeStaleTemps(this.root);
     for (const id of await fsp.readdir(this.root)) {
-      const rec = await readJson<ContainerRecord | null>(path.join(this.root, id, 'config.json'), null).catch(
-        () => null,
-      );
+      const rec = await readJson<ContainerRecord | null>(this.files(id).config, null).catch(() => null);
       if (!rec || rec.id !== id) {
         // A create that crashed before its first config write: nothing references it.
         this.log.warn('removing container directory without a valid config', { id });
@@ -161,15 +157,16 @@ export class ContainerStore {
 
   async save(rec: ContainerRecord): Promise<void> {
     this.byId.set(rec.id, rec);
-    await fsp.mkdir(this.dir(rec.id), { recursive: true, mode: 0o710 });
-    await writeJsonAtomic(path.join(this.dir(rec.id), 'config.json'), rec);
+    const dir = this.files(rec.id);
+    await fsp.mkdir(dir.path, { recursive: true, mode: 0o710 });
+    await writeJsonAtomic(dir.config, rec);
   }
 
   /** Forgets the record and deletes its directory (rename first: a crash leaves a swept temp dir). */
   async delete(rec: ContainerRecord): Promise<void> {
     this.byId.delete(rec.id);
     this.releaseName(rec.name, rec.id);
-    const dir = this.dir(rec.id);
+    const dir = this.files(rec.id).path;
     const doomed = path.join(this.root, `.tmp-rm-${rec.id}-${randomBytes(4).toString('hex')}`);
     try {
       await fsp.rename(dir, doomed);

@@ -2,7 +2,7 @@
 import type { ContainerInspect, ContainerSummary, MountPoint, NetworkSettings, Port } from '@berth/common';
 import type { ContainerRecord, MountRecord } from './record.js';
 import { humanStatus, Status } from './state.js';
-import { etcPaths } from './etc-files.js';
+import type { ContainerDir } from './container-dir.js';
 
 function mountPoint(m: MountRecord): MountPoint {
   if (m.type === 'volume')
@@ -28,15 +28,14 @@ function mountPoint(m: MountRecord): MountPoint {
 
 export function inspectView(
   rec: ContainerRecord,
-  dir: string,
-  logPath: string,
+  dir: ContainerDir,
   layerDirs: string[],
   execIds: string[],
   net: NetworkSettings,
   sizes?: { rw: number; rootfs: number },
 ): ContainerInspect {
   const s = rec.state;
-  const etc = etcPaths(dir);
+  const etc = dir.etc;
   const started = s.hasBeenStarted;
   return {
     Id: rec.id,
@@ -61,7 +60,7 @@ export function inspectView(
     ResolvConfPath: started ? etc.resolvConf : '',
     HostnamePath: started ? etc.hostname : '',
     HostsPath: started ? etc.hosts : '',
-    LogPath: logPath,
+    LogPath: dir.log,
     Name: rec.name,
     RestartCount: rec.restartCount,
     Driver: 'overlay2',
@@ -129,9 +128,9 @@ export function inspectView(
       Name: 'overlay2',
       Data: {
         LowerDir: layerDirs.join(':'),
-        MergedDir: `${dir}/merged`,
-        UpperDir: `${dir}/upper`,
-        WorkDir: `${dir}/work`,
+        MergedDir: dir.merged,
+        UpperDir: dir.upper,
+        WorkDir: dir.work,
       },
     },
     ...(sizes ? { SizeRw: sizes.rw, SizeRootFs: sizes.rootfs } : {}),

@@ -2,11 +2,9 @@
  * The containers domain as the builder sees it (BuildContainers): one container per RUN step, created,
  * attached before start so no output is lost, waited for, its upper dir exported as a layer, removed.
  */
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { writeTree } from '../containers/archive.js';
 import type { ContainerDomain } from '../containers/index.js';
-import type { AttachSession } from '../runtime/types.js';
 import { readOpaqueDirs } from '../storage/opaque.js';
 import type { BuildContainers } from './ports.js';
 
@@ -27,7 +25,7 @@ export class FrameSplitter {
 }
 
 export function buildContainersFrom(domain: ContainerDomain): BuildContainers {
-  const lc = domain.containers.lifecycle;
+  const lc = domain.lifecycle;
   return {
     async create(req) {
       const body = {
@@ -42,26 +40,12 @@ export function buildContainersFrom(domain: ContainerDomain): BuildContainers {
         AttachStderr: true,
         HostConfig: { ...req.HostConfig, NetworkMode: req.NetworkMode },
       };
-      const r = await domain.containers.create(body, null);
+      const r = await domain.create(body, null);
       return r.Id;
     },
     async run(id, onOutput, signal) {
-      let cancel: () => void = () => {};
-      const session = new Promise<AttachSession>((resolve, reject) => {
-        cancel = lc.addPendingAttach(id, {
-          opts: { stdin: false, stdout: true, stderr: true },
-          deliver: resolve,
-          fail: reject,
-        });
-      });
-      const exited = lc.waiters.next(id, 'exit');
-      try {
-        await lc.start(id);
-      } catch (err) {
-        cancel();
-        throw err;
-      }
-      const s = await session;
+      const exited = lc.nextExit(id);
+      const s = await lc.attachAndStart(id, { stdin: false, stdout: true, stderr: true });
       const split = new FrameSplitter(onOutput);
       const drained = new Promise<void>((resolve) => {
         s.output.on('data', (c: Buffer) => split.push(c));
@@ -81,7 +65,7 @@ export function buildContainersFrom(domain: ContainerDomain): BuildContainers {
     },
     async exportChanges(id) {
       // A RUN container has no volumes or bind mounts: its upper dir is exactly its changes.
-      const upper = path.join(domain.store.dir(id), 'upper');
+      const upper = domain.store.files(id).upper;
       const out = new PassThrough();
       // writeTree ends `out` itself once the archive is complete.
       writeTree(out, upper, '', { whiteouts: true, opaqueDirs: readOpaqueDirs(upper) }).catch((err: Error) =>
@@ -90,7 +74,7 @@ export function buildContainersFrom(domain: ContainerDomain): BuildContainers {
       return out;
     },
     async remove(id) {
-      await domain.containers.remove(id, { force: true, volumes: true });
+      await domain.remove(id, { force: true, volumes: true });
     },
   };
 }

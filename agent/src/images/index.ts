@@ -12,8 +12,8 @@
  * - `createImage({ parent, layerTar, config, history, tags })` → ImageRecord: docker commit/build/load.
  *   `layerTar` is a Docker layer tar (plain/gzip/zstd, `.wh.` whiteouts); it is unpacked once and kept
  *   gzipped as a blob so the image can be pushed.
- * - `setUsage((imageId) => containerIds[])`: the containers domain reports which containers use an image;
- *   `docker rmi` answers 409 for those and prune skips them.
+ * - `new ImageService(engine, (imageId) => containerIds[])`: which containers use an image, from the containers
+ *   domain's records; `docker rmi` answers 409 for those and prune skips them.
  * - `importImage({ config, layers, tags })`: docker load; keeps the config bytes, hence the image ID.
  * - For save/load: `layerBlobs(image)` (compressed blob path, digest, media type, diff id per layer, bottom
  *   first), `configBlob(image)`, `buildManifest(image)`, `blobs` (content store), `tag(image, ref)`.

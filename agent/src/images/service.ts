@@ -52,10 +52,13 @@ export class ImageService {
   readonly store: ImageStore;
   readonly fetcher: LayerFetcher;
   readonly log: Logger;
-  private usage: UsageProvider = () => [];
   private pins = new Map<string, number>();
 
-  constructor(readonly engine: Engine) {
+  constructor(
+    readonly engine: Engine,
+    /** The containers using an image: `docker rmi` answers 409 for those and prune skips them. */
+    private readonly usage: UsageProvider = () => [],
+  ) {
     const root = engine.config.dataRoot;
     this.log = engine.log.child({ component: 'images' });
     this.blobs = new BlobStore(root);
@@ -77,10 +80,6 @@ export class ImageService {
       dropped: s.dropped,
       ...gc,
     });
-  }
-
-  setUsage(fn: UsageProvider): void {
-    this.usage = fn;
   }
 
   usedBy(imageId: string): string[] {

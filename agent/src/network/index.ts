@@ -27,8 +27,6 @@ export interface Networking {
   readonly manager: NetworkManager;
   readonly networks: Networks;
   readonly sandboxes: Sandboxes;
-  /** containers/ provides name/id lookup and /etc file rewriting once it exists. */
-  setContainerLookup(lookup: ContainerLookup): void;
   /** Stops DNS and port holders; when no container is attached any more, also removes bridges and rules. */
   close(): Promise<void>;
 }
@@ -47,6 +45,8 @@ export interface CreateNetworkingOptions {
   resolvConf?: string;
   /** Where daemons record their prefixes for the orphan sweep (tests use their own). */
   registryDir?: string;
+  /** Name/id lookup and /etc file rewriting, over the containers domain's records. */
+  containers?: ContainerLookup;
 }
 
 export async function createNetworking(o: CreateNetworkingOptions): Promise<Networking> {
@@ -63,6 +63,7 @@ export async function createNetworking(o: CreateNetworkingOptions): Promise<Netw
       ...(o.mtu ? { mtu: o.mtu } : {}),
       ...(o.kernel ? { kernel: o.kernel } : {}),
       ...(o.resolvConf ? { resolvConf: o.resolvConf } : {}),
+      ...(o.containers ? { containers: o.containers } : {}),
     },
     resolver,
   );
@@ -83,9 +84,6 @@ export async function createNetworking(o: CreateNetworkingOptions): Promise<Netw
     manager,
     networks,
     sandboxes,
-    setContainerLookup(lookup) {
-      manager.lookup = lookup;
-    },
     async close() {
       await manager.locked(async () => {
         const live = [...manager.store.containers.values()].some((c) => c.sandbox);

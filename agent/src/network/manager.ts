@@ -56,6 +56,8 @@ export interface NetworkingOptions {
   kernel?: NetKernel;
   /** Host resolv.conf path (tests point it at a fixture). */
   resolvConf?: string;
+  /** The containers domain's records: names for links and `container:` modes, /etc rewrites. */
+  containers?: ContainerLookup;
 }
 
 export const newId = (): string => randomBytes(32).toString('hex');
@@ -68,7 +70,7 @@ export class NetworkManager {
   readonly log: Logger;
   readonly dns: EmbeddedDns;
   readonly ports: PortReservations;
-  lookup: ContainerLookup | undefined;
+  readonly lookup: ContainerLookup | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -82,6 +84,7 @@ export class NetworkManager {
     this.ipam = new Ipam(path.join(opts.dataRoot, 'network', 'ipam.json'));
     this.dns = new EmbeddedDns(resolver, opts.log.child({ component: 'dns' }));
     this.ports = new PortReservations(opts.log);
+    this.lookup = opts.containers;
   }
 
   get defaultMtu(): number {

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { compileExecOps } from './ops.js';
@@ -95,12 +96,10 @@ export async function startExec(
     hangup: () => {
       if (proc.terminal && !ctl.destroyed) ctl.write('hangup\n');
     },
+    // The helper signals the process through its pidfd (it is the parent): never a pid that was reused.
     kill: (signal) => {
-      try {
-        process.kill(hostPid, signal);
-      } catch {
-        /* already gone */
-      }
+      const n = typeof signal === 'number' ? signal : os.constants.signals[signal];
+      if (!ctl.destroyed) ctl.write(`kill ${n}\n`);
     },
     exit,
   };

@@ -1,9 +1,13 @@
 /**
  * The Runtime (types.ts) on Linux: one detached berth-shim per container, cgroups through a CgroupDriver,
  * kernel access through Sys. Holds no per-container memory state: everything is re-read from the state dir,
- * so a restarted berthd re-adopts running containers just by constructing a new LinuxRuntime.
+ * so a restarted berthd re-adopts running containers just by constructing a new LinuxRuntime. A pid read from
+ * that state is never signalled: the container's init is signalled by its shim through a pidfd, everything else
+ * through its cgroup (cgroup.kill where the kernel has it), and exits are awaited on cgroup.events or the
+ * shim's socket rather than by polling pids that may have been reused.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { compileDeviceFilter } from '../cgroups/device-bpf.js';
@@ -103,10 +107,6 @@ export class LinuxRuntime implements Runtime {
       const devices = spec.privileged ? 'all' : await deviceRules(spec);
       await this.d.cgroups.create(ref, spec.cgroup.resources, devices);
       const filterDir = this.d.cgroups.deviceFilterDir(ref);
-      if (spec.rootfs.kind === 'overlay') {
-        for (const p of [spec.rootfs.upperDir, spec.rootfs.workDir, spec.rootfs.target])
-          await fsp.mkdir(p, { recursive: true });
-      }
       if (spec.log.path) await fsp.mkdir(path.dirname(spec.log.path), { recursive: true });
       const ops = compileCreateOps(spec, {
         shimPath: this.d.shimPath,
@@ -132,7 +132,7 @@ export class LinuxRuntime implements Runtime {
       });
       return { pid, shimPid };
     } catch (err) {
-      if (spawned) await this.destroy(spec.id, ref, spawned.shimPid).catch(() => undefined);
+      if (spawned) await this.destroy(spec.id, ref).catch(() => undefined);
       else await this.d.cgroups.remove(ref).catch(() => undefined);
       await this.store.remove(spec.id);
       throw err;
@@ -206,9 +206,21 @@ export class LinuxRuntime implements Runtime {
     });
   }
 
+  /** What the shim says of its init (its parent, so the pid cannot have been reused); undefined when the
+   *  shim is gone. */
+  private async shimState(id: ContainerId): Promise<{ started: boolean; pid: number } | undefined> {
+    try {
+      const m = /^(created|running) (\d+)$/.exec(await shimCommand(this.store.socket(id), 'state'));
+      return m ? { started: m[1] === 'running', pid: Number(m[2]) } : undefined;
+    } catch (err) {
+      if (err instanceof ShimUnavailableError) return undefined;
+      throw err;
+    }
+  }
+
   async exec(id: ContainerId, proc: ExecProcessSpec): Promise<ExecHandle> {
     const s = await this.saved(id);
-    if (!s.startedAt || (await this.store.exit(id)) || !this.d.sys.pidAlive(s.pid)) {
+    if (!s.startedAt || (await this.store.exit(id)) || (await this.shimState(id))?.pid !== s.pid) {
       throw new RuntimeError(`container ${id} is not running`, 125);
     }
     // a process joining a frozen cgroup freezes too: the exec would hang until unpause
@@ -221,15 +233,27 @@ export class LinuxRuntime implements Runtime {
   async kill(id: ContainerId, signal: NodeJS.Signals | number, opts?: { all?: boolean }): Promise<void> {
     const s = await this.saved(id);
     if (await this.store.exit(id)) return;
-    if (opts?.all) {
-      for (const pid of await this.d.cgroups.pids(s.cgroup)) this.d.sys.kill(pid, signal);
+    if (opts?.all) await this.d.cgroups.kill(s.cgroup, signal);
+    const signo = typeof signal === 'number' ? signal : os.constants.signals[signal];
+    let reply: string;
+    try {
+      reply = await shimCommand(this.store.socket(id), `kill ${signo}`);
+    } catch (err) {
+      if (!(err instanceof ShimUnavailableError)) throw err;
+      // No supervisor (it was killed): the init is reached only as a current member of the cgroup.
+      if ((await this.d.cgroups.pids(s.cgroup)).includes(s.pid)) this.d.sys.kill(s.pid, signal);
+      return;
     }
-    this.d.sys.kill(s.pid, signal);
+    const m = /^error (\d+) (.*)$/.exec(reply);
+    // ESRCH: it exited meanwhile, as a plain kill would have found.
+    if (m && Number(m[1]) !== os.constants.errno.ESRCH) throw new RuntimeError(`kill: ${m[2]}`, 125);
   }
 
   async wait(id: ContainerId): Promise<ExitStatus> {
-    const s = await this.saved(id);
-    for (;;) {
+    await this.saved(id);
+    // The shim's socket answers with the exit; a refused connection means it is gone or just exiting (it
+    // unlinks the socket right after writing exit.json): a few short retries tell the two apart.
+    for (let tries = 0; ; tries++) {
       const done = await this.store.exit(id);
       if (done) return done;
       try {
@@ -239,7 +263,7 @@ export class LinuxRuntime implements Runtime {
       }
       const after = await this.store.exit(id);
       if (after) return after;
-      if (!this.d.sys.pidAlive(s.shimPid)) {
+      if (tries >= 10) {
         return {
           exitCode: 255,
           oomKilled: false,
@@ -284,7 +308,7 @@ export class LinuxRuntime implements Runtime {
     const base = { id, pid: s.pid, shimPid: s.shimPid, annotations: s.annotations };
     const started = s.startedAt ? { startedAt: new Date(s.startedAt) } : {};
     if (exit) return { ...base, ...started, status: 'stopped', exit };
-    if (!this.d.sys.pidAlive(s.shimPid) && !this.d.sys.pidAlive(s.pid)) {
+    if (!(await this.shimState(id)) && !(await this.d.cgroups.pids(s.cgroup)).length) {
       const lost: ExitStatus = {
         exitCode: 255,
         oomKilled: false,
@@ -300,19 +324,20 @@ export class LinuxRuntime implements Runtime {
 
   async delete(id: ContainerId): Promise<void> {
     const s = await this.store.load(id);
-    if (s) await this.destroy(id, s.cgroup, s.shimPid);
+    if (s) await this.destroy(id, s.cgroup);
     await this.store.remove(id);
   }
 
   /** Kills whatever is left in the cgroup, lets the shim record the exit, removes the cgroup. */
-  private async destroy(id: ContainerId, ref: CgroupRef, shimPid: number): Promise<void> {
+  private async destroy(id: ContainerId, ref: CgroupRef): Promise<void> {
     await this.d.cgroups.thaw(ref).catch(() => undefined); // frozen tasks cannot act on SIGKILL
-    for (let i = 0; i < 200; i++) {
-      const pids = await this.d.cgroups.pids(ref);
-      const shimAlive = this.d.sys.pidAlive(shimPid) && !(await this.store.exit(id));
-      if (pids.length === 0 && !shimAlive) break;
-      for (const pid of pids) this.d.sys.kill(pid, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, i < 20 ? 5 : 25));
+    await this.d.cgroups.kill(ref, 'SIGKILL');
+    if (!(await this.d.cgroups.waitEmpty(ref, 5000)))
+      this.d.log.warn('cgroup still has processes after SIGKILL', { id, cgroup: ref });
+    // The shim writes exit.json once it reaped the init; its socket answers `wait` then (or is gone).
+    if (!(await this.store.exit(id))) {
+      const waited = shimWait(this.store.socket(id)).catch(() => undefined);
+      await Promise.race([waited, new Promise((r) => setTimeout(r, 5000).unref())]);
     }
     await this.d.cgroups.remove(ref);
   }
@@ -341,7 +366,7 @@ export class LinuxRuntime implements Runtime {
       const s = await this.store.load(id);
       if (!known.has(id) || !s) {
         if (s)
-          await this.destroy(id, s.cgroup, s.shimPid).catch((err) =>
+          await this.destroy(id, s.cgroup).catch((err) =>
             this.d.log.warn('reconcile: destroy failed', { id, err }),
           );
         await this.store.remove(id);
@@ -359,9 +384,8 @@ export class LinuxRuntime implements Runtime {
       if (owned.has(name)) continue;
       const ref = { parent: this.d.cgroupParent, name };
       await this.d.cgroups.thaw(ref).catch(() => undefined);
-      for (const pid of await this.d.cgroups.pids(ref)) this.d.sys.kill(pid, 'SIGKILL');
-      for (let i = 0; i < 100 && (await this.d.cgroups.pids(ref)).length; i++)
-        await new Promise((r) => setTimeout(r, 10));
+      await this.d.cgroups.kill(ref, 'SIGKILL');
+      await this.d.cgroups.waitEmpty(ref, 1000);
       await this.d.cgroups
         .remove(ref)
         .catch((err) => this.d.log.warn('reconcile: cgroup not removed', { name, err }));

@@ -27,7 +27,8 @@ import type { Readable, Writable } from 'node:stream';
 export type ContainerId = string;
 
 /** Rootfs as an overlay the runtime mounts inside the container's mount namespace (never visible on the
- *  host, so it cannot leak), or a plain directory that is bind-mounted. Describe it with storage/overlay.ts. */
+ *  host, so it cannot leak), or a plain directory that is bind-mounted. The caller creates the directories
+ *  (containers/container-dir.ts); describe it with storage/overlay.ts. */
 export type RootfsSpec =
   | { kind: 'overlay'; lowerDirs: string[]; upperDir: string; workDir: string; target: string }
   | { kind: 'dir'; path: string };

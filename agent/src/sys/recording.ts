@@ -84,4 +84,15 @@ export class RecordingSys implements Sys {
   async mounts(): Promise<MountInfo[]> {
     return [...this.mountTable];
   }
+  /** Re-reads the file under `root` until `done` holds or the time is up (tests write the file themselves). */
+  async waitFor(p: string, done: (text: string) => boolean, timeoutMs: number): Promise<boolean> {
+    this.calls.push({ op: 'waitFor', path: p });
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const text = await fsp.readFile(this.at(p), 'utf8').catch(() => undefined);
+      if (text === undefined || done(text)) return true;
+      if (Date.now() >= end) return false;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
 }

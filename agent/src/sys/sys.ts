@@ -4,7 +4,7 @@
  * unit tests can hand it a RecordingSys (sys/recording.ts) while acceptance tests use the real kernel.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, watch, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -34,6 +34,11 @@ export interface Sys {
   mount(source: string, target: string, fsType: string, options: string[]): Promise<void>;
   umount(target: string, opts?: { lazy?: boolean }): Promise<void>;
   mounts(): Promise<MountInfo[]>;
+  /**
+   * Waits until `done(contents of path)` holds, woken by inotify (cgroup v2 notifies changes of cgroup.events
+   * and the like); false after `timeoutMs`. A file that does not exist (or vanishes) counts as done.
+   */
+  waitFor(path: string, done: (text: string) => boolean, timeoutMs: number): Promise<boolean>;
 }
 
 /** Splits /proc/self/mountinfo lines; octal escapes (\040 for space) are decoded. */
@@ -125,4 +130,41 @@ export const hostSys: Sys = {
     await run('umount', opts?.lazy ? ['-l', target] : [target]);
   },
   mounts: async () => parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')),
+  waitFor: (p, done, timeoutMs) =>
+    new Promise((resolve) => {
+      const check = (): boolean => {
+        let text: string;
+        try {
+          text = readFileSync(p, 'utf8');
+        } catch {
+          return true;
+        }
+        return done(text);
+      };
+      if (check()) return resolve(true);
+      let settled = false;
+      const finish = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
+        watcher?.close();
+        clearTimeout(timer);
+        clearInterval(slow);
+        resolve(ok);
+      };
+      let watcher: ReturnType<typeof watch> | undefined;
+      try {
+        watcher = watch(p, () => {
+          if (check()) finish(true);
+        });
+        watcher.on('error', () => finish(check()));
+      } catch {
+        /* no inotify here: the slow re-check below still ends the wait */
+      }
+      // inotify is the wake-up; this re-check only covers a file that never notifies.
+      const slow = setInterval(() => {
+        if (check()) finish(true);
+      }, 250);
+      const timer = setTimeout(() => finish(check()), timeoutMs);
+      if (check()) finish(true); // changed between the first check and the watch
+    }),
 };

@@ -29,7 +29,6 @@ export type VolumeUsers = (name: string) => string[];
 
 export class VolumeStore {
   private vols = new Map<string, VolumeMeta>();
-  private users: VolumeUsers = () => [];
   /** Running containers per volume whose driver options ask for a mount (type/device/o). */
   private mountRefs = new Map<string, number>();
 
@@ -37,6 +36,8 @@ export class VolumeStore {
     readonly root: string,
     private readonly events: EventBus,
     private readonly log: Logger,
+    /** The containers that reference each volume (rm and prune honour it). */
+    private readonly users: VolumeUsers = () => [],
     private readonly sys: Sys = hostSys,
   ) {}
 
@@ -50,11 +51,6 @@ export class VolumeStore {
       if (meta?.name === name) this.vols.set(name, meta);
       else this.log.warn('ignoring volume directory without metadata', { name });
     }
-  }
-
-  /** The containers domain tells us who references which volume (rm and prune honour it). */
-  setUsers(fn: VolumeUsers): void {
-    this.users = fn;
   }
 
   mountpoint(name: string): string {

@@ -1,5 +1,5 @@
-/** Registers every container-related route module (lifecycle, io, stats, files, exec). */
-import type { ContainerApi } from '../../containers/api-port.js';
+/** Registers every container-related route module, each with the domain's port it needs. */
+import type { ContainerDomain } from '../../containers/index.js';
 import type { Router } from '../router.js';
 import { registerContainerRoutes } from './containers.js';
 import { registerContainerFileRoutes } from './containers-files.js';
@@ -7,10 +7,10 @@ import { registerContainerIoRoutes } from './containers-io.js';
 import { registerContainerStatsRoutes } from './containers-stats.js';
 import { registerExecRoutes } from './exec.js';
 
-export function registerContainerApi(r: Router, c: ContainerApi): void {
+export function registerContainerApi(r: Router, c: ContainerDomain): void {
   registerContainerRoutes(r, c);
-  registerContainerIoRoutes(r, c);
-  registerContainerStatsRoutes(r, c);
-  registerContainerFileRoutes(r, c);
-  registerExecRoutes(r, c);
+  registerContainerIoRoutes(r, c.io);
+  registerContainerStatsRoutes(r, c.io);
+  registerContainerFileRoutes(r, c.files);
+  registerExecRoutes(r, c.execs);
 }

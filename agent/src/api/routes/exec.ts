@@ -1,63 +1,46 @@
 /** /containers/{id}/exec and /exec/{id}/{start,resize,json}. */
-import type { ContainerApi } from '../../containers/api-port.js';
-import { DetachScanner, frame, hijack, parseDetachKeys, readUpgradeBody } from '../../containers/stdio.js';
-import { badParameter } from '../errors.js';
+import type { ExecPort } from '../../containers/api-port.js';
+import { DetachScanner, frame } from '../../containers/stdio.js';
+import { hijack, readUpgradeBody } from '../hijack.js';
 import { queryInt, readJsonBody, sendJson } from '../http.js';
 import type { Router } from '../router.js';
 
-interface ExecStartBody {
-  Detach?: boolean;
-  Tty?: boolean;
-  ConsoleSize?: [number, number] | null;
-}
-
-export function registerExecRoutes(r: Router, c: ContainerApi): void {
+export function registerExecRoutes(r: Router, c: ExecPort): void {
   r.post('/containers/{id}/exec', async (ctx) => {
-    const id = c.execs.create(ctx.params.id!, await readJsonBody<unknown>(ctx.req, {}));
-    sendJson(ctx.res, 201, { Id: id });
+    sendJson(ctx.res, 201, { Id: c.createExec(ctx.params.id!, await readJsonBody<unknown>(ctx.req, {})) });
   });
 
   r.post('/exec/{id}/start', async (ctx) => {
-    let body: ExecStartBody;
+    const id = ctx.params.id!;
+    let body: unknown;
     let rest = Buffer.alloc(0);
-    if (ctx.upgrade) {
-      const r = await readUpgradeBody(ctx.req, ctx.upgrade);
-      body = r.body as ExecStartBody;
-      rest = r.rest;
-    } else body = await readJsonBody<ExecStartBody>(ctx.req, {});
-    if (typeof body !== 'object' || body === null) throw badParameter('invalid exec start body');
-    const rec = c.execs.get(ctx.params.id!);
-    const cfg = c.execs.inspect(rec.id);
-    const tty = body.Tty ?? cfg.ProcessConfig.tty;
-    if (body.Detach) {
-      const h = await c.execs.start(rec.id, { tty, consoleSize: body.ConsoleSize ?? null });
-      h.stdin.end();
-      h.stdout.resume();
-      h.stderr?.resume();
+    if (ctx.upgrade) ({ body, rest } = await readUpgradeBody(ctx.req, ctx.upgrade));
+    else body = await readJsonBody<unknown>(ctx.req, {});
+    const raw = c.execStreamRaw(id, body);
+    if ((body as { Detach?: boolean }).Detach) {
+      await c.startExecDetached(id, body);
       ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '0' });
       ctx.res.end();
       return;
     }
-    const keys = parseDetachKeys(rec.config.DetachKeys || null);
-    const client = hijack(ctx.res, ctx.upgrade, tty);
+    const client = hijack(ctx.res, ctx.upgrade, raw);
     client.head = rest;
-    let h;
+    let s;
     try {
-      h = await c.execs.start(rec.id, { tty, consoleSize: body.ConsoleSize ?? null });
+      s = await c.startExec(id, body);
     } catch (err) {
       // The stream is already hijacked: dockerd reports start failures in-band.
       const msg = Buffer.from(`${(err as Error).message}\r\n`);
-      client.out.write(tty ? msg : frame(2, msg));
+      client.out.write(raw ? msg : frame(2, msg));
       client.close();
       return;
     }
-    const out = h.stdout;
-    const errStream = h.stderr;
-    if (cfg.OpenStdout || tty) out.on('data', (d: Buffer) => client.out.write(tty ? d : frame(1, d)));
-    else out.resume();
-    if (errStream) {
-      if (cfg.OpenStderr) errStream.on('data', (d: Buffer) => client.out.write(frame(2, d)));
-      else errStream.resume();
+    const { handle: h } = s;
+    if (s.openStdout || s.pty) h.stdout.on('data', (d: Buffer) => client.out.write(raw ? d : frame(1, d)));
+    else h.stdout.resume();
+    if (h.stderr) {
+      if (s.openStderr) h.stderr.on('data', (d: Buffer) => client.out.write(raw ? d : frame(2, d)));
+      else h.stderr.resume();
     }
     h.stdin.on('error', () => undefined);
     let detached = false;
@@ -69,14 +52,14 @@ export function registerExecRoutes(r: Router, c: ContainerApi): void {
     const hangup = () => {
       if (!detached && !exited) h.hangup();
     };
-    if (tty) {
+    if (s.pty) {
       const conn = client.input ?? ctx.res;
       conn.once('close', hangup);
       conn.once('error', hangup);
-      if (cfg.OpenStdin) client.input?.once('end', hangup);
+      if (s.openStdin) client.input?.once('end', hangup);
     }
-    if (cfg.OpenStdin) {
-      const scanner = new DetachScanner(keys, h.stdin, () => {
+    if (s.openStdin) {
+      const scanner = new DetachScanner(s.keys, h.stdin, () => {
         detached = true;
         client.close();
       });
@@ -95,14 +78,12 @@ export function registerExecRoutes(r: Router, c: ContainerApi): void {
   });
 
   r.post('/exec/{id}/resize', async (ctx) => {
-    const h = queryInt(ctx.query, 'h', 0)!;
-    const w = queryInt(ctx.query, 'w', 0)!;
-    await c.execs.resize(ctx.params.id!, h, w);
+    await c.resizeExec(ctx.params.id!, queryInt(ctx.query, 'h', 0)!, queryInt(ctx.query, 'w', 0)!);
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '0' });
     ctx.res.end();
   });
 
   r.get('/exec/{id}/json', (ctx) => {
-    sendJson(ctx.res, 200, c.execs.inspect(ctx.params.id!));
+    sendJson(ctx.res, 200, c.inspectExec(ctx.params.id!));
   });
 }
