@@ -12,9 +12,11 @@
  */
 import { badRequest, invalid, KubeError } from '../errors.js';
 import type { GroupVersionKind, KubeObject } from '../registry/types.js';
-import { catalog } from './catalog.js';
+import { catalog, type Catalog } from './catalog.js';
+import { decodeCustom } from './crd/decode.js';
 import { decodeTyped, duplicateFields } from './decode.js';
 import { JsonSyntaxError, parseJson, type JsonValue } from './json.js';
+import type { SchemaNode } from './node.js';
 import { parseYaml, YamlSyntaxError } from './yaml.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
@@ -176,7 +178,7 @@ export async function decodeBody(req: DecodeRequest): Promise<Decoded> {
       `no kind ${JSON.stringify(gvk.kind)} is registered for version ${JSON.stringify(version)} in scheme "pkg/api/legacyscheme/scheme.go:30"`,
     );
   }
-  const r = decodeTyped(root, parsed.value, parsed.members);
+  const r = decoderFor(c, root)(root, parsed.value, parsed.members);
   // Non-strict errors win: the strict ones are reported only when the decode itself succeeded.
   if (r.error !== undefined) throw cannot(r.error);
   const strict = [...parsed.strict, ...r.strict];
@@ -189,6 +191,11 @@ export async function decodeBody(req: DecodeRequest): Promise<Decoded> {
     gvk,
     warnings: applyDirective(strict, req.fieldValidation, cannot),
   };
+}
+
+/** Built-in kinds decode as Go structs do; custom ones as unstructured objects pruned by their schema. */
+function decoderFor(c: Catalog, root: SchemaNode): typeof decodeTyped {
+  return c.isBuiltin(root.definitionName ?? '') ? decodeTyped : decodeCustom;
 }
 
 /** Warn → one warning per strict error (YAML's joined lines split as kube-apiserver splits them); Strict → error. */
@@ -294,9 +301,10 @@ export async function checkPatched(
   patch: ParsedPatch & { type: PatchType },
   directive: FieldValidation,
 ): Promise<PatchedResult> {
-  const root = (await catalog()).kind(gvk);
+  const c = await catalog();
+  const root = c.kind(gvk);
   if (!root) return { object: patched, warnings: [] };
-  const r = decodeTyped(root, patched as JsonValue);
+  const r = decoderFor(c, root)(root, patched as JsonValue);
   const shown = patch.type === 'strategic' ? goFormat(patch.value) : JSON.stringify(patched);
   const fail = (detail: string): KubeError =>
     invalid('', '', [{ type: 'FieldValueInvalid', field: 'patch', badValue: shown, detail }]);

@@ -49,21 +49,14 @@ const BEARER = {
 const DISCOVERY_MEDIA = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 
-/** Media types and patch types of custom resources (no protobuf, no strategic merge patch). */
+/** Media types and patch types of custom resources as the CRD OpenAPI builder lists them (no strategic merge patch). */
 export const CUSTOM_STYLE: Omit<PathStyle, 'definition'> = {
-  produces: ['application/json', 'application/yaml', 'application/cbor'],
-  listProduces: [
-    'application/json',
-    'application/yaml',
-    'application/cbor',
-    'application/json;stream=watch',
-    'application/cbor-seq',
-  ],
+  produces: ['application/json', 'application/yaml'],
+  listProduces: ['application/json', 'application/yaml'],
   patchConsumes: [
     'application/json-patch+json',
     'application/merge-patch+json',
     'application/apply-patch+yaml',
-    'application/apply-patch+cbor',
   ],
 };
 

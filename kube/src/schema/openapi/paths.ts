@@ -518,10 +518,22 @@ interface SubContext {
   patchParams: ParamRef[];
 }
 
+/** Subresource kinds that live in another group-version, for tables that leave it out. */
+const SUBRESOURCE_KIND_GV: Record<string, [string, string]> = {
+  Scale: ['autoscaling', 'v1'],
+  Eviction: ['policy', 'v1'],
+  TokenRequest: ['authentication.k8s.io', 'v1'],
+};
+
 function subresourcePaths(t: ResourceType, sub: SubresourceInfo, c: SubContext): void {
   const path = `${c.item}/${sub.name}`;
   const Sub = title(sub.name);
-  const subGvk = { group: sub.group ?? t.group, kind: sub.kind, version: sub.version ?? t.version };
+  const known = SUBRESOURCE_KIND_GV[sub.kind];
+  const subGvk = {
+    group: sub.group ?? known?.[0] ?? t.group,
+    kind: sub.kind,
+    version: sub.version ?? known?.[1] ?? t.version,
+  };
   const schema = c.kindRef(sub.kind, subGvk.group, subGvk.version);
   const connect = CONNECT[`${t.plural}/${sub.name}`];
   if (connect) {
