@@ -256,7 +256,7 @@ try {
     const imp = spawnSync('docker', ['-H', `unix://${sock}`, 'import', '-', 'berthbench:latest'], {
       input: tar,
     });
-    if (imp.status !== 0) throw new Error(`docker import: ${imp.stderr}`);
+    if (imp.status !== 0) throw new Error(`docker import: ${imp.stderr.toString()}`);
     const run = docker([
       'run',
       '-d',

@@ -90,7 +90,7 @@ function readConfigFile(file: string): FileConfig {
   try {
     const v: unknown = JSON.parse(text);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as FileConfig;
+    return v;
   } catch (err) {
     throw new UsageError(`invalid config file ${file}: ${(err as Error).message}`);
   }
@@ -122,7 +122,7 @@ export function parseArgs(argv: string[]): ParseResult {
     (flags[k] ??= []).push(v);
   };
   for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i]!;
+    let arg = argv[i];
     let value: string | undefined;
     const eq = arg.indexOf('=');
     if (arg.startsWith('--') && eq > 0) {
@@ -216,7 +216,7 @@ export function parseArgs(argv: string[]): ParseResult {
     hosts: flags.hosts ?? file.hosts ?? DEFAULTS.hosts,
     registryMirrors: [...(flags.registryMirrors ?? []), ...(file['registry-mirrors'] ?? [])],
     insecureRegistries: [...(flags.insecureRegistries ?? []), ...(file['insecure-registries'] ?? [])],
-    logLevel: flags.logLevel ?? (fileLevel as LogLevel | undefined) ?? DEFAULTS.logLevel,
+    logLevel: flags.logLevel ?? fileLevel ?? DEFAULTS.logLevel,
     maxConcurrentDownloads:
       flags.maxConcurrentDownloads ?? file['max-concurrent-downloads'] ?? DEFAULTS.maxConcurrentDownloads,
   };

@@ -83,7 +83,7 @@ describe('build context', () => {
     });
     assert.throws(() => findSources(src, ['up/passwd'], 'COPY'), /file not found in build context/);
     assert.throws(() => findSources(src, ['../../etc/passwd'], 'COPY'), /file not found in build context/);
-    assert.equal(findSources(src, ['in'], 'COPY')[0]!.rel, 'src/a.txt');
+    assert.equal(findSources(src, ['in'], 'COPY')[0].rel, 'src/a.txt');
     assert.throws(() => findSources(src, ['nope.txt'], 'COPY'), /stat nope\.txt: file does not exist/);
     assert.deepEqual(
       findSources(src, ['src/*/*.txt'], 'COPY').map((s) => s.rel),

@@ -11,18 +11,18 @@ describe('Dockerfile parser', () => {
       '# a comment\nFROM busybox\n\nRUN echo a \\\n  # inner comment\n\n    b\nCMD ["x"]\n',
     );
     assert.equal(p.nodes.length, 3);
-    const run = p.nodes[1]!;
+    const run = p.nodes[1];
     assert.equal(run.cmd, 'run');
     assert.equal(run.rest, 'echo a     b');
     assert.equal(run.startLine, 4);
     assert.equal(run.endLine, 7);
-    assert.equal(p.nodes[2]!.startLine, 8);
+    assert.equal(p.nodes[2].startLine, 8);
   });
 
   it('honours the escape directive only at the top', () => {
     const p = parseDockerfile('# escape=`\nFROM x\nRUN a `\n b\n');
     assert.equal(p.escape, '`');
-    assert.equal(p.nodes[1]!.rest, 'a  b');
+    assert.equal(p.nodes[1].rest, 'a  b');
     const late = parseDockerfile('FROM x\n# escape=`\nRUN a `\n');
     assert.equal(late.escape, '\\');
     assert.throws(() => parseDockerfile('# escape=x\nFROM a'), /invalid escape token 'x'/);
@@ -30,21 +30,21 @@ describe('Dockerfile parser', () => {
 
   it('extracts leading flags', () => {
     const p = parseDockerfile('COPY --from=build --chown="1:2" a b\n');
-    assert.deepEqual(p.nodes[0]!.flags, [
+    assert.deepEqual(p.nodes[0].flags, [
       { name: 'from', value: 'build' },
       { name: 'chown', value: '1:2' },
     ]);
-    assert.equal(p.nodes[0]!.rest, 'a b');
+    assert.equal(p.nodes[0].rest, 'a b');
   });
 
   it('reads heredoc bodies', () => {
     const p = parseDockerfile(
       'FROM x\nRUN <<EOF\necho hi\necho there\nEOF\nCOPY <<-"E1" /f\n\tline\n\tE1\nCMD x\n',
     );
-    assert.equal(p.nodes[1]!.heredocs[0]!.content, 'echo hi\necho there\n');
-    assert.equal(p.nodes[2]!.heredocs[0]!.content, 'line\n');
-    assert.equal(p.nodes[2]!.heredocs[0]!.expand, false);
-    assert.equal(p.nodes[3]!.cmd, 'cmd');
+    assert.equal(p.nodes[1].heredocs[0].content, 'echo hi\necho there\n');
+    assert.equal(p.nodes[2].heredocs[0].content, 'line\n');
+    assert.equal(p.nodes[2].heredocs[0].expand, false);
+    assert.equal(p.nodes[3].cmd, 'cmd');
   });
 });
 
@@ -55,17 +55,17 @@ describe('Dockerfile instructions', () => {
     );
     assert.equal(df.metaArgs.length, 1);
     assert.equal(df.stages.length, 2);
-    assert.equal(df.stages[0]!.name, 'base');
-    const env = df.stages[0]!.instructions[0]!;
+    assert.equal(df.stages[0].name, 'base');
+    const env = df.stages[0].instructions[0];
     assert.equal(env.kind, 'env');
     if (env.kind === 'env')
       assert.deepEqual(env.pairs, [
         { key: 'A', value: '1' },
         { key: 'B', value: '"x y"' },
       ]);
-    const legacy = df.stages[0]!.instructions[1]!;
+    const legacy = df.stages[0].instructions[1];
     if (legacy.kind === 'env') assert.deepEqual(legacy.pairs, [{ key: 'C', value: '3 4' }]);
-    const copy = df.stages[1]!.instructions[0]!;
+    const copy = df.stages[1].instructions[0];
     assert.equal(copy.kind, 'copy');
     if (copy.kind === 'copy') {
       assert.equal(copy.from, 'base');
@@ -95,15 +95,15 @@ describe('Dockerfile instructions', () => {
     const df = parseStages(
       'FROM a\nCMD ["echo", "hi"]\nENTRYPOINT echo [x\nHEALTHCHECK --interval=5s --retries=3 CMD curl -f x\nHEALTHCHECK NONE\n',
     );
-    const [cmd, ep, hc, none] = df.stages[0]!.instructions;
-    if (cmd!.kind === 'cmd') assert.deepEqual(cmd!.command, { json: true, args: ['echo', 'hi'] });
-    if (ep!.kind === 'entrypoint') assert.deepEqual(ep!.command, { json: false, text: 'echo [x' });
-    if (hc!.kind === 'healthcheck') {
-      assert.equal(hc!.health.interval, 5e9);
-      assert.equal(hc!.health.retries, 3);
-      assert.deepEqual(hc!.health.test, { json: false, text: 'curl -f x' });
+    const [cmd, ep, hc, none] = df.stages[0].instructions;
+    if (cmd.kind === 'cmd') assert.deepEqual(cmd.command, { json: true, args: ['echo', 'hi'] });
+    if (ep.kind === 'entrypoint') assert.deepEqual(ep.command, { json: false, text: 'echo [x' });
+    if (hc.kind === 'healthcheck') {
+      assert.equal(hc.health.interval, 5e9);
+      assert.equal(hc.health.retries, 3);
+      assert.deepEqual(hc.health.test, { json: false, text: 'curl -f x' });
     }
-    if (none!.kind === 'healthcheck') assert.equal(none!.health.none, true);
+    if (none.kind === 'healthcheck') assert.equal(none.health.none, true);
     assert.equal(parseDuration('1m30s'), 90e9);
     assert.equal(parseDuration('1.5s'), 1.5e9);
     assert.throws(() => parseDuration('5'), /invalid duration/);

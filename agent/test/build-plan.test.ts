@@ -63,7 +63,7 @@ describe('build plan', () => {
 
 describe('config-only steps', () => {
   const step = (line: string, cfg = {}) => {
-    const ins = parseStages(`FROM scratch\n${line}\n`).stages[0]!.instructions[0]!;
+    const ins = parseStages(`FROM scratch\n${line}\n`).stages[0].instructions[0];
     return applyMeta(ins, cfg, ['/bin/sh', '-c'], (w) => w.replace(/^"|"$/g, ''))!;
   };
   it("writes dockerd's history texts", () => {
@@ -114,9 +114,9 @@ describe('X-Registry-Config', () => {
 
 describe('RUN command lines', () => {
   const run = (text: string) => {
-    const ins = parseStages(`FROM scratch\n${text}`).stages[0]!.instructions[0]!;
+    const ins = parseStages(`FROM scratch\n${text}`).stages[0].instructions[0];
     assert.equal(ins.kind, 'run');
-    return runCommandLine(ins as Extract<typeof ins, { kind: 'run' }>, ['/bin/sh', '-c']);
+    return runCommandLine(ins, ['/bin/sh', '-c']);
   };
   it('covers shell, exec and heredoc forms', () => {
     assert.deepEqual(run('RUN echo $HOME'), ['/bin/sh', '-c', 'echo $HOME']);

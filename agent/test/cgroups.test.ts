@@ -185,7 +185,7 @@ function runDeviceFilter(
   major: number,
   minor: number,
 ): number {
-  const acc = [...access].reduce((m, c) => m | ({ m: 1, r: 2, w: 4 } as Record<string, number>)[c]!, 0);
+  const acc = [...access].reduce((m, c) => m | ({ m: 1, r: 2, w: 4 } as Record<string, number>)[c], 0);
   const ctx = [(acc << 16) | (type === 'b' ? 1 : 2), major, minor];
   const r = new Array<number>(11).fill(0);
   for (let pc = 0; pc < prog.length / 8; pc++) {
@@ -195,12 +195,12 @@ function runDeviceFilter(
     const off = prog.readInt16LE(pc * 8 + 2);
     const imm = prog.readInt32LE(pc * 8 + 4);
     if (code === 0x61) r[dst] = ctx[off / 4]!;
-    else if (code === 0x57) r[dst] = r[dst]! & imm;
-    else if (code === 0x77) r[dst] = r[dst]! >>> imm;
+    else if (code === 0x57) r[dst] = r[dst] & imm;
+    else if (code === 0x77) r[dst] = r[dst] >>> imm;
     else if (code === 0xb7) r[dst] = imm;
     else if (code === 0xbf) r[dst] = r[src]!;
     else if (code === 0x55) pc += r[dst] !== imm ? off : 0;
-    else if (code === 0x95) return r[0]!;
+    else if (code === 0x95) return r[0];
     else throw new Error(`unexpected opcode ${code}`);
   }
   throw new Error('fell off the end');

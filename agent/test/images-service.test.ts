@@ -85,14 +85,17 @@ describe('ImageService: import, create, layer dirs, remove, gc', () => {
     assert.equal(child.diffIds.length, 2);
     const dirs = svc.layerDirs(child);
     assert.equal(dirs.length, 2);
-    assert.ok(fs.existsSync(path.join(dirs[0]!, 'new')));
-    assert.equal(fs.readFileSync(path.join(dirs[1]!, 'etc/hello'), 'utf8'), 'hi\n');
-    if (process.getuid?.() === 0) assert.ok(fs.statSync(path.join(dirs[0]!, 'etc/gone')).isCharacterDevice());
+    assert.ok(fs.existsSync(path.join(dirs[0], 'new')));
+    assert.equal(fs.readFileSync(path.join(dirs[1], 'etc/hello'), 'utf8'), 'hi\n');
+    if (process.getuid?.() === 0) assert.ok(fs.statSync(path.join(dirs[0], 'etc/gone')).isCharacterDevice());
     // the plain tar was kept gzipped so a push has a compressed blob with a stable digest
     const blobs = svc.layerBlobs(child);
-    assert.equal(blobs[1]!.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
-    assert.equal(blobs[1]!.diffId, sha(top));
-    assert.equal(JSON.parse(svc.buildManifest(child).body.toString()).layers.length, 2);
+    assert.equal(blobs[1].mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+    assert.equal(blobs[1].diffId, sha(top));
+    assert.equal(
+      (JSON.parse(svc.buildManifest(child).body.toString()) as { layers: unknown[] }).layers.length,
+      2,
+    );
 
     // a container using the image blocks rmi unless forced
     users = (id) => (id === child.id ? ['c0ffee000000aaaa'] : []);

@@ -245,7 +245,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     assert.equal(sa.net.mode, 'join');
     assert.match(sa.etc.resolvConf, /nameserver 127\.0\.0\.11/);
     assert.doesNotMatch(sc.etc.resolvConf, /127\.0\.0\.11/);
-    const aIp = nw.sandboxes.settings(A).Networks.tnet!.IPAddress!;
+    const aIp = nw.sandboxes.settings(A).Networks.tnet.IPAddress!;
     const cSet = nw.sandboxes.settings(C);
     assert.match(cSet.IPAddress, rx(`^${N(0)}.`));
     assert.match(sc.etc.hosts, new RegExp(`${cSet.IPAddress.replace(/\./g, '\\.')}\\t${C.slice(0, 12)}`));
@@ -260,12 +260,12 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       await srv.ready;
       const tcp127 = cSet.Ports['8080/tcp']!.find((p) => p.HostIp === '127.0.0.1')!;
       const tcpAny = cSet.Ports['8080/tcp']!.find((p) => p.HostIp === '0.0.0.0')!;
-      const udp127 = cSet.Ports['8081/udp']![0]!;
+      const udp127 = cSet.Ports['8081/udp']![0];
       assert.equal(await tcpGet('127.0.0.1', Number(tcp127.HostPort)), 'hello-pub');
       assert.equal(await tcpGet('127.0.0.1', Number(tcpAny.HostPort)), 'hello-pub');
       assert.equal(await udpAsk('127.0.0.1', Number(udp127.HostPort), 'x'), 'udp:x');
       // Hairpin across networks: a tnet container reaches C through the host (its gateway) and the 0.0.0.0 port.
-      const gw = nw.networks.inspect('tnet').IPAM.Config![0]!.Gateway!;
+      const gw = nw.networks.inspect('tnet').IPAM.Config![0].Gateway!;
       const hp = await inB(['busybox', 'nc', '-w', '3', gw, tcpAny.HostPort!]);
       assert.equal(hp.out, 'hello-pub', hp.err);
       assert.deepEqual(
@@ -327,7 +327,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       'busybox',
       'nslookup',
       'web',
-      nw.networks.inspect('tnet').IPAM.Config![0]!.Gateway!,
+      nw.networks.inspect('tnet').IPAM.Config![0].Gateway!,
     ]);
     assert.doesNotMatch(fromC.out, new RegExp(aIp.replace(/\./g, '\\.')));
 
@@ -344,7 +344,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     // Live connect: C joins tnet, gets eth1, becomes resolvable; disconnect takes it away.
     await nw.sandboxes.connect('tnet', 'pub', { Aliases: ['pubalias'] });
     assert.ok(etcWrites.includes(C));
-    const cTnet = nw.sandboxes.settings(C).Networks.tnet!.IPAddress!;
+    const cTnet = nw.sandboxes.settings(C).Networks.tnet.IPAddress!;
     assert.match(
       (await sh('nsenter', [`--net=${nsC}`, '--', 'ip', '-4', '-o', 'addr'])).out,
       new RegExp(`eth1.*${cTnet.replace(/\./g, '\\.')}`),
@@ -415,7 +415,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
       }),
     );
     await nw.sandboxes.setUp(D);
-    assert.equal(nw.sandboxes.settings(D).Networks.snet!.IPAddress, `${N(8)}.7`);
+    assert.equal(nw.sandboxes.settings(D).Networks.snet.IPAddress, `${N(8)}.7`);
     const E = hex('e');
     containers.set(E, { id: E, name: 'e', running: true });
     await nw.sandboxes.register(
@@ -425,7 +425,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     // Dynamic addresses come from the ip-range.
     await nw.sandboxes.register(req(E, 'e', { networkMode: 'snet' }));
     await nw.sandboxes.setUp(E);
-    assert.equal(nw.sandboxes.settings(E).Networks.snet!.IPAddress, `${N(8)}.128`);
+    assert.equal(nw.sandboxes.settings(E).Networks.snet.IPAddress, `${N(8)}.128`);
     await nw.sandboxes.tearDown(E);
     await nw.sandboxes.unregister(E);
   });
@@ -449,7 +449,7 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
     assert.equal(nw.manager.ipam.allocatedCount(), 1);
     assert.doesNotMatch(await nftTable(), /dnat to/);
     assert.equal(
-      nw.sandboxes.settings(D).Networks.snet!.IPAddress,
+      nw.sandboxes.settings(D).Networks.snet.IPAddress,
       `${N(8)}.7`,
       'static address survives the restart',
     );

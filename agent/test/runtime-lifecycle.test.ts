@@ -178,7 +178,7 @@ describe('runtime: lifecycle', { skip: blocked }, () => {
     const text = demux(await out).stdout;
     const lines = text.split('\n');
     assert.ok(
-      Number(lines[0]!.replace(/\D/g, '')) >= 5,
+      Number(lines[0].replace(/\D/g, '')) >= 5,
       `every hierarchy is rooted at the container's cgroup: ${lines[0]}`,
     );
     assert.match(text, new RegExp(`${48 << 20}\n77\n50000\n512\n0\n`));

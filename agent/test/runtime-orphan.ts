@@ -4,8 +4,8 @@ import { createRuntime } from '../src/runtime/index.js';
 import type { RuntimeSpec } from '../src/runtime/types.js';
 
 const [stateRoot, cgroupParent, specJson] = process.argv.slice(2);
-const rt = await createRuntime({ stateRoot: stateRoot!, cgroupParent: cgroupParent! });
-const spec = JSON.parse(specJson!) as RuntimeSpec;
+const rt = await createRuntime({ stateRoot: stateRoot, cgroupParent: cgroupParent });
+const spec = JSON.parse(specJson) as RuntimeSpec;
 const { pid } = await rt.create(spec);
 await rt.start(spec.id);
 process.stdout.write(`running ${pid}\n`);

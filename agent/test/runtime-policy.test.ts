@@ -38,7 +38,7 @@ const X86 = 0xc000003e;
 const ALLOW = 0x7fff0000;
 const EPERM = 0x00050001;
 const ENOSYS = 0x00050026;
-const nr = (name: string): number => SYSCALLS_X86_64[name]!;
+const nr = (name: string): number => SYSCALLS_X86_64[name];
 
 describe('seccomp program (Docker default profile)', () => {
   const prog = compileSeccomp([...DOCKER_DEFAULT_CAPS], 'x86_64');
@@ -83,9 +83,9 @@ describe('seccomp program (Docker default profile)', () => {
   });
   it('compiles for aarch64 with its own numbering', () => {
     const arm = compileSeccomp([...DOCKER_DEFAULT_CAPS], 'aarch64');
-    assert.equal(runFilter(arm, 0xc00000b7, SYSCALLS_AARCH64.openat!), ALLOW);
-    assert.equal(runFilter(arm, 0xc00000b7, SYSCALLS_AARCH64.mount!), EPERM);
-    assert.equal(runFilter(arm, X86, SYSCALLS_AARCH64.openat!), EPERM);
+    assert.equal(runFilter(arm, 0xc00000b7, SYSCALLS_AARCH64.openat), ALLOW);
+    assert.equal(runFilter(arm, 0xc00000b7, SYSCALLS_AARCH64.mount), EPERM);
+    assert.equal(runFilter(arm, X86, SYSCALLS_AARCH64.openat), EPERM);
   });
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RuntimeError } from '../src/runtime/types.js';
+import type { RuntimeError } from '../src/runtime/types.js';
 import { collect, demux, kernelTestsBlocked, makeFixture, run, type Fixture } from './runtime-fixture.js';
 
 const blocked = kernelTestsBlocked();
@@ -30,7 +30,7 @@ describe('runtime: run', { skip: blocked }, () => {
     const byStream = (s: string) => lines.filter((l) => l.stream === s).map((l) => l.log);
     assert.deepEqual(byStream('stdout'), ['out\n', 'no newline']);
     assert.deepEqual(byStream('stderr'), ['err\n']);
-    for (const l of lines) assert.match(l.time!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
+    for (const l of lines) assert.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
   });
 
   it('reports a missing command as 127 and a non-executable one as 126, as dockerd', async () => {
@@ -73,7 +73,7 @@ describe('runtime: run', { skip: blocked }, () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(lines[0], 'pid=1');
     assert.ok(
-      Number(lines[1]!.split('=')[1]) < 10,
+      Number(lines[1].split('=')[1]) < 10,
       `only the container's own (low) pids are visible: ${lines[1]}`,
     );
     assert.equal(lines[2], 'isolated');
@@ -345,7 +345,7 @@ describe('runtime: run', { skip: blocked }, () => {
       lines.map((l) => l.log.length),
       [16384, 16384, 40000 - 2 * 16384 + 1, 15],
     );
-    assert.equal(lines[3]!.log, '<tag> & "q" \t\u0001\n');
+    assert.equal(lines[3].log, '<tag> & "q" \t\u0001\n');
     assert.match(
       await fsp.readFile(spec.log.path, 'utf8'),
       /\\u003ctag\\u003e \\u0026 \\"q\\" \\t\\u0001\\n/,

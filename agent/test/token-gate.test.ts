@@ -33,12 +33,15 @@ function exchange(port: number, chunks: (string | Buffer)[], gapMs = 20, endAfte
     });
     s.on('close', () => resolve(got));
     s.on('error', reject);
-    s.on('connect', async () => {
+    const writeAll = async () => {
       for (const c of chunks) {
         s.write(c);
         await new Promise((r) => setTimeout(r, gapMs));
       }
       if (endAfter) s.end();
+    };
+    s.on('connect', () => {
+      writeAll().catch(reject);
     });
   });
 }

@@ -19,7 +19,7 @@ async function gatedEngine(preamble: Uint8Array): Promise<{ port: number; seen: 
       if (!buf.subarray(0, preamble.length).equals(Buffer.from(preamble))) return s.destroy();
       const rest = buf.subarray(preamble.length).toString();
       if (!rest.includes('\r\n\r\n')) return;
-      seen.push(rest.split('\r\n')[0]!);
+      seen.push(rest.split('\r\n')[0]);
       s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK');
     });
   });

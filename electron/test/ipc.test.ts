@@ -105,7 +105,7 @@ test('tray menu follows the engine state', () => {
   assert.deepEqual(ids({ state: 'stopped', host: 'unix:///s' }), ['open', 'start', 'quit']);
   assert.deepEqual(ids({ state: 'starting', host: 'unix:///s' }), ['open', 'quit']);
   assert.match(
-    trayMenu({ state: 'error', host: 'x', message: 'VM failed to boot' })[0]!.label,
+    trayMenu({ state: 'error', host: 'x', message: 'VM failed to boot' })[0].label,
     /VM failed to boot/,
   );
 });

@@ -116,12 +116,12 @@ describe('port forwarder', () => {
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
     const busyPort = (busy.address() as net.AddressInfo).port;
     assert.equal(await f.add({ hostPort: busyPort, guestPort: echoPort, owner: 'c' }), false);
-    assert.match(errors[0]!, /cannot listen on 127\.0\.0\.1:\d+/);
+    assert.match(errors[0], /cannot listen on 127\.0\.0\.1:\d+/);
     const hostPort = await freePort();
     const closedPort = await freePort();
     await f.add({ hostPort, guestPort: closedPort, owner: 'c' });
     await roundTrip(hostPort, 'x').catch(() => '');
-    assert.match(errors[1]!, new RegExp(`cannot reach port ${closedPort} in the VM`));
+    assert.match(errors[1], new RegExp(`cannot reach port ${closedPort} in the VM`));
     await f.closeAll();
     busy.close();
   });

@@ -57,7 +57,10 @@ test('the store writes migrated files back, atomically, and keeps a corrupt file
   await fsp.writeFile(file, JSON.stringify({ version: 2, darkMode: false }));
   const store = new SettingsStore(file);
   assert.equal((await store.load()).theme, 'light');
-  assert.equal(JSON.parse(await fsp.readFile(file, 'utf8')).version, CURRENT_VERSION);
+  assert.equal(
+    (JSON.parse(await fsp.readFile(file, 'utf8')) as { version: number }).version,
+    CURRENT_VERSION,
+  );
   await store.update({ registryMirrors: ['http://127.0.0.1:5001'] });
   assert.deepEqual(new SettingsStore(file).get().registryMirrors, []);
   assert.deepEqual((await new SettingsStore(file).load()).registryMirrors, ['http://127.0.0.1:5001']);

@@ -45,7 +45,7 @@ describe('vm-image manifest', () => {
     const bad = JSON.parse(readFileSync(path.join(repo, 'vm-image/manifest.json'), 'utf8')) as {
       arches: { arm64: { debs: { sha256: string }[] } };
     };
-    bad.arches.arm64.debs[2]!.sha256 = 'abc';
+    bad.arches.arm64.debs[2].sha256 = 'abc';
     assert.throws(
       () => parseManifest(JSON.stringify(bad)),
       /arm64\.debs\[2\] needs name, version and a sha256/,

@@ -132,10 +132,9 @@ export function fieldErrorText(e: FieldError): string {
 }
 
 function printValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  // strings quoted, objects as JSON; undefined (no value) prints as null
+  return JSON.stringify(v) ?? 'null';
 }
 
 /**

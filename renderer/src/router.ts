@@ -26,5 +26,5 @@ const routes: RouteRecordRaw[] = [
 
 export const router = createRouter({ history: createWebHashHistory(), routes });
 router.afterEach((to) => {
-  document.title = `${String(to.meta.title ?? 'Berth')} · Berth`;
+  document.title = `${to.meta.title ?? 'Berth'} · Berth`;
 });

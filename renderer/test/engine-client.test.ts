@@ -53,8 +53,13 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
     });
     wss = new WebSocketServer({ server, path: '/ws' });
     wss.on('connection', (ws) => {
+      // ws hands text frames over as Buffers (binaryType 'nodebuffer').
       ws.once('message', (m) => {
-        const req = JSON.parse(m.toString()) as { method: string; path: string; hijack?: boolean };
+        const req = JSON.parse((m as Buffer).toString()) as {
+          method: string;
+          path: string;
+          hijack?: boolean;
+        };
         wsSeen.push(req);
         if (req.path.startsWith('/v1.44/build')) {
           // The body follows as binary frames, bodyLength bytes in all; answer with their digest.
@@ -131,7 +136,7 @@ describe('EngineClient over HttpTransport (fetch + WebSocket bridge protocol)', 
 
   test('JSON requests go through /engine with the token', async () => {
     const list = await client().listContainers();
-    assert.equal(list[0]!.Id, 'abc');
+    assert.equal(list[0].Id, 'abc');
     const last = seen.at(-1)!;
     assert.equal(last.auth, 'Bearer tok');
     const created = await client().createContainer({ Image: 'busybox' }, 'x');

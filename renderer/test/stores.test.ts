@@ -80,7 +80,7 @@ test('the containers store loads, refreshes once per burst of events, and drops 
   s.onEvent(ev('container', 'exec_start', 'a'));
   await sleep(120);
   assert.equal(t.calls.filter((x) => x.path.startsWith('/v1.44/containers/json')).length, 2);
-  assert.equal(s.items[0]!.State, 'exited');
+  assert.equal(s.items[0].State, 'exited');
   assert.equal(s.selected.size, 0);
 });
 
@@ -116,7 +116,7 @@ test('pull progress: per-layer fractions, completion, overall, and errors', () =
   applyProgress(t, { status: 'Pulling fs layer', id: 'l1' });
   applyProgress(t, { status: 'Pulling fs layer', id: 'l2' });
   applyProgress(t, { status: 'Downloading', id: 'l1', progressDetail: { current: 50, total: 100 } });
-  assert.equal(t.layers[0]!.fraction, 0.25);
+  assert.equal(t.layers[0].fraction, 0.25);
   applyProgress(t, { status: 'Extracting', id: 'l1', progressDetail: { current: 100, total: 100 } });
   applyProgress(t, { status: 'Pull complete', id: 'l1' });
   applyProgress(t, { status: 'Already exists', id: 'l2' });
@@ -144,7 +144,7 @@ test('images store: a pull runs to done and reloads the list', async () => {
   setEngine(new EngineClient(t));
   const s = useImagesStore();
   const p = s.pull('127.0.0.1:5000/busybox:latest');
-  const stream = t.streams[0]!;
+  const stream = t.streams[0];
   assert.match(
     stream.req.path,
     /^\/v1\.44\/images\/create\?fromImage=127\.0\.0\.1%3A5000%2Fbusybox&tag=latest$/,
@@ -161,7 +161,7 @@ test('images store: a pull runs to done and reloads the list', async () => {
   assert.equal(done.state, 'done');
   await sleep(10);
   assert.equal(s.items.length, 1);
-  assert.equal(s.transfers[0]!.layers[0]!.done, true);
+  assert.equal(s.transfers[0].layers[0].done, true);
 });
 
 test('run dialog ports become ExposedPorts and PortBindings', () => {

@@ -20,9 +20,9 @@ test('frame demuxer waits for split headers and bodies', () => {
   assert.deepEqual(d.push(f.subarray(0, 3)), []);
   const got = d.push(f.subarray(3));
   assert.equal(got.length, 2);
-  assert.equal(got[0]!.stream, 'stderr');
-  assert.equal(new TextDecoder().decode(got[0]!.data), 'hello');
-  assert.equal(got[1]!.data.length, 0);
+  assert.equal(got[0].stream, 'stderr');
+  assert.equal(new TextDecoder().decode(got[0].data), 'hello');
+  assert.equal(got[1].data.length, 0);
 });
 
 test('line splitter keeps partial lines', () => {
@@ -47,8 +47,8 @@ test('tar written by createTar reads back, including long names (ustar prefix)',
       [long, 700, 'file'],
     ],
   );
-  assert.equal(entries[1]!.mode, 0o755);
-  assert.equal(new TextDecoder().decode(entries[0]!.data), 'FROM busybox\n');
+  assert.equal(entries[1].mode, 0o755);
+  assert.equal(new TextDecoder().decode(entries[0].data), 'FROM busybox\n');
 });
 
 test('tar refuses a name it cannot represent', () => {

@@ -101,7 +101,7 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
       await screenshot(stack.browser, `${view}-light`);
     }
     await ui.open('/settings');
-    await (await ui.$('theme-dark')).click();
+    await ui.$('theme-dark').click();
     assert.equal(await stack.browser.execute(() => document.documentElement.dataset.theme), 'dark');
     await ui.open('/containers');
     await ui.view('containers');
@@ -110,7 +110,7 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     await ui.view('troubleshoot');
     await screenshot(stack.browser, 'troubleshoot-dark');
     await ui.open('/settings');
-    await (await ui.$('theme-light')).click();
+    await ui.$('theme-light').click();
     // The smallest supported window.
     await stack.browser.setViewport({ width: 1024, height: 640 });
     await ui.open('/containers');
@@ -142,12 +142,12 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     if (waitingFor(t, 'volumes API')) return;
     await ui.open('/volumes');
     await ui.view('volumes');
-    await (await ui.$('volume-name')).setValue('e2e-vol');
-    await (await ui.$('volume-create')).click();
-    const row = await ui.row('data-volume', 'e2e-vol');
+    await ui.$('volume-name').setValue('e2e-vol');
+    await ui.$('volume-create').click();
+    const row = ui.row('data-volume', 'e2e-vol');
     await row.waitForDisplayed({ timeout: 10_000 });
     await screenshot(stack.browser, 'volumes-with-one');
-    await (await row.$('[data-test="volume-remove"]')).click();
+    await row.$('[data-test="volume-remove"]').click();
     await ui.confirm();
     await row.waitForExist({ reverse: true, timeout: 10_000 });
     const r = await stack.daemon.request('GET', '/v1.44/volumes/e2e-vol');
@@ -158,21 +158,21 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     if (waitingFor(t, 'networks API')) return;
     await ui.open('/networks');
     await ui.view('networks');
-    await (await ui.$('networks-table')).waitForDisplayed({ timeout: 10_000 });
-    await (await ui.$('network-new')).click();
-    await (await stack.browser.$('#net-name')).setValue('e2e-net');
-    await (await stack.browser.$('#net-subnet')).setValue('10.254.213.0/24');
-    await (await ui.$('network-create')).click();
-    const row = await ui.row('data-network', 'e2e-net');
+    await ui.$('networks-table').waitForDisplayed({ timeout: 10_000 });
+    await ui.$('network-new').click();
+    await stack.browser.$('#net-name').setValue('e2e-net');
+    await stack.browser.$('#net-subnet').setValue('10.254.213.0/24');
+    await ui.$('network-create').click();
+    const row = ui.row('data-network', 'e2e-net');
     await row.waitForDisplayed({ timeout: 10_000 });
     assert.match(await row.getText(), /10\.254\.213\.0\/24/);
     await screenshot(stack.browser, 'networks-with-one');
-    await (await row.$('[data-test="network-inspect"]')).click();
+    await row.$('[data-test="network-inspect"]').click();
     await ui.waitText('[role="dialog"]', (s) => s.includes('e2e-net') && s.includes('IPAM'));
     await screenshot(stack.browser, 'network-inspect');
     await stack.browser.keys('Escape');
-    await (await stack.browser.$('[role="dialog"]')).waitForExist({ reverse: true, timeout: 5000 });
-    await (await row.$('[data-test="network-remove"]')).click();
+    await stack.browser.$('[role="dialog"]').waitForExist({ reverse: true, timeout: 5000 });
+    await row.$('[data-test="network-remove"]').click();
     await ui.confirm();
     await row.waitForExist({ reverse: true, timeout: 10_000 });
     assert.equal((await stack.daemon.request('GET', '/v1.44/networks/e2e-net')).status, 404);
@@ -180,17 +180,17 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
 
   test('pull an image from the local registry and watch its progress reach done', async (t) => {
     if (waitingFor(t, 'images API (pull)', 'test registry fixtures')) return;
-    const { seedRegistry } = (await import(SEED)) as { seedRegistry(): Promise<SeededRegistry> };
+    const { seedRegistry } = (await import(SEED)) as { seedRegistry: () => Promise<SeededRegistry> };
     const reg = await seedRegistry();
     busybox = reg.ref('busybox:latest');
     await ui.open('/images');
     await ui.view('images');
-    await (await ui.$('pull-ref')).setValue(busybox);
-    await (await ui.$('pull-submit')).click();
-    const done = await stack.browser.$(`[data-test="transfer-done"]`);
+    await ui.$('pull-ref').setValue(busybox);
+    await ui.$('pull-submit').click();
+    const done = stack.browser.$(`[data-test="transfer-done"]`);
     await done.waitForDisplayed({ timeout: 60_000 });
     await screenshot(stack.browser, 'images-pulled');
-    const row = await ui.row('data-image', busybox);
+    const row = ui.row('data-image', busybox);
     await row.waitForDisplayed({ timeout: 10_000 });
   });
 
@@ -202,14 +202,14 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
       return;
     await ui.open('/images');
     await ui.view('images');
-    const row = await ui.row('data-image', busybox);
-    await (await row.$('[data-test="image-run"]')).click();
-    await (await ui.$('run-name')).setValue('e2e-web');
+    const row = ui.row('data-image', busybox);
+    await row.$('[data-test="image-run"]').click();
+    await ui.$('run-name').setValue('e2e-web');
     // A shell loop that stays up and exits on SIGTERM (so Stop is quick); its stdout is its log.
-    await (
-      await ui.$('run-command')
-    ).setValue(`sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.2; done'`);
-    await (await ui.$('run-submit')).click();
+    await ui
+      .$('run-command')
+      .setValue(`sh -c 'trap "exit 0" TERM; echo started; while :; do sleep 0.2; done'`);
+    await ui.$('run-submit').click();
     await ui.view('container-detail');
     await ui.waitText('[data-test="detail-state"]', (s) => s === 'running', 20_000);
     await screenshot(stack.browser, 'container-logs');
@@ -217,12 +217,10 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     // Terminal: exec -it /bin/sh, type, see the output.
     await ui.open(`/containers/${await containerId('e2e-web')}/terminal`);
     await ui.waitText('[data-test="terminal-status"]', (s) => s === 'open', 20_000);
-    await (await stack.browser.$('[data-test="terminal"] textarea')).addValue('echo hello-$((40+2))\n');
+    await stack.browser.$('[data-test="terminal"] textarea').addValue('echo hello-$((40+2))\n');
     await ui.waitText('[data-test="terminal"] .xterm-rows', (s) => s.includes('hello-42'), 15_000);
     // Logs follow: something printed now shows up without reloading.
-    await (
-      await stack.browser.$('[data-test="terminal"] textarea')
-    ).addValue('echo streamed-line > /proc/1/fd/1\n');
+    await stack.browser.$('[data-test="terminal"] textarea').addValue('echo streamed-line > /proc/1/fd/1\n');
     await screenshot(stack.browser, 'container-terminal');
     await ui.open(`/containers/${await containerId('e2e-web')}/logs`);
     await ui.waitText('[data-test="log-output"]', (s) => s.includes('streamed-line'), 15_000);
@@ -231,7 +229,7 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     await screenshot(stack.browser, 'container-stats');
     await ui.open(`/containers/${await containerId('e2e-web')}/files`);
     if (features['archive API']) {
-      await (await ui.$('files-table')).waitForDisplayed({ timeout: 10_000 });
+      await ui.$('files-table').waitForDisplayed({ timeout: 10_000 });
       await ui.waitText('[data-test="files-table"]', (s) => s.includes('bin/'));
     } else {
       // Without the archive API the tab shows the engine's own answer.
@@ -243,12 +241,12 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     await screenshot(stack.browser, 'container-inspect');
 
     await ui.open('/containers');
-    const crow = await ui.row('data-name', 'e2e-web');
+    const crow = ui.row('data-name', 'e2e-web');
     await crow.waitForDisplayed({ timeout: 10_000 });
     await screenshot(stack.browser, 'containers-one-running');
-    await (await crow.$('[data-test="row-stop"]')).click();
+    await crow.$('[data-test="row-stop"]').click();
     await ui.waitText('tr[data-name="e2e-web"] [data-test="container-state"]', (s) => s === 'exited', 30_000);
-    await (await crow.$('[data-test="row-remove"]')).click();
+    await crow.$('[data-test="row-remove"]').click();
     await ui.confirm();
     await crow.waitForExist({ reverse: true, timeout: 15_000 });
   });
@@ -275,8 +273,8 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     writeFileSync(tarFile, ustar('hello.txt', 'hello from a tar\n'));
     await ui.open('/volumes/e2e-data');
     await ui.view('volume-detail');
-    await (await ui.$('files-table')).waitForDisplayed({ timeout: 15_000 });
-    await (await ui.$('volume-import')).setValue(tarFile);
+    await ui.$('files-table').waitForDisplayed({ timeout: 15_000 });
+    await ui.$('volume-import').setValue(tarFile);
     await ui.waitText('[data-test="files-table"]', (s) => s.includes('hello.txt'), 15_000);
     await screenshot(stack.browser, 'volume-browse');
     await ui.open('/volumes');
@@ -303,8 +301,8 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     assert.equal(direct.status, 409, direct.body);
     await ui.open('/images');
     await ui.view('images');
-    const row = await ui.row('data-image', busybox);
-    await (await row.$('[data-test="image-remove"]')).click();
+    const row = ui.row('data-image', busybox);
+    await row.$('[data-test="image-remove"]').click();
     await ui.confirm();
     const shown = await ui.errorNotice();
     assert.equal(shown.replace(/\s*×$/, ''), (JSON.parse(direct.body) as { message: string }).message);

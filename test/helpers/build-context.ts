@@ -44,7 +44,7 @@ export function steps(out: string): string[] {
 }
 
 /** Makes contexts for one test file and removes them all at the end. */
-export function contextFactory(): { ctx: typeof makeContext; cleanup(): void } {
+export function contextFactory(): { ctx: typeof makeContext; cleanup: () => void } {
   const dirs: string[] = [];
   return {
     ctx(tree, opts) {

@@ -112,8 +112,8 @@ export async function startTestDaemon(opts: DaemonOptions = {}): Promise<TestDae
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  proc.stdout!.on('data', (d: Buffer) => (logText += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (logText += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (logText += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (logText += d.toString()));
   try {
     await waitForPing(socket, proc, 15_000);
   } catch (err) {

@@ -11,5 +11,5 @@ export function free213Block(): number {
   );
   const free = Array.from({ length: 16 }, (_, i) => i * 16).filter((b) => !used.has(b));
   if (free.length === 0) throw new Error('no free /20 left in 10.213.0.0/16');
-  return free[Math.floor(Math.random() * free.length)]!;
+  return free[Math.floor(Math.random() * free.length)];
 }

@@ -72,7 +72,7 @@ describe('docker build cache', () => {
     const h = await d.request('GET', '/images/cached/history');
     const created = (JSON.parse(h.body) as { CreatedBy: string }[]).map((x) => x.CreatedBy);
     assert.equal(created.length, 7);
-    assert.equal(created[0], '/bin/sh -c #(nop) COPY file:' + created[0]!.slice(28, 92) + ' in /app/ ');
+    assert.equal(created[0], '/bin/sh -c #(nop) COPY file:' + created[0].slice(28, 92) + ' in /app/ ');
   });
 
   it('docker builder prune forgets the cache', async () => {

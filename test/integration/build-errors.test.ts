@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { contextFactory } from '../helpers/build-context.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { apiMessage } from '../helpers/json.js';
 
 describe('docker build errors', () => {
   let d: TestDaemon;
@@ -86,12 +87,12 @@ describe('docker build errors', () => {
     evil.write('ustar\x0000', 257);
     evil.fill(0x20, 148, 156);
     let sum = 0;
-    for (let i = 0; i < 512; i++) sum += evil[i]!;
+    for (let i = 0; i < 512; i++) sum += evil[i];
     evil.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
     evil.write('x', 512);
     const r = await d.request('POST', '/build', evil, { 'Content-Type': 'application/x-tar' });
     assert.equal(r.status, 400);
-    assert.match(JSON.parse(r.body).message, /points outside the context/);
+    assert.match(apiMessage(r), /points outside the context/);
     const none = await d.docker(['build', '-f', 'Missing.Dockerfile', ctx({ 'a.txt': 'a' })]);
     assert.notEqual(none.code, 0);
     const api = await d.request(
@@ -101,7 +102,7 @@ describe('docker build errors', () => {
       { 'Content-Type': 'application/x-tar' },
     );
     assert.equal(api.status, 400);
-    assert.equal(JSON.parse(api.body).message, 'Cannot locate specified Dockerfile: Nope');
+    assert.equal(apiMessage(api), 'Cannot locate specified Dockerfile: Nope');
   });
 
   it('answers bad parameters with 400', async () => {
@@ -115,7 +116,7 @@ describe('docker build errors', () => {
     ] as const) {
       const r = await d.request('POST', `/build?${q}`, body, { 'Content-Type': 'application/x-tar' });
       assert.equal(r.status, 400, `${q}: ${r.body}`);
-      assert.match(JSON.parse(r.body).message, msg);
+      assert.match(apiMessage(r), msg);
     }
   });
 });

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cacheHits, contextFactory } from '../helpers/build-context.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { inspectJson } from '../helpers/json.js';
+import type { ImageInspect } from '@berth/common';
 
 /** A busybox base built from the host's static busybox, so no registry is needed. */
 const BASE = `FROM scratch AS bb
@@ -83,11 +85,11 @@ CMD ["echo $MESSAGE"]
     assert.equal(run.stdout, 'hello there\n');
     const who = await d.docker(['run', '--rm', '--entrypoint', 'id', 'app:1', '-u']);
     assert.equal(who.stdout.trim(), '1234');
-    const i = JSON.parse((await d.docker(['image', 'inspect', 'app:1'])).stdout)[0];
+    const i = inspectJson<ImageInspect>((await d.docker(['image', 'inspect', 'app:1'])).stdout)[0];
     assert.equal(i.Config.User, 'app');
     assert.deepEqual(i.Config.Entrypoint, ['/bin/sh', '-c']);
     assert.deepEqual(i.Config.Cmd, ['echo $MESSAGE']);
-    assert.equal(i.Config.Labels['org.example.role'], 'test');
+    assert.equal(i.Config.Labels?.['org.example.role'], 'test');
     assert.deepEqual(i.Config.Healthcheck, {
       Test: ['CMD-SHELL', 'test -f /srv/app/data.txt'],
       Interval: 30e9,
@@ -121,7 +123,7 @@ CMD ["echo $MESSAGE"]
     const r = await d.docker(['build', '--rm=false', '--no-cache', dir]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.stdout.includes('Removing intermediate container'));
-    const id = /Running in ([0-9a-f]{12})/.exec(r.stdout)![1]!;
+    const id = /Running in ([0-9a-f]{12})/.exec(r.stdout)![1];
     assert.ok(
       containers().some((c) => c.startsWith(id)),
       'the step container is still there',

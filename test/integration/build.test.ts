@@ -39,7 +39,7 @@ describe('docker build (classic builder API)', () => {
   const inspect = async (ref: string): Promise<Inspect> => {
     const r = await d.docker(['image', 'inspect', ref]);
     assert.equal(r.code, 0, r.stderr);
-    return (JSON.parse(r.stdout) as Inspect[])[0]!;
+    return (JSON.parse(r.stdout) as Inspect[])[0];
   };
   const history = async (ref: string): Promise<string[]> => {
     const r = await d.request('GET', `/images/${ref}/history`);

@@ -14,6 +14,8 @@ import { startContainerDaemon, type ContainerTestEnv } from '../helpers/containe
 import { startTestDaemon } from '../helpers/daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
 import { free213Block } from '../helpers/subnets.js';
+import { apiMessage, inspectJson } from '../helpers/json.js';
+import type { Network } from '@berth/common';
 
 const skip = requirement(IS_ROOT, 'container networking needs root');
 const B = free213Block();
@@ -28,9 +30,9 @@ async function fakeUpstream(): Promise<{ port: number; names: string[]; close():
     // Echo the question, add one A answer (name pointer 0xc00c).
     let off = 12;
     const labels: string[] = [];
-    while (msg[off]! > 0) {
-      labels.push(msg.toString('latin1', off + 1, off + 1 + msg[off]!));
-      off += msg[off]! + 1;
+    while (msg[off] > 0) {
+      labels.push(msg.toString('latin1', off + 1, off + 1 + msg[off]));
+      off += msg[off] + 1;
     }
     names.push(labels.join('.'));
     const qtype = msg.readUInt16BE(off + 1);
@@ -189,19 +191,19 @@ describe('container networking (docker CLI)', { skip, concurrency: false }, () =
     const ext = await ok(['run', '--rm', '--network', 'appnet', 'busybox', 'nslookup', 'outside.test']);
     assert.match(ext, new RegExp(FAKE.replace(/\./g, '\\.')));
     assert.ok(up.names.includes('outside.test'));
-    const insp = JSON.parse(await ok(['network', 'inspect', 'appnet']))[0];
+    const insp = inspectJson<Network>(await ok(['network', 'inspect', 'appnet']))[0];
     assert.deepEqual(
-      Object.values(insp.Containers as Record<string, { Name: string }>).map((c) => c.Name),
+      Object.values(insp.Containers).map((c) => c.Name),
       ['web'],
     );
     const dnsNames = JSON.parse(
       await ok(['inspect', 'web', '--format', '{{json .NetworkSettings.Networks.appnet.DNSNames}}']),
-    );
+    ) as string[];
     assert.deepEqual(dnsNames.slice(0, 3), ['web', 'www', webId.slice(0, 12)]);
 
     const rm = await env.d.request('DELETE', '/networks/appnet');
     assert.equal(rm.status, 409);
-    assert.match(JSON.parse(rm.body).message, /has active endpoints/);
+    assert.match(apiMessage(rm), /has active endpoints/);
     const cli = await docker(['network', 'rm', 'appnet']);
     assert.notEqual(cli.code, 0);
   });
@@ -284,7 +286,7 @@ describe('container networking (docker CLI)', { skip, concurrency: false }, () =
         .map((l) => l.split(': ')[1]),
       ['lo'],
     );
-    const bridgeName = JSON.parse(await ok(['network', 'inspect', 'bridge']))[0].Options[
+    const bridgeName = inspectJson<Network>(await ok(['network', 'inspect', 'bridge']))[0].Options[
       'com.docker.network.bridge.name'
     ];
     assert.match(
@@ -331,13 +333,13 @@ describe('container networking (docker CLI)', { skip, concurrency: false }, () =
   });
 
   it('100 run/rm cycles leave no veth, netns, address allocation or nft rule behind', async () => {
-    const prefix = JSON.parse(await ok(['network', 'inspect', 'bridge']))[0].Options[
+    const prefix = inspectJson<Network>(await ok(['network', 'inspect', 'bridge']))[0].Options[
       'com.docker.network.bridge.name'
     ].slice(0, -1);
     const netnsNow = () =>
       spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
         .stdout.split('\n')
-        .map((l) => l.split(' ')[0]!)
+        .map((l) => l.split(' ')[0])
         .filter((n) => n.startsWith(`${prefix}-`))
         .sort();
     const dnatRules = () =>

@@ -99,7 +99,7 @@ except docker.errors.NotFound as e:
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(o, 'node-out\n');
     assert.equal(e, 'node-err\n');
-    const logs = (await c.logs({ stdout: true, stderr: false })) as unknown as Buffer;
+    const logs = await c.logs({ stdout: true, stderr: false });
     assert.equal(logs.subarray(8).toString(), 'node-out\n');
     const info = await c.inspect();
     assert.equal(info.State.ExitCode, 2);
@@ -152,9 +152,9 @@ except docker.errors.NotFound as e:
     assert.equal(s.code, 0, s.stderr);
     const [name, cpu, mem, pids] = s.stdout.trim().split('|');
     assert.equal(name, 'st');
-    assert.ok(Number(cpu!.replace('%', '')) > 5, `cpu ${cpu}`);
-    assert.ok(Number(cpu!.replace('%', '')) < 80, `cpu ${cpu} is capped by --cpus 0.5`);
-    assert.match(mem!, /\/ 64MiB$/);
+    assert.ok(Number(cpu.replace('%', '')) > 5, `cpu ${cpu}`);
+    assert.ok(Number(cpu.replace('%', '')) < 80, `cpu ${cpu} is capped by --cpus 0.5`);
+    assert.match(mem, /\/ 64MiB$/);
     assert.equal(pids, '1');
     const raw = await d.request('GET', '/v1.44/containers/st/stats?stream=false');
     const j = JSON.parse(raw.body) as {

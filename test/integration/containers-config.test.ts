@@ -244,9 +244,9 @@ describe('containers: config, users, mounts, volumes, isolation', () => {
       Destination: string;
     }>;
     assert.equal(mounts.length, 1);
-    assert.equal(mounts[0]!.Type, 'volume');
-    assert.equal(mounts[0]!.Destination, '/data');
-    assert.match(mounts[0]!.Name, /^[0-9a-f]{64}$/);
+    assert.equal(mounts[0].Type, 'volume');
+    assert.equal(mounts[0].Destination, '/data');
+    assert.match(mounts[0].Name, /^[0-9a-f]{64}$/);
     assert.equal((await dk(['rm', '-v', 'anon', 'holder'])).code, 0);
     const left = (await out(['volume', 'ls', '-q'])).trim().split('\n').sort();
     assert.deepEqual(left, ['appdata', 'emptyvol']);

@@ -106,7 +106,7 @@ describe('containers: logs, exec, attach, TTY', () => {
     assert.equal(lines[lines.length - 1], 500);
     assert.deepEqual(
       lines,
-      lines.map((_, i) => lines[0]! + i),
+      lines.map((_, i) => lines[0] + i),
       'contiguous, oldest rotated away',
     );
     assert.equal((await dk(['logs', '--tail', '2', 'rot'])).stdout, '499\n500\n');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startContainerDaemon } from '../helpers/container-daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
+import { apiMessage } from '../helpers/json.js';
 
 describe('containers: lifecycle through the docker CLI', () => {
   let d: TestDaemon;
@@ -205,7 +206,7 @@ describe('containers: lifecycle through the docker CLI', () => {
       HostConfig: { Memory: '1g' },
     });
     assert.equal(m.status, 400);
-    assert.match(JSON.parse(m.body).message, /Memory/);
+    assert.match(apiMessage(m), /Memory/);
     const e = await d.request('POST', '/v1.44/containers/create', { Image: 'busybox', Env: 'FOO=1' });
     assert.equal(e.status, 400);
     assert.equal((await d.request('POST', '/v1.44/containers/nope/start')).status, 404);

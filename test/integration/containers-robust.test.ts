@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ContainerWaitResponse } from '@berth/common';
 import { startContainerDaemon } from '../helpers/container-daemon.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
@@ -131,7 +132,7 @@ describe('containers: restart policies, health, recovery, leaks', () => {
     };
     assert.ok(h.FailingStreak >= 2);
     assert.ok(h.Log.length >= 3 && h.Log.length <= 5);
-    assert.equal(h.Log[h.Log.length - 1]!.ExitCode, 1);
+    assert.equal(h.Log[h.Log.length - 1].ExitCode, 1);
     const ev = await dk([
       'events',
       '--since',
@@ -243,7 +244,7 @@ describe('containers: restart policies, health, recovery, leaks', () => {
           const id = (JSON.parse(c.body) as { Id: string }).Id;
           assert.equal((await d.request('POST', `/v1.44/containers/${id}/start`)).status, 204);
           const w = await d.request('POST', `/v1.44/containers/${id}/wait`);
-          assert.equal(JSON.parse(w.body).StatusCode, 0);
+          assert.equal((JSON.parse(w.body) as ContainerWaitResponse).StatusCode, 0);
           assert.equal((await d.request('DELETE', `/v1.44/containers/${id}?v=1&force=1`)).status, 204);
         }),
       );

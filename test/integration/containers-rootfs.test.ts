@@ -177,7 +177,7 @@ print(stat['name'], 'zz/last' in [n.lstrip('./') for n in names] or './zz/last' 
     const manifest = JSON.parse((await run('tar', ['-xOf', layer, 'manifest.json'])).stdout) as Array<{
       Layers: string[];
     }>;
-    const top = manifest[0]!.Layers.at(-1)!;
+    const top = manifest[0].Layers.at(-1)!;
     const inner = (await run('sh', ['-c', `tar -xOf ${layer} ${top} | tar -t`])).stdout;
     assert.match(inner, /^var\/\.wh\.\.wh\.\.opq$/m);
     assert.equal((await dk(['rm', 'opq'])).code, 0);

@@ -87,7 +87,7 @@ describe('test fixtures', () => {
   it('busybox layer is a tar GNU tar reads: static busybox, applet symlinks, sticky /tmp', async () => {
     const img = reg.images.get('busybox:latest') as ImageManifest;
     const layer = path.join(tmp, 'busybox.tar.gz');
-    await fsp.writeFile(layer, img.layers[0]!.data);
+    await fsp.writeFile(layer, img.layers[0].data);
     const list = await run('tar', ['-tzvf', layer]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^-rwxr-xr-x 0\/0 .* bin\/busybox$/m);
@@ -134,14 +134,14 @@ describe('test fixtures', () => {
   it('bad layers say what they are: escapes, devices, a truncated gzip', async () => {
     const list = async (repoTag: string): Promise<string> => {
       const img = reg.images.get(repoTag) as ImageManifest;
-      const r = await run('tar', ['-tvf', '-'], { input: gunzipSync(img.layers[0]!.data) });
+      const r = await run('tar', ['-tvf', '-'], { input: gunzipSync(img.layers[0].data) });
       return r.stdout;
     };
     assert.match(await list('bad:dotdot'), new RegExp(`(\\.\\./){12}tmp/${ESCAPE_MARKER}-dotdot`));
     assert.match(await list('bad:absolute'), new RegExp(`/tmp/${ESCAPE_MARKER}-abs`));
     assert.match(await list('bad:hardlink-escape'), /^h.* passwd-link link to /m);
     assert.ok(
-      (reg.images.get('bad:hardlink-escape') as ImageManifest).layers[0]!.tar!.includes(
+      (reg.images.get('bad:hardlink-escape') as ImageManifest).layers[0].tar!.includes(
         '../'.repeat(12) + 'etc/passwd',
       ),
     );
@@ -151,9 +151,9 @@ describe('test fixtures', () => {
     );
     assert.match(await list('bad:device'), /^crw-rw-rw- .* 1,3 .*dev\/berth-null$/m);
     const trunc = reg.images.get('bad:truncated-gzip') as ImageManifest;
-    assert.throws(() => gunzipSync(trunc.layers[0]!.data), /unexpected end of file/);
+    assert.throws(() => gunzipSync(trunc.layers[0].data), /unexpected end of file/);
     const mismatch = reg.images.get('bad:diffid-mismatch') as ImageManifest;
-    assert.notEqual(mismatch.configJson.rootfs.diff_ids[0], sha256(gunzipSync(mismatch.layers[0]!.data)));
+    assert.notEqual(mismatch.configJson.rootfs.diff_ids[0], sha256(gunzipSync(mismatch.layers[0].data)));
   });
 
   it('an htpasswd registry refuses anonymous requests and serves authenticated ones', async () => {

@@ -93,7 +93,7 @@ describe('docker save and docker load', () => {
       string,
       Record<string, string>
     >;
-    assert.equal(repos[`${reg.host}/multilayer`]!.latest, ml.layers[ml.layers.length - 1]!.diffId.slice(7));
+    assert.equal(repos[`${reg.host}/multilayer`].latest, ml.layers[ml.layers.length - 1].diffId.slice(7));
     if (existsSync('/usr/bin/skopeo')) {
       // Another implementation reads both views of the same archive.
       const a = await run('skopeo', ['inspect', `docker-archive:${out}:${mlRef}`]);
@@ -184,7 +184,7 @@ describe('docker save and docker load', () => {
           (s) => JSON.parse(s) as { status?: string; stream?: string; progressDetail?: { total: number } },
         );
       assert.ok(lines.some((m) => m.status === 'Loading layer' && m.progressDetail!.total > 0));
-      assert.equal(lines[lines.length - 1]!.stream, 'Loaded image: progress/busybox:1\n');
+      assert.equal(lines[lines.length - 1].stream, 'Loaded image: progress/busybox:1\n');
       const g = await fresh.request('GET', '/v1.44/images/progress/busybox:1/get');
       assert.equal(g.status, 200);
       assert.equal(g.headers['content-type'], 'application/x-tar');
@@ -291,7 +291,7 @@ describe('docker save and docker load', () => {
       );
       // A complete archive whose top layer is damaged: the layers below get unpacked, then must be rolled back.
       const ml = multilayerImage('docker');
-      const top = ml.layers[ml.layers.length - 1]!;
+      const top = ml.layers[ml.layers.length - 1];
       const tampered = Buffer.from(top.tar!);
       const at = tampered.indexOf('long\n');
       tampered[at] = 'L'.charCodeAt(0);

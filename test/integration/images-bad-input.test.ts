@@ -15,7 +15,9 @@ import { after, before, describe, it } from 'node:test';
 import { buildTar, tarHeader, TAR_END } from '@berth/agent/util/tar-writer';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { skipUnless } from '../helpers/env.js';
+import { apiMessage, inspectJson } from '../helpers/json.js';
 import { freePort } from '../helpers/ports.js';
+import type { ImageInspect } from '@berth/common';
 import { BAD_LAYER_KINDS, ESCAPE_TARGETS, type BadLayerKind } from '../fixtures/bad-images.js';
 import { seedRegistry, type SeededRegistry } from '../fixtures/seed.js';
 
@@ -29,7 +31,7 @@ async function evilRegistry(
   const server = http.createServer((req, res) => {
     const m = /^\/v2\/[^]+?\/(manifests|blobs)\/([^/?]+)$/.exec(req.url ?? '');
     if (req.url === '/v2/') return res.end('{}');
-    const body = m && (m[1] === 'blobs' ? blobs.get(m[2]!) : manifests.get(m[2]!)?.body);
+    const body = m && (m[1] === 'blobs' ? blobs.get(m[2]) : manifests.get(m[2])?.body);
     if (!m || !body) {
       res.writeHead(404, { 'Content-Type': 'application/json' });
       return res.end(
@@ -39,7 +41,7 @@ async function evilRegistry(
       );
     }
     res.writeHead(200, {
-      'Content-Type': m[1] === 'manifests' ? manifests.get(m[2]!)!.type : 'application/octet-stream',
+      'Content-Type': m[1] === 'manifests' ? manifests.get(m[2])!.type : 'application/octet-stream',
       'Content-Length': body.length,
     });
     res.end(body);
@@ -118,7 +120,7 @@ describe('images: bad input is refused cleanly', () => {
     ] as const) {
       const r = await d.request('POST', `/images/create?${q}`);
       assert.equal(r.status, 400, q);
-      assert.match(JSON.parse(r.body).message, re, q);
+      assert.match(apiMessage(r), re, q);
     }
     const tag = await d.request('POST', '/images/nothing/tag?repo=x');
     assert.equal(tag.status, 404);
@@ -131,17 +133,14 @@ describe('images: bad input is refused cleanly', () => {
     const port = await freePort();
     const r = await d.request('POST', `/images/create?fromImage=127.0.0.1:${port}/x&tag=latest`);
     assert.equal(r.status, 500);
-    assert.match(
-      JSON.parse(r.body).message,
-      new RegExp(`dial tcp 127\\.0\\.0\\.1:${port}: connect: connection refused`),
-    );
+    assert.match(apiMessage(r), new RegExp(`dial tcp 127\\.0\\.0\\.1:${port}: connect: connection refused`));
     const cli = await d.docker(['pull', `127.0.0.1:${port}/x`]);
     assert.notEqual(cli.code, 0);
     assert.match(cli.stderr, /connection refused/);
     const unknown = await d.request('POST', `/images/create?fromImage=${reg.host}/busybox&tag=nope`);
     assert.equal(unknown.status, 404);
     assert.equal(
-      JSON.parse(unknown.body).message,
+      apiMessage(unknown),
       `manifest for ${reg.host}/busybox:nope not found: manifest unknown: manifest unknown`,
     );
     const missing = await d.docker(['pull', `${reg.host}/no-such-repo:1`]);
@@ -160,7 +159,9 @@ describe('images: bad input is refused cleanly', () => {
         assert.equal(ls.stdout.trim(), '', 'no image recorded');
       } else {
         assert.equal(r.code, 0, r.stderr);
-        const i = JSON.parse((await d.docker(['image', 'inspect', reg.ref(`bad:${kind}`)])).stdout)[0];
+        const i = inspectJson<ImageInspect>(
+          (await d.docker(['image', 'inspect', reg.ref(`bad:${kind}`)])).stdout,
+        )[0];
         assert.ok(existsSync(path.join(i.GraphDriver.Data.UpperDir, 'tmp/berth-fixture-escaped-abs')));
       }
       for (const t of ESCAPE_TARGETS) assert.ok(!existsSync(t), `${t} was written outside the data root`);
@@ -243,9 +244,9 @@ print(json.dumps(out))
     const dl = ok.find((m) => m.status === 'Downloading')!;
     assert.match(String(dl.progress), /^\[=*>\s*\]\s+\S+\/\S+$/);
     assert.ok(typeof (dl.progressDetail as { total: number }).total === 'number');
-    assert.match(String(ok[ok.length - 2]!.status), /^Digest: sha256:[0-9a-f]{64}$/);
-    assert.match(String(ok[ok.length - 1]!.status), /^Status: Downloaded newer image for /);
-    const last = bad[bad.length - 1]!;
+    assert.match(String(ok[ok.length - 2].status), /^Digest: sha256:[0-9a-f]{64}$/);
+    assert.match(String(ok[ok.length - 1].status), /^Status: Downloaded newer image for /);
+    const last = bad[bad.length - 1];
     assert.match(String(last.error), /unexpected end of file/);
     assert.equal((last.errorDetail as { message: string }).message, last.error);
   });

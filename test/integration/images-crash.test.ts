@@ -12,6 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import type { ImageManifest } from '../fixtures/oci.js';
 import { seedRegistry, type SeededRegistry } from '../fixtures/seed.js';
+import { inspectJson } from '../helpers/json.js';
+import type { ImageInspect } from '@berth/common';
 
 /** Proxies to the real registry; layer blobs can be held after their first 32 KiB; counts blob GETs. */
 async function stallingProxy(upstream: string, layerDigests: Set<string>) {
@@ -20,13 +22,13 @@ async function stallingProxy(upstream: string, layerDigests: Set<string>) {
   const state = { stall: true };
   const server = http.createServer((req, res) => {
     const m = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url ?? '');
-    if (m && req.method === 'GET') counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
+    if (m && req.method === 'GET') counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
     const up = http.request(
       `${upstream}${req.url}`,
       { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } },
       (ur) => {
         res.writeHead(ur.statusCode ?? 502, ur.headers);
-        if (m && state.stall && layerDigests.has(m[1]!)) {
+        if (m && state.stall && layerDigests.has(m[1])) {
           let sent = 0;
           ur.on('data', (c: Buffer) => {
             if (sent >= 32 * 1024) return;
@@ -133,7 +135,7 @@ describe('images: kill -9 mid-pull, restart, dedupe, prune', () => {
         1,
         `layer ${l.digest} fetched ${proxy.counts.get(l.digest)} times`,
       );
-    const i = JSON.parse((await d.docker(['image', 'inspect', ref])).stdout)[0];
+    const i = inspectJson<ImageInspect>((await d.docker(['image', 'inspect', ref])).stdout)[0];
     assert.equal(i.Id, img.config.digest);
 
     const rmi = await d.docker(['rmi', ref]);

@@ -82,11 +82,11 @@ describe('images: docker import', () => {
       RootFS: { Layers: string[] };
       Os: string;
     }>;
-    assert.equal(insp[0]!.Comment, 'from a tarball');
-    assert.equal(insp[0]!.Parent, '');
-    assert.deepEqual(insp[0]!.Config.Cmd, ['cat', '/etc/motd']);
-    assert.deepEqual(insp[0]!.Config.Env, ['GREETING=hi']);
-    assert.equal(insp[0]!.RootFS.Layers.length, 1);
+    assert.equal(insp[0].Comment, 'from a tarball');
+    assert.equal(insp[0].Parent, '');
+    assert.deepEqual(insp[0].Config.Cmd, ['cat', '/etc/motd']);
+    assert.deepEqual(insp[0].Config.Env, ['GREETING=hi']);
+    assert.equal(insp[0].RootFS.Layers.length, 1);
     const hist = await dk(['history', '--no-trunc', '--format', '{{.Comment}}', 'imported:v1']);
     assert.equal(hist.stdout.trim(), 'from a tarball');
   });

@@ -33,7 +33,7 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
   const inspect = async (ref: string): Promise<Inspect> => {
     const r = await d.docker(['image', 'inspect', ref]);
     assert.equal(r.code, 0, r.stderr);
-    return json<Inspect[]>(r.stdout)[0]!;
+    return json<Inspect[]>(r.stdout)[0];
   };
 
   before(async () => {
@@ -69,7 +69,7 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     assert.deepEqual(i.Config.Cmd, ['sh']);
     assert.equal(i.GraphDriver.Name, 'overlay2');
     assert.ok(i.Size > 500_000, `size ${i.Size}`);
-    assert.ok(existsSync(path.join(i.GraphDriver.Data.UpperDir!, 'bin/busybox')));
+    assert.ok(existsSync(path.join(i.GraphDriver.Data.UpperDir, 'bin/busybox')));
   });
 
   it('resolves `docker pull busybox` through --registry-mirror', async () => {
@@ -112,7 +112,7 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     const i = await inspect(reg.ref('multilayer:latest'));
     assert.equal(i.Config.WorkingDir, '/data');
     const lowers = [
-      i.GraphDriver.Data.UpperDir!,
+      i.GraphDriver.Data.UpperDir,
       ...(i.GraphDriver.Data.LowerDir ?? '').split(':').filter(Boolean),
     ];
     assert.equal(lowers.length, 4);
@@ -153,8 +153,8 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
     assert.equal(h.code, 0, h.stderr);
     const lines = h.stdout.trim().split('\n');
     assert.equal(lines.length, 5);
-    assert.match(lines[0]!, /layer 3 long name/);
-    assert.match(lines[2]!, /^ENV MULTILAYER=1\|0B$/);
+    assert.match(lines[0], /layer 3 long name/);
+    assert.match(lines[2], /^ENV MULTILAYER=1\|0B$/);
     const lbl = await d.docker([
       'images',
       '--filter',

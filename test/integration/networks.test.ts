@@ -9,6 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
 import { free213Block } from '../helpers/subnets.js';
+import { apiMessage, inspectJson } from '../helpers/json.js';
+import type { Network } from '@berth/common';
 
 const B = free213Block();
 const net = (off: number) => `10.213.${B + off}`;
@@ -35,8 +37,8 @@ describe('docker network', { skip, concurrency: false }, () => {
     const ls = await d.docker(['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
     assert.equal(ls.code, 0, ls.stderr);
     assert.deepEqual(ls.stdout.trim().split('\n').sort(), ['bridge bridge', 'host host', 'none null']);
-    const bridge = JSON.parse((await d.docker(['network', 'inspect', 'bridge'])).stdout)[0];
-    assert.equal(bridge.IPAM.Config[0].Subnet, `${net(0)}.0/24`);
+    const bridge = inspectJson<Network>((await d.docker(['network', 'inspect', 'bridge'])).stdout)[0];
+    assert.equal(bridge.IPAM.Config?.[0]?.Subnet, `${net(0)}.0/24`);
     assert.equal(bridge.Options['com.docker.network.bridge.default_bridge'], 'true');
 
     const c = await d.docker([
@@ -59,7 +61,7 @@ describe('docker network', { skip, concurrency: false }, () => {
       'static1',
     ]);
     assert.equal(c.code, 0, c.stderr);
-    const n = JSON.parse((await d.docker(['network', 'inspect', 'static1'])).stdout)[0];
+    const n = inspectJson<Network>((await d.docker(['network', 'inspect', 'static1'])).stdout)[0];
     assert.equal(n.Id, c.stdout.trim());
     assert.deepEqual(n.IPAM.Config, [
       { Subnet: `${net(4)}.0/24`, IPRange: `${net(4)}.64/26`, Gateway: `${net(4)}.254` },
@@ -74,8 +76,8 @@ describe('docker network', { skip, concurrency: false }, () => {
 
     const auto = await d.docker(['network', 'create', 'auto1']);
     assert.equal(auto.code, 0, auto.stderr);
-    const a = JSON.parse((await d.docker(['network', 'inspect', 'auto1'])).stdout)[0];
-    assert.match(a.IPAM.Config[0].Subnet, new RegExp(`^10\\.213\\.(${B + 2}|${B + 3})\\.0/24$`));
+    const a = inspectJson<Network>((await d.docker(['network', 'inspect', 'auto1'])).stdout)[0];
+    assert.match(a.IPAM.Config?.[0]?.Subnet ?? '', new RegExp(`^10\\.213\\.(${B + 2}|${B + 3})\\.0/24$`));
   });
 
   it('filters ls by label, driver, name, type and dangling', async () => {
@@ -129,7 +131,7 @@ describe('docker network', { skip, concurrency: false }, () => {
     assert.equal((await d.request('GET', '/networks/nope')).status, 404);
     const rmBuiltin = await d.request('DELETE', '/networks/bridge');
     assert.equal(rmBuiltin.status, 403);
-    assert.match(JSON.parse(rmBuiltin.body).message, /pre-defined network/);
+    assert.match(apiMessage(rmBuiltin), /pre-defined network/);
     const conn = await d.request('POST', '/networks/auto1/connect', { Container: 'nosuch' });
     assert.equal(conn.status, 404);
     assert.equal((await d.request('POST', '/networks/auto1/connect', [])).status, 400);
@@ -142,11 +144,15 @@ describe('docker network', { skip, concurrency: false }, () => {
   });
 
   it('keeps networks, ids and subnets across a daemon restart, then prunes and removes them', async () => {
-    const before = JSON.parse((await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout);
+    const before = inspectJson<Network>(
+      (await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout,
+    );
     assert.equal(await d.stop(), 0);
     assert.ok(!links().includes(BR), 'a clean stop with no containers removes the bridges');
     d = await startTestDaemon({ dataRoot: d.dataRoot, socket: d.socket, args: ARGS });
-    const after = JSON.parse((await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout);
+    const after = inspectJson<Network>(
+      (await d.docker(['network', 'inspect', 'static1', 'auto1', 'bridge'])).stdout,
+    );
     assert.deepEqual(
       after.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]),
       before.map((n: { Id: string; IPAM: unknown }) => [n.Id, n.IPAM]),

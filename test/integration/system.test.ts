@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { run } from '../helpers/exec.js';
 import { BIN } from '../helpers/paths.js';
+import { apiMessage } from '../helpers/json.js';
 
 describe('berthd system API', () => {
   let d: TestDaemon;
@@ -41,10 +42,10 @@ describe('berthd system API', () => {
   it('rejects API versions outside 1.24..1.44 with a Docker-style error', async () => {
     const old = await d.request('GET', '/v1.12/version');
     assert.equal(old.status, 400);
-    assert.match(JSON.parse(old.body).message, /too old\. Minimum supported API version is 1\.24/);
+    assert.match(apiMessage(old), /too old\. Minimum supported API version is 1\.24/);
     const neu = await d.request('GET', '/v1.99/version');
     assert.equal(neu.status, 400);
-    assert.match(JSON.parse(neu.body).message, /too new/);
+    assert.match(apiMessage(neu), /too new/);
   });
 
   it('answers unknown paths with 404 JSON and wrong methods with 405', async () => {
@@ -83,7 +84,7 @@ describe('berthd system API', () => {
     assert.equal(none.stdout.trim(), '');
     const bad = await d.request('GET', '/events?filters=' + encodeURIComponent('{"bogus":["x"]}'));
     assert.equal(bad.status, 400);
-    assert.match(JSON.parse(bad.body).message, /invalid filter 'bogus'/);
+    assert.match(apiMessage(bad), /invalid filter 'bogus'/);
     const badTime = await d.request('GET', '/events?since=yesterday-ish');
     assert.equal(badTime.status, 400);
   });

@@ -129,7 +129,7 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
       new Promise<string>((resolve, reject) => {
         const s = net.connect(enginePort, '127.0.0.1', () => s.write(payload));
         let got = '';
-        s.on('data', (d) => (got += d));
+        s.on('data', (d: Buffer) => (got += d.toString()));
         s.on('close', () => resolve(got));
         s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve(got) : reject(e)));
         setTimeout(() => s.destroy(), 15_000);

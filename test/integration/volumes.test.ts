@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dockerode, dockerPy } from '../helpers/clients.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { apiMessage } from '../helpers/json.js';
 
 describe('volumes', () => {
   let d: TestDaemon;
@@ -44,7 +45,7 @@ describe('volumes', () => {
     assert.equal(i.code, 0, i.stderr);
     const [mp, driver, tier, type, scope] = i.stdout.trim().split('|');
     assert.equal(mp, path.join(d.dataRoot, 'volumes', 'data1', '_data'));
-    assert.ok(existsSync(mp!));
+    assert.ok(existsSync(mp));
     assert.deepEqual([driver, tier, type, scope], ['local', 'db', 'tmpfs', 'local']);
     const byLabel = await d.docker(['volume', 'ls', '-q', '--filter', 'label=tier=db']);
     assert.equal(byLabel.stdout.trim(), 'data1');
@@ -57,7 +58,7 @@ describe('volumes', () => {
     assert.match(bad.stderr, /invalid filter 'colour'/);
     const rm = await d.docker(['volume', 'rm', 'data1']);
     assert.equal(rm.code, 0, rm.stderr);
-    assert.ok(!existsSync(mp!));
+    assert.ok(!existsSync(mp));
     const gone = await d.docker(['volume', 'inspect', 'data1']);
     assert.notEqual(gone.code, 0);
     assert.match(gone.stderr, /no such volume/);
@@ -73,10 +74,10 @@ describe('volumes', () => {
       'Content-Type': 'application/json',
     });
     assert.equal(j.status, 400);
-    assert.match(JSON.parse(j.body).message, /invalid JSON/);
+    assert.match(apiMessage(j), /invalid JSON/);
     const o = await d.request('POST', '/v1.44/volumes/create', { Name: 'v2', DriverOpts: { bogus: '1' } });
     assert.equal(o.status, 400);
-    assert.match(JSON.parse(o.body).message, /invalid option key: "bogus"/);
+    assert.match(apiMessage(o), /invalid option key: "bogus"/);
     assert.equal((await d.request('GET', '/v1.44/volumes/v2')).status, 404);
     assert.equal((await d.request('DELETE', '/v1.44/volumes/nope')).status, 404);
     assert.equal((await d.request('DELETE', '/v1.44/volumes/nope?force=1')).status, 204);

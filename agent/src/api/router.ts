@@ -69,7 +69,7 @@ export class Router {
       }
       const params: Record<string, string> = {};
       r.names.forEach((n, i) => {
-        params[n] = decodeURIComponent(m[i + 1]!);
+        params[n] = decodeURIComponent(m[i + 1]);
       });
       return { handler: r.handler, params };
     }

@@ -63,7 +63,7 @@ export function compileDeviceFilter(rules: readonly DeviceRule[]): Buffer {
     if (r.type !== 'a' && r.minor >= 0) add(JMP_JNE_K, 5, 0, 0, r.minor, true);
     add(ALU64_MOV_K, 0, 0, 0, 1);
     add(EXIT, 0, 0, 0, 0);
-    for (const i of jneNext) block[i]!.off = block.length - i - 1; // to the first insn after this block
+    for (const i of jneNext) block[i].off = block.length - i - 1; // to the first insn after this block
     prog.push(...block);
   }
   emit(ALU64_MOV_K, 0, 0, 0, 0);

@@ -47,7 +47,7 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
     [5, 2],
     [136, -1],
     [10, 200],
-  ].map(([major, minor]): DeviceRule => ({ type: 'c', major: major!, minor: minor!, access: 'rwm' })),
+  ].map(([major, minor]): DeviceRule => ({ type: 'c', major: major, minor: minor, access: 'rwm' })),
 ];
 
 export function deviceRuleText(r: DeviceRule): string {

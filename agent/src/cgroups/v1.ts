@@ -248,7 +248,7 @@ export function parseBlkio(text: string): { major: number; minor: number; op: st
   const out = [];
   for (const line of text.split('\n')) {
     const m = /^(\d+):(\d+) (\w+) (\d+)$/.exec(line.trim());
-    if (m) out.push({ major: Number(m[1]), minor: Number(m[2]), op: m[3]!, value: Number(m[4]) });
+    if (m) out.push({ major: Number(m[1]), minor: Number(m[2]), op: m[3], value: Number(m[4]) });
   }
   return out;
 }

@@ -213,7 +213,7 @@ export function parseIoStat(text: string): RuntimeStats['blkio'] {
   for (const line of text.split('\n')) {
     const m = /^(\d+):(\d+) (.*)$/.exec(line.trim());
     if (!m) continue;
-    const kv = Object.fromEntries(m[3]!.split(' ').map((p) => p.split('=') as [string, string]));
+    const kv = Object.fromEntries(m[3].split(' ').map((p) => p.split('=') as [string, string]));
     const dev = { major: Number(m[1]), minor: Number(m[2]) };
     bytes.push(
       { ...dev, op: 'read', value: Number(kv.rbytes ?? 0) },

@@ -18,7 +18,7 @@ export function readMountPoints(pid: number): Set<string> {
   for (const line of readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
     const f = line.split(' ');
     if (f.length < 5) continue;
-    const p = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const p = f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     if (p !== '/') out.add(p);
   }
   return out;

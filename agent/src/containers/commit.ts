@@ -26,7 +26,7 @@ function pairs(s: string): [string, string][] {
   const out: [string, string][] = [];
   const re = /([^\s=]+)=("((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))/g;
   for (const m of t.matchAll(re))
-    out.push([m[1]!, m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : (m[4] ?? m[5] ?? '')]);
+    out.push([m[1], m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : (m[4] ?? m[5] ?? '')]);
   return out;
 }
 
@@ -35,7 +35,7 @@ function argv(rest: string): string[] {
   if (t.startsWith('[')) {
     try {
       const v: unknown = JSON.parse(t);
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
     } catch {
       /* not JSON: shell form, as the Dockerfile parser falls back */
     }

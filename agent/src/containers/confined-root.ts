@@ -75,7 +75,7 @@ export class ConfinedRoot {
     let links = 0;
     // Past a missing component names carry no fd: nothing exists there to follow, the rest is literal.
     const missing = (): boolean => names.length > stack.length - 1;
-    const top = (): number => stack[stack.length - 1]!;
+    const top = (): number => stack[stack.length - 1];
     const closeAbove = (depth: number): void => {
       while (stack.length > depth) {
         const fd = stack.pop()!;
@@ -166,10 +166,10 @@ export class ConfinedRoot {
       closeAbove(1);
       return { path, dir: -1, name: names[names.length - 1] ?? '', release: () => undefined };
     }
-    const name = names.length > 0 && stack.length === names.length ? names[names.length - 1]! : '';
+    const name = names.length > 0 && stack.length === names.length ? names[names.length - 1] : '';
     const dir = top();
     // The stack holds the root plus one fd per directory; the last name (when any) is not opened.
-    for (let i = 1; i < stack.length - 1; i++) closeSync(stack[i]!);
+    for (let i = 1; i < stack.length - 1; i++) closeSync(stack[i]);
     return { path, dir, name, release: () => (dir !== this.fd ? closeSync(dir) : undefined) };
   }
 

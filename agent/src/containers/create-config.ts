@@ -101,7 +101,7 @@ function checkShape(obj: Record<string, unknown>, shape: Record<string, Shape>, 
           : want === 'record'
             ? typeof v === 'object' &&
               !Array.isArray(v) &&
-              Object.values(v as object).every((x) => typeof x === 'string')
+              Object.values(v).every((x) => typeof x === 'string')
             : want === 'object'
               ? typeof v === 'object' && !Array.isArray(v)
               : want === 'number'
@@ -132,16 +132,16 @@ export function validateCreateBody(raw: unknown): ContainerCreateRequest {
   if (body.HostConfig) checkShape(body.HostConfig as Record<string, unknown>, HOST_SHAPE, 'HostConfig.');
   if (typeof body.Image !== 'string' || body.Image === '')
     throw badParameter('config.Image must be specified');
-  return body as ContainerCreateRequest;
+  return body;
 }
 
 /** Env lists merged by key, the later winning, order of first appearance kept (as dockerd's ReplaceOrAppendEnvValues). */
 export function mergeEnv(base: readonly string[], over: readonly string[]): string[] {
   const out = [...base];
   const idx = new Map<string, number>();
-  out.forEach((e, i) => idx.set(e.split('=')[0]!, i));
+  out.forEach((e, i) => idx.set(e.split('=')[0], i));
   for (const e of over) {
-    const k = e.split('=')[0]!;
+    const k = e.split('=')[0];
     if (!e.includes('=')) {
       // `-e NAME` with no value and no such variable on the client: dockerd drops it.
       continue;
@@ -227,7 +227,7 @@ export function mergeWithImage(
     ...(stopSignal ? { StopSignal: stopSignal } : {}),
     ...(req.StopTimeout !== undefined && req.StopTimeout !== null ? { StopTimeout: req.StopTimeout } : {}),
   };
-  return { config, path: argv[0]!, args: argv.slice(1) };
+  return { config, path: argv[0], args: argv.slice(1) };
 }
 
 const MIN_MEMORY = 6 * 1024 * 1024;

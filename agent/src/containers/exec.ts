@@ -173,7 +173,7 @@ export class ExecStore implements ExecPort {
         privileged: c.Privileged === true,
         user: c.User ?? '',
         tty: c.Tty === true,
-        entrypoint: c.Cmd[0]!,
+        entrypoint: c.Cmd[0],
         arguments: c.Cmd.slice(1),
       },
       OpenStdin: c.AttachStdin === true,

@@ -38,7 +38,7 @@ export function timeNs(rfc: string): number {
   const m = /\.(\d+)Z$/.exec(rfc);
   const ms = Date.parse(rfc);
   if (!m) return ms * 1e6;
-  return Math.floor(ms / 1000) * 1e9 + Number((m[1]! + '000000000').slice(0, 9));
+  return Math.floor(ms / 1000) * 1e9 + Number((m[1] + '000000000').slice(0, 9));
 }
 
 function parseLine(line: string): LogEntry | undefined {

@@ -43,7 +43,7 @@ export function parseBind(spec: string): PlannedMount {
   if (parts.length === 1) dst = parts[0]!;
   else if (parts.length === 2) {
     // `dst:ro` vs `src:dst`: a second part that is an option list means no source.
-    if (!parts[1]!.startsWith('/') && parts[0]!.startsWith('/') && /^[a-zA-Z,]+$/.test(parts[1]!)) {
+    if (!parts[1].startsWith('/') && parts[0].startsWith('/') && /^[a-zA-Z,]+$/.test(parts[1])) {
       dst = parts[0]!;
       modeStr = parts[1]!;
     } else {

@@ -68,7 +68,7 @@ export class Containers {
     hc.RestartPolicy = {
       Name: hc.RestartPolicy?.Name || 'no',
       MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
-    } as RestartPolicy;
+    };
     for (const u of hc.Ulimits ?? []) {
       if (typeof u?.Name !== 'string' || typeof u.Soft !== 'number' || typeof u.Hard !== 'number')
         throw badParameter('invalid ulimit: expected Name, Soft and Hard');
@@ -217,7 +217,7 @@ export class Containers {
         next.RestartPolicy = {
           Name: upd.RestartPolicy.Name || 'no',
           MaximumRetryCount: upd.RestartPolicy.MaximumRetryCount ?? 0,
-        } as RestartPolicy;
+        };
       }
       if (isRunning(rec.state)) await this.d.runtime.update(rec.id, cgroupResources(next));
       rec.hostConfig = next;

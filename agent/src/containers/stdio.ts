@@ -22,7 +22,7 @@ export function parseDetachKeys(spec: string | null | undefined): number[] {
     const k = part.trim().toLowerCase();
     if (k.length === 1) out.push(k.charCodeAt(0));
     else if (/^ctrl-[a-z@[\\\]^_]$/.test(k)) {
-      const c = k[5]!;
+      const c = k[5];
       out.push(
         c >= 'a' && c <= 'z'
           ? c.charCodeAt(0) - 96

@@ -111,8 +111,8 @@ export class ContainerStore {
 
   generateName(): string {
     for (let i = 0; ; i++) {
-      const a = ADJECTIVES[Math.floor(Math.random() * ADJECTIVES.length)]!;
-      const b = SURNAMES[Math.floor(Math.random() * SURNAMES.length)]!;
+      const a = ADJECTIVES[Math.floor(Math.random() * ADJECTIVES.length)];
+      const b = SURNAMES[Math.floor(Math.random() * SURNAMES.length)];
       const n = `/${a}_${b}${i > 5 ? Math.floor(Math.random() * 10) : ''}`;
       if (!this.names.has(n)) return n;
     }

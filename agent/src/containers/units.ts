@@ -16,7 +16,7 @@ const MULT: Record<string, number> = {
 export function parseBytes(s: string, what = 'size'): number {
   const m = SIZE_RE.exec(s.trim());
   if (!m) throw badParameter(`invalid ${what}: '${s}'`);
-  return Math.floor(Number(m[1]) * MULT[m[2]!.toLowerCase()]!);
+  return Math.floor(Number(m[1]) * MULT[m[2].toLowerCase()]);
 }
 
 /** Signal names as Linux numbers them (what `docker kill -s` and StopSignal accept). */

@@ -49,16 +49,16 @@ function parsePasswd(text: string | undefined): PasswdEntry[] {
   return (text ?? '')
     .split('\n')
     .map((l) => l.split(':'))
-    .filter((f) => f.length >= 7 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!))
-    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
+    .filter((f) => f.length >= 7 && /^\d+$/.test(f[2]) && /^\d+$/.test(f[3]))
+    .map((f) => ({ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }));
 }
 
 function parseGroup(text: string | undefined): GroupEntry[] {
   return (text ?? '')
     .split('\n')
     .map((l) => l.split(':'))
-    .filter((f) => f.length >= 4 && /^\d+$/.test(f[2]!))
-    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(',').filter(Boolean) }));
+    .filter((f) => f.length >= 4 && /^\d+$/.test(f[2]))
+    .map((f) => ({ name: f[0], gid: Number(f[2]), members: f[3].split(',').filter(Boolean) }));
 }
 
 const MAX_ID = 2 ** 31 - 1;

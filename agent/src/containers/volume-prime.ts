@@ -74,7 +74,7 @@ export async function primeVolume(
   if (srcs.length === 0) return false;
   for (const l of srcs) await copyTree(path.join(l, destination), volumeDir);
   // The volume root takes the owner and mode of the image directory (e.g. /var/lib/mysql owned by mysql).
-  const top = await fsp.stat(path.join(srcs[srcs.length - 1]!, destination));
+  const top = await fsp.stat(path.join(srcs[srcs.length - 1], destination));
   await fsp.chown(volumeDir, top.uid, top.gid);
   await fsp.chmod(volumeDir, top.mode & 0o7777);
   return true;

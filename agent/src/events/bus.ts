@@ -115,7 +115,7 @@ export function parseTimestamp(v: string, nowMs = Date.now()): number | undefine
   const rel = /^(\d+)(ns|us|ms|s|m|h)$/.exec(v);
   if (rel) {
     const mult: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
-    return (nowMs - Number(rel[1]) * mult[rel[2]!]!) * 1e6;
+    return (nowMs - Number(rel[1]) * mult[rel[2]]) * 1e6;
   }
   const t = Date.parse(v);
   return Number.isNaN(t) ? undefined : t * 1e6;

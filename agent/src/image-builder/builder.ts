@@ -391,7 +391,7 @@ export class Builder {
     const shell = this.shell(st);
     const cmd = runCommandLine(ins, shell);
     // Build args reach RUN as environment (not overriding ENV) and show in history as `|N K=V`.
-    const envKeys = new Set((st.config.Env ?? []).map((kv) => kv.split('=', 1)[0]!));
+    const envKeys = new Set((st.config.Env ?? []).map((kv) => kv.split('=', 1)[0]));
     const argEnv: string[] = [];
     for (const [k, v] of [...st.args].sort(([a], [b]) => (a < b ? -1 : 1)))
       if (v !== undefined && !envKeys.has(k)) argEnv.push(`${k}=${v}`);
@@ -400,7 +400,7 @@ export class Builder {
       if (PREDEFINED_ARGS.has(k) && v !== null && !st.args.has(k) && !envKeys.has(k))
         proxyEnv.push(`${k}=${v}`);
     }
-    const historyArgs = argEnv.filter((kv) => !PREDEFINED_ARGS.has(kv.split('=', 1)[0]!));
+    const historyArgs = argEnv.filter((kv) => !PREDEFINED_ARGS.has(kv.split('=', 1)[0]));
     const createdBy =
       (historyArgs.length ? `|${historyArgs.length} ${historyArgs.join(' ')} ` : '') + cmd.join(' ');
     const key = cacheKey(st.imageId, `RUN\n${createdBy}`);

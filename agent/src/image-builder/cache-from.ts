@@ -30,7 +30,7 @@ function validParent(source: BuildImage, parent: BuildImage | undefined): boolea
   if (parent.history.length >= source.history.length || parent.diffIds.length > source.diffIds.length)
     return false;
   return (
-    parent.history.every((h, i) => sameEntry(h, source.history[i]!)) &&
+    parent.history.every((h, i) => sameEntry(h, source.history[i])) &&
     parent.diffIds.every((d, i) => d === source.diffIds[i])
   );
 }
@@ -38,8 +38,8 @@ function validParent(source: BuildImage, parent: BuildImage | undefined): boolea
 /** The diff id the source's history entry `index` added, or undefined for a config-only entry. */
 function layerFor(source: BuildImage, index: number): string | undefined {
   let layer = 0;
-  for (let i = 0; i < index; i++) if (!source.history[i]!.empty_layer) layer++;
-  return source.history[index]!.empty_layer ? undefined : source.diffIds[layer];
+  for (let i = 0; i < index; i++) if (!source.history[i].empty_layer) layer++;
+  return source.history[index].empty_layer ? undefined : source.diffIds[layer];
 }
 
 export class CacheFromSources {
@@ -51,7 +51,7 @@ export class CacheFromSources {
       if (!validParent(source, parent) || source.history[n]?.created_by !== createdBy) continue;
       if (source.history.length - 1 === n) return { kind: 'image', id: source.id };
       this.sources = [source];
-      return { kind: 'step', source, history: source.history[n]!, layer: layerFor(source, n) };
+      return { kind: 'step', source, history: source.history[n], layer: layerFor(source, n) };
     }
     this.sources = [];
     return undefined;

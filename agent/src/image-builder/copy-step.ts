@@ -13,7 +13,8 @@ import { readContextFile, receiveContext, type BuildContext } from './context/re
 import { copyDigestText, CopyError, findSources, planCopy, type CopySource } from './copy.js';
 import { layerTarStream } from './layer-writer.js';
 import { nopCreatedBy } from './meta-steps.js';
-import { lookupUser, RootfsView } from './rootfs-view.js';
+import type { RootfsView } from './rootfs-view.js';
+import { lookupUser } from './rootfs-view.js';
 import { ContextSource, ImageSource, type SourceFs } from './sources.js';
 
 type CopyInstruction = Extract<Instruction, { kind: 'copy' | 'add' }>;
@@ -25,7 +26,7 @@ const MAX_DOWNLOAD = 4 * 2 ** 30;
 function tarChecksumOk(b: Buffer): boolean {
   if (b.length < 512) return false;
   let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : b[i]!;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : b[i];
   return parseInt(b.toString('latin1', 148, 156).replace(/[\0 ]/g, ''), 8) === sum;
 }
 

@@ -138,7 +138,7 @@ export function planCopy(input: CopyPlanInput): LayerEntry[] {
     const parts = rel.split('/').filter(Boolean);
     let cur = '';
     for (let i = 0; i < parts.length - 1; i++) {
-      cur = cur ? `${cur}/${parts[i]}` : parts[i]!;
+      cur = cur ? `${cur}/${parts[i]}` : parts[i];
       if (entries.has(cur)) continue;
       const existing = target.lstat(cur);
       if (existing) {

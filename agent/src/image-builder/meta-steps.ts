@@ -46,7 +46,7 @@ export function runCommandLine(
 ): string[] {
   if (ins.heredocs.length === 0 || ins.command.json) return commandLine(ins.command, shell);
   if (/^<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(ins.command.text.trim()))
-    return [...shell, ins.heredocs[0]!.content];
+    return [...shell, ins.heredocs[0].content];
   return [...shell, [ins.command.text, ...ins.heredocs.map((h) => `${h.content}${h.name}`)].join('\n')];
 }
 

@@ -59,7 +59,7 @@ export function checkPlatform(p: string): void {
 /** Finds a stage by name or index among the stages before `before`. */
 export function stageByRef(df: Dockerfile, ref: string, before: number): Stage | undefined {
   const lower = ref.toLowerCase();
-  for (let i = 0; i < before; i++) if (df.stages[i]!.name === lower) return df.stages[i];
+  for (let i = 0; i < before; i++) if (df.stages[i].name === lower) return df.stages[i];
   if (/^\d+$/.test(ref)) {
     const n = Number(ref);
     if (n < before) return df.stages[n];
@@ -85,7 +85,7 @@ export function planBuild(text: string, options: BuildOptions): BuildPlan {
       else if (value !== undefined) metaVars.set(key, processWord(value, metaVars, df.escape));
     }
   }
-  let target = df.stages[df.stages.length - 1]!;
+  let target = df.stages[df.stages.length - 1];
   if (options.target) {
     const t = df.stages.find((s) => s.name === options.target.toLowerCase());
     if (!t) throw new BuildPlanError(`failed to reach build target ${options.target} in Dockerfile`);
@@ -101,7 +101,7 @@ export function planBuild(text: string, options: BuildOptions): BuildPlan {
     for (const ins of s.instructions) if (ins.kind === 'copy' && ins.from !== undefined) refs.push(ins.from);
     for (const r of refs) {
       if (r.includes('$')) {
-        for (let i = 0; i < s.index; i++) visit(df.stages[i]!);
+        for (let i = 0; i < s.index; i++) visit(df.stages[i]);
         continue;
       }
       const dep = stageByRef(df, r, s.index);
@@ -113,10 +113,10 @@ export function planBuild(text: string, options: BuildOptions): BuildPlan {
   const labelInstructions: Instruction[] = Object.keys(options.labels)
     .sort()
     .map((k) => {
-      const node = parseDockerfile(`LABEL ${k}=${options.labels[k]}`).nodes[0]!;
+      const node = parseDockerfile(`LABEL ${k}=${options.labels[k]}`).nodes[0];
       node.startLine = node.endLine = 0;
       // The value is taken as given (no substitution, no quote removal).
-      return { node, kind: 'label', pairs: [{ key: k, value: options.labels[k]! }], literal: true };
+      return { node, kind: 'label', pairs: [{ key: k, value: options.labels[k] }], literal: true };
     });
   const totalSteps =
     df.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0) + labelInstructions.length;

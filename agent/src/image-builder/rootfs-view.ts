@@ -65,7 +65,7 @@ export class RootfsView {
   /** An opaque directory in one layer hides what lower layers hold below it. Read once per layer, when asked. */
   private isOpaque(layerIndex: number, rel: string): boolean {
     let set = this.opaque.get(layerIndex);
-    if (!set) this.opaque.set(layerIndex, (set = readOpaqueDirs(this.layers[layerIndex]!)));
+    if (!set) this.opaque.set(layerIndex, (set = readOpaqueDirs(this.layers[layerIndex])));
     return set.has(rel);
   }
 
@@ -73,7 +73,7 @@ export class RootfsView {
   lstat(rel: string): ViewEntry | undefined {
     const parts = rel.split('/').filter(Boolean);
     for (let li = 0; li < this.layers.length; li++) {
-      const layer = this.layers[li]!;
+      const layer = this.layers[li];
       const hostPath = path.join(layer, ...parts);
       let st: fs.Stats | undefined;
       try {
@@ -118,7 +118,7 @@ export class RootfsView {
     const hidden = new Set<string>();
     const parts = rel.split('/').filter(Boolean);
     for (let li = 0; li < this.layers.length; li++) {
-      const dir = path.join(this.layers[li]!, ...parts);
+      const dir = path.join(this.layers[li], ...parts);
       let st: fs.Stats;
       try {
         st = fs.lstatSync(dir);

@@ -183,7 +183,7 @@ export class ImageSource implements SourceFs {
 export function globToRegExp(pattern: string): RegExp {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
+    const ch = pattern[i];
     if (ch === '*') re += '[^/]*';
     else if (ch === '?') re += '[^/]';
     else if (ch === '[') {
@@ -195,7 +195,7 @@ export function globToRegExp(pattern: string): RegExp {
       re += `[${cls}]`;
       i = end;
     } else if (ch === '\\' && i + 1 < pattern.length) {
-      const n = pattern[++i]!;
+      const n = pattern[++i];
       re += /[a-zA-Z0-9]/.test(n) ? n : '\\' + n;
     } else re += ch.replace(/[.+^${}()|\]\\/]/g, '\\$&');
   }

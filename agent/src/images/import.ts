@@ -79,7 +79,7 @@ export function fetchTarball(url: URL, signal: AbortSignal, hops = 0): Promise<R
         try {
           next = importUrl(new URL(res.headers.location, url).href);
         } catch (err) {
-          return reject(err as Error);
+          return reject(err);
         }
         return resolve(fetchTarball(next, signal, hops + 1));
       }

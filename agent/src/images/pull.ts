@@ -143,7 +143,7 @@ export async function pullImage(
     const seen = new Set<string>();
     manifest.layers.forEach((desc: Descriptor, i) => {
       const id = shortId(desc.digest);
-      const chainId = chains[i]!;
+      const chainId = chains[i];
       if (seen.has(chainId)) return;
       seen.add(chainId);
       if (svc.layers.has(chainId)) {
@@ -154,12 +154,12 @@ export async function pullImage(
     });
     seen.clear();
     manifest.layers.forEach((desc: Descriptor, i) => {
-      const chainId = chains[i]!;
+      const chainId = chains[i];
       if (seen.has(chainId) || svc.layers.has(chainId)) return;
       seen.add(chainId);
       const id = shortId(desc.digest);
       jobs.push(
-        svc.fetcher.fetch({ chainId, parent: chains[i - 1], diffId: diffIds[i]!, desc, client }, (e) => {
+        svc.fetcher.fetch({ chainId, parent: chains[i - 1], diffId: diffIds[i], desc, client }, (e) => {
           if (e.current !== undefined && e.total !== undefined)
             progress(out, id, e.status, e.current, e.total);
           else status(out, id, e.status);

@@ -71,7 +71,7 @@ export async function pushImage(svc: ImageService, req: PushRequest, open: () =>
   const ep = endpointsFor(ref.domain, {
     registryMirrors: [],
     insecureRegistries: svc.engine.config.insecureRegistries,
-  })[0]!;
+  })[0];
   const out = open();
   status(out, undefined, `The push refers to repository [${repoName(ref)}]`);
   try {
@@ -118,7 +118,7 @@ async function pushOne(
         }
         const started = await client.mountOrStart(b.digest, sources[0]);
         if (started.mounted) {
-          status(out, id, `Mounted from ${familiarName({ domain: ref.domain, path: sources[0]! })}`);
+          status(out, id, `Mounted from ${familiarName({ domain: ref.domain, path: sources[0] })}`);
           return;
         }
         let last = 0;

@@ -35,7 +35,7 @@ export class ReferenceError extends EngineError {
 function validDomain(d: string): boolean {
   if (/^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(d)) return true;
   const m = /^(.*?)(?::(\d+))?$/.exec(d)!;
-  const host = m[1]!;
+  const host = m[1];
   return host.length > 0 && host.split('.').every((c) => DOMAIN_COMPONENT.test(c));
 }
 

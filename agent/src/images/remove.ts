@@ -91,7 +91,7 @@ export async function removeImage(
   const byRef = ref !== undefined && refs.includes(formatReference(ref));
 
   if (byRef) {
-    const full = formatReference(ref!);
+    const full = formatReference(ref);
     const others = refs.filter((r) => r !== full);
     // Another tag keeps the image alive: untag only.
     if (others.some((r) => !r.includes('@'))) {
@@ -100,7 +100,7 @@ export async function removeImage(
     }
     if (users.length > 0 && !o.force)
       throw conflict(
-        `conflict: unable to remove repository reference "${input}" (must force) - container ${short(users[0]!)} is using its referenced image ${short(img.id)}`,
+        `conflict: unable to remove repository reference "${input}" (must force) - container ${short(users[0])} is using its referenced image ${short(img.id)}`,
       );
     await untag(svc, img, full, out);
     for (const r of others) await untag(svc, img, r, out);
@@ -112,7 +112,7 @@ export async function removeImage(
       );
     if (users.length > 0 && !o.force)
       throw conflict(
-        `conflict: unable to delete ${short(img.id)} (must be forced) - image is being used by stopped container ${short(users[0]!)}`,
+        `conflict: unable to delete ${short(img.id)} (must be forced) - image is being used by stopped container ${short(users[0])}`,
       );
     if (children(svc, img.id).length > 0)
       throw conflict(

@@ -208,7 +208,7 @@ export class ImageService {
             gzipPlain: o.compress ?? true,
           });
           const chain = toChainIds([...diffIds, res.diffId]);
-          const chainId = chain[chain.length - 1]!;
+          const chainId = chain[chain.length - 1];
           await this.blobs.commit(blobTemp, res.blob.digest);
           unpin.add([chainId, res.blob.digest]);
           const meta: LayerMeta = {
@@ -228,7 +228,7 @@ export class ImageService {
         }
       } else if (o.existingLayer) {
         const chain = toChainIds([...diffIds, o.existingLayer]);
-        if (!this.layers.has(chain[chain.length - 1]!))
+        if (!this.layers.has(chain[chain.length - 1]))
           throw new Error(
             `layer ${o.existingLayer} is not in the store on top of ${parent?.id ?? 'scratch'}`,
           );
@@ -289,24 +289,24 @@ export class ImageService {
     const unpin = this.pin(chains);
     try {
       for (let i = 0; i < chains.length; i++) {
-        if (this.layers.has(chains[i]!)) {
+        if (this.layers.has(chains[i])) {
           o.onLayer?.(i, 'exists');
           continue;
         }
         o.onLayer?.(i, 'loading');
-        const tmp = await this.layers.createTemp(chains[i]!);
+        const tmp = await this.layers.createTemp(chains[i]);
         const blobTemp = this.blobs.tempPath();
         try {
-          const res = await unpackLayer(await o.layers[i]!(), {
+          const res = await unpackLayer(await o.layers[i](), {
             dir: tmp.diffDir,
             blobFile: blobTemp,
             gzipPlain: o.compress ?? true,
-            diffId: diffIds[i]!,
+            diffId: diffIds[i],
           });
           await this.blobs.commit(blobTemp, res.blob.digest);
           unpin.add([res.blob.digest]);
           const meta: LayerMeta = {
-            chainId: chains[i]!,
+            chainId: chains[i],
             diffId: res.diffId,
             size: res.size,
             blob: res.blob,

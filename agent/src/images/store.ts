@@ -150,7 +150,7 @@ export class ImageStore {
     }
     if (HEX.test(idHex) && idHex.length > 0 && (s.startsWith('sha256:') || !s.includes(':'))) {
       const matches = [...this.images.keys()].filter((k) => k.startsWith('sha256:' + idHex));
-      if (matches.length === 1) return this.images.get(matches[0]!);
+      if (matches.length === 1) return this.images.get(matches[0]);
     }
     return undefined;
   }

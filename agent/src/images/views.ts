@@ -40,7 +40,7 @@ export function layerUseCounts(svc: ImageService): Map<string, number> {
 
 export function inspect(svc: ImageService, img: ImageRecord): ImageInspect {
   const dirs = svc.layerDirs(img);
-  const top = img.chainIds.length ? svc.layers.dir(img.chainIds[img.chainIds.length - 1]!) : '';
+  const top = img.chainIds.length ? svc.layers.dir(img.chainIds[img.chainIds.length - 1]) : '';
   const data: Record<string, string> = top
     ? { MergedDir: `${top}/merged`, UpperDir: `${top}/diff`, WorkDir: `${top}/work` }
     : {};
@@ -89,8 +89,8 @@ export function history(svc: ImageService, img: ImageRecord): HistoryItem[] {
   });
   items.reverse();
   if (items.length) {
-    items[0]!.Id = img.id;
-    items[0]!.Tags = svc.repoTags(img);
+    items[0].Id = img.id;
+    items[0].Tags = svc.repoTags(img);
   }
   return items;
 }

@@ -12,7 +12,7 @@ export function parseIp(s: string): number | undefined {
   let n = 0;
   for (let i = 1; i <= 4; i++) {
     const o = Number(m[i]);
-    if (o > 255 || (m[i]!.length > 1 && m[i]!.startsWith('0'))) return undefined;
+    if (o > 255 || (m[i].length > 1 && m[i].startsWith('0'))) return undefined;
     n = n * 256 + o;
   }
   return n >>> 0;

@@ -230,8 +230,8 @@ export class NetworkManager {
       };
       this.store.networks.set(id, bridge);
     } else if (
-      bridge.ipam.config[0]?.Subnet !== ipamConfig[0]!.Subnet ||
-      bridge.ipam.config[0]?.Gateway !== ipamConfig[0]!.Gateway
+      bridge.ipam.config[0]?.Subnet !== ipamConfig[0].Subnet ||
+      bridge.ipam.config[0]?.Gateway !== ipamConfig[0].Gateway
     ) {
       if (this.store.endpointsOn(bridge.id).length)
         throw new Error(

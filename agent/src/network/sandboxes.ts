@@ -384,7 +384,7 @@ export class Sandboxes implements ContainerNetworking {
       const trec = t ? this.store.containers.get(t.id) : undefined;
       const tep = trec?.sandbox?.endpoints.find((e) => eps.some((o) => o.networkId === e.networkId));
       if (t && tep) {
-        const aliasName = (alias ?? name!).replace(/^.*\//, '');
+        const aliasName = (alias ?? name).replace(/^.*\//, '');
         links.push({
           ip: tep.ip,
           names: [...new Set([aliasName, t.id.slice(0, 12), t.name.replace(/^\//, '')])],
@@ -470,7 +470,7 @@ export class Sandboxes implements ContainerNetworking {
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
-      Ports: sb ? portMap(rec!.req.exposedPorts, sb.ports) : {},
+      Ports: sb ? portMap(rec.req.exposedPorts, sb.ports) : {},
       SandboxKey: sb?.netns ? this.m.kernel.netnsPath(sb.netns) : '',
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,

@@ -21,7 +21,7 @@ export function ociError(kind: 'create' | 'exec', code: number, msg: string): Ru
 /** Splits "error <code> <msg>" replies. */
 export function parseErrorReply(line: string): { code: number; msg: string } {
   const m = /^error (\d+) ([\s\S]*)$/.exec(line.trim());
-  return m ? { code: Number(m[1]), msg: m[2]! } : { code: 125, msg: line };
+  return m ? { code: Number(m[1]), msg: m[2] } : { code: 125, msg: line };
 }
 
 export async function startExec(

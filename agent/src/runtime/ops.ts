@@ -177,8 +177,8 @@ export function overlayOp(
 ): (string | number)[] {
   const parts = lower.map((l) => l.split('/'));
   let n = 0;
-  while (parts.every((p) => p.length > n + 1 && p[n] === parts[0]![n])) n++;
-  const base = parts[0]!.slice(0, n).join('/') || '/';
+  while (parts.every((p) => p.length > n + 1 && p[n] === parts[0][n])) n++;
+  const base = parts[0].slice(0, n).join('/') || '/';
   return ['overlay', target, upper, work, base, ...parts.map((p) => p.slice(n).join('/'))];
 }
 

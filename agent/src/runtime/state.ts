@@ -73,8 +73,8 @@ export function parseNetDev(text: string): Record<string, NetworkStats> {
   for (const line of text.split('\n').slice(2)) {
     const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
     if (!m || m[1] === 'lo') continue;
-    const f = m[2]!.trim().split(/\s+/).map(Number);
-    out[m[1]!] = {
+    const f = m[2].trim().split(/\s+/).map(Number);
+    out[m[1]] = {
       rxBytes: f[0] ?? 0,
       rxPackets: f[1] ?? 0,
       rxErrors: f[2] ?? 0,

@@ -107,7 +107,7 @@ export class LayerExtractor implements TarSink {
     }
     if (this.special.length > 0) await applyWithTar(this.root, Buffer.concat([...this.special, TAR_END]));
     for (let i = this.dirTimes.length - 1; i >= 0; i--) {
-      const [rel, mtime] = this.dirTimes[i]!;
+      const [rel, mtime] = this.dirTimes[i];
       if (this.kinds.get(rel) === 'dir') fs.utimesSync(path.join(this.root, rel), mtime, mtime);
     }
     return this.stats;
@@ -123,7 +123,7 @@ export class LayerExtractor implements TarSink {
       throw new LayerError(`layer has more than ${this.limits.maxEntries} entries`);
     const parts = cleanComponents(e.name);
     if (parts.length === 0) return; // the root itself: keep ours
-    const base = parts[parts.length - 1]!;
+    const base = parts[parts.length - 1];
     if (base.startsWith(WHITEOUT_PREFIX)) return this.whiteout(parts, base, e);
     if (e.type === 'char' && e.devmajor === 0 && e.devminor === 0) {
       // Already in overlay form (a layer taken from an overlay upper dir).
@@ -197,7 +197,7 @@ export class LayerExtractor implements TarSink {
         if (tparts.length === 0)
           throw new LayerError(`invalid hardlink ${JSON.stringify(e.name)} -> ${JSON.stringify(e.linkname)}`);
         const tdir = this.resolveDir(tparts.slice(0, -1), e.linkname);
-        const target = join(tdir, tparts[tparts.length - 1]!);
+        const target = join(tdir, tparts[tparts.length - 1]);
         const tk = this.kinds.get(target);
         if (tk === undefined)
           throw new LayerError(
@@ -331,7 +331,7 @@ export class LayerExtractor implements TarSink {
   private resolveDir(parts: string[], orig: string, hops = 0): string {
     let cur = '';
     for (let i = 0; i < parts.length; i++) {
-      const c = parts[i]!;
+      const c = parts[i];
       const next = join(cur, c);
       const k = this.kinds.get(next);
       if (k === undefined) {

@@ -58,11 +58,11 @@ function cstr(b: Buffer, start: number, end: number): string {
 
 /** Octal (NUL/space terminated) or GNU base-256 numbers. */
 function num(b: Buffer, start: number, end: number): number {
-  if (b[start]! & 0x80) {
+  if (b[start] & 0x80) {
     if (b[start] === 0xff) throw new TarFormatError('negative number in tar header');
-    let v = b[start]! & 0x7f;
+    let v = b[start] & 0x7f;
     for (let i = start + 1; i < end; i++) {
-      v = v * 256 + b[i]!;
+      v = v * 256 + b[i];
       if (v > Number.MAX_SAFE_INTEGER) throw new TarFormatError('number in tar header is too large');
     }
     return v;
@@ -88,7 +88,7 @@ function checksumOk(b: Buffer): boolean {
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 32 : b[i]!;
+    const c = i >= 148 && i < 156 ? 32 : b[i];
     unsigned += c;
     signed += c > 127 ? c - 256 : c;
   }
@@ -223,7 +223,7 @@ export class TarParser {
     }
     if (this.zeroBlocks > 0) throw new TarFormatError('invalid tar header after an empty block');
     if (!checksumOk(b)) throw new TarFormatError('invalid tar header checksum');
-    const flag = String.fromCharCode(b[156]!);
+    const flag = String.fromCharCode(b[156]);
     const size = num(b, 124, 136);
     const padded = roundUp(size);
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {

@@ -170,7 +170,7 @@ export class VolumeStore {
     if (n === 0 && !(await this.isMounted(name))) {
       const o = m.options.o ? m.options.o.split(',') : [];
       try {
-        await this.sys.mount(m.options.device!, this.mountpoint(name), m.options.type, o);
+        await this.sys.mount(m.options.device, this.mountpoint(name), m.options.type, o);
       } catch (err) {
         throw badParameter(
           `error while mounting volume '${this.mountpoint(name)}': ${(err as Error).message}`,

@@ -1,5 +1,6 @@
 /** `berth shell [-- CMD…]`: a shell inside the VM (SSH with a terminal when interactive), or run CMD there. */
 import { spawn } from 'node:child_process';
+import type { ClientChannel } from 'ssh2';
 import { connectOnce } from '../tunnel/ssh.js';
 import type { CliCommand } from './command.js';
 import { flags, openManager } from './vm-common.js';
@@ -20,7 +21,7 @@ export const command: CliCommand = {
     const c = await connectOnce(target.endpoint);
     const tty = process.stdin.isTTY && process.stdout.isTTY;
     return new Promise<number>((resolve, reject) => {
-      const onChannel = (err: Error | undefined, ch: import('ssh2').ClientChannel) => {
+      const onChannel = (err: Error | undefined, ch: ClientChannel) => {
         if (err) return reject(err);
         if (tty) process.stdin.setRawMode(true);
         process.stdin.pipe(ch);

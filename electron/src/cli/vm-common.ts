@@ -41,7 +41,7 @@ export function flags(
       strict: true,
       allowPositionals,
     });
-    return { values: r.values as Flags['values'], positionals: r.positionals };
+    return { values: r.values, positionals: r.positionals };
   } catch (e) {
     throw new CliUsageError((e as Error).message);
   }

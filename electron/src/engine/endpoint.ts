@@ -14,7 +14,7 @@ export function parseEngineHost(host: string): EngineEndpoint {
   }
   if (host.startsWith('/')) return { kind: 'unix', socketPath: host };
   const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(host);
-  if (m) return { kind: 'tcp', host: m[1]!, port: Number(m[2]) };
+  if (m) return { kind: 'tcp', host: m[1], port: Number(m[2]) };
   throw new Error(`engine host ${host}: expected unix:///path/to/socket or tcp://host:port`);
 }
 

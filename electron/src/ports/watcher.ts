@@ -27,7 +27,7 @@ function getJson<T>(socketPath: string, path: string): Promise<T> {
           try {
             resolve(JSON.parse(body) as T);
           } catch (e) {
-            reject(e as Error);
+            reject(e);
           }
         });
       })

@@ -34,7 +34,7 @@ export function keyBlob(publicKey: string): string {
   const m = /^ssh-ed25519 ([A-Za-z0-9+/=]+)/.exec(publicKey.trim());
   if (!m)
     throw new Error('the Berth SSH key is not an ssh-ed25519 key; delete ~/.berth/keys to make a new one');
-  return m[1]!;
+  return m[1];
 }
 
 export function fingerprint(hostKey: Buffer): string {

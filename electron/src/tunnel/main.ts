@@ -12,15 +12,18 @@ async function main(): Promise<void> {
   const cfg = JSON.parse(readFileSync(configFile, 'utf8')) as TunnelConfig;
   const tunnel = await startTunnel(cfg, log);
   writeFileSync(pidFile, String(process.pid));
-  const stop = (signal: string) => {
+  const stop = async (signal: string) => {
     log('stopping', { signal });
-    tunnel.close().finally(() => {
-      rmSync(pidFile, { force: true });
-      process.exit(0);
-    });
+    try {
+      await tunnel.close();
+    } catch (err) {
+      log('close failed', { err: (err as Error).message });
+    }
+    rmSync(pidFile, { force: true });
+    process.exit(0);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {

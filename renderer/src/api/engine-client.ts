@@ -206,7 +206,7 @@ export class EngineClient {
       opts,
     );
     return {
-      close: s.close,
+      close: () => s.close(),
       done: s.done.then(() => {
         for (const item of d.flush()) onItem(item);
         if (inband) throw inband;
@@ -285,7 +285,7 @@ export class EngineClient {
         },
       },
     );
-    return { close: s.close, done: s.done };
+    return { close: () => s.close(), done: s.done };
   }
 
   stats(id: string, onSample: (s: ContainerStats) => void): Stream {

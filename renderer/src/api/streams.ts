@@ -56,9 +56,9 @@ export class FrameDemuxer {
     let o = 0;
     while (joined.length - o >= 8) {
       const size =
-        ((joined[o + 4]! << 24) >>> 0) + (joined[o + 5]! << 16) + (joined[o + 6]! << 8) + joined[o + 7]!;
+        ((joined[o + 4] << 24) >>> 0) + (joined[o + 5] << 16) + (joined[o + 6] << 8) + joined[o + 7];
       if (joined.length - o - 8 < size) break;
-      out.push({ stream: STREAMS[joined[o]!] ?? 'stdout', data: joined.slice(o + 8, o + 8 + size) });
+      out.push({ stream: STREAMS[joined[o]] ?? 'stdout', data: joined.slice(o + 8, o + 8 + size) });
       o += 8 + size;
     }
     this.buf = joined.slice(o);

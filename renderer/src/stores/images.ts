@@ -18,7 +18,7 @@ export const useImagesStore = defineStore('images', () => {
 
   function track(ref: string, open: (t: TransferState) => { done: Promise<void> }): Promise<TransferState> {
     transfers.unshift(newTransfer(ref));
-    const t = transfers[0]!;
+    const t = transfers[0];
     const s = open(t);
     return s.done.then(
       () => {

@@ -6,7 +6,8 @@ export interface EngineList<T> {
   items: ShallowRef<T[]>;
   loaded: Ref<boolean>;
   error: Ref<string | null>;
-  load(): Promise<void>;
+  /** a closure: stores hand it on detached */
+  load: () => Promise<void>;
   /** Events come in bursts (create, connect, start...): one reload per burst. */
   onEvent(e: EventMessage): void;
 }

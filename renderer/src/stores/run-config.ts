@@ -9,7 +9,7 @@ export function parsePorts(spec: string[]): Pick<ContainerCreateRequest, 'Expose
   const bindings: Record<string, { HostIp?: string; HostPort?: string }[]> = {};
   for (const p of spec) {
     const [addr, proto = 'tcp'] = p.split('/');
-    const parts = addr!.split(':');
+    const parts = addr.split(':');
     const container = parts.pop()!;
     if (!/^\d+$/.test(container)) throw new Error(`invalid port mapping: ${p}`);
     const key = `${container}/${proto}`;
@@ -28,10 +28,10 @@ export function splitCommand(line: string): string[] {
   let inWord = false;
   let quote: '"' | "'" | null = null;
   for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
+    const ch = line[i];
     if (quote) {
       if (ch === quote) quote = null;
-      else if (ch === '\\' && quote === '"' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!))
+      else if (ch === '\\' && quote === '"' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]))
         cur += line[++i];
       else cur += ch;
     } else if (ch === "'" || ch === '"') {

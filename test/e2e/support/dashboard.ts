@@ -28,7 +28,7 @@ export class Dashboard {
     let last = '';
     await this.browser.waitUntil(
       async () => {
-        const el = await this.browser.$(selector);
+        const el = this.browser.$(selector);
         last = (await el.isExisting()) ? await el.getText() : '';
         return ok(last);
       },
@@ -41,17 +41,17 @@ export class Dashboard {
   }
 
   async confirm(): Promise<void> {
-    const ok = await this.$('confirm-ok');
+    const ok = this.$('confirm-ok');
     await ok.waitForDisplayed({ timeout: 5000 });
     await ok.click();
   }
 
-  async row(attr: string, value: string) {
+  row(attr: string, value: string) {
     return this.browser.$(`tr[${attr}="${value}"]`);
   }
 
   async errorNotice(): Promise<string> {
-    const n = await this.$('notice-error');
+    const n = this.$('notice-error');
     await n.waitForDisplayed({ timeout: 10_000 });
     return n.getText();
   }

@@ -34,11 +34,11 @@ export function startServe(socket: string): Promise<{ proc: ChildProcess; url: s
       const m = /Open: (http:\/\/127\.0\.0\.1:\d+\/)\?token=(\S+)/.exec(out);
       if (m) {
         clearTimeout(t);
-        resolve({ proc, url: m[1]!, token: m[2]! });
+        resolve({ proc, url: m[1], token: m[2] });
       }
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`berth serve exited with ${code}:\n${out}`)));
   });
 }

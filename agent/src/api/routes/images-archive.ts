@@ -49,7 +49,7 @@ export function registerImageArchiveRoutes(r: Router, svc: ImageService): void {
         .filter((n) => n !== ''),
     ),
   );
-  r.get('/images/{name*}/get', (ctx) => save(svc, ctx, [ctx.params.name!]));
+  r.get('/images/{name*}/get', (ctx) => save(svc, ctx, [ctx.params.name]));
 
   r.post('/images/load', async (ctx) => {
     // dockerd's default is quiet; the CLI asks for progress only on a terminal.

@@ -97,7 +97,7 @@ export function registerImageRegistryRoutes(r: Router, svc: ImageService): void 
   });
 
   r.post('/images/{name*}/push', async (ctx) => {
-    const ref = parseReference(ctx.params.name!, undefined);
+    const ref = parseReference(ctx.params.name, undefined);
     const tag = ctx.query.get('tag') ?? '';
     if (tag !== '') {
       checkTag(tag);
@@ -121,7 +121,7 @@ export function registerImageRegistryRoutes(r: Router, svc: ImageService): void 
       registryMirrors: [],
       insecureRegistries: svc.engine.config.insecureRegistries,
     });
-    const ep = eps[eps.length - 1]!;
+    const ep = eps[eps.length - 1];
     const creds: Credentials = {};
     if (body.username) creds.username = body.username;
     if (body.password) creds.password = body.password;

@@ -112,15 +112,15 @@ export function registerImageRoutes(r: Router, svc: ImageService): void {
   });
 
   r.get('/images/{name*}/json', (ctx) => {
-    sendJson(ctx.res, 200, inspect(svc, svc.mustResolve(ctx.params.name!)));
+    sendJson(ctx.res, 200, inspect(svc, svc.mustResolve(ctx.params.name)));
   });
 
   r.get('/images/{name*}/history', (ctx) => {
-    sendJson(ctx.res, 200, history(svc, svc.mustResolve(ctx.params.name!)));
+    sendJson(ctx.res, 200, history(svc, svc.mustResolve(ctx.params.name)));
   });
 
   r.post('/images/{name*}/tag', async (ctx) => {
-    const img = svc.mustResolve(ctx.params.name!);
+    const img = svc.mustResolve(ctx.params.name);
     const repo = ctx.query.get('repo') ?? '';
     const tag = ctx.query.get('tag') ?? '';
     if (repo === '') throw badParameter('repository name must have at least one component');
@@ -137,7 +137,7 @@ export function registerImageRoutes(r: Router, svc: ImageService): void {
   });
 
   r.delete('/images/{name*}', async (ctx) => {
-    const items = await removeImage(svc, ctx.params.name!, {
+    const items = await removeImage(svc, ctx.params.name, {
       force: queryBool(ctx.query, 'force'),
       noprune: queryBool(ctx.query, 'noprune'),
     });

@@ -44,11 +44,11 @@ export function registerNetworkRoutes(r: Router, net: Networking): void {
     const scope = ctx.query.get('scope');
     if (scope && scope !== 'local')
       throw badParameter(`network ${ctx.params.id} not found in scope ${scope}`);
-    sendJson(ctx.res, 200, net.networks.inspect(ctx.params.id!));
+    sendJson(ctx.res, 200, net.networks.inspect(ctx.params.id));
   });
 
   r.delete('/networks/{id}', async (ctx) => {
-    await net.networks.remove(ctx.params.id!);
+    await net.networks.remove(ctx.params.id);
     ctx.res.writeHead(204);
     ctx.res.end();
   });
@@ -59,7 +59,7 @@ export function registerNetworkRoutes(r: Router, net: Networking): void {
       'network connect',
     );
     if (typeof body.Container !== 'string' || !body.Container) throw badParameter('Container is required');
-    await net.sandboxes.connect(ctx.params.id!, body.Container, body.EndpointConfig ?? undefined);
+    await net.sandboxes.connect(ctx.params.id, body.Container, body.EndpointConfig ?? undefined);
     ctx.res.writeHead(200, { 'Content-Length': '0' });
     ctx.res.end();
   });
@@ -70,7 +70,7 @@ export function registerNetworkRoutes(r: Router, net: Networking): void {
       'network disconnect',
     );
     if (typeof body.Container !== 'string' || !body.Container) throw badParameter('Container is required');
-    await net.sandboxes.disconnect(ctx.params.id!, body.Container, Boolean(body.Force));
+    await net.sandboxes.disconnect(ctx.params.id, body.Container, Boolean(body.Force));
     ctx.res.writeHead(200, { 'Content-Length': '0' });
     ctx.res.end();
   });

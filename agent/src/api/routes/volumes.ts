@@ -17,7 +17,7 @@ import type { Router } from '../router.js';
 function parseBoolFilter(f: Filters, key: string): boolean | undefined {
   const v = f.get(key);
   if (!v || v.length === 0) return undefined;
-  const s = v[v.length - 1]!.toLowerCase();
+  const s = v[v.length - 1].toLowerCase();
   if (s === 'true' || s === '1') return true;
   if (s === 'false' || s === '0') return false;
   throw badParameter(`invalid filter '${key}=${s}'`);
@@ -43,7 +43,7 @@ function validateCreate(body: unknown): VolumeCreateOptions {
   for (const k of ['DriverOpts', 'Labels'] as const)
     if (b[k] !== undefined && b[k] !== null && !isRecordOfStrings(b[k]))
       throw badParameter(`invalid volume create body: ${k} must map strings to strings`);
-  return b as VolumeCreateOptions;
+  return b;
 }
 
 export function registerVolumeRoutes(r: Router, volumes: VolumeStore): void {
@@ -90,11 +90,11 @@ export function registerVolumeRoutes(r: Router, volumes: VolumeStore): void {
   });
 
   r.get('/volumes/{name}', (ctx) => {
-    sendJson(ctx.res, 200, volumes.get(ctx.params.name!));
+    sendJson(ctx.res, 200, volumes.get(ctx.params.name));
   });
 
   r.delete('/volumes/{name}', async (ctx) => {
-    await volumes.remove(ctx.params.name!, queryBool(ctx.query, 'force'));
+    await volumes.remove(ctx.params.name, queryBool(ctx.query, 'force'));
     sendNoContent(ctx.res);
   });
 }

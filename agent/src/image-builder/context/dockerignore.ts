@@ -41,7 +41,7 @@ function compile(pattern: string): RegExp {
   let re = '^';
   const chars = [...pattern];
   for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i]!;
+    const ch = chars[i];
     if (ch === '*') {
       if (chars[i + 1] === '*') {
         i++;
@@ -52,7 +52,7 @@ function compile(pattern: string): RegExp {
     } else if (ch === '?') re += '[^/]';
     else if (ESCAPE.has(ch)) re += '\\' + ch;
     else if (ch === '\\') {
-      if (i + 1 < chars.length) re += '\\' + chars[++i]!;
+      if (i + 1 < chars.length) re += '\\' + chars[++i];
       else re += '\\\\';
     } else re += ch;
   }

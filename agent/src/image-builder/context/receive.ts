@@ -47,7 +47,8 @@ export interface BuildContext {
   entries: Map<string, ContextEntry>;
   /** bytes of file data received */
   size: number;
-  remove(): Promise<void>;
+  /** deletes root; a plain function, so it can be handed on detached */
+  remove: () => Promise<void>;
 }
 
 const GZIP = [0x1f, 0x8b];
@@ -64,7 +65,7 @@ function looksLikeTar(b: Buffer): boolean {
     return b.length === 0 || b.every((x) => x === 0) || b.toString('latin1', 257, 262) === 'ustar';
   if (b.subarray(0, 512).every((x) => x === 0)) return true;
   let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : b[i]!;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : b[i];
   const want = parseInt(b.toString('latin1', 148, 156).replace(/[\0 ]/g, ''), 8);
   return want === sum;
 }
@@ -299,11 +300,11 @@ export async function receiveContext(
     const dec = decompressor(first);
     if (dec) {
       const src = Readable.from(rest);
-      src.pipe(dec as unknown as NodeJS.WritableStream);
+      src.pipe(dec);
       source = dec as unknown as AsyncIterable<Buffer>;
     } else source = rest;
     for await (const c of source) {
-      const chunk = c as Buffer;
+      const chunk = c;
       if (mode === 'tar') {
         feed(chunk);
         continue;

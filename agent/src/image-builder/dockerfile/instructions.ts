@@ -127,8 +127,7 @@ export function parseCommandForm(rest: string): CommandForm {
   if (t.startsWith('[')) {
     try {
       const v: unknown = JSON.parse(t);
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string'))
-        return { json: true, args: v as string[] };
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return { json: true, args: v };
     } catch {
       /* not JSON: shell form, as dockerd */
     }
@@ -145,11 +144,11 @@ function jsonOrWhitespaceList(rest: string): { list: string[]; json: boolean } {
 function keyValues(node: Node, escape: string, what: 'ENV' | 'LABEL'): KeyValue[] {
   const words = splitWords(node.rest, escape);
   if (words.length === 0) fail(node, `${what} requires at least one argument`);
-  if (!words[0]!.includes('=')) {
+  if (!words[0].includes('=')) {
     // Legacy `ENV key value` form: everything after the first word is the value.
     const m = /^(\S+)\s*([\s\S]*)$/.exec(node.rest.trim())!;
     if (!m[2]) fail(node, `${what} must have two arguments`);
-    return [{ key: m[1]!, value: m[2]! }];
+    return [{ key: m[1], value: m[2] }];
   }
   return words.map((w) => {
     const eq = w.indexOf('=');
@@ -169,7 +168,7 @@ export function parseDuration(s: string): number {
   let pos = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * UNITS[m[2]!]!;
+    total += Number(m[1]) * UNITS[m[2]];
     pos = re.lastIndex;
   }
   if (pos !== s.length || pos === 0) throw new Error(`time: invalid duration "${s}"`);
@@ -179,7 +178,7 @@ export function parseDuration(s: string): number {
 function healthcheck(node: Node, flags: Map<string, string | undefined>): HealthcheckSpec {
   const m = /^(\S+)\s*([\s\S]*)$/.exec(node.rest.trim());
   if (!m) fail(node, 'HEALTHCHECK requires an argument');
-  const type = m[1]!.toUpperCase();
+  const type = m[1].toUpperCase();
   const base = { interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 };
   if (type === 'NONE') {
     if (m[2]) fail(node, 'HEALTHCHECK NONE takes no arguments');
@@ -209,7 +208,7 @@ function healthcheck(node: Node, flags: Map<string, string | undefined>): Health
   }
   return {
     none: false,
-    test: parseCommandForm(m[2]!),
+    test: parseCommandForm(m[2]),
     interval: dur('interval'),
     timeout: dur('timeout'),
     startPeriod: dur('start-period'),
@@ -234,15 +233,15 @@ export function parseInstruction(node: Node, escape: string): Instruction {
   switch (node.cmd) {
     case 'from': {
       const words = rest.split(/\s+/).filter(Boolean);
-      if (words.length !== 1 && !(words.length === 3 && words[1]!.toLowerCase() === 'as'))
+      if (words.length !== 1 && !(words.length === 3 && words[1].toLowerCase() === 'as'))
         fail(node, 'FROM requires either one or three arguments');
-      const stageName = words.length === 3 ? words[2]!.toLowerCase() : undefined;
+      const stageName = words.length === 3 ? words[2].toLowerCase() : undefined;
       if (stageName !== undefined && !/^[a-z][a-z0-9-_.]*$/.test(stageName))
         fail(
           node,
           `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`,
         );
-      return { node, kind: 'from', image: words[0]!, stageName, platform: flags.get('platform') };
+      return { node, kind: 'from', image: words[0], stageName, platform: flags.get('platform') };
     }
     case 'run':
       need();
@@ -301,7 +300,7 @@ export function parseInstruction(node: Node, escape: string): Instruction {
         node,
         kind: node.cmd,
         sources: items.slice(0, -1),
-        dest: items[items.length - 1]!,
+        dest: items[items.length - 1],
         chown: flags.get('chown'),
         chmod: flags.get('chmod'),
         from: flags.get('from'),
@@ -313,7 +312,7 @@ export function parseInstruction(node: Node, escape: string): Instruction {
     case 'onbuild': {
       const m = /^(\S+)/.exec(rest);
       if (!m) fail(node, 'ONBUILD requires at least one argument');
-      const trigger = m[1]!.toUpperCase();
+      const trigger = m[1].toUpperCase();
       if (trigger === 'ONBUILD') fail(node, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       if (trigger === 'FROM' || trigger === 'MAINTAINER')
         fail(node, `${trigger} isn't allowed as an ONBUILD trigger`);

@@ -69,7 +69,7 @@ export function extractFlags(args: string): { flags: Node['flags']; rest: string
     let quote = '';
     let word = '';
     for (; i < s.length; i++) {
-      const ch = s[i]!;
+      const ch = s[i];
       if (quote) {
         if (ch === quote) quote = '';
         else word += ch;
@@ -113,7 +113,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
       directivesDone = true;
       return;
     }
-    const key = m[1]!.toLowerCase();
+    const key = m[1].toLowerCase();
     if (!KNOWN_DIRECTIVES.has(key)) {
       directivesDone = true;
       return;
@@ -130,7 +130,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
   const continuation = (): RegExp => new RegExp(`\\${escape}[ \\t]*$`);
 
   while (i < lines.length) {
-    const raw = lines[i]!;
+    const raw = lines[i];
     const lineNo = ++i;
     directive(trimLeft(raw), lineNo);
     if (isComment(raw)) continue;
@@ -141,7 +141,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     if (!ended) line = line.replace(cont, '');
     let endLine = lineNo;
     while (!ended && i < lines.length) {
-      const next = lines[i]!;
+      const next = lines[i];
       endLine = ++i;
       if (isComment(next)) continue;
       if (trimLeft(next).trim() === '') continue; // empty continuation line (a warning in dockerd)
@@ -150,7 +150,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     }
     const m = /^(\S+)\s*([\s\S]*)$/.exec(line.trim());
     if (!m) continue;
-    const cmdRaw = m[1]!;
+    const cmdRaw = m[1];
     const cmd = cmdRaw.toLowerCase();
     const { flags, rest } = extractFlags(m[2] ?? '');
     const node: Node = {
@@ -169,11 +169,11 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     if (HEREDOC_CMDS.has(effective) && !rest.trimStart().startsWith('[')) {
       for (const hm of rest.matchAll(HEREDOC)) {
         const strip = hm[1] === '-';
-        const name = hm[3]!;
+        const name = hm[3];
         const body: string[] = [];
         let closed = false;
         while (i < lines.length) {
-          const l = lines[i++]!;
+          const l = lines[i++];
           const cmp = strip ? l.replace(/^\t+/, '') : l;
           if (cmp === name) {
             closed = true;

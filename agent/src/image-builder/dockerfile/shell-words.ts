@@ -159,13 +159,13 @@ class Lexer {
     if (op === '-' || op === '+' || op === '?') {
       const word = this.run('}');
       const set = value !== undefined && (!colon || value !== '');
-      if (op === '-') return set ? value! : word;
+      if (op === '-') return set ? value : word;
       if (op === '+') return set ? word : '';
       if (!set)
         throw new SubstitutionError(
           `failed to process "${this.sc.s}": ${name}: ${word || 'is not allowed to be unset'}`,
         );
-      return value!;
+      return value;
     }
     if (colon)
       throw new SubstitutionError(
@@ -198,7 +198,7 @@ export function splitWords(text: string, escape = '\\'): string[] {
   let quote = '';
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text[i];
     if (!inWord) {
       if (/\s/.test(ch)) continue;
       inWord = true;
@@ -211,7 +211,7 @@ export function splitWords(text: string, escape = '\\'): string[] {
     }
     if (ch === escape && quote !== "'") {
       word += ch;
-      if (i + 1 < text.length) word += text[++i]!;
+      if (i + 1 < text.length) word += text[++i];
       continue;
     }
     if (quote === '' && (ch === '"' || ch === "'")) quote = ch;

@@ -92,7 +92,7 @@ export async function loadImages(
         // Layers unpacked before the failure belong to no image: collect them now rather than at the next start.
         await svc.gc();
         if (err instanceof LayerError || err instanceof TarFormatError)
-          throw new ArchiveError(`invalid archive: layer ${c.layers[current]!.diffId}: ${err.message}`);
+          throw new ArchiveError(`invalid archive: layer ${c.layers[current].diffId}: ${err.message}`);
         throw err;
       }
       c.tags.forEach((tag, i) => {

@@ -76,9 +76,9 @@ async function fromDockerArchive(a: StagedArchive): Promise<LoadCandidate[]> {
       throw new ArchiveError(
         `invalid archive: ${where} lists ${it.Layers.length} layers but its config has ${diffIds.length} (invalid manifest, layers length mismatch)`,
       );
-    const layers = (it.Layers as string[]).map((l, j) => ({
+    const layers = it.Layers.map((l, j) => ({
       file: a.need(l, 'layer').file,
-      diffId: diffIds[j]!,
+      diffId: diffIds[j],
     }));
     const tags = Array.isArray(it.RepoTags) ? it.RepoTags.map((t) => tagRef(String(t), where)) : [];
     out.push({
@@ -158,7 +158,7 @@ async function fromOciLayout(a: StagedArchive): Promise<LoadCandidate[]> {
         );
       const layers = m.layers.map((l, j) => {
         const f = a.need(blobName(l.digest), 'layer');
-        return { file: f.file, diffId: cfg.rootfs.diff_ids[j]! };
+        return { file: f.file, diffId: cfg.rootfs.diff_ids[j] };
       });
       const id = 'sha256:' + createHash('sha256').update(raw2).digest('hex');
       const c = byId.get(id) ?? { id, configRaw: raw2, config: cfg, layers, tags: [] };

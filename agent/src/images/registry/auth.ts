@@ -29,7 +29,7 @@ export function decodeRegistryAuth(header: string | undefined): Credentials | un
   if (typeof v !== 'object' || v === null) throw badParameter('invalid X-Registry-Auth header');
   const o = v as Record<string, unknown>;
   const c: Credentials = {};
-  const str = (k: string) => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
+  const str = (k: string) => (typeof o[k] === 'string' && o[k] !== '' ? o[k] : undefined);
   let username = str('username');
   let password = str('password');
   const auth = str('auth');
@@ -64,9 +64,9 @@ export function parseChallenge(h: string): Challenge | undefined {
   const params: Record<string, string> = {};
   const re = /(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
   let p: RegExpExecArray | null;
-  while ((p = re.exec(m[2]!)) !== null)
-    params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!;
-  return { scheme: m[1]!.toLowerCase(), params };
+  while ((p = re.exec(m[2])) !== null)
+    params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3];
+  return { scheme: m[1].toLowerCase(), params };
 }
 
 export function basicHeader(c: Credentials): string | undefined {

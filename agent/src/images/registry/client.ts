@@ -202,7 +202,7 @@ export class RegistryClient {
     const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
     if (reference.startsWith('sha256:') && digest !== reference)
       throw new RegistryError(`manifest verification failed for digest ${reference}`, 200);
-    const mediaType = (header(res.headers, 'content-type') ?? '').split(';')[0]!.trim();
+    const mediaType = (header(res.headers, 'content-type') ?? '').split(';')[0].trim();
     return { body, mediaType, digest };
   }
 

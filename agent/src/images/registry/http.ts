@@ -38,7 +38,7 @@ export class ConnectError extends Error {
 }
 
 function verb(method: string): string {
-  return method[0]! + method.slice(1).toLowerCase();
+  return method[0] + method.slice(1).toLowerCase();
 }
 
 /** dockerd-like error text: `Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused`. */

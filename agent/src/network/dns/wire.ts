@@ -32,7 +32,7 @@ function readName(buf: Buffer, off: number): { name: string; end: number } {
   let end = -1;
   for (let hops = 0; hops < 64; hops++) {
     if (off >= buf.length) throw new Error('truncated name');
-    const len = buf[off]!;
+    const len = buf[off];
     if (len === 0) {
       if (end < 0) end = off + 1;
       return { name: labels.join('.'), end };
@@ -40,7 +40,7 @@ function readName(buf: Buffer, off: number): { name: string; end: number } {
     if ((len & 0xc0) === 0xc0) {
       if (off + 1 >= buf.length) throw new Error('truncated pointer');
       if (end < 0) end = off + 2;
-      off = ((len & 0x3f) << 8) | buf[off + 1]!;
+      off = ((len & 0x3f) << 8) | buf[off + 1];
       continue;
     }
     if (len > 63 || off + 1 + len > buf.length) throw new Error('bad label');

@@ -32,9 +32,9 @@ export function parseNeeded(readelfOut: string): Map<string, string[]> {
   let cur: string[] | undefined;
   for (const line of readelfOut.split('\n')) {
     const f = /^File: (.+)$/.exec(line);
-    if (f) out.set(f[1]!, (cur = []));
+    if (f) out.set(f[1], (cur = []));
     const m = /\(NEEDED\)\s+Shared library: \[(.+)\]/.exec(line);
-    if (m && cur) cur.push(m[1]!);
+    if (m && cur) cur.push(m[1]);
   }
   return out;
 }
@@ -59,7 +59,7 @@ export async function missingLibraries(root: string, triplet: string): Promise<s
     // A single-file readelf omits the "File:" line; name it ourselves.
     const needed =
       batch.length === 1
-        ? new Map([[batch[0]!, parseNeeded(`File: ${batch[0]}\n${out}`).get(batch[0]!) ?? []]])
+        ? new Map([[batch[0], parseNeeded(`File: ${batch[0]}\n${out}`).get(batch[0]) ?? []]])
         : parseNeeded(out);
     for (const [file, libs] of needed)
       for (const l of libs) if (!have.has(l)) missing.push(`${file}: missing ${l}`);
@@ -75,7 +75,7 @@ export function parseMachines(readelfOut: string): Map<string, string> {
     const f = /^File: (.+)$/.exec(line);
     if (f) cur = f[1]!;
     const m = /^\s*Machine:\s+(.+?)\s*$/.exec(line);
-    if (m && cur !== undefined) out.set(cur, m[1]!);
+    if (m && cur !== undefined) out.set(cur, m[1]);
   }
   return out;
 }

@@ -97,7 +97,7 @@ export function allDebs(a: ArchInputs): Pin[] {
 export function kernelRelease(a: ArchInputs): string {
   const m = /^linux-image-(.+)$/.exec(a.kernel.name);
   if (!m) throw new Error(`not a kernel package: ${a.kernel.name}`);
-  return m[1]!;
+  return m[1];
 }
 
 /** mksquashfs flags that make the root filesystem byte-for-byte reproducible. */

@@ -118,10 +118,10 @@ export function parseUsernetForwards(text: string): Hostfwd[] {
     const m = /^\s*(TCP|UDP)\[HOST_FORWARD\]\s+-?\d+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)/.exec(line);
     if (m)
       out.push({
-        proto: m[1]!.toLowerCase() as 'tcp' | 'udp',
-        hostAddr: m[2]!,
+        proto: m[1].toLowerCase() as 'tcp' | 'udp',
+        hostAddr: m[2],
         hostPort: Number(m[3]),
-        guestAddr: m[4]!,
+        guestAddr: m[4],
         guestPort: Number(m[5]),
       });
   }
