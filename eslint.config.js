@@ -16,7 +16,7 @@ const LOOSE_FILES = [
   'bench/lib/*.mjs',
   'scripts/*.mjs',
   'vm-image/*.mjs',
-  'agent/scripts/*.mjs',
+  '*/scripts/*.mjs',
   'renderer/vite.config.ts',
 ];
 

@@ -120,7 +120,7 @@ async function populate(procsFiles: string[]): Promise<{ sh: ChildProcess; exite
   });
   const exited = new Promise((r) => sh.once('exit', r));
   for (const f of procsFiles) await fsp.writeFile(f, String(sh.pid));
-  sh.stdin!.write('go\n');
+  sh.stdin.write('go\n');
   return { sh, exited };
 }
 

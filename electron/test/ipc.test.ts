@@ -229,7 +229,7 @@ describe('engine streams over IPC (against an HTTP server on a unix socket)', ()
         body: blob,
       },
     ]);
-    const r = await reg.handlers()['engine:request'](ctx(1, []), put!);
+    const r = await reg.handlers()['engine:request'](ctx(1, []), put);
     assert.deepEqual(JSON.parse(new TextDecoder().decode(r.body)), {
       sha256: want,
       length: blob.length,
@@ -244,7 +244,7 @@ describe('engine streams over IPC (against an HTTP server on a unix socket)', ()
         body: blob,
       },
     ]);
-    await reg.handlers()['engine:stream-open'](ctx(1, events), build!);
+    await reg.handlers()['engine:stream-open'](ctx(1, events), build);
     await waitFor(() => events.some((e) => e.kind === 'end'));
     const got = events
       .filter((e): e is Extract<StreamEvent, { kind: 'data' }> => e.kind === 'data')

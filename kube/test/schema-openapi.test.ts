@@ -16,7 +16,11 @@ function reference(): { paths: Record<string, PathItem>; parameters: Record<stri
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const f = path.join(dir, 'shared/reference/kubernetes-openapi-v2-1.32.json');
-    if (existsSync(f)) return JSON.parse(readFileSync(f, 'utf8'));
+    if (existsSync(f))
+      return JSON.parse(readFileSync(f, 'utf8')) as {
+        paths: Record<string, PathItem>;
+        parameters: Record<string, Parameter>;
+      };
   }
   return undefined;
 }
@@ -171,7 +175,7 @@ describe('OpenAPI service', () => {
     assert.equal(doc?.headers['Cache-Control'], 'public, immutable');
     assert.equal(doc?.headers.Expires, 'Fri, 01 Jan 2027 00:00:00 GMT');
     assert.equal(doc?.headers.ETag, `"${url.split('hash=')[1]}"`);
-    assert.equal(JSON.parse(String(doc?.body)).openapi, '3.0.0');
+    assert.equal((JSON.parse(String(doc?.body)) as { openapi: string }).openapi, '3.0.0');
     const stale = await get('/openapi/v3/apis/apps/v1?hash=ABC');
     assert.equal(stale?.status, 301);
     assert.equal(stale?.headers.Location, url);
@@ -195,7 +199,7 @@ describe('OpenAPI service', () => {
     });
     assert.equal(r?.status, 200);
     assert.equal(r?.headers['Content-Type'], 'application/json');
-    const doc = JSON.parse(String(r?.body));
+    const doc = JSON.parse(String(r?.body)) as { swagger: string; definitions: Record<string, unknown> };
     assert.equal(doc.swagger, '2.0');
     assert.ok(doc.definitions['io.k8s.api.core.v1.Pod']);
     assert.ok(!doc.definitions['io.k8s.api.batch.v1.Job'], 'only what is served');

@@ -4,7 +4,6 @@
  * orphaned shells), and detaching with the detach keys leaves the process running, as dockerd does.
  */
 import assert from 'node:assert/strict';
-import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { seedRegistry } from '../fixtures/seed.js';
 import { dockerode } from '../helpers/clients.js';
@@ -45,12 +44,12 @@ describe('exec with a terminal', { skip }, () => {
       Tty: true,
       ...(detachKeys ? { DetachKeys: detachKeys } : {}),
     });
-    const stream = (await exec.start({
+    const stream = await exec.start({
       hijack: true,
       stdin: true,
       Tty: true,
       ...(size ? { ConsoleSize: size } : {}),
-    })) as Duplex;
+    });
     let out = '';
     stream.on('data', (b: Buffer) => (out += b.toString()));
     stream.on('error', () => undefined);

@@ -212,7 +212,7 @@ describe('kubelet runtime over berthd', { skip }, () => {
       ],
       volumes: [{ name: 'conf', configMap: { name: 'cfg', items: [{ key: 'app.conf', path: 'app.conf' }] } }],
     });
-    await syncUntil(p, inputs, (x) => !!x.containerStatuses[0]!.state?.running);
+    await syncUntil(p, inputs, (x) => !!x.containerStatuses[0].state?.running);
     const name = `k8s_main_envy_default_${p.metadata!.uid}_0`;
     // NAME expanded before GREETING was defined: the reference stays verbatim, as Kubernetes does.
     assert.equal(
@@ -220,7 +220,7 @@ describe('kubelet runtime over berthd', { skip }, () => {
       'hello x-$(GREETING) s3cret envy 10.43.0.1',
     );
     assert.equal(await docker('exec', name, 'cat', '/etc/app/app.conf'), 'v1');
-    inputs.configMaps.cfg!.data!['app.conf'] = 'v2';
+    inputs.configMaps.cfg.data!['app.conf'] = 'v2';
     assert.deepEqual(await rt.refreshVolumes(p, inputs), ['conf']);
     assert.equal(await docker('exec', name, 'cat', '/etc/app/app.conf'), 'v2');
     assert.match(await docker('exec', name, 'ls', '-a', '/etc/app'), /\.\.data/);
@@ -241,7 +241,7 @@ describe('kubelet runtime over berthd', { skip }, () => {
     const inputs: PodInputs = { configMaps: { cfg: { metadata: { name: 'cfg' }, data: {} } }, secrets: {} };
     await rt.syncPod(p, inputs);
     const s = await rt.podStatus(p);
-    assert.deepEqual(s.containerStatuses[0]!.state?.waiting, {
+    assert.deepEqual(s.containerStatuses[0].state?.waiting, {
       reason: 'CreateContainerConfigError',
       message: "couldn't find key nope in ConfigMap default/cfg",
     });
@@ -275,7 +275,7 @@ describe('kubelet runtime over berthd', { skip }, () => {
       e?.message,
       `MountVolume.SetUp failed for volume "h" : hostPath type check failed: ${file} is not a directory`,
     );
-    assert.equal((await rt.podStatus(h)).containerStatuses[0]!.state?.waiting?.reason, 'ContainerCreating');
+    assert.equal((await rt.podStatus(h)).containerStatuses[0].state?.waiting?.reason, 'ContainerCreating');
   });
 
   it('a container that exits at once restarts with back-off; OOMKilled is reported', async () => {
@@ -293,10 +293,10 @@ describe('kubelet runtime over berthd', { skip }, () => {
     const s = await until('CrashLoopBackOff', async () => {
       await fast.syncPod(p, noInputs());
       const st = await fast.podStatus(p);
-      const c = st.containerStatuses[0]!;
+      const c = st.containerStatuses[0];
       return c.state?.waiting?.reason === 'CrashLoopBackOff' && c.restartCount >= 1 ? st : undefined;
     });
-    const c = s.containerStatuses[0]!;
+    const c = s.containerStatuses[0];
     assert.equal(c.lastState?.terminated?.exitCode, 3);
     assert.equal(c.lastState?.terminated?.reason, 'Error');
     assert.match(
@@ -317,8 +317,8 @@ describe('kubelet runtime over berthd', { skip }, () => {
         },
       ],
     });
-    const o = await syncUntil(oom, noInputs(), (x) => !!x.containerStatuses[0]!.state?.terminated, 60_000);
-    assert.equal(o.containerStatuses[0]!.state!.terminated!.reason, 'OOMKilled');
+    const o = await syncUntil(oom, noInputs(), (x) => !!x.containerStatuses[0].state?.terminated, 60_000);
+    assert.equal(o.containerStatuses[0].state!.terminated!.reason, 'OOMKilled');
     assert.equal(o.phase, 'Failed');
     assert.equal(o.qosClass, 'Guaranteed', 'limits alone: requests default to them');
     const hc = JSON.parse(
@@ -331,17 +331,17 @@ describe('kubelet runtime over berthd', { skip }, () => {
     const missing = `${env.reg.host}/nope:1.0`;
     const p = pod('noimg', { containers: [{ name: 'c', image: missing, command: ['true'] }] });
     await rt.syncPod(p, noInputs());
-    let w = (await rt.podStatus(p)).containerStatuses[0]!.state?.waiting;
+    let w = (await rt.podStatus(p)).containerStatuses[0].state?.waiting;
     assert.equal(w?.reason, 'ErrImagePull');
-    assert.match(w!.message!, new RegExp(`^Failed to pull image "${missing}": .*(not found|unknown)`, 'i'));
+    assert.match(w.message!, new RegExp(`^Failed to pull image "${missing}": .*(not found|unknown)`, 'i'));
     await rt.syncPod(p, noInputs());
-    w = (await rt.podStatus(p)).containerStatuses[0]!.state?.waiting;
+    w = (await rt.podStatus(p)).containerStatuses[0].state?.waiting;
     assert.deepEqual(w, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${missing}"` });
 
     // docker build/tag then a pod with that name: the pull fails (no such repository), the local image runs.
     await docker('tag', 'busybox', 'myapp');
     const l = pod('local', { containers: [{ name: 'c', image: 'myapp', command: ['sleep', '3600'] }] });
-    const s = await syncUntil(l, noInputs(), (x) => !!x.containerStatuses[0]!.state?.running, 60_000);
+    const s = await syncUntil(l, noInputs(), (x) => !!x.containerStatuses[0].state?.running, 60_000);
     assert.equal(s.phase, 'Running');
     const warn = events.find(
       (e) => e.pod === 'local' && e.type === 'Warning' && e.reason === 'PullFailedUsingLocalImage',
@@ -358,15 +358,15 @@ describe('kubelet runtime over berthd', { skip }, () => {
         { name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] },
       ],
     });
-    const first = await syncUntil(p, noInputs(), (x) => !!x.containerStatuses[0]!.state?.running);
-    const id = first.containerStatuses[0]!.containerID;
+    const first = await syncUntil(p, noInputs(), (x) => !!x.containerStatuses[0].state?.running);
+    const id = first.containerStatuses[0].containerID;
     // What the caller wrote back to the API server; a new runtime reads restart counts from it.
     p.status = { containerStatuses: first.containerStatuses };
     rt = make();
     await rt.syncPod(p, noInputs());
     const again = await rt.podStatus(p);
     assert.equal(
-      again.containerStatuses[0]!.containerID,
+      again.containerStatuses[0].containerID,
       id,
       'the running container was adopted, not replaced',
     );
@@ -380,9 +380,9 @@ describe('kubelet runtime over berthd', { skip }, () => {
     const healed = await syncUntil(
       p,
       noInputs(),
-      (x) => !!x.containerStatuses[0]!.state?.running && x.containerStatuses[0]!.containerID !== id,
+      (x) => !!x.containerStatuses[0].state?.running && x.containerStatuses[0].containerID !== id,
     );
-    assert.equal(healed.containerStatuses[0]!.restartCount, 1);
+    assert.equal(healed.containerStatuses[0].restartCount, 1);
 
     const keep = new Set([p.metadata!.uid!]);
     const removed = await rt.removeOrphans(keep);

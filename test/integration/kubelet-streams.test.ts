@@ -97,7 +97,7 @@ describe('kubelet runtime streams over berthd', { skip }, () => {
     });
     await until('a restart', async () => {
       await rt.syncPod(p, inputs);
-      return (await rt.podStatus(p)).containerStatuses[0]!.restartCount >= 1;
+      return (await rt.podStatus(p)).containerStatuses[0].restartCount >= 1;
     });
     const cur = await until('current logs', async () => {
       const t = await text(await rt.logs(p, { container: 'c' }));
@@ -117,7 +117,7 @@ describe('kubelet runtime streams over berthd', { skip }, () => {
     const stamped = (
       await text(await rt.logs(p, { container: 'c', previous: true, timestamps: true, tailLines: 3 }))
     ).split('\n');
-    assert.match(stamped[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z 3$/);
+    assert.match(stamped[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z 3$/);
     await assert.rejects(
       rt.logs(pod('nothing', { containers: [{ name: 'c', image: 'busybox' }] }), { container: 'c' }),
       /is waiting to start: ContainerCreating/,
@@ -176,7 +176,7 @@ describe('kubelet runtime streams over berthd', { skip }, () => {
     await assert.rejects(text(refused), /failed to connect to localhost:9191 inside the pod/);
 
     const stats = await rt.stats(p);
-    assert.equal(stats.containers[0]!.name, 'web');
-    assert.ok(stats.containers[0]!.memoryWorkingSetBytes > 0);
+    assert.equal(stats.containers[0].name, 'web');
+    assert.ok(stats.containers[0].memoryWorkingSetBytes > 0);
   });
 });

@@ -39,7 +39,7 @@ function firstFile(tar: Buffer): Buffer {
         .trim(),
       8,
     );
-    const type = String.fromCharCode(tar[o + 156]!);
+    const type = String.fromCharCode(tar[o + 156]);
     if (type === '0' || type === '\0') return tar.subarray(o + 512, o + 512 + size);
     o += 512 + Math.ceil(size / 512) * 512;
   }
@@ -71,9 +71,9 @@ function viaBridge(
     });
     ws.on('message', (data, isBinary) => {
       if (isBinary) return void chunks.push(data as Buffer);
-      const m = JSON.parse(data.toString()) as { kind: string; status?: number };
+      const m = JSON.parse((data as Buffer).toString()) as { kind: string; status?: number };
       if (m.kind === 'head') status = m.status ?? 0;
-      else end = m as WsResult['end'];
+      else end = m;
     });
     ws.on('close', () =>
       end ? resolve({ status, body: Buffer.concat(chunks), end }) : reject(new Error('no end frame')),

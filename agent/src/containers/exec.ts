@@ -190,7 +190,7 @@ export class ExecStore implements ExecPort {
 
   private startBody(raw: unknown): ExecStartRequest {
     if (typeof raw !== 'object' || raw === null) throw badParameter('invalid exec start body');
-    return raw as ExecStartRequest;
+    return raw;
   }
 
   /** A pty and a raw stream when the start request asks for a TTY, else what exec create asked for. */

@@ -243,7 +243,7 @@ export class Containers {
         ? Number(untilRaw) * 1000
         : /^\d+[smh]$/.test(untilRaw)
           ? Date.now() -
-            Number(untilRaw.slice(0, -1)) * { s: 1e3, m: 6e4, h: 3.6e6 }[untilRaw.slice(-1) as 's']!
+            Number(untilRaw.slice(0, -1)) * { s: 1e3, m: 6e4, h: 3.6e6 }[untilRaw.slice(-1) as 's']
           : Date.parse(untilRaw);
       if (Number.isNaN(untilMs)) throw badParameter(`invalid filter 'until=${untilRaw}'`);
     }

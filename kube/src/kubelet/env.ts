@@ -52,7 +52,7 @@ export function fieldPathValue(pod: Pod, fieldPath: string, facts: PodFacts): st
   const keyed = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (keyed) {
     const map = keyed[1] === 'labels' ? m.labels : m.annotations;
-    return map?.[keyed[2]!] ?? '';
+    return map?.[keyed[2]] ?? '';
   }
   switch (fieldPath) {
     case 'metadata.name':
@@ -104,7 +104,7 @@ export function resourceFieldValue(
   )
     throw configError(`unsupported container resource : ${resource}`);
   const set = kind === 'limits' ? c.resources?.limits : c.resources?.requests;
-  let value = set?.[name] !== undefined ? parseQuantity(set[name]!) : undefined;
+  let value = set?.[name] !== undefined ? parseQuantity(set[name]) : undefined;
   if (value === undefined && kind === 'limits') {
     const a = inputs.nodeAllocatable;
     value = name === 'cpu' ? a?.cpu : name === 'memory' ? a?.memory : a?.ephemeralStorage;

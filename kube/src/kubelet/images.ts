@@ -33,7 +33,7 @@ export function pullPolicy(c: Container): 'Always' | 'IfNotPresent' | 'Never' {
 
 /** The registry host of a reference, Docker Hub's names for docker.io. */
 export function registryHost(image: string): string {
-  const first = image.split('/')[0]!;
+  const first = image.split('/')[0];
   if (!image.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost'))
     return 'docker.io';
   return first === 'index.docker.io' ? 'docker.io' : first;
@@ -54,7 +54,7 @@ export function pullCredentials(pod: Pod, image: string, inputs: PodInputs): Reg
     } catch {
       continue;
     }
-    const auths: Record<string, RegistryEntry> = (cfg.auths ?? cfg) as Record<string, RegistryEntry>;
+    const auths: Record<string, RegistryEntry> = cfg.auths ?? cfg;
     for (const [key, e] of Object.entries(auths)) {
       if (normalizeKey(key) !== host) continue;
       let { username, password } = e;
@@ -77,16 +77,16 @@ interface RegistryEntry {
 }
 
 function normalizeKey(k: string): string {
-  const h = k.replace(/^https?:\/\//, '').split('/')[0]!;
+  const h = k.replace(/^https?:\/\//, '').split('/')[0];
   return h === 'index.docker.io' || h === 'registry-1.docker.io' ? 'docker.io' : h;
 }
 
 /** docker-pullable://repo@digest when the image came from a registry, docker://sha256:... otherwise (cri-dockerd). */
 export function imageIdFor(img: ImageInspect | undefined, image: string): string {
   if (!img) return '';
-  const repo = image.split('@')[0]!.replace(/:[^/:]*$/, '');
+  const repo = image.split('@')[0].replace(/:[^/:]*$/, '');
   const digest =
-    img.RepoDigests?.find((d) => d.split('@')[0] === repo || d.split('@')[0]!.endsWith(`/${repo}`)) ??
+    img.RepoDigests?.find((d) => d.split('@')[0] === repo || d.split('@')[0].endsWith(`/${repo}`)) ??
     img.RepoDigests?.[0];
   return digest ? `docker-pullable://${digest}` : `docker://${img.Id}`;
 }

@@ -56,7 +56,7 @@ export function parseName(name: string): ParsedName | undefined {
   if ((parts.length !== 6 && parts.length !== 7) || parts[0] !== 'k8s') return undefined;
   const attempt = Number(parts[5]);
   if (!Number.isInteger(attempt) || attempt < 0) return undefined;
-  return { container: parts[1]!, pod: parts[2]!, namespace: parts[3]!, uid: parts[4]!, attempt };
+  return { container: parts[1], pod: parts[2], namespace: parts[3], uid: parts[4], attempt };
 }
 
 function podIdentity(pod: Pod): Record<string, string> {

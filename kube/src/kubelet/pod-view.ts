@@ -55,7 +55,7 @@ export async function listPodGroups(engine: EngineClient): Promise<PodGroup[]> {
   });
   const groups = new Map<string, PodGroup>();
   for (const s of list) {
-    const uid = s.Labels[LABEL_POD_UID]!;
+    const uid = s.Labels[LABEL_POD_UID];
     const g =
       groups.get(uid) ??
       groups

@@ -120,7 +120,7 @@ function grpcProbe(g: NonNullable<Handler['grpc']>, t: ProbeTarget, timeoutMs: n
       resolve(r);
     };
     const client = http2.connect(`http://${host.includes(':') ? `[${host}]` : host}:${g.port}`);
-    client.on('error', (e) =>
+    client.on('error', (e: Error) =>
       done(fail(`failed to connect service "${target}" within ${timeoutMs / 1000}s: ${e.message}`)),
     );
     const timer = setTimeout(
@@ -145,7 +145,7 @@ function grpcProbe(g: NonNullable<Handler['grpc']>, t: ProbeTarget, timeoutMs: n
     req.on('response', (h) => {
       if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']);
     });
-    req.on('trailers', (h) => {
+    req.on('trailers', (h: http2.IncomingHttpHeaders) => {
       grpcStatus = String(h['grpc-status'] ?? grpcStatus);
       grpcMessage = String(h['grpc-message'] ?? '');
     });
@@ -167,7 +167,7 @@ function grpcProbe(g: NonNullable<Handler['grpc']>, t: ProbeTarget, timeoutMs: n
           ),
         );
     });
-    req.on('error', (e) => {
+    req.on('error', (e: Error) => {
       clearTimeout(timer);
       done(fail(e.message));
     });

@@ -32,7 +32,7 @@ export function parseQuantity(q: string | number): number {
   const base = Number(m[1]);
   if (m[2]) return base * 10 ** Number(m[2].slice(1));
   const suffix = m[3] ?? '';
-  return base * (BINARY[suffix] ?? DECIMAL[suffix]!);
+  return base * (BINARY[suffix] ?? DECIMAL[suffix]);
 }
 
 /** CPU cores → millicores, rounded up as the kubelet's MilliValue. */

@@ -81,13 +81,10 @@ export class SchemaNode {
 
   /** Follows field names (and, through lists and maps, their elements) from this node. */
   path(...names: string[]): SchemaNode | undefined {
-    let n: SchemaNode | undefined = this as SchemaNode;
-    for (const name of names) {
+    return names.reduce<SchemaNode | undefined>((n, name) => {
       while (n && (n.shape === 'list' || n.shape === 'map')) n = n.shape === 'list' ? n.items : n.values;
-      n = n?.field(name);
-      if (!n) return undefined;
-    }
-    return n;
+      return n?.field(name);
+    }, this);
   }
 
   /** The element schema of a list. */

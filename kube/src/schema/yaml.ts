@@ -66,7 +66,9 @@ function findDuplicates(node: unknown, lineOf: (offset: number) => number, out: 
     const seen = new Set<string>();
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
-      const raw = isScalar(pair.key) ? pair.key.value : undefined;
+      // a scalar holds a primitive
+      type Primitive = string | number | boolean | bigint | null;
+      const raw = isScalar(pair.key) ? (pair.key.value as Primitive) : undefined;
       const key = raw === undefined ? undefined : String(raw);
       if (key !== undefined && key !== '<<') {
         if (seen.has(key)) {

@@ -102,7 +102,7 @@ export class EngineClient {
       }
       if (res && (res.status !== 502 || i >= retries.length)) return res;
       if (i >= retries.length) throw err;
-      await this.sleep(retries[i]!);
+      await this.sleep(retries[i]);
     }
   }
 

@@ -1,12 +1,11 @@
 /** Container files over the API: archive HEAD/GET/PUT (docker cp), export, changes (docker diff), commit. */
-import type { ContainerConfig } from '@berth/common';
 import type { ContainerFilesPort } from '../../containers/api-port.js';
 import { queryBool, readJsonBody, sendJson } from '../http.js';
 import type { Router } from '../router.js';
 
 export function registerContainerFileRoutes(r: Router, c: ContainerFilesPort): void {
   const statRoute = (head: boolean) => async (ctx: Parameters<Parameters<Router['get']>[1]>[0]) => {
-    await c.readArchive(ctx.params.id!, ctx.query.get('path'), (stat) => {
+    await c.readArchive(ctx.params.id, ctx.query.get('path'), (stat) => {
       ctx.res.setHeader('X-Docker-Container-Path-Stat', stat);
       if (head) {
         ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -25,20 +24,20 @@ export function registerContainerFileRoutes(r: Router, c: ContainerFilesPort): v
       noOverwriteDirNonDir: queryBool(ctx.query, 'noOverwriteDirNonDir'),
       copyUidGid: queryBool(ctx.query, 'copyUIDGID'),
     };
-    await c.writeArchive(ctx.params.id!, ctx.query.get('path'), opts, ctx.req);
+    await c.writeArchive(ctx.params.id, ctx.query.get('path'), opts, ctx.req);
     ctx.res.writeHead(200, { 'Content-Length': '0' });
     ctx.res.end();
   });
 
   r.get('/containers/{id}/export', async (ctx) => {
-    await c.exportRootfs(ctx.params.id!, () => {
+    await c.exportRootfs(ctx.params.id, () => {
       ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
       return ctx.res;
     });
   });
 
   r.get('/containers/{id}/changes', async (ctx) => {
-    const out = await c.changes(ctx.params.id!);
+    const out = await c.changes(ctx.params.id);
     sendJson(ctx.res, 200, out.length ? out : null);
   });
 
@@ -52,7 +51,7 @@ export function registerContainerFileRoutes(r: Router, c: ContainerFilesPort): v
       author: q.get('author') ?? '',
       pause: queryBool(q, 'pause', true),
       changes: q.getAll('changes'),
-      config: (config ?? {}) as ContainerConfig,
+      config: config ?? {},
     });
     sendJson(ctx.res, 201, { Id: id });
   });

@@ -38,7 +38,7 @@ function wire(a: AttachStream, session: AttachSession, client: ClientStream): vo
 export function registerContainerIoRoutes(r: Router, c: ContainerIoPort): void {
   r.post('/containers/{id}/attach', async (ctx) => {
     const q = ctx.query;
-    const a = await c.attach(ctx.params.id!, {
+    const a = await c.attach(ctx.params.id, {
       stdin: queryBool(q, 'stdin'),
       stdout: queryBool(q, 'stdout'),
       stderr: queryBool(q, 'stderr'),
@@ -98,7 +98,7 @@ export function registerContainerIoRoutes(r: Router, c: ContainerIoPort): void {
     const ac = new AbortController();
     ctx.res.on('close', () => ac.abort());
     const { tty, entries } = await c.logs(
-      ctx.params.id!,
+      ctx.params.id,
       {
         stdout: queryBool(q, 'stdout'),
         stderr: queryBool(q, 'stderr'),
@@ -122,7 +122,7 @@ export function registerContainerIoRoutes(r: Router, c: ContainerIoPort): void {
   });
 
   r.post('/containers/{id}/resize', async (ctx) => {
-    await c.resize(ctx.params.id!, queryInt(ctx.query, 'h', 0)!, queryInt(ctx.query, 'w', 0)!);
+    await c.resize(ctx.params.id, queryInt(ctx.query, 'h', 0)!, queryInt(ctx.query, 'w', 0)!);
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '0' });
     ctx.res.end();
   });

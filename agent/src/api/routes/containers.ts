@@ -35,40 +35,40 @@ export function registerContainerRoutes(r: Router, c: ContainerOpsPort): void {
   });
 
   r.get('/containers/{id}/json', async (ctx) => {
-    sendJson(ctx.res, 200, await c.inspect(ctx.params.id!, queryBool(ctx.query, 'size')));
+    sendJson(ctx.res, 200, await c.inspect(ctx.params.id, queryBool(ctx.query, 'size')));
   });
 
   r.post('/containers/{id}/start', async (ctx) => {
-    sendDone(ctx.res, await c.start(ctx.params.id!, ctx.query.get('checkpoint')));
+    sendDone(ctx.res, await c.start(ctx.params.id, ctx.query.get('checkpoint')));
   });
 
   r.post('/containers/{id}/stop', async (ctx) => {
-    sendDone(ctx.res, await c.stop(ctx.params.id!, stopOpts(ctx.query)));
+    sendDone(ctx.res, await c.stop(ctx.params.id, stopOpts(ctx.query)));
   });
 
   r.post('/containers/{id}/restart', async (ctx) => {
-    await c.restart(ctx.params.id!, stopOpts(ctx.query));
+    await c.restart(ctx.params.id, stopOpts(ctx.query));
     sendNoContent(ctx.res);
   });
 
   r.post('/containers/{id}/kill', async (ctx) => {
-    await c.kill(ctx.params.id!, ctx.query.get('signal'));
+    await c.kill(ctx.params.id, ctx.query.get('signal'));
     sendNoContent(ctx.res);
   });
 
   r.post('/containers/{id}/pause', async (ctx) => {
-    await c.pause(ctx.params.id!);
+    await c.pause(ctx.params.id);
     sendNoContent(ctx.res);
   });
 
   r.post('/containers/{id}/unpause', async (ctx) => {
-    await c.unpause(ctx.params.id!);
+    await c.unpause(ctx.params.id);
     sendNoContent(ctx.res);
   });
 
   r.delete('/containers/{id}', async (ctx) => {
     const q = ctx.query;
-    await c.remove(ctx.params.id!, {
+    await c.remove(ctx.params.id, {
       force: queryBool(q, 'force'),
       volumes: queryBool(q, 'v'),
       link: queryBool(q, 'link'),
@@ -77,19 +77,19 @@ export function registerContainerRoutes(r: Router, c: ContainerOpsPort): void {
   });
 
   r.post('/containers/{id}/rename', async (ctx) => {
-    await c.rename(ctx.params.id!, ctx.query.get('name'));
+    await c.rename(ctx.params.id, ctx.query.get('name'));
     sendNoContent(ctx.res);
   });
 
   r.post('/containers/{id}/update', async (ctx) => {
-    const warnings = await c.update(ctx.params.id!, await readJsonBody<unknown>(ctx.req, {}));
+    const warnings = await c.update(ctx.params.id, await readJsonBody<unknown>(ctx.req, {}));
     sendJson(ctx.res, 200, { Warnings: warnings });
   });
 
   r.post('/containers/{id}/wait', async (ctx) => {
     const ac = new AbortController();
     ctx.res.on('close', () => ac.abort());
-    const result = c.wait(ctx.params.id!, ctx.query.get('condition'), ac.signal);
+    const result = c.wait(ctx.params.id, ctx.query.get('condition'), ac.signal);
     // dockerd sends the headers at once: `docker run` waits for them before it starts the container.
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
     ctx.res.flushHeaders();

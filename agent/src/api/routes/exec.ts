@@ -7,11 +7,11 @@ import type { Router } from '../router.js';
 
 export function registerExecRoutes(r: Router, c: ExecPort): void {
   r.post('/containers/{id}/exec', async (ctx) => {
-    sendJson(ctx.res, 201, { Id: c.createExec(ctx.params.id!, await readJsonBody<unknown>(ctx.req, {})) });
+    sendJson(ctx.res, 201, { Id: c.createExec(ctx.params.id, await readJsonBody<unknown>(ctx.req, {})) });
   });
 
   r.post('/exec/{id}/start', async (ctx) => {
-    const id = ctx.params.id!;
+    const id = ctx.params.id;
     let body: unknown;
     let rest = Buffer.alloc(0);
     if (ctx.upgrade) ({ body, rest } = await readUpgradeBody(ctx.req, ctx.upgrade));
@@ -78,12 +78,12 @@ export function registerExecRoutes(r: Router, c: ExecPort): void {
   });
 
   r.post('/exec/{id}/resize', async (ctx) => {
-    await c.resizeExec(ctx.params.id!, queryInt(ctx.query, 'h', 0)!, queryInt(ctx.query, 'w', 0)!);
+    await c.resizeExec(ctx.params.id, queryInt(ctx.query, 'h', 0)!, queryInt(ctx.query, 'w', 0)!);
     ctx.res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '0' });
     ctx.res.end();
   });
 
   r.get('/exec/{id}/json', (ctx) => {
-    sendJson(ctx.res, 200, c.inspectExec(ctx.params.id!));
+    sendJson(ctx.res, 200, c.inspectExec(ctx.params.id));
   });
 }

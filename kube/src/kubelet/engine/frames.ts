@@ -23,7 +23,7 @@ export class FrameDecoder {
     while (this.buf.length >= 8) {
       const size = this.buf.readUInt32BE(4);
       if (this.buf.length < 8 + size) break;
-      out.push({ stream: this.buf[0]!, payload: this.buf.subarray(8, 8 + size) });
+      out.push({ stream: this.buf[0], payload: this.buf.subarray(8, 8 + size) });
       this.buf = this.buf.subarray(8 + size);
     }
     return out;

@@ -35,8 +35,8 @@ async function same(dir: string, payload: Payload): Promise<boolean> {
   if (listed.sort().join('\0') !== want.join('\0')) return false;
   for (const p of want) {
     const st = await fsp.stat(path.join(cur, p));
-    if ((st.mode & 0o7777) !== payload[p]!.mode) return false;
-    if (!(await fsp.readFile(path.join(cur, p))).equals(payload[p]!.data)) return false;
+    if ((st.mode & 0o7777) !== payload[p].mode) return false;
+    if (!(await fsp.readFile(path.join(cur, p))).equals(payload[p].data)) return false;
   }
   return true;
 }
@@ -79,7 +79,7 @@ export async function writeAtomic(dir: string, payload: Payload, gid?: number): 
   await fsp.symlink(stamp, tmp);
   await fsp.rename(tmp, path.join(dir, DATA));
   // Top-level names point through ..data; those no longer in the payload go.
-  const top = new Set(Object.keys(payload).map((p) => p.split('/')[0]!));
+  const top = new Set(Object.keys(payload).map((p) => p.split('/')[0]));
   for (const name of top) {
     const link = path.join(dir, name);
     const target = path.join(DATA, name);

@@ -4,6 +4,7 @@
  * `medium: Memory` is a tmpfs engine volume (the local driver's type=tmpfs), shared by the pod's containers.
  */
 import { constants, promises as fsp } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { EngineClient } from '../engine/client.js';
 import type { PodFacts } from '../env.js';
@@ -36,7 +37,7 @@ export const memoryVolumeName = (uid: string, vol: string): string => `k8s-empty
 const failed = (vol: string, why: string): MountError =>
   new MountError(`MountVolume.SetUp failed for volume "${vol}" : ${why}`);
 
-async function statType(p: string): Promise<import('node:fs').Stats | undefined> {
+async function statType(p: string): Promise<Stats | undefined> {
   try {
     return await fsp.stat(p);
   } catch {
@@ -94,7 +95,7 @@ export async function prepareVolume(ctx: PrepareContext, vol: Volume): Promise<V
   const uid = ctx.pod.metadata!.uid!;
   const fsGroup = ctx.pod.spec?.securityContext?.fsGroup;
   const dirFor = (kind: keyof typeof PLUGIN) =>
-    path.join(podDir(ctx.root, uid), 'volumes', PLUGIN[kind]!, vol.name);
+    path.join(podDir(ctx.root, uid), 'volumes', PLUGIN[kind], vol.name);
   try {
     if (vol.emptyDir) {
       if (vol.emptyDir.medium === 'Memory') {
@@ -175,7 +176,7 @@ export async function refreshPodVolumes(ctx: PrepareContext): Promise<string[]> 
         : v.downwardAPI
           ? 'downwardAPI'
           : 'projected';
-    const d = path.join(podDir(ctx.root, uid), 'volumes', PLUGIN[kind]!, v.name);
+    const d = path.join(podDir(ctx.root, uid), 'volumes', PLUGIN[kind], v.name);
     if (await writeAtomic(d, payload, ctx.pod.spec?.securityContext?.fsGroup)) changed.push(v.name);
   }
   return changed;

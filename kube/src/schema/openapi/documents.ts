@@ -144,7 +144,7 @@ export function buildV2(resources: ResourceType[], c: Catalog): SwaggerV2 {
   for (const k of Object.keys(paths).sort()) sorted[k] = paths[k];
   const definitions = reachable(sorted, c, (s) => s);
   const parameters: Record<string, Parameter> = {};
-  JSON.stringify(sorted, (k, v) => {
+  JSON.stringify(sorted, (k, v: unknown) => {
     if (k === '$ref' && typeof v === 'string' && v.startsWith('#/parameters/')) {
       const key = v.slice('#/parameters/'.length);
       if (c.parameters[key]) parameters[key] = c.parameters[key];
@@ -167,7 +167,7 @@ function reachable(root: unknown, c: Catalog, transform: (s: Schema) => Schema):
   const out: Record<string, Schema> = {};
   const queue: string[] = [];
   const collect = (x: unknown) =>
-    JSON.stringify(x, (k, v) => {
+    JSON.stringify(x, (k, v: unknown) => {
       if (k === '$ref' && typeof v === 'string' && v.startsWith('#/definitions/'))
         queue.push(v.slice('#/definitions/'.length));
       return v;
