@@ -170,6 +170,14 @@ describe('decodeBody', () => {
     );
   });
 
+  it('stores quantities in canonical form', async () => {
+    const body =
+      '{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"},"spec":{"containers":[{"name":"a","resources":{"limits":{"cpu":0.5,"memory":"1.5Gi"}}}]}}';
+    const r = await decodeBody({ body, expected: core('Pod'), fieldValidation: 'Strict' });
+    const c = (r.object.spec as { containers: Array<{ resources: unknown }> }).containers[0];
+    assert.deepEqual(c.resources, { limits: { cpu: '500m', memory: '1536Mi' } });
+  });
+
   it('fills apiVersion and kind from the URL', async () => {
     const r = await decodeBody({
       body: '{"metadata":{"name":"c"},"data":{"a":"b"}}',

@@ -9,15 +9,8 @@
  */
 import type { JsonObject, JsonValue } from './json.js';
 import type { SchemaNode } from './node.js';
-import {
-  base64Error,
-  goStructName,
-  goTypeName,
-  jsonKind,
-  QUANTITY_FORMAT_ERROR,
-  quantityError,
-  timeError,
-} from './gotypes.js';
+import { base64Error, goStructName, goTypeName, jsonKind, timeError } from './gotypes.js';
+import { canonicalQuantity, QUANTITY_FORMAT_ERROR, quantityError } from './quantity.js';
 
 export interface TypedDecodeResult {
   value: JsonValue | undefined;
@@ -270,11 +263,12 @@ function quantity(st: State, v: JsonValue): JsonValue | undefined {
   // resource.Quantity.UnmarshalJSON parses the literal (quoted or not); anything else fails its grammar.
   const text = typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined;
   const err = text === undefined ? QUANTITY_FORMAT_ERROR : quantityError(text);
-  if (err) {
-    otherError(st, err);
+  if (err || text === undefined) {
+    otherError(st, err ?? QUANTITY_FORMAT_ERROR);
     return undefined;
   }
-  return v;
+  // Stored as Quantity.String() writes it.
+  return canonicalQuantity(text);
 }
 
 function intOrString(st: State, node: SchemaNode, v: JsonValue): JsonValue | undefined {

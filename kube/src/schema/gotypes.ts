@@ -67,31 +67,6 @@ export function jsonKind(v: unknown): string {
   return 'object';
 }
 
-const QUANTITY_RE = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
-export const QUANTITY_FORMAT_ERROR = `quantities must match the regular expression '${QUANTITY_RE}'`;
-export const QUANTITY_SUFFIX_ERROR = "unable to parse quantity's suffix";
-const DECIMAL_SUFFIXES = new Set(['', 'n', 'u', 'm', 'k', 'M', 'G', 'T', 'P', 'E']);
-const BINARY_SUFFIXES = new Set(['Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei']);
-
-/** resource.ParseQuantity's verdict on a string: undefined when valid, else its error text. */
-export function quantityError(s: string): string | undefined {
-  if (s === '') return QUANTITY_FORMAT_ERROR;
-  if (s === '0') return undefined;
-  // parseQuantityString: sign, digits, optional fraction, suffix letters, optional signed exponent digits.
-  const m = /^[+-]?[0-9]*(?:\.[0-9]*)?([eEinumkKMGTP]*(?:[-+]?[0-9]*))$/.exec(s);
-  if (!m) return QUANTITY_FORMAT_ERROR;
-  const suffix = m[1];
-  if (DECIMAL_SUFFIXES.has(suffix) || BINARY_SUFFIXES.has(suffix)) return undefined;
-  if (
-    suffix.length > 1 &&
-    (suffix[0] === 'e' || suffix[0] === 'E') &&
-    /^[-+]?[0-9]+$/.test(suffix.slice(1))
-  ) {
-    return undefined;
-  }
-  return QUANTITY_SUFFIX_ERROR;
-}
-
 /** base64.StdEncoding.Decode's verdict (Go decodes []byte fields from base64): undefined, or its error. */
 export function base64Error(s: string): string | undefined {
   const chars: number[] = [];
