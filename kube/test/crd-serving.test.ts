@@ -32,6 +32,23 @@ class Table {
 
 const gvk = { group: 'stable.example.com', version: 'v1', kind: 'CronTab' };
 
+/** The parts of an OpenAPI v3 document these assertions read. */
+interface V3Schema {
+  type?: string;
+  allOf?: unknown[];
+  properties: Record<string, V3Schema>;
+  'x-kubernetes-group-version-kind'?: unknown;
+}
+interface V3Operation {
+  parameters: { name: string }[];
+  requestBody: { content: Record<string, unknown> };
+  'x-kubernetes-group-version-kind'?: unknown;
+}
+interface V3Doc {
+  paths: Record<string, Record<string, V3Operation>>;
+  components: { schemas: Record<string, V3Schema> };
+}
+
 describe('a served CRD', () => {
   const table = new Table();
   const crd = cronTabCrd();
@@ -59,7 +76,7 @@ describe('a served CRD', () => {
     const svc = new OpenApiService(table);
     const doc = await svc.v3Doc('apis/stable.example.com/v1');
     assert.ok(doc);
-    const v3 = JSON.parse(String(doc.body));
+    const v3 = JSON.parse(String(doc.body)) as V3Doc;
     const item = v3.paths['/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}'];
     assert.deepEqual(item.get['x-kubernetes-group-version-kind'], gvk);
     // No strategic merge patch for custom resources: kubectl falls back to merge patch.
@@ -68,7 +85,7 @@ describe('a served CRD', () => {
       'application/json-patch+json',
       'application/merge-patch+json',
     ]);
-    assert.ok(item.patch.parameters.some((p: { name: string }) => p.name === 'fieldValidation'));
+    assert.ok(item.patch.parameters.some((p) => p.name === 'fieldValidation'));
     const s = v3.components.schemas['com.example.stable.v1.CronTab'];
     assert.deepEqual(s['x-kubernetes-group-version-kind'], [gvk]);
     assert.deepEqual(s.properties.metadata.allOf, [

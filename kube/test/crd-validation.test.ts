@@ -126,7 +126,7 @@ describe('CRD validation', () => {
                 'x-kubernetes-list-type': 'map',
                 items: { type: 'object', properties: { port: { type: 'integer' } } },
               },
-              ref: { $ref: '#/definitions/x' } as Schema,
+              ref: { $ref: '#/definitions/x' },
               tags: { type: 'array', items: { type: 'string' }, uniqueItems: true },
             },
           },

@@ -8,7 +8,7 @@
 type Json = unknown;
 type Step =
   | { kind: 'field'; names: string[] }
-  | { kind: 'recursive'; name: string | '*' }
+  | { kind: 'recursive'; /** a field name, or '*' for every field */ name: string }
   | { kind: 'wildcard' }
   | { kind: 'index'; indexes: number[] }
   | { kind: 'slice'; start?: number; end?: number; step?: number }
@@ -108,7 +108,7 @@ function bracket(inner: string, path: string): Step {
   return { kind: 'index', indexes };
 }
 
-function get(v: Json, names: string[]): Json | undefined {
+function get(v: Json, names: string[]): Json {
   let cur = v;
   for (const n of names) {
     if (!isObject(cur) || !Object.prototype.hasOwnProperty.call(cur, n)) return undefined;
@@ -129,7 +129,8 @@ function compare(a: Json, op: string, b: Json): boolean {
   }
 }
 
-function descend(v: Json, out: Json[], name: string | '*'): void {
+/** `name` is a field name, or '*' for every field. */
+function descend(v: Json, out: Json[], name: string): void {
   if (isObject(v)) {
     for (const [k, x] of Object.entries(v)) {
       if (name === '*' || k === name) out.push(x);
@@ -158,7 +159,7 @@ export function findJsonPath(data: Json, steps: Step[]): Json[] {
           descend(v, next, st.name);
           break;
         case 'wildcard':
-          if (Array.isArray(v)) next.push(...v);
+          if (Array.isArray(v)) next.push(...(v as Json[]));
           else if (isObject(v)) next.push(...Object.values(v));
           break;
         case 'index':
@@ -195,6 +196,6 @@ export function findJsonPath(data: Json, steps: Step[]): Json[] {
 export function printJsonPathValue(v: Json): string {
   if (typeof v === 'string') return v;
   if (v === null || v === undefined) return '<nil>';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
 }

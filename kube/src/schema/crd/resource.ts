@@ -109,7 +109,7 @@ function scaleAccess(scale: ScaleSubresource): ScaleAccess {
     write(obj, replicas) {
       const out = structuredClone(obj) as Record<string, unknown>;
       setAt(out, scale.specReplicasPath, replicas);
-      return out as KubeObject;
+      return out;
     },
   };
 }

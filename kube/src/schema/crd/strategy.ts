@@ -102,7 +102,7 @@ export function crdStatus(
   const take = (key: 'plural' | 'singular' | 'kind' | 'listKind', pool: Set<string>, reason: string) => {
     const err = fresh(requested[key], accepted[key], pool);
     if (err) conflict = condition('NamesAccepted', 'False', reason, err);
-    else if (requested[key] !== undefined) names[key] = requested[key] as string;
+    else if (requested[key] !== undefined) names[key] = requested[key];
   };
   take('plural', used, 'PluralConflict');
   take('singular', used, 'SingularConflict');

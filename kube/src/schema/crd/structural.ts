@@ -9,7 +9,7 @@
  */
 import type { FieldError } from '../../errors.js';
 import type { Schema } from '../types.js';
-import { FieldPath } from './path.js';
+import type { FieldPath } from './path.js';
 
 const TYPES = ['array', 'boolean', 'integer', 'number', 'object', 'string'];
 const META_FIELDS = new Set(['metadata', 'kind', 'apiVersion']);
@@ -460,7 +460,7 @@ function nested(v: Schema, skipAnyOf: boolean, path: FieldPath): FieldError[] {
   for (const [k, why] of ext) {
     const x = v[k];
     if (x !== undefined && x !== false && !(Array.isArray(x) && x.length === 0))
-      out.push(forbidden(path.child(k as string), why));
+      out.push(forbidden(path.child(k), why));
   }
   if (v.properties?.metadata)
     out.push(
@@ -497,7 +497,7 @@ function nestedCompleteness(
   vPath: FieldPath,
 ): FieldError[] {
   if (!v || typeof v !== 'object') return [];
-  if (!s) return [required(sPath, `because it is defined in ${vPath}`)];
+  if (!s) return [required(sPath, `because it is defined in ${vPath.toString()}`)];
   const out = valueCompleteness(v, s, sPath, vPath);
   const vItems = v.items && !Array.isArray(v.items) ? v.items : undefined;
   const sItems = s.items && !Array.isArray(s.items) ? s.items : undefined;
@@ -508,7 +508,7 @@ function nestedCompleteness(
       out.push(
         required(
           sPath.child('properties').key(k),
-          `because it is defined in ${vPath.child('properties').key(k)}`,
+          `because it is defined in ${vPath.child('properties').key(k).toString()}`,
         ),
       );
     else

@@ -41,23 +41,23 @@ function dns1123Subdomain(v: string): string[] {
 
 const required = (p: FieldPath, detail?: string): FieldError => ({
   type: 'FieldValueRequired',
-  field: `${p}`,
+  field: p.toString(),
   ...(detail ? { detail } : {}),
 });
 const invalid = (p: FieldPath, badValue: unknown, detail: string): FieldError => ({
   type: 'FieldValueInvalid',
-  field: `${p}`,
+  field: p.toString(),
   badValue,
   detail,
 });
 const forbidden = (p: FieldPath, detail: string): FieldError => ({
   type: 'FieldValueForbidden',
-  field: `${p}`,
+  field: p.toString(),
   detail,
 });
 const notSupported = (p: FieldPath, badValue: unknown, values: string[]): FieldError => ({
   type: 'FieldValueNotSupported',
-  field: `${p}`,
+  field: p.toString(),
   badValue,
   detail: `supported values: ${values.map((v) => JSON.stringify(v)).join(', ')}`,
 });
@@ -303,7 +303,7 @@ function validateDefaults(s: Schema, p: FieldPath): FieldError[] {
   const visit = (n: Schema, at: FieldPath, name: string) => {
     if (n.default !== undefined) {
       for (const e of validateValue(n, n.default, name))
-        out.push({ ...e, field: `${at.child('default')}`, detail: e.detail });
+        out.push({ ...e, field: at.child('default').toString(), detail: e.detail });
     }
     for (const [k, v] of Object.entries(n.properties ?? {}))
       visit(v, at.child('properties').key(k), name ? `${name}.${k}` : k);
