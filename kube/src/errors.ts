@@ -41,7 +41,8 @@ export type CauseType =
   | 'UnexpectedServerResponse'
   | 'FieldManagerConflict'
   | 'ResourceVersionTooLarge'
-  | 'ExitCode';
+  | 'ExitCode'
+  | 'NamespaceTerminating';
 
 export interface StatusCause {
   reason?: CauseType;
@@ -102,7 +103,10 @@ export const conflict = (resource: string, name: string, why: string, group?: st
 
 /** One field.Error: `spec.replicas: Invalid value: -1: must be greater than or equal to 0`. */
 export interface FieldError {
-  type: Exclude<CauseType, 'InternalError' | 'UnexpectedServerResponse' | 'ExitCode'>;
+  type: Exclude<
+    CauseType,
+    'InternalError' | 'UnexpectedServerResponse' | 'ExitCode' | 'NamespaceTerminating'
+  >;
   field: string;
   /** The offending value, printed as kube-apiserver prints it; omitted for Required/Forbidden. */
   badValue?: unknown;
@@ -126,7 +130,12 @@ const FIELD_TEXT: Record<FieldError['type'], string> = {
 /** field.Error.Error(): the text after "<field>: " in a 422 message and in each cause's message. */
 export function fieldErrorText(e: FieldError): string {
   const head = FIELD_TEXT[e.type];
-  const withValue = e.type !== 'FieldValueRequired' && e.type !== 'FieldValueForbidden' && 'badValue' in e;
+  // field.Error.ErrorBody: Required, Forbidden and TooLong never print the value.
+  const withValue =
+    e.type !== 'FieldValueRequired' &&
+    e.type !== 'FieldValueForbidden' &&
+    e.type !== 'FieldValueTooLong' &&
+    'badValue' in e;
   const value = withValue ? `: ${printValue(e.badValue)}` : '';
   return e.detail ? `${head}${value}: ${e.detail}` : `${head}${value}`;
 }

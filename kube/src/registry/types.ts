@@ -7,6 +7,7 @@
  * domain errors of ../errors.ts.
  */
 import type { FieldError } from '../errors.js';
+import type { NameValidator } from './validation/names.js';
 
 /** Any Kubernetes object as JSON. Kind-specific code narrows it with the types of @kubernetes/client-node. */
 export interface KubeObject {
@@ -92,12 +93,20 @@ export interface RequestUser {
   name: string;
   uid?: string;
   groups: string[];
+  /** Extra attributes (authentication.k8s.io/v1 UserInfo.extra), e.g. a service account token's pod name. */
+  extra?: Record<string, string[]>;
 }
 
 export interface StrategyContext {
   user: RequestUser;
   /** Now, injectable so tests and the whole request see one instant. */
   now: Date;
+  /** Reads other objects (allocators, reference checks); absent in pure unit tests. */
+  read?: ObjectReader;
+}
+
+export interface ObjectReader {
+  list(apiVersion: string, plural: string, namespace?: string): Promise<KubeObject[]>;
 }
 
 /**
@@ -107,6 +116,8 @@ export interface StrategyContext {
 export interface Strategy {
   /** Field defaults (pkg/apis/<group>/v1/defaults.go), applied on create and update before validation. */
   defaults?(obj: KubeObject): void;
+  /** Async work before a create is stored, after validation (allocations: a Service's cluster IP). */
+  beforeCreate?(obj: KubeObject, ctx: StrategyContext): Promise<void>;
   /** Resets what a create may not set (status, for most kinds). */
   prepareForCreate?(obj: KubeObject, ctx: StrategyContext): void;
   /** Keeps what a main-resource update may not change (status), and the reverse for a status update. */
@@ -121,6 +132,26 @@ export interface Strategy {
   fieldSelectors?: Record<string, (obj: KubeObject) => string | undefined>;
   /** Warnings sent back in the Warning header (deprecations and the like). */
   warnings?(obj: KubeObject, old?: KubeObject): string[];
+  /** metadata.name syntax (apimachinery's ValidateNameFunc); default: DNS-1123 subdomain. */
+  nameValidator?: NameValidator;
+  /**
+   * When metadata.generation moves: 'spec' (workloads: bumped when .spec changes), 'nonStatus' (custom
+   * resources: anything but status and metadata); absent: generation is not tracked.
+   */
+  generation?: 'spec' | 'nonStatus';
+  /** PUT on a missing object creates it (endpoints, events, leases as kube-apiserver allows). */
+  allowCreateOnUpdate?: boolean;
+  /** A PUT without metadata.resourceVersion overwrites (default true, as for nearly every built-in kind). */
+  allowUnconditionalUpdate?: boolean;
+  /**
+   * Graceful deletion (pods): the grace period to apply given the one requested, or undefined to delete at once.
+   * Absent: the kind is deleted immediately (unless finalizers hold it).
+   */
+  gracePeriod?(obj: KubeObject, requested: number | undefined): number | undefined;
+  /** Default propagation when a delete names none (kube-apiserver: Background for nearly all kinds). */
+  defaultPropagation?: 'Background' | 'Orphan';
+  /** The `status` a create starts with when the kind has a status subresource (default: {}). */
+  initialStatus?(obj: KubeObject): unknown;
 }
 
 export interface ResourceType {
@@ -139,4 +170,18 @@ export interface ResourceType {
   /** Storage key's resource segment when it differs from the plural (`minions` for nodes, `services/specs`). */
   storageResource?: string;
   strategy: Strategy;
+  /** DELETE answers with the object (pods, services, namespaces...) rather than a Success Status. */
+  returnDeletedObject?: boolean;
+  /**
+   * Another served version of the same objects (autoscaling/v1 and v2 HPAs, core and events.k8s.io Events): the
+   * objects are stored as the version named here, converted on the way in and out.
+   */
+  storedAs?: {
+    version: string;
+    group?: string;
+    toStorage(obj: KubeObject): KubeObject;
+    fromStorage(obj: KubeObject): KubeObject;
+  };
+  /** Served (and in discovery) but not stored: review kinds (SelfSubjectAccessReview), create-only. */
+  virtual?: boolean;
 }

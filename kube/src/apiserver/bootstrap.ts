@@ -1,0 +1,95 @@
+/**
+ * What every cluster has from its first start, made idempotently at each start (kube-apiserver's bootstrap
+ * controllers): the system namespaces, the `kubernetes` Service at the service range's first address, and the
+ * built-in PriorityClasses.
+ */
+import { isKubeError } from '../errors.js';
+import type { Registry } from '../registry/generic/registry.js';
+import type { RequestContext } from '../registry/generic/context.js';
+import type { KubeObject } from '../registry/types.js';
+import { PROTECTED_NAMESPACES } from '../registry/core/namespaces.js';
+import { KUBERNETES_SERVICE_IP } from './pki/index.js';
+
+export const SYSTEM_USER = { name: 'system:apiserver', groups: ['system:masters', 'system:authenticated'] };
+
+async function ensure(
+  registry: Registry,
+  apiVersion: string,
+  plural: string,
+  namespace: string | undefined,
+  obj: KubeObject,
+): Promise<void> {
+  const store = registry.resource(apiVersion, plural);
+  if (!store) return;
+  const ctx: RequestContext = { user: SYSTEM_USER, fieldManager: 'kube-apiserver' };
+  try {
+    await store.get(namespace, obj.metadata!.name!);
+  } catch (e) {
+    if (!isKubeError(e, 'NotFound')) throw e;
+    try {
+      await store.create(ctx, namespace, obj);
+    } catch (err) {
+      if (!isKubeError(err, 'AlreadyExists')) throw err;
+    }
+  }
+}
+
+export async function bootstrap(
+  registry: Registry,
+  serverPort: number,
+  serverIp = '127.0.0.1',
+): Promise<void> {
+  for (const name of PROTECTED_NAMESPACES)
+    await ensure(registry, 'v1', 'namespaces', undefined, { metadata: { name } });
+  await ensure(registry, 'v1', 'services', 'default', {
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { component: 'apiserver', provider: 'kubernetes' },
+    },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: KUBERNETES_SERVICE_IP,
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: serverPort }],
+      sessionAffinity: 'None',
+    },
+  });
+  await ensure(registry, 'v1', 'endpoints', 'default', {
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [
+      { addresses: [{ ip: serverIp }], ports: [{ name: 'https', port: serverPort, protocol: 'TCP' }] },
+    ],
+  });
+  const priority = (name: string, value: number, description: string): KubeObject => ({
+    metadata: { name },
+    value,
+    description,
+    preemptionPolicy: 'PreemptLowerPriority',
+  });
+  await ensure(
+    registry,
+    'scheduling.k8s.io/v1',
+    'priorityclasses',
+    undefined,
+    priority(
+      'system-node-critical',
+      2000001000,
+      'Used for system critical pods that must not be moved from their current node.',
+    ),
+  );
+  await ensure(
+    registry,
+    'scheduling.k8s.io/v1',
+    'priorityclasses',
+    undefined,
+    priority(
+      'system-cluster-critical',
+      2000000000,
+      'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
+    ),
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * Routes an authorized resource request to its handler: the verb and subresource decide. Subresources with their
+ * own rules (status, scale, finalize, binding) are here; streaming ones (log, exec, attach, portforward, proxy)
+ * go to connectors the kubelet side registers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KubeError } from '../../errors.js';
+
+import { bindPod, finalizeNamespace, scaleOf, updateScale } from '../../registry/subresources.js';
+import type { KubeObject } from '../../registry/types.js';
+import { negotiate } from '../negotiation.js';
+import { writeObject } from '../respond.js';
+import { successStatus } from '../status.js';
+import { context, dryRunOf, type ResourceRequest } from './common.js';
+import { deleteCollection, deleteObject } from './delete.js';
+import { patchObject } from './patch.js';
+import { getObject, listObjects } from './read.js';
+import { watchObjects } from './watch.js';
+import { createObject, decodeRequest, updateObject } from './write.js';
+
+/** A streaming subresource's handler (pods/log, pods/exec...): it owns the response. */
+export type Connector = (r: ResourceRequest, req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export const notServed = (): KubeError =>
+  new KubeError('NotFound', 'the server could not find the requested resource', {});
+
+const methodNotAllowed = (r: ResourceRequest): KubeError =>
+  new KubeError(
+    'MethodNotAllowed',
+    `${r.info.verb} is not supported on resources of kind "${r.store.qualified}"`,
+    {
+      kind: r.type.plural,
+      ...(r.type.group ? { group: r.type.group } : {}),
+    },
+  );
+
+async function respond(r: ResourceRequest, code: number, body: unknown): Promise<void> {
+  const n = negotiate(r.req.headers.accept, { views: [] });
+  await writeObject(r.res, code, body, { format: n.format, warnings: r.warnings });
+}
+
+export async function dispatch(r: ResourceRequest, connectors: Map<string, Connector>): Promise<void> {
+  const { verb, subresource, name } = r.info;
+  const t = r.type;
+  if (subresource) {
+    if (!t.subresources?.some((s) => s.name === subresource)) throw notServed();
+    const connector = connectors.get(`${t.plural}/${subresource}`);
+    if (connector) return connector(r, r.req, r.res);
+    return subresourceRequest(r);
+  }
+  if (!t.verbs.includes(verb as never) && !(verb === 'watch' && t.verbs.includes('watch')))
+    throw methodNotAllowed(r);
+  switch (verb) {
+    case 'get':
+      return getObject(r);
+    case 'list':
+      return listObjects(r);
+    case 'watch':
+      return watchObjects(r);
+    case 'create':
+      if (name && !(t.group === '' && t.plural === 'namespaces')) throw methodNotAllowed(r);
+      return createObject(r);
+    case 'update':
+      return updateObject(r);
+    case 'patch':
+      return patchObject(r);
+    case 'delete':
+      return deleteObject(r);
+    case 'deletecollection':
+      return deleteCollection(r);
+    default:
+      throw methodNotAllowed(r);
+  }
+}
+
+async function subresourceRequest(r: ResourceRequest): Promise<void> {
+  const { verb, subresource } = r.info;
+  const q = r.url.searchParams;
+  switch (`${subresource}:${verb}`) {
+    case 'status:get':
+    case 'ephemeralcontainers:get':
+    case 'resize:get':
+      return getObject(r);
+    case 'status:update':
+      return updateObject(r);
+    case 'status:patch':
+      return patchObject(r);
+    case 'scale:get':
+      return respond(r, 200, scaleOf(await r.store.get(r.namespace, r.info.name)));
+    case 'scale:update': {
+      const body = await decodeRequest(r, 'UpdateOptions');
+      const ctx = context(r, dryRunOf(q, 'UpdateOptions'));
+      return respond(r, 200, await updateScale(r.store, ctx, r.namespace, r.info.name, () => body));
+    }
+    case 'finalize:update': {
+      const body = await decodeRequest(r, 'UpdateOptions');
+      const ctx = context(r, dryRunOf(q, 'UpdateOptions'));
+      return respond(r, 200, await finalizeNamespace(r.store, ctx, r.info.name, body));
+    }
+    case 'binding:create': {
+      const body = await decodeRequest(r, 'CreateOptions');
+      const binding: KubeObject = { ...body, metadata: { ...body.metadata, name: r.info.name } };
+      await bindPod(r.store, context(r, dryRunOf(q, 'CreateOptions')), r.namespace ?? '', binding);
+      return respond(r, 201, { ...successStatus({}), code: 201 });
+    }
+    default:
+      throw notServed();
+  }
+}
+
+/** POST /api/v1/namespaces/<ns>/bindings: the older form of pods/<name>/binding. */
+export async function legacyBinding(r: ResourceRequest, pods: ResourceRequest['store']): Promise<void> {
+  const body = await decodeRequest(r, 'CreateOptions', { group: '', version: 'v1', kind: 'Binding' });
+  await bindPod(pods, context(r, dryRunOf(r.url.searchParams, 'CreateOptions')), r.namespace ?? '', body);
+  return respond(r, 201, { ...successStatus({}), code: 201 });
+}

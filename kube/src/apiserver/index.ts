@@ -1,0 +1,168 @@
+/**
+ * berth-kube's API server assembled: data dir lock, PKI, store, catalog of served resources, watch hub,
+ * admission, registry, HTTPS server, kubeconfig, bootstrap objects. `startApiServer` resolves once /readyz
+ * would answer ok; `close()` stops everything in reverse order.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Admission } from '../admission/chain.js';
+import { NamespaceLifecycle } from '../admission/plugins/namespace-lifecycle.js';
+import type { Logger } from '../log.js';
+import { ResourceCatalog } from '../registry/catalog.js';
+import { builtinResources } from '../registry/builtin/resources.js';
+import { PROTECTED_NAMESPACES } from '../registry/core/namespaces.js';
+import { Registry } from '../registry/generic/registry.js';
+import { WatchHub } from '../registry/generic/watch-hub.js';
+import { OpenApiService } from '../schema/openapi/service.js';
+import type { Store } from '../store/types.js';
+import { acquireLock } from '../util/files.js';
+import { AuthenticatorChain, X509Authenticator } from './auth/authenticator.js';
+import {
+  AuthorizerChain,
+  DiscoveryAuthorizer,
+  MastersAuthorizer,
+  PublicInfoAuthorizer,
+} from './auth/authorizer.js';
+import { bootstrap } from './bootstrap.js';
+import { openDatastore } from './datastore.js';
+import { Discovery } from './discovery.js';
+import type { Connector } from './handlers/dispatch.js';
+import { Health } from './health.js';
+import { ensurePki, type Pki } from './pki/index.js';
+import { writeKubeconfig } from './pki/kubeconfig.js';
+import { ApiServer } from './server.js';
+
+export interface ApiServerOptions {
+  dataDir: string;
+  kubeconfig: string;
+  /** host:port; port 0 picks a free one. */
+  listen: string;
+  datastoreEndpoint?: string;
+  log: Logger;
+  /** An already open store (tests); otherwise --datastore-endpoint decides. */
+  store?: Store;
+}
+
+export interface RunningApiServer {
+  url: string;
+  port: number;
+  registry: Registry;
+  catalog: ResourceCatalog;
+  admission: Admission;
+  authn: AuthenticatorChain;
+  authz: AuthorizerChain;
+  hub: WatchHub;
+  store: Store;
+  pki: Pki;
+  connectors: Map<string, Connector>;
+  close(): Promise<void>;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  if (i < 0) throw new Error(`--listen wants host:port, got ${listen}`);
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--listen: bad port in ${listen}`);
+  return { host, port };
+}
+
+export async function startApiServer(o: ApiServerOptions): Promise<RunningApiServer> {
+  const log = o.log;
+  await fsp.mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+  const release = await acquireLock(o.dataDir);
+  const cleanups: Array<() => Promise<void> | void> = [release];
+  const closeAll = async () => {
+    for (const c of cleanups.reverse()) await c();
+  };
+  try {
+    const { host, port } = parseListen(o.listen);
+    const pki = await ensurePki(
+      o.dataDir,
+      host === '0.0.0.0' || host === '::' ? [] : [host].filter((h) => /^[\d.]+$/.test(h)),
+    );
+    const store =
+      o.store ??
+      (await openDatastore({
+        ...(o.datastoreEndpoint ? { endpoint: o.datastoreEndpoint } : {}),
+        dataDir: path.join(o.dataDir, 'db'),
+        log,
+      }));
+    if (!o.store) cleanups.push(() => store.close());
+    const catalog = new ResourceCatalog();
+    for (const t of builtinResources()) catalog.add(t);
+    const hub = new WatchHub(store, log.child({ component: 'watch' }));
+    await hub.start();
+    cleanups.push(() => hub.stop());
+    const admission = new Admission();
+    const registry = new Registry({ store, catalog, admission, hub, log });
+    admission.use(
+      new NamespaceLifecycle({ get: (n) => registry.namespace(n) }, new Set(PROTECTED_NAMESPACES)),
+    );
+    const health = new Health();
+    health.addLive({ name: 'etcd', run: async () => void (await store.revision()) });
+    let ready = false;
+    health.addReady({
+      name: 'poststarthook/bootstrap-controller',
+      run: () => {
+        if (!ready) throw new Error('not ready');
+      },
+    });
+    const authn = new AuthenticatorChain([new X509Authenticator()]);
+    const authz = new AuthorizerChain([
+      new PublicInfoAuthorizer(),
+      new DiscoveryAuthorizer(),
+      new MastersAuthorizer(),
+    ]);
+    const connectors = new Map<string, Connector>();
+    let address = `${host}:${port}`;
+    const discovery = new Discovery(catalog, () => address);
+    const openapi = new OpenApiService(catalog);
+    const server = new ApiServer(
+      {
+        registry,
+        catalog,
+        discovery,
+        openapi,
+        health,
+        authn,
+        authz,
+        log: log.child({ component: 'apiserver' }),
+        connectors,
+      },
+      { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.caPem },
+    );
+    const bound = await server.listen(host, port);
+    cleanups.push(() => server.close());
+    address = `${host.includes(':') ? `[${host}]` : host}:${bound.port}`;
+    const urlHost =
+      host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+    const url = `https://${urlHost}:${bound.port}`;
+    await writeKubeconfig(o.kubeconfig, {
+      server: url,
+      caPem: pki.caPem,
+      certPem: pki.admin.certPem,
+      keyPem: pki.admin.keyPem,
+    });
+    await bootstrap(registry, bound.port);
+    ready = true;
+    log.info('API server ready', { url, datastore: store.backend, kubeconfig: o.kubeconfig });
+    return {
+      url,
+      port: bound.port,
+      registry,
+      catalog,
+      admission,
+      authn,
+      authz,
+      hub,
+      store,
+      pki,
+      connectors,
+      close: closeAll,
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

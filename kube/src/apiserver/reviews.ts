@@ -1,0 +1,143 @@
+/**
+ * The review kinds, answered from the request alone (nothing stored): SelfSubjectReview (`kubectl auth whoami`),
+ * SelfSubjectAccessReview (`kubectl auth can-i`), SelfSubjectRulesReview (`kubectl auth can-i --list`), and
+ * SubjectAccessReview / LocalSubjectAccessReview for other users. They ask the same authorizer as every request.
+ */
+import { badRequest, forbidden } from '../errors.js';
+import type { KubeObject, RequestUser } from '../registry/types.js';
+import { rfc3339 } from '../registry/generic/metadata.js';
+import type { AuthorizationAttributes, AuthorizerChain } from './auth/authorizer.js';
+
+interface ResourceAttributes {
+  namespace?: string;
+  verb?: string;
+  group?: string;
+  version?: string;
+  resource?: string;
+  subresource?: string;
+  name?: string;
+}
+
+function attributesOf(user: RequestUser, spec: Record<string, unknown>): AuthorizationAttributes {
+  const ra = spec.resourceAttributes as ResourceAttributes | undefined;
+  const nra = spec.nonResourceAttributes as { path?: string; verb?: string } | undefined;
+  if (ra)
+    return {
+      user,
+      verb: ra.verb ?? '',
+      resourceRequest: true,
+      apiGroup: ra.group ?? '',
+      apiVersion: ra.version ?? '',
+      resource: ra.resource ?? '',
+      subresource: ra.subresource ?? '',
+      namespace: ra.namespace ?? '',
+      name: ra.name ?? '',
+    };
+  if (nra) return { user, verb: nra.verb ?? '', resourceRequest: false, path: nra.path ?? '' };
+  throw badRequest('exactly one of nonResourceAttributes or resourceAttributes must be specified');
+}
+
+async function access(authz: AuthorizerChain, a: AuthorizationAttributes): Promise<Record<string, unknown>> {
+  const d = await authz.authorize(a);
+  return d.allowed
+    ? { allowed: true, ...(d.reason ? { reason: d.reason } : {}) }
+    : { allowed: false, ...(d.reason ? { reason: d.reason } : {}) };
+}
+
+/** Whether the named kind is a review this module answers. */
+export const REVIEWS = new Set([
+  'authentication.k8s.io/selfsubjectreviews',
+  'authorization.k8s.io/selfsubjectaccessreviews',
+  'authorization.k8s.io/selfsubjectrulesreviews',
+  'authorization.k8s.io/subjectaccessreviews',
+  'authorization.k8s.io/localsubjectaccessreviews',
+]);
+
+export async function review(
+  resource: string,
+  body: KubeObject,
+  user: RequestUser,
+  namespace: string,
+  authz: AuthorizerChain,
+): Promise<KubeObject> {
+  const now = rfc3339(new Date());
+  const spec = (body.spec ?? {}) as Record<string, unknown>;
+  const out: KubeObject = {
+    kind: body.kind,
+    apiVersion: body.apiVersion,
+    metadata: { ...body.metadata, creationTimestamp: now },
+    spec,
+  };
+  switch (resource) {
+    case 'authentication.k8s.io/selfsubjectreviews':
+      return {
+        kind: 'SelfSubjectReview',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: { creationTimestamp: now },
+        status: {
+          userInfo: {
+            username: user.name,
+            ...(user.uid ? { uid: user.uid } : {}),
+            groups: user.groups,
+            ...(user.extra ? { extra: user.extra } : {}),
+          },
+        },
+      };
+    case 'authorization.k8s.io/selfsubjectaccessreviews':
+      out.status = await access(authz, attributesOf(user, spec));
+      return out;
+    case 'authorization.k8s.io/localsubjectaccessreviews':
+    case 'authorization.k8s.io/subjectaccessreviews': {
+      const subject: RequestUser = {
+        name: (spec.user as string | undefined) ?? '',
+        groups: (spec.groups as string[] | undefined) ?? [],
+        ...(spec.uid ? { uid: spec.uid as string } : {}),
+      };
+      const a = attributesOf(subject, spec);
+      if (resource.endsWith('localsubjectaccessreviews')) {
+        if (a.namespace && a.namespace !== namespace)
+          throw badRequest(`spec.resourceAttributes.namespace must match namespace: ${namespace}`);
+        a.namespace = namespace;
+      }
+      out.status = await access(authz, a);
+      return out;
+    }
+    case 'authorization.k8s.io/selfsubjectrulesreview':
+    case 'authorization.k8s.io/selfsubjectrulesreviews': {
+      const ns = (spec.namespace as string | undefined) ?? '';
+      const all = await authz.authorize({
+        user,
+        verb: '*',
+        resourceRequest: true,
+        apiGroup: '*',
+        resource: '*',
+        namespace: ns,
+      });
+      out.status = all.allowed
+        ? {
+            resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+            nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+            incomplete: false,
+          }
+        : {
+            resourceRules: [],
+            nonResourceRules: [],
+            incomplete: true,
+            evaluationError: 'no rules are known for this user',
+          };
+      return out;
+    }
+    default:
+      throw forbidden(`${resource} is not served`);
+  }
+}
+
+/** kubectl get componentstatuses: the control plane's parts, all healthy when the API server answers. */
+export function componentStatuses(): KubeObject[] {
+  return ['scheduler', 'controller-manager', 'etcd-0'].map((name) => ({
+    kind: 'ComponentStatus',
+    apiVersion: 'v1',
+    metadata: { name },
+    conditions: [{ type: 'Healthy', status: 'True', message: name === 'etcd-0' ? 'ok' : 'ok', error: '' }],
+  }));
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/** `berth-kube`: parse flags, start the control plane, stop cleanly on SIGTERM/SIGINT. */
+import { parseArgs, USAGE, UsageError } from './config.js';
+import { log, setLogLevel } from './log.js';
+import { LockHeldError } from './util/files.js';
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`berth-kube: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const c = parsed.config;
+  setLogLevel(c.logLevel);
+  const logger = log.child({ component: 'berth-kube' });
+  // Signal handlers go in first: a SIGTERM during start-up still ends cleanly once start-up is done.
+  let running: { close(): Promise<void> } | undefined;
+  let pending: string | undefined;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (!running) {
+      pending ??= signal;
+      return;
+    }
+    if (stopping) return;
+    stopping = true;
+    logger.info('signal received, stopping', { signal });
+    running
+      .close()
+      .then(() => process.exit(0))
+      .catch((e: unknown) => {
+        process.stderr.write(`berth-kube: shutdown failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    const { startApiServer } = await import('./apiserver/index.js');
+    running = await startApiServer({
+      dataDir: c.dataDir,
+      kubeconfig: c.kubeconfig,
+      listen: c.listen,
+      ...(c.datastoreEndpoint ? { datastoreEndpoint: c.datastoreEndpoint } : {}),
+      log: logger,
+    });
+  } catch (err) {
+    if (err instanceof LockHeldError) {
+      process.stderr.write(`berth-kube: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`berth-kube: failed to start: ${(err as Error).stack ?? (err as Error).message}\n`);
+    return 1;
+  }
+  if (pending) stop(pending);
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`berth-kube: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

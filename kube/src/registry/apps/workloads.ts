@@ -1,0 +1,191 @@
+/**
+ * Workloads (Deployments, ReplicaSets, and the template-carrying kinds whose full strategies come later): the
+ * generation bumped on spec change, pod-template defaults, selector checks, and kube-apiserver's columns for
+ * Deployments and ReplicaSets.
+ */
+import type { FieldError } from '../../errors.js';
+import {
+  AGE_COLUMN,
+  NAME_COLUMN,
+  age,
+  at,
+  col,
+  formatSelector,
+  num,
+  templateContainers,
+} from '../printing.js';
+import { defaultPodSpec, validatePodSpec } from '../core/podspec.js';
+import { fromStructured, matchesLabels, type StructuredSelector } from '../../selectors/labels.js';
+import type { KubeObject, Strategy } from '../types.js';
+
+type Obj = Record<string, unknown>;
+
+function templateOf(o: KubeObject): Obj | undefined {
+  const spec = o.spec as Obj | undefined;
+  const t = (spec?.template ?? (at(spec, 'jobTemplate.spec.template') as Obj | undefined)) as Obj | undefined;
+  return t;
+}
+
+/** Every kind with a pod template: generation on spec change, template PodSpec defaults. */
+export const workloadStrategy: Strategy = {
+  generation: 'spec',
+  defaults(obj) {
+    defaultPodSpec(templateOf(obj)?.spec as Obj | undefined);
+  },
+  prepareForCreate(obj) {
+    obj.status = {};
+  },
+  prepareForUpdate(obj, old) {
+    obj.status = old.status;
+  },
+};
+
+/** spec.selector required, non-empty and matching the template's labels (apps/v1 ValidateDeployment/ReplicaSet). */
+function validateSelector(obj: KubeObject): FieldError[] {
+  const errs: FieldError[] = [];
+  const sel = at(obj, 'spec.selector') as StructuredSelector | undefined;
+  if (!sel) return [{ type: 'FieldValueRequired', field: 'spec.selector' }];
+  const reqs = fromStructured(sel);
+  if (!reqs.length)
+    errs.push({
+      type: 'FieldValueInvalid',
+      field: 'spec.selector',
+      badValue: sel,
+      detail: 'empty selector is invalid for deployment',
+    });
+  const labels = at(obj, 'spec.template.metadata.labels') as Record<string, string> | undefined;
+  if (reqs.length && !matchesLabels(reqs, labels))
+    errs.push({
+      type: 'FieldValueInvalid',
+      field: 'spec.template.metadata.labels',
+      badValue: labels ?? {},
+      detail: '`selector` does not match template `labels`',
+    });
+  errs.push(...validatePodSpec(at(obj, 'spec.template.spec') as Obj | undefined, 'spec.template.spec'));
+  const replicas = at(obj, 'spec.replicas');
+  if (typeof replicas === 'number' && replicas < 0)
+    errs.push({
+      type: 'FieldValueInvalid',
+      field: 'spec.replicas',
+      badValue: replicas,
+      detail: 'must be greater than or equal to 0',
+    });
+  return errs;
+}
+
+function selectorImmutable(obj: KubeObject, old: KubeObject): FieldError[] {
+  const a = at(obj, 'spec.selector');
+  const b = at(old, 'spec.selector');
+  return JSON.stringify(a) === JSON.stringify(b)
+    ? []
+    : [
+        {
+          type: 'FieldValueInvalid',
+          field: 'spec.selector',
+          badValue: a ?? null,
+          detail: 'field is immutable',
+        },
+      ];
+}
+
+const wideColumns = [
+  col('Containers', 'string', 1, 'Names of each container in the template.'),
+  col('Images', 'string', 1, 'Images referenced by each container in the template.'),
+  col(
+    'Selector',
+    'string',
+    1,
+    'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.',
+  ),
+];
+
+/** labels.Selector.String(): "" for an empty selector, unlike the "<none>" of other columns. */
+const selectorCell = (o: KubeObject) => {
+  const s = formatSelector(at(o, 'spec.selector'));
+  return s === '<none>' ? '' : s;
+};
+
+export const deploymentStrategy: Strategy = {
+  ...workloadStrategy,
+  defaults(obj) {
+    const spec = (obj.spec ??= {}) as Obj;
+    spec.replicas ??= 1;
+    spec.strategy ??= { type: 'RollingUpdate' };
+    const strategy = spec.strategy as Obj;
+    if (strategy.type === 'RollingUpdate')
+      strategy.rollingUpdate ??= { maxUnavailable: '25%', maxSurge: '25%' };
+    spec.revisionHistoryLimit ??= 10;
+    spec.progressDeadlineSeconds ??= 600;
+    defaultPodSpec(at(spec, 'template.spec') as Obj | undefined);
+  },
+  validate: validateSelector,
+  validateUpdate: selectorImmutable,
+  table: {
+    columns: [
+      NAME_COLUMN,
+      col('Ready', 'string', 0, 'Number of the pod with ready state'),
+      col(
+        'Up-to-date',
+        'integer',
+        0,
+        'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+      ),
+      col(
+        'Available',
+        'integer',
+        0,
+        'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+      ),
+      AGE_COLUMN,
+      ...wideColumns,
+    ],
+    cells(o) {
+      const [containers, images] = templateContainers(at(o, 'spec.template'));
+      return [
+        o.metadata?.name,
+        `${num(at(o, 'status.readyReplicas'))}/${num(at(o, 'spec.replicas'))}`,
+        num(at(o, 'status.updatedReplicas')),
+        num(at(o, 'status.availableReplicas')),
+        age(o),
+        containers,
+        images,
+        selectorCell(o),
+      ];
+    },
+  },
+};
+
+export const replicaSetStrategy: Strategy = {
+  ...workloadStrategy,
+  defaults(obj) {
+    const spec = (obj.spec ??= {}) as Obj;
+    spec.replicas ??= 1;
+    defaultPodSpec(at(spec, 'template.spec') as Obj | undefined);
+  },
+  validate: validateSelector,
+  validateUpdate: selectorImmutable,
+  fieldSelectors: { 'status.replicas': (o) => String(num(at(o, 'status.replicas'))) },
+  table: {
+    columns: [
+      NAME_COLUMN,
+      col('Desired', 'integer', 0, 'Replicas is the number of desired pods.'),
+      col('Current', 'integer', 0, 'Replicas is the most recently observed number of replicas.'),
+      col('Ready', 'integer', 0, 'The number of ready replicas for this replica set.'),
+      AGE_COLUMN,
+      ...wideColumns,
+    ],
+    cells(o) {
+      const [containers, images] = templateContainers(at(o, 'spec.template'));
+      return [
+        o.metadata?.name,
+        num(at(o, 'spec.replicas')),
+        num(at(o, 'status.replicas')),
+        num(at(o, 'status.readyReplicas')),
+        age(o),
+        containers,
+        images,
+        selectorCell(o),
+      ];
+    },
+  },
+};
