@@ -24,6 +24,8 @@ export interface DaemonConfig {
   execRoot?: string;
   /** --host-token-file: every tcp:// host requires this per-install secret first (api/token-gate.ts). */
   hostTokenFile?: string;
+  /** --header-timeout: seconds a client may take to send a request's headers (dockerd's ReadHeaderTimeout). */
+  headerTimeoutSeconds: number;
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -33,6 +35,7 @@ export const DEFAULTS: DaemonConfig = {
   insecureRegistries: [],
   logLevel: 'info',
   maxConcurrentDownloads: 3,
+  headerTimeoutSeconds: 300,
 };
 
 export class UsageError extends Error {}
@@ -48,6 +51,7 @@ Options:
       --data-root string            Root directory of persistent state (default "/var/lib/berth")
       --default-address-pool pool   Pool for user networks' subnets: base=10.216.0.0/13,size=24
       --dns list                    DNS server for containers and the embedded resolver
+      --header-timeout seconds      Time a client has to send a request's headers (default 300)
       --exec-root string            Root directory for runtime state (default "/run/berth/runtime")
       --mtu int                     Default MTU of container networks (default 65520)
   -H, --host list                   Daemon socket(s) to listen on (default unix:///run/berth/docker.sock)
@@ -194,6 +198,13 @@ export function parseArgs(argv: string[]): ParseResult {
         flags.mtu = n;
         break;
       }
+      case '--header-timeout': {
+        const n = Number(next());
+        if (!Number.isFinite(n) || n <= 0)
+          throw new UsageError('--header-timeout must be a positive number of seconds');
+        flags.headerTimeoutSeconds = n;
+        break;
+      }
       case '--max-concurrent-downloads': {
         const n = Number(next());
         if (!Number.isInteger(n) || n < 1)
@@ -219,6 +230,7 @@ export function parseArgs(argv: string[]): ParseResult {
     logLevel: flags.logLevel ?? fileLevel ?? DEFAULTS.logLevel,
     maxConcurrentDownloads:
       flags.maxConcurrentDownloads ?? file['max-concurrent-downloads'] ?? DEFAULTS.maxConcurrentDownloads,
+    headerTimeoutSeconds: flags.headerTimeoutSeconds ?? DEFAULTS.headerTimeoutSeconds,
   };
   const pidfile = flags.pidfile ?? file.pidfile;
   if (pidfile) config.pidfile = pidfile;

@@ -82,7 +82,13 @@ export async function startDaemon(config: DaemonConfig): Promise<RunningDaemon> 
     if (config.pidfile) await fsp.writeFile(config.pidfile, String(process.pid));
     const hostToken = config.hostTokenFile ? readTokenFile(config.hostTokenFile) : undefined;
     for (const host of config.hosts) {
-      const server = createApiServer(router, log.child({ component: 'api' }), VERSION, ready);
+      const server = createApiServer(
+        router,
+        log.child({ component: 'api' }),
+        VERSION,
+        ready,
+        config.headerTimeoutSeconds * 1000,
+      );
       servers.push(server);
       if (hostToken && host.startsWith('tcp://'))
         requireToken(server, hostToken, log.child({ component: 'api' }));

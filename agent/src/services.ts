@@ -13,6 +13,7 @@ import { registerImageArchiveRoutes } from './api/routes/images-archive.js';
 import { registerImageRegistryRoutes } from './api/routes/images-registry.js';
 import { registerImageRoutes } from './api/routes/images.js';
 import { registerNetworkRoutes } from './api/routes/networks.js';
+import { registerSwarmRoutes } from './api/routes/swarm.js';
 import { registerSystemRoutes } from './api/routes/system.js';
 import { registerVolumeRoutes } from './api/routes/volumes.js';
 import { imagePort } from './containers/image-adapter.js';
@@ -81,6 +82,7 @@ export async function startServices(engine: Engine, router: Router): Promise<Eng
     });
     registerContainerApi(router, containers);
     registerSystemRoutes(router, engine, [imageSystemProvider(images), containers.systemProvider]);
+    registerSwarmRoutes(router);
     const build = new BuildService(
       { images: buildImagesFrom(images), containers: buildContainersFrom(containers) },
       config.dataRoot,

@@ -47,12 +47,14 @@ describe('container create config', () => {
     Labels: { l: 'img' },
   };
   it('merges env by key, keeps image workdir and labels, defaults the hostname to the short id', () => {
+    // As dockerd orders Config.Env (seen with Debian's docker.io 20.10: ["FOO","BAR=1","PATH=..."] for Env
+    // ["FOO","BAR=1"] on busybox): the request's entries first, `NOVALUE` kept, then the image's other names.
     const m = mergeWithImage(
       { Image: 'x', Env: ['B=run', 'C=run', 'NOVALUE'], Labels: { r: '1' } },
       img,
       'abcdef0123456789',
     );
-    assert.deepEqual(m.config.Env, ['PATH=/bin', 'A=img', 'B=run', 'C=run']);
+    assert.deepEqual(m.config.Env, ['B=run', 'C=run', 'NOVALUE', 'PATH=/bin', 'A=img']);
     assert.equal(m.config.WorkingDir, '/w');
     assert.deepEqual(m.config.Labels, { l: 'img', r: '1' });
     assert.equal(m.config.Hostname, 'abcdef012345');

@@ -48,13 +48,14 @@ export function hijack(
 }
 
 /**
- * The JSON body of a request that asked to upgrade (exec start): Node hands over the socket right after the
- * headers, so the body is read from `head` and the socket here; bytes after it are the client's stdin.
+ * The body of a request that asked to upgrade (attach, exec start): Node hands over the socket right after the
+ * headers, so the body (Content-Length bytes) is read from `head` and the socket here; the bytes after it are
+ * the client's stdin. dockerode sends attach options as such a body: it is never stdin.
  */
-export async function readUpgradeBody(
+export async function readUpgradeBytes(
   req: { headers: Record<string, string | string[] | undefined> },
   upgrade: { socket: Duplex; head: Buffer },
-): Promise<{ body: unknown; rest: Buffer }> {
+): Promise<{ body: Buffer; rest: Buffer }> {
   const len = Number(req.headers['content-length'] ?? 0);
   if (!Number.isInteger(len) || len < 0 || len > 1 << 20) throw badParameter('invalid Content-Length');
   let buf = upgrade.head;
@@ -82,14 +83,22 @@ export async function readUpgradeBody(
     if (!chunk) throw badParameter('request body ended early');
     buf = Buffer.concat([buf, chunk]);
   }
-  const text = buf.subarray(0, len).toString('utf8');
+  return { body: buf.subarray(0, len), rest: buf.subarray(len) };
+}
+
+/** The JSON body of a request that asked to upgrade (exec start), and the stdin bytes after it. */
+export async function readUpgradeBody(
+  req: { headers: Record<string, string | string[] | undefined> },
+  upgrade: { socket: Duplex; head: Buffer },
+): Promise<{ body: unknown; rest: Buffer }> {
+  const { body: raw, rest } = await readUpgradeBytes(req, upgrade);
   let body: unknown = {};
-  if (len > 0) {
+  if (raw.length > 0) {
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(raw.toString('utf8'));
     } catch (err) {
       throw badParameter(`invalid JSON in request body: ${(err as Error).message}`);
     }
   }
-  return { body, rest: buf.subarray(len) };
+  return { body, rest };
 }

@@ -84,6 +84,8 @@ export function createApiServer(
   log: Logger,
   version: string,
   ready: Promise<void> = Promise.resolve(),
+  /** A client must send a request's headers within this (dockerd: 5 minutes); then it gets 408 and is closed. */
+  headerTimeoutMs = 300_000,
 ): http.Server {
   const headers = commonHeaders(version);
   const loaded = ready.catch((err: unknown) => {
@@ -105,11 +107,20 @@ export function createApiServer(
     await m.handler(ctx);
   };
 
-  const server = http.createServer({ keepAliveTimeout: 0, requestTimeout: 0 }, (req, res) => {
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    log.debug('request', { method: req.method, url: req.url });
-    dispatch(req, res).catch((err: unknown) => writeError(res, err, log, req.method ?? '', req.url ?? ''));
-  });
+  const server = http.createServer(
+    {
+      keepAliveTimeout: 0,
+      requestTimeout: 0,
+      headersTimeout: headerTimeoutMs,
+      // How often Node looks for connections past their header deadline (its default is 30 s).
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, headerTimeoutMs / 4)),
+    },
+    (req, res) => {
+      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+      log.debug('request', { method: req.method, url: req.url });
+      dispatch(req, res).catch((err: unknown) => writeError(res, err, log, req.method ?? '', req.url ?? ''));
+    },
+  );
   // Attach and exec start ask for `Upgrade: tcp`; the route hijacks the socket.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const res = new http.ServerResponse(req);
@@ -118,6 +129,5 @@ export function createApiServer(
       writeUpgradeError(socket, err);
     });
   });
-  server.headersTimeout = 0;
   return server;
 }

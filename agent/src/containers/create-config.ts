@@ -155,6 +155,16 @@ export function mergeEnv(base: readonly string[], over: readonly string[]): stri
   return out;
 }
 
+/**
+ * Config.Env of a new container as dockerd's mergeAndVerifyConfig builds it: the request's entries as given
+ * (`NAME` without a value included), then each image entry whose name the request does not set.
+ */
+export function createEnv(image: readonly string[], request: readonly string[]): string[] {
+  if (request.length === 0) return [...image];
+  const names = new Set(request.map((e) => e.split('=')[0]!));
+  return [...request, ...image.filter((e) => !names.has(e.split('=')[0]!))];
+}
+
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface MergedConfig {
@@ -169,7 +179,7 @@ export function mergeWithImage(
   img: ImageContainerConfig,
   id: string,
 ): MergedConfig {
-  const env = mergeEnv(img.Env ?? [], req.Env ?? []);
+  const env = createEnv(img.Env ?? [], req.Env ?? []);
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
   // An explicit entrypoint drops the image's Cmd unless Cmd is given too (docker run --entrypoint).
   const entrypoint = req.Entrypoint != null ? req.Entrypoint : (img.Entrypoint ?? null);
@@ -187,7 +197,8 @@ export function mergeWithImage(
       ...(img.Healthcheck ?? {}),
       ...Object.fromEntries(
         Object.entries(h).filter(
-          ([, v]) => v !== undefined && v !== 0 && !(Array.isArray(v) && v.length === 0),
+          // null and 0 durations mean "the default", as dockerd (and compose, which sends null) take them.
+          ([, v]) => v !== undefined && v !== null && v !== 0 && !(Array.isArray(v) && v.length === 0),
         ),
       ),
     };

@@ -5,6 +5,7 @@ import { badParameter, conflict, notFound } from '../errors.js';
 import type { ExecPort, ExecSession, ExecStartRequest } from './api-port.js';
 import type { ExecHandle } from '../runtime/types.js';
 import { mergeEnv } from './create-config.js';
+import { linkedEnv } from './links.js';
 import type { ContainerDeps } from './deps.js';
 import { capabilities, securityOpts } from './spec.js';
 import { canExec } from './state.js';
@@ -92,7 +93,10 @@ export class ExecStore implements ExecPort {
       e.config.User || rec.config.User || '',
       e.config.User ? [] : (rec.hostConfig.GroupAdd ?? []),
     );
-    const env = mergeEnv(rec.config.Env ?? [], e.config.Env ?? []);
+    // As dockerd's exec: the links' variables, the container's own, then the exec's.
+    const linked = linkedEnv(rec, this.d.store, this.d.network);
+    const own = (rec.config.Env ?? []).filter((x) => x.includes('='));
+    const env = mergeEnv(mergeEnv(linked, own), e.config.Env ?? []);
     if (!env.some((x) => x.startsWith('HOME='))) env.push(`HOME=${user.home}`);
     if (!env.some((x) => x.startsWith('HOSTNAME='))) env.push(`HOSTNAME=${rec.config.Hostname}`);
     const tty = opts.tty ?? e.config.Tty ?? false;
@@ -193,26 +197,27 @@ export class ExecStore implements ExecPort {
     return raw;
   }
 
-  /** A pty and a raw stream when the start request asks for a TTY, else what exec create asked for. */
-  private tty(id: string, body: ExecStartRequest): boolean {
-    return body.Tty ?? this.get(id).config.Tty === true;
+  /** The process gets a pty when exec create asked for one (dockerd ignores the start request's Tty here). */
+  private pty(id: string): boolean {
+    return this.get(id).config.Tty === true;
   }
 
+  /** The stream is raw, not multiplexed, only when the start request says Tty (dockerd's exec router). */
   execStreamRaw(id: string, raw: unknown): boolean {
     const body = this.startBody(raw);
     parseDetachKeys(this.get(id).config.DetachKeys || null);
-    return this.tty(id, body);
+    return body.Tty === true;
   }
 
   async startExec(id: string, raw: unknown): Promise<ExecSession> {
     const body = this.startBody(raw);
     const e = this.get(id);
-    const tty = this.tty(id, body);
-    const handle = await this.start(id, { tty, consoleSize: body.ConsoleSize ?? null });
+    const pty = this.pty(id);
+    const handle = await this.start(id, { tty: pty, consoleSize: body.ConsoleSize ?? null });
     return {
       handle,
-      pty: tty,
-      raw: tty,
+      pty,
+      raw: body.Tty === true,
       keys: parseDetachKeys(e.config.DetachKeys || null),
       openStdin: e.config.AttachStdin === true,
       openStdout: e.config.AttachStdout === true,
@@ -222,7 +227,7 @@ export class ExecStore implements ExecPort {
 
   async startExecDetached(id: string, raw: unknown): Promise<void> {
     const body = this.startBody(raw);
-    const h = await this.start(id, { tty: this.tty(id, body), consoleSize: body.ConsoleSize ?? null });
+    const h = await this.start(id, { tty: this.pty(id), consoleSize: body.ConsoleSize ?? null });
     h.stdin.end();
     h.stdout.resume();
     h.stderr?.resume();

@@ -86,7 +86,7 @@ export class HealthMonitor {
       );
       const h = await this.d.runtime.exec(rec.id, {
         args,
-        env: rec.config.Env ?? [],
+        env: (rec.config.Env ?? []).filter((e) => e.includes('=')),
         cwd: rec.config.WorkingDir || '/',
         user: { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids },
         terminal: false,

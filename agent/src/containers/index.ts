@@ -20,6 +20,7 @@ import { ContainerFiles } from './files.js';
 import { HealthMonitor } from './health.js';
 import { ContainerIo } from './io.js';
 import { Lifecycle, type StopOptions } from './lifecycle.js';
+import { linksView, removeLink } from './links.js';
 import { filterContainers } from './list.js';
 import type { ContainerRecord } from './record.js';
 import { recoverContainers } from './recovery.js';
@@ -121,6 +122,7 @@ export class ContainerDomain implements ContainerOpsPort {
       size ? await this.sizes(rec) : undefined,
     );
     view.HostConfig.NetworkMode = this.d.network.networkMode(rec.id);
+    view.HostConfig.Links = linksView(rec, this.d.store);
     return view;
   }
 
@@ -144,8 +146,19 @@ export class ContainerDomain implements ContainerOpsPort {
     return this.lifecycle.unpause(ref);
   }
   async remove(ref: string, opts: { force: boolean; volumes: boolean; link?: boolean }) {
-    if (opts.link) throw badParameter('legacy links are not supported');
+    if (opts.link) return this.removeLink(ref);
     await this.lifecycle.remove(ref, opts);
+  }
+
+  /** `docker rm --link parent/alias`: the parent forgets the link (it keeps running). */
+  private async removeLink(ref: string): Promise<void> {
+    const { parent, link } = removeLink(this.d.store, ref);
+    await this.lifecycle.lock.run(parent.id, async () => {
+      const links = (parent.hostConfig.Links ?? []).filter((l) => l !== link);
+      parent.hostConfig = { ...parent.hostConfig, Links: links.length ? links : null };
+      await this.d.store.save(parent);
+      await this.d.network.setLinks(parent.id, links);
+    });
   }
   rename(ref: string, name: string | null) {
     return this.config.rename(ref, name);

@@ -1,12 +1,12 @@
 /** A container's stdio and resource views: attach, logs, resize, top and stats. */
 import type { ContainerTopResponse } from '@berth/common';
-import { badParameter, conflict } from '../errors.js';
+import { badParameter, conflict, notImplemented } from '../errors.js';
 import type { RuntimeStats } from '../runtime/types.js';
 import type { AttachRequest, AttachStream, ContainerIoPort } from './api-port.js';
 import type { ContainerDeps } from './deps.js';
 import type { Lifecycle } from './lifecycle.js';
 import { readLogs, type LogEntry, type LogQuery } from './logs.js';
-import { logLimits } from './spec.js';
+import { keepsLog, logLimits } from './spec.js';
 import { dockerStats, emptyStats } from './stats.js';
 import { canAttach, isRunning, Status } from './state.js';
 import { parseDetachKeys } from './stdio.js';
@@ -42,16 +42,17 @@ export class ContainerIo implements ContainerIoPort {
     const live = req.stream ? await this.lifecycle.attach(rec.id, opts) : undefined;
     const untilNs = live ? live.replayUntilNs : 0;
     const { maxFile } = logLimits(rec.hostConfig);
-    const replay = req.logs
-      ? readLogs(this.d.store.files(rec.id).log, maxFile, {
-          stdout: opts.stdout,
-          stderr: opts.stderr,
-          sinceNs: 0,
-          untilNs,
-          tail: -1,
-          follow: false,
-        })
-      : undefined;
+    const replay =
+      req.logs && keepsLog(rec.hostConfig)
+        ? readLogs(this.d.store.files(rec.id).log, maxFile, {
+            stdout: opts.stdout,
+            stderr: opts.stderr,
+            sinceNs: 0,
+            untilNs,
+            tail: -1,
+            follow: false,
+          })
+        : undefined;
     this.d.events.publish('container', 'attach', rec.id, this.lifecycle.attrs(rec));
     return {
       tty: rec.config.Tty === true,
@@ -71,6 +72,7 @@ export class ContainerIo implements ContainerIoPort {
   ): Promise<{ tty: boolean; entries: AsyncIterable<LogEntry> }> {
     const rec = this.d.store.get(ref);
     if (!q.stdout && !q.stderr) throw badParameter('You must choose at least one stream');
+    if (!keepsLog(rec.hostConfig)) throw notImplemented('configured logging driver does not support reading');
     const stopped = this.lifecycle.nextExit(rec.id, signal).catch(() => undefined);
     const { maxFile } = logLimits(rec.hostConfig);
     const entries = readLogs(this.d.store.files(rec.id).log, maxFile, q, {

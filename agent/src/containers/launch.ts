@@ -9,6 +9,7 @@ import type { StartResult } from '../runtime/types.js';
 import type { PendingAttach } from './attach-handoff.js';
 import type { ContainerDeps } from './deps.js';
 import type { ContainerRecord } from './record.js';
+import { linkedEnv } from './links.js';
 import { buildRuntimeSpec } from './spec.js';
 import { isRunning } from './state.js';
 import { resolveUser } from './user.js';
@@ -40,6 +41,7 @@ export class Launcher {
         rec.config.User ?? '',
         rec.hostConfig.GroupAdd ?? [],
       );
+      const linked = linkedEnv(rec, this.d.store, this.d.network);
       const sandbox = await this.d.network.setUp(rec.id);
       const etc = await dir.writeEtc(rec.config.Hostname ?? rec.id.slice(0, 12), sandbox.etc);
       const spec = buildRuntimeSpec({
@@ -51,6 +53,7 @@ export class Launcher {
         cgroupParent: this.d.cgroupParent,
         volumePath: (n) => this.d.volumes.mountpoint(n),
         lookupPid: this.lookupPid,
+        linkEnv: linked,
         net: sandbox.net,
       });
       // A previous run leaves runtime state (cgroup, shim dir) until the next start or rm.

@@ -4,6 +4,7 @@
  * the transition through the StateKeeper. Exits are recorded by onExit (ExitMonitor calls it), which applies
  * restart policies and AutoRemove. Recovery after a berthd restart is recovery.ts.
  */
+import { PassThrough } from 'node:stream';
 import type { ContainerWaitResponse } from '@berth/common';
 import { badParameter, conflict, internal } from '../errors.js';
 import {
@@ -54,6 +55,13 @@ export interface Attachment {
   session: Promise<AttachSession>;
   /** The client went away before the session arrived. */
   cancel(): void;
+}
+
+/** The session of a run that already ended: no input, output that ends at once. */
+function endedSession(): AttachSession {
+  const output = new PassThrough();
+  output.end();
+  return { stdin: undefined, output, detach: () => undefined };
 }
 
 export class Lifecycle {
@@ -352,7 +360,19 @@ export class Lifecycle {
     return this.lock.run(rec.id, async () => {
       canAttach(rec.state);
       if (isRunning(rec.state)) {
-        const session = await this.d.runtime.attach(rec.id, opts);
+        let session: AttachSession;
+        try {
+          session = await this.d.runtime.attach(rec.id, opts);
+        } catch (err) {
+          // It exited as we asked its supervisor: once the exit is recorded, all its output is in the log,
+          // and the stream of that run has ended (as attaching to dockerd's just-closed streams).
+          if (!(await this.exits.recorded(rec.id, 5000)) || isRunning(rec.state)) throw err;
+          return {
+            replayUntilNs: (Date.now() + 1) * 1e6,
+            session: Promise.resolve(endedSession()),
+            cancel: () => undefined,
+          };
+        }
         // The live stream has everything from here on; the replay takes what came before (ns clock).
         return {
           replayUntilNs: (Date.now() + 1) * 1e6,

@@ -66,8 +66,13 @@ export async function filterContainers(
     if (f.get('status') && !f.get('status')!.includes(st)) return false;
     if (exited.length && (st !== Status.Exited || !exited.includes(r.state.exitCode))) return false;
     if (f.get('id') && !f.get('id')!.some((p) => r.id.startsWith(p))) return false;
-    // Name filters are regular expressions over the name with its slash, as dockerd's.
-    if (f.get('name') && !f.get('name')!.some((n) => safeRegex(n).test(r.name))) return false;
+    // Name filters are regular expressions over the name with its slash or without it, as dockerd's
+    // (`--filter name=^k1$` finds /k1).
+    if (
+      f.get('name') &&
+      !f.get('name')!.some((n) => safeRegex(n).test(r.name) || safeRegex(n).test(r.name.slice(1)))
+    )
+      return false;
     if (!matchLabels(r.config.Labels, f.get('label'))) return false;
     if (f.get('ancestor') && !ancestors.has(r.image)) return false;
     if (before && Date.parse(r.created) >= Date.parse(before.created)) return false;

@@ -1,12 +1,15 @@
 /**
  * Access to a container's filesystem for cp/export/diff/commit. A running container is reached through
  * /proc/<pid>/root (its own mount namespace: volumes and tmpfs included, as `docker cp` sees them). A stopped
- * one gets its overlay mounted on containers/<id>/merged for the duration of the call, under the container's
- * lock so a start cannot interleave; berthd unmounts leftovers of a crash at boot.
+ * one gets its overlay mounted on containers/<id>/merged for the duration of the call, with its volumes and
+ * bind mounts on top (dockerd mounts them for a copy too), under the container's lock so a start cannot
+ * interleave; berthd unmounts leftovers of a crash at boot.
  */
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { hostSys, type Sys } from '../sys/sys.js';
 import { internal } from '../errors.js';
 import type { ContainerDeps } from './deps.js';
+import { ConfinedRoot, fdPath } from './confined-root.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { ContainerRecord } from './record.js';
 import { isRunning } from './state.js';
@@ -34,17 +37,54 @@ export class RootfsViews {
       const dir = this.d.store.files(rec.id);
       const target = dir.merged;
       await this.sys.mkdirp(target);
+      const binds = rec.mounts.filter((m) => m.type !== 'tmpfs');
+      // Mount points may have to be made in the rootfs: then the overlay is writable (copy-up of the dirs).
       const opts =
-        mode === 'read'
+        mode === 'read' && binds.length === 0
           ? ['ro', `lowerdir=${[dir.upper, ...image.layerDirs].join(':')}`]
           : [`lowerdir=${image.layerDirs.join(':')}`, `upperdir=${dir.upper}`, `workdir=${dir.work}`];
       await this.sys.mount('overlay', target, 'overlay', opts);
+      const mounted: string[] = [];
       try {
+        for (const m of [...binds].sort((a, b) => a.destination.length - b.destination.length)) {
+          const at = `${target}${this.mountPoint(target, m.destination, m.source)}`;
+          await this.sys.mount(m.source, at, 'none', ['bind']);
+          mounted.push(at);
+          if (!m.rw) await this.sys.mount('none', at, 'none', ['remount', 'bind', 'ro']);
+        }
         return await fn(target, false);
       } finally {
+        for (const at of mounted.reverse())
+          await this.sys.umount(at).catch(() => this.sys.umount(at, { lazy: true }));
         await this.sys.umount(target).catch(() => this.sys.umount(target, { lazy: true }));
       }
     });
+  }
+
+  /**
+   * Makes the mount point for `dest` inside the mounted rootfs (a directory, or an empty file for a file bind),
+   * resolving symlinks inside the root so an image's link cannot send the mount onto a host path. Returns the
+   * clean container path.
+   */
+  private mountPoint(root: string, dest: string, source: string): string {
+    const r = ConfinedRoot.open(root);
+    try {
+      const res = r.resolve(dest, true, true);
+      try {
+        if (res.dir < 0 || !res.name) return res.path;
+        const at = fdPath(res.dir, res.name);
+        if (statSync(source).isDirectory()) mkdirSync(at, { recursive: false, mode: 0o755 });
+        else closeSync(openSync(at, 'a', 0o644));
+        return res.path;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return res.path;
+        throw err;
+      } finally {
+        res.release();
+      }
+    } finally {
+      r.close();
+    }
   }
 
   /** At boot: a crash during cp/export leaves an overlay on containers/<id>/merged; unmount it. */

@@ -20,6 +20,7 @@ import {
 import { checkFilters, matchLabels, type Filters } from '../util/filters.js';
 import type { ContainerDeps } from './deps.js';
 import type { Lifecycle } from './lifecycle.js';
+import { parseLink } from './links.js';
 import { planMounts } from './mounts.js';
 import type { ContainerRecord, MountRecord } from './record.js';
 import { cgroupResources, capabilities, logLimits, securityOpts } from './spec.js';
@@ -62,9 +63,13 @@ export class Containers {
     securityOpts(hc);
     logLimits(hc);
     const logType = hc.LogConfig?.Type || 'json-file';
-    if (logType !== 'json-file' && logType !== 'local')
+    if (logType !== 'json-file' && logType !== 'local' && logType !== 'none')
       throw badParameter(`logger: no log driver named '${logType}' is registered`);
-    hc.LogConfig = { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
+    // `none` keeps no log at all (docker logs answers 501, as dockerd); `local` is kept as json-file.
+    hc.LogConfig =
+      logType === 'none'
+        ? { Type: 'none', Config: {} }
+        : { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
     hc.RestartPolicy = {
       Name: hc.RestartPolicy?.Name || 'no',
       MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
@@ -78,6 +83,13 @@ export class Containers {
         );
     }
 
+    // Legacy links on the default bridge name existing containers (dockerd's registerLinks).
+    if (hc.NetworkMode === 'bridge')
+      for (const l of hc.Links ?? []) {
+        const { child } = parseLink(l);
+        if (!this.d.store.find(child))
+          throw badParameter(`could not get container for ${child}: No such container: ${child}`);
+      }
     const name = nameParam ? validateName(nameParam) : this.d.store.generateName();
     const image = await this.d.images.resolve(req.Image!);
     if (!image) throw notFound(`No such image: ${req.Image}`);

@@ -130,6 +130,11 @@ export function cgroupResources(hc: HostConfig): CgroupResources {
   return r;
 }
 
+/** False for `--log-driver none`: the container's output goes to attached clients only. */
+export function keepsLog(hc: HostConfig): boolean {
+  return hc.LogConfig?.Type !== 'none';
+}
+
 export function logLimits(hc: HostConfig): { maxSize: number; maxFile: number } {
   const cfg = hc.LogConfig?.Config ?? {};
   const maxSize = cfg['max-size'] ? parseBytes(cfg['max-size'], 'max-size') : 0;
@@ -149,6 +154,8 @@ export interface SpecInputs {
   /** Host path for each volume mount (by destination). */
   volumePath: (name: string) => string;
   lookupPid: (ref: string) => number;
+  /** Variables of the containers it links to (--link), before its own, as dockerd's CreateDaemonEnvironment. */
+  linkEnv?: string[];
   /** From the network domain's setUp(). */
   net: NamespaceSpec;
 }
@@ -157,7 +164,10 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
   const { rec } = inp;
   const hc = rec.hostConfig;
   const cfg = rec.config;
-  const env = [...(cfg.Env ?? [])];
+  // `NAME` without a value stays in Config.Env but is not passed to the process, as with dockerd.
+  const own = (cfg.Env ?? []).filter((e) => e.includes('='));
+  const ownNames = new Set(own.map((e) => e.slice(0, e.indexOf('='))));
+  const env = [...(inp.linkEnv ?? []).filter((e) => !ownNames.has(e.slice(0, e.indexOf('=')))), ...own];
   const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
   if (!has('HOSTNAME')) env.push(`HOSTNAME=${cfg.Hostname}`);
   if (cfg.Tty && !has('TERM')) env.push('TERM=xterm');
@@ -227,7 +237,7 @@ export function buildRuntimeSpec(inp: SpecInputs): RuntimeSpec {
     privileged: hc.Privileged === true,
     seccomp: sec.seccomp,
     etcFiles: { hostname: inp.etc.hostname, hosts: inp.etc.hosts, resolvConf: inp.etc.resolvConf },
-    log: { path: inp.dir.log, ...logLimits(hc) },
+    log: { path: keepsLog(hc) ? inp.dir.log : '', ...logLimits(hc) },
     annotations: { name: rec.name },
   };
 }

@@ -3,6 +3,7 @@ import type { ContainerInspect, ContainerSummary, MountPoint, NetworkSettings, P
 import type { ContainerRecord, MountRecord } from './record.js';
 import { humanStatus, Status } from './state.js';
 import type { ContainerDir } from './container-dir.js';
+import { keepsLog } from './spec.js';
 
 function mountPoint(m: MountRecord): MountPoint {
   if (m.type === 'volume')
@@ -60,7 +61,7 @@ export function inspectView(
     ResolvConfPath: started ? etc.resolvConf : '',
     HostnamePath: started ? etc.hostname : '',
     HostsPath: started ? etc.hosts : '',
-    LogPath: dir.log,
+    LogPath: keepsLog(rec.hostConfig) ? dir.log : '',
     Name: rec.name,
     RestartCount: rec.restartCount,
     Driver: 'overlay2',

@@ -75,33 +75,43 @@ export const EVENT_FILTER_KEYS = [
 ] as const;
 
 export function eventMatches(e: EventMessage, f: EventFilters): boolean {
-  const any = (key: string, pred: (v: string) => boolean): boolean => {
+  // dockerd's events.Filter.Include: every filter applies to every event. A `container=x` filter keeps only
+  // events whose actor is x (by id, id prefix or name), so daemon, image and network events drop out too.
+  const exact = (key: string, source: string): boolean => {
     const vals = f.get(key);
-    return !vals || vals.length === 0 || vals.some(pred);
+    return !vals || vals.length === 0 || vals.includes(source);
   };
+  const fuzzy = (key: string, source: string): boolean =>
+    exact(key, source) || (f.get(key) ?? []).some((p) => p !== '' && source.startsWith(p));
   const attrs = e.Actor.Attributes;
-  const idOrName = (type: EventType) => (v: string) =>
-    e.Type === type && (e.Actor.ID === v || e.Actor.ID.startsWith(v) || attrs.name === v);
-  // A filter on one object type (container=x) restricts events of that type only, like dockerd.
-  const typed: [string, EventType][] = [
-    ['container', 'container'],
-    ['network', 'network'],
-    ['volume', 'volume'],
-  ];
-  for (const [key, type] of typed) {
-    if (f.has(key) && e.Type === type && !any(key, idOrName(type))) return false;
-  }
-  if (f.has('image') && !any('image', (v) => e.Actor.ID === v || attrs.image === v || attrs.name === v))
-    return false;
+  const byName = (key: string) => fuzzy(key, e.Actor.ID) || fuzzy(key, attrs.name ?? '');
+  const imageName = attrs[e.Type === 'image' ? 'name' : 'image'] ?? '';
+  const stripTag = (ref: string) => ref.replace(/:[\w][\w.-]{0,127}$/, '');
+  const image =
+    exact('image', e.Actor.ID) ||
+    exact('image', imageName) ||
+    exact('image', stripTag(e.Actor.ID)) ||
+    exact('image', stripTag(imageName));
+  const health = ['health_status', 'exec_create', 'exec_start'];
+  const event = (f.get('event') ?? []).some((v) => health.includes(v))
+    ? fuzzy('event', e.Action)
+    : exact('event', e.Action);
+  const daemon = !f.has('daemon') || (e.Type === 'daemon' && byName('daemon'));
+  const scope = !f.has('scope') || exact('scope', e.scope ?? '');
+  const labels = (f.get('label') ?? []).every((v) => {
+    const eq = v.indexOf('=');
+    return eq < 0 ? attrs[v] !== undefined : attrs[v.slice(0, eq)] === v.slice(eq + 1);
+  });
   return (
-    any('type', (v) => e.Type === v) &&
-    any('event', (v) => e.Action === v || e.Action.startsWith(v + ':')) &&
-    any('scope', (v) => e.scope === v) &&
-    any('daemon', () => e.Type === 'daemon') &&
-    any('label', (v) => {
-      const eq = v.indexOf('=');
-      return eq < 0 ? attrs[v] !== undefined : attrs[v.slice(0, eq)] === v.slice(eq + 1);
-    })
+    event &&
+    exact('type', e.Type) &&
+    scope &&
+    daemon &&
+    byName('container') &&
+    byName('volume') &&
+    byName('network') &&
+    image &&
+    labels
   );
 }
 

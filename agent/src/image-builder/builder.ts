@@ -228,6 +228,7 @@ export class Builder {
     const hit = this.cache.get(key);
     let img = hit ? await this.ports.images.resolve(hit) : undefined;
     if (hit && !img) this.cache.delete(key);
+    if (img && this.job.options.cacheFrom.length && !(await this.sources()).admitsLocal(img)) img = undefined;
     if (!img) {
       img = await this.fromCacheSources(st, config, createdBy);
       if (!img) return false;
@@ -240,20 +241,25 @@ export class Builder {
     return true;
   }
 
-  /** --cache-from (cache-from.ts): the matching source step, recreated on the current parent. */
-  private async fromCacheSources(
-    st: StageState,
-    config: ImageContainerConfig,
-    createdBy: string,
-  ): Promise<BuildImage | undefined> {
+  /** The --cache-from images that exist (missing ones are skipped, as dockerd does). */
+  private async sources(): Promise<CacheFromSources> {
     if (!this.cacheFrom) {
       const found = await Promise.all(
         this.job.options.cacheFrom.map((ref) => this.ports.images.resolve(ref).catch(() => undefined)),
       );
       this.cacheFrom = new CacheFromSources(found.filter((i): i is BuildImage => i !== undefined));
     }
+    return this.cacheFrom;
+  }
+
+  /** --cache-from (cache-from.ts): the matching source step, recreated on the current parent. */
+  private async fromCacheSources(
+    st: StageState,
+    config: ImageContainerConfig,
+    createdBy: string,
+  ): Promise<BuildImage | undefined> {
     const parent = st.imageId ? await this.ports.images.resolve(st.imageId) : undefined;
-    const m = this.cacheFrom.probe(parent, createdBy);
+    const m = (await this.sources()).probe(parent, createdBy);
     if (!m) return undefined;
     if (m.kind === 'image') return this.ports.images.resolve(m.id);
     const id = await this.ports.images.create({

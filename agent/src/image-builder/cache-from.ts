@@ -43,7 +43,19 @@ function layerFor(source: BuildImage, index: number): string | undefined {
 }
 
 export class CacheFromSources {
-  constructor(private sources: BuildImage[]) {}
+  private readonly all: readonly BuildImage[];
+
+  constructor(private sources: BuildImage[]) {
+    this.all = [...sources];
+  }
+
+  /**
+   * With --cache-from, a local cache hit counts only when it is one of the sources or an ancestor of one
+   * (dockerd's ImageCache.GetCache): sources that do not exist leave nothing, so the local cache is off.
+   */
+  admitsLocal(hit: BuildImage): boolean {
+    return this.all.some((s) => s.id === hit.id || (hit.history.length > 0 && validParent(s, hit)));
+  }
 
   probe(parent: BuildImage | undefined, createdBy: string): CacheFromHit | undefined {
     const n = parent?.history.length ?? 0;

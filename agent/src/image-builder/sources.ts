@@ -117,7 +117,12 @@ export class ContextSource implements SourceFs {
 
   /** Drops entries (dockerignore); their bytes stay in the data file but are never read. */
   drop(pred: (rel: string) => boolean): void {
-    for (const k of [...this.ctx.entries.keys()]) if (k !== '' && pred(k)) this.ctx.entries.delete(k);
+    const gone = [...this.ctx.entries].filter(([k]) => k !== '' && pred(k));
+    for (const [k] of gone) this.ctx.entries.delete(k);
+    // A directory excluded while something below it is re-included (`dir` then `!dir/sub/file`) stays, as
+    // the file's parent: the docker CLI's archive walks into such a directory and the file arrives with it.
+    const kept = [...this.ctx.entries.keys()];
+    for (const [k, e] of gone) if (kept.some((x) => x.startsWith(`${k}/`))) this.ctx.entries.set(k, e);
     this.children = undefined;
     this.digests.clear();
   }

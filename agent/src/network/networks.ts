@@ -11,16 +11,20 @@ export const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope
 export const PRUNE_FILTERS = ['until', 'label', 'label!'] as const;
 
 const BRIDGE_NAME_OPT = 'com.docker.network.bridge.name';
+/** runconfig.IsPreDefinedNetwork. */
+const PREDEFINED = ['bridge', 'host', 'none', 'default'];
 const MTU_OPT = 'com.docker.network.driver.mtu';
 
 export class Networks {
   constructor(private readonly m: NetworkManager) {}
 
   async create(req: NetworkCreateRequest): Promise<{ Id: string; Warning: string }> {
-    if (typeof req !== 'object' || req === null || typeof req.Name !== 'string' || req.Name === '')
-      throw badParameter('network name is required');
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(req.Name))
-      throw badParameter(`invalid network name "${req.Name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (typeof req !== 'object' || req === null || typeof req.Name !== 'string')
+      throw badParameter('invalid name: name is empty');
+    // dockerd takes any non-empty name ("test 01", "a/b"...) except the predefined ones.
+    if (req.Name === '') throw badParameter('invalid name: name is empty');
+    if (PREDEFINED.includes(req.Name))
+      throw forbidden(`operation is not permitted on predefined ${req.Name} network `);
     const driver = req.Driver || 'bridge';
     if (driver === 'host' || driver === 'null')
       throw forbidden(`only one instance of "${driver}" network is allowed`);

@@ -27,8 +27,9 @@ export function parsePortKey(key: string): { port: number; proto: 'tcp' | 'udp' 
   return { port, proto: (m[2] as 'tcp' | 'udp' | 'sctp' | undefined) ?? 'tcp' };
 }
 
+/** "" and "0" ask for an ephemeral port, as dockerd (testcontainers publishes with HostPort "0"). */
 function parseHostPort(s: string | undefined): [number, number] {
-  if (s === undefined || s === '') return [0, 0];
+  if (s === undefined || s === '' || s === '0') return [0, 0];
   const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(s);
   const a = m ? Number(m[1]) : NaN;
   const b = m?.[2] !== undefined ? Number(m[2]) : a;

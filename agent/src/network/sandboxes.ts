@@ -67,6 +67,15 @@ export class Sandboxes implements ContainerNetworking {
     });
   }
 
+  async setLinks(id: string, links: string[]): Promise<void> {
+    await this.m.locked(async () => {
+      const rec = this.record(id);
+      rec.req = { ...rec.req, links };
+      await this.store.saveContainers();
+      if (rec.sandbox) await this.rewriteEtc(id, rec);
+    });
+  }
+
   async tearDown(id: string): Promise<void> {
     await this.m.locked(async () => {
       const rec = this.store.containers.get(id);

@@ -71,6 +71,8 @@ export interface ContainerNetworking {
   unregister(id: string): Promise<void>;
   setUp(id: string): Promise<SandboxSetup>;
   tearDown(id: string): Promise<void>;
+  /** HostConfig.Links changed (`docker rm --link`): kept, and /etc/hosts follows while it runs. */
+  setLinks(id: string, links: string[]): Promise<void>;
   /** Container inspect's NetworkSettings (Ports and addresses filled while running). */
   settings(id: string): NetworkSettings;
   /** `docker ps` ports (empty when not running). */

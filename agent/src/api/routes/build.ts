@@ -36,7 +36,11 @@ const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x)
 
 function runHostConfig(q: URLSearchParams): BuildRunHostConfig {
   const hc: BuildRunHostConfig = {};
-  const hosts = (q.get('extrahosts') ?? '').split(/[,\s]+/).filter(Boolean);
+  // One `extrahosts` per host, as dockerd reads r.Form["extrahosts"] (the CLI repeats it for each --add-host).
+  const hosts = q
+    .getAll('extrahosts')
+    .flatMap((h) => h.split(/[,\s]+/))
+    .filter(Boolean);
   if (hosts.length) hc.ExtraHosts = hosts;
   const ints = [
     ['shmsize', 'ShmSize'],

@@ -4,7 +4,7 @@ import { parseLogTime } from '../../containers/logs.js';
 import { DetachScanner, frame } from '../../containers/stdio.js';
 import type { AttachSession } from '../../runtime/types.js';
 import { badParameter } from '../errors.js';
-import { hijack, type ClientStream } from '../hijack.js';
+import { hijack, readUpgradeBytes, type ClientStream } from '../hijack.js';
 import { queryBool, queryInt } from '../http.js';
 import type { Router } from '../router.js';
 
@@ -38,6 +38,8 @@ function wire(a: AttachStream, session: AttachSession, client: ClientStream): vo
 export function registerContainerIoRoutes(r: Router, c: ContainerIoPort): void {
   r.post('/containers/{id}/attach', async (ctx) => {
     const q = ctx.query;
+    // A request body (dockerode's options) is not stdin: only what follows it is (dockerd drops it too).
+    const stdinHead = ctx.upgrade ? (await readUpgradeBytes(ctx.req, ctx.upgrade)).rest : undefined;
     const a = await c.attach(ctx.params.id, {
       stdin: queryBool(q, 'stdin'),
       stdout: queryBool(q, 'stdout'),
@@ -47,6 +49,7 @@ export function registerContainerIoRoutes(r: Router, c: ContainerIoPort): void {
       detachKeys: q.get('detachKeys'),
     });
     const client = hijack(ctx.res, ctx.upgrade, a.tty);
+    if (stdinHead) client.head = stdinHead;
     let gone = false;
     client.input?.on('close', () => {
       gone = true;

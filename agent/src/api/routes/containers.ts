@@ -66,7 +66,8 @@ export function registerContainerRoutes(r: Router, c: ContainerOpsPort): void {
     sendNoContent(ctx.res);
   });
 
-  r.delete('/containers/{id}', async (ctx) => {
+  // `{id*}`: `docker rm --link` names the link as parent/alias.
+  r.delete('/containers/{id*}', async (ctx) => {
     const q = ctx.query;
     await c.remove(ctx.params.id, {
       force: queryBool(q, 'force'),

@@ -23,7 +23,9 @@ export function registerExecRoutes(r: Router, c: ExecPort): void {
       ctx.res.end();
       return;
     }
-    const client = hijack(ctx.res, ctx.upgrade, raw);
+    // dockerd's content type: from the start request's Tty after an upgrade, raw-stream without one (whatever
+    // the framing: a non-TTY stream is still multiplexed).
+    const client = hijack(ctx.res, ctx.upgrade, ctx.upgrade ? raw : true);
     client.head = rest;
     let s;
     try {

@@ -54,7 +54,7 @@ export function registerImageArchiveRoutes(r: Router, svc: ImageService): void {
   r.post('/images/load', async (ctx) => {
     // dockerd's default is quiet; the CLI asks for progress only on a terminal.
     const quiet = queryBool(ctx.query, 'quiet', true);
-    // The response starts with the first progress line, so errors before it get a proper status code.
+    // The response starts with the first progress line, or with the error: dockerd's load never fails the request.
     let stream: JsonStream | undefined;
     const out = (obj: unknown): void => {
       stream ??= openJsonStream(ctx.req, ctx.res);
@@ -72,7 +72,9 @@ export function registerImageArchiveRoutes(r: Router, svc: ImageService): void {
       });
     } catch (err) {
       await drain(ctx.req);
-      throw err;
+      // dockerd answers 200 and reports a failed load in the stream (`docker load` prints it, exits 1).
+      const message = (err as Error).message;
+      out({ errorDetail: { message }, error: message });
     }
     if (stream) stream.end();
     else {

@@ -9,6 +9,7 @@ import {
   formatReference,
   ReferenceError,
 } from '../../images/reference.js';
+import { inspectDistribution } from '../../images/distribution.js';
 import { fetchTarball, importTarball, importUrl } from '../../images/import.js';
 import { applyChanges } from '../../containers/commit.js';
 import type { Readable } from 'node:stream';
@@ -68,6 +69,11 @@ async function importRoute(ctx: RequestContext, svc: ImageService, src: string):
 }
 
 export function registerImageRegistryRoutes(r: Router, svc: ImageService): void {
+  r.get('/distribution/{name*}/json', async (ctx) => {
+    const creds = decodeRegistryAuth(header(ctx.req.headers, 'x-registry-auth'));
+    sendJson(ctx.res, 200, await inspectDistribution(svc, ctx.params.name!, creds));
+  });
+
   r.post('/images/create', async (ctx) => {
     const from = ctx.query.get('fromImage');
     const src = ctx.query.get('fromSrc');
