@@ -32,7 +32,7 @@ function execStart(
       closedByServer = false;
       s.destroy();
     }, endAfterMs);
-    s.on('connect', async () => {
+    const send = async () => {
       s.write(
         `POST /v1.44/exec/${id}/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`,
@@ -41,7 +41,8 @@ function execStart(
         await new Promise((r) => setTimeout(r, 300));
         s.write(b);
       }
-    });
+    };
+    s.on('connect', () => void send());
     s.on('data', (d: Buffer) => chunks.push(d));
     s.on('error', reject);
     s.on('close', () => {
@@ -109,7 +110,7 @@ describe('engine compatibility: API answers as dockerd gives them', () => {
     assert.equal((await dk(['network', 'create', 'test 01'])).code, 0);
     try {
       const insp = json<{ Name: string }[]>((await dk(['network', 'inspect', 'test 01'])).stdout);
-      assert.equal(insp[0]!.Name, 'test 01');
+      assert.equal(insp[0].Name, 'test 01');
       const run = await dk([
         'run',
         '--rm',
@@ -556,7 +557,7 @@ describe('engine compatibility: API answers as dockerd gives them', () => {
         NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[]> };
       }>((await d.request('GET', '/v1.44/containers/hc0/json')).body);
       assert.deepEqual(ins.Config.Healthcheck, { Test: ['CMD', 'true'] });
-      const v4 = ins.NetworkSettings.Ports['80/tcp']!.find((b) => b.HostIp === '0.0.0.0');
+      const v4 = ins.NetworkSettings.Ports['80/tcp'].find((b) => b.HostIp === '0.0.0.0');
       assert.ok(v4 && Number(v4.HostPort) > 0, JSON.stringify(ins.NetworkSettings.Ports));
     } finally {
       await dk(['rm', '-f', 'hc0']);

@@ -14,6 +14,8 @@ import { startContainerDaemon } from '../helpers/container-daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { run } from '../helpers/exec.js';
 
+const json = <T>(s: string): T => JSON.parse(s) as T;
+
 /** Reads a hijacked attach/exec stream until it ends, returning everything after the HTTP head. */
 function rawAttach(
   socket: string,
@@ -91,7 +93,7 @@ describe('engine compatibility: real clients', () => {
     const up = await run('docker-compose', ['up', '-d'], { cwd: dir, env, timeoutMs: 60_000 });
     try {
       assert.equal(up.code, 0, up.stderr);
-      const hc = JSON.parse(
+      const hc = json<{ Test: string[] }>(
         (await d.docker(['inspect', 'hc_web_1', '--format', '{{json .Config.Healthcheck}}'])).stdout,
       );
       assert.deepEqual(hc.Test, ['CMD', 'test', '-f', '/tmp/ready']);
@@ -133,10 +135,10 @@ describe('engine compatibility: real clients', () => {
         s.on('error', reject);
       });
       assert.match(body, /hello-from-tc/);
-      const pb = JSON.parse(
+      const pb = json<Record<string, { HostPort: string }[]>>(
         (await d.docker(['inspect', c.getId(), '--format', '{{json .HostConfig.PortBindings}}'])).stdout,
       );
-      assert.equal(pb['8080/tcp'][0].HostPort, '0', 'HostConfig keeps what was asked, as dockerd');
+      assert.equal(pb['8080/tcp']?.[0]?.HostPort, '0', 'HostConfig keeps what was asked, as dockerd');
     } finally {
       await c.stop({ timeout: 1 });
     }
@@ -154,18 +156,18 @@ describe('engine compatibility: real clients', () => {
     });
     try {
       // dockerode sends {"stream":true,"stdin":true,...} as a JSON body with Content-Length (docker-modem).
-      const stream = (await c.attach({
+      const stream = await c.attach({
         stream: true,
         stdin: true,
         stdout: true,
         hijack: true,
-      })) as NodeJS.ReadWriteStream;
+      });
       let raw = Buffer.alloc(0);
       stream.on('data', (b: Buffer) => (raw = Buffer.concat([raw, b])));
       const ended = new Promise((r) => stream.once('end', r));
       await c.start();
       stream.write('hello');
-      assert.equal((await c.wait()).StatusCode, 0);
+      assert.equal(((await c.wait()) as { StatusCode: number }).StatusCode, 0);
       await ended;
       assert.equal(demux(raw), 'hello\n', 'the container read exactly what followed the upgrade');
     } finally {
@@ -177,7 +179,7 @@ describe('engine compatibility: real clients', () => {
     // dockerd registers the attach before the start can run, so no output is lost and the stream closes
     // when the container exits; run it many times, since the loss was a race.
     for (let i = 0; i < 15; i++) {
-      const id = JSON.parse(
+      const id = json<{ Id: string }>(
         (
           await d.request('POST', '/v1.44/containers/create', {
             Image: 'busybox',
@@ -185,7 +187,7 @@ describe('engine compatibility: real clients', () => {
             AttachStdout: true,
           })
         ).body,
-      ).Id as string;
+      ).Id;
       const attached = rawAttach(
         d.socket,
         `/v1.44/containers/${id}/attach?logs=1&stream=1&stdout=1`,
@@ -202,10 +204,10 @@ describe('engine compatibility: real clients', () => {
   });
 
   it('attach with logs=1&stream=1 to a container that already ran replays its log, then follows the next run', async () => {
-    const id = JSON.parse(
+    const id = json<{ Id: string }>(
       (await d.request('POST', '/v1.44/containers/create', { Image: 'busybox', Cmd: ['echo', 'again'] }))
         .body,
-    ).Id as string;
+    ).Id;
     try {
       assert.equal((await d.request('POST', `/v1.44/containers/${id}/start`)).status, 204);
       await d.request('POST', `/v1.44/containers/${id}/wait`);

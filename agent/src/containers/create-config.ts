@@ -161,8 +161,8 @@ export function mergeEnv(base: readonly string[], over: readonly string[]): stri
  */
 export function createEnv(image: readonly string[], request: readonly string[]): string[] {
   if (request.length === 0) return [...image];
-  const names = new Set(request.map((e) => e.split('=')[0]!));
-  return [...request, ...image.filter((e) => !names.has(e.split('=')[0]!))];
+  const names = new Set(request.map((e) => e.split('=')[0]));
+  return [...request, ...image.filter((e) => !names.has(e.split('=')[0]))];
 }
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -29,7 +29,7 @@ function sortPorts(ports: Port[]): Port[] {
 function nextContiguous(ports: Port[], value: number, index: number): number {
   if (index + 1 === ports.length) return index;
   for (let i = index + 1; i < ports.length; i++) {
-    if (ports[i]!.num > value + 1) return i - 1;
+    if (ports[i].num > value + 1) return i - 1;
     value++;
   }
   return ports.length - 1;
@@ -56,10 +56,10 @@ export function linkEnv(
   const key = (p: Port) => `${alias}_PORT_${p.num}_${p.proto.toUpperCase()}`;
   if (ports[0]) env.push(`${alias}_PORT=${ports[0].proto}://${childIp}:${ports[0].num}`);
   for (let i = 0; i < ports.length;) {
-    const p = ports[i]!;
+    const p = ports[i];
     const j = nextContiguous(ports, p.num, i);
     if (j > i + 1) {
-      const q = ports[j]!;
+      const q = ports[j];
       env.push(
         `${key(p)}_START=${p.proto}://${childIp}:${p.num}`,
         `${key(p)}_ADDR=${childIp}`,

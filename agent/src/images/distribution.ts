@@ -27,7 +27,7 @@ function platformOf(p: Partial<Platform> & { 'os.features'?: string[] }): Platfo
     ...(p['os.version'] ? { 'os.version': p['os.version'] } : {}),
     ...(p['os.features']?.length ? { 'os.features': p['os.features'] } : {}),
     ...(p.variant ? { variant: p.variant } : {}),
-  } as Platform;
+  };
 }
 
 function distributionError(err: unknown): Error {

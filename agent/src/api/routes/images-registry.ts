@@ -71,7 +71,7 @@ async function importRoute(ctx: RequestContext, svc: ImageService, src: string):
 export function registerImageRegistryRoutes(r: Router, svc: ImageService): void {
   r.get('/distribution/{name*}/json', async (ctx) => {
     const creds = decodeRegistryAuth(header(ctx.req.headers, 'x-registry-auth'));
-    sendJson(ctx.res, 200, await inspectDistribution(svc, ctx.params.name!, creds));
+    sendJson(ctx.res, 200, await inspectDistribution(svc, ctx.params.name, creds));
   });
 
   r.post('/images/create', async (ctx) => {
