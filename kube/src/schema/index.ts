@@ -11,7 +11,8 @@
  *   lookups      (await catalog()).kind(gvk)?.path('spec', 'containers').patchMergeKey, .listType, .listMapKeys
  *   CRDs         crdStrategy (the CustomResourceDefinition kind's rules), crdStatus (NamesAccepted/Established),
  *                serveCrd(crd, resourceCatalog) / unserveCrd(name, resourceCatalog), customInfo(t) (custom types:
- *                merge patch only; scale read/write), CUSTOM_PATCH_TYPES
+ *                merge patch only; scale read/write; terminating → 405 on create), CUSTOM_PATCH_TYPES;
+ *                new CrdController({ store: <CrdStore over the in-process client>, served: resourceCatalog }).start()
  */
 export { checkPatched, decodeBody, fieldValidationOf, parsePatch, unsupportedMediaType } from './body.js';
 export type { Decoded, DecodeRequest, FieldValidation, PatchType } from './body.js';
@@ -23,6 +24,8 @@ export type { OpenApiRequest, OpenApiResponse, ServedResources } from './openapi
 export { CUSTOM_PATCH_TYPES, customInfo, isCustomResource } from './crd/resource.js';
 export type { CustomInfo, ScaleAccess } from './crd/resource.js';
 export { serveCrd, servedTypes, unserveCrd } from './crd/serve.js';
+export { CrdController } from './crd/controller.js';
+export type { CrdControllerOptions, CrdStore } from './crd/controller.js';
 export type { ServedTypes } from './crd/serve.js';
 export { CLEANUP_FINALIZER, crdStatus, crdStrategy, isEstablished, terminating } from './crd/strategy.js';
 export type { CustomResourceDefinition } from './crd/types.js';

@@ -23,6 +23,8 @@ export interface CustomInfo {
   storageVersion: string;
   schema: Schema | undefined;
   scale?: ScaleAccess;
+  /** The CRD is being deleted: creates answer 405 "create not allowed while custom resource definition is terminating". */
+  terminating?: boolean;
 }
 
 /** autoscaling/v1 Scale over a custom resource (specReplicasPath, statusReplicasPath, labelSelectorPath). */
