@@ -51,6 +51,18 @@ export class FieldSet {
     if (!found) s.members.splice(at, 0, pe);
   }
 
+  addMember(pe: PathElement): void {
+    const [at, found] = search(this.members, pe, self);
+    if (!found) this.members.splice(at, 0, pe);
+  }
+
+  /** Merges `set` into the child set for `pe`. */
+  attach(pe: PathElement, set: FieldSet): void {
+    const [at, found] = search(this.children, pe, childPE);
+    if (!found) this.children.splice(at, 0, { pe, set });
+    else this.children[at] = { pe, set: this.children[at].set.union(set) };
+  }
+
   /** The child set for `pe`, created when missing. */
   descend(pe: PathElement): FieldSet {
     const [at, found] = search(this.children, pe, childPE);

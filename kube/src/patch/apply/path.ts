@@ -61,6 +61,9 @@ export function compareValues(a: JsonValue, b: JsonValue): number {
 }
 
 export function comparePE(a: PathElement, b: PathElement): number {
+  const fa = (a as { field?: string }).field;
+  const fb = (b as { field?: string }).field;
+  if (fa !== undefined && fb !== undefined) return fa < fb ? -1 : fa > fb ? 1 : 0;
   const ra = rank(a);
   const rb = rank(b);
   if (ra !== rb) return ra < rb ? -1 : 1;
@@ -90,6 +93,7 @@ export function goJson(v: JsonValue): string {
     : Array.isArray(v)
       ? `[${v.map(goJson).join(',')}]`
       : JSON.stringify(v);
+  if (!/[<>&\u2028\u2029]/.test(text)) return text;
   return text.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

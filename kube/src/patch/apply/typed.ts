@@ -13,7 +13,7 @@ import {
   deduceAtom,
 } from '../schema.js';
 import { FieldSet } from './fieldset.js';
-import { type Path, type PathElement, peString, sortKey } from './path.js';
+import { type PathElement, peString, serializePE, sortKey } from './path.js';
 
 export class TypedError extends Error {}
 
@@ -167,39 +167,52 @@ export function validationMessage(errs: string[]): string {
  * null or empty; atomic lists and maps as a whole.
  */
 export function toFieldSet(v: JsonValue, type: TypeRef): FieldSet {
-  const set = new FieldSet();
-  walkFields(v, type, [], set);
-  return set;
+  const root = new FieldSet();
+  walkFields(v, type, root);
+  return root;
 }
 
-function walkFields(v: JsonValue, type: TypeRef, path: Path, set: FieldSet): void {
+/** Adds the fields of `v` (of `type`) below `node`, the set at the value's own path. */
+function walkFields(v: JsonValue, type: TypeRef, node: FieldSet): void {
   const a = shapeOf(type, v);
   if (a.map) {
-    if (a.map.relationship === 'atomic') return set.insert(path);
     if (!isObject(v)) return;
     for (const [k, child] of Object.entries(v)) {
-      const p: Path = [...path, { field: k }];
+      const pe: PathElement = { field: k };
       const declared = a.map.fields.get(k);
-      const t = declared?.type ?? a.map.elem;
-      if (t) walkFields(child, t, p, set);
-      if (child === null || (isObject(child) && Object.keys(child).length === 0) || !declared) set.insert(p);
+      walkChild(child, declared?.type ?? a.map.elem, node, pe);
+      if (child === null || (isObject(child) && Object.keys(child).length === 0) || !declared)
+        node.addMember(pe);
     }
     return;
   }
-  if (a.scalar) return set.insert(path);
-  if (a.list) {
-    if (a.list.relationship === 'atomic') return set.insert(path);
-    if (!Array.isArray(v)) return;
+  if (a.list && Array.isArray(v)) {
     const pes = v.map((item) => listItemPE(a.list!, item));
     const counts = new Map<string, number>();
-    for (const pe of pes) counts.set(peString(pe), (counts.get(peString(pe)) ?? 0) + 1);
+    for (const pe of pes) counts.set(serializePE(pe), (counts.get(serializePE(pe)) ?? 0) + 1);
     pes.forEach((pe, i) => {
-      const p: Path = [...path, pe];
-      if ((counts.get(peString(pe)) ?? 0) > 1) return set.insert(p); // duplicates are owned as a whole
-      walkFields(v[i], a.list!.elem, p, set);
-      set.insert(p);
+      // Duplicated items are owned as a whole.
+      if ((counts.get(serializePE(pe)) ?? 0) <= 1) walkChild(v[i], a.list!.elem, node, pe);
+      node.addMember(pe);
     });
   }
+}
+
+/** A member for leaves and atomic values; a child set (kept only when not empty) for the others. */
+function walkChild(v: JsonValue, type: TypeRef | undefined, parent: FieldSet, pe: PathElement): void {
+  if (!type) return;
+  const a = shapeOf(type, v);
+  if (
+    (a.map && a.map.relationship === 'atomic') ||
+    (a.list && a.list.relationship === 'atomic') ||
+    (!a.map && !a.list)
+  ) {
+    if (a.scalar || a.map || a.list) parent.addMember(pe);
+    return;
+  }
+  const child = new FieldSet();
+  walkFields(v, type, child);
+  if (!child.empty()) parent.attach(pe, child);
 }
 
 /** Strips the bookkeeping no typed operation should see. */
