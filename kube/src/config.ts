@@ -30,7 +30,7 @@ Options:
 export function parseArgs(argv: string[]): { kind: 'help' } | { kind: 'run'; config: KubeConfig } {
   const c: Partial<KubeConfig> = { listen: '127.0.0.1:6443', logLevel: 'info' };
   for (let i = 0; i < argv.length; i++) {
-    let a = argv[i]!;
+    let a = argv[i];
     let v: string | undefined;
     const eq = a.indexOf('=');
     if (a.startsWith('--') && eq > 0) {

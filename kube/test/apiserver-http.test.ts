@@ -109,7 +109,7 @@ describe('discovery', () => {
         }>;
       }>()
       .items.find((i) => i.metadata.name === 'apps')!;
-    const deploy = apps.versions[0]!.resources.find((x) => x.resource === 'deployments')!;
+    const deploy = apps.versions[0].resources.find((x) => x.resource === 'deployments')!;
     assert.deepEqual(deploy.shortNames, ['deploy']);
     assert.deepEqual(deploy.categories, ['all']);
     assert.deepEqual(
@@ -161,8 +161,8 @@ describe('objects', () => {
     });
     assert.equal(c.status, 201, c.text);
     const m = c.json<{ metadata: Record<string, string> }>().metadata;
-    assert.match(m.uid!, /^[0-9a-f-]{36}$/);
-    assert.match(m.creationTimestamp!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.match(m.uid, /^[0-9a-f-]{36}$/);
+    assert.match(m.creationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.ok(Number(m.resourceVersion) > 0);
     await s.request('POST', '/api/v1/namespaces/default/configmaps', {
       body: cm('two', { b: '2' }, { app: 'y' }),
@@ -212,10 +212,7 @@ describe('objects', () => {
       r.json().message,
       `ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
     );
-    assert.equal(
-      (r.json().details as { causes: Array<{ field: string }> }).causes[0]!.field,
-      'metadata.name',
-    );
+    assert.equal((r.json().details as { causes: Array<{ field: string }> }).causes[0].field, 'metadata.name');
   });
 
   it('refuses ConfigMaps over 1 MiB (422) and bodies over 3 MiB (413)', async () => {
@@ -299,7 +296,7 @@ describe('objects', () => {
       table.columnDefinitions.map((c) => c.name),
       ['Name', 'Status', 'Age'],
     );
-    assert.equal(table.rows[0]!.object.kind, 'PartialObjectMetadata');
+    assert.equal(table.rows[0].object.kind, 'PartialObjectMetadata');
     assert.equal(table.rows.find((r) => r.cells[0] === 'default')!.cells[1], 'Active');
     const p = await s.request('GET', '/api/v1/namespaces', {
       headers: { Accept: 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io' },

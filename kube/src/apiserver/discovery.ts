@@ -116,13 +116,13 @@ export class Discovery {
     }));
   }
 
-  group(name: string): unknown | undefined {
+  group(name: string): object | undefined {
     const g = this.catalog.groups().find((x) => x.name === name && name !== '');
     if (!g) return undefined;
     return { kind: 'APIGroup', apiVersion: 'v1', ...this.groupEntry(g.name, g.versions) };
   }
 
-  resourceList(group: string, version: string): unknown | undefined {
+  resourceList(group: string, version: string): object | undefined {
     if (!this.catalog.hasGroupVersion(group, version)) return undefined;
     return this.memo(`rl:${group}/${version}`, () => ({
       kind: 'APIResourceList',

@@ -27,7 +27,7 @@ export class Health {
   async serve(path: string, query: URLSearchParams, res: ServerResponse): Promise<boolean> {
     const m = /^\/(healthz|livez|readyz)(?:\/(.+))?\/?$/.exec(path);
     if (!m) return false;
-    const kind = m[1]!;
+    const kind = m[1];
     const checks =
       kind === 'readyz' ? [...this.live, ...this.ready.filter((c) => !this.live.includes(c))] : this.live;
     const only = m[2];

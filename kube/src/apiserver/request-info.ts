@@ -61,7 +61,7 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
   }
   if (parts[0] === 'namespaces' && parts.length > 1) {
     info.namespace = parts[1]!;
-    if (parts.length > 2 && !NAMESPACE_SUBRESOURCES.has(parts[2]!)) parts = parts.slice(2);
+    if (parts.length > 2 && !NAMESPACE_SUBRESOURCES.has(parts[2])) parts = parts.slice(2);
   }
   info.resource = parts[0] ?? '';
   if (parts.length >= 2) info.name = parts[1]!;

@@ -3,8 +3,9 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Format } from './negotiation.js';
 import { statusOf } from './status.js';
+import type * as YamlModule from 'yaml';
 
-let yamlModule: typeof import('yaml') | undefined;
+let yamlModule: typeof YamlModule | undefined;
 
 /** YAML is asked for rarely (kubectl never does): its module loads on first use. */
 async function toYaml(value: unknown): Promise<string> {

@@ -11,8 +11,9 @@ import type { ResourceCatalog } from '../registry/catalog.js';
 import type { Registry } from '../registry/generic/registry.js';
 import type { KubeObject, RequestUser } from '../registry/types.js';
 import type { OpenApiService } from '../schema/openapi/service.js';
-import { AuthenticatorChain } from './auth/authenticator.js';
-import { AuthorizerChain, forbiddenText, type AuthorizationAttributes } from './auth/authorizer.js';
+import type { AuthenticatorChain } from './auth/authenticator.js';
+import type { AuthorizerChain } from './auth/authorizer.js';
+import { forbiddenText, type AuthorizationAttributes } from './auth/authorizer.js';
 import type { Discovery } from './discovery.js';
 import { dispatch, legacyBinding, notServed, type Connector } from './handlers/dispatch.js';
 import { readBody, type ResourceRequest } from './handlers/common.js';
@@ -169,9 +170,9 @@ export class ApiServer {
       return writeObject(res, 200, p === '/api' ? d.api() : d.apis(), { format: n.format });
     }
     let body: unknown;
-    if (parts[0] === 'api' && parts.length === 2) body = d.resourceList('', parts[1]!);
-    else if (parts[0] === 'apis' && parts.length === 2) body = d.group(parts[1]!);
-    else if (parts[0] === 'apis' && parts.length === 3) body = d.resourceList(parts[1]!, parts[2]!);
+    if (parts[0] === 'api' && parts.length === 2) body = d.resourceList('', parts[1]);
+    else if (parts[0] === 'apis' && parts.length === 2) body = d.group(parts[1]);
+    else if (parts[0] === 'apis' && parts.length === 3) body = d.resourceList(parts[1], parts[2]);
     if (body === undefined) {
       res.writeHead(404, {
         'Content-Type': 'text/plain; charset=utf-8',

@@ -25,7 +25,7 @@ export function partialMetadataList(list: KubeList, version = 'v1'): KubeObject 
   return {
     kind: 'PartialObjectMetadataList',
     apiVersion: `meta.k8s.io/${version}`,
-    metadata: list.metadata as KubeObject['metadata'],
+    metadata: list.metadata,
     items: list.items.map((o) => partialMetadata(o, version)),
   };
 }
@@ -65,7 +65,7 @@ export function toTable(
   return {
     kind: 'Table',
     apiVersion: `meta.k8s.io/${opts.version}`,
-    metadata: listMeta as KubeObject['metadata'],
+    metadata: listMeta,
     columnDefinitions: opts.noHeaders ? null : defs,
     rows: objs.map((o) => row(t, o, opts)),
   };

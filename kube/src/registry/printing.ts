@@ -68,7 +68,13 @@ export function at(obj: unknown, path: string): unknown {
 }
 
 export const str = (v: unknown): string =>
-  typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  typeof v === 'string'
+    ? v
+    : typeof v === 'number' || typeof v === 'boolean'
+      ? String(v)
+      : v === undefined || v === null
+        ? ''
+        : JSON.stringify(v);
 export const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
 /** "app=web,tier=front" (labels.FormatLabels sorts by key); "<none>" when empty. */

@@ -14,9 +14,9 @@ function splitTerms(s: string): string[] {
   const out: string[] = [];
   let cur = '';
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
+    const c = s[i];
     if (c === '\\' && i + 1 < s.length) {
-      cur += c + s[++i]!;
+      cur += c + s[++i];
     } else if (c === ',') {
       out.push(cur);
       cur = '';
@@ -29,7 +29,7 @@ function splitTerms(s: string): string[] {
 function unescape(v: string): string {
   let out = '';
   for (let i = 0; i < v.length; i++) {
-    const c = v[i]!;
+    const c = v[i];
     if (c === '\\') {
       const n = v[++i];
       if (n !== '\\' && n !== ',' && n !== '=')

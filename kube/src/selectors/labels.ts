@@ -35,18 +35,18 @@ function lex(s: string): Array<[Tok, string]> {
   const out: Array<[Tok, string]> = [];
   let i = 0;
   for (;;) {
-    while (i < s.length && isSpace(s[i]!)) i++;
+    while (i < s.length && isSpace(s[i])) i++;
     if (i >= s.length) {
       out.push(['end', '']);
       return out;
     }
-    if (isSpecial(s[i]!)) {
+    if (isSpecial(s[i])) {
       let buf = '';
       let last: [Tok, string] | undefined;
-      while (i < s.length && isSpecial(s[i]!)) {
-        const next = buf + s[i]!;
+      while (i < s.length && isSpecial(s[i])) {
+        const next = buf + s[i];
         if (SYMBOLS[next]) {
-          last = [SYMBOLS[next]!, next];
+          last = [SYMBOLS[next], next];
           buf = next;
           i++;
         } else if (last) break;
@@ -58,7 +58,7 @@ function lex(s: string): Array<[Tok, string]> {
       out.push(last ?? ['error', `error expected: keyword found '${buf}'`]);
     } else {
       let buf = '';
-      while (i < s.length && !isSpecial(s[i]!) && !isSpace(s[i]!)) buf += s[i++]!;
+      while (i < s.length && !isSpecial(s[i]) && !isSpace(s[i])) buf += s[i++];
       out.push([KEYWORDS[buf] ?? 'id', buf]);
     }
   }
@@ -72,7 +72,7 @@ export function parseLabelSelector(selector: string): LabelSelector {
   let pos = 0;
   // In value position the keywords are plain identifiers ("in" may be a label value).
   const look = (values = true): [Tok, string] => {
-    const [t, l] = items[pos]!;
+    const [t, l] = items[pos];
     return values && (t === 'in' || t === 'notin') ? ['id', l] : [t, l];
   };
   const take = (values = true): [Tok, string] => {
@@ -200,15 +200,15 @@ export function matchesLabels(sel: LabelSelector, labels: Record<string, string>
       case '=':
       case '==':
       case 'in':
-        if (!has || !r.values.includes(v!)) return false;
+        if (!has || !r.values.includes(v)) return false;
         break;
       case '!=':
       case 'notin':
-        if (has && r.values.includes(v!)) return false;
+        if (has && r.values.includes(v)) return false;
         break;
       case 'gt':
       case 'lt': {
-        if (!has || !/^-?\d+$/.test(v!)) return false;
+        if (!has || !/^-?\d+$/.test(v)) return false;
         const n = Number(v);
         const bound = Number(r.values[0]);
         if (r.op === 'gt' ? !(n > bound) : !(n < bound)) return false;

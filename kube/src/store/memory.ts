@@ -43,8 +43,8 @@ export class MemoryStore implements Store {
     if (revision < this.compacted) throw expired(`required revision ${revision} has been compacted`);
     // Undo the writes after `revision`, newest first.
     const m = new Map(this.live);
-    for (let i = this.log.length - 1; i >= 0 && this.log[i]!.revision > revision; i--) {
-      const w = this.log[i]!;
+    for (let i = this.log.length - 1; i >= 0 && this.log[i].revision > revision; i--) {
+      const w = this.log[i];
       if (w.prev) m.set(w.key, w.prev);
       else m.delete(w.key);
     }

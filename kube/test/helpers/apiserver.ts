@@ -78,7 +78,7 @@ export async function startTestServer(store = new MemoryStore()): Promise<TestSe
               status: res.statusCode ?? 0,
               headers: res.headers,
               text,
-              json: () => JSON.parse(text),
+              json: <T>() => JSON.parse(text) as T,
             });
           });
         },

@@ -72,7 +72,7 @@ export function context(r: ResourceRequest, dryRun: boolean, fieldManager?: stri
 /** managerOrUserAgent: the User-Agent's program name ("kubectl" of "kubectl/v1.32.4 (linux/amd64) ..."). */
 export function managerFromUserAgent(ua: string | undefined): string {
   if (!ua) return 'unknown';
-  return ua.split('/')[0]!.slice(0, 128);
+  return ua.split('/')[0].slice(0, 128);
 }
 
 /** dryRun may only be "All" (ValidateDryRun). */
@@ -116,7 +116,9 @@ export function listOptions(
   q: URLSearchParams,
 ): ListOptions & { watch?: boolean; timeoutSeconds?: number; allowWatchBookmarks?: boolean } {
   const o: ListOptions & { timeoutSeconds?: number; allowWatchBookmarks?: boolean } = {};
-  const s = (k: keyof ListOptions & string) => {
+  const s = (
+    k: 'labelSelector' | 'fieldSelector' | 'resourceVersion' | 'resourceVersionMatch' | 'continue',
+  ) => {
     const v = q.get(k);
     if (v !== null && v !== '') (o as Record<string, unknown>)[k] = v;
   };
@@ -155,7 +157,7 @@ export function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions &
   const orphan = fromBody.orphanDependents ?? boolParam(q, 'orphanDependents');
   if (typeof orphan === 'boolean') o.orphanDependents = orphan;
   if (fromBody.preconditions && typeof fromBody.preconditions === 'object')
-    o.preconditions = fromBody.preconditions as DeleteOptions['preconditions'];
+    o.preconditions = fromBody.preconditions;
   const dry = (fromBody.dryRun as string[] | undefined) ?? q.getAll('dryRun');
   if (dry.length) o.dryRun = dry;
   return o;

@@ -9,7 +9,7 @@ import { context, dryRunOf, readBody, type ResourceRequest } from './common.js';
 import { expectedKind } from './write.js';
 
 export function patchTypeOf(contentType: string | undefined, customResource: boolean): PatchType {
-  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const t = (contentType ?? '').split(';')[0].trim().toLowerCase();
   const type = PATCH_CONTENT_TYPES[t];
   // Custom resources have no strategic merge patch (no Go struct tags to read merge keys from).
   if (!type || (type === 'strategic' && customResource)) {

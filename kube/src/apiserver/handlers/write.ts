@@ -29,7 +29,7 @@ export function expectedKind(r: ResourceRequest): GroupVersionKind {
   return { group: t.group, version: t.version, kind: t.kind };
 }
 
-const internalPackage = (group: string): string => (group === '' ? 'core' : group.split('.')[0]!);
+const internalPackage = (group: string): string => (group === '' ? 'core' : group.split('.')[0]);
 
 /** Decodes the request body as the URL's kind; the wrong kind or version is kube-apiserver's 400. */
 export async function decodeRequest(

@@ -83,7 +83,9 @@ function ipBytes(ip: string): Buffer {
     const [head = '', tail = ''] = ip.split('::');
     const h = head ? head.split(':') : [];
     const t = tail ? tail.split(':') : [];
-    const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+    const groups = ip.includes('::')
+      ? [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t]
+      : h;
     return Buffer.from(groups.flatMap((g) => [(parseInt(g, 16) >> 8) & 0xff, parseInt(g, 16) & 0xff]));
   }
   return Buffer.from(ip.split('.').map(Number));
@@ -131,7 +133,7 @@ export function createCertificate(spec: CertSpec): string {
   if (sans.length) exts.push(ext(OID.subjectAltName, false, seq(...sans)));
   const algorithm = seq(oid(OID.ecdsaWithSHA256));
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
+  serial[0] &= 0x7f;
   const tbs = seq(
     explicit(0, smallInt(2)),
     integer(serial),
@@ -160,17 +162,17 @@ function subjectOf(certDer: Buffer): Buffer {
     }
     return out;
   };
-  const tbs = children(certDer, 0)[0]!;
-  return children(tbs, 0)[5]!;
+  const tbs = children(certDer, 0)[0];
+  return children(tbs, 0)[5];
 }
 
 function header(buf: Buffer, at: number): { start: number; end: number } {
   let p = at + 1;
-  let len = buf[p++]!;
+  let len = buf[p++];
   if (len & 0x80) {
     const n = len & 0x7f;
     len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p++]!;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[p++];
   }
   return { start: p, end: p + len };
 }

@@ -21,8 +21,8 @@ export const implicit = (n: number, body: Buffer): Buffer => tlv(0x80 | n, body)
 /** A non-negative INTEGER from big-endian bytes (a leading zero keeps it positive). */
 export function integer(bytes: Buffer): Buffer {
   let b = bytes;
-  while (b.length > 1 && b[0] === 0 && (b[1]! & 0x80) === 0) b = b.subarray(1);
-  if (b[0]! & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
+  while (b.length > 1 && b[0] === 0 && (b[1] & 0x80) === 0) b = b.subarray(1);
+  if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
   return tlv(0x02, b);
 }
 
@@ -35,7 +35,7 @@ export const utf8 = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
 
 export function oid(dotted: string): Buffer {
   const parts = dotted.split('.').map(Number);
-  const out = [40 * parts[0]! + parts[1]!];
+  const out = [40 * parts[0] + parts[1]];
   for (const p of parts.slice(2)) {
     const chunk: number[] = [];
     let v = p;
@@ -43,7 +43,7 @@ export function oid(dotted: string): Buffer {
       chunk.unshift(v & 0x7f);
       v = Math.floor(v / 128);
     } while (v > 0);
-    for (let i = 0; i < chunk.length - 1; i++) chunk[i]! |= 0x80;
+    for (let i = 0; i < chunk.length - 1; i++) chunk[i] |= 0x80;
     out.push(...chunk);
   }
   return tlv(0x06, Buffer.from(out));

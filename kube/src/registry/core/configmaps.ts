@@ -76,7 +76,7 @@ export const secretStrategy: Strategy = {
     // stringData is write-only: merged into data (base64) and never stored, as kube-apiserver's conversion does.
     const sd = obj.stringData as Bag;
     if (sd) {
-      const data = ((obj.data as Bag) ?? {}) as Record<string, string>;
+      const data = (obj.data as Bag) ?? {};
       for (const [k, v] of Object.entries(sd)) data[k] = Buffer.from(String(v)).toString('base64');
       obj.data = data;
       delete obj.stringData;

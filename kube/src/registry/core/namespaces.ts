@@ -11,7 +11,7 @@ export const NAMESPACE_FINALIZER = 'kubernetes';
 export const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export function namespacePhase(ns: KubeObject): string {
-  return ((ns.status as { phase?: string } | undefined)?.phase ?? 'Active') as string;
+  return (ns.status as { phase?: string } | undefined)?.phase ?? 'Active';
 }
 
 export const namespaceStrategy: Strategy = {

@@ -92,7 +92,7 @@ function printStatus(pod: KubeObject): { ready: string; reason: string; restarts
     let hasRunning = false;
     const cs = st.containerStatuses ?? [];
     for (let i = cs.length - 1; i >= 0; i--) {
-      const c = cs[i]!;
+      const c = cs[i];
       noteRestart(c);
       const s = c.state ?? {};
       if (s.waiting?.reason) reason = s.waiting.reason;

@@ -172,7 +172,7 @@ export class CollectionStore extends DeletableStore {
       revision = page.revision;
       let i = 0;
       for (; i < page.items.length; i++) {
-        const kv = page.items[i]!;
+        const kv = page.items[i];
         const obj = decode(this.type, kv);
         after = kv.key;
         if (!sel.matches(obj)) continue;

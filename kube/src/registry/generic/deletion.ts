@@ -242,7 +242,7 @@ export class DeletableStore extends ResourceStore {
         kind: this.type.plural,
         uid: meta.uid,
       },
-    } as unknown as KubeObject;
+    };
   }
 }
 

@@ -91,7 +91,7 @@ export class WatchHub {
       const key = e.type === 'put' ? e.kv.key : e.key;
       for (const s of this.subs) if (key.startsWith(s.prefix) && rev > s.after) s.onEvent(e);
     }
-    while (this.waiters.length && this.waiters[0]!.revision <= this.latest) this.waiters.shift()!.resolve();
+    while (this.waiters.length && this.waiters[0].revision <= this.latest) this.waiters.shift()!.resolve();
   }
 
   /** The newest revision the hub has seen: a bookmark may carry it (every event up to it was delivered). */
