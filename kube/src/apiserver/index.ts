@@ -13,6 +13,9 @@ import { builtinResources } from '../registry/builtin/resources.js';
 import { PROTECTED_NAMESPACES } from '../registry/core/namespaces.js';
 import { Registry } from '../registry/generic/registry.js';
 import { WatchHub } from '../registry/generic/watch-hub.js';
+import { Client } from '../client/index.js';
+import { crdStoreOver } from '../schema/crd/client-store.js';
+import { CrdController } from '../schema/crd/controller.js';
 import { OpenApiService } from '../schema/openapi/service.js';
 import type { Store } from '../store/types.js';
 import { acquireLock } from '../util/files.js';
@@ -145,6 +148,19 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       keyPem: pki.admin.keyPem,
     });
     await bootstrap(registry, bound.port);
+    // CustomResourceDefinitions: serve the stored ones before /readyz says ok, then follow changes.
+    const crds = new CrdController({
+      store: crdStoreOver(
+        new Client(registry, {
+          user: { name: 'system:apiserver', groups: ['system:masters'] },
+          fieldManager: 'kube-apiserver',
+        }),
+      ),
+      served: catalog,
+      log: log.child({ component: 'crd' }),
+    });
+    await crds.start();
+    cleanups.push(() => crds.stop());
     ready = true;
     log.info('API server ready', { url, datastore: store.backend, kubeconfig: o.kubeconfig });
     return {

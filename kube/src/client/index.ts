@@ -26,6 +26,7 @@ import { patchResource } from '../registry/generic/patching.js';
 import type { Registry } from '../registry/generic/registry.js';
 import { bindPod, scaleOf, updateScale } from '../registry/subresources.js';
 import type { KubeObject, RequestUser } from '../registry/types.js';
+import { customInfo } from '../schema/crd/resource.js';
 import type { PatchType } from '../patch/index.js';
 
 export interface ClientIdentity {
@@ -227,11 +228,19 @@ export class ResourceClient<T extends KubeObject> {
   /** GET .../scale (autoscaling/v1 Scale). */
   async getScale(name: string, o?: Scoped): Promise<KubeObject> {
     await this.authorize('get', o?.namespace, name, 'scale');
-    return scaleOf(await this.store().get(this.ns(o), name));
+    return scaleOf(await this.store().get(this.ns(o), name), customInfo(this.store().type)?.scale);
   }
 
   async setReplicas(name: string, replicas: number, o?: Scoped): Promise<KubeObject> {
     await this.authorize('update', o?.namespace, name, 'scale');
-    return updateScale(this.store(), this.context(), this.ns(o), name, (s) => ({ ...s, spec: { replicas } }));
+    const custom = customInfo(this.store().type)?.scale;
+    return updateScale(
+      this.store(),
+      this.context(),
+      this.ns(o),
+      name,
+      (s) => ({ ...s, spec: { replicas } }),
+      custom,
+    );
   }
 }

@@ -8,11 +8,31 @@ import type { CollectionStore } from './generic/collection.js';
 import type { RequestContext } from './generic/context.js';
 import { rfc3339 } from './generic/metadata.js';
 import { formatSelector, at } from './printing.js';
+import type { ScaleAccess } from '../schema/crd/resource.js';
 import type { KubeObject } from './types.js';
 
-/** The Scale of a workload: spec.replicas, status.replicas and the selector as a string. */
-export function scaleOf(obj: KubeObject): KubeObject {
+/**
+ * The Scale of a workload: spec.replicas, status.replicas and the selector as a string. Custom resources give
+ * their own paths (the CRD's scale subresource: specReplicasPath, statusReplicasPath, labelSelectorPath).
+ */
+export function scaleOf(obj: KubeObject, custom?: ScaleAccess): KubeObject {
   const m = obj.metadata ?? {};
+  if (custom) {
+    const r = custom.read(obj);
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name: m.name,
+        namespace: m.namespace,
+        uid: m.uid,
+        resourceVersion: m.resourceVersion,
+        creationTimestamp: m.creationTimestamp,
+      },
+      spec: { replicas: r.specReplicas },
+      status: { replicas: r.statusReplicas, ...(r.selector ? { selector: r.selector } : {}) },
+    };
+  }
   const selector = at(obj, 'spec.selector');
   const sel =
     obj.kind === 'ReplicationController'
@@ -45,6 +65,7 @@ export async function updateScale(
   namespace: string | undefined,
   name: string,
   mutate: (scale: KubeObject) => Promise<KubeObject> | KubeObject,
+  custom?: ScaleAccess,
 ): Promise<KubeObject> {
   const { object } = await store.guaranteedUpdate(
     ctx,
@@ -56,7 +77,7 @@ export async function updateScale(
           kind: store.type.plural,
           name,
         });
-      const scale = await mutate(scaleOf(current));
+      const scale = await mutate(scaleOf(current, custom));
       const replicas = at(scale, 'spec.replicas');
       if (typeof replicas !== 'number' || replicas < 0)
         throw invalid(
@@ -72,14 +93,16 @@ export async function updateScale(
           ],
           'autoscaling',
         );
-      const next = { ...current, spec: { ...(current.spec as object), replicas } };
+      const next = custom
+        ? custom.write(current, replicas)
+        : { ...current, spec: { ...(current.spec as object), replicas } };
       const rv = scale.metadata?.resourceVersion;
       next.metadata = { ...current.metadata, resourceVersion: rv || current.metadata?.resourceVersion };
       return next;
     },
     { subresource: 'scale' },
   );
-  return scaleOf(object);
+  return scaleOf(object, custom);
 }
 
 /** pods/binding: sets spec.nodeName once and marks the pod scheduled (kube-apiserver's assignPod). */

@@ -8,6 +8,7 @@ import { KubeError } from '../../errors.js';
 
 import { bindPod, finalizeNamespace, scaleOf, updateScale } from '../../registry/subresources.js';
 import type { KubeObject } from '../../registry/types.js';
+import { customInfo, isCustomResource } from '../../schema/crd/resource.js';
 import { negotiate } from '../negotiation.js';
 import { writeObject } from '../respond.js';
 import { successStatus } from '../status.js';
@@ -63,7 +64,7 @@ export async function dispatch(r: ResourceRequest, connectors: Map<string, Conne
     case 'update':
       return updateObject(r);
     case 'patch':
-      return patchObject(r);
+      return patchObject(r, isCustomResource(t));
     case 'delete':
       return deleteObject(r);
     case 'deletecollection':
@@ -84,13 +85,17 @@ async function subresourceRequest(r: ResourceRequest): Promise<void> {
     case 'status:update':
       return updateObject(r);
     case 'status:patch':
-      return patchObject(r);
+      return patchObject(r, isCustomResource(r.type));
     case 'scale:get':
-      return respond(r, 200, scaleOf(await r.store.get(r.namespace, r.info.name)));
+      return respond(r, 200, scaleOf(await r.store.get(r.namespace, r.info.name), customInfo(r.type)?.scale));
     case 'scale:update': {
       const body = await decodeRequest(r, 'UpdateOptions');
       const ctx = context(r, dryRunOf(q, 'UpdateOptions'));
-      return respond(r, 200, await updateScale(r.store, ctx, r.namespace, r.info.name, () => body));
+      return respond(
+        r,
+        200,
+        await updateScale(r.store, ctx, r.namespace, r.info.name, () => body, customInfo(r.type)?.scale),
+      );
     }
     case 'finalize:update': {
       const body = await decodeRequest(r, 'UpdateOptions');

@@ -4,6 +4,7 @@
  * document's x-kubernetes-action). Kind-specific rules live in the strategies imported here; a kind without one
  * gets the generic rules only.
  */
+import { crdStrategy } from '../../schema/crd/strategy.js';
 import type { ResourceType } from '../types.js';
 import { CREATE_ONLY, define } from './define.js';
 import { configMapStrategy, secretStrategy } from '../core/configmaps.js';
@@ -241,7 +242,7 @@ function groups(): ResourceType[] {
       categories: EXT,
       subresources: STATUS,
       storageResource: 'apiextensions.k8s.io/customresourcedefinitions',
-      strategy: { generation: 'spec' },
+      strategy: crdStrategy,
     }),
     sched({ kind: 'PriorityClass', plural: 'priorityclasses', namespaced: false, short: ['pc'] }),
     coord({ kind: 'Lease', strategy: { allowCreateOnUpdate: false } }),

@@ -3,13 +3,14 @@
  * additionalPrinterColumn evaluated with JSONPath (first match), typed as the column says; a CRD without columns
  * prints Age. `date` cells print as the age of the timestamp, as kube-apiserver does.
  */
+import { humanDuration } from '../../registry/printing.js';
 import type { KubeObject, TableColumn, TableConvertor } from '../../registry/types.js';
 import { findJsonPath, parseJsonPath, printJsonPathValue } from './jsonpath.js';
 import type { PrinterColumn } from './types.js';
 
-const NAME_DOC =
+export const NAME_DOC =
   'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
-const CREATED_DOC =
+export const CREATED_DOC =
   'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 
 /** The columns a version prints with (Age when it declares none). */
@@ -17,25 +18,6 @@ export function columnsOf(declared: PrinterColumn[] | undefined): PrinterColumn[
   return declared?.length
     ? declared
     : [{ name: 'Age', type: 'date', description: CREATED_DOC, jsonPath: '.metadata.creationTimestamp' }];
-}
-
-/** apimachinery's duration.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${hours / 24}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
-  const y = Math.floor(hours / 24 / 365);
-  const dy = Math.floor(hours / 24) % 365;
-  return hours < 24 * 365 * 8 && dy ? `${y}y${dy}d` : `${y}y`;
 }
 
 function cell(type: string, v: unknown, now: () => number): unknown {

@@ -6,14 +6,14 @@
  * subresource's view. `customInfo(t)` tells the API server a type is custom (merge patch only, no strategic merge
  * patch) and gives it the scale and decode hooks.
  */
-import type { FieldError } from '../../errors.js';
+import { KubeError, type FieldError } from '../../errors.js';
 import type { KubeObject, ResourceType, Strategy, SubresourceInfo } from '../../registry/types.js';
 import type { Schema } from '../types.js';
 import { customTable } from './columns.js';
 import { findJsonPath, parseJsonPath, printJsonPathValue } from './jsonpath.js';
 import { applyDefaults } from './prune.js';
 import type { CrdVersion, CustomResourceDefinition, ScaleSubresource } from './types.js';
-import { deepEqual, validateValue } from './values.js';
+import { validateValue } from './values.js';
 
 /** The custom side of a served custom type. */
 export interface CustomInfo {
@@ -148,13 +148,8 @@ function scaleErrors(obj: KubeObject, path: string): FieldError[] {
 
 const STANDARD_FINALIZERS = new Set(['kubernetes', 'orphan', 'foregroundDeletion']);
 
-const nonMetadata = (o: KubeObject) => {
-  const copy: Record<string, unknown> = { ...o };
-  delete copy.metadata;
-  return copy;
-};
-
-function strategyFor(crd: CustomResourceDefinition, v: CrdVersion): Strategy & { generation: 'nonStatus' } {
+/** A version's rules (metadata.generation moves on any change but metadata and status: the generic store does it). */
+function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomInfo): Strategy {
   const schema = v.schema?.openAPIV3Schema;
   const status = !!v.subresources?.status;
   const scale = v.subresources?.scale;
@@ -188,16 +183,19 @@ function strategyFor(crd: CustomResourceDefinition, v: CrdVersion): Strategy & {
       if (schema) applyDefaults(obj, schema);
     },
     prepareForCreate(obj) {
+      if (info.terminating) {
+        throw new KubeError(
+          'MethodNotAllowed',
+          'create not allowed while custom resource definition is terminating',
+        );
+      }
       if (status) delete obj.status;
-      if (obj.metadata) obj.metadata.generation = 1;
     },
     prepareForUpdate(obj, old) {
       if (status) {
         if ('status' in old) obj.status = old.status;
         else delete obj.status;
       }
-      if (obj.metadata && !deepEqual(nonMetadata(obj), nonMetadata(old)))
-        obj.metadata.generation = (old.metadata?.generation ?? 0) + 1;
     },
     prepareForStatusUpdate(obj, old) {
       // Only status (and metadata the generic handler governs) changes through /status.
@@ -239,6 +237,14 @@ export function crdResourceTypes(crd: CustomResourceDefinition): ResourceType[] 
   const out: ResourceType[] = [];
   for (const v of [...crd.spec.versions].sort((a, b) => compareVersions(a.name, b.name))) {
     if (!v.served) continue;
+    const info: CustomInfo = {
+      crd: crd.metadata?.name ?? `${names.plural}.${crd.spec.group}`,
+      group: crd.spec.group,
+      version: v.name,
+      storageVersion: storage ?? v.name,
+      schema: v.schema?.openAPIV3Schema,
+      ...(v.subresources?.scale ? { scale: scaleAccess(v.subresources.scale) } : {}),
+    };
     const subresources: SubresourceInfo[] = [];
     if (v.subresources?.status) subresources.push({ name: 'status', kind: names.kind, verbs: RW });
     if (v.subresources?.scale)
@@ -257,7 +263,7 @@ export function crdResourceTypes(crd: CustomResourceDefinition): ResourceType[] 
       ...(subresources.length ? { subresources } : {}),
       // kube-apiserver's key for custom resources: /registry/<group>/<plural>/...
       storageResource: `${crd.spec.group}/${names.plural}`,
-      strategy: strategyFor(crd, v),
+      strategy: strategyFor(crd, v, info),
     };
     if (storage && v.name !== storage) {
       const group = crd.spec.group;
@@ -269,14 +275,7 @@ export function crdResourceTypes(crd: CustomResourceDefinition): ResourceType[] 
         fromStorage: (obj: KubeObject) => ({ ...obj, apiVersion: `${group}/${v.name}` }),
       };
     }
-    INFO.set(t, {
-      crd: crd.metadata?.name ?? `${names.plural}.${crd.spec.group}`,
-      group: crd.spec.group,
-      version: v.name,
-      storageVersion: storage ?? v.name,
-      schema: v.schema?.openAPIV3Schema,
-      ...(v.subresources?.scale ? { scale: scaleAccess(v.subresources.scale) } : {}),
-    });
+    INFO.set(t, info);
     out.push(t);
   }
   return out;

@@ -5,8 +5,10 @@
  * Established, acceptedNames). The cleanup finalizer is set at create, so a deleted CRD waits (Terminating) until
  * its custom resources are gone; kube-apiserver adds the same finalizer when the delete arrives.
  */
+import { rfc3339 } from '../../registry/generic/metadata.js';
 import type { KubeObject, Strategy } from '../../registry/types.js';
 import type { CrdCondition, CrdNames, CustomResourceDefinition } from './types.js';
+import { CREATED_DOC, NAME_DOC } from './columns.js';
 import { validateCrd, validateCrdUpdate } from './validation.js';
 import { deepEqual } from './values.js';
 
@@ -28,13 +30,13 @@ export function defaultCrd(crd: CustomResourceDefinition): void {
 }
 
 export const crdStrategy: Strategy = {
+  generation: 'spec',
   defaults: (obj) => defaultCrd(asCrd(obj)),
   prepareForCreate(obj) {
     const crd = asCrd(obj);
     const storage = crd.spec?.versions?.find((v) => v.storage);
     crd.status = { storedVersions: storage ? [storage.name] : [] };
     if (crd.metadata) {
-      crd.metadata.generation = 1;
       const f = crd.metadata.finalizers ?? [];
       if (!f.includes(CLEANUP_FINALIZER)) crd.metadata.finalizers = [...f, CLEANUP_FINALIZER];
     }
@@ -42,8 +44,6 @@ export const crdStrategy: Strategy = {
   prepareForUpdate(obj, old) {
     const crd = asCrd(obj);
     crd.status = asCrd(old).status;
-    if (crd.metadata && !deepEqual(crd.spec, asCrd(old).spec))
-      crd.metadata.generation = (old.metadata?.generation ?? 0) + 1;
     // A new storage version joins the stored versions.
     const storage = crd.spec?.versions?.find((v) => v.storage);
     const stored = crd.status?.storedVersions ?? [];
@@ -55,6 +55,14 @@ export const crdStrategy: Strategy = {
     crd.spec = asCrd(old).spec;
   },
   validate: (obj) => validateCrd(asCrd(obj)),
+  // rest.NewDefaultTableConvertor, which kube-apiserver uses for CRDs: NAME and CREATED AT.
+  table: {
+    columns: [
+      { name: 'Name', type: 'string', format: 'name', description: NAME_DOC, priority: 0 },
+      { name: 'Created At', type: 'date', description: CREATED_DOC, priority: 0 },
+    ],
+    cells: (obj) => [obj.metadata?.name ?? '', obj.metadata?.creationTimestamp ?? null],
+  },
   validateUpdate: (obj, old) => validateCrdUpdate(asCrd(obj), asCrd(old)),
 };
 
@@ -138,9 +146,7 @@ export function crdStatus(
     return {
       ...c,
       lastTransitionTime:
-        before && before.status === c.status
-          ? (before.lastTransitionTime ?? now.toISOString())
-          : now.toISOString(),
+        before && before.status === c.status ? (before.lastTransitionTime ?? rfc3339(now)) : rfc3339(now),
     };
   };
   const kept = (crd.status?.conditions ?? []).filter(
@@ -170,14 +176,14 @@ export function terminating(
           status: 'True',
           reason: 'InstanceDeletionInProgress',
           message: 'CustomResource deletion is in progress',
-          lastTransitionTime: now.toISOString(),
+          lastTransitionTime: rfc3339(now),
         }
       : {
           type: 'Terminating',
           status: 'True',
           reason: 'InstanceDeletionCompleted',
           message: 'removed all instances',
-          lastTransitionTime: now.toISOString(),
+          lastTransitionTime: rfc3339(now),
         };
   const conditions = (crd.status?.conditions ?? []).filter((x) => x.type !== 'Terminating');
   return { ...(crd.status ?? {}), conditions: [...conditions, c] };
