@@ -62,9 +62,9 @@ describe('host token gate', () => {
   });
   after(() => server.close());
 
-  it('passes a connection that sends the token first, with the request in the same packet', async () => {
+  it('acknowledges the token, then passes a request sent in the same packet', async () => {
     const got = await exchange(port, [Buffer.concat([tokenPreamble(token), Buffer.from(PING)])], 20, false);
-    assert.match(got, /^HTTP\/1\.1 200 OK/);
+    assert.match(got, /^ok\nHTTP\/1\.1 200 OK/);
     assert.match(got, /\r\n\r\nOK$/);
   });
 

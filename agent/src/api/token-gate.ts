@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type net from 'node:net';
-import { HOST_TOKEN_PREAMBLE_BYTES, HOST_TOKEN_RE, hostTokenPreamble } from '@berth/common';
+import { HOST_TOKEN_ACK, HOST_TOKEN_PREAMBLE_BYTES, HOST_TOKEN_RE, hostTokenPreamble } from '@berth/common';
 import type { Logger } from '../log.js';
 
 /** Reads and checks a token file (hex, surrounding whitespace ignored). */
@@ -20,7 +20,8 @@ export function readTokenFile(file: string): string {
 
 /**
  * Wraps `server`'s connection handling (call before listen): a connection reaches HTTP only after its
- * first HOST_TOKEN_PREAMBLE_BYTES equal the preamble; bytes that follow in the same packet go to HTTP unchanged.
+ * first HOST_TOKEN_PREAMBLE_BYTES equal the preamble, which is acknowledged; bytes that follow in the same
+ * packet go to HTTP unchanged.
  */
 export function requireToken(server: http.Server, token: string, log: Logger, timeoutMs = 10_000): void {
   const want = hostTokenPreamble(token);
@@ -43,6 +44,8 @@ export function requireToken(server: http.Server, token: string, log: Logger, ti
       sock.off('end', onEnd);
       sock.off('error', onError);
       if (got.length !== want.length || !timingSafeEqual(got, want)) return reject('bad token');
+      // The host hands the connection to its client only after this (see HOST_TOKEN_ACK).
+      sock.write(HOST_TOKEN_ACK);
       for (const l of inner) l.call(server, sock);
     };
     const onEnd = () => {

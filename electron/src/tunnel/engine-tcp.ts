@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { HOST_TOKEN_RE, hostTokenPreamble } from '@berth/common';
+import { HOST_TOKEN_ACK, HOST_TOKEN_RE, hostTokenPreamble } from '@berth/common';
 import { writeFileAtomic } from '../settings/store.js';
 import type { EngineTcp } from '../vm/driver.js';
 
@@ -30,39 +30,62 @@ export async function enginePreamble(e: EngineTcp): Promise<Uint8Array> {
   return hostTokenPreamble((await fsp.readFile(e.tokenFile, 'utf8')).trim());
 }
 
-/** A connection to the engine with the token already sent (what the host socket pipes each client into). */
-export function dialEngine(port: number, preamble: Uint8Array, timeoutMs = 10_000): Promise<net.Socket> {
+/**
+ * One attempt: connect, send the token, wait for berthd's acknowledgement. The socket comes back paused (bytes
+ * after the acknowledgement wait in it): pipe it, or resume it once listening.
+ */
+export function dialOnce(port: number, preamble: Uint8Array, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
+    let got = Buffer.alloc(0);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(e);
+    };
     const timer = setTimeout(
-      () => s.destroy(new Error(`the engine port ${port} did not accept in ${timeoutMs} ms`)),
+      () => fail(new Error(`the engine on port ${port} did not acknowledge the token in ${timeoutMs} ms`)),
       timeoutMs,
     );
-    s.once('connect', () => {
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length < HOST_TOKEN_ACK.length) return;
+      if (!got.subarray(0, HOST_TOKEN_ACK.length).equals(HOST_TOKEN_ACK))
+        return fail(new Error('the engine port answered something other than the token acknowledgement'));
       clearTimeout(timer);
-      s.off('error', reject);
-      s.write(preamble);
+      s.off('data', onData);
+      s.off('error', fail);
+      s.off('end', onEnd);
+      s.pause();
+      const rest = got.subarray(HOST_TOKEN_ACK.length);
+      if (rest.length) s.unshift(rest);
       resolve(s);
-    });
-    s.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
+    };
+    const onEnd = () =>
+      fail(new Error('the engine port closed the connection before acknowledging the token'));
+    s.once('connect', () => s.write(preamble));
+    s.on('data', onData);
+    s.once('end', onEnd);
+    s.once('error', fail);
   });
 }
 
 /**
- * One GET /_ping through the engine port; true only for `200 OK`. QEMU accepts on the host side before the
- * guest does, so a guest that is not listening yet shows up as a quick close (or this attempt's timeout).
+ * One GET /_ping through the engine port; true only for the acknowledgement and then `200 OK`. QEMU accepts
+ * on the host side before the guest does, so a guest that is not listening yet shows up as a quick close
+ * (or this attempt's timeout).
  */
 export function pingEngine(port: number, preamble: Uint8Array, timeoutMs = 1000): Promise<boolean> {
+  const ack = Buffer.from(HOST_TOKEN_ACK).toString('latin1');
+  const ok = (got: string) =>
+    got.startsWith(ack) && /^HTTP\/1\.[01] 200 /.test(got.slice(ack.length)) && /\r\n\r\nOK$/.test(got);
   return new Promise((resolve) => {
     const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
     let got = '';
-    const done = (ok: boolean) => {
+    const done = (r: boolean) => {
       clearTimeout(timer);
       s.destroy();
-      resolve(ok);
+      resolve(r);
     };
     const timer = setTimeout(() => done(false), timeoutMs);
     s.once('connect', () =>
@@ -75,9 +98,9 @@ export function pingEngine(port: number, preamble: Uint8Array, timeoutMs = 1000)
     );
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');
-      if (/^HTTP\/1\.[01] 200 /.test(got) && /\r\n\r\nOK$/.test(got)) done(true);
+      if (ok(got)) done(true);
     });
     s.on('error', () => done(false));
-    s.on('close', () => done(/^HTTP\/1\.[01] 200 /.test(got) && /\r\n\r\nOK$/.test(got)));
+    s.on('close', () => done(ok(got)));
   });
 }

@@ -8,7 +8,8 @@ import type { GuestEndpoint } from '../vm/driver.js';
 import { PortForwarder } from '../ports/forwarder.js';
 import { HostfwdPublisher, SshPortPublisher, type PortPublisher } from '../ports/publisher.js';
 import { ContainerPortWatcher } from '../ports/watcher.js';
-import { dialEngine, enginePreamble } from './engine-tcp.js';
+import { EngineDialer } from './engine-dialer.js';
+import { enginePreamble } from './engine-tcp.js';
 import { forwardUnixSocket } from './socket-forward.js';
 import { connectWithRetry, dialGuest, type SshClient } from './ssh.js';
 
@@ -52,10 +53,10 @@ export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tu
     }
     return client;
   };
-  const preamble = await enginePreamble(ep.engine);
+  const dialer = new EngineDialer(ep.engine.port, await enginePreamble(ep.engine));
   const sock = await forwardUnixSocket(
     cfg.socketPath,
-    () => dialEngine(ep.engine.port, preamble),
+    () => dialer.dial(),
     (err) => log('engine connection failed', { err: err.message }),
   );
   log('engine socket ready', { socket: cfg.socketPath, enginePort: ep.engine.port });
@@ -85,6 +86,7 @@ export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tu
       await publisher.closeAll();
       await forwarder.closeAll();
       await sock.close();
+      dialer.close();
       const c = await client?.catch(() => undefined);
       c?.end();
     },

@@ -44,6 +44,8 @@ export async function forwardUnixSocket(
     client.pause();
     dial().then(
       (remote) => {
+        // The client left while its connection was being dialled.
+        if (client.destroyed) return void remote.destroy();
         splice(client, remote);
         client.resume();
       },
