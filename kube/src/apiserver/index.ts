@@ -12,6 +12,9 @@ import { ResourceCatalog } from '../registry/catalog.js';
 import { builtinResources } from '../registry/builtin/resources.js';
 import { PROTECTED_NAMESPACES } from '../registry/core/namespaces.js';
 import { Registry } from '../registry/generic/registry.js';
+import { Client, type ClientIdentity } from '../client/index.js';
+import { GarbageCollector } from '../controllers/garbage-collector.js';
+import { NamespaceController } from '../controllers/namespace.js';
 import { WatchHub } from '../registry/generic/watch-hub.js';
 import { Client } from '../client/index.js';
 import { crdStoreOver } from '../schema/crd/client-store.js';
@@ -58,8 +61,18 @@ export interface RunningApiServer {
   store: Store;
   pki: Pki;
   connectors: Map<string, Connector>;
+  /** An in-process client acting as `identity` (controllers, scheduler, kubelet). */
+  client(identity: ClientIdentity): Client;
+  gc: GarbageCollector;
+  namespaces: NamespaceController;
   close(): Promise<void>;
 }
+
+/** The controllers' identity until RBAC has their roles: kube-controller-manager's name, the masters group. */
+export const CONTROLLER_MANAGER: ClientIdentity = {
+  user: { name: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] },
+  fieldManager: 'kube-controller-manager',
+};
 
 function parseListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
@@ -163,7 +176,23 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     cleanups.push(() => crds.stop());
     ready = true;
     log.info('API server ready', { url, datastore: store.backend, kubeconfig: o.kubeconfig });
+    const client = (identity: ClientIdentity) => new Client(registry, identity, authz);
+    // Controllers start after readiness: their initial lists must not delay /readyz.
+    const controllerClient = client(CONTROLLER_MANAGER);
+    const gc = new GarbageCollector(controllerClient, log.child({ component: 'garbage-collector' }));
+    const namespaces = new NamespaceController(
+      controllerClient,
+      log.child({ component: 'namespace-controller' }),
+    );
+    cleanups.push(
+      () => gc.stop(),
+      () => namespaces.stop(),
+    );
+    await Promise.all([gc.start(), namespaces.start()]);
     return {
+      client,
+      gc,
+      namespaces,
       url,
       port: bound.port,
       registry,

@@ -24,7 +24,8 @@ import type {
 } from '../registry/generic/context.js';
 import { patchResource } from '../registry/generic/patching.js';
 import type { Registry } from '../registry/generic/registry.js';
-import { bindPod, scaleOf, updateScale } from '../registry/subresources.js';
+import { bindPod, finalizeNamespace, scaleOf, updateScale } from '../registry/subresources.js';
+import type { ResourceCatalog } from '../registry/catalog.js';
 import type { KubeObject, RequestUser } from '../registry/types.js';
 import { customInfo } from '../schema/crd/resource.js';
 import type { PatchType } from '../patch/index.js';
@@ -80,6 +81,18 @@ export class Client {
       metadata: { name, namespace, ...(uid ? { uid } : {}) },
       target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
     });
+  }
+
+  /** namespaces/finalize: sets spec.finalizers (the namespace controller removes "kubernetes" when empty). */
+  async finalizeNamespace(name: string, finalizers: string[]): Promise<KubeObject> {
+    const rc = this.resource('v1', 'namespaces');
+    await rc.authorize('update', undefined, name, 'finalize');
+    return finalizeNamespace(rc.store(), rc.context(), name, { spec: { finalizers } });
+  }
+
+  /** The served resources (controllers that span kinds, like the garbage collector, walk them). */
+  get catalog(): ResourceCatalog {
+    return this.registry.deps.catalog;
   }
 }
 

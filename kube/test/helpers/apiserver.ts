@@ -4,13 +4,14 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { startApiServer, type RunningApiServer } from '../../src/apiserver/index.js';
-import { Client } from '../../src/client/index.js';
+import type { Client } from '../../src/client/index.js';
 import { createLogger, setLogLevel } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 
-export interface TestServer extends RunningApiServer {
+export interface TestServer extends Omit<RunningApiServer, 'client'> {
   dir: string;
   kubeconfig: string;
+  /** An admin client (system:masters). */
   client: Client;
   request(method: string, urlPath: string, opts?: RequestOpts): Promise<Reply>;
   stop(): Promise<void>;
@@ -41,7 +42,7 @@ export async function startTestServer(store = new MemoryStore()): Promise<TestSe
     store,
     log: createLogger(),
   });
-  const client = new Client(s.registry, {
+  const client = s.client({
     user: { name: 'test', groups: ['system:masters', 'system:authenticated'] },
     fieldManager: 'test',
   });
