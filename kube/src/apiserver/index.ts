@@ -16,7 +16,6 @@ import { Client, type ClientIdentity } from '../client/index.js';
 import { GarbageCollector } from '../controllers/garbage-collector.js';
 import { NamespaceController } from '../controllers/namespace.js';
 import { WatchHub } from '../registry/generic/watch-hub.js';
-import { Client } from '../client/index.js';
 import { crdStoreOver } from '../schema/crd/client-store.js';
 import { CrdController } from '../schema/crd/controller.js';
 import { OpenApiService } from '../schema/openapi/service.js';
