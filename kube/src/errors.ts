@@ -174,6 +174,19 @@ export const expired = (message: string): KubeError => new KubeError('Expired', 
 
 export const gone = (message: string): KubeError => new KubeError('Gone', message);
 
+/**
+ * A read at a revision the store has not reached: kube-apiserver's storage.NewTooLargeResourceVersionError
+ * (504 Timeout with a ResourceVersionTooLarge cause and Retry-After 1; clients retry).
+ */
+export const tooLargeResourceVersion = (requested: number, current: number): KubeError =>
+  new KubeError(
+    'Timeout',
+    `Too large resource version: ${requested}, current: ${current}`,
+    {},
+    [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    1,
+  );
+
 export const tooLarge = (message: string): KubeError => new KubeError('RequestEntityTooLarge', message);
 
 export const tooManyRequests = (message: string, retryAfterSeconds?: number): KubeError =>
