@@ -275,10 +275,14 @@ describe('network domain on the real kernel', { skip, concurrency: false }, () =
           .sort(),
         [
           `0.0.0.0:${tcpAny.HostPort}->8080/tcp`,
+          // A binding without an address takes "::" too, on the same port, as dockerd reports it.
+          `:::${tcpAny.HostPort}->8080/tcp`,
           `127.0.0.1:${tcp127.HostPort}->8080/tcp`,
           `127.0.0.1:${udp127.HostPort}->8081/udp`,
         ].sort(),
       );
+      // That IPv6 socket proxies to the container (no NAT for IPv6 host addresses).
+      assert.equal(await tcpGet('::1', Number(tcpAny.HostPort)), 'hello-pub');
     } finally {
       srv.stop();
     }

@@ -9,7 +9,9 @@ import { EmbeddedDns } from '../src/network/dns/server.js';
 import { buildQuery, parseReply, TYPE_A, TYPE_AAAA } from '../src/network/dns/wire.js';
 import { parseResolvConf, renderHosts, renderResolvConf } from '../src/network/etc-files.js';
 import { chooseSubnet, Ipam } from '../src/network/ipam.js';
+import { Ipam6 } from '../src/network/ipam6.js';
 import { formatCidr, macForIp, parseCidr, parseIp } from '../src/network/ipv4.js';
+import { contains6, formatCidr6, formatIp6, overlaps6, parseCidr6, parseIp6 } from '../src/network/ipv6.js';
 import { NetNames } from '../src/network/names.js';
 import { renderHostRules } from '../src/network/nft-rules.js';
 import { portMap, portRequests } from '../src/network/ports.js';
@@ -166,7 +168,15 @@ describe('ports', () => {
     );
     assert.deepEqual(
       r.map((x) => `${x.hostIp}:${x.hostPortRange.join('-')}->${x.containerPort}/${x.proto}`),
-      ['0.0.0.0:8000-8002->80/tcp', '127.0.0.1:5353-5353->53/udp', '0.0.0.0:0-0->7/udp'],
+      // dockerd binds a binding without an address (and -P) on 0.0.0.0 and "::" alike, and "::" when asked.
+      [
+        '0.0.0.0:8000-8002->80/tcp',
+        ':::8000-8002->80/tcp',
+        ':::9-9->80/tcp',
+        '127.0.0.1:5353-5353->53/udp',
+        '0.0.0.0:0-0->7/udp',
+        ':::0-0->7/udp',
+      ],
     );
     assert.throws(() => portRequests({ '0/tcp': [] }, false, []), httpStatus(400));
     assert.throws(() => portRequests({ '80/tcp': [{ HostPort: '9-1' }] }, false, []), httpStatus(400));
@@ -208,5 +218,66 @@ describe('names and rules', () => {
       'internal: no outbound NAT',
     );
     assert.match(text, /iifname "b1234-x" oifname != "b1234-x" drop/);
+  });
+});
+
+describe('IPv6 addresses and IPAM', () => {
+  it('parses and prints addresses as RFC 5952 says, with CIDR arithmetic', () => {
+    for (const [inp, out] of [
+      ['::', '::'],
+      ['::1', '::1'],
+      ['FD00:0:0:0:0:0:0:1', 'fd00::1'],
+      ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+      ['2001:0db8:0000:0000:0000:ff00:0042:8329', '2001:db8::ff00:42:8329'],
+      ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+      ['::ffff:192.0.2.1', '::ffff:c000:201'],
+      ['[fe80::1]', 'fe80::1'],
+    ] as const)
+      assert.equal(formatIp6(parseIp6(inp)!), out, inp);
+    for (const bad of ['1.2.3.4', ':::', '1::2::3', 'g::1', '1:2:3:4:5:6:7:8:9', '12345::'])
+      assert.equal(parseIp6(bad), undefined, bad);
+    const net = parseCidr6('fd00:1:2::/48', true)!;
+    assert.equal(formatCidr6(net), 'fd00:1:2::/48');
+    assert.equal(parseCidr6('fd00::1/64', true), undefined, 'host bits set');
+    assert.ok(contains6(net, parseIp6('fd00:1:2:ffff::9')!));
+    assert.ok(!contains6(net, parseIp6('fd00:1:3::9')!));
+    assert.ok(overlaps6(net, parseCidr6('fd00:1:2:3::/64')!));
+    assert.ok(!overlaps6(net, parseCidr6('fd00:1:3::/64')!));
+  });
+
+  it('hands out addresses in order from the range, honours --ip6, and refuses what dockerd refuses', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-ipam6-'));
+    try {
+      const ipam = new Ipam6(path.join(dir, 'ipam6.json'));
+      const subnet = parseCidr6('fd00:7::/64')!;
+      ipam.addPool('n', { subnet, gateway: subnet.base + 1n });
+      assert.equal(ipam.allocate('n', 'a'), 'fd00:7::2');
+      assert.equal(ipam.allocate('n', 'b', 'fd00:7::42'), 'fd00:7::42');
+      assert.throws(() => ipam.allocate('n', 'c', 'fd00:7::42'), httpStatus(409));
+      assert.throws(
+        () => ipam.allocate('n', 'c', 'fd00:9::1'),
+        /does not belong to any of this network's subnets/,
+      );
+      ipam.release('n', 'fd00:7::2');
+      assert.equal(ipam.allocate('n', 'd'), 'fd00:7::2');
+      await ipam.save();
+      const again = new Ipam6(path.join(dir, 'ipam6.json'));
+      await again.load();
+      assert.deepEqual(
+        again
+          .holders()
+          .map((h) => h.ip)
+          .sort(),
+        ['fd00:7::2', 'fd00:7::42'],
+      );
+      ipam.addPool('r', { subnet, gateway: parseIp6('fd00:7::fe')!, range: parseCidr6('fd00:7::100/126')! });
+      assert.deepEqual(
+        [0, 1, 2, 3].map((i) => ipam.allocate('r', `x${i}`)),
+        ['fd00:7::100', 'fd00:7::101', 'fd00:7::102', 'fd00:7::103'],
+      );
+      assert.throws(() => ipam.allocate('r', 'full'), httpStatus(503));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { EndpointSettings } from '@berth/common';
 import { badParameter, notFound } from '../errors.js';
 import { isValidMac, parseIp } from './ipv4.js';
+import { parseIp6 } from './ipv6.js';
 import type { NetworkManager } from './manager.js';
 import { portRequests } from './ports.js';
 import type { Attachment, ContainerRecord, ModeState, NetworkRecord } from './state.js';
@@ -44,6 +45,7 @@ export function attachmentFor(
 ): Attachment {
   const aliases = [...new Set(cfg?.Aliases ?? [])].filter((a) => a !== '');
   const ipv4 = cfg?.IPAMConfig?.IPv4Address || undefined;
+  const ipv6 = cfg?.IPAMConfig?.IPv6Address || undefined;
   const mac = cfg?.MacAddress || fallbackMac || undefined;
   if (aliases.length && !m.isUserNetwork(n))
     throw badParameter('network-scoped alias is supported only for containers in user defined networks');
@@ -55,12 +57,16 @@ export function attachmentFor(
     }
     if (parseIp(ipv4) === undefined) throw badParameter(`invalid IPv4 address: ${ipv4}`);
   }
+  // --ip6 is checked against the subnet when the container starts (an address outside it is refused then,
+  // as dockerd does); on a network without IPv6 dockerd keeps it and gives no address.
+  if (ipv6 !== undefined && parseIp6(ipv6) === undefined) throw badParameter(`invalid IPv6 address: ${ipv6}`);
   if (mac !== undefined && !isValidMac(mac)) throw badParameter(`invalid MAC address: ${mac}`);
   return {
     networkId: n.id,
     endpointId: endpointId(),
     aliases,
     ...(ipv4 ? { ipv4 } : {}),
+    ...(ipv6 ? { ipv6 } : {}),
     ...(mac ? { mac } : {}),
     links: cfg?.Links ?? [],
     driverOpts: cfg?.DriverOpts ?? {},

@@ -17,6 +17,8 @@ export interface HostsInput {
   domainname?: string;
   /** The container's own address on its first network, if any. */
   ownIp?: string;
+  /** Its IPv6 address there, on an EnableIPv6 network (dockerd adds a second line for it). */
+  ownIp6?: string;
   /** --add-host entries, resolved (host-gateway already replaced). */
   extraHosts: { name: string; ip: string }[];
   /** --link entries on the default bridge: ip, alias, name, and the target's hostname. */
@@ -27,8 +29,9 @@ export function renderHosts(h: HostsInput): string {
   const lines = [...HOSTS_HEADER];
   for (const e of h.extraHosts) lines.push(`${e.ip}\t${e.name}`);
   for (const l of h.links) lines.push(`${l.ip}\t${l.names.join(' ')}`);
-  if (h.ownIp)
-    lines.push(`${h.ownIp}\t${h.domainname ? `${h.hostname}.${h.domainname} ${h.hostname}` : h.hostname}`);
+  const names = h.domainname ? `${h.hostname}.${h.domainname} ${h.hostname}` : h.hostname;
+  if (h.ownIp) lines.push(`${h.ownIp}\t${names}`);
+  if (h.ownIp6) lines.push(`${h.ownIp6}\t${names}`);
   return lines.join('\n') + '\n';
 }
 

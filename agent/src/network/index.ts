@@ -72,10 +72,13 @@ export async function createNetworking(o: CreateNetworkingOptions): Promise<Netw
   await sweepOrphans(manager.kernel, manager.names.prefix, manager.log, o.registryDir);
   await manager.store.load();
   await manager.ipam.load();
+  await manager.ipam6.load();
   await manager.ensureBuiltins();
   // Pools of networks that no longer exist (a crash between the two files) are dropped.
   for (const id of manager.ipam.poolIds()) if (!manager.store.networks.has(id)) manager.ipam.removePool(id);
+  for (const id of manager.ipam6.poolIds()) if (!manager.store.networks.has(id)) manager.ipam6.removePool(id);
   await manager.ipam.save();
+  await manager.ipam6.save();
   for (const n of manager.store.networks.values()) await manager.ensureNetworkUp(n);
   await manager.applyRules();
   const networks = new Networks(manager);

@@ -10,6 +10,8 @@ import type { Logger } from '../log.js';
 import { EmbeddedDns, type DnsResolver } from './dns/server.js';
 import { readHostResolv, type HostResolv } from './etc-files.js';
 import { chooseSubnet, Ipam, type AddressPool } from './ipam.js';
+import { Ipam6 } from './ipam6.js';
+import { formatIp6, parseCidr6, parseIp6, type Cidr6 } from './ipv6.js';
 import {
   cidrAddress,
   formatCidr,
@@ -65,6 +67,7 @@ export const newId = (): string => randomBytes(32).toString('hex');
 export class NetworkManager {
   readonly store: NetStore;
   readonly ipam: Ipam;
+  readonly ipam6: Ipam6;
   readonly kernel: NetKernel;
   readonly names: NetNames;
   readonly log: Logger;
@@ -82,6 +85,7 @@ export class NetworkManager {
     this.kernel = opts.kernel ?? new IprouteKernel();
     this.store = new NetStore(path.join(opts.dataRoot, 'network'));
     this.ipam = new Ipam(path.join(opts.dataRoot, 'network', 'ipam.json'));
+    this.ipam6 = new Ipam6(path.join(opts.dataRoot, 'network', 'ipam6.json'));
     this.dns = new EmbeddedDns(resolver, opts.log.child({ component: 'dns' }));
     this.ports = new PortReservations(opts.log);
     this.lookup = opts.containers;
@@ -129,6 +133,20 @@ export class NetworkManager {
 
   gatewayOf(n: NetworkRecord): string | undefined {
     return n.ipam.config[0]?.Gateway;
+  }
+
+  /** The IPv6 entry of a network's IPAM config (any network may list one; only EnableIPv6 ones use it). */
+  subnet6Of(n: NetworkRecord): Cidr6 | undefined {
+    const c = n.ipam.config.find((x) => x.Subnet?.includes(':'));
+    return c?.Subnet ? parseCidr6(c.Subnet) : undefined;
+  }
+
+  /** The IPv6 gateway: as configured, else the subnet's first address (dockerd's default). */
+  gateway6Of(n: NetworkRecord): string | undefined {
+    const c = n.ipam.config.find((x) => x.Subnet?.includes(':'));
+    const s = this.subnet6Of(n);
+    if (!c || !s) return undefined;
+    return c.Gateway ? formatIp6(parseIp6(c.Gateway)!) : formatIp6(s.base + 1n);
   }
 
   /** Subnets in use on the host that a new network must not overlap (ours and the host's routes). */
@@ -249,15 +267,17 @@ export class NetworkManager {
     await this.ipam.save();
   }
 
-  /** Bridge up with its address; embedded DNS listening on user networks' gateways. */
+  /** Bridge up with its address(es); embedded DNS listening on user networks' gateways. */
   async ensureNetworkUp(n: NetworkRecord): Promise<void> {
     if (n.driver !== 'bridge' || !n.bridge) return;
     const subnet = this.subnetOf(n)!;
     const gw = this.gatewayOf(n)!;
+    const subnet6 = n.enableIPv6 ? this.subnet6Of(n) : undefined;
     await runSteps(
       bridgeSteps(this.kernel, {
         name: n.bridge,
         gatewayCidr: `${gw}/${subnet.prefix}`,
+        ...(subnet6 ? { gateway6Cidr: `${this.gateway6Of(n)!}/${subnet6.prefix}` } : {}),
         mac: macForIp(parseIp(gw)!),
         mtu: n.mtu ?? this.defaultMtu,
       }),
@@ -295,7 +315,9 @@ export class NetworkManager {
     for (const rec of this.store.containers.values()) {
       const target = rec.sandbox?.endpoints[0]?.ip;
       if (!target) continue;
-      for (const p of rec.sandbox!.ports) dnat.push({ ...p, containerIp: target });
+      // IPv6 host addresses are proxied by their sockets (ports.ts): the table is IPv4.
+      for (const p of rec.sandbox!.ports)
+        if (!p.hostIp.includes(':')) dnat.push({ ...p, containerIp: target });
     }
     await this.kernel.nft(renderHostRules({ table: this.names.table, bridges, dnat }));
   }

@@ -1,9 +1,10 @@
 /** The API's networks: create, list with filters, inspect, remove, prune, as dockerd's bridge driver. */
-import type { Network, NetworkContainer, NetworkCreateRequest } from '@berth/common';
+import type { IPAMConfig, Network, NetworkContainer, NetworkCreateRequest } from '@berth/common';
 import { badParameter, conflict, EngineError, forbidden, internal, notFound } from '../errors.js';
 import { matchLabels, type Filters } from '../util/filters.js';
 import { requireNetwork } from './attach-plan.js';
 import { cidrAddress, contains, formatCidr, formatIp, parseCidr, parseIp, type Cidr } from './ipv4.js';
+import { contains6, formatCidr6, formatIp6, overlaps6, parseCidr6, parseIp6, type Cidr6 } from './ipv6.js';
 import { DEFAULT_ADDRESS_POOLS, newId, type NetworkManager } from './manager.js';
 import type { NetworkRecord } from './state.js';
 
@@ -29,8 +30,6 @@ export class Networks {
     if (driver === 'host' || driver === 'null')
       throw forbidden(`only one instance of "${driver}" network is allowed`);
     if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
-    if (req.EnableIPv6)
-      throw badParameter('IPv6 networks are not supported by berth yet; create the network without --ipv6');
     if (req.ConfigOnly || req.ConfigFrom?.Network)
       throw badParameter('config-only networks are not supported by berth');
     if (req.Scope && req.Scope !== 'local')
@@ -64,10 +63,15 @@ export class Networks {
         throw conflict(`interface ${bridge} already exists and is not a bridge`);
       }
 
-      const cfgs = req.IPAM?.Config ?? [];
+      const all = req.IPAM?.Config ?? [];
+      const isV6 = (x: IPAMConfig) => Boolean(x.Subnet?.includes(':'));
+      const cfgs = all.filter((x) => !isV6(x));
+      const cfgs6 = all.filter(isV6);
       if (cfgs.length > 1) throw badParameter('berth networks take one IPv4 subnet');
+      if (cfgs6.length > 1) throw badParameter('berth networks take one IPv6 subnet');
       if (req.IPAM?.Driver && req.IPAM.Driver !== 'default')
         throw notFound(`plugin "${req.IPAM.Driver}" not found`);
+      const v6 = await planIpv6(m, cfgs6[0], req.EnableIPv6 === true);
       const c = cfgs[0] ?? {};
       let subnet: Cidr | undefined;
       let auto = false;
@@ -132,15 +136,18 @@ export class Networks {
               Gateway: formatIp(gateway),
               ...(c.AuxiliaryAddresses ? { AuxiliaryAddresses: c.AuxiliaryAddresses } : {}),
             },
+            ...(v6 ? [v6.config] : []),
           ],
           options: req.IPAM?.Options ?? {},
         },
         ...(auto ? { autoSubnet: true } : {}),
         bridge,
         mtu,
+        ...(req.EnableIPv6 ? { enableIPv6: true } : {}),
       };
       m.store.networks.set(id, rec);
       m.ipam.addPool(id, { subnet, gateway, ...(range ? { range } : {}), aux });
+      if (v6 && req.EnableIPv6) m.ipam6.addPool(id, v6.pool);
       try {
         await m.ensureNetworkUp(rec);
         await m.applyRules();
@@ -149,6 +156,7 @@ export class Networks {
       } catch (err) {
         m.store.networks.delete(id);
         m.ipam.removePool(id);
+        m.ipam6.removePool(id);
         await m.removeNetworkKernel(rec).catch(() => undefined);
         throw err instanceof EngineError
           ? err
@@ -240,7 +248,7 @@ export class Networks {
           EndpointID: ep.endpointId,
           MacAddress: ep.mac,
           IPv4Address: `${ep.ip}/${ep.prefix}`,
-          IPv6Address: '',
+          IPv6Address: ep.ipv6 ? `${ep.ipv6}/${ep.prefix6}` : '',
         };
       }
       if (n.driver === 'host')
@@ -260,7 +268,7 @@ export class Networks {
       Created: n.created,
       Scope: 'local',
       Driver: n.driver,
-      EnableIPv6: false,
+      EnableIPv6: n.enableIPv6 === true,
       IPAM: {
         Driver: n.ipam.driver,
         Options: Object.keys(n.ipam.options).length ? n.ipam.options : null,
@@ -298,4 +306,49 @@ export function parseUntil(v: string): number {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw badParameter(`invalid until filter: ${v}`);
   return t;
+}
+
+/**
+ * The IPv6 entry of a network create, checked as dockerd checks it: a subnet given without EnableIPv6 is
+ * kept in the config (and unused); EnableIPv6 without one fails as dockerd 20.10/25 fails (they have no
+ * default IPv6 pool); a subnet overlapping another network's is refused (403).
+ */
+async function planIpv6(
+  m: NetworkManager,
+  c: IPAMConfig | undefined,
+  enable: boolean,
+): Promise<{ config: IPAMConfig; pool: { subnet: Cidr6; gateway: bigint; range?: Cidr6 } } | undefined> {
+  if (!c) {
+    if (enable)
+      throw notFound(
+        'could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network',
+      );
+    return undefined;
+  }
+  const subnet = parseCidr6(c.Subnet ?? '');
+  if (!subnet) throw badParameter(`invalid subnet ${c.Subnet}`);
+  if (subnet.prefix > 124) throw badParameter(`subnet ${c.Subnet} is too small: use at most /124`);
+  const taken = [...m.store.networks.values()].flatMap((n) => (m.subnet6Of(n) ? [m.subnet6Of(n)!] : []));
+  if (taken.some((t) => overlaps6(t, subnet)))
+    throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+  let range: Cidr6 | undefined;
+  if (c.IPRange) {
+    range = parseCidr6(c.IPRange, true);
+    if (!range || !contains6(subnet, range.base) || range.prefix < subnet.prefix)
+      throw badParameter(`invalid ip-range ${c.IPRange}: it must be a CIDR inside ${formatCidr6(subnet)}`);
+  }
+  let gateway = subnet.base + 1n;
+  if (c.Gateway) {
+    const g = parseIp6(c.Gateway);
+    if (g === undefined || !contains6(subnet, g) || g === subnet.base)
+      throw badParameter(`invalid gateway ${c.Gateway}: it must be an address in ${formatCidr6(subnet)}`);
+    gateway = g;
+  }
+  // As dockerd lists it: the subnet, the range and the gateway only when they were given.
+  const config: IPAMConfig = {
+    Subnet: formatCidr6(subnet),
+    ...(range ? { IPRange: formatCidr6(range) } : {}),
+    ...(c.Gateway ? { Gateway: formatIp6(gateway) } : {}),
+  };
+  return { config, pool: { subnet, gateway, ...(range ? { range } : {}) } };
 }

@@ -2,7 +2,9 @@
  * Published ports: PortBindings (+ -P) expanded into concrete host ports, and the host sockets that hold them.
  * Forwarding itself is kernel DNAT (nft-rules.ts); holding a socket on each published host port keeps other
  * programs (and other daemons) off it, reports conflicts as dockerd does, picks random ports for -P, and
- * doubles as a userland proxy for the rare TCP connection the DNAT rules do not see.
+ * doubles as a userland proxy for the rare TCP connection the DNAT rules do not see. IPv6 host addresses
+ * (`-p [::1]:8080:80`, and "::" beside 0.0.0.0 for a binding without an address, as dockerd reports both) are
+ * not NATed (the table is IPv4): their sockets proxy TCP and relay UDP to the container, as docker-proxy does.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -10,6 +12,7 @@ import type { PortMap } from '@berth/common';
 import { badParameter, internal } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseIp } from './ipv4.js';
+import { formatIp6, parseIp6 } from './ipv6.js';
 import type { PublishedPort } from './state.js';
 
 export interface PortRequest {
@@ -18,7 +21,12 @@ export interface PortRequest {
   hostIp: string;
   /** Inclusive range; [0, 0] = any free port. */
   hostPortRange: [number, number];
+  /** The IPv6 twin of the request before it ("::" for a binding without an address): same port, skipped
+   *  when the host has no IPv6. */
+  twinOfPrevious?: boolean;
 }
+
+const isV6 = (ip: string): boolean => ip.includes(':');
 
 export function parsePortKey(key: string): { port: number; proto: 'tcp' | 'udp' | 'sctp' } {
   const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(key.trim());
@@ -46,11 +54,20 @@ export function portRequests(bindings: PortMap, publishAll: boolean, exposed: st
     if (proto === 'sctp') throw badParameter(`sctp port publishing is not supported by berth: ${key}`);
     seen.add(`${port}/${proto}`);
     for (const b of list ?? []) {
-      const hostIp = b.HostIp === undefined || b.HostIp === '' ? '0.0.0.0' : b.HostIp;
-      if (hostIp === '::' || hostIp.includes(':')) continue; // IPv6 bindings: berth networks are IPv4 only.
-      if (parseIp(hostIp) === undefined)
-        throw badParameter(`invalid host IP address in port binding: ${hostIp}`);
-      out.push({ proto, containerPort: port, hostIp, hostPortRange: parseHostPort(b.HostPort) });
+      const given = b.HostIp ?? '';
+      const anyHost = given === '';
+      const hostIp = anyHost ? '0.0.0.0' : given.replace(/^\[(.*)\]$/, '$1');
+      if (isV6(hostIp) ? parseIp6(hostIp) === undefined : parseIp(hostIp) === undefined)
+        throw badParameter(`invalid host IP address in port binding: ${b.HostIp}`);
+      const range = parseHostPort(b.HostPort);
+      out.push({
+        proto,
+        containerPort: port,
+        hostIp: isV6(hostIp) ? formatIp6(parseIp6(hostIp)!) : hostIp,
+        hostPortRange: range,
+      });
+      if (anyHost)
+        out.push({ proto, containerPort: port, hostIp: '::', hostPortRange: range, twinOfPrevious: true });
     }
   }
   if (publishAll) {
@@ -58,6 +75,7 @@ export function portRequests(bindings: PortMap, publishAll: boolean, exposed: st
       const { port, proto } = parsePortKey(key);
       if (proto === 'sctp' || seen.has(`${port}/${proto}`)) continue;
       out.push({ proto, containerPort: port, hostIp: '0.0.0.0', hostPortRange: [0, 0] });
+      out.push({ proto, containerPort: port, hostIp: '::', hostPortRange: [0, 0], twinOfPrevious: true });
     }
   }
   return out;
@@ -95,7 +113,18 @@ export class PortReservations {
   async reserve(containerId: string, reqs: PortRequest[], target: string): Promise<PublishedPort[]> {
     const got: Holder[] = [];
     try {
-      for (const r of reqs) got.push(await this.bindOne(r, target));
+      for (const r of reqs) {
+        if (!r.twinOfPrevious) {
+          got.push(await this.bindOne(r, target));
+          continue;
+        }
+        const port = got[got.length - 1].port.hostPort;
+        try {
+          got.push(await this.bindOne({ ...r, hostPortRange: [port, port] }, target));
+        } catch (err) {
+          if (!noIpv6(err)) throw err;
+        }
+      }
     } catch (err) {
       for (const h of got) h.close();
       throw err;
@@ -142,7 +171,7 @@ export class PortReservations {
     let lastErr: unknown;
     for (let p = lo; p <= hi; p++) {
       try {
-        return r.proto === 'tcp' ? await this.bindTcp(r, p, target) : await this.bindUdp(r, p);
+        return r.proto === 'tcp' ? await this.bindTcp(r, p, target) : await this.bindUdp(r, p, target);
       } catch (err) {
         lastErr = err;
       }
@@ -171,7 +200,8 @@ export class PortReservations {
         up.on('error', end);
       });
       server.once('error', reject);
-      server.listen({ port, host: r.hostIp, exclusive: true }, () => {
+      // ipv6Only: "::" must not also take the IPv4 port its 0.0.0.0 twin holds.
+      server.listen({ port, host: r.hostIp, exclusive: true, ipv6Only: isV6(r.hostIp) }, () => {
         server.off('error', reject);
         server.on('error', (err) => this.log.warn('published port socket error', { err }));
         const actual = (server.address() as net.AddressInfo).port;
@@ -183,19 +213,67 @@ export class PortReservations {
     });
   }
 
-  private bindUdp(r: PortRequest, port: number): Promise<Holder> {
+  private bindUdp(r: PortRequest, port: number, target: string): Promise<Holder> {
+    const v6 = isV6(r.hostIp);
     return new Promise((resolve, reject) => {
-      const sock = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+      const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: false, ipv6Only: v6 });
       sock.once('error', reject);
       sock.bind({ port, address: r.hostIp, exclusive: true }, () => {
         sock.off('error', reject);
         sock.on('error', (err) => this.log.warn('published port socket error', { err }));
         const actual = sock.address().port;
+        // IPv4 datagrams are DNATed before they reach this socket; IPv6 ones are relayed here.
+        const relay = v6 ? udpRelay(sock, target, r.containerPort) : undefined;
         resolve({
           port: { proto: 'udp', containerPort: r.containerPort, hostIp: r.hostIp, hostPort: actual },
-          close: () => sock.close(),
+          close: () => {
+            relay?.close();
+            sock.close();
+          },
         });
       });
     });
   }
+}
+
+/** The host has no IPv6 (a guest or host booted without it): "::" is skipped, as dockerd skips it. */
+function noIpv6(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    code === 'EAFNOSUPPORT' ||
+    code === 'EADDRNOTAVAIL' ||
+    /EAFNOSUPPORT|EADDRNOTAVAIL/.test(String((err as Error).message))
+  );
+}
+
+/** One upstream socket per client address, dropped after a quiet minute (docker-proxy's UDP conntrack). */
+const UDP_IDLE_MS = 60_000;
+
+function udpRelay(front: dgram.Socket, target: string, port: number): { close(): void } {
+  const flows = new Map<string, { up: dgram.Socket; timer: NodeJS.Timeout }>();
+  const drop = (key: string) => {
+    const f = flows.get(key);
+    if (!f) return;
+    clearTimeout(f.timer);
+    f.up.close();
+    flows.delete(key);
+  };
+  front.on('message', (msg, from) => {
+    const key = `[${from.address}]:${from.port}`;
+    let f = flows.get(key);
+    if (!f) {
+      const up = dgram.createSocket('udp4');
+      up.on('message', (reply) => front.send(reply, from.port, from.address));
+      up.on('error', () => drop(key));
+      f = { up, timer: setTimeout(() => drop(key), UDP_IDLE_MS) };
+      flows.set(key, f);
+    }
+    f.timer.refresh();
+    f.up.send(msg, port, target);
+  });
+  return {
+    close() {
+      for (const k of [...flows.keys()]) drop(k);
+    },
+  };
 }

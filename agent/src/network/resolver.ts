@@ -6,6 +6,7 @@
 import { TYPE_PTR } from './dns/wire.js';
 import type { DnsResolver, Resolution } from './dns/server.js';
 import { parseIp } from './ipv4.js';
+import { parseIp6 } from './ipv6.js';
 import type { NetworkManager } from './manager.js';
 import type { ContainerRecord, EndpointState } from './state.js';
 
@@ -37,6 +38,7 @@ export class NetworkResolver implements DnsResolver {
       }
     } else {
       const ips: number[] = [];
+      const ips6: bigint[] = [];
       for (const n of nets) {
         const suffix = `.${n!.name.toLowerCase()}`;
         const short = name.endsWith(suffix) ? name.slice(0, -suffix.length) : name;
@@ -48,11 +50,13 @@ export class NetworkResolver implements DnsResolver {
           ) {
             const ip = parseIp(ep.ip);
             if (ip !== undefined && !ips.includes(ip)) ips.push(ip);
+            const ip6 = ep.ipv6 ? parseIp6(ep.ipv6) : undefined;
+            if (ip6 !== undefined && !ips6.includes(ip6)) ips6.push(ip6);
           }
         }
         if (ips.length) break; // the first network that knows the name answers, as dockerd
       }
-      if (ips.length) return { kind: 'addresses', ips };
+      if (ips.length) return { kind: 'addresses', ips, ips6 };
     }
     if (nets.every((n) => n!.internal)) return { kind: 'forward', upstreams: [] };
     return { kind: 'forward', upstreams: m.upstreams(asker.rec.req.dns) };

@@ -4,15 +4,13 @@
  * Every setup is a list of ensure-steps rolled back on failure, with addresses released.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { EndpointSettings, NetworkSettings, Port } from '@berth/common';
 import { badParameter, conflict, forbidden, notFound } from '../errors.js';
-import { attachmentFor, parseExtraHost, planContainer, requireNetwork } from './attach-plan.js';
-import { renderHosts, renderResolvConf } from './etc-files.js';
+import { attachmentFor, planContainer, requireNetwork } from './attach-plan.js';
 import { formatIp, macForIp, parseIp } from './ipv4.js';
 import { newId, type NetworkManager } from './manager.js';
-import { portMap, portRequests } from './ports.js';
-import { dnsNames } from './resolver.js';
+import { portRequests } from './ports.js';
+import { SandboxViews } from './sandbox-views.js';
 import type { Attachment, ContainerRecord, EndpointState, NetworkRecord, SandboxState } from './state.js';
 import {
   dnsRedirectStep,
@@ -26,7 +24,11 @@ import {
 import type { ContainerNetworking, ContainerNetworkRequest, EtcFiles, SandboxSetup } from './types.js';
 
 export class Sandboxes implements ContainerNetworking {
-  constructor(private readonly m: NetworkManager) {}
+  private readonly views: SandboxViews;
+
+  constructor(private readonly m: NetworkManager) {
+    this.views = new SandboxViews(m);
+  }
 
   private get store() {
     return this.m.store;
@@ -121,13 +123,13 @@ export class Sandboxes implements ContainerNetworking {
     const netns = m.names.netnsFor(id);
     const sandbox: SandboxState = { id: newId(), netns, endpoints: [], ports: [] };
     const steps: Step[] = [netnsStep(m.kernel, netns, rec.attachments.length === 0)];
-    const allocated: { networkId: string; ip: number }[] = [];
+    const allocated: EndpointState[] = [];
     try {
       let gatewayDone = false;
       for (const [i, att] of rec.attachments.entries()) {
         const n = requireNetwork(m, att.networkId);
         const { ep, steps: s } = this.endpointPlan(id, n, att, netns, `eth${i}`, !gatewayDone && !n.internal);
-        allocated.push({ networkId: n.id, ip: parseIp(ep.ip)! });
+        allocated.push(ep);
         if (!n.internal) gatewayDone = true;
         sandbox.endpoints.push(ep);
         steps.push(...s);
@@ -153,6 +155,7 @@ export class Sandboxes implements ContainerNetworking {
       }
       try {
         await m.ipam.save();
+        await m.ipam6.save();
         await this.store.saveContainers();
         if (sandbox.ports.length) await m.applyRules();
       } catch (err) {
@@ -161,7 +164,7 @@ export class Sandboxes implements ContainerNetworking {
       }
       return { mode: 'join', path: m.kernel.netnsPath(netns) };
     } catch (err) {
-      for (const a of allocated) m.ipam.release(a.networkId, a.ip);
+      for (const ep of allocated) this.releaseAddresses(ep);
       throw err;
     }
   }
@@ -181,12 +184,27 @@ export class Sandboxes implements ContainerNetworking {
     const ip = m.ipam.allocate(n.id, id, preferred);
     const subnet = m.subnetOf(n)!;
     const gw = m.gatewayOf(n)!;
+    // EnableIPv6: an address of the IPv6 subnet too (--ip6 when given), released with the IPv4 one.
+    let v6: { ipv6: string; prefix6: number; gateway6: string } | undefined;
+    if (n.enableIPv6 && m.ipam6.has(n.id)) {
+      try {
+        v6 = {
+          ipv6: m.ipam6.allocate(n.id, id, att.ipv6),
+          prefix6: m.subnet6Of(n)!.prefix,
+          gateway6: m.gateway6Of(n)!,
+        };
+      } catch (err) {
+        m.ipam.release(n.id, ip);
+        throw err;
+      }
+    }
     const ep: EndpointState = {
       networkId: n.id,
       endpointId: att.endpointId,
       ip: formatIp(ip),
       prefix: subnet.prefix,
       gateway: gw,
+      ...(v6 ?? {}),
       mac: att.mac ?? macForIp(ip),
       hostVeth: m.names.vethFor(randomBytes(8).toString('hex')),
       ifname,
@@ -200,8 +218,18 @@ export class Sandboxes implements ContainerNetworking {
       bridge: n.bridge,
       cidr: `${ep.ip}/${ep.prefix}`,
       ...(gateway ? { defaultGateway: gw } : {}),
+      ...(v6
+        ? { cidr6: `${v6.ipv6}/${v6.prefix6}`, ...(gateway ? { defaultGateway6: v6.gateway6 } : {}) }
+        : {}),
     });
     return { ep, steps };
+  }
+
+  /** Gives an endpoint's addresses back to IPAM (both families). */
+  private releaseAddresses(ep: EndpointState): void {
+    const ip = parseIp(ep.ip);
+    if (ip !== undefined) this.m.ipam.release(ep.networkId, ip);
+    if (ep.ipv6) this.m.ipam6.release(ep.networkId, ep.ipv6);
   }
 
   /** DNAT of 127.0.0.11 to the first user network's embedded DNS, when there is one. */
@@ -228,10 +256,7 @@ export class Sandboxes implements ContainerNetworking {
     const lines = sb.endpoints.map((ep) => `link del ${ep.hostVeth}`);
     if (sb.netns && rec.mode.kind !== 'container') lines.push(`netns delete ${sb.netns}`);
     await m.kernel.ipForce(lines);
-    for (const ep of sb.endpoints) {
-      const ip = parseIp(ep.ip);
-      if (ip !== undefined) m.ipam.release(ep.networkId, ip);
-    }
+    for (const ep of sb.endpoints) this.releaseAddresses(ep);
     const hadPorts = sb.ports.length > 0;
     rec.sandbox = undefined;
     for (const ep of sb.endpoints) {
@@ -239,6 +264,7 @@ export class Sandboxes implements ContainerNetworking {
       if (n) m.publish('disconnect', n, { container: id });
     }
     await m.ipam.save();
+    await m.ipam6.save();
     await this.store.saveContainers();
     if (hadPorts) await m.applyRules();
   }
@@ -277,12 +303,13 @@ export class Sandboxes implements ContainerNetworking {
       try {
         await runSteps(dns ? [...steps, dns] : steps, m.log);
       } catch (err) {
-        m.ipam.release(n.id, parseIp(ep.ip)!);
+        this.releaseAddresses(ep);
         throw err;
       }
       rec.attachments.push(att);
       rec.sandbox.endpoints = endpoints;
       await m.ipam.save();
+      await m.ipam6.save();
       await this.store.saveContainers();
       m.publish('connect', n, { container: id });
       await this.rewriteEtc(id, rec);
@@ -308,7 +335,7 @@ export class Sandboxes implements ContainerNetworking {
       const ep = rec.sandbox?.endpoints.find((e) => e.networkId === n.id);
       if (ep && rec.sandbox) {
         await tolerateMissing(() => m.kernel.ip([`link del ${ep.hostVeth}`]));
-        m.ipam.release(n.id, parseIp(ep.ip)!);
+        this.releaseAddresses(ep);
         rec.sandbox.endpoints = rec.sandbox.endpoints.filter((e) => e !== ep);
         const rest = rec.sandbox.endpoints;
         // The default route left with the interface: give it to the next network that has a gateway.
@@ -324,6 +351,7 @@ export class Sandboxes implements ContainerNetworking {
       }
       rec.attachments = rec.attachments.filter((a) => a !== att);
       await m.ipam.save();
+      await m.ipam6.save();
       await this.store.saveContainers();
       m.publish('disconnect', n, { container: id });
       if (rec.sandbox) await this.rewriteEtc(id, rec);
@@ -353,160 +381,18 @@ export class Sandboxes implements ContainerNetworking {
     }
   }
 
-  // ---- files and inspect
+  // ---- files and inspect (sandbox-views.ts)
 
-  /** /etc/hosts and /etc/resolv.conf contents for the container's current state. */
   etcFiles(rec: ContainerRecord): EtcFiles {
-    const m = this.m;
-    const host = m.hostResolv();
-    const req = rec.req;
-    if (rec.mode.kind === 'container') {
-      const target = this.store.containers.get(rec.mode.containerId);
-      if (target) return this.etcFiles(target);
-    }
-    const defaultGw = m.gatewayOf(m.defaultBridge()) ?? '127.0.0.1';
-    const extraHosts = req.extraHosts
-      .map(parseExtraHost)
-      .map((e) => ({ name: e.name, ip: e.ip === 'host-gateway' ? defaultGw : e.ip }));
-    if (rec.mode.kind === 'host') {
-      let hostHosts = '';
-      try {
-        hostHosts = readFileSync('/etc/hosts', 'utf8');
-      } catch {
-        hostHosts = '127.0.0.1\tlocalhost\n';
-      }
-      const extra = extraHosts.map((e) => `${e.ip}\t${e.name}\n`).join('');
-      const resolv = renderResolvConf({
-        host,
-        dns: req.dns.length ? req.dns : (m.opts.dns ?? []),
-        dnsSearch: req.dnsSearch,
-        dnsOptions: req.dnsOptions,
-        embedded: false,
-      });
-      return { hosts: hostHosts + extra, resolvConf: resolv };
-    }
-    const eps = rec.sandbox?.endpoints ?? [];
-    const links: { ip: string; names: string[] }[] = [];
-    for (const l of req.links) {
-      const [name, alias] = l.replace(/^\//, '').split(':');
-      const t = name ? m.lookup?.find(name) : undefined;
-      const trec = t ? this.store.containers.get(t.id) : undefined;
-      const tep = trec?.sandbox?.endpoints.find((e) => eps.some((o) => o.networkId === e.networkId));
-      if (t && tep) {
-        const aliasName = (alias ?? name).replace(/^.*\//, '');
-        links.push({
-          ip: tep.ip,
-          names: [...new Set([aliasName, t.id.slice(0, 12), t.name.replace(/^\//, '')])],
-        });
-      }
-    }
-    const embedded =
-      eps.some((e) => this.isUser(e.networkId)) ||
-      (!rec.sandbox && rec.attachments.some((a) => this.isUser(a.networkId)));
-    return {
-      hosts: renderHosts({
-        hostname: req.hostname,
-        ...(req.domainname ? { domainname: req.domainname } : {}),
-        ...(eps[0] ? { ownIp: eps[0].ip } : {}),
-        extraHosts,
-        links,
-      }),
-      resolvConf: renderResolvConf({
-        host,
-        dns: req.dns.length ? req.dns : (m.opts.dns ?? []),
-        dnsSearch: req.dnsSearch,
-        dnsOptions: req.dnsOptions,
-        embedded,
-        upstreams: m.upstreams(req.dns).map((u) => `host(${u})`),
-      }),
-    };
+    return this.views.etcFiles(rec);
   }
 
   settings(id: string): NetworkSettings {
-    const rec = this.store.containers.get(id);
-    const sb = rec?.sandbox;
-    const networks: Record<string, EndpointSettings> = {};
-    let primary: EndpointSettings | undefined;
-    if (rec) {
-      const modeNet =
-        rec.mode.kind === 'host' || rec.mode.kind === 'none'
-          ? this.store.findNetwork(rec.mode.kind)
-          : undefined;
-      if (modeNet)
-        networks[modeNet.name] = {
-          IPAMConfig: null,
-          Links: null,
-          Aliases: null,
-          MacAddress: '',
-          NetworkID: modeNet.id,
-          EndpointID: sb ? sb.id : '',
-          Gateway: '',
-          IPAddress: '',
-          IPPrefixLen: 0,
-          IPv6Gateway: '',
-          GlobalIPv6Address: '',
-          GlobalIPv6PrefixLen: 0,
-          DriverOpts: null,
-          DNSNames: null,
-        };
-      for (const att of rec.attachments) {
-        const n = this.store.networks.get(att.networkId);
-        if (!n) continue;
-        const ep = sb?.endpoints.find((e) => e.networkId === n.id);
-        const es: EndpointSettings = {
-          IPAMConfig: att.ipv4 ? { IPv4Address: att.ipv4 } : null,
-          Links: att.links.length ? att.links : null,
-          Aliases: att.aliases.length ? att.aliases : null,
-          MacAddress: ep?.mac ?? att.mac ?? '',
-          NetworkID: n.id,
-          EndpointID: ep ? att.endpointId : '',
-          Gateway: ep?.gateway ?? '',
-          IPAddress: ep?.ip ?? '',
-          IPPrefixLen: ep?.prefix ?? 0,
-          IPv6Gateway: '',
-          GlobalIPv6Address: '',
-          GlobalIPv6PrefixLen: 0,
-          DriverOpts: Object.keys(att.driverOpts).length ? att.driverOpts : null,
-          DNSNames: this.m.isUserNetwork(n) ? dnsNames(id, rec, n.id) : null,
-        };
-        networks[n.name] = es;
-        if (n.builtin && n.driver === 'bridge') primary = es;
-      }
-    }
-    return {
-      Bridge: '',
-      SandboxID: sb?.id ?? '',
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      Ports: sb ? portMap(rec.req.exposedPorts, sb.ports) : {},
-      SandboxKey: sb?.netns ? this.m.kernel.netnsPath(sb.netns) : '',
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      EndpointID: primary?.EndpointID ?? '',
-      Gateway: primary?.Gateway ?? '',
-      GlobalIPv6Address: '',
-      GlobalIPv6PrefixLen: 0,
-      IPAddress: primary?.IPAddress ?? '',
-      IPPrefixLen: primary?.IPPrefixLen ?? 0,
-      IPv6Gateway: '',
-      MacAddress: primary?.MacAddress ?? '',
-      Networks: networks,
-    };
+    return this.views.settings(id);
   }
 
   ports(id: string): Port[] {
-    const rec = this.store.containers.get(id);
-    const out: Port[] = [];
-    const published = rec?.sandbox?.ports ?? [];
-    for (const p of published)
-      out.push({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto });
-    for (const key of rec?.sandbox ? rec.req.exposedPorts : []) {
-      const [port, proto] = key.split('/');
-      if (!published.some((p) => String(p.containerPort) === port && p.proto === (proto ?? 'tcp')))
-        out.push({ PrivatePort: Number(port), Type: (proto ?? 'tcp') as Port['Type'] });
-    }
-    return out;
+    return this.views.ports(id);
   }
 
   // ---- reconcile (daemon start)
@@ -548,6 +434,7 @@ export class Sandboxes implements ContainerNetworking {
       for (const ep of rec.sandbox?.endpoints ?? []) {
         liveVeths.add(ep.hostVeth);
         heldIps.add(`${ep.networkId}/${ep.ip}/${id}`);
+        if (ep.ipv6) heldIps.add(`${ep.networkId}/${ep.ipv6}/${id}`);
       }
     }
     const bridges = new Set([...this.store.networks.values()].flatMap((n) => (n.bridge ? [n.bridge] : [])));
@@ -569,6 +456,9 @@ export class Sandboxes implements ContainerNetworking {
     for (const h of m.ipam.holders()) {
       if (!heldIps.has(`${h.networkId}/${h.ip}/${h.owner}`)) m.ipam.release(h.networkId, parseIp(h.ip)!);
     }
+    for (const h of m.ipam6.holders())
+      if (!heldIps.has(`${h.networkId}/${h.ip}/${h.owner}`)) m.ipam6.release(h.networkId, h.ip);
     await m.ipam.save();
+    await m.ipam6.save();
   }
 }

@@ -27,6 +27,8 @@ export interface NetworkRecord {
   autoSubnet?: boolean;
   /** Bridge interface (bridge driver). */
   bridge?: string;
+  /** EnableIPv6: endpoints also get an address of the IPv6 subnet (the ipam config's IPv6 entry). */
+  enableIPv6?: boolean;
   mtu?: number;
 }
 
@@ -37,6 +39,8 @@ export interface Attachment {
   aliases: string[];
   /** --ip: a static address kept across restarts. */
   ipv4?: string;
+  /** --ip6 (IPAMConfig.IPv6Address). */
+  ipv6?: string;
   mac?: string;
   links: string[];
   driverOpts: Record<string, string>;
@@ -49,6 +53,10 @@ export interface EndpointState {
   prefix: number;
   gateway: string;
   mac: string;
+  /** On an EnableIPv6 network: the container's IPv6 address, its prefix length and the gateway. */
+  ipv6?: string;
+  prefix6?: number;
+  gateway6?: string;
   /** Host-side veth name. */
   hostVeth: string;
   /** Interface name inside the netns (eth0, eth1...). */

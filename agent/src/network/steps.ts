@@ -55,6 +55,8 @@ export interface BridgeSpec {
   mac: string;
   /** Gateway address with the subnet's prefix, e.g. 10.98.0.1/16. */
   gatewayCidr: string;
+  /** EnableIPv6 networks: the IPv6 gateway with its prefix, e.g. fd00::1/64. */
+  gateway6Cidr?: string;
   mtu: number;
 }
 
@@ -91,6 +93,15 @@ export function bridgeSteps(k: NetKernel, b: BridgeSpec): Step[] {
       },
     },
     {
+      name: 'ensureBridgeAddress6',
+      async run() {
+        if (!b.gateway6Cidr) return;
+        // nodad: the gateway answers at once (duplicate address detection would hold it "tentative" ~1 s).
+        await k.sysctl(`net.ipv6.conf.${b.name}.disable_ipv6`, '0');
+        await k.ip([`addr replace ${b.gateway6Cidr} dev ${b.name} nodad`]);
+      },
+    },
+    {
       name: 'ensureBridgeSysctls',
       async run() {
         // route_localnet: 127.0.0.1:<published> is DNATed out of this bridge (the localhost masquerade
@@ -124,6 +135,9 @@ export interface EndpointIfaceSpec extends VethSpec {
   cidr: string;
   /** Default route via this gateway (only the container's first network with a gateway). */
   defaultGateway?: string;
+  /** EnableIPv6 networks: the container's IPv6 address with prefix, and the IPv6 default route. */
+  cidr6?: string;
+  defaultGateway6?: string;
 }
 
 /** veth pair with the peer created directly inside the netns, plugged into the bridge, hairpin on. */
@@ -151,8 +165,12 @@ export function vethSteps(k: NetKernel, e: EndpointIfaceSpec): Step[] {
           [
             'link set lo up',
             `addr replace ${e.cidr} dev ${e.peerName}`,
+            ...(e.cidr6 ? [`addr replace ${e.cidr6} dev ${e.peerName} nodad`] : []),
             `link set ${e.peerName} up`,
             ...(e.defaultGateway ? [`route replace default via ${e.defaultGateway} dev ${e.peerName}`] : []),
+            ...(e.defaultGateway6
+              ? [`route replace default via ${e.defaultGateway6} dev ${e.peerName}`]
+              : []),
           ],
           e.netns,
         );

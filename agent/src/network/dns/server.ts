@@ -14,6 +14,7 @@ import {
   RCODE_REFUSED,
   RCODE_SERVFAIL,
   TYPE_A,
+  TYPE_AAAA,
   TYPE_PTR,
   type Answer,
 } from './wire.js';
@@ -23,8 +24,8 @@ const UPSTREAM_TIMEOUT_MS = 2000;
 const MAX_TCP_MESSAGE = 65535;
 
 export type Resolution =
-  /** Known name: its addresses (possibly none for AAAA). */
-  | { kind: 'addresses'; ips: number[] }
+  /** Known name: its addresses (IPv6 ones on EnableIPv6 networks; none of a family gives NOERROR, no data). */
+  | { kind: 'addresses'; ips: number[]; ips6?: bigint[] }
   /** Known reverse name. */
   | { kind: 'ptr'; name: string }
   /** Not ours: ask these upstream servers ('ip' or 'ip:port'); none means answer SERVFAIL (internal network). */
@@ -144,8 +145,10 @@ export class EmbeddedDns {
         const answers: Answer[] =
           q.question.type === TYPE_A
             ? r.ips.map((ip) => ({ type: TYPE_A, name: q.question.name, ttl: DNS_TTL, ip }))
-            : [];
-        // AAAA (or any other type) for a known IPv4-only name: NOERROR with no data, as dockerd.
+            : q.question.type === TYPE_AAAA
+              ? (r.ips6 ?? []).map((ip6) => ({ type: TYPE_AAAA, name: q.question.name, ttl: DNS_TTL, ip6 }))
+              : [];
+        // AAAA for a known IPv4-only name (or another type): NOERROR with no data, as dockerd.
         return buildReply(raw, q, RCODE_NOERROR, answers);
       }
       case 'ptr':

@@ -25,6 +25,7 @@ export interface Query {
 
 export type Answer =
   | { type: typeof TYPE_A; name: string; ttl: number; ip: number }
+  | { type: typeof TYPE_AAAA; name: string; ttl: number; ip6: bigint }
   | { type: typeof TYPE_PTR; name: string; ttl: number; target: string };
 
 function readName(buf: Buffer, off: number): { name: string; end: number } {
@@ -90,7 +91,9 @@ export function buildReply(raw: Buffer, q: Query, rcode: number, answers: Answer
     const rdata =
       a.type === TYPE_A
         ? Buffer.from([a.ip >>> 24, (a.ip >>> 16) & 255, (a.ip >>> 8) & 255, a.ip & 255])
-        : encodeName(a.target);
+        : a.type === TYPE_AAAA
+          ? Buffer.from(a.ip6.toString(16).padStart(32, '0'), 'hex')
+          : encodeName(a.target);
     const fixed = Buffer.alloc(10);
     fixed.writeUInt16BE(a.type, 0);
     fixed.writeUInt16BE(CLASS_IN, 2);
