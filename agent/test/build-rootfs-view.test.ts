@@ -7,8 +7,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { lookupUser, RootfsView } from '../src/image-builder/rootfs-view.js';
 import { tarHeader, TAR_END } from '../src/util/tar-writer.js';
+import { IS_ROOT, unmet } from './preconditions.js';
 
-const IS_ROOT = process.getuid?.() === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-view-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -20,7 +20,7 @@ function put(root: string, rel: string, data = 'x'): void {
 describe('RootfsView', () => {
   it(
     'hides whiteouts and what opaque directories cover; resolves links inside the root',
-    { skip: !IS_ROOT && 'needs root (mknod, trusted xattrs)' },
+    { skip: unmet(IS_ROOT, 'needs root (mknod, trusted xattrs)') },
     () => {
       const lower = path.join(tmp, 'lower');
       const upper = path.join(tmp, 'upper');

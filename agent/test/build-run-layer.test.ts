@@ -10,15 +10,15 @@ import { writeTree } from '../src/containers/archive.js';
 import { readOpaqueDirs } from '../src/storage/opaque.js';
 import { TarParser } from '../src/storage/tar-parse.js';
 import { tarHeader, TAR_END } from '../src/util/tar-writer.js';
+import { IS_ROOT, unmet } from './preconditions.js';
 
-const IS_ROOT = process.getuid?.() === 0;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-runlayer-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('RUN step layer', () => {
   it(
     'marks opaque directories and turns whiteout devices into .wh. files',
-    { skip: !IS_ROOT && 'needs root (mknod, trusted xattrs)' },
+    { skip: unmet(IS_ROOT, 'needs root (mknod, trusted xattrs)') },
     async () => {
       const upper = path.join(tmp, 'upper');
       fs.mkdirSync(path.join(upper, 'etc'), { recursive: true });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import zlib from 'node:zlib';
+import { IS_ROOT, unmet } from './preconditions.js';
 import { unpackLayer } from '../src/storage/unpack.js';
 import { tarHeader, tarPadding, TAR_END, type TarEntry as HeaderInput } from '../src/util/tar-writer.js';
 
@@ -66,7 +67,8 @@ describe('layer extraction', () => {
   });
 
   it('turns .wh. files into 0/0 char devices and opaque markers into the overlay xattr', async (t) => {
-    if (process.getuid?.() !== 0) return t.skip('needs root for mknod and trusted xattrs');
+    const why = unmet(IS_ROOT, 'needs root for mknod and trusted xattrs');
+    if (why) return t.skip(why);
     const { dir, ok } = await extract(
       tar([
         { name: 'd/', type: 'dir', mode: 0o750 },

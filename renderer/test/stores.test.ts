@@ -39,7 +39,11 @@ const ev = (Type: EventMessage['Type'], Action: string, ID: string): EventMessag
   time: 0,
   timeNano: 0,
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Lets every pending promise chain run to its end. The fake transport answers without I/O, so a store's
+ * load finishes within microtasks, and a setImmediate callback runs only once those are drained.
+ */
+const settled = () => new Promise<void>((r) => setImmediate(r));
 
 beforeEach(() => setActivePinia(createPinia()));
 
@@ -61,7 +65,9 @@ test('container filters: search by name, image, id prefix, project; running vs s
   );
 });
 
-test('the containers store loads, refreshes once per burst of events, and drops destroyed ones at once', async () => {
+test('the containers store loads, refreshes once per burst of events, and drops destroyed ones at once', async (tc) => {
+  // The burst window is a 60 ms timer: a mocked clock makes "once per burst" exact instead of a race.
+  tc.mock.timers.enable({ apis: ['setTimeout'] });
   let list = [c('a', 'one', 'running'), c('b', 'two', 'exited')];
   const t = new FakeTransport([route('GET', '/v1.44/containers/json', () => ({ status: 200, body: list }))]);
   setEngine(new EngineClient(t));
@@ -78,8 +84,13 @@ test('the containers store loads, refreshes once per burst of events, and drops 
   s.onEvent(ev('container', 'die', 'a'));
   s.onEvent(ev('container', 'stop', 'a'));
   s.onEvent(ev('container', 'exec_start', 'a'));
-  await sleep(120);
-  assert.equal(t.calls.filter((x) => x.path.startsWith('/v1.44/containers/json')).length, 2);
+  const lists = () => t.calls.filter((x) => x.path.startsWith('/v1.44/containers/json')).length;
+  tc.mock.timers.tick(59);
+  await settled();
+  assert.equal(lists(), 1, 'no reload while the burst is still open');
+  tc.mock.timers.tick(1);
+  await settled();
+  assert.equal(lists(), 2);
   assert.equal(s.items[0].State, 'exited');
   assert.equal(s.selected.size, 0);
 });
@@ -159,7 +170,7 @@ test('images store: a pull runs to done and reloads the list', async () => {
   stream.h.onEnd();
   const done = await p;
   assert.equal(done.state, 'done');
-  await sleep(10);
+  await settled();
   assert.equal(s.items.length, 1);
   assert.equal(s.transfers[0].layers[0].done, true);
 });

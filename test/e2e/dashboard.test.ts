@@ -10,7 +10,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Dashboard } from './support/dashboard.js';
 import { CHROMEDRIVER, CHROMIUM, engineHas, screenshot, startStack, type Stack } from './support/stack.js';
-import { requirement } from '../helpers/env.js';
+import { requirement, skipUnless } from '../helpers/env.js';
 
 /** A one-file ustar archive (what a user would import into a volume). */
 function ustar(name: string, text: string): Buffer {
@@ -52,11 +52,20 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
   let busybox: string | undefined;
   const features: Record<string, boolean> = {};
 
-  /** Skips with the missing engine feature named (the route berthd does not serve yet). */
+  /**
+   * Skips with the missing engine feature named (the route berthd does not serve yet); under CI a missing
+   * feature fails the test instead, since berthd serves every route these scenarios use.
+   */
   function waitingFor(t: TestContext, ...needs: string[]): boolean {
     const missing = needs.filter((n) => !features[n]);
-    if (missing.length) t.skip(`waiting for engine feature: ${missing.join(', ')}`);
-    return missing.length > 0;
+    return skipUnless(t, missing.length === 0, `waiting for engine feature: ${missing.join(', ')}`);
+  }
+
+  /** The image the pull scenario pulled; a scenario that needs it cannot pass when that one did not. */
+  function pulled(t: TestContext): string | undefined {
+    if (skipUnless(t, busybox !== undefined, 'the pull scenario did not pull busybox (see its failure)'))
+      return;
+    return busybox;
   }
 
   before(async () => {
@@ -182,24 +191,24 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     if (waitingFor(t, 'images API (pull)', 'test registry fixtures')) return;
     const { seedRegistry } = (await import(SEED)) as { seedRegistry: () => Promise<SeededRegistry> };
     const reg = await seedRegistry();
-    busybox = reg.ref('busybox:latest');
+    const ref = reg.ref('busybox:latest');
     await ui.open('/images');
     await ui.view('images');
-    await ui.$('pull-ref').setValue(busybox);
+    await ui.$('pull-ref').setValue(ref);
     await ui.$('pull-submit').click();
     const done = stack.browser.$(`[data-test="transfer-done"]`);
     await done.waitForDisplayed({ timeout: 60_000 });
     await screenshot(stack.browser, 'images-pulled');
-    const row = ui.row('data-image', busybox);
+    const row = ui.row('data-image', ref);
     await row.waitForDisplayed({ timeout: 10_000 });
+    // Only now can the scenarios below use it.
+    busybox = ref;
   });
 
   test('run a container from the UI; terminal echoes; logs stream; stop and remove it', async (t) => {
-    if (
-      waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API', 'exec API') ||
-      !busybox
-    )
-      return;
+    if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API', 'exec API')) return;
+    const busybox = pulled(t);
+    if (!busybox) return;
     await ui.open('/images');
     await ui.view('images');
     const row = ui.row('data-image', busybox);
@@ -261,10 +270,10 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
         'volumes API',
         'archive API',
         'archive upload API',
-      ) ||
-      !busybox
+      )
     )
       return;
+    if (!pulled(t)) return;
     assert.equal(
       (await stack.daemon.request('POST', '/v1.44/volumes/create', { Name: 'e2e-data' })).status,
       201,
@@ -288,7 +297,9 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
   });
 
   test('removing an image in use shows the engine error', async (t) => {
-    if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API') || !busybox) return;
+    if (waitingFor(t, 'images API (pull)', 'test registry fixtures', 'containers API')) return;
+    const busybox = pulled(t);
+    if (!busybox) return;
     const created = await stack.daemon.request('POST', '/v1.44/containers/create?name=e2e-holder', {
       Image: busybox,
       Cmd: ['true'],

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { IS_ROOT } from '../helpers/env.js';
+import { IS_ROOT, skipUnless } from '../helpers/env.js';
 import { MULTILAYER_EXPECT } from '../fixtures/images.js';
 import type { ImageIndex, ImageManifest } from '../fixtures/oci.js';
 import { pushImage, registryRequest } from '../fixtures/push.js';
@@ -116,7 +116,7 @@ describe('images: pull, inspect, tag, push, rmi, prune through the docker CLI', 
       ...(i.GraphDriver.Data.LowerDir ?? '').split(':').filter(Boolean),
     ];
     assert.equal(lowers.length, 4);
-    if (!IS_ROOT) return t.skip('mounting overlayfs needs root');
+    if (skipUnless(t, IS_ROOT, 'mounting overlayfs needs root')) return;
     const mnt = mkdtempSync(path.join(os.tmpdir(), 'berth-ovl-'));
     execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowers.join(':')}`, mnt]);
     try {
