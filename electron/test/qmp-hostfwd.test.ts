@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../src/ports/free-port.js';
-import { HostfwdPublisher, type PortPublisher } from '../src/ports/publisher.js';
+import { PortControlPublisher, type PortPublisher } from '../src/ports/publisher.js';
+import { QmpPortControl } from '../src/vm/qemu/port-control.js';
 import {
   hostfwdAdd,
   hostfwdAddLine,
@@ -180,8 +181,10 @@ describe(
           void viaSsh.splice(0, viaSsh.length, ...viaSsh.filter((x) => !x.startsWith(`${owner}:`))),
         closeAll: async () => void viaSsh.splice(0),
       };
-      const pub = new HostfwdPublisher({ qmp, netdev: 'net0', guestIp: '10.0.2.15' }, fallback, (m) =>
-        logs.push(m),
+      const pub = new PortControlPublisher(
+        new QmpPortControl({ qmp, netdev: 'net0', guestIp: '10.0.2.15' }),
+        fallback,
+        (m) => logs.push(m),
       );
       const [a, b, c] = [await freePort(), await freePort(), await freePort()];
       // A forward an earlier tunnel left behind goes; the SSH forward stays.
@@ -222,8 +225,12 @@ describe(
       await pub.removeOwner('c2');
       assert.deepEqual(viaSsh, []);
 
-      const noQmp = new HostfwdPublisher(
-        { qmp: { kind: 'unix', path: path.join(dir, 'missing.sock') }, netdev: 'net0', guestIp: '10.0.2.15' },
+      const noQmp = new PortControlPublisher(
+        new QmpPortControl({
+          qmp: { kind: 'unix', path: path.join(dir, 'missing.sock') },
+          netdev: 'net0',
+          guestIp: '10.0.2.15',
+        }),
         fallback,
         (m) => logs.push(m),
       );

@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { limactl, limaYaml } from '../src/vm/lima/config.js';
 import { LimaDriver, stageNativeSources } from '../src/vm/lima/driver.js';
-import { planShares, shareablePath } from '../src/share/shares.js';
+import { planShares, shareablePath } from '../src/vm/qemu/shares.js';
 import { contextArgs } from '../src/tunnel/context.js';
 import { ensureKeyPair, keyBlob, tofuVerifier } from '../src/tunnel/keys.js';
 import { loadVmConfig, saveVmConfig } from '../src/vm/config.js';

@@ -1,5 +1,5 @@
 /** `berth start`: boot the VM (or native berthd), forward the engine socket, create the docker context. */
-import { DRIVER_KINDS, type DriverKind } from '../vm/driver.js';
+import { DRIVER_HELP, DRIVER_KINDS, isDriverKind } from '../vm/factory.js';
 import { loadResources, loadVmConfig, saveVmConfig } from '../vm/config.js';
 import { berthPaths } from '../vm/paths.js';
 import { CliUsageError, type CliCommand } from './command.js';
@@ -11,7 +11,7 @@ Starts the engine: boots the Berth VM (or berthd on this host with --driver nati
 ~/.berth/run/docker.sock and creates the docker context "berth". Options are remembered.
 
 Options:
-      --driver NAME   qemu (default), lima, or native (Linux hosts only)
+      --driver NAME   ${DRIVER_HELP}
       --cpus N        VM CPUs
       --memory MIB    VM memory in MiB
       --disk GIB      VM data disk size in GiB (at creation)
@@ -32,9 +32,10 @@ export const command: CliCommand = {
     }
     const paths = berthPaths();
     if (values.driver !== undefined) {
-      if (!DRIVER_KINDS.includes(values.driver as DriverKind))
-        throw new CliUsageError(`unknown driver "${values.driver}": use ${DRIVER_KINDS.join(', ')}`);
-      await saveVmConfig(paths, { ...(await loadVmConfig(paths)), driver: values.driver as DriverKind });
+      const driver = values.driver;
+      if (!isDriverKind(driver))
+        throw new CliUsageError(`unknown driver "${driver}": use ${DRIVER_KINDS.join(', ')}`);
+      await saveVmConfig(paths, { ...(await loadVmConfig(paths)), driver });
     }
     const vm = {
       cpus: positiveInt('--cpus', values.cpus),

@@ -53,7 +53,7 @@ export function describe(s: VmStatusReport): string {
     `Driver:   ${s.driver}${s.accel ? ` (${s.accel})` : ''}${s.pid ? `, pid ${s.pid}` : ''}`,
     `Socket:   ${s.host}`,
   ];
-  if (s.driver !== 'native')
+  if (s.runsVm)
     lines.push(
       `VM:       ${s.resources.cpus} CPUs, ${s.resources.memoryMiB} MiB memory, ${s.resources.diskGiB} GiB disk${s.diskBytes !== undefined ? ` (${(s.diskBytes / 1048576).toFixed(0)} MiB used on the host)` : ''}`,
     );

@@ -25,6 +25,11 @@ export async function probe(ep: EngineEndpoint, timeoutMs = 2000): Promise<Engin
   }
 }
 
+/** Whether the engine answers /_ping on `socketPath`. */
+export async function pingSocket(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  return (await probe({ kind: 'unix', socketPath }, timeoutMs)) === 'running';
+}
+
 /**
  * An engine Berth does not manage (DOCKER_HOST, or one started by hand): status by ping only, and
  * start/stop explain that they are not available instead of pretending.

@@ -1,10 +1,9 @@
 /**
- * Containers' published ports on the host's 127.0.0.1, two ways: QEMU's user-mode network forwards
- * (hostfwd_add/remove over QMP: QEMU itself moves the bytes, no SSH crypto, tcp and udp), and SSH channels
- * (the fallback: when QMP is not there or fails, and for ports the guest binds to its loopback only).
+ * Containers' published ports on the host's 127.0.0.1, two ways: the VM's own network forwards, when the
+ * driver offers port control (the hypervisor moves the bytes: no SSH crypto, tcp and udp), and SSH channels
+ * (the fallback: when port control is not there or fails, and for ports the guest binds to its loopback only).
  */
-import type { PortControl } from '../vm/driver.js';
-import { hostfwdAdd, hostfwdList, hostfwdRemove, type Hostfwd } from '../vm/qemu/qmp.js';
+import { PortInUseError, type HostForward, type PortControl } from '../vm/driver.js';
 import type { PortForwarder } from './forwarder.js';
 import type { PublishedPort } from './published.js';
 
@@ -44,10 +43,9 @@ export class SshPortPublisher implements PortPublisher {
   }
 }
 
-/** Through QEMU's user-mode network, with the SSH publisher for what it cannot carry. */
-export class HostfwdPublisher implements PortPublisher {
-  private readonly active = new Map<string, { owner: string; rule: Hostfwd }>();
-  private queue: Promise<unknown> = Promise.resolve();
+/** Through the VM's own network (the driver's `PortControl`), with the SSH publisher for what it cannot carry. */
+export class PortControlPublisher implements PortPublisher {
+  private readonly active = new Map<string, { owner: string; rule: HostForward }>();
 
   constructor(
     private readonly ctl: PortControl,
@@ -56,46 +54,36 @@ export class HostfwdPublisher implements PortPublisher {
     private readonly hostAddr = '127.0.0.1',
   ) {}
 
-  /** QMP takes one client at a time: commands go one after another. */
-  private serial<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(f, f);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  /** Removes forwards an earlier tunnel left in this QEMU (all but `keepHostPorts`: SSH, the engine). */
+  /** Removes forwards an earlier tunnel left in this VM (all but `keepHostPorts`: SSH, the engine). */
   async reconcile(keepHostPorts: number[]): Promise<void> {
-    await this.serial(async () => {
-      for (const f of await hostfwdList(this.ctl.qmp)) {
-        if (f.proto === 'tcp' && keepHostPorts.includes(f.hostPort)) continue;
-        await hostfwdRemove(this.ctl.qmp, this.ctl.netdev, f);
-        this.log('removed a stale port forward', { port: f.hostPort, proto: f.proto });
-      }
-    });
+    for (const f of await this.ctl.list()) {
+      if (f.proto === 'tcp' && keepHostPorts.includes(f.hostPort)) continue;
+      await this.ctl.remove(f);
+      this.log('removed a stale port forward', { port: f.hostPort, proto: f.proto });
+    }
   }
 
   async add(owner: string, p: PublishedPort): Promise<boolean> {
     if (p.loopbackOnly) return this.fallback.add(owner, p);
     if (this.active.has(key(p))) return false;
-    const rule: Hostfwd = {
+    const rule: HostForward = {
       proto: p.proto,
       hostAddr: this.hostAddr,
       hostPort: p.port,
-      guestAddr: this.ctl.guestIp,
       guestPort: p.port,
     };
     try {
-      await this.serial(() => hostfwdAdd(this.ctl.qmp, this.ctl.netdev, rule));
+      await this.ctl.add(rule);
     } catch (err) {
-      const msg = (err as Error).message;
-      if (/already in use/.test(msg)) {
+      if (err instanceof PortInUseError) {
         this.log(
           `warning: cannot publish ${this.hostAddr}:${p.port}/${p.proto} on the host: the port is already in use there`,
           { container: owner.slice(0, 12) },
         );
         return false;
       }
-      this.log('QMP port forward failed; using SSH', { port: p.port, proto: p.proto, err: msg });
+      const msg = (err as Error).message;
+      this.log(`${this.ctl.name} port forward failed; using SSH`, { port: p.port, proto: p.proto, err: msg });
       return this.fallback.add(owner, p);
     }
     this.active.set(key(p), { owner, rule });
@@ -106,9 +94,11 @@ export class HostfwdPublisher implements PortPublisher {
     const a = this.active.get(k);
     if (!a) return;
     this.active.delete(k);
-    await this.serial(() => hostfwdRemove(this.ctl.qmp, this.ctl.netdev, a.rule)).catch((err: Error) =>
-      this.log('cannot remove a port forward', { port: a.rule.hostPort, err: err.message }),
-    );
+    await this.ctl
+      .remove(a.rule)
+      .catch((err: Error) =>
+        this.log('cannot remove a port forward', { port: a.rule.hostPort, err: err.message }),
+      );
   }
 
   async removeOwner(owner: string): Promise<void> {

@@ -1,12 +1,13 @@
 /**
  * The host side of the VM connection, run as its own background process (`tunnel/main.ts`) so it outlives
  * `berth start`: the engine socket on the host (each connection piped to the engine's published TCP port,
- * token first), containers' published ports followed from /events (QEMU user-net forwards over QMP, SSH as
- * the fallback), and static forwards to the guest's loopback (SSH, connected on first use, re-made when it drops).
+ * token first), containers' published ports followed from /events (through the VM's own network when the
+ * driver offers port control, SSH as the fallback), and static forwards to the guest's loopback (SSH, connected on first use, re-made when it drops).
  */
-import type { GuestEndpoint } from '../vm/driver.js';
+import type { GuestEndpoint, PortControlSpec } from '../vm/driver.js';
+import { openPortControl } from '../vm/factory.js';
 import { PortForwarder } from '../ports/forwarder.js';
-import { HostfwdPublisher, SshPortPublisher, type PortPublisher } from '../ports/publisher.js';
+import { PortControlPublisher, SshPortPublisher, type PortPublisher } from '../ports/publisher.js';
 import { ContainerPortWatcher } from '../ports/watcher.js';
 import { EngineDialer } from './engine-dialer.js';
 import { enginePreamble } from './engine-tcp.js';
@@ -15,6 +16,8 @@ import { connectWithRetry, dialGuest, type SshClient } from './ssh.js';
 
 export interface TunnelConfig {
   endpoint: Extract<GuestEndpoint, { kind: 'vm' }>;
+  /** The driver's port control (when it offers one): published ports go through the VM's network. */
+  portControl?: PortControlSpec;
   socketPath: string;
   /** Forwards kept for the tunnel's lifetime (host 127.0.0.1:hostPort → guest 127.0.0.1:guestPort). */
   forwards: { hostPort: number; guestPort: number }[];
@@ -66,13 +69,14 @@ export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tu
   );
   for (const f of cfg.forwards) await forwarder.add({ ...f, owner: 'static' });
   let publisher: PortPublisher = new SshPortPublisher(forwarder, log);
-  if (ep.ports) {
-    const hostfwd = new HostfwdPublisher(ep.ports, publisher, log);
+  if (cfg.portControl) {
+    const ctl = openPortControl(cfg.portControl);
+    const viaVm = new PortControlPublisher(ctl, publisher, log);
     try {
-      await hostfwd.reconcile([ep.engine.port, ep.ssh.port]);
-      publisher = hostfwd;
+      await viaVm.reconcile([ep.engine.port, ep.ssh.port]);
+      publisher = viaVm;
     } catch (err) {
-      log('QMP is not available; published ports go over SSH', { err: (err as Error).message });
+      log(`${ctl.name} is not available; published ports go over SSH`, { err: (err as Error).message });
     }
   }
   const watcher = cfg.followPorts ? new ContainerPortWatcher(cfg.socketPath, publisher, log) : undefined;

@@ -5,7 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import { SettingsStore, writeFileAtomic } from '../settings/store.js';
-import { DRIVER_KINDS, type DriverKind, type VmResources } from './driver.js';
+import type { VmResources } from './driver.js';
+import { DEFAULT_DRIVER, isDriverKind, type DriverKind } from './factory.js';
 import type { BerthPaths } from './paths.js';
 
 export interface VmConfig {
@@ -17,7 +18,7 @@ export interface VmConfig {
 }
 
 export function defaultVmConfig(platform: NodeJS.Platform = process.platform, home = os.homedir()): VmConfig {
-  return { driver: 'qemu', shareFolders: platform === 'win32' ? [] : [home], forwards: [] };
+  return { driver: DEFAULT_DRIVER, shareFolders: platform === 'win32' ? [] : [home], forwards: [] };
 }
 
 export function configFile(paths: BerthPaths): string {
@@ -33,7 +34,7 @@ export async function loadVmConfig(paths: BerthPaths): Promise<VmConfig> {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
       throw new Error(`${configFile(paths)}: ${(e as Error).message}`);
   }
-  const driver = DRIVER_KINDS.includes(raw.driver as DriverKind) ? (raw.driver as DriverKind) : d.driver;
+  const driver = isDriverKind(raw.driver) ? raw.driver : d.driver;
   const shareFolders =
     Array.isArray(raw.shareFolders) && raw.shareFolders.every((x) => typeof x === 'string')
       ? raw.shareFolders

@@ -65,7 +65,7 @@ export class VmEngineControl implements EngineControl {
     return this.run('starting', () => this.vm.restart(this.log));
   }
   async logs(): Promise<string> {
-    const which = this.vm.driver.kind === 'native' ? 'engine' : 'console';
+    const which = this.vm.driver.runsVm ? 'console' : 'engine';
     return (await this.vm.logs(which, 500)).text;
   }
   onStatus(listener: (s: EngineStatus) => void): () => void {

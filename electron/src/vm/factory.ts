@@ -1,11 +1,24 @@
-/** Picks the driver for this host: one place that knows which platform gets which implementation. */
-import type { DriverKind, VmDriver, VmResources } from './driver.js';
+/**
+ * The drivers by name: the one place that knows which drivers exist, which platform gets which, and how to
+ * reopen a driver's capability in another process (the tunnel's port control).
+ */
+import type { HostPlatform, PortControl, PortControlSpec, VmDriver, VmResources } from './driver.js';
 import { guestArchFor } from './image/plan.js';
 import { LimaDriver } from './lima/driver.js';
 import { NativeDriver } from './native/driver.js';
 import { imageDir, type BerthPaths } from './paths.js';
-import type { HostPlatform } from './qemu/args.js';
 import { QemuDriver } from './qemu/driver.js';
+import { QmpPortControl, type QmpPortParams } from './qemu/port-control.js';
+
+export type DriverKind = 'qemu' | 'lima' | 'native';
+export const DRIVER_KINDS: readonly DriverKind[] = ['qemu', 'lima', 'native'];
+export const DEFAULT_DRIVER: DriverKind = 'qemu';
+/** The choices as `berth start --help` lists them. */
+export const DRIVER_HELP = 'qemu (default), lima, or native (Linux hosts only)';
+
+export function isDriverKind(s: unknown): s is DriverKind {
+  return DRIVER_KINDS.includes(s as DriverKind);
+}
 
 export interface DriverContext {
   paths: BerthPaths;
@@ -48,5 +61,15 @@ export function createDriver(kind: DriverKind, ctx: DriverContext): VmDriver {
       if (platform !== 'linux')
         throw new Error('the native driver needs a Linux host; use the qemu or lima driver');
       return new NativeDriver({ paths: ctx.paths });
+  }
+}
+
+/** The `PortControl` a driver described with `portControl()`, opened where it is used (the tunnel process). */
+export function openPortControl(spec: PortControlSpec): PortControl {
+  switch (spec.driver) {
+    case 'qemu':
+      return new QmpPortControl(spec.params as QmpPortParams);
+    default:
+      throw new Error(`the ${spec.driver} driver has no port control`);
   }
 }

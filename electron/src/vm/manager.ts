@@ -7,21 +7,30 @@ import { closeSync, existsSync, openSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineState } from '@berth/common';
-import { probe } from '../engine/control.js';
+import { pingSocket } from '../engine/control.js';
 import { ensureDockerContext } from '../tunnel/context.js';
 import type { TunnelConfig } from '../tunnel/service.js';
 import type { VmConfig } from './config.js';
-import type { DriverKind, GuestEndpoint, Progress, VmDriver, VmResources } from './driver.js';
+import {
+  offersPortControl,
+  reportsDiskUsage,
+  type GuestEndpoint,
+  type PortControlSpec,
+  type Progress,
+  type VmDriver,
+  type VmResources,
+} from './driver.js';
 import type { BerthPaths } from './paths.js';
 import { livePid, tailFile, terminate } from './process.js';
-import { diskUsage } from './qemu/disk.js';
 
 type VmEndpoint = Extract<GuestEndpoint, { kind: 'vm' }>;
 
 const TUNNEL_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../tunnel/main.js');
 
 export interface VmStatusReport {
-  driver: DriverKind;
+  driver: string;
+  /** berthd runs in a VM (the sizes in `resources` apply), not on the host. */
+  runsVm: boolean;
   state: EngineState;
   /** unix:// address of the engine socket on the host. */
   host: string;
@@ -31,13 +40,8 @@ export interface VmStatusReport {
   warning?: string;
   message?: string;
   resources: VmResources;
-  /** Bytes the data disk occupies on the host (qemu driver). */
+  /** Bytes the data disk occupies on the host (drivers with a disk image). */
   diskBytes?: number;
-}
-
-/** Whether the engine answers /_ping on `socketPath`. */
-export async function pingSocket(socketPath: string, timeoutMs = 2000): Promise<boolean> {
-  return (await probe({ kind: 'unix', socketPath }, timeoutMs)) === 'running';
 }
 
 export class VmManager {
@@ -92,11 +96,13 @@ export class VmManager {
   }
 
   private async ensureTunnel(ep: GuestEndpoint, progress: Progress): Promise<void> {
-    if (ep.kind !== 'vm' || (await this.tunnelServes(ep))) return;
+    if (ep.kind !== 'vm') return;
+    const ports = offersPortControl(this.driver) ? await this.driver.portControl() : undefined;
+    if (await this.tunnelServes(ep, ports)) return;
     // A tunnel left from an earlier boot (the VM was killed) points at stale ports: replace it.
     await this.stopTunnel();
     progress('Forwarding the engine socket to the host');
-    await this.startTunnel(ep);
+    await this.startTunnel(ep, ports);
   }
 
   private tunnelConfigFile(): string {
@@ -104,20 +110,25 @@ export class VmManager {
   }
 
   /** Whether a live tunnel process already serves this boot's endpoint. */
-  private async tunnelServes(ep: VmEndpoint): Promise<boolean> {
+  private async tunnelServes(ep: VmEndpoint, ports: PortControlSpec | undefined): Promise<boolean> {
     if (!this.tunnelPid()) return false;
     try {
       const cfg = JSON.parse(await fsp.readFile(this.tunnelConfigFile(), 'utf8')) as Partial<TunnelConfig>;
-      return JSON.stringify(cfg.endpoint) === JSON.stringify(ep) && cfg.socketPath === this.paths.socket;
+      return (
+        JSON.stringify(cfg.endpoint) === JSON.stringify(ep) &&
+        JSON.stringify(cfg.portControl) === JSON.stringify(ports) &&
+        cfg.socketPath === this.paths.socket
+      );
     } catch {
       return false;
     }
   }
 
-  private async startTunnel(endpoint: VmEndpoint): Promise<void> {
+  private async startTunnel(endpoint: VmEndpoint, portControl: PortControlSpec | undefined): Promise<void> {
     await fsp.mkdir(this.paths.run, { recursive: true, mode: 0o700 });
     const cfg: TunnelConfig = {
       endpoint,
+      ...(portControl ? { portControl } : {}),
       socketPath: this.paths.socket,
       forwards: this.config.forwards,
       followPorts: true,
@@ -156,7 +167,7 @@ export class VmManager {
   async stop(progress: Progress, timeoutMs = 30_000): Promise<VmStatusReport> {
     await this.stopTunnel();
     await this.driver.stop(timeoutMs, progress);
-    if (this.driver.kind === 'qemu') await fsp.rm(this.paths.socket, { force: true });
+    if (this.driver.hostSocket === 'tunnel') await fsp.rm(this.paths.socket, { force: true });
     return this.status();
   }
 
@@ -173,14 +184,12 @@ export class VmManager {
     let message = ds.message;
     if (ds.state === 'running' && !answered && !(await pingSocket(this.paths.socket))) {
       state = 'error';
-      message = `the VM runs but the engine does not answer on ${this.paths.socket}${this.driver.kind === 'qemu' && !tunnelPid ? ' (the host tunnel is not running: `berth start` restarts it)' : ''}`;
+      message = `the VM runs but the engine does not answer on ${this.paths.socket}${this.driver.hostSocket === 'tunnel' && !tunnelPid ? ' (the host tunnel is not running: `berth start` restarts it)' : ''}`;
     }
-    const diskBytes =
-      this.driver.kind === 'qemu' && existsSync(this.paths.vm.disk)
-        ? await diskUsage(this.paths.vm.disk)
-        : undefined;
+    const diskBytes = reportsDiskUsage(this.driver) ? await this.driver.diskBytes() : undefined;
     return {
       driver: this.driver.kind,
+      runsVm: this.driver.runsVm,
       state,
       host: `unix://${this.paths.socket}`,
       resources: this.resources,

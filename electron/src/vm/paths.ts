@@ -14,24 +14,13 @@ export interface BerthPaths {
   tunnelPid: string;
   tunnelLog: string;
   keys: { dir: string; private: string; public: string; engineToken: string };
-  vm: {
-    dir: string;
-    state: string;
-    disk: string;
-    serialLog: string;
-    pid: string;
-    qmp: string;
-    knownHost: string;
-    accel: string;
-    lima: string;
-  };
-  native: { dir: string; dataRoot: string; pid: string; log: string };
+  /** The VM drivers' directory (each driver names its own files in it: see its folder). */
+  vm: { dir: string };
 }
 
 export function berthPaths(home = process.env.BERTH_HOME ?? path.join(os.homedir(), '.berth')): BerthPaths {
   const vm = path.join(home, 'vm');
   const run = path.join(home, 'run');
-  const native = path.join(home, 'native');
   return {
     home,
     settings: path.join(home, 'settings.json'),
@@ -45,23 +34,7 @@ export function berthPaths(home = process.env.BERTH_HOME ?? path.join(os.homedir
       public: path.join(home, 'keys', 'id_ed25519.pub'),
       engineToken: path.join(home, 'keys', 'engine-token'),
     },
-    vm: {
-      dir: vm,
-      state: path.join(vm, 'state.json'),
-      disk: path.join(vm, 'data.qcow2'),
-      serialLog: path.join(vm, 'serial.log'),
-      pid: path.join(vm, 'qemu.pid'),
-      qmp: path.join(vm, 'qmp.sock'),
-      knownHost: path.join(vm, 'known_host'),
-      accel: path.join(vm, 'accel.json'),
-      lima: path.join(vm, 'lima.yaml'),
-    },
-    native: {
-      dir: native,
-      dataRoot: path.join(native, 'data'),
-      pid: path.join(native, 'berthd.pid'),
-      log: path.join(native, 'berthd.log'),
-    },
+    vm: { dir: vm },
   };
 }
 

@@ -35,7 +35,10 @@ export interface LimaDriverOptions {
 }
 
 export class LimaDriver implements VmDriver {
-  readonly kind = 'lima' as const;
+  readonly kind = 'lima';
+  readonly runsVm = true;
+  // lima.yaml forwards the guest's engine socket to the host socket itself.
+  readonly hostSocket = 'driver';
   constructor(private readonly o: LimaDriverOptions) {}
 
   private bin(): string {
@@ -47,6 +50,9 @@ export class LimaDriver implements VmDriver {
         throw new Error('limactl is not installed (https://lima-vm.io); or use the qemu driver');
       throw err;
     });
+  }
+  private yamlFile(): string {
+    return path.join(this.o.paths.vm.dir, 'lima.yaml');
   }
   private berthDir(): string {
     return path.join(this.o.paths.vm.dir, 'lima-berth');
@@ -74,8 +80,8 @@ export class LimaDriver implements VmDriver {
       arch: this.o.arch === 'amd64' ? 'x86_64' : 'aarch64',
       vmType: process.platform === 'darwin' && this.o.arch === 'arm64' ? 'vz' : 'qemu',
     });
-    await fsp.writeFile(this.o.paths.vm.lima, yaml);
-    if (!(await this.exists())) await this.run(limactl.create(this.o.paths.vm.lima));
+    await fsp.writeFile(this.yamlFile(), yaml);
+    if (!(await this.exists())) await this.run(limactl.create(this.yamlFile()));
   }
 
   private async exists(): Promise<boolean> {

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { DriverStatus, GuestEndpoint, LogFiles, Progress, ShellTarget, VmDriver } from '../driver.js';
+import { pingSocket } from '../../engine/control.js';
 import { REPO_ROOT, type BerthPaths } from '../paths.js';
-import { pingSocket } from '../manager.js';
 import { livePid, tailFile, terminate } from '../process.js';
 
 export interface NativeDriverOptions {
@@ -15,34 +15,42 @@ export interface NativeDriverOptions {
   startTimeoutMs?: number;
 }
 
+/** The native driver's files: berthd's own data root, pid file and log, beside (not in) the VM directory. */
+export function nativeFiles(p: BerthPaths): { dir: string; dataRoot: string; pid: string; log: string } {
+  const dir = path.join(p.home, 'native');
+  return {
+    dir,
+    dataRoot: path.join(dir, 'data'),
+    pid: path.join(dir, 'berthd.pid'),
+    log: path.join(dir, 'berthd.log'),
+  };
+}
+
 export function nativeBerthdArgs(entry: string, paths: BerthPaths, extra: string[] = []): string[] {
-  return [
-    entry,
-    '--data-root',
-    paths.native.dataRoot,
-    '-H',
-    `unix://${paths.socket}`,
-    '--pidfile',
-    paths.native.pid,
-    ...extra,
-  ];
+  const f = nativeFiles(paths);
+  return [entry, '--data-root', f.dataRoot, '-H', `unix://${paths.socket}`, '--pidfile', f.pid, ...extra];
 }
 
 export class NativeDriver implements VmDriver {
-  readonly kind = 'native' as const;
+  readonly kind = 'native';
+  readonly runsVm = false;
+  readonly hostSocket = 'driver';
   constructor(private readonly o: NativeDriverOptions) {}
 
+  private get f() {
+    return nativeFiles(this.o.paths);
+  }
   private entry(): string {
     return this.o.berthd ?? path.join(REPO_ROOT, 'agent/dist/src/main.js');
   }
   private pid(): number | undefined {
-    return livePid(this.o.paths.native.pid, this.o.paths.native.dataRoot);
+    return livePid(this.f.pid, this.f.dataRoot);
   }
 
   async create(): Promise<void> {
     if (process.platform !== 'linux')
       throw new Error('the native driver needs a Linux host; use the qemu or lima driver');
-    await fsp.mkdir(this.o.paths.native.dataRoot, { recursive: true });
+    await fsp.mkdir(this.f.dataRoot, { recursive: true });
     await fsp.mkdir(this.o.paths.run, { recursive: true, mode: 0o700 });
   }
 
@@ -52,7 +60,7 @@ export class NativeDriver implements VmDriver {
     if (process.getuid?.() !== 0)
       progress('warning: berthd is not running as root; containers will not start');
     progress('Starting berthd on this host');
-    const fd = openSync(this.o.paths.native.log, 'a');
+    const fd = openSync(this.f.log, 'a');
     const child = spawn(process.execPath, nativeBerthdArgs(this.entry(), this.o.paths, this.o.extraArgs), {
       detached: true,
       stdio: ['ignore', fd, fd],
@@ -64,13 +72,13 @@ export class NativeDriver implements VmDriver {
     const deadline = Date.now() + (this.o.startTimeoutMs ?? 30_000);
     while (Date.now() < deadline) {
       if (exit !== undefined)
-        throw new Error(`berthd exited with ${exit}:\n${await tailFile(this.o.paths.native.log, 10)}`);
+        throw new Error(`berthd exited with ${exit}:\n${await tailFile(this.f.log, 10)}`);
       if (await pingSocket(this.o.paths.socket)) return this.status();
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill('SIGKILL');
     throw new Error(
-      `berthd did not answer on ${this.o.paths.socket} in time:\n${await tailFile(this.o.paths.native.log, 10)}`,
+      `berthd did not answer on ${this.o.paths.socket} in time:\n${await tailFile(this.f.log, 10)}`,
     );
   }
 
@@ -97,7 +105,7 @@ export class NativeDriver implements VmDriver {
 
   async reset(): Promise<void> {
     if (this.pid()) throw new Error('berthd is running: stop it first (`berth stop`)');
-    await fsp.rm(this.o.paths.native.dir, { recursive: true, force: true });
+    await fsp.rm(this.f.dir, { recursive: true, force: true });
   }
 
   async compact(): Promise<string> {
@@ -105,6 +113,6 @@ export class NativeDriver implements VmDriver {
   }
 
   logFiles(): LogFiles {
-    return { engine: this.o.paths.native.log };
+    return { engine: this.f.log };
   }
 }

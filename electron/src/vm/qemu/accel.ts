@@ -5,7 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { constants, promises as fsp } from 'node:fs';
-import { hardwareAccel, qemuArgs, qemuBinary, type Accel, type HostPlatform, type QemuPlan } from './args.js';
+import type { HostPlatform } from '../driver.js';
+import { hardwareAccel, qemuArgs, qemuBinary, type Accel, type QemuPlan } from './args.js';
 import type { GuestArch } from '../image/manifest.js';
 
 export interface AccelChoice {

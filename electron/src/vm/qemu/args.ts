@@ -1,8 +1,8 @@
 /** QEMU command lines for each host platform and accelerator (pure, unit-tested for every combination). */
+import type { HostPlatform } from '../driver.js';
 import type { GuestArch } from '../image/manifest.js';
 
 export type Accel = 'kvm' | 'hvf' | 'whpx' | 'tcg';
-export type HostPlatform = 'linux' | 'darwin' | 'win32';
 
 export interface Share {
   tag: string;

@@ -3,15 +3,18 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';
 import { freePort } from '../../ports/free-port.js';
 import { hostTokenPreamble } from '@berth/common';
-import { planShares } from '../../share/shares.js';
 import { ensureKeyPair, keyBlob } from '../../tunnel/keys.js';
 import { ensureHostToken, pingEngine } from '../../tunnel/engine-tcp.js';
 import { connectOnce, exec } from '../../tunnel/ssh.js';
 import type {
   DriverStatus,
   GuestEndpoint,
+  HostPlatform,
   LogFiles,
+  OffersPortControl,
+  PortControlSpec,
   Progress,
+  ReportsDiskUsage,
   ShellTarget,
   SshEndpoint,
   VmDriver,
@@ -22,9 +25,12 @@ import { ARCH } from '../image/plan.js';
 import type { BerthPaths } from '../paths.js';
 import { livePid, tailFile, waitExit } from '../process.js';
 import { chooseAccel, type AccelChoice } from './accel.js';
-import { GUEST_IP, NETDEV, qemuArgs, qemuBinary, type HostPlatform, type QemuPlan } from './args.js';
+import { GUEST_IP, NETDEV, qemuArgs, qemuBinary, type QemuPlan } from './args.js';
 import { compactDisk, createDisk, diskUsage } from './disk.js';
+import { qemuFiles } from './files.js';
+import type { QmpPortParams } from './port-control.js';
 import { qmpCommand, type QmpAddress } from './qmp.js';
+import { planShares } from './shares.js';
 
 export interface QemuDriverOptions {
   paths: BerthPaths;
@@ -49,12 +55,17 @@ interface VmState {
   warnings: string[];
 }
 
-export class QemuDriver implements VmDriver {
-  readonly kind = 'qemu' as const;
+export class QemuDriver implements VmDriver, OffersPortControl, ReportsDiskUsage {
+  readonly kind = 'qemu';
+  readonly runsVm = true;
+  readonly hostSocket = 'tunnel';
   constructor(private readonly o: QemuDriverOptions) {}
 
   private get p() {
     return this.o.paths;
+  }
+  private get f() {
+    return qemuFiles(this.o.paths);
   }
   private image() {
     const d = this.o.imageDir;
@@ -65,11 +76,11 @@ export class QemuDriver implements VmDriver {
     };
   }
   private pid(): number | undefined {
-    return livePid(this.p.vm.pid, this.p.vm.disk);
+    return livePid(this.f.pid, this.f.disk);
   }
   private async readState(): Promise<VmState | undefined> {
     try {
-      return JSON.parse(await fsp.readFile(this.p.vm.state, 'utf8')) as VmState;
+      return JSON.parse(await fsp.readFile(this.f.state, 'utf8')) as VmState;
     } catch {
       return undefined;
     }
@@ -81,7 +92,7 @@ export class QemuDriver implements VmDriver {
       port: st.sshPort,
       user: 'root',
       privateKey: this.p.keys.private,
-      knownHost: this.p.vm.knownHost,
+      knownHost: this.f.knownHost,
     };
   }
 
@@ -109,9 +120,9 @@ export class QemuDriver implements VmDriver {
     await fsp.mkdir(this.p.vm.dir, { recursive: true });
     await ensureKeyPair(this.p.keys.private, this.p.keys.public);
     await ensureHostToken(this.p.keys.engineToken);
-    if (!existsSync(this.p.vm.disk)) {
+    if (!existsSync(this.f.disk)) {
       progress(`Creating the ${this.o.resources.diskGiB} GiB data disk`);
-      await createDisk(this.p.vm.disk, this.o.resources.diskGiB);
+      await createDisk(this.f.disk, this.o.resources.diskGiB);
     }
   }
 
@@ -123,7 +134,7 @@ export class QemuDriver implements VmDriver {
       platform: this.o.platform,
       arch: this.o.arch,
       plan: this.basePlan(),
-      cacheFile: this.p.vm.accel,
+      cacheFile: this.f.accel,
     });
     if (accel.warning) progress(`warning: ${accel.warning}`);
     const { publicKey } = await ensureKeyPair(this.p.keys.private, this.p.keys.public);
@@ -132,7 +143,7 @@ export class QemuDriver implements VmDriver {
     const qmp: QmpAddress =
       this.o.platform === 'win32'
         ? { kind: 'tcp', port: await freePort() }
-        : { kind: 'unix', path: this.p.vm.qmp };
+        : { kind: 'unix', path: this.f.qmp };
     const st: VmState = {
       sshPort: await freePort(),
       enginePort: await freePort(),
@@ -144,9 +155,9 @@ export class QemuDriver implements VmDriver {
     const plan: QemuPlan = {
       ...this.basePlan(),
       accel: accel.accel,
-      disk: this.p.vm.disk,
-      serialLog: this.p.vm.serialLog,
-      pidFile: this.p.vm.pid,
+      disk: this.f.disk,
+      serialLog: this.f.serialLog,
+      pidFile: this.f.pid,
       qmp,
       sshPort: st.sshPort,
       enginePort: st.enginePort,
@@ -155,9 +166,9 @@ export class QemuDriver implements VmDriver {
       shares: shares.shares,
       ...(this.o.registries ? { registries: this.o.registries } : {}),
     };
-    if (existsSync(this.p.vm.serialLog)) await fsp.rename(this.p.vm.serialLog, `${this.p.vm.serialLog}.1`);
-    await fsp.rm(this.p.vm.qmp, { force: true });
-    await fsp.writeFile(this.p.vm.state, JSON.stringify(st, null, 1));
+    if (existsSync(this.f.serialLog)) await fsp.rename(this.f.serialLog, `${this.f.serialLog}.1`);
+    await fsp.rm(this.f.qmp, { force: true });
+    await fsp.writeFile(this.f.state, JSON.stringify(st, null, 1));
     progress(`Booting the VM (${accel.accel.toUpperCase()}, ${plan.cpus} CPUs, ${plan.memoryMiB} MiB)`);
     const errLog = `${this.p.vm.dir}/qemu.log`;
     const fd = openSync(errLog, 'w');
@@ -174,7 +185,7 @@ export class QemuDriver implements VmDriver {
     const deadline = Date.now() + (this.o.bootTimeoutMs ?? 180_000);
     const fail = async (why: string) => {
       if (!exited) child.kill('SIGKILL');
-      const detail = [await tailFile(errLog, 5), await tailFile(this.p.vm.serialLog, 15)]
+      const detail = [await tailFile(errLog, 5), await tailFile(this.f.serialLog, 15)]
         .filter(Boolean)
         .join('\n');
       return new Error(`${why}${detail ? `\n--- qemu / console ---\n${detail}` : ''}`);
@@ -226,8 +237,8 @@ export class QemuDriver implements VmDriver {
         }
       }
     }
-    await fsp.rm(this.p.vm.pid, { force: true });
-    await fsp.rm(this.p.vm.qmp, { force: true });
+    await fsp.rm(this.f.pid, { force: true });
+    await fsp.rm(this.f.qmp, { force: true });
   }
 
   async status(): Promise<DriverStatus> {
@@ -259,8 +270,18 @@ export class QemuDriver implements VmDriver {
       kind: 'vm',
       ssh: this.endpoint(st),
       engine: { port: st.enginePort, tokenFile: this.p.keys.engineToken },
-      ports: { qmp: st.qmp, netdev: NETDEV, guestIp: GUEST_IP },
     };
+  }
+
+  async portControl(): Promise<PortControlSpec | undefined> {
+    const st = await this.readState();
+    if (!st || !this.pid()) return undefined;
+    const params: QmpPortParams = { qmp: st.qmp, netdev: NETDEV, guestIp: GUEST_IP };
+    return { driver: this.kind, params };
+  }
+
+  async diskBytes(): Promise<number | undefined> {
+    return existsSync(this.f.disk) ? diskUsage(this.f.disk) : undefined;
   }
 
   async reset(): Promise<void> {
@@ -269,8 +290,8 @@ export class QemuDriver implements VmDriver {
   }
 
   async compact(progress: Progress): Promise<string> {
-    if (!existsSync(this.p.vm.disk)) return 'no data disk yet';
-    const before = await diskUsage(this.p.vm.disk);
+    if (!existsSync(this.f.disk)) return 'no data disk yet';
+    const before = await diskUsage(this.f.disk);
     const st = await this.readState();
     if (this.pid() && st) {
       // Running: trim inside; discard=unmap punches the freed clusters out of the qcow2 file.
@@ -280,14 +301,14 @@ export class QemuDriver implements VmDriver {
       if (r.code !== 0) throw new Error(`fstrim failed: ${r.stderr.trim() || r.stdout.trim()}`);
     } else {
       progress('Rewriting the data disk without unused blocks');
-      await compactDisk(this.p.vm.disk);
+      await compactDisk(this.f.disk);
     }
-    const after = await diskUsage(this.p.vm.disk);
+    const after = await diskUsage(this.f.disk);
     const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
     return `data disk uses ${mib(after)} on the host (was ${mib(before)})`;
   }
 
   logFiles(): LogFiles {
-    return { console: this.p.vm.serialLog };
+    return { console: this.f.serialLog };
   }
 }

@@ -1,5 +1,6 @@
 /** A minimal QMP client: quit, and HMP lines (hostfwd_add/remove, info usernet) for runtime port forwards. */
 import net from 'node:net';
+import { PortInUseError } from '../driver.js';
 
 export type QmpAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; port: number };
 
@@ -131,12 +132,9 @@ export function parseUsernetForwards(text: string): Hostfwd[] {
 /** Adds a forward; QEMU reports failure (port taken, bad netdev) as text, turned into an Error here. */
 export async function hostfwdAdd(addr: QmpAddress, netdev: string, f: Hostfwd): Promise<void> {
   const out = await hmpCommand(addr, hostfwdAddLine(netdev, f));
-  if (out)
-    throw new Error(
-      /Could not set up/.test(out)
-        ? `${f.hostAddr}:${f.hostPort}/${f.proto} is already in use on the host`
-        : out,
-    );
+  if (/Could not set up/.test(out))
+    throw new PortInUseError(`${f.hostAddr}:${f.hostPort}/${f.proto} is already in use on the host`);
+  if (out) throw new Error(out);
 }
 
 /** Removes a forward; false when there was none. */

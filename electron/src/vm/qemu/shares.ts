@@ -12,7 +12,8 @@
  * path component (counted with QEMU's v9fs trace events: `ls -lR` ~5 requests per file, busybox `tar x`
  * ~96), and each request costs ~0.5 ms under TCG here; large files move in 512 KB requests near disk speed.
  */
-import type { HostPlatform, Share } from '../vm/qemu/args.js';
+import type { HostPlatform } from '../driver.js';
+import type { Share } from './args.js';
 
 export interface SharePlan {
   shares: Share[];
