@@ -11,6 +11,7 @@ const suites = [
   'common/dist',
   'agent/dist/test',
   'kube/dist/test',
+  'vm-image/dist/test',
   'electron/dist/test',
   'renderer/dist-test',
   'test/dist/integration',

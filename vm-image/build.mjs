@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { buildImage } = await import(path.join(repo, 'electron/dist/src/vm/image/build.js'));
+const { buildImage } = await import(path.join(repo, 'vm-image/dist/src/build.js'));
 const argv = process.argv.slice(2);
 const arch = argv.includes('--arch')
   ? argv[argv.indexOf('--arch') + 1]

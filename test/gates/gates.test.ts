@@ -25,6 +25,7 @@ const SAMPLES = [
   'agent/src/daemon.ts',
   'agent/test/token-gate.test.ts',
   'kube/src/errors.ts',
+  'vm-image/src/build.ts',
   'electron/src/main.ts',
   'electron/test/settings.test.ts',
   'renderer/src/App.vue',

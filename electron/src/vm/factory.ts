@@ -3,7 +3,7 @@
  * reopen a driver's capability in another process (the tunnel's port control).
  */
 import type { HostPlatform, PortControl, PortControlSpec, VmDriver, VmResources } from './driver.js';
-import { guestArchFor } from './image/plan.js';
+import { guestArchFor } from '@berth/vm-image/plan';
 import { LimaDriver } from './lima/driver.js';
 import { NativeDriver } from './native/driver.js';
 import { imageDir, type BerthPaths } from './paths.js';

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { GuestArch } from './image/manifest.js';
+import type { GuestArch } from '@berth/vm-image/manifest';
 
 export interface BerthPaths {
   home: string;

@@ -10,11 +10,11 @@ import type {
   VmDriver,
   VmResources,
 } from '../driver.js';
-import { runCommand } from '../exec.js';
-import { stageAgent } from '../image/agent-tree.js';
-import { defaultCacheDir } from '../image/build.js';
-import { fetchNode } from '../image/fetch.js';
-import { loadManifest, type GuestArch } from '../image/manifest.js';
+import { runCommand } from '@berth/vm-image/exec';
+import { stageAgent } from '@berth/vm-image/agent-tree';
+import { defaultCacheDir } from '@berth/vm-image/build';
+import { fetchNode } from '@berth/vm-image/fetch';
+import { loadManifest, type GuestArch } from '@berth/vm-image/manifest';
 import { REPO_ROOT, type BerthPaths } from '../paths.js';
 import { limactl, limaYaml, LIMA_INSTANCE } from './config.js';
 

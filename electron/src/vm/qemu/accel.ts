@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { constants, promises as fsp } from 'node:fs';
 import type { HostPlatform } from '../driver.js';
 import { hardwareAccel, qemuArgs, qemuBinary, type Accel, type QemuPlan } from './args.js';
-import type { GuestArch } from '../image/manifest.js';
+import type { GuestArch } from '@berth/vm-image/manifest';
 
 export interface AccelChoice {
   accel: Accel;

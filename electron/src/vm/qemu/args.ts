@@ -1,6 +1,6 @@
 /** QEMU command lines for each host platform and accelerator (pure, unit-tested for every combination). */
 import type { HostPlatform } from '../driver.js';
-import type { GuestArch } from '../image/manifest.js';
+import type { GuestArch } from '@berth/vm-image/manifest';
 
 export type Accel = 'kvm' | 'hvf' | 'whpx' | 'tcg';
 

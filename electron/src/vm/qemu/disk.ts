@@ -3,7 +3,7 @@
  * refcounts: after a hard kill the image opens clean instead of needing a refcount rebuild.
  */
 import { promises as fsp } from 'node:fs';
-import { runCommand } from '../exec.js';
+import { runCommand } from '@berth/vm-image/exec';
 
 export function createDiskCommand(file: string, sizeGiB: number) {
   return { cmd: 'qemu-img', args: ['create', '-q', '-f', 'qcow2', file, `${sizeGiB}G`] };

@@ -20,8 +20,8 @@ import type {
   VmDriver,
   VmResources,
 } from '../driver.js';
-import type { GuestArch } from '../image/manifest.js';
-import { ARCH } from '../image/plan.js';
+import type { GuestArch } from '@berth/vm-image/manifest';
+import { ARCH } from '@berth/vm-image/plan';
 import type { BerthPaths } from '../paths.js';
 import { livePid, tailFile, waitExit } from '../process.js';
 import { chooseAccel, type AccelChoice } from './accel.js';

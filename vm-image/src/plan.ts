@@ -1,6 +1,6 @@
 /** Pure facts and command lines of the image build for each guest architecture (unit-tested for both). */
 import path from 'node:path';
-import type { Command } from '../exec.js';
+import type { Command } from './exec.js';
 import type { ArchInputs, GuestArch, Pin } from './manifest.js';
 
 export interface ArchFacts {

@@ -1,7 +1,7 @@
 /** Checks that every ELF binary in the staged root finds its shared libraries inside that root. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { runCommand } from '../exec.js';
+import { runCommand } from './exec.js';
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 

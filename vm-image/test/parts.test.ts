@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { AGENT_ENTRY, stageAgent } from '../src/vm/image/agent-tree.js';
-import { cpioOf } from '../src/vm/image/cpio.js';
-import { modinfoDepends, resolveModules, stripSignature } from '../src/vm/image/modules.js';
-import { parseNeeded } from '../src/vm/image/elf.js';
+import { AGENT_ENTRY, stageAgent } from '../src/agent-tree.js';
+import { cpioOf } from '../src/cpio.js';
+import { modinfoDepends, resolveModules, stripSignature } from '../src/modules.js';
+import { parseNeeded } from '../src/elf.js';
 
 /** A fake .ko: just enough of a .modinfo section for the resolver (it reads the strings, not ELF). */
 const ko = (deps: string) =>

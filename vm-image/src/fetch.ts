@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { runCommand } from '../exec.js';
+import { runCommand } from './exec.js';
 import type { GuestArch, Pin } from './manifest.js';
 import { aptDownload, debFile, nodeTarball, npmPack } from './plan.js';
 

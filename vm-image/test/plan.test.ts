@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { foreignBinaries, parseMachines } from '../src/vm/image/elf.js';
-import { runCommand } from '../src/vm/exec.js';
-import { parseManifest } from '../src/vm/image/manifest.js';
+import { foreignBinaries, parseMachines } from '../src/elf.js';
+import { runCommand } from '../src/exec.js';
+import { parseManifest } from '../src/manifest.js';
 import {
   aptDownload,
   ARCH,
@@ -18,7 +18,7 @@ import {
   npmPack,
   shimCrossBuild,
   squashfsCommand,
-} from '../src/vm/image/plan.js';
+} from '../src/plan.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const manifest = parseManifest(readFileSync(path.join(repo, 'vm-image/manifest.json'), 'utf8'));

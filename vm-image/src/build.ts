@@ -15,7 +15,7 @@ import path from 'node:path';
 import { stageAgent } from './agent-tree.js';
 import { cpioOf } from './cpio.js';
 import { foreignBinaries, missingLibraries } from './elf.js';
-import { runCommand } from '../exec.js';
+import { runCommand } from './exec.js';
 import { fetchDeb, fetchNode } from './fetch.js';
 import { loadManifest, type GuestArch, type ImageManifest } from './manifest.js';
 import { BOOT_MODULES, DEFERRED_MODULES, resolveModules, stripSignature } from './modules.js';
