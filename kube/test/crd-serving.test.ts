@@ -185,6 +185,31 @@ describe('a served CRD', () => {
     assert.equal((obj.spec as { replicas: number }).replicas, 3, 'the original is untouched');
   });
 
+  it('names a changed schema with a new hash in /openapi/v3', async () => {
+    const svc = new OpenApiService(table);
+    const hashOf = async () => {
+      const r = await svc.handle({ path: '/openapi/v3', query: new URLSearchParams() });
+      const idx = JSON.parse(String(r?.body)) as { paths: Record<string, { serverRelativeURL: string }> };
+      return idx.paths['apis/stable.example.com/v1'].serverRelativeURL;
+    };
+    const before = await hashOf();
+    const changed = cronTabCrd();
+    crdStrategy.defaults?.(changed);
+    changed.spec.versions[0].schema!.openAPIV3Schema!.properties!.spec.properties!.extra2 = {
+      type: 'string',
+    };
+    serveCrd(changed, table);
+    const after = await hashOf();
+    assert.notEqual(after, before);
+    const doc = await svc.handle({
+      path: '/openapi/v3/apis/stable.example.com/v1',
+      query: new URL(`https://x${after}`).searchParams,
+    });
+    assert.equal(doc?.status, 200);
+    assert.match(String(doc?.body), /extra2/);
+    serveCrd(crd, table);
+  });
+
   it('leaves the catalog when unserved', async () => {
     const c = await catalog();
     assert.ok(c.kind(gvk));

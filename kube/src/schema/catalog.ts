@@ -74,7 +74,11 @@ export function customGeneration(): number {
 export class Catalog {
   private readonly builtinByGvk = new Map<string, string>();
 
-  constructor(private readonly data: OpenApiData) {
+  constructor(
+    private readonly data: OpenApiData,
+    /** Names the built-in data (the importer's sha256 of it): documents built from other data differ. */
+    readonly digest = '',
+  ) {
     for (const [name, def] of Object.entries(data.definitions)) indexKind(this.builtinByGvk, name, def);
   }
 
@@ -140,7 +144,7 @@ let loaded: Catalog | undefined;
 /** The process's catalog, loading the built-in definitions on first use. */
 export function catalog(): Promise<Catalog> {
   loading ??= import('./data/openapi-v2.js').then((m) => {
-    loaded = new Catalog(JSON.parse(m.OPENAPI_V2_DATA) as OpenApiData);
+    loaded = new Catalog(JSON.parse(m.OPENAPI_V2_DATA) as OpenApiData, m.OPENAPI_V2_DIGEST);
     return loaded;
   });
   return loading;

@@ -86,19 +86,20 @@ function discoveryOp(
 }
 
 /** The v2 document for a set of served resources. */
-export function buildV2(resources: ResourceType[], c: Catalog): SwaggerV2 {
+export function buildV2(resources: ResourceType[], c: Catalog, discoveryOnly = false): SwaggerV2 {
   const paths: Record<string, PathItem> = {};
   const groups = new Map<string, Set<string>>();
   for (const t of resources) {
     if (!c.definitionNameOf(t)) continue; // a kind without a schema (none today) gets no paths
+    const versions = groups.get(t.group) ?? new Set<string>();
+    versions.add(t.version);
+    groups.set(t.group, versions);
+    if (discoveryOnly) continue;
     const style: PathStyle = {
       ...(c.isBuiltin(c.definitionNameOf(t) ?? '') ? BUILTIN_STYLE : CUSTOM_STYLE),
       definition: (kind, group, version) => c.definitionNameOf({ group, version, kind }) ?? `${META}.Status`,
     };
     Object.assign(paths, resourcePaths(t, style, c.parameters));
-    const versions = groups.get(t.group) ?? new Set<string>();
-    versions.add(t.version);
-    groups.set(t.group, versions);
   }
   paths['/api/'] = {
     get: discoveryOp('getCoreAPIVersions', 'get available API versions', 'core', `${META}.APIVersions`),
@@ -162,24 +163,39 @@ export function buildV2(resources: ResourceType[], c: Catalog): SwaggerV2 {
   };
 }
 
+/** The `#/definitions/` names a value refers to directly (memoized per definition object: they never change). */
+const directRefs = new WeakMap<object, string[]>();
+function refsOf(x: unknown): string[] {
+  if (typeof x === 'object' && x !== null) {
+    const memo = directRefs.get(x);
+    if (memo) return memo;
+  }
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k, w] of Object.entries(v)) {
+        if (k === '$ref' && typeof w === 'string' && w.startsWith('#/definitions/')) out.push(w.slice(14));
+        else walk(w);
+      }
+    }
+  };
+  walk(x);
+  if (typeof x === 'object' && x !== null) directRefs.set(x, out);
+  return out;
+}
+
 /** The definitions reachable from `root` through `$ref`s, transformed, sorted by name. */
 function reachable(root: unknown, c: Catalog, transform: (s: Schema) => Schema): Record<string, Schema> {
   const out: Record<string, Schema> = {};
-  const queue: string[] = [];
-  const collect = (x: unknown) =>
-    JSON.stringify(x, (k, v: unknown) => {
-      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/definitions/'))
-        queue.push(v.slice('#/definitions/'.length));
-      return v;
-    });
-  collect(root);
+  const queue = [...refsOf(root)];
   while (queue.length) {
     const name = queue.pop() as string;
     if (name in out) continue;
     const def = c.definition(name);
     if (!def) continue;
     out[name] = transform(def);
-    collect(def);
+    queue.push(...refsOf(def));
   }
   return sortKeys(out);
 }
@@ -190,17 +206,13 @@ function sortKeys<T>(o: Record<string, T>): Record<string, T> {
   return out;
 }
 
-/** The /openapi/v3 entries for a v2 document: every group-version, every group, and the root documents. */
-export function v3Names(v2: SwaggerV2): string[] {
-  const names = new Set<string>();
-  for (const p of Object.keys(v2.paths)) {
-    const parts = p.split('/').filter(Boolean);
-    if (parts[0] === 'api') names.add(parts.length >= 2 ? `api/${parts[1]}` : 'api');
-    else if (parts[0] === 'apis')
-      names.add(
-        parts.length >= 3 ? `apis/${parts[1]}/${parts[2]}` : parts.length === 2 ? `apis/${parts[1]}` : 'apis',
-      );
-    else names.add(parts[0]);
+/** The /openapi/v3 entries for what is served: every group-version, every named group, and the roots. */
+export function v3Names(resources: ResourceType[], c: Catalog): string[] {
+  const names = new Set(['api', 'apis', 'version']);
+  for (const t of resources) {
+    if (!c.definitionNameOf(t)) continue;
+    names.add(gvPath(t.group, t.version));
+    if (t.group) names.add(`apis/${t.group}`);
   }
   return [...names].sort();
 }
@@ -217,7 +229,14 @@ export function buildV3(v2: SwaggerV2, name: string, c: Catalog): OpenApiV3 | un
   for (const [p, item] of Object.entries(v2.paths))
     if (own(p)) paths[p] = convertPathItem(item, v2.parameters);
   if (Object.keys(paths).length === 0) return undefined;
-  const schemas = rewriteRefs(reachable(paths, c, (s) => convert(s, true) as Schema));
+  // Converted per build, not kept: the built document is cached as bytes, and a long-lived copy of every
+  // converted definition would cost the idle server several MiB.
+  const converted = new Map<Schema, Schema>();
+  const schemas = reachable(paths, c, (def) => {
+    let v = converted.get(def);
+    if (!v) converted.set(def, (v = rewriteRefs(convert(def, true) as Schema)));
+    return v;
+  });
   const q = schemas[QUANTITY];
   if (q && q.type === 'string') {
     const rest = { ...q };

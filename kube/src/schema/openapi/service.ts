@@ -47,6 +47,9 @@ function built(doc: unknown): Built {
   return { body, etag: etagOf(body), lastModified: new Date() };
 }
 
+/** Bumped when the document builder changes, so hashes from an older berth-kube never match newer documents. */
+const BUILDER = 'berth-openapi-1';
+
 export class OpenApiService {
   private v2?: { key: string; doc: Built };
   private readonly v3 = new Map<string, { key: string; doc: Built }>();
@@ -103,21 +106,34 @@ export class OpenApiService {
     return this.v2.doc;
   }
 
-  async v3Doc(name: string): Promise<Built | undefined> {
-    const c = await catalog();
+  /**
+   * A v3 document's hash without building it: documents are a pure function of what they describe (the
+   * group-version's resources and schemas, or the group list), so a hash of that description names the content
+   * as surely as a hash of the bytes, and /openapi/v3 answers without building 37 documents.
+   */
+  private fingerprint(name: string, c: Catalog): { key: string; mine: ResourceType[]; gv: boolean } {
     const resources = this.served.all();
     const parts = name.split('/');
-    const isGv = (parts[0] === 'api' && parts.length === 2) || (parts[0] === 'apis' && parts.length === 3);
-    const mine = isGv ? resources.filter((t) => gvPath(t.group, t.version) === name) : resources;
-    const key = isGv ? fingerprint(mine, c) : `${this.served.version}/${c.generation}`;
+    const gv = (parts[0] === 'api' && parts.length === 2) || (parts[0] === 'apis' && parts.length === 3);
+    if (gv) {
+      const mine = resources.filter((t) => gvPath(t.group, t.version) === name);
+      return { key: etagOf(Buffer.from(`${BUILDER}/${c.digest}\n${name}\n${describe(mine, c)}`)), mine, gv };
+    }
+    const groups = [...new Set(resources.map((t) => `${t.group}/${t.version}`))].sort().join(',');
+    return { key: etagOf(Buffer.from(`${BUILDER}/${c.digest}\n${name}\n${groups}`)), mine: resources, gv };
+  }
+
+  async v3Doc(name: string): Promise<Built | undefined> {
+    const c = await catalog();
+    const { key, mine, gv } = this.fingerprint(name, c);
     const cached = this.v3.get(name);
     if (cached?.key === key) return cached.doc;
-    const doc = buildV3(buildV2(mine, c), name, c);
+    const doc = buildV3(buildV2(mine, c, !gv), name, c);
     if (!doc) {
       this.v3.delete(name);
       return undefined;
     }
-    const entry = { key, doc: built(doc) };
+    const entry = { key, doc: { ...built(doc), etag: key } };
     this.v3.set(name, entry);
     return entry.doc;
   }
@@ -126,12 +142,10 @@ export class OpenApiService {
     const c = await catalog();
     const key = `${this.served.version}/${c.generation}`;
     if (this.index?.key === key) return this.index.doc;
-    const names = v3Names(buildV2(this.served.all(), c));
+    const names = v3Names(this.served.all(), c);
     const paths: Record<string, { serverRelativeURL: string }> = {};
-    for (const name of names) {
-      const doc = await this.v3Doc(name);
-      if (doc) paths[name] = { serverRelativeURL: serverRelativeURL(name, doc.etag) };
-    }
+    for (const name of names)
+      paths[name] = { serverRelativeURL: serverRelativeURL(name, this.fingerprint(name, c).key) };
     for (const name of [...this.v3.keys()]) if (!(name in paths)) this.v3.delete(name);
     this.index = { key, doc: built({ paths }) };
     return this.index.doc;
@@ -143,7 +157,7 @@ export function serverRelativeURL(name: string, etag: string): string {
 }
 
 /** What a group-version's document depends on: its resources and, for custom kinds, their schemas. */
-function fingerprint(resources: ResourceType[], c: Catalog): string {
+function describe(resources: ResourceType[], c: Catalog): string {
   const custom = resources.some((t) => !c.isBuiltin(c.definitionNameOf(t) ?? ''));
   const shape = resources
     .map((t) => [
@@ -154,7 +168,10 @@ function fingerprint(resources: ResourceType[], c: Catalog): string {
       (t.subresources ?? []).map((s) => [s.name, s.kind, s.verbs]),
     ])
     .sort();
-  return JSON.stringify(shape) + (custom ? `/${c.generation}` : '');
+  const schemas = custom
+    ? resources.map((t) => JSON.stringify(c.definition(c.definitionNameOf(t) ?? '') ?? null))
+    : [];
+  return JSON.stringify(shape) + schemas.join('');
 }
 
 /** kube-openapi's negotiation: JSON for application/json, application/*, * / * and no Accept at all. */
