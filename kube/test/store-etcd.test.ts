@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createLogger, setLogLevel } from '@berth/common/log';
+import { isKubeError } from '../src/errors.js';
 import { openStore } from '../src/store/index.js';
 import { haveEtcd, startEtcd, type EtcdServer } from './helpers/etcd.js';
 import { rejectsWith, runStoreSuite } from './store-suite.js';
@@ -65,6 +66,22 @@ if (!haveEtcd()) {
         assert.equal(parsed.kvs[0].mod_revision, kv.modRevision, "resourceVersion is etcd's mod_revision");
         const keys = await etcdctl('get', '/registry/', '--prefix', '--keys-only');
         assert.match(keys.stdout, /^\/registry\/namespaces\/default$/m);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('ends a watch with ServiceUnavailable when etcd goes away, and works again once it is back', async () => {
+      const store = await openStore({ dataDir, endpoint: etcd.endpoint, log, compaction: false });
+      try {
+        const ended = new Promise<Error>((resolve) => {
+          void store.watch('/registry/lost/', 0, { onEvent: () => undefined, onError: resolve });
+        });
+        await etcd.crashAndRestart();
+        const err = await ended;
+        assert.ok(isKubeError(err, 'ServiceUnavailable'), err.message);
+        const kv = await store.create('/registry/lost/after', '{}');
+        assert.equal((await store.get('/registry/lost/after'))?.modRevision, kv.modRevision);
       } finally {
         await store.close();
       }

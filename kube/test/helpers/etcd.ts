@@ -49,6 +49,9 @@ export async function startEtcd(opts: {
     `--experimental-watch-progress-notify-interval=${opts.progressNotifyMs ?? 500}ms`,
     '--log-level=error',
   ];
+  if (await healthy(opts.clientPort)) {
+    throw new Error(`something already serves etcd on ${client} (a stale test etcd?); refusing to share it`);
+  }
   let proc: ChildProcess | undefined;
   let log = '';
   const start = async (): Promise<void> => {

@@ -139,13 +139,23 @@ export class EtcdClient {
     });
   }
 
-  call<T>(path: string, payload: unknown): Promise<T> {
-    const body = JSON.stringify(payload);
+  /** `retryable`: reads only. A write whose connection broke has an unknown outcome and says so (unavailable). */
+  call<T>(path: string, payload: unknown, retryable = path === '/v3/kv/range'): Promise<T> {
+    return this.send<T>(path, JSON.stringify(payload), retryable);
+  }
+
+  private send<T>(path: string, body: string, mayRetry: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const req = this.request(path, body);
-      req.on('error', (err) =>
-        reject(unavailable(`etcd at ${this.endpoint} is unreachable: ${err.message}`)),
-      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed meanwhile (etcd restarted): a read is sent once more on a fresh
+        // connection (Node's documented pattern for idempotent requests).
+        if (mayRetry && req.reusedSocket && err.code === 'ECONNRESET') {
+          this.send<T>(path, body, false).then(resolve, reject);
+          return;
+        }
+        reject(unavailable(`etcd at ${this.endpoint} is unreachable: ${err.message}`));
+      });
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
