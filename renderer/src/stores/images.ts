@@ -61,5 +61,16 @@ export const useImagesStore = defineStore('images', () => {
     return { count: (r.ImagesDeleted ?? []).filter((d) => d.Deleted).length, reclaimed: r.SpaceReclaimed };
   }
 
-  return { ...list, transfers, pull, push, dismiss, remove, tag, prune };
+  /** `docker load` of an archive file; resolves with what the engine says it loaded. */
+  async function loadArchive(archive: Uint8Array): Promise<string[]> {
+    const loaded: string[] = [];
+    await engine().loadImage(archive, (m) => {
+      const text = (m as { stream?: string }).stream;
+      if (text?.startsWith('Loaded image')) loaded.push(text.trim());
+    }).done;
+    await load();
+    return loaded;
+  }
+
+  return { ...list, transfers, pull, push, dismiss, remove, tag, prune, loadArchive };
 });

@@ -1,8 +1,23 @@
 /** Networks: list, create, inspect, remove; refreshed by network events. */
 import { defineStore } from 'pinia';
-import type { NetworkCreateRequest } from '@berth/common';
+import type { ContainerSummary, NetworkCreateRequest } from '@berth/common';
 import { engine } from '../api/index.js';
 import { engineList } from './list.js';
+
+/**
+ * Which containers are on each network, by network name. The engine's network list carries no containers
+ * (as dockerd's), so this comes from the container list, which does (NetworkSettings.Networks).
+ */
+export function containersByNetwork(containers: ContainerSummary[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const c of containers)
+    for (const net of Object.keys(c.NetworkSettings?.Networks ?? {})) {
+      const names = out.get(net) ?? [];
+      names.push((c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''));
+      out.set(net, names);
+    }
+  return out;
+}
 
 /** The networks every engine has; the dashboard does not offer to remove them. */
 export const PREDEFINED = new Set(['bridge', 'host', 'none']);

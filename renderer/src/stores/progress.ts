@@ -1,5 +1,6 @@
 /** Pull/push progress as per-layer bars, folded from the engine's progress messages (pure; tested). */
 import type { ProgressMessage } from '@berth/common';
+import { bytes } from './format.js';
 
 export interface LayerProgress {
   id: string;
@@ -84,4 +85,9 @@ export function overallFraction(t: TransferState): number {
   if (t.state === 'done') return 1;
   if (t.layers.length === 0) return 0;
   return t.layers.reduce((s, l) => s + Math.max(l.fraction, 0), 0) / t.layers.length;
+}
+
+/** A layer's line: "Downloading 21.0 MB / 30.0 MB", or just its status once done or sizeless. */
+export function layerText(l: LayerProgress): string {
+  return l.total && !l.done ? `${l.status} ${bytes(l.current)} / ${bytes(l.total)}` : l.status;
 }
