@@ -23,9 +23,9 @@ test('a layer line keeps a space between its status and its size', () => {
     status: 'Downloading',
     progressDetail: { current: 21_000_000, total: 30_000_000 },
   });
-  assert.equal(layerText(t.layers[0]!), 'Downloading 21.0 MB / 30.0 MB');
+  assert.equal(layerText(t.layers[0]), 'Downloading 21.0 MB / 30.0 MB');
   applyProgress(t, { id: 'l1', status: 'Pull complete' });
-  assert.equal(layerText(t.layers[0]!), 'Pull complete');
+  assert.equal(layerText(t.layers[0]), 'Pull complete');
 });
 
 test('history lines read as Dockerfile instructions; a layer without one says so', () => {

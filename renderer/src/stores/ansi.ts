@@ -35,7 +35,7 @@ export function color256(n: number): string | number {
 function applySgr(s: AnsiStyle, params: number[]): void {
   if (params.length === 0) params = [0];
   for (let i = 0; i < params.length; i++) {
-    const p = params[i]!;
+    const p = params[i];
     if (p === 0) {
       for (const k of Object.keys(s)) delete s[k as keyof AnsiStyle];
     } else if (p === 1) s.bold = true;
@@ -43,8 +43,10 @@ function applySgr(s: AnsiStyle, params: number[]): void {
     else if (p === 3) s.italic = true;
     else if (p === 4) s.underline = true;
     else if (p === 7) s.inverse = true;
-    else if (p === 22) (delete s.bold, delete s.dim);
-    else if (p === 23) delete s.italic;
+    else if (p === 22) {
+      delete s.bold;
+      delete s.dim;
+    } else if (p === 23) delete s.italic;
     else if (p === 24) delete s.underline;
     else if (p === 27) delete s.inverse;
     else if (p >= 30 && p <= 37) s.fg = p - 30;
@@ -56,7 +58,7 @@ function applySgr(s: AnsiStyle, params: number[]): void {
     else if (p === 38 || p === 48) {
       const key = p === 38 ? 'fg' : 'bg';
       if (params[i + 1] === 5 && params[i + 2] !== undefined) {
-        s[key] = color256(params[i + 2]!);
+        s[key] = color256(params[i + 2]);
         i += 2;
       } else if (params[i + 1] === 2 && params[i + 4] !== undefined) {
         s[key] = `rgb(${params[i + 2]}, ${params[i + 3]}, ${params[i + 4]})`;
@@ -67,7 +69,7 @@ function applySgr(s: AnsiStyle, params: number[]): void {
 }
 
 // CSI (ESC [ params final), OSC (ESC ] ... BEL or ESC \), other two-byte escapes, and C0 controls but tab.
-// eslint-disable-next-line no-control-regex
+
 const ESCAPES =
   /\x1b\[([0-9;:?]*)([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7f]/g;
 
@@ -106,6 +108,5 @@ export function parseAnsi(line: string, state: AnsiStyle = {}): AnsiSegment[] {
 
 /** Whether a line has any escape or control to interpret (most log lines have none: the fast path). */
 export function hasAnsi(line: string): boolean {
-  // eslint-disable-next-line no-control-regex
   return /[\x00-\x08\x0b-\x1f\x7f]/.test(line);
 }

@@ -58,7 +58,7 @@ export function historyInstruction(h: Pick<HistoryItem, 'CreatedBy' | 'Comment'>
       recorded: false,
     };
   const nop = /#\(nop\)\s*(.*)$/s.exec(createdBy);
-  if (nop) return { text: nop[1]!.trim(), recorded: true };
+  if (nop) return { text: nop[1].trim(), recorded: true };
   const sh = /^(?:RUN )?\/bin\/sh -c (.*)$/s.exec(createdBy);
   return { text: sh ? `RUN ${sh[1]}` : createdBy, recorded: true };
 }
