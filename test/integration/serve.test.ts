@@ -1,7 +1,10 @@
 /** `berth serve` in front of a real berthd: token, cookie, Host/Origin checks, HTTP proxy, WebSocket bridge. */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -133,4 +136,44 @@ describe('berth serve', () => {
     assert.equal(await closed, 1008);
     assert.match(msgs[0], /not an engine path/);
   });
+
+  test('an engine that is not there is explained, not shown as a socket errno', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'berth-serve-home-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, BERTH_HOME: home };
+    delete env.DOCKER_HOST;
+    delete env.BERTH_HOST;
+    const s = await startServe(undefined, env);
+    try {
+      const sock = path.join(home, 'run', 'docker.sock');
+      // BERTH_HOME decides the engine, even when it is not running (never /run/berth's engine instead).
+      assert.match(s.out(), new RegExp(`Berth dashboard for unix://${sock}`));
+      const r = await get(s.url + 'engine/_ping', { Authorization: `Bearer ${s.token}` });
+      assert.equal(r.status, 502);
+      assert.equal(
+        (JSON.parse(r.body) as { message: string }).message,
+        `no engine at unix://${sock}: the socket does not exist. Start it with \`berth start\` (or \`npm start\` on a Linux host), or point Berth at your engine (-H or DOCKER_HOST).`,
+      );
+    } finally {
+      s.proc.kill('SIGTERM');
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+test('berth serve follows BERTH_HOME to the engine socket there', async () => {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'berth-serve-home-'));
+  const d = await startTestDaemon({ socket: path.join(home, 'run', 'docker.sock') });
+  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_HOME: home };
+  delete env.DOCKER_HOST;
+  delete env.BERTH_HOST;
+  const s = await startServe(undefined, env);
+  try {
+    const r = await get(s.url + 'engine/v1.44/info', { Authorization: `Bearer ${s.token}` });
+    assert.equal(r.status, 200, r.body);
+    assert.equal((JSON.parse(r.body) as { DockerRootDir: string }).DockerRootDir, d.dataRoot);
+  } finally {
+    s.proc.kill('SIGTERM');
+    await d.destroy();
+    rmSync(home, { recursive: true, force: true });
+  }
 });

@@ -15,7 +15,8 @@ token; without it every request is refused (the engine is root-equivalent).
 
 Options:
   -p, --port N       Port on 127.0.0.1 (default: a free port)
-  -H, --host HOST    Engine socket (default: $DOCKER_HOST, ~/.berth/run/docker.sock, or /run/berth/docker.sock)
+  -H, --host HOST    Engine socket (default: $DOCKER_HOST, else $BERTH_HOME/run/docker.sock (~/.berth), else
+                     /run/berth/docker.sock when BERTH_HOME is not set and ~/.berth has no engine socket)
       --ui DIR       Built dashboard folder (default: renderer/dist of this install)
 `;
 

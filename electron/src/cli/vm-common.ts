@@ -58,6 +58,9 @@ export function describe(s: VmStatusReport): string {
       `VM:       ${s.resources.cpus} CPUs, ${s.resources.memoryMiB} MiB memory, ${s.resources.diskGiB} GiB disk${s.diskBytes !== undefined ? ` (${(s.diskBytes / 1048576).toFixed(0)} MiB used on the host)` : ''}`,
     );
   if (s.warning) lines.push(`Warning:  ${s.warning}`);
+  if (s.state === 'stopped') lines.push('Next:     run `berth start` to start the engine');
+  else if (s.state === 'error')
+    lines.push('Next:     `berth logs engine` shows why; `berth restart` tries again');
   return lines.join('\n') + '\n';
 }
 

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EngineRequest, EngineResponse, StreamRequest } from '@berth/common';
-import type { EngineEndpoint } from './endpoint.js';
+import { formatEndpoint, type EngineEndpoint } from './endpoint.js';
 
 export interface StreamSink {
   onHead(status: number, headers: Record<string, string>): void;
@@ -22,6 +22,38 @@ export interface OpenStream {
   drained(): Promise<void>;
   /** Ends the request and the connection; onEnd follows. */
   close(): void;
+}
+
+/**
+ * What a failed connection to the engine means for the person looking at it: the socket errno alone
+ * ("connect ENOENT /x") says neither what is wrong nor what to do.
+ */
+export function explainEngineError(ep: EngineEndpoint, err: Error): string {
+  const at = formatEndpoint(ep);
+  const start = 'Start it with `berth start` (or `npm start` on a Linux host)';
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return `no engine at ${at}: the socket does not exist. ${start}, or point Berth at your engine (-H or DOCKER_HOST).`;
+    case 'ECONNREFUSED':
+      return `the engine at ${at} is not running: nothing accepts connections there. ${start}.`;
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to open ${at}: run Berth as a user who may use the engine socket.`;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `the engine at ${at} closed the connection (${err.message}); it may be restarting: try again.`;
+    default:
+      return `cannot reach the engine at ${at}: ${err.message}`;
+  }
+}
+
+/** The error a caller sees when the engine cannot be reached: its message explained, its code kept. */
+export function engineUnreachable(ep: EngineEndpoint, err: Error): Error {
+  const e = new Error(explainEngineError(ep, err)) as NodeJS.ErrnoException;
+  e.name = 'EngineUnreachable';
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code) e.code = code;
+  return e;
 }
 
 function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
@@ -82,7 +114,7 @@ export function engineRequest(
     r.setTimeout(timeoutMs, () =>
       r.destroy(new Error(`engine did not answer ${req.method} ${req.path} within ${timeoutMs} ms`)),
     );
-    r.on('error', reject);
+    r.on('error', (e) => reject(engineUnreachable(ep, e)));
     r.end(bodyBuffer(req.body));
   });
 }
@@ -124,7 +156,7 @@ export function openEngineStream(ep: EngineEndpoint, req: StreamRequest, sink: S
     s.on('error', (e) => finish(e));
     for (const b of early.splice(0)) s.write(b);
   });
-  r.on('error', (e) => finish(e));
+  r.on('error', (e) => finish(res || socket ? e : engineUnreachable(ep, e)));
   if (due === 0) r.end(bodyBuffer(req.body));
   return {
     write(data) {

@@ -23,13 +23,15 @@ export function formatEndpoint(ep: EngineEndpoint): string {
 }
 
 /**
- * The engine the app talks to by default: $DOCKER_HOST when set, else the VM tunnel's forwarded socket
- * (~/.berth/run/docker.sock) when present, else a native berthd's /run/berth/docker.sock.
+ * The engine the app talks to by default: $BERTH_HOST or $DOCKER_HOST when set; else Berth's own socket,
+ * $BERTH_HOME/run/docker.sock (default ~/.berth/run/docker.sock; `berth start` puts the engine there). Only
+ * when BERTH_HOME is not set and that socket does not exist does it fall back to a native berthd's
+ * /run/berth/docker.sock (`npm start` on a Linux host): with BERTH_HOME set, that may be another engine's.
  */
 export function defaultEngineHost(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
   if (env.BERTH_HOST) return env.BERTH_HOST;
   if (env.DOCKER_HOST) return env.DOCKER_HOST;
-  const forwarded = path.join(home, '.berth', 'run', 'docker.sock');
-  if (existsSync(forwarded)) return `unix://${forwarded}`;
+  const own = path.join(env.BERTH_HOME || path.join(home, '.berth'), 'run', 'docker.sock');
+  if (env.BERTH_HOME || existsSync(own)) return `unix://${own}`;
   return 'unix:///run/berth/docker.sock';
 }

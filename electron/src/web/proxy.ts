@@ -1,5 +1,6 @@
 /** `/engine/*` → the engine socket: method, body and response streamed both ways (pull, logs, build). */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { explainEngineError } from '../engine/connection.js';
 import type { EngineEndpoint } from '../engine/endpoint.js';
 
 /** Request headers worth passing to the engine; cookies and the bridge's auth never reach it. */
@@ -66,7 +67,7 @@ export function proxyToEngine(
         return send(false);
       if (!res.headersSent) {
         res.writeHead(502, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ message: `cannot reach the engine: ${err.message}` }));
+        res.end(JSON.stringify({ message: explainEngineError(ep, err) }));
       } else res.destroy();
     });
     // The browser went away: stop the engine-side stream too (logs follow, events).

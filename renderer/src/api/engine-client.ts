@@ -219,6 +219,16 @@ export class EngineClient {
     const r = await this.send({ method: 'GET', path: '/_ping' });
     return r.status === 200;
   }
+  /**
+   * Whether the engine answers, and if not, why in words: the bridge's explanation when it could not reach
+   * the engine (502), the engine's own message otherwise. Resolves with the round trip in ms.
+   */
+  async check(): Promise<number> {
+    const t0 = performance.now();
+    const r = await this.send({ method: 'GET', path: '/_ping' });
+    if (r.status !== 200) throw errorFrom(r);
+    return performance.now() - t0;
+  }
   version = () => this.json<SystemVersion>('GET', '/version');
   info = () => this.json<SystemInfo>('GET', '/info');
   df = (type?: string) =>

@@ -22,9 +22,14 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export function startServe(socket: string): Promise<{ proc: ChildProcess; url: string; token: string }> {
-  const proc = spawn(path.join(BIN, 'berth'), ['serve', '-H', `unix://${socket}`], {
+/** `berth serve` for `socket`; without one, for whatever it picks from `env` (BERTH_HOME, DOCKER_HOST). */
+export function startServe(
+  socket?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ proc: ChildProcess; url: string; token: string; out: () => string }> {
+  const proc = spawn(path.join(BIN, 'berth'), ['serve', ...(socket ? ['-H', `unix://${socket}`] : [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   let out = '';
   return new Promise((resolve, reject) => {
@@ -34,7 +39,7 @@ export function startServe(socket: string): Promise<{ proc: ChildProcess; url: s
       const m = /Open: (http:\/\/127\.0\.0\.1:\d+\/)\?token=(\S+)/.exec(out);
       if (m) {
         clearTimeout(t);
-        resolve({ proc, url: m[1], token: m[2] });
+        resolve({ proc, url: m[1], token: m[2], out: () => out });
       }
     };
     proc.stdout.on('data', onData);
