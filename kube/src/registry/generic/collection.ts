@@ -255,8 +255,10 @@ export class CollectionStore extends DeletableStore {
       if (out) send(out);
     };
     const onError = (err: Error) => {
+      // Expired: the 410 ERROR event (the client relists). Anything else ends the stream; the client resumes from
+      // the last resourceVersion it saw, as it does after a timeout.
       if (isKubeError(err, 'Expired')) fail(expired(`too old resource version: ${start} (${compacted})`));
-      else fail(err);
+      else finish();
     };
     sub.handle = await this.deps.hub.subscribe(prefix, start, { onEvent, onError });
     if (finished) sub.handle.stop();

@@ -134,6 +134,17 @@ export class WatchHub {
     return this.store.watch(prefix, after, sub);
   }
 
+  /**
+   * Ends every subscription now (their streams close; clients resume from their last resourceVersion, or relist
+   * after a 410 when that revision is gone). The store watch stays.
+   */
+  interrupt(reason = 'watch interrupted'): void {
+    for (const s of [...this.subs]) {
+      this.subs.delete(s);
+      s.onError(new Error(reason));
+    }
+  }
+
   /** Whether a subscription after `revision` is served from the ring (its bookmarks may use `revision`). */
   covers(revision: number): boolean {
     return revision >= this.floor && !this.restarting;
