@@ -56,6 +56,60 @@ describe('published ports', () => {
     );
   });
 
+  it('a port published on the guest ::1 only is forwarded from the host ::1 to [::1] inside', async () => {
+    // `-p [::1]:P:80` in the guest: berthd binds only [::1]:P there (as dockerd), so the forward must end at
+    // [::1] inside; the host side listens on its ::1 too.
+    const ports = publishedPorts({
+      '80/tcp': [{ HostIp: '::1', HostPort: '18099' }],
+      '81/tcp': [
+        { HostIp: '127.0.0.1', HostPort: '18098' },
+        { HostIp: '::1', HostPort: '18098' },
+      ],
+    });
+    assert.deepEqual(ports, [
+      { proto: 'tcp', port: 18098, loopbackOnly: true },
+      { proto: 'tcp', port: 18099, loopbackOnly: true, ipv6Loopback: true },
+    ]);
+    const inside = net.createServer((s) => s.end('from-guest-v6')).listen(0, '::1');
+    await new Promise((r) => inside.once('listening', r));
+    const guestPort = (inside.address() as net.AddressInfo).port;
+    const dialed: (string | undefined)[] = [];
+    const fwd = new PortForwarder((port, host) => {
+      dialed.push(host);
+      return new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect({ port, host: host ?? '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
+        s.once('error', reject);
+      });
+    });
+    const hostPort = await freePort();
+    try {
+      assert.equal(
+        await new SshPortPublisher(fwd, () => {}).add('c6', {
+          proto: 'tcp',
+          port: hostPort,
+          loopbackOnly: true,
+          ipv6Loopback: true,
+        }),
+        true,
+      );
+      // The SSH publisher forwards host port P to guest port P: here the stand-in guest listens elsewhere.
+      await fwd.removeOwner('c6');
+      assert.equal(await fwd.add({ hostPort, guestPort, owner: 'c6', ipv6Loopback: true }), true);
+      const got = await new Promise<string>((resolve, reject) => {
+        const s = net.connect({ port: hostPort, host: '::1' });
+        let b = '';
+        s.on('data', (d) => (b += d.toString()));
+        s.on('end', () => resolve(b));
+        s.on('error', reject);
+      });
+      assert.equal(got, 'from-guest-v6');
+      assert.deepEqual(dialed, ['::1']);
+    } finally {
+      await fwd.closeAll();
+      inside.close();
+    }
+  });
+
   it("lists tcp and udp ports, marking those bound to loopback only (they cannot arrive through the VM's network card)", () => {
     assert.deepEqual(
       publishedPorts({

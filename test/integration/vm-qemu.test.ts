@@ -310,6 +310,65 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     }
   });
 
+  it('IPv6 in the guest: an EnableIPv6 network carries containers, and -p [::1] answers on the host ::1', async () => {
+    // As on the bridge of a Linux host (ipv6.test.ts): the guest kernel has IPv6, berthd gives the containers
+    // addresses of the network's IPv6 subnet, and a port published on the guest's ::1 (dockerd binds only
+    // [::1] then) reaches the host's ::1 through the tunnel.
+    const dkv = (args: string[]) => h.docker(['--context', 'berth', ...args], 120_000);
+    const net6 = await dkv(['network', 'create', '--ipv6', '--subnet', 'fd00:b7:6::/64', 'v6']);
+    assert.equal(net6.code, 0, net6.stderr);
+    const port = await freePort();
+    try {
+      const a = await dkv([
+        'run',
+        '-d',
+        '--name',
+        'v6a',
+        '--network',
+        'v6',
+        '--ip6',
+        'fd00:b7:6::a',
+        '-p',
+        `[::1]:${port}:80`,
+        guestRef('busybox:latest'),
+        'sh',
+        '-c',
+        'echo v6-in-vm > /tmp/index.html && exec httpd -f -p 80 -h /tmp',
+      ]);
+      assert.equal(a.code, 0, a.stderr);
+      const b = await dkv([
+        'run',
+        '--rm',
+        '--network',
+        'v6',
+        guestRef('busybox:latest'),
+        'wget',
+        '-qO-',
+        'http://[fd00:b7:6::a]/',
+      ]);
+      assert.equal(b.stdout, 'v6-in-vm\n', b.stderr);
+      const ports = (await dkv(['port', 'v6a', '80'])).stdout.trim();
+      assert.equal(ports, `[::1]:${port}`);
+      let body = '';
+      for (let i = 0; i < 150 && body !== 'v6-in-vm\n'; i++) {
+        body = await new Promise<string>((resolve) => {
+          http
+            .get({ host: '::1', port, path: '/' }, (res) => {
+              let t = '';
+              res.on('data', (d) => (t += d));
+              res.on('end', () => resolve(t));
+            })
+            .on('error', () => resolve(''));
+        });
+        if (body !== 'v6-in-vm\n') await new Promise((res) => setTimeout(res, 200));
+      }
+      assert.equal(body, 'v6-in-vm\n', "the guest's [::1] port answers on the host's ::1");
+    } finally {
+      await dkv(['rm', '-f', 'v6a']);
+      await dkv(['network', 'rm', 'v6']);
+    }
+  });
+
   it('kill -9 of QEMU, then start again: the data disk kept its contents and the pulled image', async () => {
     // sync: a hard kill loses what the guest had only in its page cache, as a power cut would.
     const w = await shell('echo survives > /var/lib/berth/marker && sync');

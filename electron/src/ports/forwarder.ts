@@ -6,13 +6,15 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { splice } from '../tunnel/socket-forward.js';
 
-export type PortDial = (guestPort: number) => Promise<Duplex>;
+export type PortDial = (guestPort: number, guestHost?: string) => Promise<Duplex>;
 
 export interface PortForward {
   hostPort: number;
   guestPort: number;
   /** Who asked for it (a container id, or "static"); forwards are removed by owner. */
   owner: string;
+  /** IPv6 loopback on both ends (`-p [::1]:P:…` in the guest): listen on the host's ::1, dial [::1] inside. */
+  ipv6Loopback?: boolean;
 }
 
 export class PortForwarder {
@@ -38,7 +40,7 @@ export class PortForwarder {
       conns.add(client);
       client.once('close', () => conns.delete(client));
       client.pause();
-      this.dial(fwd.guestPort).then(
+      this.dial(fwd.guestPort, fwd.ipv6Loopback ? '::1' : undefined).then(
         (remote) => {
           splice(client, remote);
           client.resume();
@@ -53,11 +55,14 @@ export class PortForwarder {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(fwd.hostPort, this.host, () => resolve());
+        server.listen(fwd.hostPort, fwd.ipv6Loopback ? '::1' : this.host, () => resolve());
       });
     } catch (err) {
       this.servers.delete(fwd.hostPort);
-      this.onError(`cannot listen on ${this.host}:${fwd.hostPort}`, err as Error);
+      this.onError(
+        `cannot listen on ${fwd.ipv6Loopback ? '[::1]' : this.host}:${fwd.hostPort}`,
+        err as Error,
+      );
       return false;
     }
     return true;

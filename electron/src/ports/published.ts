@@ -17,6 +17,8 @@ export interface PublishedPort {
    * to 127.0.0.1, so it cannot arrive through the VM's network card and needs a forward that ends inside.
    */
   loopbackOnly: boolean;
+  /** Bound on the guest's IPv6 loopback only (`-p [::1]:P:…`): reached at [::1] inside, shown on the host's ::1. */
+  ipv6Loopback?: boolean;
 }
 
 /** Ports published on all interfaces or loopback (tcp and udp), one entry per proto/port. */
@@ -34,7 +36,10 @@ export function publishedPorts(ports: InspectPorts | null | undefined): Publishe
       const k = `${proto}/${port}`;
       const prev = out.get(k);
       // Bound on all interfaces by any binding: reachable through the network card.
-      out.set(k, { proto, port, loopbackOnly: (prev?.loopbackOnly ?? true) && !any });
+      const loopbackOnly = (prev?.loopbackOnly ?? true) && !any;
+      // Only on ::1 (no 127.0.0.1 binding of the same port): the forward must end at [::1] in the guest.
+      const v6 = loopbackOnly && ip === '::1' && (prev === undefined || prev.ipv6Loopback === true);
+      out.set(k, { proto, port, loopbackOnly, ...(v6 ? { ipv6Loopback: true } : {}) });
     }
   }
   return [...out.values()].sort((a, b) => a.port - b.port || a.proto.localeCompare(b.proto));

@@ -33,7 +33,12 @@ export class SshPortPublisher implements PortPublisher {
       });
       return false;
     }
-    return this.fwd.add({ hostPort: p.port, guestPort: p.port, owner });
+    return this.fwd.add({
+      hostPort: p.port,
+      guestPort: p.port,
+      owner,
+      ...(p.ipv6Loopback ? { ipv6Loopback: true } : {}),
+    });
   }
   removeOwner(owner: string): Promise<void> {
     return this.fwd.removeOwner(owner);

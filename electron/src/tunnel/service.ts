@@ -64,7 +64,7 @@ export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tu
   );
   log('engine socket ready', { socket: cfg.socketPath, enginePort: ep.engine.port });
   const forwarder = new PortForwarder(
-    async (port) => dialGuest(await getClient(), port),
+    async (port, host) => dialGuest(await getClient(), port, host),
     (msg, err) => log(msg, { err: err.message }),
   );
   for (const f of cfg.forwards) await forwarder.add({ ...f, owner: 'static' });
