@@ -3,10 +3,22 @@
  * start/stop, versioned settings, the typed IPC map, a sandboxed renderer under a strict CSP. The logic
  * lives in plain Node modules next to this file (tested without Electron).
  */
-import { app, BrowserWindow, ipcMain, Menu, nativeImage, screen, session, shell, Tray } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  nativeImage,
+  screen,
+  session,
+  shell,
+  Tray,
+} from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineStatus } from '@berth/common';
+import { topicLogger } from './log/topics.js';
 import { openManager } from './cli/vm-common.js';
 import { ExternalEngine, type EngineControl } from './engine/control.js';
 import { defaultEngineHost, parseEngineHost, type EngineEndpoint } from './engine/endpoint.js';
@@ -31,6 +43,18 @@ const PRELOAD = path.resolve(here, '../preload/preload.cjs');
 
 let win: BrowserWindow | undefined;
 let tray: Tray | undefined;
+
+/** The `main` topic (~/.berth/logs/main.log): app lifecycle, engine actions from the tray, and every failure. */
+const log = topicLogger(berthPaths().logs, 'main', { pid: process.pid });
+
+/** A failure nobody awaits: logged with what was being done. */
+const failed = (what: string) => (err: unknown) =>
+  log.error(`${what} failed`, { err: err instanceof Error ? err.message : String(err) });
+
+process.on('uncaughtException', (err) => log.error('uncaught exception', { err: err.stack ?? err.message }));
+process.on('unhandledRejection', (err) =>
+  log.error('unhandled rejection', { err: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+);
 
 /** Only our own bundled pages may use IPC. */
 function trusted(url: string): boolean {
@@ -62,7 +86,9 @@ async function createWindow(stateFile: string): Promise<BrowserWindow> {
   if (saved?.maximized) w.maximize();
   const persist = () => {
     if (!w.isDestroyed())
-      void saveWindowState(stateFile, { bounds: w.getNormalBounds(), maximized: w.isMaximized() });
+      saveWindowState(stateFile, { bounds: w.getNormalBounds(), maximized: w.isMaximized() }).catch(
+        failed('saving the window state'),
+      );
   };
   w.on('resized', persist);
   w.on('moved', persist);
@@ -73,7 +99,7 @@ async function createWindow(stateFile: string): Promise<BrowserWindow> {
     if (!trusted(url)) e.preventDefault();
   });
   w.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    if (/^https?:\/\//.test(url)) shell.openExternal(url).catch(failed(`opening ${url}`));
     return { action: 'deny' };
   });
   await w.loadFile(RENDERER_INDEX);
@@ -85,9 +111,10 @@ function updateTray(control: EngineControl, s: EngineStatus): void {
   tray.setToolTip(trayTooltip(s));
   const actions: Record<string, () => void> = {
     open: () => (win ? (win.show(), win.focus()) : undefined),
-    start: () => void control.start().catch(() => undefined),
-    stop: () => void control.stop().catch(() => undefined),
-    restart: () => void control.restart().catch(() => undefined),
+    // The status listener shows the failure in the tray and the window; the log keeps why.
+    start: () => void control.start().catch(failed('engine start (tray)')),
+    stop: () => void control.stop().catch(failed('engine stop (tray)')),
+    restart: () => void control.restart().catch(failed('engine restart (tray)')),
     quit: () => app.quit(),
   };
   tray.setContextMenu(
@@ -126,11 +153,13 @@ async function start(): Promise<void> {
     }
   });
   await app.whenReady();
+  log.info('app ready', { version: app.getVersion(), packaged: app.isPackaged });
   const userData = app.getPath('userData');
   // One settings file for the app and the CLI (~/.berth/settings.json): the VM layer reads its sizes there.
   const settings = new SettingsStore(berthPaths().settings);
   await settings.load();
   const { control, ep } = await engineControl();
+  log.info('engine control', { kind: control instanceof ExternalEngine ? 'external' : 'managed' });
   const streams = new StreamRegistry(ep);
 
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
@@ -168,18 +197,20 @@ async function start(): Promise<void> {
 
   tray = new Tray(nativeImage.createFromPath(path.join(ICONS, 'tray.png')));
   control.onStatus((s) => {
+    if (s.state === 'error') log.warn('engine error', { message: s.message });
+    else log.info('engine state', { state: s.state });
     updateTray(control, s);
     win?.webContents.send('engine:status-changed', s);
   });
   const first = await control.status();
   updateTray(control, first);
   if (settings.get().startEngineOnLaunch && first.state === 'stopped')
-    void control.start().catch(() => undefined);
+    control.start().catch(failed('engine start on launch'));
   // Each poll pings the engine inside the VM and so wakes the guest (under TCG, with the SSH transport, a ping
   // every 5 s took QEMU's idle CPU from 0.4% to 1.4%): an open window polls every 5 s, the tray once a minute.
   let polls = 0;
   setInterval(() => {
-    if (win?.isVisible() || ++polls % 12 === 0) void control.status();
+    if (win?.isVisible() || ++polls % 12 === 0) control.status().catch(failed('engine status'));
   }, 5000).unref();
 }
 
@@ -187,4 +218,12 @@ app.on('window-all-closed', () => {
   // The tray keeps the app (and the engine) alive; quitting is explicit.
 });
 
-void start();
+app.on('will-quit', () => log.info('app quits'));
+
+// A start that fails leaves no window to show why: say it in a dialog and the log, then quit.
+start().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  log.error('app start failed', { err: err instanceof Error ? (err.stack ?? message) : message });
+  dialog.showErrorBox('Berth could not start', `${message}\n\nDetails are in ${berthPaths().logs}/main.log.`);
+  app.exit(1);
+});

@@ -271,7 +271,7 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     }
     assert.ok(gone, 'the host listener closed when the container stopped');
     await h.docker(['--context', 'berth', 'rm', 'web']);
-    // A host port someone else holds: the container runs, the tunnel log says why the port is not there.
+    // A host port someone else holds: the container runs, the ports log says why the port is not there.
     const taken = net.createServer().listen(0, '127.0.0.1');
     await new Promise((res) => taken.once('listening', res));
     const tport = (taken.address() as net.AddressInfo).port;
@@ -295,7 +295,7 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
       assert.equal(t.code, 0, t.stderr);
       let log = '';
       for (let i = 0; i < 100 && !log.includes(`cannot publish 127.0.0.1:${tport}/tcp`); i++) {
-        log = await fsp.readFile(path.join(h.home, 'run/tunnel.log'), 'utf8');
+        log = await fsp.readFile(path.join(h.home, 'logs/ports.log'), 'utf8');
         await new Promise((res) => setTimeout(res, 100));
       }
       assert.match(

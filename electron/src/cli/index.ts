@@ -3,6 +3,9 @@
  * `berth`: one module per subcommand under cli/, loaded lazily so each pulls in only what it needs.
  * To add a command, add one line to COMMANDS.
  */
+import type { Logger } from '@berth/common/log';
+import { topicLogger } from '../log/topics.js';
+import { berthPaths } from '../vm/paths.js';
 import type { CliCommand } from './command.js';
 import { CliUsageError } from './command.js';
 
@@ -38,23 +41,32 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`berth: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
+  const log = cliLog.child({ command: name });
+  const t0 = Date.now();
   try {
-    return await (await load()).command.run(rest);
+    const code = await (await load()).command.run(rest);
+    if (name !== 'status' && name !== 'logs') log.info('done', { code, ms: Date.now() - t0 });
+    return code;
   } catch (err) {
     if (err instanceof CliUsageError) {
       process.stderr.write(`berth ${name}: ${err.message}\n`);
       return 2;
     }
+    log.error('failed', { ms: Date.now() - t0, err: (err as Error).message });
     process.stderr.write(`berth ${name}: ${(err as Error).message}\n`);
     return 1;
   }
 }
+
+/** The `cli` topic (~/.berth/logs/cli.log): what each command did and why it failed. */
+const cliLog: Logger = topicLogger(berthPaths().logs, 'cli', { pid: process.pid });
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
+    cliLog.error('crashed', { err: (err as Error).stack ?? String(err) });
     process.stderr.write(`berth: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
   },

@@ -1,22 +1,26 @@
-/** `berth logs [console|engine|tunnel]`: the VM's serial console, berthd's log, or the host tunnel's. */
+/** `berth logs [console|engine|TOPIC]`: the VM's serial console, berthd's log, or one of Berth's own (~/.berth/logs). */
+import { LOG_TOPICS, type LogTopic } from '../log/topics.js';
 import { connectOnce, exec } from '../tunnel/ssh.js';
 import { CliUsageError, type CliCommand } from './command.js';
 import { flags, openManager, positiveInt } from './vm-common.js';
 
 export const command: CliCommand = {
-  summary: 'Show the VM console, engine or tunnel log',
+  summary: 'Show the VM console, engine, tunnel or another Berth log',
   async run(argv) {
     const { values, positionals } = flags(argv, { lines: { type: 'string', short: 'n' } }, true);
     if (values.help) {
-      process.stdout.write('Usage: berth logs [console|engine|tunnel] [-n LINES]\n\nDefault: engine.\n');
+      process.stdout.write(
+        `Usage: berth logs [console|engine|${LOG_TOPICS.join('|')}] [-n LINES]\n\nDefault: engine.\n`,
+      );
       return 0;
     }
     const which = positionals[0] ?? 'engine';
-    if (which !== 'console' && which !== 'engine' && which !== 'tunnel')
-      throw new CliUsageError(`unknown log "${which}": use console, engine or tunnel`);
+    const topic = (LOG_TOPICS as readonly string[]).includes(which) ? (which as LogTopic) : undefined;
+    if (which !== 'console' && which !== 'engine' && !topic)
+      throw new CliUsageError(`unknown log "${which}": use console, engine, ${LOG_TOPICS.join(', ')}`);
     const lines = positiveInt('--lines', values.lines) ?? 200;
     const m = await openManager();
-    const local = await m.logs(which, lines);
+    const local = await m.logs(topic ?? (which as 'console' | 'engine'), lines);
     if (local.file) {
       process.stdout.write(local.text + (local.text ? '\n' : ''));
       return 0;

@@ -23,6 +23,8 @@ export interface TunnelConfig {
   forwards: { hostPort: number; guestPort: number }[];
   /** Follow containers' published ports (on by default). */
   followPorts: boolean;
+  /** Berth's log directory (~/.berth/logs): the tunnel writes tunnel.log and ports.log there. */
+  logs?: string;
 }
 
 export type TunnelLog = (msg: string, fields?: Record<string, unknown>) => void;
@@ -32,7 +34,12 @@ export interface Tunnel {
   close(): Promise<void>;
 }
 
-export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tunnel> {
+/** `portLog` gets what concerns published ports (forwards made, refused, fallen back to SSH). */
+export async function startTunnel(
+  cfg: TunnelConfig,
+  log: TunnelLog,
+  portLog: TunnelLog = log,
+): Promise<Tunnel> {
   const ep = cfg.endpoint;
   let client: Promise<SshClient> | undefined;
   let closed = false;
@@ -65,21 +72,21 @@ export async function startTunnel(cfg: TunnelConfig, log: TunnelLog): Promise<Tu
   log('engine socket ready', { socket: cfg.socketPath, enginePort: ep.engine.port });
   const forwarder = new PortForwarder(
     async (port, host) => dialGuest(await getClient(), port, host),
-    (msg, err) => log(msg, { err: err.message }),
+    (msg, err) => portLog(msg, { err: err.message }),
   );
   for (const f of cfg.forwards) await forwarder.add({ ...f, owner: 'static' });
-  let publisher: PortPublisher = new SshPortPublisher(forwarder, log);
+  let publisher: PortPublisher = new SshPortPublisher(forwarder, portLog);
   if (cfg.portControl) {
     const ctl = openPortControl(cfg.portControl);
-    const viaVm = new PortControlPublisher(ctl, publisher, log);
+    const viaVm = new PortControlPublisher(ctl, publisher, portLog);
     try {
       await viaVm.reconcile([ep.engine.port, ep.ssh.port]);
       publisher = viaVm;
     } catch (err) {
-      log(`${ctl.name} is not available; published ports go over SSH`, { err: (err as Error).message });
+      portLog(`${ctl.name} is not available; published ports go over SSH`, { err: (err as Error).message });
     }
   }
-  const watcher = cfg.followPorts ? new ContainerPortWatcher(cfg.socketPath, publisher, log) : undefined;
+  const watcher = cfg.followPorts ? new ContainerPortWatcher(cfg.socketPath, publisher, portLog) : undefined;
   // Not awaited: the engine may still be booting; the watcher retries until /events answers.
   void watcher?.start();
   return {

@@ -7,7 +7,9 @@ import { closeSync, existsSync, openSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineState } from '@berth/common';
+import type { Logger } from '@berth/common/log';
 import { pingSocket } from '../engine/control.js';
+import { topicFile, topicLogger, type LogTopic } from '../log/topics.js';
 import { ensureDockerContext } from '../tunnel/context.js';
 import type { TunnelConfig } from '../tunnel/service.js';
 import type { VmConfig } from './config.js';
@@ -45,25 +47,61 @@ export interface VmStatusReport {
 }
 
 export class VmManager {
+  /** The `vm` topic (~/.berth/logs/vm.log): every step and failure of start, stop, reset, compact. */
+  private readonly log: Logger;
+
   constructor(
     readonly paths: BerthPaths,
     readonly driver: VmDriver,
     readonly config: VmConfig,
     readonly resources: VmResources,
     private readonly env: NodeJS.ProcessEnv = process.env,
-  ) {}
+    log?: Logger,
+  ) {
+    this.log = log ?? topicLogger(paths.logs, 'vm', { driver: driver.kind });
+  }
+
+  /** Reports a step to the caller and logs it. */
+  private logged(progress: Progress): Progress {
+    return (step) => {
+      if (step.startsWith('warning:')) this.log.warn(step.slice('warning:'.length).trim());
+      else this.log.info(step);
+      progress(step);
+    };
+  }
+
+  /** Runs one lifecycle operation with its start, end and failure in the log. */
+  private async op<T>(name: string, f: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    this.log.info(`${name} begins`);
+    try {
+      const r = await f();
+      this.log.info(`${name} done`, { ms: Date.now() - t0 });
+      return r;
+    } catch (err) {
+      this.log.error(`${name} failed`, { ms: Date.now() - t0, err: (err as Error).message });
+      throw err;
+    }
+  }
 
   private tunnelPid(): number | undefined {
     return livePid(this.paths.tunnelPid, 'tunnel/main.js');
   }
 
-  async start(progress: Progress): Promise<VmStatusReport> {
+  start(progress: Progress): Promise<VmStatusReport> {
+    return this.op('start', () => this.startSteps(this.logged(progress)));
+  }
+
+  private async startSteps(progress: Progress): Promise<VmStatusReport> {
     // Neither needs the engine, so both overlap the guest's boot instead of following it: the docker context,
     // and the host tunnel (a Node process), started as soon as the VM's ports are known.
     const ctx = ensureDockerContext(this.paths.socket, this.env);
     let booting = true;
     const started = this.driver.start(progress).finally(() => (booting = false));
-    const early = this.tunnelWhileBooting(() => booting, progress).catch(() => undefined);
+    // A failure here is not the start's: start() forwards (or replaces) the tunnel again once booted.
+    const early = this.tunnelWhileBooting(() => booting, progress).catch((err: Error) =>
+      this.log.warn('early tunnel start failed; retried after boot', { err: err.message }),
+    );
     let ds;
     try {
       ds = await started;
@@ -126,12 +164,14 @@ export class VmManager {
 
   private async startTunnel(endpoint: VmEndpoint, portControl: PortControlSpec | undefined): Promise<void> {
     await fsp.mkdir(this.paths.run, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(this.paths.logs, { recursive: true, mode: 0o700 });
     const cfg: TunnelConfig = {
       endpoint,
       ...(portControl ? { portControl } : {}),
       socketPath: this.paths.socket,
       forwards: this.config.forwards,
       followPorts: true,
+      logs: this.paths.logs,
     };
     const cfgFile = this.tunnelConfigFile();
     await fsp.writeFile(cfgFile, JSON.stringify(cfg, null, 1), { mode: 0o600 });
@@ -159,16 +199,21 @@ export class VmManager {
 
   private async stopTunnel(): Promise<void> {
     const pid = this.tunnelPid();
-    if (pid) await terminate(pid, 5000);
+    if (pid) {
+      this.log.info('stopping the host tunnel', { pid });
+      await terminate(pid, 5000);
+    }
     await fsp.rm(this.paths.tunnelPid, { force: true });
   }
 
   /** Graceful stop of containers and guest; the VM is stopped hard after `timeoutMs`. */
-  async stop(progress: Progress, timeoutMs = 30_000): Promise<VmStatusReport> {
-    await this.stopTunnel();
-    await this.driver.stop(timeoutMs, progress);
-    if (this.driver.hostSocket === 'tunnel') await fsp.rm(this.paths.socket, { force: true });
-    return this.status();
+  stop(progress: Progress, timeoutMs = 30_000): Promise<VmStatusReport> {
+    return this.op('stop', async () => {
+      await this.stopTunnel();
+      await this.driver.stop(timeoutMs, this.logged(progress));
+      if (this.driver.hostSocket === 'tunnel') await fsp.rm(this.paths.socket, { force: true });
+      return this.status();
+    });
   }
 
   async restart(progress: Progress, timeoutMs?: number): Promise<VmStatusReport> {
@@ -205,20 +250,22 @@ export class VmManager {
   /** Factory reset: stops everything and deletes the VM, its data disk and the host socket. */
   async reset(progress: Progress): Promise<void> {
     await this.stop(progress);
-    progress(`Deleting the ${this.driver.kind} VM and its data`);
-    await this.driver.reset();
-    await fsp.rm(this.paths.socket, { force: true });
-    await fsp.rm(this.paths.tunnelLog, { force: true });
+    await this.op('reset', async () => {
+      this.logged(progress)(`Deleting the ${this.driver.kind} VM and its data`);
+      await this.driver.reset();
+      await fsp.rm(this.paths.socket, { force: true });
+      await fsp.rm(this.paths.tunnelLog, { force: true });
+    });
   }
 
   compact(progress: Progress): Promise<string> {
-    return this.driver.compact(progress);
+    return this.op('compact', () => this.driver.compact(this.logged(progress)));
   }
 
-  /** The last lines of a log: the VM console, the engine, or the host tunnel. */
-  async logs(which: 'console' | 'engine' | 'tunnel', lines = 200): Promise<{ file?: string; text: string }> {
+  /** The last lines of a log: the VM console, the engine, or one of Berth's own topics (~/.berth/logs). */
+  async logs(which: 'console' | 'engine' | LogTopic, lines = 200): Promise<{ file?: string; text: string }> {
     const files = this.driver.logFiles();
-    const file = which === 'tunnel' ? this.paths.tunnelLog : files[which];
+    const file = which === 'console' || which === 'engine' ? files[which] : topicFile(this.paths.logs, which);
     if (!file) return { text: '' };
     return { file, text: await tailFile(file, lines) };
   }

@@ -11,6 +11,8 @@ export interface BerthPaths {
   /** The engine socket on the host that docker uses (forwarded from the guest, or native berthd's own). */
   socket: string;
   run: string;
+  /** One structured log per topic (log/topics.ts); the tunnel's is `tunnelLog`. */
+  logs: string;
   tunnelPid: string;
   tunnelLog: string;
   keys: { dir: string; private: string; public: string; engineToken: string };
@@ -26,8 +28,9 @@ export function berthPaths(home = process.env.BERTH_HOME ?? path.join(os.homedir
     settings: path.join(home, 'settings.json'),
     socket: path.join(run, 'docker.sock'),
     run,
+    logs: path.join(home, 'logs'),
     tunnelPid: path.join(run, 'tunnel.pid'),
-    tunnelLog: path.join(run, 'tunnel.log'),
+    tunnelLog: path.join(home, 'logs', 'tunnel.log'),
     keys: {
       dir: path.join(home, 'keys'),
       private: path.join(home, 'keys', 'id_ed25519'),
