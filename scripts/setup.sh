@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(docker-registry busybox-static nftables iproute2 zstd apache2-utils gcc make libc6-dev tmux util-linux chromium chromium-driver qemu-system-x86 qemu-utils squashfs-tools binutils gcc-aarch64-linux-gnu libc6-dev-arm64-cross etcd-server etcd-client python3-kubernetes docker-compose)
+APT_PACKAGES=(docker-registry busybox-static nftables iproute2 zstd apache2-utils gcc make libc6-dev tmux util-linux chromium chromium-driver qemu-system-x86 qemu-utils squashfs-tools binutils gcc-aarch64-linux-gnu libc6-dev-arm64-cross etcd-server etcd-client python3-kubernetes docker-compose skopeo)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
