@@ -285,6 +285,15 @@ describe('a CRD through kubectl', opts, () => {
     assert.equal(r.code, 0, r.stderr);
     r = await kubectl('get', 'ct', 'my-cron', '-o', 'jsonpath={.spec.replicas} {.metadata.generation}');
     assert.equal(r.stdout, '4 2');
+    r = await kubectl('scale', 'ct', 'my-cron', '--replicas=6');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /crontab\.stable\.example\.com\/my-cron scaled/);
+    r = await kubectl('get', 'ct', 'my-cron', '-o', 'jsonpath={.spec.replicas}');
+    assert.equal(r.stdout, '6');
+    // Out of the schema's bounds through scale too: 422 from the custom resource's validation.
+    r = await kubectl('scale', 'ct', 'my-cron', '--replicas=11');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /spec\.replicas in body should be less than or equal to 10/);
 
     r = await kubectl('delete', 'crd', 'crontabs.stable.example.com');
     assert.equal(r.code, 0, r.stderr);
@@ -300,5 +309,21 @@ describe('a CRD through kubectl', opts, () => {
     await kubectl('wait', '--for=condition=Established', '--timeout=20s', 'crd/crontabs.stable.example.com');
     r = await kubectl('get', 'crontabs', '-A');
     assert.match(r.stderr, /No resources found/);
+  });
+});
+
+describe('kubectl scale of a built-in kind', opts, () => {
+  it('patches the Scale view and answers with it', async () => {
+    const d = file(
+      'scaled.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: scaled}\nspec:\n  selector: {matchLabels: {app: s}}\n  template:\n    metadata: {labels: {app: s}}\n    spec: {containers: [{name: s, image: nginx}]}\n',
+    );
+    let r = await kubectl('apply', '-f', d);
+    assert.equal(r.code, 0, r.stderr);
+    r = await kubectl('scale', 'deployment', 'scaled', '--replicas=3');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /deployment\.apps\/scaled scaled/);
+    r = await kubectl('get', 'deployment', 'scaled', '-o', 'jsonpath={.spec.replicas}');
+    assert.equal(r.stdout, '3');
   });
 });

@@ -14,7 +14,7 @@ import { writeObject } from '../respond.js';
 import { successStatus } from '../status.js';
 import { context, dryRunOf, type ResourceRequest } from './common.js';
 import { deleteCollection, deleteObject } from './delete.js';
-import { patchObject } from './patch.js';
+import { patchObject, patchScale } from './patch.js';
 import { getObject, listObjects } from './read.js';
 import { watchObjects } from './watch.js';
 import { createObject, decodeRequest, updateObject } from './write.js';
@@ -88,6 +88,8 @@ async function subresourceRequest(r: ResourceRequest): Promise<void> {
       return patchObject(r, isCustomResource(r.type));
     case 'scale:get':
       return respond(r, 200, scaleOf(await r.store.get(r.namespace, r.info.name), customInfo(r.type)?.scale));
+    case 'scale:patch':
+      return patchScale(r);
     case 'scale:update': {
       const body = await decodeRequest(r, 'UpdateOptions');
       const ctx = context(r, dryRunOf(q, 'UpdateOptions'));
