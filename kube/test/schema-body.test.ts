@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isKubeError } from '../src/errors.js';
 import {
+  appliedStrict,
   checkPatched,
   decodeBody,
   fieldValidationOf,
@@ -315,14 +316,48 @@ describe('patch field validation', () => {
     );
   });
 
-  it('apply patch: YAML duplicates are a 400 when Strict', () => {
+  it('apply patch: YAML duplicates are a 400 when Strict (checked after the apply), warnings when Warn', () => {
+    const strict = parsePatch('a: 1\na: 2\nb: 1\nb: 2\n', 'apply', 'Strict');
+    assert.deepEqual(strict.value, { a: 2, b: 2 });
     assert.throws(
-      () => parsePatch('a: 1\na: 2\n', 'apply', 'Strict'),
+      () => appliedStrict(strict, 'Strict'),
       (e: unknown) =>
         isKubeError(e, 'BadRequest') &&
         e.message ===
-          'error strict decoding YAML: yaml: unmarshal errors:\n  line 2: key "a" already set in map',
+          'error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  line 2: key "a" already set in map\n  line 4: key "b" already set in map',
     );
+    assert.deepEqual(appliedStrict(parsePatch('a: 1\na: 2\nb: 1\nb: 2\n', 'apply', 'Warn'), 'Warn'), [
+      'line 2: key "a" already set in map',
+      'line 4: key "b" already set in map',
+    ]);
     assert.deepEqual(parsePatch('a: 1\na: 2\n', 'apply', 'Ignore').strict, []);
+    assert.throws(
+      () => parsePatch('a: [', 'apply', 'Strict'),
+      (e: unknown) =>
+        isKubeError(e, 'BadRequest') &&
+        e.message.startsWith('error decoding YAML: error converting YAML to JSON: yaml: '),
+    );
+  });
+
+  it('JSON patch: duplicates inside an operation and inside its value, in the order Go meets them', () => {
+    const p = parsePatch(
+      '[{"op":"add","path":"/data","value":{"a":{"x":1,"x":2},"a":"1","b":1},"value":{"c":1,"c":2}},{"op":"x","bogus":{"d":1,"d":2}}]',
+      'json',
+      'Warn',
+    );
+    assert.deepEqual(p.strict, [
+      'json patch duplicate field "[0].value.a.x"',
+      'json patch duplicate field "[0].value.a"',
+      'json patch duplicate field "[0].value"',
+      'json patch duplicate field "[0].value.c"',
+      'json patch unknown field "[1].bogus"',
+    ]);
+    assert.deepEqual(parsePatch('[{"op":"add","value":{"a":1,"a":2}}]', 'json', 'Ignore').strict, []);
+  });
+
+  it('merge patch: a duplicate inside an overwritten value still counts', () => {
+    const p = parsePatch('{"data":{"a":"1","a":"2"},"data":{"b":"1"}}', 'merge', 'Warn');
+    assert.deepEqual(p.strict, ['duplicate field "data.a"', 'duplicate field "data"']);
+    assert.deepEqual(p.value, { data: { b: '1' } });
   });
 });

@@ -246,15 +246,17 @@ export function parsePatch(body: Buffer | string, type: PatchType, directive: Fi
   const text = typeof body === 'string' ? body : body.toString('utf8');
   const checking = directive !== 'Ignore';
   if (type === 'apply') {
+    // sigs.k8s.io/yaml wraps what goyaml says; the strict error is checked after the apply (appliedStrict).
+    const yamlError = (e: string) => `error converting YAML to JSON: ${e}`;
     try {
       const y = parseYaml(text);
       const strict =
-        checking && y.duplicates.length ? [`yaml: unmarshal errors:\n  ${y.duplicates.join('\n  ')}`] : [];
-      if (strict.length && directive === 'Strict')
-        throw badRequest(`error strict decoding YAML: ${strict[0]}`);
+        checking && y.duplicates.length
+          ? [yamlError(`yaml: unmarshal errors:\n  ${y.duplicates.join('\n  ')}`)]
+          : [];
       return { value: y.value, strict };
     } catch (e) {
-      if (e instanceof YamlSyntaxError) throw badRequest(`error decoding YAML: ${e.message}`);
+      if (e instanceof YamlSyntaxError) throw badRequest(`error decoding YAML: ${yamlError(e.message)}`);
       throw e;
     }
   }
@@ -266,23 +268,42 @@ export function parsePatch(body: Buffer | string, type: PatchType, directive: Fi
     throw badRequest(type === 'strategic' ? e.message : `error decoding patch: ${e.message}`);
   }
   if (!checking) return { value: p.value, strict: [] };
-  if (type === 'json') {
-    // kjson.UnmarshalStrict into []jsonPatchOp: unknown and duplicate operation fields, each prefixed.
-    const strict: string[] = [];
-    if (Array.isArray(p.value)) {
-      p.value.forEach((op, i) => {
-        if (typeof op !== 'object' || op === null || Array.isArray(op)) return;
-        const seen = new Set<string>();
-        for (const [k] of p.members.get(op) ?? Object.entries(op)) {
-          if (!JSON_PATCH_OP_FIELDS.has(k)) strict.push(`json patch unknown field "[${i}].${k}"`);
-          else if (seen.has(k)) strict.push(`json patch duplicate field "[${i}].${k}"`);
-          seen.add(k);
-        }
-      });
-    }
-    return { value: p.value, strict: [...new Set(strict)] };
-  }
+  if (type === 'json') return { value: p.value, strict: jsonPatchStrict(p.value, p.members) };
   return { value: p.value, strict: duplicateFields(p.value, p.members) };
+}
+
+/**
+ * kjson.UnmarshalStrict of a JSON patch into []jsonPatchOp: unknown operation fields (their values skipped),
+ * duplicate ones, and duplicate keys anywhere inside a `value` (an interface{}), each prefixed `json patch`, in
+ * the order Go meets them, deduplicated.
+ */
+function jsonPatchStrict(v: JsonValue, members: WeakMap<object, Array<[string, JsonValue]>>): string[] {
+  const strict: string[] = [];
+  if (!Array.isArray(v)) return strict;
+  v.forEach((op, i) => {
+    if (typeof op !== 'object' || op === null || Array.isArray(op)) return;
+    const seen = new Set<string>();
+    for (const [k, value] of members.get(op) ?? Object.entries(op)) {
+      if (!JSON_PATCH_OP_FIELDS.has(k)) {
+        strict.push(`unknown field "[${i}].${k}"`);
+        continue;
+      }
+      if (seen.has(k)) strict.push(`duplicate field "[${i}].${k}"`);
+      seen.add(k);
+      if (k === 'value') strict.push(...duplicateFields(value, members, `[${i}].value`));
+    }
+  });
+  return [...new Set(strict)].slice(0, 100).map((e) => `json patch ${e}`);
+}
+
+/**
+ * After a server-side apply succeeded (its conflicts win over strict errors, as in kube-apiserver): the apply
+ * body's duplicate keys fail the request under Strict (400) and are warnings under Warn.
+ */
+export function appliedStrict(patch: ParsedPatch, directive: FieldValidation): string[] {
+  if (directive === 'Ignore' || patch.strict.length === 0) return [];
+  if (directive === 'Strict') throw badRequest(`error strict decoding YAML: ${patch.strict[0]}`);
+  return patch.strict.flatMap(yamlWarnings);
 }
 
 export interface PatchedResult {

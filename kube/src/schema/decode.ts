@@ -44,12 +44,17 @@ export function decodeTyped(
   return { value: out, strict: st.strict, ...(st.error !== undefined ? { error: st.error } : {}) };
 }
 
-/** Decoding into map[string]interface{} (a patch, a custom resource): only duplicate keys can be wrong. */
+/**
+ * Decoding into map[string]interface{} (a patch, a custom resource): only duplicate keys can be wrong. `at` is
+ * where the value sits in a larger document (`[0].value` in a JSON patch), for the error paths.
+ */
 export function duplicateFields(
   value: JsonValue,
   members: WeakMap<object, Array<[string, JsonValue]>>,
+  at = '',
 ): string[] {
-  const st: State = { members, strict: [], seenStrict: new Set(), path: [], fields: [], struct: '' };
+  const path = at ? [at] : [];
+  const st: State = { members, strict: [], seenStrict: new Set(), path, fields: [], struct: '' };
   untyped(st, value);
   return st.strict;
 }
@@ -200,17 +205,14 @@ function untyped(st: State, v: JsonValue): JsonValue {
     });
   }
   if (!isObject(v)) return v;
-  const all = st.members.get(v);
-  if (all) {
-    const seen = new Set<string>();
-    for (const [key] of all) {
-      if (seen.has(key)) strictError(st, 'duplicate field', key);
-      seen.add(key);
-    }
-  }
+  // Go walks every occurrence of a key in order (a duplicate is reported when met, and its value is decoded
+  // too: duplicates inside an overwritten value count); the last occurrence is the one kept.
+  const seen = new Set<string>();
   const depth = st.path.length;
   const out: JsonObject = {};
-  for (const [key, value] of Object.entries(v)) {
+  for (const [key, value] of entries(st, v)) {
+    if (seen.has(key)) strictError(st, 'duplicate field', key);
+    seen.add(key);
     pushKey(st, key);
     setOwn(out, key, untyped(st, value));
     st.path.length = depth;

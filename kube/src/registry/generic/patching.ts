@@ -5,7 +5,7 @@
  */
 import { KubeError } from '../../errors.js';
 import { applyPatch, serverSideApply, type PatchType } from '../../patch/index.js';
-import { checkPatched, parsePatch, type FieldValidation } from '../../schema/body.js';
+import { appliedStrict, checkPatched, parsePatch, type FieldValidation } from '../../schema/body.js';
 import type { GroupVersionKind, KubeObject } from '../types.js';
 import type { CollectionStore } from './collection.js';
 import type { RequestContext } from './context.js';
@@ -38,7 +38,11 @@ export async function patchResource(
   const pctx = { ...store.patchContext(ctx, p.subresource), ...(p.force ? { force: true } : {}) };
   const gvk = p.kind ?? { group: t.group, version: t.version, kind: t.kind };
   const mutate = async (current: KubeObject | undefined): Promise<KubeObject> => {
-    if (p.patchType === 'apply') return serverSideApply(current, parsed.value as KubeObject, pctx);
+    if (p.patchType === 'apply') {
+      const applied = await serverSideApply(current, parsed.value as KubeObject, pctx);
+      ctx.warnings?.push(...appliedStrict(parsed, directive));
+      return applied;
+    }
     if (!current)
       throw new KubeError('NotFound', `${store.qualified} "${name}" not found`, {
         kind: t.plural,
