@@ -207,7 +207,7 @@ async function start(): Promise<void> {
   if (settings.get().startEngineOnLaunch && first.state === 'stopped')
     control.start().catch(failed('engine start on launch'));
   // Each poll pings the engine inside the VM and so wakes the guest (under TCG, with the SSH transport, a ping
-  // every 5 s took QEMU's idle CPU from 0.4% to 1.4%): an open window polls every 5 s, the tray once a minute.
+  // every 5 s took the VM's idle CPU from 0.4% to 1.4%): an open window polls every 5 s, the tray once a minute.
   let polls = 0;
   setInterval(() => {
     if (win?.isVisible() || ++polls % 12 === 0) control.status().catch(failed('engine status'));

@@ -3,10 +3,10 @@
  * connection is handed to a client only once the guest holds it; until then nothing of the client's was sent
  * and a connection that drops is simply dialled again.
  *
- * Dials go one at a time. QEMU's user network listens on the host with a backlog of 1 and accepts only when
- * its main loop gets to it (slowly under TCG): a burst of connects overflows the kernel's accept queue, and
- * those connections are reset or left half-open with no one reading them (the "socket hang up" that kept-alive
- * clients saw through the tunnel). A few spare connections, dialled ahead, serve a burst (a dashboard opening
+ * Dials go one at a time. A VM's user-mode network may listen on the host with a backlog of 1 and accept only
+ * when its main loop gets to it (slowly under emulation; see the driver that publishes the engine port): a
+ * burst of connects overflows the kernel's accept queue, and those connections are reset or left half-open
+ * with no one reading them (the "socket hang up" that kept-alive clients saw through the tunnel). A few spare connections, dialled ahead, serve a burst (a dashboard opening
  * its first requests) without waiting; kept-alive clients make new ones rare after that.
  */
 import type net from 'node:net';

@@ -1,6 +1,6 @@
 /**
  * The host end of the VM's engine port: berthd listens on the guest's eth0 behind a per-install token, and
- * QEMU publishes that port on the host's loopback. Every connection sends the token first (see
+ * the driver publishes that port on the host's loopback (the endpoint's `engine`). Every connection sends the token first (see
  * agent/src/api/token-gate.ts); the token file stays 0600 under ~/.berth/keys.
  */
 import { randomBytes } from 'node:crypto';
@@ -71,8 +71,8 @@ export function dialOnce(port: number, preamble: Uint8Array, timeoutMs: number):
 }
 
 /**
- * One GET /_ping through the engine port; true only for the acknowledgement and then `200 OK`. QEMU accepts
- * on the host side before the guest does, so a guest that is not listening yet shows up as a quick close
+ * One GET /_ping through the engine port; true only for the acknowledgement and then `200 OK`. A user-mode
+ * network accepts on the host side before the guest does, so a guest that is not listening yet shows up as a quick close
  * (or this attempt's timeout).
  */
 export function pingEngine(port: number, preamble: Uint8Array, timeoutMs = 1000): Promise<boolean> {

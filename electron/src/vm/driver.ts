@@ -98,7 +98,7 @@ export interface HostForward {
 
 /** Runtime host port forwards through the VM's own network. */
 export interface PortControl {
-  /** Names the mechanism in log lines ("QMP port forward failed; using SSH"). */
+  /** Names the mechanism in log lines ("<name> is not available; published ports go over SSH"). */
   readonly name: string;
   list(): Promise<HostForward[]>;
   /** Throws `PortInUseError` when the host port is taken. */

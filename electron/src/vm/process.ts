@@ -1,4 +1,4 @@
-/** Host processes Berth starts detached (QEMU, native berthd, the tunnel): pid files, liveness, stopping. */
+/** Host processes Berth starts detached (a driver's VM or engine, the tunnel): pid files, liveness, stopping. */
 import { readFileSync, promises as fsp } from 'node:fs';
 
 export function pidAlive(pid: number): boolean {

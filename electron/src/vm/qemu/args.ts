@@ -142,6 +142,9 @@ export function qemuArgs(p: QemuPlan): string[] {
       '-device',
       'virtio-blk-pci,drive=data,serial=berth-data',
     );
+  // A user-network hostfwd listens with a backlog of 1 and accepts when QEMU's main loop gets to it (slowly
+  // under TCG): bursts of connects to the engine port are reset, so the tunnel dials it one at a time
+  // (tunnel/engine-dialer.ts), and it accepts before the guest does (engine-tcp.ts pings through the ack).
   const fwd =
     (p.sshPort ? `,hostfwd=tcp:127.0.0.1:${p.sshPort}-:22` : '') +
     (p.enginePort ? `,hostfwd=tcp:127.0.0.1:${p.enginePort}-${GUEST_IP}:${GUEST_ENGINE_PORT}` : '');
