@@ -84,6 +84,14 @@ int shim_exec(const char *specpath) {
       if (fd < 0 || write_all(fd, me, strlen(me)) < 0) child_fail(ep[1], 125, "join cgroup: %s", strerror(errno));
       close(fd);
     }
+    /* the container's oom_score_adj (as runc gives an exec), written while still berthd's: the clone inherits it */
+    const char *oom = spec_get(&s, "oomscore", 1, NULL);
+    if (oom) {
+      int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write_all(fd, oom, strlen(oom)) < 0)
+        child_fail(ep[1], 125, "write /proc/self/oom_score_adj: %s", strerror(errno));
+      close(fd);
+    }
     for (int i = 0; i < 6; i++)
       if (setns(nsfd[i], 0) < 0) child_fail(ep[1], 125, "setns %s: %s", NS_ORDER[i], strerror(errno));
     pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { capMask, mergeCaps } from '../src/runtime/caps.js';
 import { compileCreateOps, compileExecOps, opLine } from '../src/runtime/ops.js';
+import { clampOomScore, hasSysResource, inInitialUserNs } from '../src/runtime/oom-score.js';
 import { compileSeccomp } from '../src/runtime/seccomp/bpf.js';
 import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from '../src/runtime/seccomp/syscalls.js';
 import {
@@ -255,9 +256,27 @@ describe('op list for the native helper', () => {
         consoleSize: { rows: 5, cols: 6 },
       },
       ['/cg/x'],
+      -997,
     );
-    assert.match(text, /^pid\t42\nterminal\t1\nconsolesize\t5\t6\ncgroupprocs\t\/cg\/x\n/);
+    assert.match(text, /^pid\t42\nterminal\t1\nconsolesize\t5\t6\ncgroupprocs\t\/cg\/x\noomscore\t-997\n/);
     assert.doesNotMatch(text, /seccomp/);
+  });
+  it("oom_score_adj: exact with CAP_SYS_RESOURCE in the initial user namespace, else no lower than berthd's", () => {
+    // CapEff of root with every capability (kernel 6.x), and the same without bit 24 (as this CI sandbox).
+    assert.equal(hasSysResource('Name:\tx\nCapEff:\t000001ffffffffff\nCapBnd:\t0\n'), true);
+    assert.equal(hasSysResource('CapPrm:\t000001ffffffffff\nCapEff:\t000001fffeffffff\n'), false);
+    assert.equal(hasSysResource('CapEff:\t0000000001000000\n'), true);
+    assert.equal(hasSysResource('no capability lines'), false);
+    assert.equal(inInitialUserNs('         0          0 4294967295\n'), true);
+    assert.equal(
+      inInitialUserNs('         0       1000          1\n         1     100000      65536\n'),
+      false,
+    );
+    assert.equal(inInitialUserNs('         0     100000      65536\n'), false);
+    assert.equal(clampOomScore(-998, undefined), -998);
+    assert.equal(clampOomScore(-998, 0), 0);
+    assert.equal(clampOomScore(0, 200), 200, 'a session at 200 (systemd >= 250) raises even the default 0');
+    assert.equal(clampOomScore(500, 200), 500);
   });
 });
 

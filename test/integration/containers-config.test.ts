@@ -374,6 +374,51 @@ describe('containers: config, users, mounts, volumes, isolation', () => {
     assert.match(badMemStr.stderr, /invalid/i);
   });
 
+  it('--oom-score-adj: exact where berthd may lower scores, else raised to its own; exec gets the container score', async () => {
+    // dockerd (runc) gives the container's init and every exec the score of HostConfig.OomScoreAdj. Below 0
+    // the kernel wants CAP_SYS_RESOURCE in the initial user namespace; berthd (started by this test, so with
+    // its privileges) without it raises such a request to its own score, as moby's rootless spec conversion
+    // and containerd's restrict_oom_score_adj do, where runc would fail the start ("Permission denied").
+    const status = await fsp.readFile('/proc/self/status', 'utf8');
+    const capEff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(status)![1]}`);
+    const initNs = /^\s*0\s+0\s+4294967295\s*$/.test(await fsp.readFile('/proc/self/uid_map', 'utf8'));
+    const ownScore = Number((await fsp.readFile(`/proc/${d.proc.pid}/oom_score_adj`, 'utf8')).trim());
+    const canLower = ((capEff >> 24n) & 1n) === 1n && initNs;
+    const given = (v: number) => (canLower || v >= ownScore ? v : ownScore);
+    for (const v of [-998, -1, 500]) {
+      assert.equal(
+        await out([
+          'run',
+          '--rm',
+          '--oom-score-adj',
+          String(v),
+          'busybox',
+          'cat',
+          '/proc/self/oom_score_adj',
+        ]),
+        `${given(v)}\n`,
+        `--oom-score-adj ${v} (berthd ${canLower ? 'may lower scores' : `cannot go below ${ownScore}`})`,
+      );
+    }
+    await out(['run', '-d', '--name', 'oom-exec', '--oom-score-adj', '-997', 'busybox', 'sleep', '60']);
+    try {
+      assert.equal(await out(['inspect', '--format', '{{.HostConfig.OomScoreAdj}}', 'oom-exec']), '-997\n');
+      assert.equal(await out(['exec', 'oom-exec', 'cat', '/proc/self/oom_score_adj']), `${given(-997)}\n`);
+    } finally {
+      await dk(['rm', '-f', 'oom-exec']);
+    }
+    await out(['run', '-d', '--name', 'oom-exec', '--oom-score-adj', '700', 'busybox', 'sleep', '60']);
+    try {
+      // Not berthd's score: the exec joins the container's.
+      assert.equal(await out(['exec', 'oom-exec', 'cat', '/proc/self/oom_score_adj']), '700\n');
+    } finally {
+      await dk(['rm', '-f', 'oom-exec']);
+    }
+    const bad = await dk(['run', '--rm', '--oom-score-adj', '-1001', 'busybox', 'true']);
+    assert.equal(bad.code, 125);
+    assert.match(bad.stderr, /Invalid value -1001, range for oom score adj is \[-1000, 1000\]/);
+  });
+
   it('applies capabilities: defaults, --cap-drop, --cap-add, --privileged', async () => {
     const capEff = async (args: string[]) =>
       (

@@ -166,6 +166,16 @@ describe('kubelet runtime over berthd', { skip }, () => {
     ]);
     const client = `k8s_client_web_default_${uid}_0`;
     assert.equal(await docker('exec', client, 'hostname'), 'web');
+    // The kubelet's OOM scores (pkg/kubelet/qos/policy.go): the sandbox -998, best-effort containers 1000 (a
+    // score berthd can always give, so the process has it, execs included).
+    assert.equal(
+      await docker('inspect', '--format', '{{.HostConfig.OomScoreAdj}}', `k8s_POD_web_default_${uid}_0`),
+      '-998',
+    );
+    assert.equal(
+      await docker('exec', client, 'cat', '/proc/1/oom_score_adj', '/proc/self/oom_score_adj'),
+      '1000\n1000',
+    );
     // Same network namespace: the client reaches the server on localhost; the init containers ran a then b.
     const got = await until(
       'server answers',
@@ -323,8 +333,11 @@ describe('kubelet runtime over berthd', { skip }, () => {
     assert.equal(o.qosClass, 'Guaranteed', 'limits alone: requests default to them');
     const hc = JSON.parse(
       await docker('inspect', '--format', '{{json .HostConfig}}', `k8s_c_oom_default_${oom.metadata!.uid}_0`),
-    ) as { Memory: number; CpuQuota: number; CpuPeriod: number };
-    assert.deepEqual([hc.Memory, hc.CpuQuota, hc.CpuPeriod], [16 * 1024 * 1024, 50_000, 100_000]);
+    ) as { Memory: number; CpuQuota: number; CpuPeriod: number; OomScoreAdj: number };
+    assert.deepEqual(
+      [hc.Memory, hc.CpuQuota, hc.CpuPeriod, hc.OomScoreAdj],
+      [16 * 1024 * 1024, 50_000, 100_000, -997],
+    );
   });
 
   it('a missing image is ErrImagePull with the registry message, then ImagePullBackOff; a local image is the fallback', async () => {

@@ -369,6 +369,30 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     }
   });
 
+  it('negative --oom-score-adj is exact in the guest (berthd is root there), for the init and for execs', async () => {
+    // What the kubelet asks for its sandboxes (-998) and guaranteed pods (-997), as dockerd gives it with
+    // runc; only a host that withholds CAP_SYS_RESOURCE (as this CI machine) raises it (containers-config test).
+    const dkv = (args: string[]) => h.docker(['--context', 'berth', ...args], 120_000);
+    const r = await dkv([
+      'run',
+      '-d',
+      '--name',
+      'oom',
+      '--oom-score-adj',
+      '-998',
+      guestRef('busybox:latest'),
+      'sleep',
+      '60',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    try {
+      const e = await dkv(['exec', 'oom', 'cat', '/proc/1/oom_score_adj', '/proc/self/oom_score_adj']);
+      assert.equal(e.stdout, '-998\n-998\n', e.stderr);
+    } finally {
+      await dkv(['rm', '-f', 'oom']);
+    }
+  });
+
   it('kill -9 of QEMU, then start again: the data disk kept its contents and the pulled image', async () => {
     // sync: a hard kill loses what the guest had only in its page cache, as a power cut would.
     const w = await shell('echo survives > /var/lib/berth/marker && sync');

@@ -30,9 +30,10 @@ export async function startExec(
   pid: number,
   proc: ExecProcessSpec,
   cgroupProcs: string[],
+  oomScoreAdj: number | undefined,
 ): Promise<ExecHandle> {
   const specFile = path.join(stateDir, `exec-${randomBytes(6).toString('hex')}.spec`);
-  await fsp.writeFile(specFile, compileExecOps(pid, proc, cgroupProcs), { mode: 0o600 });
+  await fsp.writeFile(specFile, compileExecOps(pid, proc, cgroupProcs, oomScoreAdj), { mode: 0o600 });
   const child = spawn(shim, ['exec', specFile], {
     stdio: ['pipe', 'pipe', proc.terminal ? 'ignore' : 'pipe', 'pipe'],
   });

@@ -295,14 +295,23 @@ export function compileCreateOps(spec: RuntimeSpec, ctx: CreateContext): string 
   return text.join('\n') + '\n';
 }
 
-/** The op list for `berth-shim exec`: enter the namespaces of `pid`, join its cgroups, become the user. */
-export function compileExecOps(pid: number, proc: ExecProcessSpec, cgroupProcs: readonly string[]): string {
+/**
+ * The op list for `berth-shim exec`: enter the namespaces of `pid`, join its cgroups, take the container's
+ * oom_score_adj (when known), become the user.
+ */
+export function compileExecOps(
+  pid: number,
+  proc: ExecProcessSpec,
+  cgroupProcs: readonly string[],
+  oomScoreAdj?: number,
+): string {
   const ops: (string | number)[][] = [
     ['pid', pid],
     ['terminal', proc.terminal ? 1 : 0],
   ];
   if (proc.consoleSize) ops.push(['consolesize', proc.consoleSize.rows, proc.consoleSize.cols]);
   for (const f of cgroupProcs) ops.push(['cgroupprocs', f]);
+  if (oomScoreAdj !== undefined) ops.push(['oomscore', oomScoreAdj]);
   return [...ops.map(opLine), ...identityOps(proc)].join('\n') + '\n';
 }
 

@@ -21,6 +21,7 @@ import {
 import type { Logger } from '../log.js';
 import type { Sys } from '../sys/sys.js';
 import { ociError, parseErrorReply, startExec } from './exec.js';
+import { clampOomScore, oomScorePolicy, type OomScorePolicy } from './oom-score.js';
 import { compileCreateOps } from './ops.js';
 import { shimAttach, shimCommand, shimWait, ShimUnavailableError } from './shim-client.js';
 import { parseExit, parseNetDev, StateStore, type SavedState } from './state.js';
@@ -71,15 +72,33 @@ export interface LinuxRuntimeDeps {
   stateRoot: string;
   cgroupParent: string;
   log: Logger;
+  /** What oom_score_adj berthd can give (oom-score.ts); read from /proc/self by default. */
+  oomScores?: OomScorePolicy;
 }
 
 export class LinuxRuntime implements Runtime {
   readonly cgroups: CgroupInfo;
   private readonly store: StateStore;
+  private readonly oomScores: OomScorePolicy;
 
   constructor(private readonly d: LinuxRuntimeDeps) {
     this.cgroups = d.cgroups.info();
     this.store = new StateStore(d.stateRoot);
+    this.oomScores = d.oomScores ?? oomScorePolicy();
+  }
+
+  /** The container's oom_score_adj as the kernel will take it from berthd (raised to berthd's floor). */
+  private oomScoreFor(spec: RuntimeSpec): number {
+    const requested = spec.process.oomScoreAdj ?? 0;
+    const given = clampOomScore(requested, this.oomScores.floor());
+    if (given !== requested) {
+      this.d.log.info('oom_score_adj raised to the lowest berthd can give (it lacks CAP_SYS_RESOURCE)', {
+        container: spec.id,
+        requested,
+        given,
+      });
+    }
+    return given;
   }
 
   private async saved(id: ContainerId): Promise<SavedState> {
@@ -108,16 +127,20 @@ export class LinuxRuntime implements Runtime {
       await this.d.cgroups.create(ref, spec.cgroup.resources, devices);
       const filterDir = this.d.cgroups.deviceFilterDir(ref);
       if (spec.log.path) await fsp.mkdir(path.dirname(spec.log.path), { recursive: true });
-      const ops = compileCreateOps(spec, {
-        shimPath: this.d.shimPath,
-        cgroupProcs: this.d.cgroups.procsFiles(ref),
-        oomFile: this.d.cgroups.oomEventsFile(ref),
-        cgroupVersion: this.d.cgroups.version,
-        cgroupV1Mounts: this.d.cgroups.containerMounts(),
-        ...(filterDir && devices !== 'all'
-          ? { deviceFilter: { dir: filterDir, program: compileDeviceFilter(devices) } }
-          : {}),
-      });
+      const oomScoreAdj = this.oomScoreFor(spec);
+      const ops = compileCreateOps(
+        { ...spec, process: { ...spec.process, oomScoreAdj } },
+        {
+          shimPath: this.d.shimPath,
+          cgroupProcs: this.d.cgroups.procsFiles(ref),
+          oomFile: this.d.cgroups.oomEventsFile(ref),
+          cgroupVersion: this.d.cgroups.version,
+          cgroupV1Mounts: this.d.cgroups.containerMounts(),
+          ...(filterDir && devices !== 'all'
+            ? { deviceFilter: { dir: filterDir, program: compileDeviceFilter(devices) } }
+            : {}),
+        },
+      );
       await fsp.writeFile(path.join(dir, 'config'), ops, { mode: 0o600 });
       const { pid, shimPid } = await this.spawnShim(dir);
       spawned = { pid, shimPid };
@@ -128,6 +151,7 @@ export class LinuxRuntime implements Runtime {
         createdAt: new Date().toISOString(),
         cgroup: ref,
         ownNetns: spec.namespaces.net.mode !== 'host',
+        oomScoreAdj,
         annotations: spec.annotations ?? {},
       });
       return { pid, shimPid };
@@ -227,7 +251,15 @@ export class LinuxRuntime implements Runtime {
     if (await this.d.cgroups.isFrozen(s.cgroup).catch(() => false)) {
       throw new RuntimeError(`container ${id} is paused, unpause the container before exec`, 125);
     }
-    return startExec(this.d.shimPath, this.store.dir(id), s.pid, proc, this.d.cgroups.procsFiles(s.cgroup));
+    // As runc: an exec'd process gets the container's oom_score_adj, not berthd's.
+    return startExec(
+      this.d.shimPath,
+      this.store.dir(id),
+      s.pid,
+      proc,
+      this.d.cgroups.procsFiles(s.cgroup),
+      s.oomScoreAdj,
+    );
   }
 
   async kill(id: ContainerId, signal: NodeJS.Signals | number, opts?: { all?: boolean }): Promise<void> {

@@ -14,6 +14,8 @@ export interface SavedState {
   cgroup: CgroupRef;
   /** The container has a network namespace of its own (new or joined), so its counters mean something. */
   ownNetns?: boolean;
+  /** The oom_score_adj its init was given (execs get it too); absent in state written before it was kept. */
+  oomScoreAdj?: number;
   annotations: Record<string, string>;
 }
 

@@ -9,6 +9,7 @@ import type { EngineClient } from './engine/client.js';
 import { isEngineError } from './engine/http.js';
 import type { PodInputs } from './inputs.js';
 import { sandboxLabels, sandboxName } from './naming.js';
+import { SANDBOX_OOM_SCORE_ADJ } from './security.js';
 import type { Pod } from './types.js';
 
 export interface PodNetworkConfig {
@@ -134,6 +135,7 @@ export function sandboxCreateRequest(s: SandboxSpec): ContainerCreateRequest {
       ...(hostNet ? { UTSMode: 'host' } : {}),
       ...(Object.keys(bindings).length && !hostNet ? { PortBindings: bindings } : {}),
       RestartPolicy: { Name: 'no' },
+      OomScoreAdj: SANDBOX_OOM_SCORE_ADJ,
       SecurityOpt: ['no-new-privileges'],
       ...(Object.keys(sysctls).length ? { Sysctls: sysctls } : {}),
       ...(hostNet ? {} : dnsFor(pod, s.inputs)),

@@ -37,6 +37,10 @@ export function qosClass(pod: Pod): QosClass {
   return 'Burstable';
 }
 
+/** The kubelet's scores (pkg/kubelet/qos/policy.go): the sandbox outlives its containers; guaranteed go last. */
+export const SANDBOX_OOM_SCORE_ADJ = -998;
+export const GUARANTEED_OOM_SCORE_ADJ = -997;
+
 /** CPU shares, quota and memory from the container's resources (requests default to limits, as API defaulting). */
 export function resourceConfig(c: Container, qos: QosClass, nodeMemory?: number): Partial<HostConfig> {
   const lim = c.resources?.limits ?? {};
@@ -52,9 +56,9 @@ export function resourceConfig(c: Container, qos: QosClass, nodeMemory?: number)
     hc.Memory = Math.floor(parseQuantity(lim.memory));
     hc.MemorySwap = hc.Memory;
   }
-  // The kubelet's OOM score policy: best-effort first, burstable by their memory request. Guaranteed (-997) and
-  // the sandbox (-998) are left at 0: berthd writes oom_score_adj inside the container, where lowering it is denied.
-  if (qos === 'Guaranteed') hc.OomScoreAdj = 0;
+  // The kubelet's OOM score policy: best-effort first, burstable by their memory request, guaranteed last but the
+  // sandbox. berthd raises a score below what it can give (no CAP_SYS_RESOURCE) to its own, as containerd does.
+  if (qos === 'Guaranteed') hc.OomScoreAdj = GUARANTEED_OOM_SCORE_ADJ;
   else if (qos === 'BestEffort') hc.OomScoreAdj = 1000;
   else {
     const memReq = req.memory !== undefined ? parseQuantity(req.memory) : 0;
