@@ -52,7 +52,24 @@ function describe(method: string, url: URL, err: NodeJS.ErrnoException): string 
     ECONNRESET: 'connection reset by peer',
     EHOSTUNREACH: `dial tcp ${hostPort}: connect: no route to host`,
   };
+  if (url.protocol === 'https:' && PLAIN_HTTP.test(err.message)) return plainHttp(method, url);
   return `${verb(method)} "${url.href}": ${why[err.code ?? ''] ?? err.message}`;
+}
+
+/**
+ * What OpenSSL reports (EPROTO) when a TLS hello is answered with plain HTTP, a registry without TLS: "wrong
+ * version number", or for some first bytes "packet length too long" / "http request".
+ */
+const PLAIN_HTTP = /wrong version number|packet length too long|ssl3_get_record:http request/;
+
+/** Go's words for it (what dockerd prints), then what to do about it. */
+function plainHttp(method: string, url: URL): string {
+  const domain = url.host;
+  return (
+    `${verb(method)} "${url.href}": http: server gave HTTP response to HTTPS client ` +
+    `(the registry answered plain HTTP: add it as an insecure registry, --insecure-registry ${domain}; ` +
+    `with Berth's VM: berth start --insecure-registry ${domain}, or Settings > Registries)`
+  );
 }
 
 export async function request(url: URL, o: RequestOptions = {}, redirects = 0): Promise<IncomingMessage> {
