@@ -111,6 +111,8 @@ export async function chooseAccel(o: {
   arch: GuestArch;
   plan: QemuPlan;
   cacheFile: string;
+  /** The qemu-system binary to probe with (default: found on PATH). */
+  binary?: string;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
 }): Promise<AccelChoice> {
@@ -118,7 +120,7 @@ export async function chooseAccel(o: {
   const forced = env.BERTH_ACCEL as Accel | undefined;
   if (forced && forced in NAMES) return { accel: forced };
   const hw = hardwareAccel(o.platform);
-  const binary = qemuBinary(o.arch, o.platform);
+  const binary = o.binary ?? qemuBinary(o.arch, o.platform);
   const kst = await fsp.stat(o.plan.kernel);
   const key = JSON.stringify([binary, o.plan.kernel, kst.size, kst.mtimeMs, o.plan.initrd]);
   try {

@@ -5,25 +5,25 @@
 import { promises as fsp } from 'node:fs';
 import { runCommand } from '@berth/vm-image/exec';
 
-export function createDiskCommand(file: string, sizeGiB: number) {
-  return { cmd: 'qemu-img', args: ['create', '-q', '-f', 'qcow2', file, `${sizeGiB}G`] };
+export function createDiskCommand(file: string, sizeGiB: number, qemuImg = 'qemu-img') {
+  return { cmd: qemuImg, args: ['create', '-q', '-f', 'qcow2', file, `${sizeGiB}G`] };
 }
 
 /** Offline compaction: copy only allocated, non-zero clusters into a new file, then swap it in atomically. */
-export function compactDiskCommand(file: string, tmp: string) {
-  return { cmd: 'qemu-img', args: ['convert', '-q', '-O', 'qcow2', file, tmp] };
+export function compactDiskCommand(file: string, tmp: string, qemuImg = 'qemu-img') {
+  return { cmd: qemuImg, args: ['convert', '-q', '-O', 'qcow2', file, tmp] };
 }
 
-export async function createDisk(file: string, sizeGiB: number): Promise<void> {
+export async function createDisk(file: string, sizeGiB: number, qemuImg?: string): Promise<void> {
   const tmp = `${file}.creating`;
-  await runCommand(createDiskCommand(tmp, sizeGiB));
+  await runCommand(createDiskCommand(tmp, sizeGiB, qemuImg));
   await fsp.rename(tmp, file);
 }
 
-export async function compactDisk(file: string): Promise<void> {
+export async function compactDisk(file: string, qemuImg?: string): Promise<void> {
   const tmp = `${file}.compacting`;
   try {
-    await runCommand(compactDiskCommand(file, tmp));
+    await runCommand(compactDiskCommand(file, tmp, qemuImg));
     await fsp.rename(tmp, file);
   } finally {
     await fsp.rm(tmp, { force: true });

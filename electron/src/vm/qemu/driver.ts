@@ -25,12 +25,13 @@ import { ARCH } from '@berth/vm-image/plan';
 import type { BerthPaths } from '../paths.js';
 import { livePid, tailFile, waitExit } from '../process.js';
 import { chooseAccel, type AccelChoice } from './accel.js';
-import { GUEST_IP, NETDEV, qemuArgs, qemuBinary, type QemuPlan } from './args.js';
+import { GUEST_IP, NETDEV, qemuArgs, type QemuPlan } from './args.js';
 import { compactDisk, createDisk, diskUsage } from './disk.js';
 import { qemuFiles } from './files.js';
 import type { QmpPortParams } from './port-control.js';
 import { qmpCommand, type QmpAddress } from './qmp.js';
 import { planShares } from './shares.js';
+import { findQemuTools, type QemuTools } from './tools.js';
 
 export interface QemuDriverOptions {
   paths: BerthPaths;
@@ -44,6 +45,8 @@ export interface QemuDriverOptions {
   bootTimeoutMs?: number;
   /** Registry settings for berthd inside (from the app settings). */
   registries?: { insecure: string[]; mirrors: string[] };
+  /** The QEMU binaries (default: found by `findQemuTools` when first needed). */
+  tools?: QemuTools;
 }
 
 interface VmState {
@@ -77,6 +80,11 @@ export class QemuDriver implements VmDriver, OffersPortControl, ReportsDiskUsage
   }
   private pid(): number | undefined {
     return livePid(this.f.pid, this.f.disk);
+  }
+  private found?: QemuTools;
+  /** Looked up when first needed, so status and stop work on a host without QEMU. */
+  private tools(): QemuTools {
+    return (this.found ??= this.o.tools ?? findQemuTools(this.o.arch, this.o.platform));
   }
   private async readState(): Promise<VmState | undefined> {
     try {
@@ -112,6 +120,7 @@ export class QemuDriver implements VmDriver, OffersPortControl, ReportsDiskUsage
   }
 
   async create(progress: Progress): Promise<void> {
+    const tools = this.tools();
     for (const f of Object.values(this.image()))
       if (!existsSync(f))
         throw new Error(
@@ -122,7 +131,7 @@ export class QemuDriver implements VmDriver, OffersPortControl, ReportsDiskUsage
     await ensureHostToken(this.p.keys.engineToken);
     if (!existsSync(this.f.disk)) {
       progress(`Creating the ${this.o.resources.diskGiB} GiB data disk`);
-      await createDisk(this.f.disk, this.o.resources.diskGiB);
+      await createDisk(this.f.disk, this.o.resources.diskGiB, tools.img);
     }
   }
 
@@ -135,6 +144,7 @@ export class QemuDriver implements VmDriver, OffersPortControl, ReportsDiskUsage
       arch: this.o.arch,
       plan: this.basePlan(),
       cacheFile: this.f.accel,
+      binary: this.tools().system,
     });
     if (accel.warning) progress(`warning: ${accel.warning}`);
     const { publicKey } = await ensureKeyPair(this.p.keys.private, this.p.keys.public);
@@ -172,7 +182,7 @@ export class QemuDriver implements VmDriver, OffersPortControl, ReportsDiskUsage
     progress(`Booting the VM (${accel.accel.toUpperCase()}, ${plan.cpus} CPUs, ${plan.memoryMiB} MiB)`);
     const errLog = `${this.p.vm.dir}/qemu.log`;
     const fd = openSync(errLog, 'w');
-    const child = spawn(qemuBinary(this.o.arch, this.o.platform), qemuArgs(plan), {
+    const child = spawn(this.tools().system, qemuArgs(plan), {
       detached: true,
       stdio: ['ignore', fd, fd],
       windowsHide: true,
@@ -301,7 +311,7 @@ export class QemuDriver implements VmDriver, OffersPortControl, ReportsDiskUsage
       if (r.code !== 0) throw new Error(`fstrim failed: ${r.stderr.trim() || r.stdout.trim()}`);
     } else {
       progress('Rewriting the data disk without unused blocks');
-      await compactDisk(this.f.disk);
+      await compactDisk(this.f.disk, this.tools().img);
     }
     const after = await diskUsage(this.f.disk);
     const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
