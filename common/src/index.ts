@@ -9,3 +9,4 @@ export * from './api/volumes.js';
 export * from './api/containers.js';
 export * from './api/build.js';
 export * from './host-token.js';
+export * from './settings.js';

@@ -51,8 +51,9 @@ export interface AppSettings {
   vm: { cpus: number; memoryMiB: number; diskGiB: number };
   registryMirrors: string[];
   insecureRegistries: string[];
-  dataLocation: string;
   startEngineOnLaunch: boolean;
+  /** What quitting the app does with a running engine: ask, stop it, or leave it running. */
+  onQuit: 'ask' | 'stop-engine' | 'keep-engine';
 }
 
 export interface IpcInvokeChannels {

@@ -11,6 +11,7 @@ import {
   SettingsVersionError,
 } from '../src/settings/schema.js';
 import { SettingsStore } from '../src/settings/store.js';
+import { pendingRestart } from '@berth/common';
 
 test('a version-1 file is migrated step by step to the current shape', () => {
   const s = migrate({
@@ -73,4 +74,38 @@ test('the store writes migrated files back, atomically, and keeps a corrupt file
   );
   assert.ok(!names.some((n) => n.endsWith('.tmp')));
   await fsp.rm(dir, { recursive: true, force: true });
+});
+
+test('registry settings are checked: host:port or CIDR for insecure registries, http(s) URLs for mirrors', () => {
+  const ok = applyPatch(DEFAULTS, {
+    insecureRegistries: ['10.0.2.2:5000', 'registry.local', '[fd00::1]:5000', '192.168.0.0/16'],
+    registryMirrors: ['https://mirror.example:5000', 'http://10.0.2.2:5001/'],
+  });
+  assert.equal(ok.insecureRegistries.length, 4);
+  assert.throws(
+    () => applyPatch(DEFAULTS, { insecureRegistries: ['http://10.0.2.2:5000/v2'] }),
+    /invalid insecure registry "http:\/\/10\.0\.2\.2:5000\/v2": use host:port/,
+  );
+  assert.throws(
+    () => applyPatch(DEFAULTS, { insecureRegistries: ['a b'] }),
+    /invalid insecure registry "a b"/,
+  );
+  assert.throws(
+    () => applyPatch(DEFAULTS, { registryMirrors: ['mirror.local:5000'] }),
+    /invalid registry mirror "mirror\.local:5000": use an http:\/\/ or https:\/\/ URL/,
+  );
+  assert.throws(() => applyPatch(DEFAULTS, { insecureRegistries: 'x:1' }), /must be a list of strings/);
+  assert.throws(() => applyPatch(DEFAULTS, { onQuit: 'sometimes' }), /invalid onQuit/);
+  assert.equal(applyPatch(DEFAULTS, { onQuit: 'stop-engine' }).onQuit, 'stop-engine');
+});
+
+test('which changed settings wait for an engine restart', () => {
+  const after = applyPatch(DEFAULTS, {
+    theme: 'dark',
+    insecureRegistries: ['10.0.2.2:5000'],
+    vm: { cpus: 4 },
+    startEngineOnLaunch: false,
+  });
+  assert.deepEqual(pendingRestart(DEFAULTS, after), ['vm.cpus', 'insecureRegistries']);
+  assert.deepEqual(pendingRestart(after, after), []);
 });

@@ -76,4 +76,39 @@ describe('berth CLI, native driver', () => {
       0,
     );
   });
+
+  it('start --insecure-registry / --registry-mirror reach the engine at its next start, and are remembered', async () => {
+    const bad = await h.berth(['restart', '--insecure-registry', 'http://10.0.2.2:5000/v2']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid insecure registry "http:\/\/10\.0\.2\.2:5000\/v2": use host:port/);
+    const warn = await h.berth(['start', '--insecure-registry', '10.0.2.2:5999']);
+    assert.equal(warn.code, 0, warn.stderr);
+    assert.match(warn.stderr, /already running; `berth restart` applies the changed settings/);
+    const r = await h.berth([
+      'restart',
+      '--insecure-registry',
+      '10.0.2.2:5999',
+      '--insecure-registry',
+      'registry.test:5000',
+      '--registry-mirror',
+      'http://127.0.0.1:5998',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const info = await h.docker(['--context', 'berth', 'info']);
+    assert.equal(info.code, 0, info.stderr);
+    const insecure = info.stdout.slice(info.stdout.indexOf('Insecure Registries:'));
+    assert.match(insecure, /10\.0\.2\.2:5999/);
+    assert.match(insecure, /registry\.test:5000/);
+    assert.match(info.stdout, /Registry Mirrors:\s+http:\/\/127\.0\.0\.1:5998/);
+    // Remembered: a plain restart keeps them.
+    assert.equal((await h.berth(['restart'])).code, 0);
+    const again = await h.docker([
+      '--context',
+      'berth',
+      'info',
+      '--format',
+      '{{json .RegistryConfig.IndexConfigs}}',
+    ]);
+    assert.match(again.stdout, /"registry\.test:5000":\{[^}]*"Secure":false/);
+  });
 });

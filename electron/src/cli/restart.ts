@@ -1,15 +1,27 @@
 /** `berth restart`: stop then start. */
 import type { CliCommand } from './command.js';
-import { describe, flags, openManager, positiveInt, progress } from './vm-common.js';
+import {
+  describe,
+  flags,
+  openManager,
+  positiveInt,
+  progress,
+  REGISTRY_FLAGS,
+  REGISTRY_HELP,
+  saveRegistryFlags,
+} from './vm-common.js';
 
 export const command: CliCommand = {
   summary: 'Restart the engine and the VM',
   async run(argv) {
-    const { values } = flags(argv, { timeout: { type: 'string', short: 't' } });
+    const { values } = flags(argv, { timeout: { type: 'string', short: 't' }, ...REGISTRY_FLAGS });
     if (values.help) {
-      process.stdout.write('Usage: berth restart [-t SECONDS]\n');
+      process.stdout.write(
+        `Usage: berth restart [OPTIONS]\n\nOptions:\n  -t SECONDS          Graceful stop timeout (default 30)\n${REGISTRY_HELP}`,
+      );
       return 0;
     }
+    await saveRegistryFlags(values);
     const m = await openManager();
     process.stdout.write(
       describe(await m.restart(progress, (positiveInt('--timeout', values.timeout) ?? 30) * 1000)),

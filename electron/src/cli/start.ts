@@ -3,7 +3,16 @@ import { DRIVER_HELP, DRIVER_KINDS, isDriverKind } from '../vm/factory.js';
 import { loadResources, loadVmConfig, saveVmConfig } from '../vm/config.js';
 import { berthPaths } from '../vm/paths.js';
 import { CliUsageError, type CliCommand } from './command.js';
-import { describe, flags, openManager, positiveInt, progress } from './vm-common.js';
+import {
+  describe,
+  flags,
+  openManager,
+  positiveInt,
+  progress,
+  REGISTRY_FLAGS,
+  REGISTRY_HELP,
+  saveRegistryFlags,
+} from './vm-common.js';
 
 const HELP = `Usage: berth start [OPTIONS]
 
@@ -15,6 +24,8 @@ Options:
       --cpus N        VM CPUs
       --memory MIB    VM memory in MiB
       --disk GIB      VM data disk size in GiB (at creation)
+${REGISTRY_HELP}
+A running engine keeps its settings: \`berth restart\` applies changed ones.
 `;
 
 export const command: CliCommand = {
@@ -25,6 +36,7 @@ export const command: CliCommand = {
       cpus: { type: 'string' },
       memory: { type: 'string' },
       disk: { type: 'string' },
+      ...REGISTRY_FLAGS,
     });
     if (values.help) {
       process.stdout.write(HELP);
@@ -34,7 +46,7 @@ export const command: CliCommand = {
     if (values.driver !== undefined) {
       const driver = values.driver;
       if (!isDriverKind(driver))
-        throw new CliUsageError(`unknown driver "${driver}": use ${DRIVER_KINDS.join(', ')}`);
+        throw new CliUsageError(`unknown driver "${String(driver)}": use ${DRIVER_KINDS.join(', ')}`);
       await saveVmConfig(paths, { ...(await loadVmConfig(paths)), driver });
     }
     const vm = {
@@ -51,7 +63,10 @@ export const command: CliCommand = {
         throw new CliUsageError((e as Error).message);
       }
     }
+    const changed = (await saveRegistryFlags(values)) || Object.keys(patch).length > 0;
     const m = await openManager();
+    if (changed && (await m.driver.status()).state === 'running')
+      progress('warning: the engine is already running; `berth restart` applies the changed settings');
     const t0 = Date.now();
     const s = await m.start(progress);
     process.stderr.write(`Berth is running (${((Date.now() - t0) / 1000).toFixed(1)} s).\n`);

@@ -25,7 +25,7 @@ export function progress(step: string): void {
 }
 
 export interface Flags {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
 }
 
@@ -64,7 +64,43 @@ export function describe(s: VmStatusReport): string {
   return lines.join('\n') + '\n';
 }
 
-export function positiveInt(name: string, v: string | boolean | undefined): number | undefined {
+/** `berth start|restart` flags that set the engine's registries (saved in settings.json, as Settings does). */
+export const REGISTRY_FLAGS = {
+  'insecure-registry': { type: 'string', multiple: true },
+  'registry-mirror': { type: 'string', multiple: true },
+} as const;
+
+export const REGISTRY_HELP = `      --insecure-registry HOST:PORT
+                      A registry reached over plain HTTP (repeatable; replaces the saved list). From
+                      inside the VM the host is 10.0.2.2: a registry on the host's port 5000 is
+                      10.0.2.2:5000
+      --registry-mirror URL
+                      A mirror for Docker Hub (repeatable; replaces the saved list)
+`;
+
+/** Saves the registry flags given (each replaces its list); returns whether anything changed. */
+export async function saveRegistryFlags(values: Flags['values']): Promise<boolean> {
+  const list = (k: string) => {
+    const v = values[k];
+    return Array.isArray(v) ? v : undefined;
+  };
+  const patch = {
+    ...(list('insecure-registry') ? { insecureRegistries: list('insecure-registry') } : {}),
+    ...(list('registry-mirror') ? { registryMirrors: list('registry-mirror') } : {}),
+  };
+  if (!Object.keys(patch).length) return false;
+  const { store } = await loadResources(berthPaths());
+  const before = JSON.stringify(store.get());
+  try {
+    await store.update(patch);
+  } catch (e) {
+    throw new CliUsageError((e as Error).message);
+  }
+  return JSON.stringify(store.get()) !== before;
+}
+
+export function positiveInt(name: string, v: Flags['values'][string]): number | undefined {
+  if (Array.isArray(v)) v = v.at(-1);
   if (v === undefined || typeof v === 'boolean') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0)

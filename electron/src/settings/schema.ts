@@ -2,7 +2,7 @@
  * Settings are `typeof DEFAULTS` plus a migration table: each entry lifts a file written by version N-1 to
  * version N, so any older file loads, and a file from a newer Berth is refused rather than mangled.
  */
-import type { AppSettings } from '@berth/common';
+import { validInsecureRegistry, validRegistryMirror, type AppSettings } from '@berth/common';
 
 export const CURRENT_VERSION = 3;
 
@@ -12,8 +12,8 @@ export const DEFAULTS: AppSettings = {
   vm: { cpus: 2, memoryMiB: 4096, diskGiB: 64 },
   registryMirrors: [],
   insecureRegistries: [],
-  dataLocation: '',
   startEngineOnLaunch: true,
+  onQuit: 'ask',
 };
 
 export type Settings = typeof DEFAULTS;
@@ -59,6 +59,10 @@ function validTheme(t: unknown): t is Settings['theme'] {
   return t === 'system' || t === 'light' || t === 'dark';
 }
 
+function validOnQuit(q: unknown): q is Settings['onQuit'] {
+  return q === 'ask' || q === 'stop-engine' || q === 'keep-engine';
+}
+
 export function migrate(input: unknown): Settings {
   if (!isObject(input)) return structuredClone(DEFAULTS);
   let s: Raw = input;
@@ -75,6 +79,7 @@ export function migrate(input: unknown): Settings {
   }
   const out = conform(DEFAULTS, s);
   if (!validTheme(out.theme)) out.theme = DEFAULTS.theme;
+  if (!validOnQuit(out.onQuit)) out.onQuit = DEFAULTS.onQuit;
   out.version = CURRENT_VERSION;
   return out;
 }
@@ -82,6 +87,9 @@ export function migrate(input: unknown): Settings {
 /** Applies a renderer's patch: only known keys, right types, sane VM sizes. */
 export function applyPatch(current: Settings, patch: unknown): Settings {
   if (!isObject(patch)) throw new TypeError('settings patch must be an object');
+  for (const k of ['registryMirrors', 'insecureRegistries'] as const)
+    if (k in patch && !(Array.isArray(patch[k]) && patch[k].every((x) => typeof x === 'string')))
+      throw new TypeError(`${k} must be a list of strings`);
   const merged: Raw = {
     ...current,
     ...patch,
@@ -90,6 +98,16 @@ export function applyPatch(current: Settings, patch: unknown): Settings {
   };
   const next = conform(DEFAULTS, merged);
   if (!validTheme(next.theme)) throw new TypeError(`invalid theme: ${String(patch.theme)}`);
+  if (!validOnQuit(next.onQuit))
+    throw new TypeError(`invalid onQuit: ${String(patch.onQuit)} (use ask, stop-engine or keep-engine)`);
+  for (const r of next.insecureRegistries)
+    if (!validInsecureRegistry(r))
+      throw new TypeError(
+        `invalid insecure registry "${r}": use host:port (e.g. 10.0.2.2:5000), a host name, or a CIDR`,
+      );
+  for (const m of next.registryMirrors)
+    if (!validRegistryMirror(m))
+      throw new TypeError(`invalid registry mirror "${m}": use an http:// or https:// URL`);
   const { cpus, memoryMiB, diskGiB } = next.vm;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256)
     throw new RangeError(`VM CPUs must be a whole number from 1 to 256, got ${cpus}`);

@@ -60,7 +60,13 @@ export function createDriver(kind: DriverKind, ctx: DriverContext): VmDriver {
     case 'native':
       if (platform !== 'linux')
         throw new Error('the native driver needs a Linux host; use the qemu or lima driver');
-      return new NativeDriver({ paths: ctx.paths });
+      return new NativeDriver({
+        paths: ctx.paths,
+        extraArgs: [
+          ...(ctx.registries?.insecure ?? []).flatMap((r) => ['--insecure-registry', r]),
+          ...(ctx.registries?.mirrors ?? []).flatMap((m) => ['--registry-mirror', m]),
+        ],
+      });
   }
 }
 
