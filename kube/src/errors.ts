@@ -24,7 +24,24 @@ export type StatusReason =
   | 'TooManyRequests'
   | 'Timeout'
   | 'ServiceUnavailable'
-  | 'InternalError';
+  | 'InternalError'
+  /**
+   * metav1.StatusReasonUnknown (""): what kube-apiserver answers for an error that is a plain Go error, not an API
+   * status (ErrorToAPIStatus): 500, no reason, the error's text as the message. kubectl prints it as
+   * "Error from server: <message>". The Status carries no reason field.
+   */
+  | 'Unknown';
+
+/**
+ * A bad value Go would print with %#v (a []string, a map): field.Error prints other types that way, so the text is
+ * given as is. `goStrings(["a"])` is `[]string{"a"}`.
+ */
+export class GoValue {
+  constructor(readonly text: string) {}
+}
+
+export const goStrings = (values: string[]): GoValue =>
+  new GoValue(`[]string{${values.map((v) => JSON.stringify(v)).join(', ')}}`);
 
 /** metav1.CauseType values used in causes (field errors use the field.ErrorType strings). */
 export type CauseType =
@@ -62,6 +79,11 @@ export interface ErrorSubject {
 }
 
 export class KubeError extends Error {
+  /** A continue token the Status carries in metadata.continue (the 410 for an expired continue token). */
+  listContinue?: string;
+  /** The Status carries `details: {}` even when empty (apimachinery's NewGenericServerResponse always sets it). */
+  emptyDetails?: boolean;
+
   constructor(
     readonly reason: StatusReason,
     message: string,
@@ -141,6 +163,7 @@ export function fieldErrorText(e: FieldError): string {
 }
 
 function printValue(v: unknown): string {
+  if (v instanceof GoValue) return v.text;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   // strings quoted, objects as JSON; undefined (no value) prints as null
   return JSON.stringify(v) ?? 'null';
@@ -196,6 +219,13 @@ export const unavailable = (message: string, retryAfterSeconds?: number): KubeEr
   new KubeError('ServiceUnavailable', message, {}, [], retryAfterSeconds);
 
 export const internal = (message: string): KubeError => new KubeError('InternalError', message);
+
+/**
+ * An error kube-apiserver returns as a plain Go error (`errors.New`, `fmt.Errorf`): 500 with no reason. Use it
+ * where kube-apiserver does (storage.ErrResourceVersionSetOnCreate, field manager and merge failures), so clients
+ * see the same Status; InternalError is for kube-apiserver's own NewInternalError.
+ */
+export const plainError = (message: string): KubeError => new KubeError('Unknown', message);
 
 export function isKubeError(e: unknown, reason?: StatusReason): e is KubeError {
   return e instanceof KubeError && (reason === undefined || e.reason === reason);

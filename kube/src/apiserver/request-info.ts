@@ -2,6 +2,8 @@
  * What a URL asks for, as kube-apiserver's RequestInfoFactory reads it: resource requests under /api/v1 and
  * /apis/<group>/<version> (namespace, resource, name, subresource, verb), everything else a non-resource path.
  */
+import { parseFieldSelector } from '../selectors/fields.js';
+
 export interface RequestInfo {
   resourceRequest: boolean;
   path: string;
@@ -15,12 +17,32 @@ export interface RequestInfo {
   name: string;
   /** Segments after the subresource (proxy paths). */
   rest: string[];
+  /**
+   * Whether `name` came from the path. A list or watch whose fieldSelector pins metadata.name gets that name too
+   * (for authorization, as kube-apiserver's RequestInfoFactory does), without it being in the path.
+   */
+  nameInPath: boolean;
 }
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
+/** The parameter codec's bool: present with any value but "0" or "false" (any case). */
 function truthy(v: string | null): boolean {
-  return v === 'true' || v === '1';
+  return v !== null && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/** fields.Selector.RequiresExactMatch("metadata.name"), kept only when it is a valid path segment. */
+export function selectedName(fieldSelector: string | null): string {
+  if (!fieldSelector) return '';
+  let terms;
+  try {
+    terms = parseFieldSelector(fieldSelector);
+  } catch {
+    return '';
+  }
+  const t = terms.find((x) => x.field === 'metadata.name' && x.op === '=');
+  if (!t || t.value === '.' || t.value === '..' || /[/%]/.test(t.value)) return '';
+  return t.value;
 }
 
 export function requestInfo(method: string, pathname: string, query: URLSearchParams): RequestInfo {
@@ -35,6 +57,7 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
     subresource: '',
     name: '',
     rest: [],
+    nameInPath: false,
   };
   let parts = pathname
     .replace(/^\/+|\/+$/g, '')
@@ -65,6 +88,7 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
   }
   info.resource = parts[0] ?? '';
   if (parts.length >= 2) info.name = parts[1]!;
+  info.nameInPath = info.name !== '';
   if (parts.length >= 3) info.subresource = parts[2]!;
   info.rest = parts.slice(3);
   switch (httpVerb) {
@@ -87,11 +111,11 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
     default:
       info.verb = method.toLowerCase();
   }
+  // /watch/... paths watch (a named one is a watch of that object); a named GET is a get whatever ?watch says.
   if (watchPrefix && info.verb === 'get') info.verb = 'watch';
-  if (info.verb === 'get' && !info.name) info.verb = truthy(query.get('watch')) ? 'watch' : 'list';
-  else if (info.verb === 'get' && truthy(query.get('watch')) && !info.subresource) {
-    // A watch of one object: list/watch with a metadata.name field selector, as kube-apiserver rewrites it.
-    info.verb = 'watch';
+  else if (info.verb === 'get' && !info.name) {
+    info.verb = truthy(query.get('watch')) ? 'watch' : 'list';
+    info.name = selectedName(query.get('fieldSelector'));
   }
   if (info.verb === 'delete' && !info.name) info.verb = 'deletecollection';
   return info;

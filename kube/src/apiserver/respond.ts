@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { Format } from './negotiation.js';
+import { isKubeError } from '../errors.js';
 import { statusOf } from './status.js';
 import type * as YamlModule from 'yaml';
 
@@ -39,7 +40,9 @@ export async function writeObject(
 
 export async function writeError(res: ServerResponse, err: unknown, log?: Logger): Promise<void> {
   const status = statusOf(err);
-  if (status.code === 500 && log)
+  // A 500 the domains did not mean (not a KubeError, or InternalError) is worth a stack; the Unknown kind is an
+  // answer kube-apiserver gives too.
+  if (status.code === 500 && log && !isKubeError(err, 'Unknown'))
     log.error('request failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   const headers: Record<string, string> = {};
   const retry = status.details?.retryAfterSeconds;

@@ -9,14 +9,15 @@ import { forbidden, KubeError, unauthorized } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResourceCatalog } from '../registry/catalog.js';
 import type { Registry } from '../registry/generic/registry.js';
-import type { KubeObject, RequestUser } from '../registry/types.js';
+import type { RequestUser } from '../registry/types.js';
 import type { OpenApiService } from '../schema/openapi/service.js';
 import type { AuthenticatorChain } from './auth/authenticator.js';
 import type { AuthorizerChain } from './auth/authorizer.js';
 import { forbiddenText, type AuthorizationAttributes } from './auth/authorizer.js';
 import type { Discovery } from './discovery.js';
-import { dispatch, legacyBinding, notServed, type Connector } from './handlers/dispatch.js';
-import { readBody, type ResourceRequest } from './handlers/common.js';
+import { dispatch, legacyBinding, methodNotAllowed, notServed, type Connector } from './handlers/dispatch.js';
+import { decodeRequest } from './handlers/write.js';
+import { type ResourceRequest } from './handlers/common.js';
 import { getObject, listObjects } from './handlers/read.js';
 import type { Health } from './health.js';
 import { negotiate, contentTypeOf } from './negotiation.js';
@@ -219,12 +220,8 @@ export class ApiServer {
   private async virtual(r: ResourceRequest): Promise<void> {
     const key = `${r.type.group}/${r.type.plural}`;
     if (REVIEWS.has(key)) {
-      if (r.info.verb !== 'create')
-        throw new KubeError(
-          'MethodNotAllowed',
-          `${r.info.verb} is not supported on resources of kind "${qualified(r.type.group, r.type.plural)}"`,
-        );
-      const body = JSON.parse((await readBody(r.req)).toString('utf8') || '{}') as KubeObject;
+      if (r.info.verb !== 'create') throw methodNotAllowed(r);
+      const body = await decodeRequest(r, 'CreateOptions');
       const out = await review(key, body, r.user, r.namespace ?? '', this.deps.authz);
       return writeObject(r.res, 201, out);
     }

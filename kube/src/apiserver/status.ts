@@ -10,7 +10,8 @@ export interface Status {
   metadata: { resourceVersion?: string; continue?: string };
   status: 'Success' | 'Failure';
   message?: string;
-  reason?: StatusReason;
+  /** Absent for the Unknown kind (kube-apiserver's StatusReasonUnknown is the empty string, omitted). */
+  reason?: Exclude<StatusReason, 'Unknown'>;
   details?: {
     name?: string;
     group?: string;
@@ -41,13 +42,17 @@ const CODES: Record<StatusReason, number> = {
   Timeout: 504,
   ServiceUnavailable: 503,
   InternalError: 500,
+  Unknown: 500,
 };
 
 export function httpCode(reason: StatusReason): number {
   return CODES[reason];
 }
 
-/** A KubeError (or any error: 500 InternalError, as kube-apiserver's NewInternalError words it) as a Status. */
+/**
+ * A KubeError as a Status. Any other error is a bug or an unexpected failure: kube-apiserver's ErrorToAPIStatus
+ * answers those 500 with no reason and the error's text, as for the Unknown kind.
+ */
 export function statusOf(err: unknown): Status {
   if (!(err instanceof KubeError)) {
     // As kube-apiserver's ErrorToAPIStatus for an error that is no API status: 500, reason unknown, its text.
@@ -68,10 +73,11 @@ export function statusOf(err: unknown): Status {
     metadata: {},
     status: 'Failure',
     message: err.message,
-    reason: err.reason,
     code: CODES[err.reason],
   };
-  if (Object.keys(details).length) status.details = details;
+  if (err.reason !== 'Unknown') status.reason = err.reason;
+  if (err.listContinue) status.metadata.continue = err.listContinue;
+  if (Object.keys(details).length || err.emptyDetails) status.details = details;
   return status;
 }
 

@@ -3,14 +3,20 @@
  * PartialObjectMetadata. Each kind's columns come from its strategy; a kind without them gets NAME and AGE (and
  * kube-apiserver's default table for custom resources is the CRD engineer's additionalPrinterColumns).
  */
+import { badRequest } from '../errors.js';
 import type { KubeList } from '../registry/generic/context.js';
 import { AGE_COLUMN, NAME_COLUMN, age } from '../registry/printing.js';
 import type { KubeObject, ResourceType, TableColumn } from '../registry/types.js';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
+/** TableOptions.includeObject: Metadata when absent; anything else but None or Object is a 400 (ValidateTableOptions). */
 export function includeObjectOf(v: string | null): IncludeObject {
-  return v === 'None' || v === 'Object' ? v : 'Metadata';
+  if (v === null || v === '' || v === 'Metadata') return 'Metadata';
+  if (v === 'None' || v === 'Object') return v;
+  throw badRequest(
+    `Unable to convert to Table as requested: includeObject: Invalid value: ${JSON.stringify(v)}: must be 'Metadata', 'Object', 'None', or empty`,
+  );
 }
 
 export function partialMetadata(obj: KubeObject, version = 'v1'): KubeObject {

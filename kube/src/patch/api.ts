@@ -25,7 +25,7 @@
  * structural schema. `resetFields` lists the paths a (sub)resource's strategy resets, which nobody may own:
  * `[['status']]` for the main resource of a kind with a status subresource, `[['spec']]` for `status`.
  */
-import { type FieldError, KubeError, invalid } from '../errors.js';
+import { type FieldError, KubeError, goStrings, invalid, plainError } from '../errors.js';
 import { type JsonObject, type JsonValue, isObject } from './json.js';
 import { applyJsonPatch } from './json-patch.js';
 import { applyMergePatch } from './merge-patch.js';
@@ -100,7 +100,7 @@ export function validatePatchOptions(type: PatchType, q: PatchOptionsQuery): voi
     errs.push({
       type: 'FieldValueNotSupported',
       field: 'dryRun',
-      badValue: dry,
+      badValue: goStrings(dry),
       detail: 'supported values: "All"',
     });
   }
@@ -164,7 +164,7 @@ export function applyPatch(
     case STRATEGIC_MERGE_PATCH:
       return { object: strategicMergePatch(current, body, ctx.schema), strictErrors: [] };
     default:
-      throw new KubeError('InternalError', `${type}: unimplemented patch type`);
+      throw plainError(`${type}: unimplemented patch type`);
   }
 }
 

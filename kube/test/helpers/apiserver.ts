@@ -68,7 +68,13 @@ export async function startTestServer(store = new MemoryStore()): Promise<TestSe
           path: urlPath,
           ca: s.pki.caPem,
           ...creds,
-          headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...o.headers },
+          // Content-Length always: Node sends a DELETE body without one, which the server cannot frame.
+          headers: {
+            ...(body !== undefined
+              ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }
+              : {}),
+            ...o.headers,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -321,22 +321,22 @@ describe('server-side apply: bad configurations', () => {
     (bogus.spec as JsonObject).bogus = 1;
     rejects(
       () => apply(undefined, bogus, 'k'),
-      'InternalError',
+      'Unknown',
       `${prefix}.spec.bogus: field not declared in schema`,
     );
     rejects(
       () => apply(undefined, config('x' as unknown as number, [web()]), 'k'),
-      'InternalError',
+      'Unknown',
       `${prefix}.spec.replicas: expected numeric (int or float), got string`,
     );
     rejects(
       () => apply(undefined, config(1, [web(), web()]), 'k'),
-      'InternalError',
+      'Unknown',
       `${prefix}.spec.template.spec.containers: duplicate entries for key [name="web"]`,
     );
     rejects(
       () => apply(undefined, config(1, [web({ ports: [{ name: 'http' }] })]), 'k'),
-      'InternalError',
+      'Unknown',
       `${prefix}.spec.template.spec.containers[name="web"].ports: element 0: associative list with keys has an element that omits key field "containerPort" (and doesn't have default value)`,
     );
   });

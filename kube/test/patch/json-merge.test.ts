@@ -201,7 +201,7 @@ describe('patch requests', () => {
     rejects(
       () => validatePatchOptions(MERGE_PATCH, { dryRun: ['Some'] }),
       'Invalid',
-      /dryRun: Unsupported value: \["Some"\]: supported values: "All"/,
+      /dryRun: Unsupported value: \[\]string\{"Some"\}: supported values: "All"/,
     );
     rejects(
       () => validatePatchOptions(MERGE_PATCH, { fieldValidation: 'Loud' }),

@@ -258,28 +258,28 @@ describe('strategic merge patch: bad input', () => {
     fails(
       d,
       { metadata: { labels: { $patch: 'bogus' } } },
-      'InternalError',
+      'Unknown',
       'unknown patch type: bogus in map: map[$patch:bogus]',
     );
     fails(
       d,
       patchContainers([{ image: 'x' }]),
-      'InternalError',
+      'Unknown',
       'map: map[image:x] does not contain declared merge key: name',
     );
     fails(
       d,
       patchContainers([{ name: 'a', $patch: 'merge' }]),
-      'InternalError',
+      'Unknown',
       'merging lists cannot yet be specified in the patch',
     );
     fails(
       d,
       patchContainers([], { '$setElementOrder/containers': 'a' }),
-      'InternalError',
+      'Unknown',
       'expected a []interface {}, but received a string',
     );
-    fails(d, patchContainers([1]), 'InternalError', /list element types are not identical/);
+    fails(d, patchContainers([1]), 'Unknown', /list element types are not identical/);
   });
 
   it('answers a list of lists in a merged list with the opaque 422', () => {

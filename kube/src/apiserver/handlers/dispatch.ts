@@ -12,7 +12,8 @@ import { customInfo, isCustomResource } from '../../schema/crd/resource.js';
 import { negotiate } from '../negotiation.js';
 import { writeObject } from '../respond.js';
 import { successStatus } from '../status.js';
-import { context, dryRunOf, type ResourceRequest } from './common.js';
+import { context, type ResourceRequest } from './common.js';
+import { writeOptions } from './options.js';
 import { deleteCollection, deleteObject } from './delete.js';
 import { patchObject, patchScale } from './patch.js';
 import { getObject, listObjects } from './read.js';
@@ -22,18 +23,32 @@ import { createObject, decodeRequest, updateObject } from './write.js';
 /** A streaming subresource's handler (pods/log, pods/exec...): it owns the response. */
 export type Connector = (r: ResourceRequest, req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-export const notServed = (): KubeError =>
-  new KubeError('NotFound', 'the server could not find the requested resource', {});
+/** A path no route serves: go-restful's 404 as kube-apiserver's serviceErrorHandler words it (empty details). */
+export const notServed = (): KubeError => {
+  const e = new KubeError('NotFound', 'the server could not find the requested resource', {});
+  e.emptyDetails = true;
+  return e;
+};
 
-const methodNotAllowed = (r: ResourceRequest): KubeError =>
-  new KubeError(
+/**
+ * A method the route does not register (DELETE on a collection without deletecollection, POST to a name):
+ * go-restful's 405, as the serviceErrorHandler words it. A ?watch=true list of a resource without watch is
+ * kube-apiserver's MethodNotSupported instead.
+ */
+export const methodNotAllowed = (r: ResourceRequest): KubeError => {
+  if (r.info.verb === 'watch')
+    return new KubeError(
+      'MethodNotAllowed',
+      `watch is not supported on resources of kind "${r.store.qualified}"`,
+      { kind: r.type.plural, ...(r.type.group ? { group: r.type.group } : {}) },
+    );
+  const e = new KubeError(
     'MethodNotAllowed',
-    `${r.info.verb} is not supported on resources of kind "${r.store.qualified}"`,
-    {
-      kind: r.type.plural,
-      ...(r.type.group ? { group: r.type.group } : {}),
-    },
+    'the server does not allow this method on the requested resource',
   );
+  e.emptyDetails = true;
+  return e;
+};
 
 async function respond(r: ResourceRequest, code: number, body: unknown): Promise<void> {
   const n = negotiate(r.req.headers.accept, { views: [] });
@@ -92,7 +107,8 @@ async function subresourceRequest(r: ResourceRequest): Promise<void> {
       return patchScale(r);
     case 'scale:update': {
       const body = await decodeRequest(r, 'UpdateOptions');
-      const ctx = context(r, dryRunOf(q, 'UpdateOptions'));
+      const o = writeOptions(q, 'UpdateOptions');
+      const ctx = context(r, o.dryRun, o.fieldManager);
       return respond(
         r,
         200,
@@ -101,23 +117,26 @@ async function subresourceRequest(r: ResourceRequest): Promise<void> {
     }
     case 'finalize:update': {
       const body = await decodeRequest(r, 'UpdateOptions');
-      const ctx = context(r, dryRunOf(q, 'UpdateOptions'));
+      const o = writeOptions(q, 'UpdateOptions');
+      const ctx = context(r, o.dryRun, o.fieldManager);
       return respond(r, 200, await finalizeNamespace(r.store, ctx, r.info.name, body));
     }
     case 'binding:create': {
       const body = await decodeRequest(r, 'CreateOptions');
       const binding: KubeObject = { ...body, metadata: { ...body.metadata, name: r.info.name } };
-      await bindPod(r.store, context(r, dryRunOf(q, 'CreateOptions')), r.namespace ?? '', binding);
+      const o = writeOptions(q, 'CreateOptions');
+      await bindPod(r.store, context(r, o.dryRun, o.fieldManager), r.namespace ?? '', binding);
       return respond(r, 201, { ...successStatus({}), code: 201 });
     }
     default:
-      throw notServed();
+      throw methodNotAllowed(r);
   }
 }
 
 /** POST /api/v1/namespaces/<ns>/bindings: the older form of pods/<name>/binding. */
 export async function legacyBinding(r: ResourceRequest, pods: ResourceRequest['store']): Promise<void> {
   const body = await decodeRequest(r, 'CreateOptions', { group: '', version: 'v1', kind: 'Binding' });
-  await bindPod(pods, context(r, dryRunOf(r.url.searchParams, 'CreateOptions')), r.namespace ?? '', body);
+  const o = writeOptions(r.url.searchParams, 'CreateOptions');
+  await bindPod(pods, context(r, o.dryRun, o.fieldManager), r.namespace ?? '', body);
   return respond(r, 201, { ...successStatus({}), code: 201 });
 }

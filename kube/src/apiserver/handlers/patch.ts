@@ -1,5 +1,6 @@
 /** PATCH over HTTP: the patch type from the Content-Type and the options from the query; see patching.ts. */
 import { KubeError } from '../../errors.js';
+import { parsePatchType, validatePatchOptions, type PatchType as PatchMediaType } from '../../patch/api.js';
 import { applyPatch, PATCH_CONTENT_TYPES, type PatchType } from '../../patch/index.js';
 import { patchResource } from '../../registry/generic/patching.js';
 import { updateScale } from '../../registry/subresources.js';
@@ -7,54 +8,56 @@ import { checkPatched, fieldValidationOf, parsePatch } from '../../schema/body.j
 import { customInfo, isCustomResource } from '../../schema/crd/resource.js';
 import { negotiate } from '../negotiation.js';
 import { writeObject } from '../respond.js';
-import { context, dryRunOf, readBody, type ResourceRequest } from './common.js';
+import { context, readBody, type ResourceRequest } from './common.js';
+import { queryBool } from './options.js';
 import { expectedKind } from './write.js';
 
+const CONTENT_TYPE: Record<PatchType, PatchMediaType> = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+/** The patch type of the Content-Type (parameters dropped), or 415 listing what the resource accepts. */
 export function patchTypeOf(contentType: string | undefined, customResource: boolean): PatchType {
-  const t = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  const type = PATCH_CONTENT_TYPES[t];
-  // Custom resources have no strategic merge patch (no Go struct tags to read merge keys from).
-  if (!type || (type === 'strategic' && customResource)) {
-    const accepted = customResource
-      ? 'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'
-      : 'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json';
-    throw new KubeError(
-      'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: ${accepted}`,
-    );
-  }
-  return type;
+  return PATCH_CONTENT_TYPES[parsePatchType(contentType, customResource)];
 }
 
-/** The patch type and the PatchOptions of the query, checked as kube-apiserver checks them before reading the body. */
-function patchOptions(r: ResourceRequest, custom: boolean) {
-  const q = r.url.searchParams;
-  const patchType = patchTypeOf(r.req.headers['content-type'], custom);
-  const dryRun = dryRunOf(q, 'PatchOptions');
-  const fieldValidation = fieldValidationOf(q.get('fieldValidation'), 'PatchOptions');
-  const force = q.get('force');
-  if (force !== null && patchType !== 'apply')
-    throw new KubeError(
-      'BadRequest',
-      'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
-    );
-  return { patchType, dryRun, fieldValidation, force };
-}
-
-export async function patchObject(r: ResourceRequest, custom = false): Promise<void> {
-  const n = negotiate(r.req.headers.accept, { views: [] });
-  const q = r.url.searchParams;
-  const { patchType, dryRun, fieldValidation, force } = patchOptions(r, custom);
-  const body = await readBody(r.req);
+/** The query's PatchOptions, validated as ValidatePatchOptions (one 422 on PatchOptions.meta.k8s.io). */
+function patchOptions(q: URLSearchParams, patchType: PatchType) {
   const fieldManager = q.get('fieldManager') ?? undefined;
+  const force = queryBool(q, 'force');
+  const fieldValidation = q.get('fieldValidation');
+  validatePatchOptions(CONTENT_TYPE[patchType], {
+    ...(fieldManager !== undefined ? { fieldManager } : {}),
+    ...(force !== undefined ? { force } : {}),
+    dryRun: q.getAll('dryRun'),
+    ...(fieldValidation !== null ? { fieldValidation } : {}),
+  });
+  return {
+    fieldManager,
+    force: force === true,
+    dryRun: q.getAll('dryRun').length > 0,
+    fieldValidation: fieldValidationOf(fieldValidation, 'PatchOptions'),
+  };
+}
+
+/**
+ * kube-apiserver's PatchResource order: the patch type (415), the output type (406), the body (413), then the
+ * options (apply needs a fieldManager, force is for apply only, fieldManager, dryRun and fieldValidation values).
+ */
+export async function patchObject(r: ResourceRequest, custom = false): Promise<void> {
+  const patchType = patchTypeOf(r.req.headers['content-type'], custom);
+  const n = negotiate(r.req.headers.accept, { views: [] });
+  const body = await readBody(r.req);
+  const { fieldManager, force, dryRun, fieldValidation } = patchOptions(r.url.searchParams, patchType);
   const ctx = context(r, dryRun, fieldManager);
-  // Apply names its manager explicitly; the User-Agent default is for the other patch types only.
-  if (patchType === 'apply' && !fieldManager) delete ctx.fieldManager;
   const { object, created } = await patchResource(r.store, ctx, r.namespace, r.info.name, {
     patchType,
     body,
     fieldValidation,
-    force: force === 'true',
+    force,
     kind: expectedKind(r),
     ...(r.info.subresource ? { subresource: r.info.subresource } : {}),
   });
@@ -67,8 +70,7 @@ export async function patchObject(r: ResourceRequest, custom = false): Promise<v
  */
 export async function patchScale(r: ResourceRequest): Promise<void> {
   const n = negotiate(r.req.headers.accept, { views: [] });
-  const q = r.url.searchParams;
-  const { patchType, dryRun, fieldValidation } = patchOptions(r, isCustomResource(r.type));
+  const patchType = patchTypeOf(r.req.headers['content-type'], isCustomResource(r.type));
   // Server-side apply of a Scale would map managed fields between the Scale and its parent (kube-apiserver's
   // ScaleHandler); not done here, so it is refused rather than applied without ownership.
   if (patchType === 'apply')
@@ -76,8 +78,9 @@ export async function patchScale(r: ResourceRequest): Promise<void> {
       'UnsupportedMediaType',
       'server-side apply of the scale subresource is not supported',
     );
-  const parsed = parsePatch(await readBody(r.req), patchType, fieldValidation);
-  const fieldManager = q.get('fieldManager') ?? undefined;
+  const body = await readBody(r.req);
+  const { fieldManager, dryRun, fieldValidation } = patchOptions(r.url.searchParams, patchType);
+  const parsed = parsePatch(body, patchType, fieldValidation);
   const ctx = context(r, dryRun, fieldManager);
   const scaleKind = { group: 'autoscaling', version: 'v1', kind: 'Scale' };
   const scale = await updateScale(

@@ -3,7 +3,8 @@ import type { KubeObject } from '../../registry/types.js';
 import { contentTypeOf, negotiate } from '../negotiation.js';
 import { writeObject } from '../respond.js';
 import { includeObjectOf, partialMetadata, partialMetadataList, toTable } from '../table.js';
-import { listOptions, type ResourceRequest } from './common.js';
+import { type ResourceRequest } from './common.js';
+import { listOptions } from './options.js';
 
 export async function getObject(r: ResourceRequest, object?: KubeObject): Promise<void> {
   const n = negotiate(r.req.headers.accept, { views: ['Table', 'PartialObjectMetadata'] });

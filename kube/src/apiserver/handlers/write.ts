@@ -2,12 +2,13 @@
  * POST and PUT: the body decoded by the schema (kschema's decodeBody: JSON or YAML, fieldValidation), checked
  * against what the URL addresses, then handed to the generic store.
  */
-import { badRequest, invalid } from '../../errors.js';
+import { badRequest } from '../../errors.js';
 import type { GroupVersionKind, KubeObject } from '../../registry/types.js';
-import { decodeBody, fieldValidationOf } from '../../schema/body.js';
+import { decodeBody } from '../../schema/body.js';
 import { negotiate } from '../negotiation.js';
 import { writeObject } from '../respond.js';
-import { context, dryRunOf, readBody, type ResourceRequest } from './common.js';
+import { context, readBody, type ResourceRequest } from './common.js';
+import { writeOptions } from './options.js';
 
 /** The kind a body for this URL must be: the resource's, or its subresource's (Scale, Binding, Eviction...). */
 export function expectedKind(r: ResourceRequest): GroupVersionKind {
@@ -31,15 +32,17 @@ export function expectedKind(r: ResourceRequest): GroupVersionKind {
 
 const internalPackage = (group: string): string => (group === '' ? 'core' : group.split('.')[0]);
 
-/** Decodes the request body as the URL's kind; the wrong kind or version is kube-apiserver's 400. */
+/**
+ * Reads the body (413 first), validates the options (one 422 for all of them), then decodes the body as the URL's
+ * kind; the wrong kind or version is kube-apiserver's 400.
+ */
 export async function decodeRequest(
   r: ResourceRequest,
   options: 'CreateOptions' | 'UpdateOptions',
   expected = expectedKind(r),
 ): Promise<KubeObject> {
-  const q = r.url.searchParams;
-  const fieldValidation = fieldValidationOf(q.get('fieldValidation'), options);
   const body = await readBody(r.req);
+  const { fieldValidation } = writeOptions(r.url.searchParams, options);
   const ct = r.req.headers['content-type'];
   const decoded = await decodeBody({ body, ...(ct ? { contentType: ct } : {}), expected, fieldValidation });
   const gv = (g: { group: string; version: string }) => (g.group ? `${g.group}/${g.version}` : g.version);
@@ -55,43 +58,18 @@ export async function decodeRequest(
   return decoded.object;
 }
 
-function checkOptions(
-  r: ResourceRequest,
-  kind: 'CreateOptions' | 'UpdateOptions',
-): { dryRun: boolean; fieldManager?: string } {
-  const q = r.url.searchParams;
-  const dryRun = dryRunOf(q, kind);
-  const fieldManager = q.get('fieldManager') ?? undefined;
-  if (fieldManager !== undefined && (fieldManager.length > 128 || /[^\x20-\x7e]/.test(fieldManager)))
-    throw invalid(
-      kind,
-      '',
-      [
-        {
-          type: 'FieldValueInvalid',
-          field: 'fieldManager',
-          badValue: fieldManager,
-          detail: 'fieldManager must be less than 128 characters long and contain only printable characters',
-        },
-      ],
-      'meta.k8s.io',
-    );
-  return { dryRun, ...(fieldManager ? { fieldManager } : {}) };
-}
-
 export async function createObject(r: ResourceRequest): Promise<void> {
   const n = negotiate(r.req.headers.accept, { views: [] });
-  const opts = checkOptions(r, 'CreateOptions');
   const obj = await decodeRequest(r, 'CreateOptions');
-  // POST /api/v1/namespaces takes the object's name; POST to a named URL must name the same object.
+  const opts = writeOptions(r.url.searchParams, 'CreateOptions');
   const created = await r.store.create(context(r, opts.dryRun, opts.fieldManager), r.namespace, obj);
   await writeObject(r.res, 201, created, { format: n.format, warnings: r.warnings });
 }
 
 export async function updateObject(r: ResourceRequest): Promise<void> {
   const n = negotiate(r.req.headers.accept, { views: [] });
-  const opts = checkOptions(r, 'UpdateOptions');
   const obj = await decodeRequest(r, 'UpdateOptions');
+  const opts = writeOptions(r.url.searchParams, 'UpdateOptions');
   const { object, created } = await r.store.update(
     context(r, opts.dryRun, opts.fieldManager),
     r.namespace,

@@ -9,7 +9,7 @@
  *   values of the last-applied-configuration annotation, and it keeps that annotation current;
  * - apiVersion, kind, name, namespace, uid and the other identity fields are never owned.
  */
-import { KubeError } from '../../errors.js';
+import { KubeError, plainError } from '../../errors.js';
 import { type JsonObject, type JsonValue, clone, deepEqual, isObject } from '../json.js';
 import { type TypeRef } from '../schema.js';
 import { FieldSet } from './fieldset.js';
@@ -80,7 +80,7 @@ function objectGVKNN(o: JsonObject): string {
 
 /** Typed-object failures are plain errors in kube-apiserver: 500, its message verbatim. */
 function serverError(message: string): KubeError {
-  return new KubeError('InternalError', message);
+  return plainError(message);
 }
 
 function stripMeta(m: Managed, id: string): void {

@@ -4,7 +4,7 @@
  * undecodable documents are 400, lists of lists the opaque 422, anything else (a missing merge key, an unknown
  * field on the way to a merged list, an unknown `$patch`) a plain error, which kube-apiserver answers 500.
  */
-import { KubeError, badRequest } from '../../errors.js';
+import { badRequest, plainError } from '../../errors.js';
 import { rejectedPatch } from '../json-patch.js';
 import { type JsonObject, type JsonValue, clone, isObject, jsonKindWord, parseJson } from '../json.js';
 import type { TypeSchema } from '../schema.js';
@@ -40,7 +40,7 @@ export function smpFailure(e: unknown): unknown {
   if (!(e instanceof SmpError)) return e;
   if (e.kind === 'bad') return badRequest(e.message);
   if (e.kind === 'unprocessable') return rejectedPatch(e.message);
-  return new KubeError('InternalError', e.message);
+  return plainError(e.message);
 }
 
 /**

@@ -4,7 +4,16 @@
  * once that revision is compacted), selectors, and watches fanned out from the hub with bookmarks, timeouts and
  * the 410 ERROR event for a compacted revision.
  */
-import { badRequest, expired, invalid, isKubeError, KubeError, type FieldError } from '../../errors.js';
+import {
+  badRequest,
+  expired,
+  invalid,
+  isKubeError,
+  KubeError,
+  plainError,
+  type FieldError,
+} from '../../errors.js';
+import { continueAfter, decodeContinue, encodeContinue } from './continue.js';
 import { statusOf } from '../../apiserver/status.js';
 import type { WatchEvent } from '../../store/types.js';
 import { apiVersionOf } from '../catalog.js';
@@ -28,52 +37,20 @@ const CONTINUE_EXPIRED =
 const TOO_LARGE_WAIT_MS = 3000;
 const DEFAULT_BOOKMARK_MS = 60_000;
 
-interface ContinueToken {
-  v: string;
-  rv: number;
-  start: string;
-}
-
-function encodeContinue(rv: number, lastKey: string, prefix: string): string {
-  const token: ContinueToken = { v: 'meta.k8s.io/v1', rv, start: `${lastKey.slice(prefix.length)}\u0000` };
-  return Buffer.from(JSON.stringify(token)).toString('base64url');
-}
-
-function decodeContinue(token: string, prefix: string): { rv: number; after: string } {
-  let t: ContinueToken;
-  try {
-    t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
-  } catch {
-    throw badRequest('continue key is not valid: illegal base64 data or JSON');
-  }
-  if (t.v !== 'meta.k8s.io/v1')
-    throw badRequest('continue key is not valid: server does not recognize this encoded key');
-  if (!Number.isInteger(t.rv) || t.rv <= 0)
-    throw badRequest(
-      'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
-    );
-  if (typeof t.start !== 'string' || !t.start || t.start.includes('..') || t.start.startsWith('/'))
-    throw badRequest('continue key is not valid: encoded start key is not valid');
-  // Keys strictly after the last one returned: the token's start is that key plus a NUL.
-  return { rv: t.rv, after: prefix + t.start.replace(/\u0000$/, '') };
-}
-
-function parseRevision(rv: string): number {
-  if (!/^\d+$/.test(rv))
-    throw invalid(
-      'ListOptions',
-      '',
-      [
-        {
-          type: 'FieldValueInvalid',
-          field: 'resourceVersion',
-          badValue: rv,
-          detail: 'invalid resource version',
-        },
-      ],
-      'meta.k8s.io',
-    );
-  return Number(rv);
+/**
+ * storage's APIObjectVersioner.ParseResourceVersion: "" and "0" are 0; anything else must be a uint64, else
+ * storage's InvalidError (`resourceVersion: Invalid value: "x": strconv.ParseUint: ...`), which kube-apiserver
+ * answers as a plain 500 from the watch cache and as a 400 from etcd's list (`delegated`).
+ */
+function parseRevision(rv: string, delegated = false): number {
+  if (rv === '' || rv === '0') return 0;
+  let why = '';
+  if (!/^\d+$/.test(rv)) why = `strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`;
+  else if (BigInt(rv) > 18446744073709551615n)
+    why = `strconv.ParseUint: parsing ${JSON.stringify(rv)}: value out of range`;
+  if (!why) return Number(rv);
+  const text = `resourceVersion: Invalid value: ${JSON.stringify(rv)}: ${why}`;
+  throw delegated ? badRequest(`invalid resource version: ${text}`) : plainError(text);
 }
 
 function validateListOptions(o: ListOptions): void {
@@ -106,6 +83,40 @@ function validateListOptions(o: ListOptions): void {
         detail: 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
       });
   }
+  if (o.sendInitialEvents !== undefined)
+    errs.push({
+      type: 'FieldValueForbidden',
+      field: 'sendInitialEvents',
+      detail: 'sendInitialEvents is forbidden for list',
+    });
+  if (errs.length) throw invalid('ListOptions', '', errs, 'meta.k8s.io');
+}
+
+/** validateWatchOptions (WatchList on, as in kube-apiserver 1.32): resourceVersionMatch only with sendInitialEvents. */
+function validateWatchOptions(o: WatchOptions): void {
+  const errs: FieldError[] = [];
+  const match = o.resourceVersionMatch;
+  if (o.sendInitialEvents !== undefined && match !== 'NotOlderThan')
+    errs.push({
+      type: 'FieldValueForbidden',
+      field: 'resourceVersionMatch',
+      detail: 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    });
+  if (match) {
+    if (o.sendInitialEvents === undefined)
+      errs.push({
+        type: 'FieldValueForbidden',
+        field: 'resourceVersionMatch',
+        detail: 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+      });
+    if (match !== 'NotOlderThan')
+      errs.push({
+        type: 'FieldValueNotSupported',
+        field: 'resourceVersionMatch',
+        badValue: match,
+        detail: 'supported values: "NotOlderThan"',
+      });
+  }
   if (errs.length) throw invalid('ListOptions', '', errs, 'meta.k8s.io');
 }
 
@@ -134,18 +145,23 @@ export class CollectionStore extends DeletableStore {
     validateListOptions(opts);
     const sel = compileSelection(this.type, opts.labelSelector, opts.fieldSelector);
     const prefix = collectionPrefix(this.type, namespace);
-    const limit = opts.limit && opts.limit > 0 ? Math.floor(opts.limit) : 0;
+    // The watch cache serves resourceVersion=0 whole: the limit is ignored (computeListLimit).
+    const limit = opts.limit && opts.limit > 0 && opts.resourceVersion !== '0' ? Math.floor(opts.limit) : 0;
     let revision = 0;
     let after: string | undefined;
-    let fromContinue = false;
+    let startKey: string | undefined;
     if (opts.continue) {
       const c = decodeContinue(opts.continue, prefix);
-      revision = c.rv;
+      if (opts.resourceVersion && opts.resourceVersion !== '0')
+        throw badRequest('specifying resource version is not allowed when using continue');
+      revision = c.revision ?? 0;
       after = c.after;
-      fromContinue = true;
+      startKey = c.startKey;
     } else if (opts.resourceVersion && opts.resourceVersion !== '0') {
-      const rv = parseRevision(opts.resourceVersion);
+      // An exact revision (resourceVersionMatch=Exact, or a limit without a match: the legacy rule) is read from
+      // the store's history; otherwise the list is served once the store has reached the revision.
       const exact = opts.resourceVersionMatch === 'Exact' || (!opts.resourceVersionMatch && limit > 0);
+      const rv = parseRevision(opts.resourceVersion, exact);
       if (exact) revision = rv;
       else await this.notOlderThan(rv);
     }
@@ -163,11 +179,13 @@ export class CollectionStore extends DeletableStore {
           ...(want ? { limit: want } : {}),
         });
       } catch (e) {
-        if (isKubeError(e, 'Expired'))
-          throw expired(
-            fromContinue ? CONTINUE_EXPIRED : 'The resourceVersion for the provided list is too old.',
-          );
-        throw e;
+        if (!isKubeError(e, 'Expired')) throw e;
+        if (startKey === undefined) throw expired('The resourceVersion for the provided list is too old.');
+        // The remainder can still be listed at the latest revision, inconsistently: the 410 says so and carries
+        // a token for it (rv -1).
+        const err = expired(CONTINUE_EXPIRED);
+        err.listContinue = encodeContinue(startKey, prefix, -1);
+        throw err;
       }
       revision = page.revision;
       let i = 0;
@@ -193,7 +211,7 @@ export class CollectionStore extends DeletableStore {
     }
     const metadata: KubeList['metadata'] = { resourceVersion: String(revision) };
     if (more && lastKey) {
-      metadata.continue = encodeContinue(revision, lastKey, prefix);
+      metadata.continue = continueAfter(lastKey, prefix, revision);
       if (!sel.filtered) metadata.remainingItemCount = remaining;
     }
     return { ...this.listKind(), metadata, items };
@@ -229,18 +247,33 @@ export class CollectionStore extends DeletableStore {
       finish();
     };
 
+    validateWatchOptions(opts);
     let start: number;
-    const rvText = opts.resourceVersion;
-    if (!rvText || rvText === '0') {
-      // No starting point: the current state as ADDED events, then the changes after it.
+    const rvText = opts.resourceVersion ?? '';
+    const fromNow = rvText === '' || rvText === '0';
+    if (opts.sendInitialEvents ?? fromNow) {
+      // The current state (once the store reached the asked revision) as ADDED events, then the changes after it.
+      if (!fromNow) await this.notOlderThan(parseRevision(rvText));
       const current = await this.list(namespace, {
         ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
         ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
       });
       start = Number(current.metadata.resourceVersion);
       for (const obj of current.items) send({ type: 'ADDED', object: obj });
+      if (opts.sendInitialEvents && opts.allowWatchBookmarks)
+        send({
+          type: 'BOOKMARK',
+          object: {
+            kind: t.kind,
+            apiVersion: apiVersionOf(t),
+            metadata: {
+              resourceVersion: String(start),
+              annotations: { 'k8s.io/initial-events-end': 'true' },
+            },
+          },
+        });
     } else {
-      start = parseRevision(rvText);
+      start = fromNow ? await this.deps.store.revision() : parseRevision(rvText);
     }
     lastRv = start;
     const compacted = await this.deps.store.compactedRevision();
@@ -299,7 +332,10 @@ export class CollectionStore extends DeletableStore {
     return undefined;
   }
 
-  /** DELETE on the collection: every selected object, one by one (kube-apiserver is not atomic either). */
+  /**
+   * DELETE on the collection: every selected object, one by one (kube-apiserver is not atomic either); the answer
+   * is the list as it was read, before the deletes (a limit deletes, and answers, one page).
+   */
   async deleteCollection(
     ctx: RequestContext,
     namespace: string | undefined,
@@ -307,15 +343,13 @@ export class CollectionStore extends DeletableStore {
     deleteOpts: DeleteOptions,
   ): Promise<KubeList> {
     const listed = await this.list(namespace, listOpts);
-    const deleted: KubeObject[] = [];
     for (const obj of listed.items) {
       try {
-        const r = await this.delete(ctx, obj.metadata?.namespace, obj.metadata!.name!, deleteOpts);
-        deleted.push(r.object);
+        await this.delete(ctx, obj.metadata?.namespace, obj.metadata!.name!, deleteOpts);
       } catch (e) {
         if (!isKubeError(e, 'NotFound')) throw e;
       }
     }
-    return { ...listed, items: deleted };
+    return listed;
   }
 }

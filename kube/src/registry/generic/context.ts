@@ -18,6 +18,8 @@ export interface RequestContext {
 }
 
 export interface ListOptions {
+  /** Set only to be refused (sendInitialEvents is for watches). */
+  sendInitialEvents?: boolean;
   labelSelector?: string;
   fieldSelector?: string;
   resourceVersion?: string;
@@ -30,6 +32,13 @@ export interface WatchOptions {
   labelSelector?: string;
   fieldSelector?: string;
   resourceVersion?: string;
+  resourceVersionMatch?: string;
+  /**
+   * Watch-list (kube-apiserver 1.32's WatchList, on by default): true starts with the state as ADDED events, then a
+   * BOOKMARK annotated `k8s.io/initial-events-end` when bookmarks are allowed; false starts after the revision
+   * (now, without one). Absent: ADDED events only when no resourceVersion (or "0") is given, as before.
+   */
+  sendInitialEvents?: boolean;
   allowWatchBookmarks?: boolean;
   /** Ends the watch after this many seconds (the HTTP layer also closes the stream). */
   timeoutSeconds?: number;

@@ -4,7 +4,8 @@
  * garbage collector's `orphan` and `foregroundDeletion` finalizers chosen from propagationPolicy, and the
  * two-phase delete of namespaces (Terminating, emptied by the namespace controller, then gone).
  */
-import { conflict, invalid, isKubeError } from '../../errors.js';
+import { conflict, isKubeError } from '../../errors.js';
+import { validateDeleteOptions } from './options.js';
 import type { KubeObject } from '../types.js';
 import { decode, deepCopy, encode } from './codec.js';
 import type { DeleteOptions, DeleteResult, RequestContext } from './context.js';
@@ -64,45 +65,13 @@ export class DeletableStore extends ResourceStore {
       );
   }
 
-  private validateOptions(opts: DeleteOptions): void {
-    if (opts.orphanDependents !== undefined && opts.propagationPolicy)
-      throw invalid(
-        'DeleteOptions',
-        '',
-        [
-          {
-            type: 'FieldValueInvalid',
-            field: 'propagationPolicy',
-            badValue: opts.propagationPolicy,
-            detail: 'orphanDependents and deletionPropagation cannot be both set',
-          },
-        ],
-        'meta.k8s.io',
-      );
-    const p = opts.propagationPolicy;
-    if (p && p !== 'Foreground' && p !== 'Background' && p !== 'Orphan')
-      throw invalid(
-        'DeleteOptions',
-        '',
-        [
-          {
-            type: 'FieldValueNotSupported',
-            field: 'propagationPolicy',
-            badValue: p,
-            detail: 'supported values: "Foreground", "Background", "Orphan", "nil"',
-          },
-        ],
-        'meta.k8s.io',
-      );
-  }
-
   async delete(
     ctx: RequestContext,
     namespace: string | undefined,
     name: string,
     opts: DeleteOptions = {},
   ): Promise<DeleteResult> {
-    this.validateOptions(opts);
+    validateDeleteOptions(opts);
     const key = this.key(namespace, name);
     for (let attempt = 0; attempt < 16; attempt++) {
       const kv = await this.deps.store.get(key);

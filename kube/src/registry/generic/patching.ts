@@ -4,6 +4,7 @@
  * guaranteedUpdate (which retries on a concurrent write, as kube-apiserver's patcher does).
  */
 import { KubeError } from '../../errors.js';
+import { APPLY_PATCH, validatePatchOptions } from '../../patch/api.js';
 import { applyPatch, serverSideApply, type PatchType } from '../../patch/index.js';
 import { appliedStrict, checkPatched, parsePatch, type FieldValidation } from '../../schema/body.js';
 import type { GroupVersionKind, KubeObject } from '../types.js';
@@ -29,11 +30,8 @@ export async function patchResource(
 ): Promise<{ object: KubeObject; created: boolean }> {
   const t = store.type;
   const directive = p.fieldValidation ?? 'Warn';
-  if (p.patchType === 'apply' && !ctx.fieldManager)
-    throw new KubeError(
-      'BadRequest',
-      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
-    );
+  // The HTTP handler validated the options; an in-process apply must name its manager too (422 otherwise).
+  if (p.patchType === 'apply' && !ctx.fieldManager) validatePatchOptions(APPLY_PATCH, {});
   const parsed = parsePatch(p.body, p.patchType, directive);
   const pctx = { ...store.patchContext(ctx, p.subresource), ...(p.force ? { force: true } : {}) };
   const gvk = p.kind ?? { group: t.group, version: t.version, kind: t.kind };

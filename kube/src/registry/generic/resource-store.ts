@@ -4,7 +4,15 @@
  * concurrency. HTTP handlers and the in-process client both come here, so a controller's write passes the same
  * defaults, validation and admission as kubectl's. Lists, watches and deletes are in their own modules.
  */
-import { KubeError, alreadyExists, conflict, invalid, isKubeError, notFound } from '../../errors.js';
+import {
+  KubeError,
+  alreadyExists,
+  conflict,
+  invalid,
+  isKubeError,
+  notFound,
+  plainError,
+} from '../../errors.js';
 import { updateManagedFields } from '../../patch/index.js';
 import type { KeyValue } from '../../store/types.js';
 import type { AdmissionAttributes, Operation } from '../../admission/types.js';
@@ -119,7 +127,6 @@ export class ResourceStore {
     const s = t.strategy;
     const now = ctx.now ?? new Date();
     const meta = metaOf(obj);
-    if (meta.resourceVersion) throw new Error('resourceVersion should not be set on objects to be created');
     matchNamespace(t, meta, namespace);
     s.defaults?.(obj);
     await this.deps.admission.admit(this.attributes('CREATE', ctx, namespace, meta.name ?? ''), obj);
@@ -139,8 +146,14 @@ export class ResourceStore {
     const key = this.key(meta.namespace, meta.name!);
     if (ctx.dryRun) {
       if (await this.deps.store.get(key)) throw alreadyExists(t.plural, meta.name!, t.group || undefined);
-      return decode(t, { value: encode(t, obj), modRevision: 0 });
+      // Nothing was written, so no revision: the object goes back as built (a resourceVersion only if sent).
+      const out = decode(t, { value: encode(t, obj), modRevision: 0 });
+      if (meta.resourceVersion) out.metadata!.resourceVersion = meta.resourceVersion;
+      else delete out.metadata!.resourceVersion;
+      return out;
     }
+    // The storage layer's check, after validation and admission (a dry run never reaches it): a plain error.
+    if (meta.resourceVersion) throw plainError('resourceVersion should not be set on objects to be created');
     try {
       const kv = await this.deps.store.create(key, encode(t, obj));
       return decode(t, kv);
