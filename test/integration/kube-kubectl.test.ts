@@ -35,6 +35,26 @@ const fails = async (args: string[], input?: string) => {
   return r.stderr;
 };
 
+/** Runs `kubectl args` (a watch) until its output matches `until` or 10 s pass, then stops it. */
+async function watching(args: string[], until: RegExp, act: () => Promise<void>): Promise<string> {
+  const p = spawn(
+    KUBECTL_132,
+    ['--kubeconfig', k.kubeconfig, '--cache-dir', path.join(k.dir, 'cache'), ...args],
+    {
+      env: { ...process.env, HOME: k.dir },
+    },
+  );
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => setTimeout(r, 800));
+  await act();
+  const deadline = Date.now() + 10_000;
+  while (!until.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  p.kill();
+  return out;
+}
+
 const cm = (name: string, labels = '{}', data = '{a: "1"}') =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels: ${labels}\ndata: ${data}\n`;
 const deployment = (name: string) => `apiVersion: apps/v1
@@ -288,5 +308,179 @@ describe('kubectl against berth-kube', { skip }, () => {
     const b = await k.kubectl(['get', 'pods'], { kubeconfig: badFile });
     assert.notEqual(b.code, 0);
     assert.match(b.stderr, /You must be logged in to the server \(Unauthorized\)/);
+  });
+
+  it('prints templates, sorted and headerless tables, lists as JSON and YAML', async () => {
+    for (const [n, v] of [
+      ['fmt-b', '2'],
+      ['fmt-a', '1'],
+      ['fmt-c', '3'],
+    ])
+      await ok(['create', '-f', '-'], cm(n, '{fmt: "yes"}', `{v: "${v}"}`));
+    const sel = ['get', 'cm', '-l', 'fmt=yes'];
+    assert.equal(
+      await ok([...sel, '-o', 'go-template={{range .items}}{{.metadata.name}}={{.data.v}} {{end}}']),
+      'fmt-a=1 fmt-b=2 fmt-c=3 ',
+    );
+    assert.equal(await ok(['get', 'cm', 'fmt-a', '-o', 'template={{.data.v}}']), '1');
+    assert.deepEqual(JSON.parse(await ok([...sel, '-o', 'jsonpath-as-json={.items[*].data.v}'])), [
+      '1',
+      '2',
+      '3',
+    ]);
+    assert.equal(
+      await ok([
+        ...sel,
+        '-o',
+        `jsonpath-file=${await k.file('names.jsonpath', '{.items[*].metadata.name}')}`,
+      ]),
+      'fmt-a fmt-b fmt-c',
+    );
+    assert.match(
+      await ok([
+        ...sel,
+        '-o',
+        `custom-columns-file=${await k.file('cols.txt', 'NAME V\n.metadata.name .data.v\n')}`,
+      ]),
+      /^NAME\s+V\nfmt-a\s+1\nfmt-b\s+2\nfmt-c\s+3\n$/,
+    );
+    assert.match(await ok([...sel, '--no-headers']), /^fmt-a\s+1\s+\S+\nfmt-b/);
+    assert.match(
+      await ok([...sel, '--sort-by=.data.v', '-o', 'name']),
+      /^configmap\/fmt-a\nconfigmap\/fmt-b\nconfigmap\/fmt-c\n$/,
+    );
+    const list = JSON.parse(await ok([...sel, '-o', 'json'])) as { kind: string; items: unknown[] };
+    assert.equal(list.kind, 'List');
+    assert.equal(list.items.length, 3);
+    assert.match(await ok([...sel, '-o', 'yaml']), /^apiVersion: v1\nitems:\n- apiVersion: v1\n/);
+    assert.match(await ok(['get', 'cm,deploy', '-l', 'fmt=yes', '-o', 'name']), /^configmap\/fmt-a\n/);
+    assert.match(
+      await ok(['api-resources', '-o', 'wide', '--api-group=']),
+      /\nconfigmaps\s+cm\s+v1\s+true\s+ConfigMap\s+create,delete,deletecollection,get,list,patch,update,watch\s*\n/,
+    );
+  });
+
+  it('watches objects as JSON and names, and only changes with --watch-only', async () => {
+    await ok(['create', '-f', '-'], cm('w-json', '{wj: "yes"}'));
+    const json = await watching(['get', 'cm', 'w-json', '-w', '-o', 'json'], /"v": "2"/, async () => {
+      await ok(['patch', 'cm', 'w-json', '--type', 'merge', '-p', '{"data":{"v":"2"}}']);
+    });
+    assert.match(json, /^\{\n {4}"apiVersion": "v1",/);
+    assert.equal((json.match(/"kind": "ConfigMap"/g) ?? []).length, 2);
+    const names = await watching(
+      ['get', 'cm', '-l', 'wj=yes', '--watch-only', '-o', 'name'],
+      /w-later/,
+      async () => {
+        await ok(['create', '-f', '-'], cm('w-later', '{wj: "yes"}'));
+      },
+    );
+    assert.equal(names, 'configmap/w-later\n');
+  });
+
+  it('runs every write as a server dry run without storing it', async () => {
+    assert.match(
+      await ok(['create', '--dry-run=server', '-f', '-'], cm('dry')),
+      /^configmap\/dry created \(server dry run\)\n$/,
+    );
+    const created = JSON.parse(
+      await ok(['create', '--dry-run=server', '-o', 'json', '-f', '-'], cm('dry')),
+    ) as {
+      metadata: Record<string, unknown>;
+    };
+    assert.match(String(created.metadata.uid), /^[0-9a-f-]{36}$/);
+    assert.equal(created.metadata.resourceVersion, undefined);
+    assert.match(await fails(['get', 'cm', 'dry']), /configmaps "dry" not found/);
+    assert.match(
+      await ok(['apply', '--dry-run=server', '-f', '-'], cm('dry')),
+      /configmap\/dry created \(server dry run\)/,
+    );
+    assert.match(
+      await ok(['apply', '--server-side', '--dry-run=server', '-f', '-'], cm('dry')),
+      /configmap\/dry serverside-applied \(server dry run\)/,
+    );
+    await ok(['create', '-f', '-'], cm('dry-live'));
+    const before = await ok(['get', 'cm', 'dry-live', '-o', 'jsonpath={.metadata.resourceVersion}']);
+    assert.match(
+      await ok(['label', 'cm', 'dry-live', 'x=y', '--dry-run=server']),
+      /configmap\/dry-live labeled \(server dry run\)/,
+    );
+    assert.match(
+      await ok(['patch', 'cm', 'dry-live', '--dry-run=server', '-p', '{"data":{"a":"9"}}']),
+      // kubectl 1.32's patch sets its printer's operation after the dry-run suffix: no "(server dry run)".
+      /^configmap\/dry-live patched\n$/,
+    );
+    assert.match(
+      await ok(['replace', '--dry-run=server', '-f', '-'], cm('dry-live', '{}', '{a: "7"}')),
+      /configmap\/dry-live replaced \(server dry run\)/,
+    );
+    assert.match(
+      await ok(['delete', 'cm', 'dry-live', '--dry-run=server']),
+      /configmap "dry-live" deleted \(server dry run\)/,
+    );
+    assert.equal(
+      await ok([
+        'get',
+        'cm',
+        'dry-live',
+        '-o',
+        'jsonpath={.metadata.resourceVersion}/{.data.a}/{.metadata.labels}',
+      ]),
+      `${before}/1/`,
+    );
+  });
+
+  it('prints plain server errors and parameter errors as kube-apiserver sends them', async () => {
+    // kubectl create clears a resourceVersion itself; --raw sends the file as it is.
+    const withRv = await k.file(
+      'rv.json',
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'rv-set', resourceVersion: '12' },
+      }),
+    );
+    assert.match(
+      await fails(['create', '--raw', '/api/v1/namespaces/default/configmaps', '-f', withRv]),
+      /^Error from server: resourceVersion should not be set on objects to be created\n/,
+    );
+    assert.match(
+      await fails(['get', '--raw', '/api/v1/namespaces/default/configmaps?limit=ten']),
+      /^Error from server \(BadRequest\): strconv\.ParseInt: parsing "ten": invalid syntax\n/,
+    );
+    assert.match(
+      await fails(['get', '--raw', '/api/v1/namespaces/default/configmaps?resourceVersion=x']),
+      /^Error from server: resourceVersion: Invalid value: "x": strconv\.ParseUint: parsing "x": invalid syntax\n/,
+    );
+    assert.match(
+      await fails(['get', '--raw', '/api/v1/namespaces/default/configmaps?limit=1&continue=bm90LWpzb24']),
+      /^Error from server \(BadRequest\): invalid continue token: continue key is not valid: invalid character 'o' in literal null \(expecting 'u'\)\n/,
+    );
+    assert.match(
+      await fails(['get', '--raw', '/api/v1/nodes?watch=true&resourceVersionMatch=Exact&resourceVersion=1']),
+      /^The ListOptions "" is invalid: \n\* resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided\n\* resourceVersionMatch: Unsupported value: "Exact": supported values: "NotOlderThan"\n$/,
+    );
+    assert.match(
+      await fails(['delete', '--raw', '/api/v1/namespaces/default/configmaps/none?propagationPolicy=Later']),
+      /^The DeleteOptions "" is invalid: propagationPolicy: Unsupported value: "Later": supported values: "Foreground", "Background", "Orphan", "nil"\n$/,
+    );
+  });
+
+  it('deletes a collection through python3-kubernetes, dry run first', async () => {
+    for (const n of ['py-1', 'py-2', 'py-3'])
+      await ok(['create', '-f', '-'], cm(n, `{py: "${n === 'py-3' ? 'keep' : 'go'}"}`));
+    const script = `
+import sys
+from kubernetes import client, config
+config.load_kube_config(config_file=sys.argv[1])
+v1 = client.CoreV1Api()
+v1.delete_collection_namespaced_config_map("default", label_selector="py=go", dry_run="All")
+print("left", ",".join(sorted(c.metadata.name for c in v1.list_namespaced_config_map("default", label_selector="py").items)))
+v1.delete_collection_namespaced_config_map("default", label_selector="py=go")
+print("after", ",".join(sorted(c.metadata.name for c in v1.list_namespaced_config_map("default", label_selector="py").items)))
+`;
+    const { run } = await import('../helpers/exec.js');
+    const r = await run('/usr/bin/python3', ['-c', script, k.kubeconfig]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'left py-1,py-2,py-3\nafter py-3\n');
   });
 });

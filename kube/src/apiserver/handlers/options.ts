@@ -117,8 +117,7 @@ export function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions &
     if (typeof b.propagationPolicy === 'string')
       o.propagationPolicy = b.propagationPolicy as DeleteOptions['propagationPolicy'];
     if (typeof b.orphanDependents === 'boolean') o.orphanDependents = b.orphanDependents;
-    if (b.preconditions && typeof b.preconditions === 'object')
-      o.preconditions = b.preconditions;
+    if (b.preconditions && typeof b.preconditions === 'object') o.preconditions = b.preconditions;
     if (Array.isArray(b.dryRun)) o.dryRun = b.dryRun.map(String);
   } else {
     const grace = queryInt(q, 'gracePeriodSeconds');

@@ -7,11 +7,31 @@ import type { KeyValue } from '../../store/types.js';
 import { apiVersionOf } from '../catalog.js';
 import type { KubeObject, ResourceType } from '../types.js';
 
+/** ObjectMeta's `omitempty` fields: Go drops them when empty ("", 0, empty map or list), so they are not stored. */
+const OMIT_EMPTY = [
+  'generateName',
+  'namespace',
+  'uid',
+  'generation',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
+] as const;
+
+function isEmpty(v: unknown): boolean {
+  if (v === '' || v === 0 || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === 'object' && Object.keys(v).length === 0;
+}
+
 export function encode(t: ResourceType, obj: KubeObject): string {
   const stored = t.storedAs ? t.storedAs.toStorage(obj) : obj;
-  const meta = stored.metadata ? { ...stored.metadata } : {};
+  const meta: Record<string, unknown> = stored.metadata ? { ...stored.metadata } : {};
   delete meta.resourceVersion;
   delete meta.selfLink;
+  for (const k of OMIT_EMPTY) if (k in meta && isEmpty(meta[k])) delete meta[k];
   return JSON.stringify({ ...stored, metadata: meta });
 }
 
