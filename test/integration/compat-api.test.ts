@@ -201,6 +201,12 @@ describe('engine compatibility: API answers as dockerd gives them', () => {
       assert.match(r3.data.toString(), /marker-42/);
       const ins = json<{ Running: boolean }>((await d.request('GET', `/v1.44/exec/${e3}/json`)).body);
       assert.equal(ins.Running, true, 'detaching leaves the process running');
+      // Without a terminal, input is not scanned for the detach keys (dockerd's CopyStreams): ctrl-p ctrl-q pass
+      // through exec and attach (binary stdin, as kubectl cp's tar, reaches the process whole).
+      const viaExec = await dk(['exec', '-i', 'ex', 'od', '-An', '-tx1'], 'a\x10\x11b');
+      assert.equal(viaExec.stdout.trim(), '61 10 11 62', viaExec.stderr);
+      const viaAttach = await dk(['run', '-i', '--rm', 'busybox', 'od', '-An', '-tx1'], 'a\x10\x11b');
+      assert.equal(viaAttach.stdout.trim(), '61 10 11 62', viaAttach.stderr);
     } finally {
       await dk(['rm', '-f', 'ex']);
     }

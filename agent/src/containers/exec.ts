@@ -213,12 +213,14 @@ export class ExecStore implements ExecPort {
     const body = this.startBody(raw);
     const e = this.get(id);
     const pty = this.pty(id);
+    // Checked always, used only for a terminal: dockerd's CopyStreams scans a TTY's input alone (binary stdin passes).
+    const keys = parseDetachKeys(e.config.DetachKeys || null);
     const handle = await this.start(id, { tty: pty, consoleSize: body.ConsoleSize ?? null });
     return {
       handle,
       pty,
       raw: body.Tty === true,
-      keys: parseDetachKeys(e.config.DetachKeys || null),
+      keys: pty ? keys : [],
       openStdin: e.config.AttachStdin === true,
       openStdout: e.config.AttachStdout === true,
       openStderr: e.config.AttachStderr === true,

@@ -56,7 +56,8 @@ export class ContainerIo implements ContainerIoPort {
     this.d.events.publish('container', 'attach', rec.id, this.lifecycle.attrs(rec));
     return {
       tty: rec.config.Tty === true,
-      keys,
+      // As dockerd's CopyStreams: only a terminal's input is scanned for the detach keys (binary stdin passes).
+      keys: rec.config.Tty === true ? keys : [],
       stdin: opts.stdin,
       replay,
       session: live?.session,
