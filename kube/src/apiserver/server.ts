@@ -4,7 +4,8 @@
  * as a Status, mapped once (status.ts).
  */
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { forbidden, KubeError, unauthorized } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResourceCatalog } from '../registry/catalog.js';
@@ -24,6 +25,7 @@ import { negotiate, contentTypeOf } from './negotiation.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
 import { writeError, writeObject } from './respond.js';
 import { componentStatuses, review, REVIEWS } from './reviews.js';
+import { registerUpgrade } from './upgrade.js';
 import { KUBE_VERSION } from './version.js';
 
 export interface ApiServerDeps {
@@ -49,6 +51,8 @@ const qualified = (group: string, resource: string) => (group ? `${resource}.${g
 
 export class ApiServer {
   readonly server: Server;
+  /** Upgraded connections (exec, attach, port-forward sessions): ended with the server. */
+  private readonly upgraded = new Set<Duplex>();
 
   constructor(
     private readonly deps: ApiServerDeps,
@@ -64,6 +68,12 @@ export class ApiServer {
       },
       (req, res) => void this.handle(req, res),
     );
+    // Upgrades (exec, attach, port-forward, proxied WebSockets) go through the same pipeline; see upgrade.ts.
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const res = new ServerResponse(req);
+      registerUpgrade(req, socket, head, res, this.upgraded);
+      void this.handle(req, res);
+    });
     // Watches stay open for their timeout; idle keep-alive sockets go after kubectl's usual pause.
     this.server.requestTimeout = 0;
     this.server.headersTimeout = 60_000;
@@ -269,6 +279,7 @@ export class ApiServer {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+      for (const s of this.upgraded) s.destroy();
     });
   }
 }

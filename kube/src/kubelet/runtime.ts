@@ -254,11 +254,11 @@ export class EngineRuntime implements PodRuntime {
     });
   }
 
-  /** The running instance of a container, or an error the API server shows (kubectl's "container not found"). */
+  /** The newest instance of a container, or the kubelet's error when there is none (relayed by the API server). */
   async runningContainer(pod: Pod, name: string) {
     const view = await inspectPod(this.engine, pod.metadata!.uid!);
     const info = view.containers.get(name)?.[0];
-    if (!info) throw new Error(`container ${name} is not valid for pod ${pod.metadata!.name}`);
+    if (!info) throw new Error(`container not found ("${name}")`);
     return { info, view };
   }
 

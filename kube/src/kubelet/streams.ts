@@ -3,7 +3,7 @@
  * abstract duplexes (the API server wraps them in its WebSocket/SPDY protocols), port-forward through the pause
  * binary's `forward` mode exec'd in the sandbox (so loopback-bound apps are reachable), and stats.
  */
-import { Duplex, PassThrough, type Readable } from 'node:stream';
+import { Duplex, PassThrough, Writable, type Readable } from 'node:stream';
 import type { ContainerInspect } from '@berth/common/api/containers';
 import type { EngineClient } from './engine/client.js';
 import { FrameDecoder } from './engine/frames.js';
@@ -86,11 +86,20 @@ export async function lastLogLines(engine: EngineClient, id: string): Promise<st
   }
 }
 
-/** Splits a hijacked engine stream into stdout/stderr (frames unless TTY). */
+/** What a session buffers per output before the engine stream is paused (the client reads slower than we get). */
+const OUTPUT_BUFFER = 256 * 1024;
+
+/** Splits a hijacked engine stream into stdout/stderr (frames unless TTY), pausing it while a reader lags. */
 function split(sock: Duplex, tty: boolean, wantStderr: boolean) {
-  const stdout = new PassThrough();
-  const stderr = wantStderr && !tty ? new PassThrough() : undefined;
+  const stdout = new PassThrough({ highWaterMark: OUTPUT_BUFFER });
+  const stderr = wantStderr && !tty ? new PassThrough({ highWaterMark: OUTPUT_BUFFER }) : undefined;
   const dec = new FrameDecoder();
+  const full = () => stdout.writableNeedDrain || stderr?.writableNeedDrain === true;
+  const resume = () => {
+    if (!full()) sock.resume();
+  };
+  stdout.on('drain', resume);
+  stderr?.on('drain', resume);
   sock.on('data', (c: Buffer) => {
     if (tty) stdout.write(c);
     else
@@ -98,6 +107,7 @@ function split(sock: Duplex, tty: boolean, wantStderr: boolean) {
         if (f.stream === 2) (stderr ?? stdout).write(f.payload);
         else stdout.write(f.payload);
       }
+    if (full()) sock.pause();
   });
   const end = () => {
     stdout.end();
@@ -116,12 +126,40 @@ function ended(sock: Duplex): Promise<void> {
   });
 }
 
+/** The process's stdin: writes wait for the engine stream to take them; the end half-closes it (stdin EOF). */
 function stdinOf(sock: Duplex): NodeJS.WritableStream {
-  const w = new PassThrough();
-  w.on('data', (d: Buffer) => sock.write(d));
-  // End of the client's stdin closes the process's stdin (a half-close of the hijacked stream).
-  w.on('end', () => sock.end());
-  return w;
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (sock.destroyed || sock.writableEnded) return cb();
+      if (sock.write(chunk)) return cb();
+      const done = () => {
+        sock.off('drain', done);
+        sock.off('close', done);
+        cb();
+      };
+      sock.on('drain', done);
+      sock.on('close', done);
+    },
+    final(cb) {
+      if (!sock.destroyed) sock.end();
+      cb();
+    },
+  });
+}
+
+/**
+ * A resize right after the start can reach the engine before the process exists (it answers "not running" then):
+ * retried briefly, as the docker CLI retries its first resize.
+ */
+async function untilStarted(resize: () => Promise<void>): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      return await resize();
+    } catch (e) {
+      if (i >= 20 || !/is not running/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 export async function execSession(
@@ -154,7 +192,7 @@ export async function execSession(
     stdin: o.stdin ? stdinOf(sock) : undefined,
     stdout,
     stderr,
-    resize: (w, h) => engine.execResize(execId, h, w),
+    resize: (w, h) => untilStarted(() => engine.execResize(execId, h, w)),
     exitCode,
     close: () => sock.destroy(),
   };
