@@ -13,12 +13,11 @@ import { inspectDistribution } from '../../images/distribution.js';
 import { fetchTarball, importTarball, importUrl } from '../../images/import.js';
 import { applyChanges } from '../../containers/commit.js';
 import type { Readable } from 'node:stream';
-import { decodeRegistryAuth, type Credentials } from '../../images/registry/auth.js';
-import { RegistryAuthError, RegistryClient, RegistryError } from '../../images/registry/client.js';
-import { endpointsFor, loginDomain } from '../../images/registry/endpoints.js';
-import { ConnectError, header } from '../../images/registry/http.js';
+import { login } from '../../images/login.js';
+import { decodeRegistryAuth } from '../../images/registry/auth.js';
+import { header } from '../../images/registry/http.js';
 import type { Platform } from '../../images/oci.js';
-import { badParameter, internal, unauthorized } from '../errors.js';
+import { badParameter } from '../errors.js';
 import { openJsonStream, readJsonBody, sendJson } from '../http.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -120,35 +119,7 @@ export function registerImageRegistryRoutes(r: Router, svc: ImageService): void 
   });
 
   r.post('/auth', async (ctx) => {
-    const body = await readJsonBody<Credentials & { email?: string }>(ctx.req, {});
-    if (typeof body !== 'object' || body === null) throw badParameter('invalid auth configuration');
-    const domain = loginDomain(body.serveraddress);
-    const eps = endpointsFor(domain, {
-      registryMirrors: [],
-      insecureRegistries: svc.engine.config.insecureRegistries,
-    });
-    const ep = eps[eps.length - 1];
-    const creds: Credentials = {};
-    if (body.username) creds.username = body.username;
-    if (body.password) creds.password = body.password;
-    if (body.identitytoken) creds.identitytoken = body.identitytoken;
-    const client = new RegistryClient({ base: ep.base, repo: '', creds });
-    try {
-      await client.ping();
-    } catch (err) {
-      if (err instanceof RegistryAuthError) {
-        const base = ep.base.href.replace(/\/+$/, '');
-        throw unauthorized(
-          /no basic auth|incorrect/.test(err.message) || err.message.startsWith('login attempt')
-            ? err.message.startsWith('login attempt')
-              ? err.message
-              : `login attempt to ${base}/v2/ failed with status: 401 Unauthorized`
-            : err.message,
-        );
-      }
-      if (err instanceof RegistryError || err instanceof ConnectError) throw internal(err.message);
-      throw err;
-    }
+    await login(await readJsonBody<unknown>(ctx.req, {}), svc.engine.config.insecureRegistries);
     sendJson(ctx.res, 200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
 }

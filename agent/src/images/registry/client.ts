@@ -23,6 +23,15 @@ export class RegistryError extends Error {
 
 export class RegistryAuthError extends RegistryError {
   override name = 'RegistryAuthError';
+  constructor(
+    message: string,
+    status: number,
+    codes: string[] = [],
+    /** The registry refused the credentials (or wanted some and had none), as opposed to a broken auth flow. */
+    readonly refused = false,
+  ) {
+    super(message, status, codes);
+  }
 }
 
 /** `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}` → `manifest unknown: manifest unknown`. */
@@ -120,6 +129,8 @@ export class RegistryClient {
         throw new RegistryAuthError(
           `${method[0]}${method.slice(1).toLowerCase()} "${url.href}": no basic auth credentials`,
           401,
+          [],
+          true,
         );
       this.authHeader = h;
       return;
@@ -161,6 +172,8 @@ export class RegistryClient {
       throw new RegistryAuthError(
         `${res.statusCode === 401 ? 'unauthorized: incorrect username or password' : err.message}`,
         res.statusCode === 401 ? 401 : err.status,
+        [],
+        res.statusCode === 401,
       );
     }
     let tok: { token?: string; access_token?: string; expires_in?: number };
@@ -184,7 +197,12 @@ export class RegistryClient {
     const res = await this.send('GET', new URL(`${base}/v2/`));
     res.resume();
     if (res.statusCode === 401)
-      throw new RegistryAuthError(`login attempt to ${base}/v2/ failed with status: 401 Unauthorized`, 401);
+      throw new RegistryAuthError(
+        `login attempt to ${base}/v2/ failed with status: 401 Unauthorized`,
+        401,
+        [],
+        true,
+      );
     if ((res.statusCode ?? 0) >= 400)
       throw new RegistryError(
         `login attempt to ${base}/v2/ failed with status: ${res.statusCode} ${res.statusMessage ?? ''}`.trim(),
