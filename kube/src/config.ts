@@ -3,6 +3,12 @@ import { isLogLevel, type LogLevel } from './log.js';
 
 export interface KubeConfig {
   engine?: string;
+  nodeName?: string;
+  nodeIP?: string;
+  clusterDns?: string;
+  clusterDomain?: string;
+  podCIDR?: string;
+  podNetwork?: string;
   dataDir: string;
   kubeconfig: string;
   listen: string;
@@ -17,7 +23,13 @@ export const USAGE = `Usage: berth-kube --data-dir DIR --kubeconfig FILE [option
 Berth's single-node Kubernetes control plane (API server 1.32).
 
 Options:
-  --engine unix://SOCK         berthd's Engine API socket (the kubelet's only way to containers)
+  --engine unix://SOCK         berthd's Engine API socket: runs the kubelet (pods as berthd containers)
+  --node-name NAME             the node's name (default: the host name, or "berth")
+  --node-ip IP                 the node's InternalIP (default: the address of the default route)
+  --cluster-dns IP             the nameserver pods get with dnsPolicy ClusterFirst (default 10.43.0.10)
+  --cluster-domain DOMAIN      the cluster's DNS domain (default cluster.local)
+  --pod-cidr CIDR              the pod network's subnet (default 10.42.0.0/16)
+  --pod-network NAME           the engine network pods join (default berth-pods)
   --data-dir DIR               state: certificates, the embedded datastore (one berth-kube per dir)
   --kubeconfig FILE            where to write the admin kubeconfig (mode 0600, context "berth")
   --listen HOST:PORT           HTTPS address of the API server (default 127.0.0.1:6443; port 0 picks one)
@@ -50,6 +62,24 @@ export function parseArgs(argv: string[]): { kind: 'help' } | { kind: 'run'; con
       case '--engine':
         c.engine = value();
         break;
+      case '--node-name':
+        c.nodeName = value();
+        break;
+      case '--node-ip':
+        c.nodeIP = value();
+        break;
+      case '--cluster-dns':
+        c.clusterDns = value();
+        break;
+      case '--cluster-domain':
+        c.clusterDomain = value();
+        break;
+      case '--pod-cidr':
+        c.podCIDR = value();
+        break;
+      case '--pod-network':
+        c.podNetwork = value();
+        break;
       case '--data-dir':
         c.dataDir = value();
         break;
@@ -76,5 +106,18 @@ export function parseArgs(argv: string[]): { kind: 'help' } | { kind: 'run'; con
   if (!c.kubeconfig) throw new UsageError('--kubeconfig is required');
   if (c.engine && !c.engine.startsWith('unix://'))
     throw new UsageError('--engine wants unix:///path/to/socket');
+  if (
+    c.nodeName !== undefined &&
+    !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(c.nodeName)
+  )
+    throw new UsageError(`--node-name ${c.nodeName} is not a valid node name (lowercase DNS subdomain)`);
+  for (const [flag, ip] of [
+    ['--node-ip', c.nodeIP],
+    ['--cluster-dns', c.clusterDns],
+  ] as const)
+    if (ip !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip))
+      throw new UsageError(`${flag} wants an IPv4 address`);
+  if (c.podCIDR !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c.podCIDR))
+    throw new UsageError('--pod-cidr wants an IPv4 CIDR such as 10.42.0.0/16');
   return { kind: 'run', config: c as KubeConfig };
 }

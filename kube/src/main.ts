@@ -46,13 +46,40 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => stop('SIGINT'));
   try {
     const { startApiServer } = await import('./apiserver/index.js');
-    running = await startApiServer({
+    const api = await startApiServer({
       dataDir: c.dataDir,
       kubeconfig: c.kubeconfig,
       listen: c.listen,
       ...(c.datastoreEndpoint ? { datastoreEndpoint: c.datastoreEndpoint } : {}),
       log: logger,
     });
+    running = api;
+    if (c.engine) {
+      const { startKubelet } = await import('./kubelet/kubelet.js');
+      const { nodeNameFrom } = await import('./kubelet/node/host.js');
+      const os = await import('node:os');
+      const path = await import('node:path');
+      const kubelet = await startKubelet({
+        api,
+        engine: c.engine,
+        nodeName: c.nodeName ?? nodeNameFrom(os.hostname()),
+        ...(c.nodeIP ? { nodeIP: c.nodeIP } : {}),
+        rootDir: path.join(c.dataDir, 'kubelet'),
+        ...(c.clusterDns ? { clusterDns: [c.clusterDns] } : {}),
+        ...(c.clusterDomain ? { clusterDomain: c.clusterDomain } : {}),
+        ...(c.podCIDR || c.podNetwork
+          ? { podNetwork: { name: c.podNetwork ?? 'berth-pods', subnet: c.podCIDR ?? '10.42.0.0/16' } }
+          : {}),
+        log: logger.child({ component: 'kubelet' }),
+      });
+      // The kubelet stops first (its pods keep running), then the API server.
+      running = {
+        close: async () => {
+          await kubelet.stop();
+          await api.close();
+        },
+      };
+    }
   } catch (err) {
     if (err instanceof LockHeldError) {
       process.stderr.write(`berth-kube: ${err.message}\n`);

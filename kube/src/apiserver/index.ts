@@ -28,6 +28,7 @@ import {
   MastersAuthorizer,
   PublicInfoAuthorizer,
 } from './auth/authorizer.js';
+import { NodeAuthorizer } from './auth/node-authorizer.js';
 import { bootstrap } from './bootstrap.js';
 import { openDatastore } from './datastore.js';
 import { Discovery } from './discovery.js';
@@ -128,6 +129,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       new PublicInfoAuthorizer(),
       new DiscoveryAuthorizer(),
       new MastersAuthorizer(),
+      new NodeAuthorizer(),
     ]);
     const connectors = new Map<string, Connector>();
     let address = `${host}:${port}`;

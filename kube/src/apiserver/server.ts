@@ -37,7 +37,10 @@ export interface ApiServerDeps {
   authn: AuthenticatorChain;
   authz: AuthorizerChain;
   log: Logger;
-  /** Streaming subresources by "plural/subresource" (pods/log, pods/exec...), registered by the kubelet side. */
+  /**
+   * Streaming subresources by "plural/subresource" (pods/log, pods/exec...) and virtual resources by
+   * "group/version/plural" (metrics.k8s.io), registered by the kubelet side.
+   */
   connectors: Map<string, Connector>;
 }
 
@@ -228,6 +231,9 @@ export class ApiServer {
   }
 
   private async virtual(r: ResourceRequest): Promise<void> {
+    // Resources another component serves in-process (metrics.k8s.io from the kubelet): `group/version/plural`.
+    const served = this.deps.connectors.get(`${r.type.group}/${r.type.version}/${r.type.plural}`);
+    if (served) return served(r, r.req, r.res);
     const key = `${r.type.group}/${r.type.plural}`;
     if (REVIEWS.has(key)) {
       if (r.info.verb !== 'create') throw methodNotAllowed(r);

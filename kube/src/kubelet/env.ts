@@ -128,8 +128,8 @@ export function containerEnv(pod: Pod, c: Container, inputs: PodInputs, facts: P
   const ns = pod.metadata?.namespace ?? 'default';
   const out = new Map<string, string>();
   const invalidNames: string[] = [];
-  const service = pod.spec?.enableServiceLinks === false ? {} : (inputs.serviceEnv ?? {});
-  for (const [k, v] of Object.entries(service)) out.set(k, v);
+  // The caller applies enableServiceLinks (the default namespace's `kubernetes` Service stays regardless).
+  for (const [k, v] of Object.entries(inputs.serviceEnv ?? {})) out.set(k, v);
 
   for (const src of c.envFrom ?? []) {
     const prefix = src.prefix ?? '';

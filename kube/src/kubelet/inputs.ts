@@ -5,7 +5,7 @@ export interface PodInputs {
   /** ConfigMaps and Secrets of the pod's namespace that it references, by name (absent ones are missing). */
   configMaps: Record<string, ConfigMap>;
   secrets: Record<string, Secret>;
-  /** The service environment variables (FOO_SERVICE_HOST, ...), when enableServiceLinks is not false. */
+  /** The service environment variables (FOO_SERVICE_HOST, ...), enableServiceLinks already applied. */
   serviceEnv?: Record<string, string>;
   /** The engine volume behind each persistentVolumeClaim the pod uses, by claim name. */
   claims?: Record<string, { volume: string; readOnly?: boolean }>;

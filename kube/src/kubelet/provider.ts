@@ -90,6 +90,11 @@ export interface PodRuntime {
   syncPod(pod: Pod, inputs: PodInputs): Promise<SyncResult>;
   /** Stops the pod's containers (preStop hooks, the grace period, then SIGKILL) and its sandbox. */
   killPod(pod: Pod, gracePeriodSeconds?: number): Promise<void>;
+  /**
+   * Stops one running container (a failed liveness or startup probe), with a `Killing` event carrying `message`
+   * (default `Stopping container <name>`); the next sync restarts it as its restartPolicy says.
+   */
+  killContainer(pod: Pod, container: string, gracePeriodSeconds?: number, message?: string): Promise<void>;
   /** Removes everything of the pod from the engine and the kubelet's directory. */
   removePod(uid: string): Promise<void>;
   podStatus(pod: Pod, probes?: ProbeStates): Promise<RuntimePodStatus>;
@@ -107,5 +112,8 @@ export interface PodRuntime {
   stats(pod: Pod): Promise<PodStats>;
 }
 
-/** Readiness and startup as the probe loops see them, per container name. */
-export type ProbeStates = (container: string) => { ready: boolean; started: boolean } | undefined;
+/** Readiness and startup as the probe loops see them, per container name and the engine id of its instance. */
+export type ProbeStates = (
+  container: string,
+  containerId?: string,
+) => { ready: boolean; started: boolean } | undefined;

@@ -142,6 +142,38 @@ export class EngineRuntime implements PodRuntime {
     });
   }
 
+  killContainer(pod: Pod, name: string, gracePeriodSeconds?: number, message?: string): Promise<void> {
+    return this.locked(pod.metadata!.uid!, async () => {
+      const view = await inspectPod(this.engine, pod.metadata!.uid!);
+      const info = view.containers.get(name)?.[0];
+      if (!info?.State.Running) return;
+      const init = (pod.spec?.initContainers ?? []).some((c) => c.name === name);
+      const container = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find(
+        (c) => c.name === name,
+      );
+      this.ctx.record(pod, {
+        type: 'Normal',
+        reason: 'Killing',
+        message: message ?? `Stopping container ${name}`,
+        fieldPath: init ? `spec.initContainers{${name}}` : `spec.containers{${name}}`,
+      });
+      await stopContainer({
+        engine: this.engine,
+        info,
+        pod,
+        ...(container ? { container } : {}),
+        podIP: view.sandboxes[0] ? sandboxIP(view.sandboxes[0], this.ctx.network.name) : '',
+        ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
+        onHookFailure: (m) =>
+          this.ctx.record(pod, {
+            type: 'Warning',
+            reason: 'FailedPreStopHook',
+            message: `PreStopHook failed: ${m}`,
+          }),
+      });
+    });
+  }
+
   removePod(uid: string): Promise<void> {
     return this.locked(uid, async () => {
       const list = await this.engine.containerList({ all: true, labels: { 'io.kubernetes.pod.uid': uid } });
@@ -189,7 +221,7 @@ export class EngineRuntime implements PodRuntime {
           imageIds.set(img, imageIdFor(await this.engine.imageInspect(img), c.image ?? ''));
         imageID = imageIds.get(img)!;
       }
-      const p = probes?.(c.name);
+      const p = probes?.(c.name, instances[0]?.Id);
       const waiting = this.ctx.waiting.get(`${uid}/${c.name}`);
       return containerStatus({
         container: c,
