@@ -6,6 +6,9 @@
  * within a grace period. Pod network: a random /24 of 10.215.0.0/16.
  */
 import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
@@ -90,7 +93,11 @@ describe('kubelet: pods on berthd through kubectl', { skip }, () => {
     ).items;
   const apply = (yaml: string) => kube.k(['apply', '-f', '-'], { input: yaml });
   const phaseOf = (name: string, phase: string, ms = 30_000) =>
-    until(`${name} ${phase}`, async () => ((await pod(name)).status.phase === phase ? pod(name) : undefined), ms);
+    until(
+      `${name} ${phase}`,
+      async () => ((await pod(name)).status.phase === phase ? pod(name) : undefined),
+      ms,
+    );
 
   before(async () => {
     env = await startContainerDaemon();
@@ -157,9 +164,9 @@ describe('kubelet: pods on berthd through kubectl', { skip }, () => {
     ]);
     const wide = await kube.k(['get', 'nodes', '-o', 'wide']);
     assert.match(wide, new RegExp(`${NODE}\\s+Ready\\s+control-plane\\s+\\S+\\s+v1\\.32`));
-    const lease = await kube.json<{ spec: { holderIdentity: string; leaseDurationSeconds: number; renewTime: string } }>(
-      ['get', 'lease', '-n', 'kube-node-lease', NODE],
-    );
+    const lease = await kube.json<{
+      spec: { holderIdentity: string; leaseDurationSeconds: number; renewTime: string };
+    }>(['get', 'lease', '-n', 'kube-node-lease', NODE]);
     assert.equal(lease.spec.holderIdentity, NODE);
     assert.equal(lease.spec.leaseDurationSeconds, 40);
     assert.match(lease.spec.renewTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -233,5 +240,255 @@ describe('kubelet: pods on berthd through kubectl', { skip }, () => {
     assert.match(describeOut, /Normal\s+Started\s+\S+\s+kubelet\s+Started container web/);
     const get = await kube.k(['get', 'pod', 'web']);
     assert.match(get, /web\s+1\/1\s+Running\s+0\s+/);
+  });
+
+  it('backs off a failing container: CrashLoopBackOff, lastState, the BackOff event, its logs', async () => {
+    await apply(
+      podYaml('crash', {
+        containers: [
+          {
+            name: 'crash',
+            image: 'busybox',
+            imagePullPolicy: 'IfNotPresent',
+            command: ['sh', '-c', 'echo oops; exit 3'],
+          },
+        ],
+      }),
+    );
+    const p = await until('CrashLoopBackOff', async () => {
+      const x = await pod('crash');
+      return x.status.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff' ? x : undefined;
+    });
+    const cs = p.status.containerStatuses![0];
+    assert.equal(
+      cs.state.waiting!.message,
+      `back-off 10s restarting failed container=crash pod=crash_default(${p.metadata.uid})`,
+    );
+    assert.equal(cs.lastState.terminated?.exitCode, 3);
+    assert.equal(cs.lastState.terminated?.reason, 'Error');
+    assert.ok(cs.restartCount >= 1);
+    assert.equal(cs.ready, false);
+    assert.equal(p.status.phase, 'Running');
+    assert.match(await kube.k(['get', 'pod', 'crash']), /crash\s+0\/1\s+CrashLoopBackOff\s+\d+ \(\S+ ago\)/);
+    const backoff = (await events('crash')).find((e) => e.reason === 'BackOff');
+    assert.equal(backoff?.type, 'Warning');
+    assert.equal(
+      backoff?.message,
+      `Back-off restarting failed container crash in pod crash_default(${p.metadata.uid})`,
+    );
+    assert.equal((await kube.k(['logs', 'crash'])).trim(), 'oops');
+    // The back-off expires and the kubelet tries again by itself (10 s after the first restart's exit).
+    await until(
+      'a restart after the back-off',
+      async () => ((await pod('crash')).status.containerStatuses![0].restartCount >= 2 ? true : undefined),
+      25_000,
+    );
+  });
+
+  it("holds a pod whose ConfigMap is missing, with the kubelet's event, and starts it when it appears", async () => {
+    await kube.kubectl(['delete', 'configmap', 'settings']);
+    await apply(
+      podYaml('needs-cm', {
+        containers: [
+          {
+            name: 'app',
+            image: 'busybox',
+            imagePullPolicy: 'IfNotPresent',
+            command: ['sh', '-c', 'echo "greeting=$GREETING"; exec sleep 3600'],
+            envFrom: [{ configMapRef: { name: 'settings' } }],
+          },
+        ],
+      }),
+    );
+    const waiting = await until('CreateContainerConfigError', async () => {
+      const x = await pod('needs-cm');
+      const w = x.status.containerStatuses?.[0]?.state.waiting;
+      return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+    });
+    assert.equal(waiting.message, 'configmap "settings" not found');
+    const failed = await until('the Failed event', async () =>
+      (await events('needs-cm')).find((e) => e.reason === 'Failed'),
+    );
+    assert.equal(failed.type, 'Warning');
+    assert.equal(failed.message, 'Error: configmap "settings" not found');
+    assert.equal(failed.involvedObject.fieldPath, 'spec.containers{app}');
+    assert.match(await kube.k(['get', 'pod', 'needs-cm']), /0\/1\s+CreateContainerConfigError/);
+    const created = Date.now();
+    await apply(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'settings' },
+        data: { GREETING: 'hello' },
+      }),
+    );
+    await phaseOf('needs-cm', 'Running', 8000);
+    // The ConfigMap's watch starts the pod, not the 10 s retry.
+    assert.ok(Date.now() - created < 8000);
+    await until('the variable in the logs', async () =>
+      (await kube.k(['logs', 'needs-cm'])).includes('greeting=hello') ? true : undefined,
+    );
+  });
+
+  it('mounts a ConfigMap volume (FailedMount while missing) and follows its updates', async () => {
+    await apply(
+      podYaml('cm-vol', {
+        containers: [
+          {
+            name: 'app',
+            image: 'busybox',
+            imagePullPolicy: 'IfNotPresent',
+            command: ['sleep', '3600'],
+            volumeMounts: [{ name: 'files', mountPath: '/cfg' }],
+          },
+        ],
+        volumes: [{ name: 'files', configMap: { name: 'files' } }],
+      }),
+    );
+    const mount = await until('FailedMount', async () =>
+      (await events('cm-vol')).find((e) => e.reason === 'FailedMount'),
+    );
+    assert.equal(mount.type, 'Warning');
+    assert.equal(mount.message, 'MountVolume.SetUp failed for volume "files" : configmap "files" not found');
+    assert.equal(
+      (await pod('cm-vol')).status.containerStatuses?.[0]?.state.waiting?.reason,
+      'ContainerCreating',
+    );
+    const cm = (msg: string) =>
+      JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'files' }, data: { msg } });
+    await apply(cm('one'));
+    const p = await phaseOf('cm-vol', 'Running');
+    const id = p.status.containerStatuses![0].containerID!.replace('docker://', '');
+    const cat = async () => (await env.d.docker(['exec', id, 'cat', '/cfg/msg'])).stdout;
+    assert.equal(await cat(), 'one');
+    await apply(cm('two'));
+    await until(
+      'the new content in the container',
+      async () => ((await cat()) === 'two' ? true : undefined),
+      10_000,
+    );
+    // The same container: a volume update does not restart anything.
+    assert.equal((await pod('cm-vol')).status.containerStatuses![0].containerID, `docker://${id}`);
+  });
+
+  it('finishes restartPolicy Never pods as Succeeded or Failed', async () => {
+    const job = (name: string, code: number) =>
+      podYaml(name, {
+        restartPolicy: 'Never',
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            imagePullPolicy: 'IfNotPresent',
+            command: ['sh', '-c', `exit ${code}`],
+          },
+        ],
+      });
+    await apply(job('job-ok', 0));
+    await apply(job('job-bad', 1));
+    const ok = await phaseOf('job-ok', 'Succeeded');
+    const bad = await phaseOf('job-bad', 'Failed');
+    const term = (p: Pod) => p.status.containerStatuses![0].state.terminated!;
+    assert.equal(term(ok).reason, 'Completed');
+    assert.equal(term(ok).exitCode, 0);
+    assert.equal(term(bad).reason, 'Error');
+    assert.equal(term(bad).exitCode, 1);
+    const cond = (p: Pod, t: string) => p.status.conditions!.find((c) => c.type === t)!;
+    assert.equal(cond(ok, 'Ready').reason, 'PodCompleted');
+    assert.equal(cond(ok, 'Initialized').reason, 'PodCompleted');
+    assert.equal(cond(bad, 'Ready').reason, 'PodFailed');
+    const table = await kube.k(['get', 'pods', 'job-ok', 'job-bad']);
+    assert.match(table, /job-ok\s+0\/1\s+Completed\s+0/);
+    assert.match(table, /job-bad\s+0\/1\s+Error\s+0/);
+    // Nothing of theirs runs any more (the sandbox is stopped too), and nothing was restarted.
+    await until('sandboxes stopped', async () => {
+      const running = (
+        await env.d.docker(['ps', '-q', '--filter', `label=io.kubernetes.pod.uid=${ok.metadata.uid}`])
+      ).stdout.trim();
+      return running === '' ? true : undefined;
+    });
+    assert.equal((await pod('job-bad')).status.containerStatuses![0].restartCount, 0);
+  });
+
+  it('fails a pod past its activeDeadlineSeconds with DeadlineExceeded', async () => {
+    await apply(
+      podYaml('deadline', {
+        activeDeadlineSeconds: 2,
+        containers: [
+          { name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] },
+        ],
+      }),
+    );
+    const p = await phaseOf('deadline', 'Failed', 20_000);
+    assert.equal(p.status.reason, 'DeadlineExceeded');
+    assert.equal(p.status.message, 'Pod was active on the node longer than the specified deadline');
+    const e = (await events('deadline')).find((x) => x.reason === 'DeadlineExceeded');
+    assert.equal(e?.message, 'Pod was active on the node longer than the specified deadline');
+  });
+
+  it('deletes a pod within its grace period: preStop, SIGTERM, SIGKILL, then containers and object gone', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kubelet-grace-'));
+    try {
+      await apply(
+        podYaml('graceful', {
+          terminationGracePeriodSeconds: 10,
+          containers: [
+            {
+              name: 'polite',
+              image: 'busybox',
+              imagePullPolicy: 'IfNotPresent',
+              command: [
+                'sh',
+                '-c',
+                "trap 'echo term >> /h/log; exit 0' TERM; while true; do sleep 0.2; done",
+              ],
+              lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo prestop >> /h/log'] } } },
+              volumeMounts: [{ name: 'h', mountPath: '/h' }],
+            },
+          ],
+          volumes: [{ name: 'h', hostPath: { path: dir } }],
+        }),
+      );
+      await apply(
+        podYaml('stubborn', {
+          terminationGracePeriodSeconds: 3,
+          containers: [
+            { name: 'deaf', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] },
+          ],
+        }),
+      );
+      const polite = await phaseOf('graceful', 'Running');
+      const stubborn = await phaseOf('stubborn', 'Running');
+      let t = Date.now();
+      await kube.k(['delete', 'pod', 'graceful'], { timeoutMs: 30_000 });
+      const politeMs = Date.now() - t;
+      assert.equal(await fsp.readFile(path.join(dir, 'log'), 'utf8'), 'prestop\nterm\n');
+      assert.ok(politeMs < 8000, `a pod that exits on SIGTERM goes at once (${politeMs} ms)`);
+      t = Date.now();
+      await kube.k(['delete', 'pod', 'stubborn'], { timeoutMs: 30_000 });
+      const stubbornMs = Date.now() - t;
+      assert.ok(
+        stubbornMs >= 2500 && stubbornMs < 12_000,
+        `SIGKILL after the 3 s grace period (${stubbornMs} ms)`,
+      );
+      for (const p of [polite, stubborn]) {
+        const left = await env.d.docker([
+          'ps',
+          '-aq',
+          '--filter',
+          `label=io.kubernetes.pod.uid=${p.metadata.uid}`,
+        ]);
+        assert.equal(left.stdout.trim(), '', 'the kubelet removed the containers');
+      }
+      const killing = await kube.json<{ items: Event[] }>([
+        'get',
+        'events',
+        '--field-selector',
+        `involvedObject.uid=${stubborn.metadata.uid},reason=Killing`,
+      ]);
+      assert.equal(killing.items[0]?.message, 'Stopping container deaf');
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
   });
 });
