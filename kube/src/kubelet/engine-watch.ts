@@ -17,7 +17,7 @@ export interface EngineWatchHandlers {
 
 const ACTIONS = new Set(['die', 'destroy', 'oom', 'start']);
 
-const describe = (err: unknown): string => {
+export const describeError = (err: unknown): string => {
   const e = err as NodeJS.ErrnoException;
   return e.code ? `${e.code} ${e.message}` : (e.message ?? String(err));
 };
@@ -81,7 +81,7 @@ export class EngineWatch {
         if (!this.stopped) throw new Error('the event stream ended');
       } catch (err) {
         if (this.stopped) break;
-        const why = describe(err);
+        const why = describeError(err);
         if (wasUp !== false)
           this.log.warn('berthd is unreachable; pods keep running, the node is NotReady until it answers', {
             engine: this.endpoint,

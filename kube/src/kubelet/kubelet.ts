@@ -14,7 +14,7 @@ import type { RunningApiServer } from '../apiserver/index.js';
 import type { Client, ClientIdentity } from '../client/index.js';
 import type { Logger } from '../log.js';
 import { EngineClient } from './engine/client.js';
-import { EngineWatch } from './engine-watch.js';
+import { describeError, EngineWatch } from './engine-watch.js';
 import { EventRecorder } from './events.js';
 import { Informer } from './informer.js';
 import { logsConnector } from './logs-connector.js';
@@ -102,7 +102,13 @@ export class Kubelet {
       podCIDR: network.subnet,
       recorder: this.recorder,
       log: o.log.child({ component: 'node' }),
-      probeRuntime: async () => (await engine.http.json<{ Version: string }>('GET', '/version')).Version,
+      probeRuntime: async () => {
+        try {
+          return (await engine.http.json<{ Version: string }>('GET', '/version')).Version;
+        } catch (err) {
+          throw new Error(`berthd at ${o.engine} does not answer: ${describeError(err)}`);
+        }
+      },
       ...(o.statusEveryMs ? { statusEveryMs: o.statusEveryMs } : {}),
       ...(o.leaseEveryMs ? { leaseEveryMs: o.leaseEveryMs } : {}),
     });

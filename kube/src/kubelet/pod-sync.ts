@@ -79,12 +79,15 @@ async function ensureSandbox(
   const everRan = [...view.containers.values()].some((l) => l.length > 0);
   // A finished Never pod keeps its dead sandbox: nothing will run in it again.
   if (current && everRan && (pod.spec?.restartPolicy ?? 'Always') === 'Never') return undefined;
-  if (current) {
+  // A new sandbox means new namespaces: whatever still runs in the old ones (or in a sandbox removed behind the
+  // kubelet's back) is killed and re-created in the new one. The event only when there was a sandbox to replace.
+  if (current)
     ctx.record(pod, {
       type: 'Normal',
       reason: 'SandboxChanged',
       message: 'Pod sandbox changed, it will be killed and re-created.',
     });
+  if (current || everRan) {
     for (const l of view.containers.values())
       for (const info of l)
         if (info.State.Running)

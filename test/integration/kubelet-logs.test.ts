@@ -1,0 +1,208 @@
+/**
+ * pods/log and metrics.k8s.io through the real kubectl 1.32 against berth-kube over a real berthd: the container
+ * picker and its errors in kube-apiserver's words, --tail, --limit-bytes, --timestamps, --since, --previous, a
+ * 100 KB line, `logs -f` streaming (and ending with the container), PodLogOptions validation, and `kubectl top pod`
+ * and `top node`. Pod network: a random /24 of 10.215.0.0/16.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
+import { IS_ROOT, requirement } from '../helpers/env.js';
+import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+
+const skip =
+  requirement(IS_ROOT, 'running pods needs root (berthd)') ??
+  requirement(haveKubectl(), `${KUBECTL} is not installed`);
+const NODE = 'logs-node';
+
+interface Pod {
+  status: { phase: string; containerStatuses?: { restartCount: number; state: { running?: object } }[] };
+}
+
+const podJson = (name: string, spec: object) =>
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app: name } },
+    spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, ...spec },
+  });
+const busybox = (name: string, script: string) => ({
+  name,
+  image: 'busybox',
+  imagePullPolicy: 'IfNotPresent',
+  command: ['sh', '-c', script],
+});
+
+describe('kubelet: logs and metrics through kubectl', { skip }, () => {
+  let env: ContainerTestEnv;
+  let kube: KubeCluster;
+  const net = `klogs-${process.pid}`;
+  const subnet = `10.215.${Math.floor(Math.random() * 250) + 1}.0/24`;
+
+  const apply = (json: string) => kube.k(['apply', '-f', '-'], { input: json });
+  const running = (name: string, restarts = 0) =>
+    until(`${name} running`, async () => {
+      const p = await kube.json<Pod>(['get', 'pod', name]);
+      return p.status.phase === 'Running' &&
+        p.status.containerStatuses?.every((c) => c.state.running && c.restartCount >= restarts)
+        ? p
+        : undefined;
+    });
+  const fails = async (args: string[]) => {
+    const r = await kube.kubectl(args);
+    assert.notEqual(r.code, 0, `kubectl ${args.join(' ')} should fail`);
+    return r.stderr.trim();
+  };
+
+  before(async () => {
+    env = await startContainerDaemon();
+    kube = await startKubeCluster({
+      engineSocket: env.d.socket,
+      port: 17920 + (process.pid % 30),
+      nodeName: NODE,
+      podCIDR: subnet,
+      podNetwork: net,
+    });
+    await apply(
+      podJson('two', {
+        containers: [
+          busybox('a', 'for i in 1 2 3 4 5; do echo line$i; done; exec sleep 3600'),
+          busybox('b', 'echo from-b >&2; exec sleep 3600'),
+        ],
+      }),
+    );
+    await running('two');
+  });
+  after(async () => {
+    if (kube) {
+      await kube.kubectl(['delete', 'pods', '--all', '--grace-period=0', '--force']);
+      await kube.destroy();
+    }
+    if (env) {
+      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
+        .split('\n')
+        .filter(Boolean);
+      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
+      await env.d.request('DELETE', `/networks/${net}`);
+      await env.d.destroy();
+    }
+  });
+
+  it('picks containers as kubectl and kube-apiserver do', async () => {
+    const r = await kube.kubectl(['logs', 'two']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'line1\nline2\nline3\nline4\nline5\n');
+    assert.match(r.stderr, /Defaulted container "a" out of: a, b/);
+    assert.equal(await kube.k(['logs', 'two', '-c', 'b']), 'from-b\n');
+    assert.equal(
+      await fails(['get', '--raw', '/api/v1/namespaces/default/pods/two/log']),
+      'Error from server (BadRequest): a container name must be specified for pod two, choose one of: [a b]',
+    );
+    assert.equal(
+      await fails(['get', '--raw', '/api/v1/namespaces/default/pods/two/log?container=nope']),
+      'Error from server (BadRequest): container nope is not valid for pod two',
+    );
+    assert.equal(
+      await fails(['logs', 'two', '-c', 'a', '--previous']),
+      'Error from server (BadRequest): previous terminated container "a" in pod "two" not found',
+    );
+    assert.match(await fails(['logs', 'missing']), /pods "missing" not found/);
+  });
+
+  it('applies --tail, --limit-bytes, --timestamps, --since and --since-time', async () => {
+    assert.equal(await kube.k(['logs', 'two', '-c', 'a', '--tail=2']), 'line4\nline5\n');
+    assert.equal(await kube.k(['logs', 'two', '-c', 'a', '--tail=0']), '');
+    assert.equal(await kube.k(['logs', 'two', '-c', 'a', '--limit-bytes=8']), 'line1\nli');
+    const stamped = (await kube.k(['logs', 'two', '-c', 'a', '--timestamps'])).trim().split('\n');
+    assert.equal(stamped.length, 5);
+    for (const [i, l] of stamped.entries())
+      assert.match(l, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z line${i + 1}$`));
+    assert.equal((await kube.k(['logs', 'two', '-c', 'a', '--since=1h'])).split('\n').length, 6);
+    const future = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    assert.equal(await kube.k(['logs', 'two', '-c', 'a', `--since-time=${future}`]), '');
+    assert.equal(
+      await fails(['get', '--raw', '/api/v1/namespaces/default/pods/two/log?container=a&tailLines=-1']),
+      'The PodLogOptions "two" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0',
+    );
+    assert.match(
+      await fails([
+        'get',
+        '--raw',
+        '/api/v1/namespaces/default/pods/two/log?container=a&sinceSeconds=5&sinceTime=2024-01-01T00:00:00Z',
+      ]),
+      /at most one of `sinceTime` or `sinceSeconds` may be specified/,
+    );
+  });
+
+  it('reads the previous instance after a restart, and a 100 KB line whole', async () => {
+    await apply(
+      podJson('restarts', {
+        containers: [
+          busybox(
+            'main',
+            'echo run-$(cat /proc/sys/kernel/random/uuid); head -c 100000 /dev/zero | tr "\\0" x; echo; sleep 1; exit 1',
+          ),
+        ],
+      }),
+    );
+    await running('restarts', 1);
+    const prev = await kube.k(['logs', 'restarts', '--previous']);
+    const cur = await kube.k(['logs', 'restarts']);
+    const [prevRun, prevLine] = prev.split('\n');
+    const [curRun] = cur.split('\n');
+    assert.match(prevRun, /^run-[0-9a-f-]{36}$/);
+    assert.match(curRun, /^run-[0-9a-f-]{36}$/);
+    assert.notEqual(prevRun, curRun);
+    assert.equal(prevLine.length, 100_000);
+    assert.ok(/^x+$/.test(prevLine));
+  });
+
+  it('streams with -f and stops when the container ends', async () => {
+    await apply(
+      podJson('ticker', {
+        restartPolicy: 'Never',
+        containers: [busybox('main', 'for i in 1 2 3 4 5 6 7 8; do echo tick$i; sleep 0.4; done')],
+      }),
+    );
+    await running('ticker');
+    const home = path.join(kube.dataDir, 'home');
+    const child = spawn(
+      KUBECTL,
+      ['--kubeconfig', kube.kubeconfig, '--cache-dir', path.join(home, 'cache'), 'logs', '-f', 'ticker'],
+      {
+        env: { ...process.env, HOME: home },
+      },
+    );
+    const seen: { at: number; text: string }[] = [];
+    child.stdout.on('data', (d: Buffer) => seen.push({ at: Date.now(), text: d.toString() }));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0);
+    const text = seen.map((s) => s.text).join('');
+    assert.equal(text, 'tick1\ntick2\ntick3\ntick4\ntick5\ntick6\ntick7\ntick8\n');
+    // Lines arrived as they were written, not all at the end.
+    assert.ok(seen.length >= 3 && seen[seen.length - 1].at - seen[0].at >= 1000, `chunks: ${seen.length}`);
+  });
+
+  it('serves metrics.k8s.io for kubectl top pod and top node', async () => {
+    await apply(podJson('busy', { containers: [busybox('spin', 'while true; do :; done')] }));
+    await running('busy');
+    const pods = await until('top pod', async () => {
+      const r = await kube.kubectl(['top', 'pod', 'busy', '--containers']);
+      return r.code === 0 ? r.stdout : undefined;
+    });
+    const row = /busy\s+spin\s+(\d+)m\s+(\d+)Mi/.exec(pods);
+    assert.ok(row, pods);
+    assert.ok(Number(row[1]) > 100, `a spinning shell uses CPU (${row[1]}m)`);
+    const all = await kube.k(['top', 'pod']);
+    assert.match(all, /^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)/);
+    assert.match(all, /\ntwo\s+\d+m\s+\d+Mi/);
+    const node = await kube.k(['top', 'node']);
+    assert.match(node, new RegExp(`${NODE}\\s+\\d+m\\s+\\d+%\\s+\\d+Mi\\s+\\d+%`));
+    assert.match(await fails(['top', 'pod', 'nope']), /podmetrics.metrics.k8s.io "default\/nope" not found/);
+    const disc = await kube.k(['api-resources', '--api-group=metrics.k8s.io']);
+    assert.match(disc, /nodes\s+metrics\.k8s\.io\/v1beta1\s+false\s+NodeMetrics/);
+    assert.match(disc, /pods\s+metrics\.k8s\.io\/v1beta1\s+true\s+PodMetrics/);
+  });
+});
