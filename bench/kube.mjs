@@ -237,3 +237,7 @@ for (const r of reqs) r.destroy();
 agent.destroy();
 await stop(proc);
 fs.rmSync(WORK, { recursive: true, force: true });
+
+// The kubelet's part (root: it runs a berthd with 100 pods).
+const { benchKubelet } = await import('./lib/kubelet.mjs');
+await benchKubelet();

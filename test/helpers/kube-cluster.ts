@@ -1,16 +1,15 @@
 /**
- * A real berth-kube process (bin/berth-kube) with its kubelet over a test berthd: its own data dir, port, node name,
- * pod network and subnet; the real kubectl 1.32 against it (a fresh discovery cache per cluster); SIGKILL and
- * restart on the same data dir; stopped and deleted at the end.
+ * berth-kube with its kubelet over a test berthd (test/helpers/kube.ts's process, plus --engine and the node's
+ * flags): its own data dir, port, node name, pod network and subnet; the real kubectl 1.32; SIGKILL and restart on
+ * the same data dir.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN } from './paths.js';
-import { run, type RunResult } from './exec.js';
+import type { RunResult } from './exec.js';
+import { KUBECTL_132, startKube, type TestKube } from './kube.js';
 
-export const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
+export const KUBECTL = KUBECTL_132;
 export const haveKubectl = (): boolean => existsSync(KUBECTL);
 
 export interface KubeClusterOptions {
@@ -25,7 +24,7 @@ export interface KubeClusterOptions {
 export interface KubeCluster {
   dataDir: string;
   kubeconfig: string;
-  proc(): ChildProcess;
+  current(): TestKube;
   logs(): string;
   kubectl(args: string[], o?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
   /** kubectl that must succeed: its stdout. */
@@ -39,17 +38,8 @@ export interface KubeCluster {
 }
 
 export async function startKubeCluster(o: KubeClusterOptions): Promise<KubeCluster> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'berth-kube-'));
-  const kubeconfig = path.join(dataDir, 'kubeconfig');
-  const home = path.join(dataDir, 'home');
-  await fsp.mkdir(home, { recursive: true });
-  let proc: ChildProcess | undefined;
-  let logText = '';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-kube-'));
   const args = [
-    '--data-dir',
-    path.join(dataDir, 'data'),
-    '--kubeconfig',
-    kubeconfig,
     '--listen',
     `127.0.0.1:${o.port}`,
     '--engine',
@@ -66,17 +56,16 @@ export async function startKubeCluster(o: KubeClusterOptions): Promise<KubeClust
     'debug',
     ...(o.extraArgs ?? []),
   ];
-  const kubectl = (a: string[], x: { input?: string; timeoutMs?: number } = {}) =>
-    run(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', path.join(home, 'cache'), ...a], {
-      env: { ...process.env, HOME: home },
-      ...(x.input !== undefined ? { input: x.input } : {}),
-      timeoutMs: x.timeoutMs ?? 60_000,
-    });
+  let kube: TestKube | undefined;
+  const kubectl: KubeCluster['kubectl'] = (a, x = {}) => {
+    if (!kube) throw new Error('berth-kube is not running');
+    return kube.kubectl(a, x);
+  };
   const c: KubeCluster = {
-    dataDir,
-    kubeconfig,
-    proc: () => proc!,
-    logs: () => logText,
+    dataDir: dir,
+    kubeconfig: path.join(dir, 'kubeconfig'),
+    current: () => kube!,
+    logs: () => kube?.logs() ?? '',
     kubectl,
     async k(a, x) {
       const r = await kubectl(a, x);
@@ -87,41 +76,26 @@ export async function startKubeCluster(o: KubeClusterOptions): Promise<KubeClust
       return JSON.parse(await c.k([...a, '-o', 'json'])) as T;
     },
     async start() {
-      const p = spawn(path.join(BIN, 'berth-kube'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      proc = p;
-      p.stderr?.on('data', (d: Buffer) => {
-        logText = (logText + d.toString()).slice(-2_000_000);
-      });
+      // startKube's --listen 127.0.0.1:0 comes first; ours, later on the command line, wins.
+      kube = await startKube({ args, dir });
+      const k = kube;
       const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        if (p.exitCode !== null) throw new Error(`berth-kube exited ${p.exitCode}:\n${logText.slice(-4000)}`);
-        if (logText.includes('"msg":"kubelet started"') && existsSync(kubeconfig)) return;
+      while (!k.logs().includes('"msg":"kubelet started"')) {
+        if (k.proc.exitCode !== null) throw new Error(`berth-kube exited ${k.proc.exitCode}:\n${k.logs()}`);
+        if (Date.now() > deadline)
+          throw new Error(`the kubelet did not start in 30 s:\n${k.logs().slice(-4000)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`berth-kube did not start in 30 s:\n${logText.slice(-4000)}`);
     },
     async kill9() {
-      const p = proc;
-      if (!p || p.exitCode !== null || p.signalCode !== null) return;
-      const gone = new Promise((r) => p.once('exit', r));
-      p.kill('SIGKILL');
-      await gone;
-      // The kubelet started by the next start() must not see the old one's log line.
-      logText = '';
+      await kube?.stop('SIGKILL');
     },
     async stop() {
-      const p = proc;
-      if (!p || p.exitCode !== null || p.signalCode !== null) return;
-      const gone = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      const t = setTimeout(() => p.kill('SIGKILL'), 15_000);
-      await gone;
-      clearTimeout(t);
-      logText = '';
+      await kube?.stop('SIGTERM');
     },
     async destroy() {
       await c.stop();
-      await fsp.rm(dataDir, { recursive: true, force: true });
+      await fsp.rm(dir, { recursive: true, force: true });
     },
   };
   await c.start();

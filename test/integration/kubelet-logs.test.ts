@@ -167,7 +167,7 @@ describe('kubelet: logs and metrics through kubectl', { skip }, () => {
       }),
     );
     await running('ticker');
-    const home = path.join(kube.dataDir, 'home');
+    const home = kube.dataDir;
     const child = spawn(
       KUBECTL,
       ['--kubeconfig', kube.kubeconfig, '--cache-dir', path.join(home, 'cache'), 'logs', '-f', 'ticker'],
