@@ -138,7 +138,10 @@ async function engineControl(): Promise<{ control: EngineControl; ep: EngineEndp
     return { control: new ExternalEngine(ep), ep };
   }
   const vm = await openManager();
-  return { control: new VmEngineControl(vm), ep: { kind: 'unix', socketPath: vm.paths.socket } };
+  return {
+    control: new VmEngineControl(vm, undefined, openManager),
+    ep: { kind: 'unix', socketPath: vm.paths.socket },
+  };
 }
 
 async function start(): Promise<void> {

@@ -4,6 +4,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { defaultEngineHost, formatEndpoint, parseEngineHost } from '../engine/endpoint.js';
+import { SettingsStore } from '../settings/store.js';
+import { VmEngineControl } from '../vm/control.js';
+import { berthPaths } from '../vm/paths.js';
+import type { HostBackend } from '../web/host-api.js';
 import { newToken } from '../web/auth.js';
 import { startWebServer } from '../web/server.js';
 import { CliUsageError, type CliCommand } from './command.js';
@@ -23,6 +27,26 @@ Options:
 /** renderer/dist next to this package (electron/dist/src/cli → repo root). */
 export function defaultUiDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../renderer/dist');
+}
+
+/**
+ * Settings and the engine's lifecycle, when the engine served is Berth's own (its socket under $BERTH_HOME):
+ * the dashboard then offers what the app does (Settings, restart). An engine named by -H or DOCKER_HOST is
+ * someone else's.
+ */
+async function ownEngine(explicit: string | undefined): Promise<HostBackend | undefined> {
+  const paths = berthPaths();
+  if (explicit !== undefined || process.env.BERTH_HOST || process.env.DOCKER_HOST) return undefined;
+  if (defaultEngineHost() !== `unix://${paths.socket}`) return undefined;
+  const { openManager, progress } = await import('./vm-common.js');
+  // Read from disk each time: `berth start --insecure-registry` may have changed the file meanwhile.
+  const store = new SettingsStore(paths.settings);
+  const settings: HostBackend['settings'] = {
+    get: () => store.load(),
+    update: async (patch) => (await store.load(), store.update(patch)),
+    reset: () => store.reset(),
+  };
+  return { settings, control: new VmEngineControl(await openManager(), progress, openManager) };
 }
 
 export const command: CliCommand = {
@@ -51,12 +75,15 @@ export const command: CliCommand = {
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new CliUsageError(`invalid port: ${values.port}`);
     const engine = parseEngineHost(values.host ?? defaultEngineHost());
+    const host = await ownEngine(values.host);
     const uiDir = values.ui ?? defaultUiDir();
     if (!existsSync(path.join(uiDir, 'index.html')))
       throw new Error(`no built dashboard in ${uiDir} (run: npm run build)`);
     const token = newToken();
-    const web = await startWebServer({ engine, uiDir, token, port });
-    process.stdout.write(`Berth dashboard for ${formatEndpoint(engine)}\nOpen: ${web.url}?token=${token}\n`);
+    const web = await startWebServer({ engine, uiDir, token, port, ...(host ? { host } : {}) });
+    process.stdout.write(
+      `Berth dashboard for ${formatEndpoint(engine)}${host ? ' (settings and engine control: Berth manages it)' : ''}\nOpen: ${web.url}?token=${token}\n`,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

@@ -56,6 +56,15 @@ export function engineUnreachable(ep: EngineEndpoint, err: Error): Error {
   return e;
 }
 
+function streamCut(ep: EngineEndpoint, err: Error): Error {
+  const e = new Error(
+    `the engine at ${formatEndpoint(ep)} closed the stream (${err.message}): it stopped or restarted`,
+  ) as NodeJS.ErrnoException;
+  e.name = 'EngineUnreachable';
+  e.code = (err as NodeJS.ErrnoException).code ?? 'ECONNRESET';
+  return e;
+}
+
 function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
@@ -143,7 +152,8 @@ export function openEngineStream(ep: EngineEndpoint, req: StreamRequest, sink: S
     sink.onHead(response.statusCode ?? 0, flatHeaders(response.headers));
     response.on('data', (d: Buffer) => sink.onData(d));
     response.on('end', () => finish());
-    response.on('error', (e) => finish(e));
+    // Node's "aborted": the engine went away mid-stream (stopped, restarted, crashed).
+    response.on('error', (e) => finish(streamCut(ep, e)));
     response.on('close', () => finish());
   });
   r.on('upgrade', (response, s, head) => {

@@ -17,10 +17,20 @@ export class VmEngineControl implements EngineControl {
   /** One lifecycle operation at a time: a second click waits for the first instead of racing it. */
   private busy: Promise<unknown> = Promise.resolve();
 
+  /**
+   * `reopen` builds the manager again from the settings on disk: a start or restart then applies what changed
+   * since (registries, sizes), as `berth start` in a new process would.
+   */
   constructor(
-    private readonly vm: VmManager,
+    private vm: VmManager,
     private readonly log: (step: string) => void = () => {},
+    private readonly reopen?: () => Promise<VmManager>,
   ) {}
+
+  private async fresh(): Promise<VmManager> {
+    if (this.reopen) this.vm = await this.reopen();
+    return this.vm;
+  }
 
   private emit(s: EngineStatus): EngineStatus {
     const key = JSON.stringify(s);
@@ -56,13 +66,16 @@ export class VmEngineControl implements EngineControl {
     return this.emit(toEngineStatus(await this.vm.status()));
   }
   start(): Promise<EngineStatus> {
-    return this.run('starting', () => this.vm.start(this.log));
+    return this.run('starting', async () => (await this.fresh()).start(this.log));
   }
   stop(): Promise<EngineStatus> {
     return this.run('stopping', () => this.vm.stop(this.log));
   }
   restart(): Promise<EngineStatus> {
-    return this.run('starting', () => this.vm.restart(this.log));
+    return this.run('starting', async () => {
+      await this.vm.stop(this.log);
+      return (await this.fresh()).start(this.log);
+    });
   }
   async logs(): Promise<string> {
     const which = this.vm.driver.runsVm ? 'console' : 'engine';

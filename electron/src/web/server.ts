@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EngineEndpoint } from '../engine/endpoint.js';
+import { handleHost, isHostPath, type HostBackend } from './host-api.js';
 import { checkToken, hostAllowed, isAuthorized, originAllowed, tokenCookie } from './auth.js';
 import { engineAgent, engineTarget, proxyToEngine } from './proxy.js';
 import { serveStatic } from './static.js';
@@ -14,6 +15,8 @@ export interface WebServerOptions {
   uiDir: string;
   token: string;
   port?: number;
+  /** Settings and engine lifecycle for `/host/*`, when the engine is Berth's own. */
+  host?: HostBackend;
 }
 
 export interface WebServer {
@@ -66,6 +69,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       );
     const target = engineTarget(req.url ?? '/');
     if (target !== undefined) return proxyToEngine(opts.engine, target, req, res, { agent });
+    if (isHostPath(req.url ?? '/'))
+      return void handleHost(opts.host, req, res).catch((e: unknown) => deny(res, 500, (e as Error).message));
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return deny(res, 405, `method ${req.method} not allowed`);
     serveStatic(uiDir, req, res).catch((e: unknown) => deny(res, 500, (e as Error).message));
