@@ -45,8 +45,12 @@ export interface KubeletOptions {
   log: Logger;
   /** CrashLoopBackOff / image pull back-off (default 10 s doubling to 5 min). */
   backoff?: { initialMs: number; maxMs: number };
-  /** Full sync of every pod at least this often (default 60 s, the kubelet's syncFrequency). */
+  /**
+   * Full sync of every pod at least this often (default 5 min). Changes are seen sooner: berthd's events at once,
+   * and a relist of every pod container (one engine call) every relistMs (default 10 s), as the kubelet's PLEG.
+   */
   resyncMs?: number;
+  relistMs?: number;
   statusEveryMs?: number;
   leaseEveryMs?: number;
 }
@@ -71,6 +75,9 @@ export class Kubelet {
   private readonly prober: ProbeManager;
   private readonly watch: EngineWatch;
   private engineUp = false;
+  private relistTimer?: NodeJS.Timeout;
+  /** The last relist's view (undefined before the first: nothing to compare with). */
+  private lastStates?: Map<string, string>;
   private reconciling?: Promise<void>;
   private readonly log: Logger;
 
@@ -171,7 +178,7 @@ export class Kubelet {
       recorder: this.recorder,
       log: o.log.child({ component: 'pod-workers' }),
       engineUp: () => this.engineUp,
-      resyncMs: o.resyncMs ?? 60_000,
+      resyncMs: o.resyncMs ?? 300_000,
     });
     this.pods = new Informer<Pod>(
       this.client.resource('v1', 'pods'),
@@ -225,11 +232,29 @@ export class Kubelet {
     api.connectors.set(metricsKey('pods'), podMetricsConnector(metrics));
     api.connectors.set(metricsKey('nodes'), nodeMetricsConnector(metrics));
     this.watch.start();
+    this.relistTimer = setInterval(() => void this.relist(), this.o.relistMs ?? 10_000);
+    this.relistTimer.unref();
     this.log.info('kubelet started', {
       node: this.nodeName,
       engine: this.o.engine,
       pods: this.pods.list().length,
     });
+  }
+
+  /** The PLEG's relist: one list of every pod container; pods whose containers changed are synced. */
+  private async relist(): Promise<void> {
+    if (!this.engineUp) return;
+    let states: Map<string, string>;
+    try {
+      states = await this.runtime.podStates();
+    } catch {
+      return; // the engine watch reports berthd down
+    }
+    const last = this.lastStates;
+    this.lastStates = states;
+    if (!last) return;
+    for (const uid of new Set([...states.keys(), ...last.keys()]))
+      if (states.get(uid) !== last.get(uid)) this.workers.kick(uid);
   }
 
   /** On each connection to berthd: adopt what runs, remove orphans, resync every pod. */
@@ -240,6 +265,7 @@ export class Kubelet {
         const running = await this.runtime.listPods();
         const adopted = running.filter((p) => keep.has(p.uid));
         const removed = await this.runtime.removeOrphans(keep);
+        await this.runtime.prepare();
         if (adopted.length || removed.length)
           this.log.info('pods found in berthd', {
             adopted: adopted.map((p) => `${p.namespace}/${p.name}`),
@@ -278,6 +304,7 @@ export class Kubelet {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.relistTimer);
     this.watch.stop();
     this.node.stop();
     this.pods.stop();

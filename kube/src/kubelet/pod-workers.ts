@@ -217,12 +217,22 @@ export class PodWorkers {
     }
     const deadline = this.deadlineLeft(pod);
     if (deadline !== undefined && deadline <= 0) return this.deadlineExceeded(w);
+    const t0 = performance.now();
     const inputs = await this.d.resolver.resolve(pod);
     const result = await this.d.runtime.syncPod(pod, inputs);
+    const t1 = performance.now();
     const rs = await this.d.runtime.podStatus(pod, this.d.prober.states(w.uid));
     if (w.gone || w.pod.metadata?.deletionTimestamp) return 0;
     this.d.prober.update(pod, rs);
+    const t2 = performance.now();
     const status = await this.writeStatus(w, rs);
+    this.d.log.debug('pod synced', {
+      pod: `${pod.metadata?.namespace}/${pod.metadata?.name}`,
+      phase: status.phase,
+      syncMs: Math.round(t1 - t0),
+      statusMs: Math.round(t2 - t1),
+      writeMs: Math.round(performance.now() - t2),
+    });
     if (status.phase === 'Succeeded' || status.phase === 'Failed') {
       await this.finish(w);
       return undefined;

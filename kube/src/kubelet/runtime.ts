@@ -24,7 +24,7 @@ import type {
   StreamSession,
   SyncResult,
 } from './provider.js';
-import { DEFAULT_POD_NETWORK, sandboxIP, type PodNetworkConfig } from './sandbox.js';
+import { DEFAULT_POD_NETWORK, ensurePodNetwork, sandboxIP, type PodNetworkConfig } from './sandbox.js';
 import { qosClass } from './security.js';
 import { containerStatus, k8sTime, podPhase } from './status.js';
 import { stopContainer } from './stop.js';
@@ -57,6 +57,7 @@ export class EngineRuntime implements PodRuntime {
   readonly engine: EngineClient;
   private readonly ctx: SyncContext;
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly imageIds = new Map<string, { id: string; at: number }>();
 
   constructor(o: EngineRuntimeOptions) {
     this.engine = typeof o.engine === 'string' ? new EngineClient(o.engine) : o.engine;
@@ -80,6 +81,29 @@ export class EngineRuntime implements PodRuntime {
 
   get network(): PodNetworkConfig {
     return this.ctx.network;
+  }
+
+  /** Readies what every pod needs (the pause image, the pod network), so the first pod does not wait for it. */
+  async prepare(): Promise<void> {
+    await this.ctx.pause.ensure();
+    await ensurePodNetwork(this.engine, this.ctx.network);
+  }
+
+  /**
+   * One line per pod of what the engine runs for it (container ids and states), for the kubelet's relist: a pod
+   * whose line changed between two relists needs a sync.
+   */
+  async podStates(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const g of await listPodGroups(this.engine))
+      out.set(
+        g.uid,
+        g.summaries
+          .map((s) => `${s.Id}:${s.State}`)
+          .sort()
+          .join(','),
+      );
+    return out;
   }
 
   /** One operation per pod at a time: a sync and a kill of the same pod never interleave. */
@@ -211,15 +235,21 @@ export class EngineRuntime implements PodRuntime {
       : sandbox?.State.Running
         ? sandboxIP(sandbox, this.ctx.network.name)
         : '';
-    const imageIds = new Map<string, string>();
+    const imageIds = this.imageIds;
     const statusOf = async (c: NonNullable<Pod['spec']>['containers'][number]): Promise<ContainerStatus> => {
       const instances = view.containers.get(c.name) ?? [];
       let imageID = '';
       if (instances[0]) {
         const img = instances[0].Image;
-        if (!imageIds.has(img))
-          imageIds.set(img, imageIdFor(await this.engine.imageInspect(img), c.image ?? ''));
-        imageID = imageIds.get(img)!;
+        // An image id's digests change only with a pull or tag: remembered for a minute (idle pods cost no inspect).
+        const key = `${img}|${c.image ?? ''}`;
+        const hit = imageIds.get(key);
+        if (hit && Date.now() - hit.at < 60_000) imageID = hit.id;
+        else {
+          imageID = imageIdFor(await this.engine.imageInspect(img), c.image ?? '');
+          imageIds.set(key, { id: imageID, at: Date.now() });
+          if (imageIds.size > 512) imageIds.delete(imageIds.keys().next().value!);
+        }
       }
       const p = probes?.(c.name, instances[0]?.Id);
       const waiting = this.ctx.waiting.get(`${uid}/${c.name}`);
