@@ -72,6 +72,19 @@ async function main(): Promise<number> {
           : {}),
         log: logger.child({ component: 'kubelet' }),
       });
+      // exec, attach, port-forward and the proxies reach this node's pods through the kubelet's runtime.
+      const { registerStreams } = await import('./apiserver/streams/index.js');
+      const rt = kubelet.runtime;
+      registerStreams(
+        api.connectors,
+        {
+          nodeName: kubelet.nodeName,
+          exec: (p, cmd, o) => rt.exec(p, cmd, o),
+          attach: (p, o) => rt.attach(p, o),
+          portForward: (p, port) => rt.portForward(p, port),
+        },
+        logger.child({ component: 'streams' }),
+      );
       // The kubelet stops first (its pods keep running), then the API server.
       running = {
         close: async () => {

@@ -1,8 +1,8 @@
 /**
  * pods/log and metrics.k8s.io through the real kubectl 1.32 against berth-kube over a real berthd: the container
  * picker and its errors in kube-apiserver's words, --tail, --limit-bytes, --timestamps, --since, --previous, a
- * 100 KB line, `logs -f` streaming (and ending with the container), PodLogOptions validation, and `kubectl top pod`
- * and `top node`. Pod network: a random /24 of 10.215.0.0/16.
+ * 100 KB line, `logs -f` streaming (and ending with the container), PodLogOptions validation, `kubectl exec` through
+ * the stream routes berth-kube --engine registers, and `kubectl top pod` and `top node`. Pod network: a random /24 of 10.215.0.0/16.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -183,6 +183,20 @@ describe('kubelet: logs and metrics through kubectl', { skip }, () => {
     assert.equal(text, 'tick1\ntick2\ntick3\ntick4\ntick5\ntick6\ntick7\ntick8\n');
     // Lines arrived as they were written, not all at the end.
     assert.ok(seen.length >= 3 && seen[seen.length - 1].at - seen[0].at >= 1000, `chunks: ${seen.length}`);
+  });
+
+  it('runs kubectl exec in a pod container with its stdin and exit code (berth-kube --engine serves the streams)', async () => {
+    const r = await kube.kubectl(['exec', 'two', '-c', 'b', '--', 'sh', '-c', 'echo in-$(hostname); exit 3']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, 'in-two\n');
+    const piped = await kube.k(['exec', '-i', 'two', '-c', 'a', '--', 'wc', '-c'], {
+      input: 'x'.repeat(70_000),
+    });
+    assert.equal(piped.trim(), '70000');
+    assert.match(
+      await fails(['exec', 'two', '-c', 'nope', '--', 'true']),
+      /container nope is not valid for pod two/,
+    );
   });
 
   it('serves metrics.k8s.io for kubectl top pod and top node', async () => {

@@ -2,8 +2,8 @@
  * The kubelet proper (issue 12), held to the real kubectl 1.32 against a real berth-kube over a real berthd: the
  * Node (labels, capacity, nodeInfo, conditions, its Lease), a pod reaching Running with the status and events a
  * kubelet writes (`kubectl describe`), CrashLoopBackOff, a pod waiting on a missing ConfigMap, a ConfigMap volume
- * following an update, restartPolicy Never pods finishing Succeeded/Failed, activeDeadlineSeconds, and deletion
- * within a grace period. Pod network: a random /24 of 10.215.0.0/16.
+ * following an update, image pulls (ErrImagePull, the local-image fallback), restartPolicy Never pods finishing
+ * Succeeded/Failed, activeDeadlineSeconds, and deletion within a grace period. Pod network: a random /24 of 10.215.0.0/16.
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
@@ -408,6 +408,43 @@ describe('kubelet: pods on berthd through kubectl', { skip }, () => {
       return running === '' ? true : undefined;
     });
     assert.equal((await pod('job-bad')).status.containerStatuses![0].restartCount, 0);
+  });
+
+  it('pulls as the policy says: a missing image is ErrImagePull/ImagePullBackOff, a local-only one runs with a Warning', async () => {
+    const missing = `${env.reg.host}/nope:1.0`;
+    await kube.k(['run', 'noimg', `--image=${missing}`, `--overrides={"spec":{"nodeName":"${NODE}"}}`]);
+    const waiting = await until('noimg waiting on its image', async () => {
+      const w = (await pod('noimg')).status.containerStatuses?.[0]?.state.waiting;
+      return w && /^(ErrImagePull|ImagePullBackOff)$/.test(w.reason) ? w : undefined;
+    });
+    assert.equal((await pod('noimg')).status.phase, 'Pending');
+    if (waiting.reason === 'ErrImagePull')
+      assert.match(waiting.message!, new RegExp(`^Failed to pull image "${missing}": `));
+    const failed = await until('a Failed event', async () =>
+      (await events('noimg')).find(
+        (e) => e.reason === 'Failed' && e.message.startsWith('Failed to pull image'),
+      ),
+    );
+    assert.equal(failed.type, 'Warning');
+    assert.match(failed.message, /not found|unknown/i);
+    assert.match(await kube.k(['get', 'pod', 'noimg']), /noimg\s+0\/1\s+(ErrImagePull|ImagePullBackOff)\s+0/);
+
+    // `docker build -t kubelet-localapp .` (here a tag): untagged means Always, the pull fails, the local image runs.
+    await env.d.docker(['tag', 'busybox', 'kubelet-localapp']);
+    await kube.k([
+      'run',
+      'localapp',
+      '--image=kubelet-localapp',
+      '--command',
+      `--overrides={"spec":{"nodeName":"${NODE}"}}`,
+      '--',
+      'sleep',
+      '3600',
+    ]);
+    await phaseOf('localapp', 'Running');
+    const warn = (await events('localapp')).find((e) => e.reason === 'PullFailedUsingLocalImage');
+    assert.equal(warn?.type, 'Warning');
+    assert.match(warn.message, /^Failed to pull image "kubelet-localapp": .*local store instead$/);
   });
 
   it('fails a pod past its activeDeadlineSeconds with DeadlineExceeded', async () => {
