@@ -1,9 +1,9 @@
 /**
  * The kubelet's loops against a real berthd, through the real kubectl 1.32: readiness (httpGet against busybox
- * httpd) and liveness (exec) probes with their events, a `docker rm -f` of a pod's container or sandbox healed at
- * once, a `kill -9` of berth-kube leaving pods running and the next start adopting them (same containers) and
- * removing an orphan, and a killed berthd turning the node NotReady until it is back. Pod network: a random /24 of
- * 10.215.0.0/16.
+ * httpd), liveness (exec) and startup probes (liveness held until started; probe-level grace) with their events,
+ * a `docker rm -f` of a pod's container or sandbox healed at once, a `kill -9` of berth-kube leaving pods running
+ * and the next start adopting them (same containers) and removing an orphan, and a killed berthd turning the node
+ * NotReady until it is back. Pod network: a random /24 of 10.215.0.0/16.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +22,7 @@ interface ContainerStatus {
   ready: boolean;
   restartCount: number;
   containerID?: string;
+  started?: boolean;
   state: { running?: object; waiting?: { reason: string } };
   lastState: { terminated?: { exitCode: number; reason: string } };
 }
@@ -199,6 +200,54 @@ describe('kubelet: probes, healing and adoption', { skip }, () => {
     );
     const killing = ev.find((e) => e.reason === 'Killing');
     assert.equal(killing?.message, 'Container live failed liveness probe, will be restarted');
+  });
+
+  it('holds liveness until a startup probe passes, and restarts a container that never starts', async () => {
+    const slow = (name: string, startsAfter: number) => ({
+      name,
+      image: 'busybox',
+      imagePullPolicy: 'IfNotPresent',
+      command: ['sh', '-c', `sleep ${startsAfter}; touch /tmp/up; exec sleep 3600`],
+      startupProbe: {
+        exec: { command: ['cat', '/tmp/up'] },
+        periodSeconds: 1,
+        failureThreshold: 3,
+        terminationGracePeriodSeconds: 1,
+      },
+      // Would kill the container at once if it ran before the startup probe passed.
+      livenessProbe: { exec: { command: ['cat', '/tmp/up'] }, periodSeconds: 1, failureThreshold: 1 },
+    });
+    await apply(podJson('starts', { containers: [slow('slow', 1)] }));
+    await apply(podJson('never', { containers: [slow('stuck', 3600)] }));
+    const early = await running('starts');
+    const started = await until('started', async () => {
+      const p = await pod('starts');
+      return p.status.containerStatuses?.[0]?.started ? p : undefined;
+    });
+    assert.equal(started.status.containerStatuses![0].restartCount, 0);
+    assert.equal(
+      early.status.containerStatuses![0].containerID,
+      started.status.containerStatuses![0].containerID,
+    );
+    assert.ok(!(await events('starts')).some((e) => e.message.startsWith('Liveness probe failed')));
+
+    const restarted = await until('a restart of the stuck one', async () => {
+      const p = await pod('never');
+      return (p.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? p : undefined;
+    });
+    const cs = restarted.status.containerStatuses![0];
+    assert.equal(cs.started, false);
+    assert.equal(cs.lastState.terminated?.exitCode, 137);
+    const ev = await events('never');
+    assert.ok(ev.some((e) => e.reason === 'Unhealthy' && e.message.startsWith('Startup probe failed: cat:')));
+    assert.ok(!ev.some((e) => e.message.startsWith('Liveness probe failed')));
+    assert.ok(
+      ev.some(
+        (e) =>
+          e.reason === 'Killing' && e.message === 'Container stuck failed startup probe, will be restarted',
+      ),
+    );
+    await kube.k(['delete', 'pod', 'starts', 'never', '--wait=false']);
   });
 
   it('heals a docker rm -f of a pod container and of its sandbox', async () => {
