@@ -33,6 +33,8 @@ export interface StreamCluster {
     args: string[],
     o?: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> },
   ): Promise<RunResult>;
+  /** A shell script with $KUBECTL (the 1.32 binary) and KUBECONFIG set, for pipes of binary output. */
+  sh(script: string, o?: { input?: string | Buffer; env?: Record<string, string> }): Promise<RunResult>;
   /** Creates the pod bound to the node, runs it and writes its Running status; returns it as stored. */
   runPod(name: string, spec: Pod['spec']): Promise<Pod>;
   stop(): Promise<void>;
@@ -109,6 +111,12 @@ export async function startStreamCluster(): Promise<StreamCluster> {
         env: { ...process.env, HOME: home, KUBECONFIG: '', ...o.env },
         ...(o.input !== undefined ? { input: o.input } : {}),
         timeoutMs: o.timeoutMs ?? 60_000,
+      }),
+    sh: (script, o = {}) =>
+      run('sh', ['-c', script], {
+        env: { ...process.env, HOME: home, KUBECTL, KUBECONFIG: kubeconfig, ...o.env },
+        ...(o.input !== undefined ? { input: o.input } : {}),
+        timeoutMs: 60_000,
       }),
     async runPod(name, spec) {
       const created = (await pods.create(

@@ -77,6 +77,8 @@ export interface StreamOptions {
   stdout: boolean;
   stderr: boolean;
   tty: boolean;
+  /** The terminal's size when the process starts (exec with tty; the client's first resize event). */
+  size?: { width: number; height: number };
 }
 
 export interface PodStats {

@@ -177,7 +177,8 @@ export async function execSession(
     AttachStderr: o.stderr,
     Tty: o.tty,
   });
-  const sock = await engine.execStart(execId, o.tty);
+  const size: [number, number] | undefined = o.tty && o.size ? [o.size.height, o.size.width] : undefined;
+  const sock = await engine.execStart(execId, o.tty, size);
   const { stdout, stderr } = split(sock, o.tty, o.stderr);
   const exitCode = ended(sock).then(async () => {
     for (let i = 0; i < 200; i++) {

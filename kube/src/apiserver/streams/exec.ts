@@ -24,8 +24,10 @@ import {
   runCommand,
   statusJson,
   statusText,
+  TerminalSizes,
   type CommandChannels,
   type RemoteStatus,
+  type TerminalSize,
 } from './remotecommand.js';
 import type { SpdyStream } from './spdy/connection.js';
 import { queryBool, type StreamBackend } from './types.js';
@@ -78,8 +80,8 @@ export function remoteCommandConnector(kind: Kind, backend: StreamBackend, log: 
       stderr: queryBool(q, 'stderr') && !tty,
       tty,
     };
-    const start = (): Promise<StreamSession> =>
-      kind === 'exec' ? backend.exec(pod, cmd, o) : backend.attach(pod, o);
+    const start = (size?: TerminalSize): Promise<StreamSession> =>
+      kind === 'exec' ? backend.exec(pod, cmd, size ? { ...o, size } : o) : backend.attach(pod, o);
     const session = { kind, cmd, o, start, log: log.child({ pod: r.info.name, container, [kind]: true }) };
     try {
       if (!o.stdin && !o.stdout && !o.stderr)
@@ -99,8 +101,34 @@ interface Session {
   kind: Kind;
   cmd: string[];
   o: StreamOptions;
-  start(): Promise<StreamSession>;
+  start(size?: TerminalSize): Promise<StreamSession>;
   log: Logger;
+}
+
+/** How long a terminal exec waits for the client's first size before it starts without one. */
+const FIRST_SIZE_WAIT_MS = 1000;
+
+/**
+ * A terminal exec starts once the streams are up and the client's size is in, so the process sees its real
+ * terminal size from the first instruction (a resize after the start races it). Refusals then go on the error
+ * channel, as they do for everything through kube-apiserver's v5 translator.
+ */
+const startsAfterUpgrade = (s: Session) => s.kind === 'exec' && s.o.tty;
+
+/** Starts the session over open channels; a refusal is sent as the status ('' prefix) and the channels closed. */
+async function startOverChannels(
+  s: Session,
+  ch: CommandChannels,
+  prefix: string,
+): Promise<{ session: StreamSession; size?: TerminalSize } | undefined> {
+  const size = s.o.tty && ch.sizes ? await ch.sizes.first(FIRST_SIZE_WAIT_MS) : undefined;
+  try {
+    return { session: await s.start(size), ...(size ? { size } : {}) };
+  } catch (e) {
+    await ch.status({ kind: 'error', message: prefix + (e as Error).message }).catch(() => undefined);
+    ch.close();
+    return undefined;
+  }
 }
 
 /** The runtime's refusal (container not found, not running) as the kubelet answers it: 500, its text. */
@@ -127,7 +155,7 @@ function wsChannels(sock: ChannelSocket, o: StreamOptions, v4: boolean): Command
     ...(o.stdin ? { stdin: sock.input(0)! } : {}),
     ...(o.stdout ? { stdout: sock.output(1) } : {}),
     ...(o.stderr ? { stderr: sock.output(2) } : {}),
-    resize: sock.input(4)!,
+    sizes: new TerminalSizes(sock.input(4)!),
     status: (st: RemoteStatus) =>
       new Promise<void>((resolve) => {
         const text = v4 ? statusJson(st) : statusText(st);
@@ -148,7 +176,7 @@ async function serveWebSocket(req: Parameters<Connector>[1], s: Session): Promis
   const wire = v5 ? { base64: false, v4: true } : WS_PROTOCOLS.get(protocol)!;
   // kube-apiserver's translator upgrades first and reports the kubelet's refusal on the error channel; the
   // kubelet refuses before upgrading.
-  const session = v5 ? undefined : await startOrRefuse(s);
+  const session = v5 || startsAfterUpgrade(s) ? undefined : await startOrRefuse(s);
   const { socket, head } = takeUpgrade(req);
   let sock: ChannelSocket;
   try {
@@ -160,24 +188,19 @@ async function serveWebSocket(req: Parameters<Connector>[1], s: Session): Promis
   }
   // An empty message on the lowest writable channel tells the client the streams are ready.
   sock.send(s.o.stdout ? 1 : s.o.stderr ? 2 : 3, Buffer.alloc(0));
-  let running = session;
-  if (!running) {
-    try {
-      running = await s.start();
-    } catch (e) {
-      const message = `unable to upgrade connection: ${(e as Error).message}`;
-      sock.send(3, Buffer.from(statusJson({ kind: 'error', message })), () => sock.close());
-      return;
-    }
-  }
+  const ch = wsChannels(sock, s.o, wire.v4);
+  const started = session
+    ? { session }
+    : await startOverChannels(s, ch, v5 ? 'unable to upgrade connection: ' : '');
+  if (!started) return;
   s.log.debug('stream started', { protocol: protocol || '(none)' });
-  await runCommand(running, wsChannels(sock, s.o, wire.v4), { kind: s.kind, cmd: s.cmd });
+  await runCommand(started.session, ch, { kind: s.kind, cmd: s.cmd, startedWith: started.size });
 }
 
 async function serveSpdy(req: Parameters<Connector>[1], s: Session): Promise<void> {
   const protocol = negotiateStreamProtocol(req.headers, SPDY_PROTOCOLS);
   const version = protocol === 'channel.k8s.io' ? 1 : Number(protocol[1]);
-  const session = await startOrRefuse(s);
+  const session = startsAfterUpgrade(s) ? undefined : await startOrRefuse(s);
   const expected =
     1 + Number(s.o.stdin) + Number(s.o.stdout) + Number(s.o.stderr) + Number(s.o.tty && version >= 3);
   const collector = new StreamCollector(expected, (st) => STREAM_TYPES.has(st.header('streamType')));
@@ -185,7 +208,7 @@ async function serveSpdy(req: Parameters<Connector>[1], s: Session): Promise<voi
   try {
     conn = acceptSpdy(req, protocol, collector.onStream, s.log);
   } catch (e) {
-    session.close();
+    session?.close();
     throw e;
   }
   let streams: Map<string, SpdyStream>;
@@ -193,7 +216,7 @@ async function serveSpdy(req: Parameters<Connector>[1], s: Session): Promise<voi
     streams = await collector.wait(conn);
   } catch (e) {
     s.log.debug('exec streams not created', { error: (e as Error).message });
-    session.close();
+    session?.close();
     conn.close();
     return;
   }
@@ -204,7 +227,7 @@ async function serveSpdy(req: Parameters<Connector>[1], s: Session): Promise<voi
     ...(pick('stdin') ? { stdin: pick('stdin')! } : {}),
     ...(pick('stdout') ? { stdout: pick('stdout')! } : {}),
     ...(pick('stderr') ? { stderr: pick('stderr')! } : {}),
-    ...(pick('resize') ? { resize: pick('resize')! } : {}),
+    ...(pick('resize') ? { sizes: new TerminalSizes(pick('resize')!) } : {}),
     status: (st) =>
       new Promise<void>((resolve) => {
         const text = version >= 4 ? statusJson(st) : statusText(st);
@@ -224,6 +247,8 @@ async function serveSpdy(req: Parameters<Connector>[1], s: Session): Promise<voi
     },
     onClose: (f) => conn.once('close', f),
   };
+  const started = session ? { session } : await startOverChannels(s, ch, '');
+  if (!started) return;
   s.log.debug('stream started', { protocol: `SPDY ${protocol}` });
-  await runCommand(session, ch, { kind: s.kind, cmd: s.cmd });
+  await runCommand(started.session, ch, { kind: s.kind, cmd: s.cmd, startedWith: started.size });
 }

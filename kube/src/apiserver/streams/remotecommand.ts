@@ -12,7 +12,7 @@ export interface CommandChannels {
   stdin?: Readable;
   stdout?: Writable;
   stderr?: Writable;
-  resize?: Readable;
+  sizes?: TerminalSizes;
   /** Sends the final status on the error channel. */
   status(s: RemoteStatus): Promise<void>;
   /** Ends the connection once everything queued has gone. */
@@ -94,6 +94,48 @@ export function resizeEvents(src: Readable, onSize: (w: number, h: number) => vo
   src.on('error', () => undefined);
 }
 
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+/**
+ * The client's terminal sizes: the first can be awaited (a terminal exec starts at that size, as docker's
+ * ConsoleSize; a resize after the start races the process's first look at its terminal), later ones followed.
+ */
+export class TerminalSizes {
+  private latest?: TerminalSize;
+  private follower?: (s: TerminalSize) => void;
+  private readonly waiters: Array<(s: TerminalSize) => void> = [];
+
+  constructor(src: Readable) {
+    resizeEvents(src, (width, height) => {
+      const s = { width, height };
+      this.latest = s;
+      for (const f of this.waiters.splice(0)) f(s);
+      this.follower?.(s);
+    });
+  }
+
+  /** The size the client sent, waiting up to `ms` for one (undefined if none came). */
+  first(ms: number): Promise<TerminalSize | undefined> {
+    if (this.latest) return Promise.resolve(this.latest);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), ms);
+      this.waiters.push((s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+    });
+  }
+
+  /** Every size from now on, and the latest one now if the process did not start with it. */
+  follow(f: (s: TerminalSize) => void, startedWith?: TerminalSize): void {
+    this.follower = f;
+    if (this.latest && this.latest !== startedWith) f(this.latest);
+  }
+}
+
 /** The index just past the first complete top-level JSON object in s, or -1. */
 function objectEnd(s: string): number {
   let depth = 0;
@@ -125,7 +167,7 @@ function objectEnd(s: string): number {
 export async function runCommand(
   session: StreamSession,
   ch: CommandChannels,
-  o: { kind: 'exec' | 'attach'; cmd: string[] },
+  o: { kind: 'exec' | 'attach'; cmd: string[]; startedWith?: TerminalSize },
 ): Promise<void> {
   let clientGone = false;
   ch.onClose(() => {
@@ -144,7 +186,7 @@ export async function runCommand(
       ch.stdin.once('end', () => sink.end());
     } else ch.stdin.resume();
   }
-  if (ch.resize) resizeEvents(ch.resize, (w, h) => void session.resize(w, h).catch(() => undefined));
+  ch.sizes?.follow((s) => void session.resize(s.width, s.height).catch(() => undefined), o.startedWith);
   const outputs: Promise<void>[] = [];
   if (ch.stdout) outputs.push(pump(session.stdout, ch.stdout));
   else session.stdout.resume();

@@ -206,9 +206,10 @@ export class EngineClient {
     return (await this.http.json<{ Id: string }>('POST', `/containers/${enc(id)}/exec`, { body: cfg })).Id;
   }
 
-  /** Starts an exec attached: the hijacked stream (frames unless Tty). */
-  execStart(execId: string, tty: boolean): Promise<Duplex> {
-    return this.http.hijack('POST', `/exec/${enc(execId)}/start`, { body: { Detach: false, Tty: tty } });
+  /** Starts an exec attached: the hijacked stream (frames unless Tty); a terminal starts at `size` [h, w]. */
+  execStart(execId: string, tty: boolean, size?: [number, number]): Promise<Duplex> {
+    const body = { Detach: false, Tty: tty, ...(size ? { ConsoleSize: size } : {}) };
+    return this.http.hijack('POST', `/exec/${enc(execId)}/start`, { body });
   }
 
   execResize(execId: string, h: number, w: number): Promise<void> {
