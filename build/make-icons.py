@@ -39,6 +39,10 @@ out = Path(sys.argv[1] if len(sys.argv) > 1 else 'resources')
 out.mkdir(parents=True, exist_ok=True)
 blue, white, clear = (31, 111, 235, 255), (255, 255, 255, 255), (0, 0, 0, 0)
 png(out / 'icon.png', 512, blue, white)
-# Tray: a template-style monochrome anchor on transparency (macOS tints it; others show it dark).
-png(out / 'tray.png', 16, clear, (40, 40, 40, 255), rounded=False)
-png(out / 'tray@2x.png', 32, clear, (40, 40, 40, 255), rounded=False)
+# Tray on macOS: a template image (pure black on transparency, "Template" in the name), which macOS tints for
+# light and dark menu bars. Windows and Linux panels do not tint: they get the coloured icon, small.
+black = (0, 0, 0, 255)
+png(out / 'trayTemplate.png', 16, clear, black, rounded=False)
+png(out / 'trayTemplate@2x.png', 32, clear, black, rounded=False)
+png(out / 'tray.png', 16, blue, white)
+png(out / 'tray@2x.png', 32, blue, white)

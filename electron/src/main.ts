@@ -27,7 +27,9 @@ import { StreamRegistry } from './ipc/engine-handlers.js';
 import { SettingsStore } from './settings/store.js';
 import { VmEngineControl } from './vm/control.js';
 import { berthPaths } from './vm/paths.js';
+import { trayIcon } from './tray/icon.js';
 import { trayMenu, trayTooltip } from './tray/menu.js';
+import { QUIT_BUTTONS, quitAction, quitAnswer } from './tray/quit.js';
 import { CONTENT_SECURITY_POLICY } from './web/static.js';
 import { fitToDisplays, loadWindowState, MIN_SIZE, saveWindowState } from './window/state.js';
 
@@ -144,6 +146,37 @@ async function engineControl(): Promise<{ control: EngineControl; ep: EngineEndp
   };
 }
 
+let quitDecided = false;
+
+/**
+ * Quitting with the engine running: stop it, keep it, or ask, as settings `onQuit` says (the engine is not the
+ * window: a user who quits expects to know whether containers go on running).
+ */
+async function decideQuit(control: EngineControl, settings: SettingsStore): Promise<void> {
+  const state = (await control.status()).state;
+  let action = quitAction(settings.get().onQuit, control instanceof VmEngineControl, state);
+  if (action === 'ask') {
+    const r = await dialog.showMessageBox({
+      type: 'question',
+      message: 'Stop the engine too?',
+      detail:
+        'Containers run while the engine runs. Berth can stop it now, or keep it running without the app.',
+      buttons: [...QUIT_BUTTONS],
+      defaultId: 0,
+      cancelId: 2,
+      checkboxLabel: 'Remember my choice (Settings can change it)',
+    });
+    const answer = quitAnswer(r.response, r.checkboxChecked);
+    if (!answer.action) return;
+    if (answer.remember) await settings.update({ onQuit: answer.remember });
+    action = answer.action;
+  }
+  log.info('quit', { engine: state, action });
+  if (action === 'stop') await control.stop();
+  quitDecided = true;
+  app.quit();
+}
+
 async function start(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
     app.quit();
@@ -198,7 +231,19 @@ async function start(): Promise<void> {
     win = undefined;
   });
 
-  tray = new Tray(nativeImage.createFromPath(path.join(ICONS, 'tray.png')));
+  const icon = trayIcon(process.platform);
+  const image = nativeImage.createFromPath(path.join(ICONS, icon.file));
+  image.setTemplateImage(icon.template);
+  tray = new Tray(image);
+  app.on('before-quit', (e) => {
+    if (quitDecided) return;
+    e.preventDefault();
+    void decideQuit(control, settings).catch((err: unknown) => {
+      failed('quit')(err);
+      quitDecided = true;
+      app.quit();
+    });
+  });
   control.onStatus((s) => {
     if (s.state === 'error') log.warn('engine error', { message: s.message });
     else log.info('engine state', { state: s.state });

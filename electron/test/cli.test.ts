@@ -39,3 +39,28 @@ test('berth status on a stopped engine says what to run next, and exits 3', () =
     rmSync(home, { recursive: true, force: true });
   }
 });
+
+test('berth up: the desktop app where a window can open, web mode otherwise; its own options split from the rest', async () => {
+  const { chooseMode, splitArgs } = await import('../src/cli/up.js');
+  const bin = () => '/opt/electron';
+  const none = () => undefined;
+  assert.deepEqual(chooseMode({}, 'darwin', bin), { kind: 'desktop', electron: '/opt/electron' });
+  assert.deepEqual(chooseMode({ DISPLAY: ':0' }, 'linux', bin), {
+    kind: 'desktop',
+    electron: '/opt/electron',
+  });
+  assert.deepEqual(chooseMode({ WAYLAND_DISPLAY: 'wayland-0' }, 'linux', bin).kind, 'desktop');
+  assert.match((chooseMode({}, 'linux', bin) as { why: string }).why, /no display/);
+  assert.match((chooseMode({ DISPLAY: ':0' }, 'linux', none) as { why: string }).why, /not installed/);
+  assert.equal(chooseMode({ DISPLAY: ':0' }, 'linux', bin, true).kind, 'web');
+  assert.deepEqual(splitArgs(['--web', '--port', '8080', '--insecure-registry', 'h:5000']), {
+    web: true,
+    port: 8080,
+    help: false,
+    rest: ['--insecure-registry', 'h:5000'],
+  });
+  assert.throws(() => splitArgs(['--port', 'x']), /invalid port: x/);
+  const r = spawnSync(BERTH, ['up', '--port'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /invalid port: \(missing\)/);
+});

@@ -10,6 +10,7 @@ import type { CliCommand } from './command.js';
 import { CliUsageError } from './command.js';
 
 export const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
+  up: () => import('./up.js'),
   serve: () => import('./serve.js'),
   start: () => import('./start.js'),
   stop: () => import('./stop.js'),

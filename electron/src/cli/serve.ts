@@ -34,10 +34,16 @@ export function defaultUiDir(): string {
  * the dashboard then offers what the app does (Settings, restart). An engine named by -H or DOCKER_HOST is
  * someone else's.
  */
-async function ownEngine(explicit: string | undefined): Promise<HostBackend | undefined> {
+export async function ownEngine(explicit: string | undefined): Promise<HostBackend | undefined> {
   const paths = berthPaths();
   if (explicit !== undefined || process.env.BERTH_HOST || process.env.DOCKER_HOST) return undefined;
   if (defaultEngineHost() !== `unix://${paths.socket}`) return undefined;
+  return berthHostBackend();
+}
+
+/** The settings file and the engine lifecycle of $BERTH_HOME, for the dashboard's `/host/*`. */
+export async function berthHostBackend(): Promise<HostBackend> {
+  const paths = berthPaths();
   const { openManager, progress } = await import('./vm-common.js');
   // Read from disk each time: `berth start --insecure-registry` may have changed the file meanwhile.
   const store = new SettingsStore(paths.settings);
@@ -47,6 +53,15 @@ async function ownEngine(explicit: string | undefined): Promise<HostBackend | un
     reset: () => store.reset(),
   };
   return { settings, control: new VmEngineControl(await openManager(), progress, openManager) };
+}
+
+/** Resolves at the first SIGINT or SIGTERM (Ctrl-C, or the service manager stopping us). */
+export function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 export const command: CliCommand = {
@@ -84,11 +99,7 @@ export const command: CliCommand = {
     process.stdout.write(
       `Berth dashboard for ${formatEndpoint(engine)}${host ? ' (settings and engine control: Berth manages it)' : ''}\nOpen: ${web.url}?token=${token}\n`,
     );
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await untilSignal();
     await web.close();
     return 0;
   },
