@@ -1,11 +1,13 @@
 /**
  * pods/log and metrics.k8s.io through the real kubectl 1.32 against berth-kube over a real berthd: the container
  * picker and its errors in kube-apiserver's words, --tail, --limit-bytes, --timestamps, --since, --previous, a
- * 100 KB line, `logs -f` streaming (and ending with the container), PodLogOptions validation, `kubectl exec` through
- * the stream routes berth-kube --engine registers, and `kubectl top pod` and `top node`. Pod network: a random /24 of 10.215.0.0/16.
+ * 100 KB line, `logs -f` streaming (and ending with the container), PodLogOptions validation, `kubectl exec`,
+ * `port-forward` and `cp` through the stream routes berth-kube --engine registers, and `kubectl top pod` and
+ * `top node`. Pod network: a random /24 of 10.215.0.0/16.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
@@ -35,7 +37,7 @@ const busybox = (name: string, script: string) => ({
   command: ['sh', '-c', script],
 });
 
-describe('kubelet: logs and metrics through kubectl', { skip }, () => {
+describe('kubelet: logs, streams and metrics through kubectl', { skip }, () => {
   let env: ContainerTestEnv;
   let kube: KubeCluster;
   const net = `klogs-${process.pid}`;
@@ -197,6 +199,59 @@ describe('kubelet: logs and metrics through kubectl', { skip }, () => {
       await fails(['exec', 'two', '-c', 'nope', '--', 'true']),
       /container nope is not valid for pod two/,
     );
+  });
+
+  it('forwards a port to a pod and copies files both ways with kubectl port-forward and cp', async () => {
+    await apply(
+      podJson('web', {
+        containers: [
+          busybox(
+            'httpd',
+            'mkdir -p /www; head -c 300000 /dev/urandom > /www/blob; exec httpd -f -p 8080 -h /www',
+          ),
+        ],
+      }),
+    );
+    await running('web');
+    const home = kube.dataDir;
+    const pf = spawn(
+      KUBECTL,
+      [
+        '--kubeconfig',
+        kube.kubeconfig,
+        '--cache-dir',
+        path.join(home, 'cache'),
+        'port-forward',
+        'pod/web',
+        ':8080',
+      ],
+      { env: { ...process.env, HOME: home } },
+    );
+    try {
+      let out = '';
+      pf.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const port = await until(
+        'port-forward listening',
+        async () => /127\.0\.0\.1:(\d+) -> 8080/.exec(out)?.[1],
+      );
+      const local = path.join(home, 'blob');
+      await kube.k(['cp', 'web:/www/blob', local, '-c', 'httpd']);
+      const want = await fsp.readFile(local);
+      assert.equal(want.length, 300_000);
+      // Two requests at once over the one forward, the binary body intact.
+      const bodies = await Promise.all(
+        [1, 2].map(async () =>
+          Buffer.from(await (await fetch(`http://127.0.0.1:${port}/blob`)).arrayBuffer()),
+        ),
+      );
+      for (const b of bodies) assert.ok(b.equals(want));
+      // And back into the pod.
+      await fsp.writeFile(local, 'from the host\n');
+      await kube.k(['cp', local, 'web:/tmp/in', '-c', 'httpd']);
+      assert.equal(await kube.k(['exec', 'web', '--', 'cat', '/tmp/in']), 'from the host\n');
+    } finally {
+      pf.kill();
+    }
   });
 
   it('serves metrics.k8s.io for kubectl top pod and top node', async () => {
