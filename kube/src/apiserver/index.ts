@@ -21,7 +21,14 @@ import { CrdController } from '../schema/crd/controller.js';
 import { OpenApiService } from '../schema/openapi/service.js';
 import type { Store } from '../store/types.js';
 import { acquireLock } from '../util/files.js';
+import { isKubeError } from '../errors.js';
 import { AuthenticatorChain, X509Authenticator } from './auth/authenticator.js';
+import { JwtSigner } from './auth/jwt.js';
+import {
+  ServiceAccountAuthenticator,
+  ServiceAccountTokens,
+  type ObjectGetter,
+} from './auth/serviceaccount.js';
 import {
   AuthorizerChain,
   DiscoveryAuthorizer,
@@ -34,6 +41,7 @@ import { openDatastore } from './datastore.js';
 import { Discovery } from './discovery.js';
 import type { Connector } from './handlers/dispatch.js';
 import { Health } from './health.js';
+import { tokenRequestHandler } from './handlers/token.js';
 import { ensurePki, type Pki } from './pki/index.js';
 import { writeKubeconfig } from './pki/kubeconfig.js';
 import { ApiServer } from './server.js';
@@ -60,6 +68,8 @@ export interface RunningApiServer {
   hub: WatchHub;
   store: Store;
   pki: Pki;
+  /** Service-account tokens: `tokens.request(ns, sa, tokenRequest)` for the kubelet's projected volumes. */
+  tokens: ServiceAccountTokens;
   connectors: Map<string, Connector>;
   /** An in-process client acting as `identity` (controllers, scheduler, kubelet). */
   client(identity: ClientIdentity): Client;
@@ -124,14 +134,23 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
         if (!ready) throw new Error('not ready');
       },
     });
-    const authn = new AuthenticatorChain([new X509Authenticator()]);
+    const getObject: ObjectGetter = async (plural, ns, name) => {
+      try {
+        return await registry.resource('v1', plural)?.get(ns, name);
+      } catch (e) {
+        if (isKubeError(e, 'NotFound')) return undefined;
+        throw e;
+      }
+    };
+    const tokens = new ServiceAccountTokens(new JwtSigner(pki.serviceAccountKeyPem), getObject);
+    const authn = new AuthenticatorChain([new X509Authenticator(), new ServiceAccountAuthenticator(tokens)]);
     const authz = new AuthorizerChain([
       new PublicInfoAuthorizer(),
       new DiscoveryAuthorizer(),
       new MastersAuthorizer(),
       new NodeAuthorizer(),
     ]);
-    const connectors = new Map<string, Connector>();
+    const connectors = new Map<string, Connector>([['serviceaccounts/token', tokenRequestHandler(tokens)]]);
     let address = `${host}:${port}`;
     const discovery = new Discovery(catalog, () => address);
     const openapi = new OpenApiService(catalog);
@@ -204,6 +223,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       hub,
       store,
       pki,
+      tokens,
       connectors,
       close: closeAll,
     };

@@ -10,6 +10,7 @@
  *   patch:          const p = parsePatch(body, patchType, fieldValidation)      // before applying it
  *                   const r = await checkPatched(gvk, patchedObject, p, fieldValidation)   // after
  */
+import { decodeProtobuf, ProtobufError } from './protobuf.js';
 import { badRequest, invalid, KubeError } from '../errors.js';
 import type { GroupVersionKind, KubeObject } from '../registry/types.js';
 import { catalog, type Catalog } from './catalog.js';
@@ -80,8 +81,9 @@ export interface Decoded {
 
 type Parsed = { value: JsonValue; members: WeakMap<object, Array<[string, JsonValue]>>; strict: string[] };
 
-function mediaType(contentType: string | undefined): 'json' | 'yaml' {
+function mediaType(contentType: string | undefined): 'json' | 'yaml' | 'protobuf' {
   const t = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
+  if (t === 'application/vnd.kubernetes.protobuf') return 'protobuf';
   if (t === 'application/json' || t === '' || t === '*/*') return 'json';
   if (t === 'application/yaml' || t === 'application/x-yaml' || t === 'text/yaml') return 'yaml';
   throw unsupportedMediaType();
@@ -100,6 +102,16 @@ function parseBody(text: string, type: 'json' | 'yaml'): Parsed | { error: strin
   } catch (e) {
     if (e instanceof JsonSyntaxError) return { error: e.message };
     if (e instanceof YamlSyntaxError) return { error: `error converting YAML to JSON: ${e.message}` };
+    throw e;
+  }
+}
+
+/** A protobuf body as the JSON it stands for (kubectl's typed commands send these). */
+function parseProtobuf(body: Buffer): Parsed | { error: string } {
+  try {
+    return { value: decodeProtobuf(body) as JsonValue, members: new WeakMap(), strict: [] };
+  } catch (e) {
+    if (e instanceof ProtobufError) return { error: e.message };
     throw e;
   }
 }
@@ -153,7 +165,8 @@ export async function decodeBody(req: DecodeRequest): Promise<Decoded> {
     badRequest(
       `the object provided is unrecognized (must be of type ${expected.kind}): ${err} (${summarize(body)})`,
     );
-  const parsed = parseBody(body.toString('utf8'), mediaType(req.contentType));
+  const type = mediaType(req.contentType);
+  const parsed = type === 'protobuf' ? parseProtobuf(body) : parseBody(body.toString('utf8'), type);
   if ('error' in parsed) throw unrecognized(`couldn't get version/kind; json parse error: ${parsed.error}`);
   const named = interpret(parsed.value);
   if ('error' in named) throw unrecognized(named.error);

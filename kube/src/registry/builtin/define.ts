@@ -27,9 +27,12 @@ export function sub(name: string, kind: string): SubresourceInfo {
     case 'log':
       return { name, kind, verbs: ['get'] };
     case 'binding':
-    case 'eviction':
-    case 'token':
       return { name, kind, verbs: ['create'] };
+    // Kinds of another group, as kube-apiserver's discovery names them.
+    case 'eviction':
+      return { name, kind, group: 'policy', version: 'v1', verbs: ['create'] };
+    case 'token':
+      return { name, kind, group: 'authentication.k8s.io', version: 'v1', verbs: ['create'] };
     case 'finalize':
       return { name, kind, verbs: ['update'] };
     default:

