@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ClusterNames } from '../src/dns/records.js';
-import { formatResolvConf, parseResolvConf, podResolvConf } from '../src/dns/resolv-conf.js';
 import { DnsServer, upstreamsFromResolvConf } from '../src/dns/server.js';
 import type { KubeObject } from '../src/registry/types.js';
 
@@ -203,55 +202,5 @@ describe('cluster DNS', () => {
     assert.deepEqual(upstreamsFromResolvConf(file), ['192.0.2.53:53', '[::1]:53']);
     assert.deepEqual(upstreamsFromResolvConf(path.join(dir, 'missing')), []);
     await rm(dir, { recursive: true });
-  });
-});
-
-describe("a pod's resolv.conf", () => {
-  const host = parseResolvConf('search corp.example\nnameserver 192.0.2.53\noptions edns0 ndots:1\n');
-  const c = { clusterDNS: '10.219.0.10', clusterDomain: 'cluster.local', host };
-
-  it('ClusterFirst: the cluster DNS, the namespace search path then the host one, ndots:5', () => {
-    assert.equal(
-      formatResolvConf(podResolvConf({ namespace: 'shop' }, c)),
-      'nameserver 10.219.0.10\nsearch shop.svc.cluster.local svc.cluster.local cluster.local corp.example\noptions ndots:5\n',
-    );
-  });
-
-  it("Default and hostNetwork pods get the host's; ClusterFirstWithHostNet the cluster's", () => {
-    assert.deepEqual(podResolvConf({ namespace: 'a', dnsPolicy: 'Default' }, c), host);
-    assert.deepEqual(podResolvConf({ namespace: 'a', hostNetwork: true }, c), host);
-    assert.deepEqual(
-      podResolvConf({ namespace: 'a', hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }, c)
-        .nameservers,
-      ['10.219.0.10'],
-    );
-  });
-
-  it('None with dnsConfig, and dnsConfig merged over ClusterFirst (options override by name, 3 nameservers)', () => {
-    const none = podResolvConf(
-      {
-        namespace: 'a',
-        dnsPolicy: 'None',
-        dnsConfig: {
-          nameservers: ['1.1.1.1'],
-          searches: ['x.test'],
-          options: [{ name: 'ndots', value: '2' }],
-        },
-      },
-      c,
-    );
-    assert.equal(formatResolvConf(none), 'nameserver 1.1.1.1\nsearch x.test\noptions ndots:2\n');
-    const merged = podResolvConf(
-      {
-        namespace: 'a',
-        dnsConfig: {
-          nameservers: ['1.1.1.1', '8.8.8.8', '9.9.9.9'],
-          options: [{ name: 'ndots', value: '3' }, { name: 'single-request' }],
-        },
-      },
-      c,
-    );
-    assert.deepEqual(merged.nameservers, ['10.219.0.10', '1.1.1.1', '8.8.8.8']);
-    assert.deepEqual(merged.options, ['ndots:3', 'single-request']);
   });
 });

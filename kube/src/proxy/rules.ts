@@ -1,0 +1,139 @@
+/**
+ * The service proxy's nftables table, rendered whole from the proxy's model and applied in one transaction
+ * (add, delete, define), after kube-proxy's nftables mode: `services` matches cluster IPs (and node ports on
+ * the node's own addresses) and jumps to one chain per service port, which picks a ready endpoint with
+ * `numgen random` (after a ClientIP affinity set, when asked) and jumps to the endpoint's chain, which DNATs.
+ * Traffic from outside the pod network, and a pod reaching itself (hairpin), is marked and masqueraded. A
+ * service port without ready endpoints is rejected, as kube-proxy does.
+ */
+import { createHash } from 'node:crypto';
+
+export interface ProxyEndpoint {
+  ip: string;
+  port: number;
+}
+
+export interface ProxyServicePort {
+  namespace: string;
+  name: string;
+  portName: string;
+  /** tcp, udp or sctp */
+  protocol: string;
+  clusterIP?: string;
+  port: number;
+  nodePort?: number;
+  /** LoadBalancer ingress IPs answered like the cluster IP. */
+  externalIPs: string[];
+  /** Seconds of ClientIP affinity; 0 for none. */
+  affinitySeconds: number;
+  endpoints: ProxyEndpoint[];
+}
+
+export interface ProxyRuleset {
+  table: string;
+  /** The pod CIDR: traffic from elsewhere is masqueraded so replies come back through the node. */
+  podCIDR: string;
+  services: ProxyServicePort[];
+}
+
+const MASQ_MARK = '0x4000';
+
+const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 8);
+export const serviceChain = (p: ProxyServicePort) =>
+  `svc-${hash(`${p.namespace}/${p.name}/${p.protocol}/${p.portName}`)}-${p.namespace}/${p.name}/${p.protocol}/${p.portName || p.port}`;
+const endpointChain = (p: ProxyServicePort, e: ProxyEndpoint) =>
+  `sep-${hash(`${p.namespace}/${p.name}/${p.protocol}/${p.portName}/${e.ip}:${e.port}`)}-${p.namespace}/${p.name}/${p.protocol}/${p.portName || p.port}__${e.ip}/${e.port}`;
+const affinitySet = (p: ProxyServicePort, e: ProxyEndpoint) =>
+  `affinity-${hash(`${p.namespace}/${p.name}/${p.protocol}/${p.portName}/${e.ip}:${e.port}`)}`;
+
+export function renderProxyRules(r: ProxyRuleset): string {
+  const L: string[] = [];
+  const t = r.table;
+  L.push(`add table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`);
+  L.push(
+    '  chain prerouting {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
+    '    jump services',
+    '  }',
+    // The node itself (and berth-kube's host listeners) reach services through the output hook.
+    '  chain output {',
+    '    type nat hook output priority -100; policy accept;',
+    '    jump services',
+    '  }',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    `    meta mark & ${MASQ_MARK} == 0 return`,
+    `    meta mark set meta mark ^ ${MASQ_MARK}`,
+    '    masquerade fully-random',
+    '  }',
+    '  chain mark-for-masquerade {',
+    `    meta mark set meta mark | ${MASQ_MARK}`,
+    '  }',
+  );
+  const withEndpoints = r.services.filter((p) => p.endpoints.length > 0);
+  const without = r.services.filter((p) => p.endpoints.length === 0);
+  // Filter hooks: a service port with no ready endpoint refuses at once (ICMP port unreachable) instead of
+  // letting the client time out against an address no one owns.
+  for (const hook of ['input', 'forward', 'output'])
+    L.push(
+      `  chain filter-${hook} {`,
+      `    type filter hook ${hook} priority -110; policy accept;`,
+      '    ct state new jump no-endpoints',
+      '  }',
+    );
+  L.push('  chain no-endpoints {');
+  for (const p of without) {
+    for (const ip of [p.clusterIP, ...p.externalIPs].filter((x): x is string => !!x))
+      L.push(`    ip daddr ${ip} ${p.protocol} dport ${p.port} reject`);
+    if (p.nodePort) L.push(`    fib daddr type local ${p.protocol} dport ${p.nodePort} reject`);
+  }
+  L.push('  }');
+  L.push('  chain services {');
+  for (const p of withEndpoints) {
+    for (const ip of [p.clusterIP, ...p.externalIPs].filter((x): x is string => !!x))
+      L.push(`    ip daddr ${ip} ${p.protocol} dport ${p.port} jump ${serviceChain(p)}`);
+  }
+  // Node ports last, on the node's own addresses (kube-proxy's nodeports chain): 127.0.0.1 is answered by a
+  // host listener instead, so no route_localnet is needed.
+  L.push('    ip daddr 127.0.0.0/8 return');
+  for (const p of withEndpoints)
+    if (p.nodePort)
+      L.push(`    fib daddr type local ${p.protocol} dport ${p.nodePort} jump ${serviceChain(p)}`);
+  L.push('  }');
+  for (const p of withEndpoints) {
+    for (const e of p.endpoints.filter(() => p.affinitySeconds > 0)) {
+      L.push(
+        `  set ${affinitySet(p, e)} {`,
+        '    type ipv4_addr',
+        '    flags dynamic,timeout',
+        `    timeout ${p.affinitySeconds}s`,
+        '  }',
+      );
+    }
+    L.push(`  chain ${serviceChain(p)} {`);
+    L.push(`    ip saddr != ${r.podCIDR} jump mark-for-masquerade`);
+    if (p.affinitySeconds > 0)
+      for (const e of p.endpoints) L.push(`    ip saddr @${affinitySet(p, e)} goto ${endpointChain(p, e)}`);
+    const n = p.endpoints.length;
+    if (n === 1) L.push(`    goto ${endpointChain(p, p.endpoints[0])}`);
+    else
+      L.push(
+        `    numgen random mod ${n} vmap { ${p.endpoints.map((e, i) => `${i} : goto ${endpointChain(p, e)}`).join(', ')} }`,
+      );
+    L.push('  }');
+    for (const e of p.endpoints) {
+      L.push(`  chain ${endpointChain(p, e)} {`);
+      // Hairpin: a pod reaching itself through its service must see the reply come back through the node.
+      L.push(`    ip saddr ${e.ip} jump mark-for-masquerade`);
+      if (p.affinitySeconds > 0) L.push(`    update @${affinitySet(p, e)} { ip saddr }`);
+      L.push(`    meta l4proto ${p.protocol} dnat to ${e.ip}:${e.port}`);
+      L.push('  }');
+    }
+  }
+  L.push('}', '');
+  return L.join('\n');
+}
+
+export function renderDeleteProxyTable(table: string): string {
+  return `add table ip ${table}\ndelete table ip ${table}\n`;
+}
