@@ -10,3 +10,4 @@ export * from './api/containers.js';
 export * from './api/build.js';
 export * from './host-token.js';
 export * from './settings.js';
+export * from './cluster.js';

@@ -3,6 +3,7 @@
  * Main's `handle<K>` and the preload's `invoke<K>` derive from these maps, so "find references" finds
  * every caller. Every invoke answers `IpcResult<T>`: errors cross as `{error:{name,code,message}}`.
  */
+import type { ClusterContexts, ClusterRequest, ClusterStreamRequest } from './cluster.js';
 import type { IpcResult } from './errors.js';
 
 /** One Engine API request, as the renderer would send it over HTTP (`path` includes `/v1.44` and query). */
@@ -69,11 +70,18 @@ export interface IpcInvokeChannels {
   'settings:get': () => AppSettings;
   'settings:update': (patch: Partial<Omit<AppSettings, 'version'>>) => AppSettings;
   'app:factory-reset': () => void;
+  'cluster:contexts': () => ClusterContexts;
+  'cluster:request': (req: ClusterRequest) => EngineResponse;
+  'cluster:stream-open': (req: ClusterStreamRequest) => number;
+  /** One WebSocket message to the API server (exec stdin, resize). */
+  'cluster:stream-write': (id: number, data: Uint8Array) => void;
+  'cluster:stream-close': (id: number) => void;
 }
 
 export interface IpcEventChannels {
   'engine:stream-event': StreamEvent;
   'engine:status-changed': EngineStatus;
+  'cluster:stream-event': StreamEvent;
 }
 
 export type InvokeChannel = keyof IpcInvokeChannels;

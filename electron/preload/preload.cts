@@ -22,8 +22,17 @@ const INVOKE: Record<InvokeChannel, true> = {
   'settings:get': true,
   'settings:update': true,
   'app:factory-reset': true,
+  'cluster:contexts': true,
+  'cluster:request': true,
+  'cluster:stream-open': true,
+  'cluster:stream-write': true,
+  'cluster:stream-close': true,
 };
-const EVENTS: Record<EventChannel, true> = { 'engine:stream-event': true, 'engine:status-changed': true };
+const EVENTS: Record<EventChannel, true> = {
+  'engine:stream-event': true,
+  'engine:status-changed': true,
+  'cluster:stream-event': true,
+};
 
 const bridge: BerthBridge = {
   kind: 'electron',

@@ -24,6 +24,8 @@ import { ExternalEngine, type EngineControl } from './engine/control.js';
 import { defaultEngineHost, parseEngineHost, type EngineEndpoint } from './engine/endpoint.js';
 import { registerHandlers } from './ipc/handle.js';
 import { StreamRegistry } from './ipc/engine-handlers.js';
+import { ClusterStreams } from './ipc/cluster-handlers.js';
+import { ClusterAccess } from './cluster/access.js';
 import { SettingsStore } from './settings/store.js';
 import { VmEngineControl } from './vm/control.js';
 import { berthPaths } from './vm/paths.js';
@@ -197,6 +199,7 @@ async function start(): Promise<void> {
   const { control, ep } = await engineControl();
   log.info('engine control', { kind: control instanceof ExternalEngine ? 'external' : 'managed' });
   const streams = new StreamRegistry(ep);
+  const clusterStreams = new ClusterStreams(new ClusterAccess());
 
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
     cb({
@@ -209,6 +212,7 @@ async function start(): Promise<void> {
     ipcMain,
     {
       ...streams.handlers(),
+      ...clusterStreams.handlers(),
       'engine:status': () => control.status(),
       'engine:start': () => control.start(),
       'engine:stop': () => control.stop(),
@@ -225,9 +229,13 @@ async function start(): Promise<void> {
 
   win = await createWindow(path.join(userData, 'window-state.json'));
   const wcId = win.webContents.id;
-  win.webContents.on('did-start-navigation', () => streams.closeOwnedBy(wcId));
+  win.webContents.on('did-start-navigation', () => {
+    streams.closeOwnedBy(wcId);
+    clusterStreams.closeOwnedBy(wcId);
+  });
   win.on('closed', () => {
     streams.closeOwnedBy(wcId);
+    clusterStreams.closeOwnedBy(wcId);
     win = undefined;
   });
 

@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EngineEndpoint } from '../engine/endpoint.js';
 import { handleHost, isHostPath, type HostBackend } from './host-api.js';
+import { ClusterAccess } from '../cluster/access.js';
+import { createClusterWsBridge, handleClusterHttp, isClusterUrl, statusBody } from './cluster-bridge.js';
 import { checkToken, hostAllowed, isAuthorized, originAllowed, tokenCookie } from './auth.js';
 import { engineAgent, engineTarget, proxyToEngine } from './proxy.js';
 import { serveStatic } from './static.js';
@@ -17,6 +19,8 @@ export interface WebServerOptions {
   port?: number;
   /** Settings and engine lifecycle for `/host/*`, when the engine is Berth's own. */
   host?: HostBackend;
+  /** The kubeconfig's clusters (default: the files kubectl would read). */
+  cluster?: ClusterAccess;
 }
 
 export interface WebServer {
@@ -41,6 +45,8 @@ function denyUpgrade(socket: Duplex, status: number, message: string): void {
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const uiDir = path.resolve(opts.uiDir);
   const bridge = createWsBridge(opts.engine);
+  const cluster = opts.cluster ?? new ClusterAccess();
+  const clusterBridge = createClusterWsBridge(cluster);
   const agent = engineAgent();
   let port = opts.port ?? 0;
 
@@ -71,6 +77,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (target !== undefined) return proxyToEngine(opts.engine, target, req, res, { agent });
     if (isHostPath(req.url ?? '/'))
       return void handleHost(opts.host, req, res).catch((e: unknown) => deny(res, 500, (e as Error).message));
+    if (isClusterUrl(req.url ?? '/'))
+      return void handleClusterHttp(cluster, req, res).catch((e: unknown) => {
+        if (res.headersSent) return void res.destroy();
+        res.writeHead(502, { 'Content-Type': 'application/json' });
+        res.end(statusBody(502, 'ServiceUnavailable', (e as Error).message));
+      });
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return deny(res, 405, `method ${req.method} not allowed`);
     serveStatic(uiDir, req, res).catch((e: unknown) => deny(res, 500, (e as Error).message));
@@ -82,8 +94,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (!hostAllowed(req.headers.host, port) || !originAllowed(req.headers.origin, port))
       return denyUpgrade(socket, 403, 'this address is not allowed');
     if (!isAuthorized(req, opts.token)) return denyUpgrade(socket, 401, 'unauthorized');
-    if (new URL(req.url ?? '/', 'http://berth').pathname !== '/ws')
-      return denyUpgrade(socket, 404, 'no such endpoint');
+    const pathname = new URL(req.url ?? '/', 'http://berth').pathname;
+    if (pathname === '/ws/cluster') return clusterBridge.handleUpgrade(req, socket, head);
+    if (pathname !== '/ws') return denyUpgrade(socket, 404, 'no such endpoint');
     bridge.handleUpgrade(req, socket, head);
   });
   await new Promise<void>((resolve, reject) => {
@@ -98,6 +111,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     close: () =>
       new Promise<void>((resolve) => {
         bridge.close();
+        clusterBridge.close();
         agent.destroy();
         server.closeAllConnections();
         server.close(() => resolve());

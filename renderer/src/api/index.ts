@@ -3,6 +3,8 @@ import type { BerthBridge } from '@berth/common';
 import { EngineClient } from './engine-client.js';
 import { HttpTransport } from './http-transport.js';
 import { IpcTransport } from './ipc-transport.js';
+import { ClusterClient } from './cluster-client.js';
+import { HttpClusterTransport, IpcClusterTransport } from './cluster-transport.js';
 
 export function bridge(): BerthBridge | undefined {
   return (globalThis as { berth?: BerthBridge }).berth;
@@ -21,4 +23,19 @@ export function engine(): EngineClient {
 /** Tests and benchmarks inject their own client. */
 export function setEngine(c: EngineClient): void {
   client = c;
+}
+
+let cluster: ClusterClient | undefined;
+
+/** The Kubernetes side: the same transport choice (the host holds the kubeconfig and its credentials). */
+export function clusterClient(): ClusterClient {
+  if (!cluster) {
+    const b = bridge();
+    cluster = new ClusterClient(b ? new IpcClusterTransport(b) : new HttpClusterTransport());
+  }
+  return cluster;
+}
+
+export function setClusterClient(c: ClusterClient): void {
+  cluster = c;
 }

@@ -21,17 +21,12 @@ export async function invoke<K extends InvokeChannel>(
   return r.result;
 }
 
-export class IpcTransport implements Transport {
-  readonly kind = 'electron' as const;
+/** Routes stream events to their handlers by id; events that arrive before open answered wait for it. */
+export class StreamDispatcher {
   private handlers = new Map<number, StreamHandlers>();
-  /** Events that arrived before stream-open answered with their id. */
   private early = new Map<number, StreamEvent[]>();
 
-  constructor(private readonly bridge: BerthBridge) {
-    bridge.on('engine:stream-event', (e) => this.dispatch(e));
-  }
-
-  private dispatch(e: StreamEvent): void {
+  dispatch(e: StreamEvent): void {
     const h = this.handlers.get(e.id);
     if (!h) {
       const q = this.early.get(e.id) ?? [];
@@ -47,6 +42,21 @@ export class IpcTransport implements Transport {
     }
   }
 
+  attach(id: number, h: StreamHandlers): void {
+    this.handlers.set(id, h);
+    for (const e of this.early.get(id) ?? []) this.dispatch(e);
+    this.early.delete(id);
+  }
+}
+
+export class IpcTransport implements Transport {
+  readonly kind = 'electron' as const;
+  private readonly streams = new StreamDispatcher();
+
+  constructor(private readonly bridge: BerthBridge) {
+    bridge.on('engine:stream-event', (e) => this.streams.dispatch(e));
+  }
+
   request(req: EngineRequest): Promise<RawResponse> {
     return invoke(this.bridge, 'engine:request', req);
   }
@@ -59,9 +69,7 @@ export class IpcTransport implements Transport {
     invoke(this.bridge, 'engine:stream-open', req).then(
       (got) => {
         id = got;
-        this.handlers.set(got, h);
-        for (const e of this.early.get(got) ?? []) this.dispatch(e);
-        this.early.delete(got);
+        this.streams.attach(got, h);
         if (closed) void invoke(this.bridge, 'engine:stream-close', got);
         else for (const q of queued.splice(0)) void invoke(this.bridge, 'engine:stream-write', got, q);
       },

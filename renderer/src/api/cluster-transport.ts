@@ -1,0 +1,169 @@
+/**
+ * How the renderer reaches Kubernetes API servers: IPC in Electron, `berth serve`'s `/cluster` routes in web
+ * mode. The host holds the kubeconfig; the renderer names a context and an API path, never a credential.
+ * `stream` carries watches and log follows, and with `subprotocols` an exec WebSocket (one write, one message).
+ */
+import type { BerthBridge, ClusterContexts, ClusterRequest, ClusterStreamRequest } from '@berth/common';
+import type { SocketLike } from './http-transport.js';
+import { invoke, StreamDispatcher } from './ipc-transport.js';
+import { concatBytes } from './streams.js';
+import { encoder, type RawResponse, type StreamHandle, type StreamHandlers } from './transport.js';
+
+export interface ClusterTransport {
+  readonly kind: 'electron' | 'web';
+  contexts(): Promise<ClusterContexts>;
+  request(req: ClusterRequest): Promise<RawResponse>;
+  stream(req: ClusterStreamRequest, h: StreamHandlers): StreamHandle;
+}
+
+export class IpcClusterTransport implements ClusterTransport {
+  readonly kind = 'electron' as const;
+  private readonly streams = new StreamDispatcher();
+
+  constructor(private readonly bridge: BerthBridge) {
+    bridge.on('cluster:stream-event', (e) => this.streams.dispatch(e));
+  }
+
+  contexts(): Promise<ClusterContexts> {
+    return invoke(this.bridge, 'cluster:contexts');
+  }
+
+  request(req: ClusterRequest): Promise<RawResponse> {
+    return invoke(this.bridge, 'cluster:request', req);
+  }
+
+  stream(req: ClusterStreamRequest, h: StreamHandlers): StreamHandle {
+    let id: number | undefined;
+    let closed = false;
+    const queued: Uint8Array[] = [];
+    invoke(this.bridge, 'cluster:stream-open', req).then(
+      (got) => {
+        id = got;
+        this.streams.attach(got, h);
+        if (closed) void invoke(this.bridge, 'cluster:stream-close', got);
+        else for (const q of queued.splice(0)) void invoke(this.bridge, 'cluster:stream-write', got, q);
+      },
+      (err: Error) => h.onEnd(err),
+    );
+    return {
+      write: (data) => {
+        const bytes = typeof data === 'string' ? encoder.encode(data) : data;
+        if (id === undefined) queued.push(bytes);
+        else void invoke(this.bridge, 'cluster:stream-write', id, bytes);
+      },
+      close: () => {
+        closed = true;
+        if (id !== undefined) void invoke(this.bridge, 'cluster:stream-close', id);
+      },
+    };
+  }
+}
+
+export interface HttpClusterOptions {
+  baseUrl?: string;
+  token?: string;
+  fetch?: typeof fetch;
+  openSocket?: (url: string, token?: string) => SocketLike;
+}
+
+function bytesOf(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (Array.isArray(data)) return concatBytes(data as Uint8Array[]);
+  return encoder.encode(String(data));
+}
+
+export class HttpClusterTransport implements ClusterTransport {
+  readonly kind = 'web' as const;
+  private readonly base: string;
+  private readonly fetchFn: typeof fetch;
+  private readonly openSocket: (url: string, token?: string) => SocketLike;
+
+  constructor(private readonly opts: HttpClusterOptions = {}) {
+    this.base = (opts.baseUrl ?? globalThis.location?.origin ?? '').replace(/\/$/, '');
+    this.fetchFn = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.openSocket = opts.openSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike);
+  }
+
+  private auth(): Record<string, string> {
+    return this.opts.token ? { Authorization: `Bearer ${this.opts.token}` } : {};
+  }
+
+  private async fetchRaw(url: string, init: RequestInit): Promise<RawResponse> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { ...init, credentials: 'same-origin' });
+    } catch (e) {
+      throw new Error(`cannot reach the Berth bridge: ${(e as Error).message}`);
+    }
+    const headers: Record<string, string> = {};
+    res.headers.forEach((v, k) => (headers[k] = v));
+    return { status: res.status, headers, body: new Uint8Array(await res.arrayBuffer()) };
+  }
+
+  async contexts(): Promise<ClusterContexts> {
+    const r = await this.fetchRaw(`${this.base}/cluster/contexts`, { headers: this.auth() });
+    const text = new TextDecoder().decode(r.body);
+    if (r.status !== 200) throw new Error(`cannot read the kubeconfig: ${text}`);
+    return JSON.parse(text) as ClusterContexts;
+  }
+
+  request(req: ClusterRequest): Promise<RawResponse> {
+    return this.fetchRaw(`${this.base}/cluster/ctx/${encodeURIComponent(req.context)}${req.path}`, {
+      method: req.method,
+      headers: { ...req.headers, ...this.auth() },
+      ...(req.body !== undefined ? { body: req.body } : {}),
+    });
+  }
+
+  stream(req: ClusterStreamRequest, h: StreamHandlers): StreamHandle {
+    const ws = this.openSocket(`${this.base.replace(/^http/, 'ws')}/ws/cluster`, this.opts.token);
+    ws.binaryType = 'arraybuffer';
+    let ended = false;
+    let open = false;
+    const pending: Uint8Array[] = [];
+    const end = (err?: Error) => {
+      if (ended) return;
+      ended = true;
+      h.onEnd(err);
+    };
+    ws.onopen = () => {
+      open = true;
+      ws.send(JSON.stringify(req));
+      for (const p of pending.splice(0)) ws.send(p);
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === 'string') {
+        const msg = JSON.parse(ev.data) as {
+          kind: string;
+          status?: number;
+          headers?: Record<string, string>;
+          error?: { message: string };
+        };
+        if (msg.kind === 'head') h.onHead?.(msg.status ?? 0, msg.headers ?? {});
+        else if (msg.kind === 'end') end(msg.error ? new Error(msg.error.message) : undefined);
+        return;
+      }
+      h.onData(bytesOf(ev.data));
+    };
+    ws.onclose = (ev) =>
+      end(
+        ev.code === 1000 || ev.code === 1005
+          ? undefined
+          : new Error(`connection to the bridge closed (${ev.code})`),
+      );
+    ws.onerror = () => end(new Error('cannot connect to the Berth bridge'));
+    return {
+      write(data) {
+        const bytes = typeof data === 'string' ? encoder.encode(data) : data;
+        if (open) ws.send(bytes);
+        else pending.push(bytes);
+      },
+      close() {
+        ws.close(1000);
+        end();
+      },
+    };
+  }
+}
