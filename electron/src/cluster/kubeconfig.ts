@@ -129,7 +129,9 @@ function execConfig(e: Obj, dir: string): ExecConfig {
     command,
     args: Array.isArray(e.args) ? e.args.map(String) : [],
     env: Array.isArray(e.env)
-      ? e.env.filter(isObj).map((x) => ({ name: String(x.name), value: String(x.value ?? '') }))
+      ? e.env
+          .filter(isObj)
+          .map((x) => ({ name: str(x.name) ?? '', value: typeof x.value === 'string' ? x.value : '' }))
       : [],
     apiVersion: str(e.apiVersion) ?? 'client.authentication.k8s.io/v1',
     provideClusterInfo: e.provideClusterInfo === true,
