@@ -15,6 +15,7 @@ import { Registry } from '../registry/generic/registry.js';
 import { Client, type ClientIdentity } from '../client/index.js';
 import { GarbageCollector } from '../controllers/garbage-collector.js';
 import { NamespaceController } from '../controllers/namespace.js';
+import { EndpointsController } from '../controllers/endpoints/controller.js';
 import { WatchHub } from '../registry/generic/watch-hub.js';
 import { crdStoreOver } from '../schema/crd/client-store.js';
 import { CrdController } from '../schema/crd/controller.js';
@@ -75,6 +76,7 @@ export interface RunningApiServer {
   client(identity: ClientIdentity): Client;
   gc: GarbageCollector;
   namespaces: NamespaceController;
+  endpoints: EndpointsController;
   close(): Promise<void>;
 }
 
@@ -204,15 +206,21 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       controllerClient,
       log.child({ component: 'namespace-controller' }),
     );
+    const endpoints = new EndpointsController(
+      controllerClient,
+      log.child({ component: 'endpoint-controller' }),
+    );
     cleanups.push(
       () => gc.stop(),
       () => namespaces.stop(),
+      () => endpoints.stop(),
     );
-    await Promise.all([gc.start(), namespaces.start()]);
+    await Promise.all([gc.start(), namespaces.start(), endpoints.start()]);
     return {
       client,
       gc,
       namespaces,
+      endpoints,
       url,
       port: bound.port,
       registry,
