@@ -2,14 +2,19 @@
  * The kubelet proper (issue 12), held to the real kubectl 1.32 against a real berth-kube over a real berthd: the
  * Node (labels, capacity, nodeInfo, conditions, its Lease), a pod reaching Running with the status and events a
  * kubelet writes (`kubectl describe`), CrashLoopBackOff, a pod waiting on a missing ConfigMap, a ConfigMap volume
- * following an update, image pulls (ErrImagePull, the local-image fallback), restartPolicy Never pods finishing
- * Succeeded/Failed, activeDeadlineSeconds, and deletion within a grace period. Pod network: a random /24 of 10.215.0.0/16.
+ * following an update, image pulls (ErrImagePull, the local-image fallback, imagePullSecrets), restartPolicy Never
+ * pods finishing Succeeded/Failed, activeDeadlineSeconds, and deletion within a grace period. Pod network: a random
+ * /24 of 10.215.0.0/16.
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { busyboxImage } from '../fixtures/images.js';
+import { pushImage } from '../fixtures/push.js';
+import { startRegistry } from '../fixtures/registry.js';
+import { TEST_AUTH } from '../fixtures/seed.js';
 import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
 import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
@@ -445,6 +450,46 @@ describe('kubelet: pods on berthd through kubectl', { skip }, () => {
     const warn = (await events('localapp')).find((e) => e.reason === 'PullFailedUsingLocalImage');
     assert.equal(warn?.type, 'Warning');
     assert.match(warn.message, /^Failed to pull image "kubelet-localapp": .*local store instead$/);
+  });
+
+  it("pulls from a registry that wants credentials with the pod's imagePullSecrets", async () => {
+    const reg = await startRegistry({ auth: TEST_AUTH });
+    try {
+      await pushImage(reg.host, 'private/busybox', '1', busyboxImage('docker'), TEST_AUTH);
+      const image = `${reg.host}/private/busybox:1`;
+      const spec = (secrets: object[]) => ({
+        imagePullSecrets: secrets,
+        containers: [{ name: 'main', image, command: ['sleep', '3600'] }],
+      });
+      await apply(podYaml('anon', spec([])));
+      const failed = await until('a Failed pull', async () =>
+        (await events('anon')).find((e) => e.reason === 'Failed' && e.message.startsWith('Failed to pull')),
+      );
+      assert.match(failed.message, /no basic auth credentials|unauthorized/i);
+      // What `kubectl create secret docker-registry` makes (that command sends protobuf, not served yet).
+      const auth = Buffer.from(`${TEST_AUTH.username}:${TEST_AUTH.password}`).toString('base64');
+      const config = {
+        auths: { [reg.host]: { username: TEST_AUTH.username, password: TEST_AUTH.password, auth } },
+      };
+      await apply(
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'regcred', namespace: 'default' },
+          type: 'kubernetes.io/dockerconfigjson',
+          data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') },
+        }),
+      );
+      await apply(podYaml('authed', spec([{ name: 'regcred' }])));
+      const p = await phaseOf('authed', 'Running');
+      assert.match(p.status.containerStatuses![0].imageID, /^docker-pullable:\/\/.*@sha256:[0-9a-f]{64}$/);
+      assert.ok(
+        (await events('authed')).some((e) => e.reason === 'Pulled' && /^Successfully pulled/.test(e.message)),
+      );
+    } finally {
+      await kube.kubectl(['delete', 'pod', 'anon', 'authed', '--grace-period=0', '--force']);
+      await reg.stop();
+    }
   });
 
   it('fails a pod past its activeDeadlineSeconds with DeadlineExceeded', async () => {
