@@ -88,7 +88,9 @@ export const useContainersStore = defineStore('containers', () => {
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** Events come in bursts (create, attach, start...): refresh once per burst. */
   function onEvent(e: EventMessage): void {
-    if (e.Type !== 'container' || e.Action.startsWith('exec_')) return;
+    // A network connect/disconnect changes the container's networks (the Networks view counts from this list).
+    const netChange = e.Type === 'network' && (e.Action === 'connect' || e.Action === 'disconnect');
+    if (!netChange && (e.Type !== 'container' || e.Action.startsWith('exec_'))) return;
     if (e.Action === 'destroy') items.value = items.value.filter((c) => c.Id !== e.Actor.ID);
     clearTimeout(timer);
     timer = setTimeout(() => void load(), 60);
