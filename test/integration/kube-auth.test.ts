@@ -112,4 +112,107 @@ describe('kubectl auth against berth-kube', { skip }, () => {
     await ok(['create', 'configmap', 'pb-cm', '--from-literal=a=1']);
     assert.equal(await ok(['get', 'cm', 'pb-cm', '-o', 'jsonpath={.data.a}']), '1');
   });
+
+  it('authorizes by RBAC: 403, then 200 after a RoleBinding; can-i, can-i --list and whoami as the account', async () => {
+    await ok(['create', 'serviceaccount', 'reader']);
+    const cfg = await tokenKubeconfig('reader', (await ok(['create', 'token', 'reader'])).trim());
+    assert.match(
+      await fails(['get', 'pods'], { kubeconfig: cfg }),
+      /User "system:serviceaccount:default:reader" cannot list resource "pods"/,
+    );
+    const who = await ok(['auth', 'whoami'], { kubeconfig: cfg });
+    assert.match(who, /\nUsername\s+system:serviceaccount:default:reader\n/);
+    assert.match(
+      who,
+      /\nGroups\s+\[system:serviceaccounts system:serviceaccounts:default system:authenticated\]\n/,
+    );
+    assert.match(who, /\nExtra: authentication\.kubernetes\.io\/credential-id\s+\[JTI=[0-9a-f-]{36}\]\n/);
+    const r = await k.kubectl(['auth', 'can-i', 'list', 'pods'], { kubeconfig: cfg });
+    assert.deepEqual([r.code, r.stdout], [1, 'no\n']);
+    assert.equal(
+      await ok([
+        'create',
+        'rolebinding',
+        'reader-view',
+        '--clusterrole=view',
+        '--serviceaccount=default:reader',
+      ]),
+      'rolebinding.rbac.authorization.k8s.io/reader-view created\n',
+    );
+    const listed = await k.kubectl(['get', 'pods'], { kubeconfig: cfg });
+    assert.deepEqual([listed.code, listed.stderr], [0, 'No resources found in default namespace.\n']);
+    assert.equal(await ok(['auth', 'can-i', 'list', 'deployments.apps'], { kubeconfig: cfg }), 'yes\n');
+    for (const args of [
+      ['create', 'pods'],
+      ['get', 'secrets'],
+      ['list', 'pods', '-n', 'kube-system'],
+    ]) {
+      const no = await k.kubectl(['auth', 'can-i', ...args], { kubeconfig: cfg });
+      assert.deepEqual([no.code, no.stdout], [1, 'no\n'], args.join(' '));
+    }
+    const rules = await ok(['auth', 'can-i', '--list'], { kubeconfig: cfg });
+    assert.match(rules, /^Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs\n/);
+    assert.match(rules, /\nselfsubjectreviews\.authentication\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]\n/);
+    assert.match(rules, /\npods\s+\[\]\s+\[\]\s+\[get list watch\]\n/);
+    assert.match(rules, /\n\s+\[\/version\]\s+\[\]\s+\[get\]\n/);
+    assert.doesNotMatch(rules, /\nsecrets\s/);
+  });
+
+  it('impersonates with --as and --as-group when allowed, and names the verb when not', async () => {
+    assert.equal(
+      await ok(['auth', 'can-i', 'list', 'pods', '--as=system:serviceaccount:default:reader']),
+      'yes\n',
+    );
+    const alice = await k.kubectl(['auth', 'can-i', 'list', 'pods', '--as=alice']);
+    assert.deepEqual([alice.code, alice.stdout], [1, 'no\n']);
+    assert.equal(
+      await ok(['auth', 'can-i', 'delete', 'nodes', '--as=alice', '--as-group=system:masters']),
+      'yes\n',
+    );
+    const who = await ok(['auth', 'whoami', '--as=alice', '--as-group=devs', '--as-group=ops']);
+    assert.match(who, /\nUsername\s+alice\n/);
+    assert.match(who, /\nGroups\s+\[devs ops system:authenticated\]\n/);
+    const cfg = await tokenKubeconfig('reader2', (await ok(['create', 'token', 'reader'])).trim());
+    assert.equal(
+      await fails(['get', 'pods', '--as=bob'], { kubeconfig: cfg }),
+      'Error from server (Forbidden): users "bob" is forbidden: User "system:serviceaccount:default:reader" cannot impersonate resource "users" in API group "" at the cluster scope\n',
+    );
+  });
+
+  it('refuses to grant or bind permissions the writer does not hold, as kube-apiserver words it', async () => {
+    await ok(['create', 'serviceaccount', 'rbacer']);
+    await ok([
+      'create',
+      'rolebinding',
+      'rbacer-admin',
+      '--clusterrole=admin',
+      '--serviceaccount=default:rbacer',
+    ]);
+    const cfg = await tokenKubeconfig('rbacer', (await ok(['create', 'token', 'rbacer'])).trim());
+    assert.equal(
+      await ok(['create', 'role', 'secret-reader', '--verb=get', '--resource=secrets'], { kubeconfig: cfg }),
+      'role.rbac.authorization.k8s.io/secret-reader created\n',
+    );
+    const groups =
+      '(groups=["system:serviceaccounts" "system:serviceaccounts:default" "system:authenticated"])';
+    assert.equal(
+      await fails(['create', 'role', 'node-reader', '--verb=get,list', '--resource=nodes'], {
+        kubeconfig: cfg,
+      }),
+      `Error from server (Forbidden): roles.rbac.authorization.k8s.io "node-reader" is forbidden: user "system:serviceaccount:default:rbacer" ${groups} is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["nodes"], Verbs:["get" "list"]}\n`,
+    );
+    assert.equal(
+      await fails(['create', 'rolebinding', 'mine', '--clusterrole=cluster-admin', '--user=me'], {
+        kubeconfig: cfg,
+      }),
+      `error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io "mine" is forbidden: user "system:serviceaccount:default:rbacer" ${groups} is attempting to grant RBAC permissions not currently held:\n{APIGroups:["*"], Resources:["*"], Verbs:["*"]}\n{NonResourceURLs:["*"], Verbs:["*"]}\n`,
+    );
+    // Binding a role whose rules it holds is fine.
+    await ok(['create', 'rolebinding', 'share', '--role=secret-reader', '--user=me'], { kubeconfig: cfg });
+    assert.equal(await ok(['auth', 'can-i', 'get', 'secrets', '--as=me']), 'yes\n');
+    const view = JSON.parse(await ok(['get', 'clusterrole', 'view', '-o', 'json'])) as {
+      aggregationRule: unknown;
+    };
+    assert.ok(view.aggregationRule);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * What every cluster has from its first start, made idempotently at each start (kube-apiserver's bootstrap
- * controllers): the system namespaces, the `kubernetes` Service at the service range's first address, and the
- * built-in PriorityClasses.
+ * controllers): the system namespaces, the `kubernetes` Service at the service range's first address, the
+ * built-in PriorityClasses and the bootstrap RBAC policy (missing objects are created; changed ones are left).
  */
 import { isKubeError } from '../errors.js';
 import type { Registry } from '../registry/generic/registry.js';
@@ -9,6 +9,7 @@ import type { RequestContext } from '../registry/generic/context.js';
 import type { KubeObject } from '../registry/types.js';
 import { PROTECTED_NAMESPACES } from '../registry/core/namespaces.js';
 import { KUBERNETES_SERVICE_IP } from './pki/index.js';
+import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './auth/rbac/policy.js';
 
 export const SYSTEM_USER = { name: 'system:apiserver', groups: ['system:masters', 'system:authenticated'] };
 
@@ -92,4 +93,8 @@ export async function bootstrap(
       'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
     ),
   );
+  const rbac = 'rbac.authorization.k8s.io/v1';
+  for (const role of bootstrapClusterRoles()) await ensure(registry, rbac, 'clusterroles', undefined, role);
+  for (const b of bootstrapClusterRoleBindings())
+    await ensure(registry, rbac, 'clusterrolebindings', undefined, b);
 }

@@ -25,6 +25,8 @@ import { acquireLock } from '../util/files.js';
 import { isKubeError } from '../errors.js';
 import { AuthenticatorChain, X509Authenticator } from './auth/authenticator.js';
 import { JwtSigner } from './auth/jwt.js';
+import { RbacAuthorizer } from './auth/rbac/authorizer.js';
+import { RbacEscalation } from './auth/rbac/escalation.js';
 import {
   ServiceAccountAuthenticator,
   ServiceAccountTokens,
@@ -86,6 +88,32 @@ export const CONTROLLER_MANAGER: ClientIdentity = {
   fieldManager: 'kube-controller-manager',
 };
 
+/** Drops RBAC's snapshot whenever a role or binding changes (resubscribing after the hub ends a watch). */
+async function followRbac(hub: WatchHub, store: Store, rbac: RbacAuthorizer): Promise<() => void> {
+  let stopped = false;
+  const handles: Array<{ stop(): void }> = [];
+  const subscribe = async () => {
+    const rev = await store.revision();
+    for (const p of ['clusterroles', 'clusterrolebindings', 'roles', 'rolebindings'])
+      handles.push(
+        await hub.subscribe(`/registry/${p}/`, rev, {
+          onEvent: () => rbac.invalidate(),
+          onError: () => {
+            rbac.invalidate();
+            if (stopped) return;
+            for (const h of handles.splice(0)) h.stop();
+            setTimeout(() => void subscribe().catch(() => undefined), 200).unref();
+          },
+        }),
+      );
+  };
+  await subscribe();
+  return () => {
+    stopped = true;
+    for (const h of handles.splice(0)) h.stop();
+  };
+}
+
 function parseListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   if (i < 0) throw new Error(`--listen wants host:port, got ${listen}`);
@@ -136,6 +164,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
         if (!ready) throw new Error('not ready');
       },
     });
+    const rbac = new RbacAuthorizer((plural) => registry.list('rbac.authorization.k8s.io/v1', plural));
     const getObject: ObjectGetter = async (plural, ns, name) => {
       try {
         return await registry.resource('v1', plural)?.get(ns, name);
@@ -151,7 +180,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       new DiscoveryAuthorizer(),
       new MastersAuthorizer(),
       new NodeAuthorizer(),
+      rbac,
     ]);
+    admission.use(new RbacEscalation(authz, rbac));
+    cleanups.push(await followRbac(hub, store, rbac));
     const connectors = new Map<string, Connector>([['serviceaccounts/token', tokenRequestHandler(tokens)]]);
     let address = `${host}:${port}`;
     const discovery = new Discovery(catalog, () => address);

@@ -105,26 +105,23 @@ export async function review(
     case 'authorization.k8s.io/selfsubjectrulesreview':
     case 'authorization.k8s.io/selfsubjectrulesreviews': {
       const ns = (spec.namespace as string | undefined) ?? '';
-      const all = await authz.authorize({
-        user,
-        verb: '*',
-        resourceRequest: true,
-        apiGroup: '*',
-        resource: '*',
-        namespace: ns,
-      });
-      out.status = all.allowed
-        ? {
-            resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
-            nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-            incomplete: false,
-          }
-        : {
-            resourceRules: [],
-            nonResourceRules: [],
-            incomplete: true,
-            evaluationError: 'no rules are known for this user',
-          };
+      // SelfSubjectRulesReview's REST refuses a review without a namespace.
+      if (!ns) throw badRequest('no namespace on request');
+      const set = await authz.rulesFor(user, ns);
+      out.status = {
+        resourceRules: set.rules
+          .filter((r) => !r.nonResourceURLs?.length)
+          .map((r) => ({
+            verbs: r.verbs,
+            ...(r.apiGroups ? { apiGroups: r.apiGroups } : {}),
+            ...(r.resources ? { resources: r.resources } : {}),
+            ...(r.resourceNames?.length ? { resourceNames: r.resourceNames } : {}),
+          })),
+        nonResourceRules: set.rules
+          .filter((r) => r.nonResourceURLs?.length)
+          .map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs })),
+        incomplete: set.incomplete,
+      };
       return out;
     }
     default:

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:https';
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { forbidden, KubeError, unauthorized } from '../errors.js';
+import { KubeError, unauthorized } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResourceCatalog } from '../registry/catalog.js';
 import type { Registry } from '../registry/generic/registry.js';
@@ -14,7 +14,8 @@ import type { RequestUser } from '../registry/types.js';
 import type { OpenApiService } from '../schema/openapi/service.js';
 import type { AuthenticatorChain } from './auth/authenticator.js';
 import type { AuthorizerChain } from './auth/authorizer.js';
-import { forbiddenText, type AuthorizationAttributes } from './auth/authorizer.js';
+import { forbiddenError, type AuthorizationAttributes } from './auth/authorizer.js';
+import { impersonate } from './auth/impersonation.js';
 import type { Discovery } from './discovery.js';
 import { dispatch, legacyBinding, methodNotAllowed, notServed, type Connector } from './handlers/dispatch.js';
 import { decodeRequest } from './handlers/write.js';
@@ -49,8 +50,6 @@ export interface TlsMaterial {
   keyPem: string;
   caPem: string;
 }
-
-const qualified = (group: string, resource: string) => (group ? `${resource}.${group}` : resource);
 
 export class ApiServer {
   readonly server: Server;
@@ -93,7 +92,7 @@ export class ApiServer {
         this.deps.log.debug('authentication failed', { reason: auth.rejected });
         throw unauthorized();
       }
-      user = auth.user;
+      user = await impersonate(req, auth.user, this.deps.authz);
       const info = requestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
       await this.authorize(info, user);
       await this.route(req, res, url, info, user);
@@ -125,19 +124,7 @@ export class ApiServer {
         }
       : { user, verb: info.verb, resourceRequest: false, path: info.path };
     const d = await this.deps.authz.authorize(a);
-    if (d.allowed) return;
-    const text = forbiddenText(a) + (d.reason ? `: ${d.reason}` : '');
-    if (!info.resourceRequest) throw forbidden(`forbidden: ${text}`);
-    const res = qualified(info.apiGroup, info.resource);
-    const subject = {
-      kind: info.resource,
-      ...(info.apiGroup ? { group: info.apiGroup } : {}),
-      ...(info.name ? { name: info.name } : {}),
-    };
-    throw forbidden(
-      info.name ? `${res} "${info.name}" is forbidden: ${text}` : `${res} is forbidden: ${text}`,
-      subject,
-    );
+    if (!d.allowed) throw forbiddenError(a, d.reason);
   }
 
   private async route(

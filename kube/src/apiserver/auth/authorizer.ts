@@ -1,9 +1,17 @@
 /**
  * Authorization as kube-apiserver's union authorizer: each authorizer allows, denies, or has no opinion; the first
- * decision wins, and no decision is a denial. Now: the public-info paths for everyone, and system:masters for
- * everything. RBAC plugs in after them.
+ * decision wins, and no decision is a denial: the public-info paths for everyone, system:masters for everything,
+ * then RBAC (rbac/). Each may also list the rules a user holds (the rules review, `kubectl auth can-i --list`).
  */
+import { forbidden, type KubeError } from '../../errors.js';
 import type { RequestUser } from '../../registry/types.js';
+import type { PolicyRule } from './rbac/rules.js';
+
+/** The rules an authorizer grants a user in a namespace (RuleResolver.RulesFor). */
+export interface RuleSet {
+  rules: PolicyRule[];
+  incomplete: boolean;
+}
 
 export interface AuthorizationAttributes {
   user: RequestUser;
@@ -25,6 +33,7 @@ export type Decision = { decision: 'allow' | 'deny' | 'no-opinion'; reason?: str
 export interface Authorizer {
   readonly name: string;
   authorize(a: AuthorizationAttributes): Promise<Decision> | Decision;
+  rulesFor?(user: RequestUser, namespace: string): Promise<RuleSet> | RuleSet;
 }
 
 /** The non-resource URLs system:public-info-viewer grants to all, anonymous included. */
@@ -62,6 +71,17 @@ export class MastersAuthorizer implements Authorizer {
   authorize(a: AuthorizationAttributes): Decision {
     return a.user.groups.includes('system:masters') ? { decision: 'allow' } : { decision: 'no-opinion' };
   }
+
+  rulesFor(user: RequestUser): RuleSet {
+    if (!user.groups.includes('system:masters')) return { rules: [], incomplete: false };
+    return {
+      rules: [
+        { verbs: ['*'], apiGroups: ['*'], resources: ['*'] },
+        { verbs: ['*'], nonResourceURLs: ['*'] },
+      ],
+      incomplete: false,
+    };
+  }
 }
 
 export class AuthorizerChain {
@@ -79,6 +99,18 @@ export class AuthorizerChain {
     }
     return { allowed: false, reason: '' };
   }
+
+  /** The union of what every authorizer grants the user in the namespace. */
+  async rulesFor(user: RequestUser, namespace: string): Promise<RuleSet> {
+    const out: RuleSet = { rules: [], incomplete: false };
+    for (const z of this.authorizers) {
+      if (!z.rulesFor) continue;
+      const r = await z.rulesFor(user, namespace);
+      out.rules.push(...r.rules);
+      out.incomplete ||= r.incomplete;
+    }
+    return out;
+  }
 }
 
 /** kube-apiserver's forbidden message text for denied attributes (without the resource prefix). */
@@ -88,4 +120,23 @@ export function forbiddenText(a: AuthorizationAttributes): string {
   const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const where = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope';
   return `${who} cannot ${a.verb} resource "${res}" in API group "${a.apiGroup ?? ''}" ${where}`;
+}
+
+const qualified = (group: string | undefined, resource: string) =>
+  group ? `${resource}.${group}` : resource;
+
+/** The 403 for denied attributes, worded as kube-apiserver's responsewriters.Forbidden. */
+export function forbiddenError(a: AuthorizationAttributes, reason: string): KubeError {
+  const text = forbiddenText(a) + (reason ? `: ${reason}` : '');
+  if (!a.resourceRequest) return forbidden(`forbidden: ${text}`);
+  const res = qualified(a.apiGroup, a.resource ?? '');
+  const subject = {
+    kind: a.resource ?? '',
+    ...(a.apiGroup ? { group: a.apiGroup } : {}),
+    ...(a.name ? { name: a.name } : {}),
+  };
+  return forbidden(
+    a.name ? `${res} "${a.name}" is forbidden: ${text}` : `${res} is forbidden: ${text}`,
+    subject,
+  );
 }
