@@ -179,6 +179,14 @@ export function apiPodStatus(i: StatusInput): PodStatus {
     startTime: old.startTime ?? rs.startedAt ?? i.now,
     ...((spec.initContainers ?? []).length ? { initContainerStatuses: init } : {}),
     containerStatuses: app,
+    ...((spec.ephemeralContainers ?? []).length
+      ? {
+          ephemeralContainerStatuses: (rs.ephemeralContainerStatuses ?? []).map((s) => ({
+            ...s,
+            ready: false,
+          })),
+        }
+      : {}),
     qosClass: rs.qosClass,
     ...(old.resourceClaimStatuses ? { resourceClaimStatuses: old.resourceClaimStatuses } : {}),
   };

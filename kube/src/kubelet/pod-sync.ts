@@ -51,7 +51,9 @@ const podRef = (pod: Pod) =>
 const fieldPath = (pod: Pod, c: Container) =>
   (pod.spec?.initContainers ?? []).some((x) => x.name === c.name)
     ? `spec.initContainers{${c.name}}`
-    : `spec.containers{${c.name}}`;
+    : (pod.spec?.ephemeralContainers ?? []).some((x) => x.name === c.name)
+      ? `spec.ephemeralContainers{${c.name}}`
+      : `spec.containers{${c.name}}`;
 
 interface PodState {
   view: PodView;
@@ -326,5 +328,9 @@ export async function syncPod(ctx: SyncContext, pod: Pod, inputs: PodInputs): Pr
     alive++;
     if (mayRestart(ctx, pod, c, cur, st)) await startContainer(ctx, pod, c, false, st, inputs);
   }
+  // Ephemeral containers (kubectl debug) start once in a running pod and are never restarted.
+  if (alive)
+    for (const e of pod.spec?.ephemeralContainers ?? [])
+      if (!view.containers.get(e.name)?.length) await startContainer(ctx, pod, e, false, st, inputs);
   return result(alive === 0);
 }

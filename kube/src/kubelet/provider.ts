@@ -33,6 +33,8 @@ export interface RuntimePodStatus {
   sandboxReady: boolean;
   initContainerStatuses: ContainerStatus[];
   containerStatuses: ContainerStatus[];
+  /** kubectl debug's containers (started once, never restarted). */
+  ephemeralContainerStatuses?: ContainerStatus[];
   qosClass: 'Guaranteed' | 'Burstable' | 'BestEffort';
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
   /** Earliest container start the engine knows (the pod's startTime when the caller has none). */

@@ -30,7 +30,7 @@ import { containerStatus, k8sTime, podPhase } from './status.js';
 import { stopContainer } from './stop.js';
 import { attachSession, containerLogs, execSession, lastLogLines, podStats, portForward } from './streams.js';
 import { imageIdFor } from './images.js';
-import type { ContainerStatus, Pod, Probe } from './types.js';
+import type { Container, ContainerStatus, Pod, Probe } from './types.js';
 import {
   cleanupPodVolumes,
   memoryVolumeName,
@@ -265,6 +265,9 @@ export class EngineRuntime implements PodRuntime {
     };
     const initContainerStatuses = await Promise.all((pod.spec?.initContainers ?? []).map(statusOf));
     const containerStatuses = await Promise.all((pod.spec?.containers ?? []).map(statusOf));
+    const ephemeralContainerStatuses = await Promise.all(
+      (pod.spec?.ephemeralContainers ?? []).map((c) => statusOf(c as Container)),
+    );
     const starts = [...view.containers.values(), view.sandboxes]
       .flat()
       .map((i) => k8sTime(i.State.StartedAt))
@@ -277,6 +280,7 @@ export class EngineRuntime implements PodRuntime {
       sandboxReady: sandbox?.State.Running === true,
       initContainerStatuses,
       containerStatuses,
+      ...(ephemeralContainerStatuses.length ? { ephemeralContainerStatuses } : {}),
       qosClass: qosClass(pod),
       phase: podPhase(pod, initContainerStatuses, containerStatuses),
       ...(starts[0] ? { startedAt: starts[0] } : {}),

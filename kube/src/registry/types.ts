@@ -126,6 +126,14 @@ export interface Strategy {
   validate?(obj: KubeObject, ctx: StrategyContext): FieldError[];
   /** Update rules on top of validate (immutable fields and the like). */
   validateUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): FieldError[];
+  /** Subresources whose updates change one part of the object (pods/ephemeralcontainers), with their rules. */
+  subresourceUpdates?: Record<
+    string,
+    {
+      prepare(obj: KubeObject, old: KubeObject): KubeObject;
+      validate(obj: KubeObject, old: KubeObject): FieldError[];
+    }
+  >;
   /** Server-side printing columns (kubectl get without -o). Absent: NAME and AGE (CREATED AT for cluster scope). */
   table?: TableConvertor;
   /** Field selectors beyond metadata.name and metadata.namespace, as field → value of the object. */

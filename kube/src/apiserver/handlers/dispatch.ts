@@ -98,8 +98,10 @@ async function subresourceRequest(r: ResourceRequest): Promise<void> {
     case 'resize:get':
       return getObject(r);
     case 'status:update':
+    case 'ephemeralcontainers:update':
       return updateObject(r);
     case 'status:patch':
+    case 'ephemeralcontainers:patch':
       return patchObject(r, isCustomResource(r.type));
     case 'scale:get':
       return respond(r, 200, scaleOf(await r.store.get(r.namespace, r.info.name), customInfo(r.type)?.scale));

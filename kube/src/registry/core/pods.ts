@@ -7,6 +7,7 @@ import type { FieldError } from '../../errors.js';
 import { AGE_COLUMN, NAME_COLUMN, age, at, col, since, str } from '../printing.js';
 import type { KubeObject, Strategy } from '../types.js';
 import { defaultPodSpec, validatePodSpec } from './podspec.js';
+import { validateEphemeralUpdate, withEphemeralContainers } from './ephemeral.js';
 
 interface ContainerState {
   waiting?: { reason?: string };
@@ -118,6 +119,9 @@ function printStatus(pod: KubeObject): { ready: string; reason: string; restarts
 }
 
 export const podStrategy: Strategy = {
+  subresourceUpdates: {
+    ephemeralcontainers: { prepare: withEphemeralContainers, validate: validateEphemeralUpdate },
+  },
   defaults(obj) {
     defaultPodSpec(obj.spec as Record<string, unknown> | undefined);
     // The DefaultTolerationSeconds admission plugin's tolerations, which every kube-apiserver adds.

@@ -7,13 +7,13 @@ import { isDNS1123Label } from '../validation/names.js';
 
 type Obj = Record<string, unknown>;
 
-interface ContainerLike extends Obj {
+export interface ContainerLike extends Obj {
   name?: string;
   image?: string;
   ports?: Obj[];
 }
 
-function defaultContainer(c: ContainerLike): void {
+export function defaultContainer(c: ContainerLike): void {
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
   if (c.imagePullPolicy === undefined) {

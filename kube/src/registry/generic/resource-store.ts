@@ -312,6 +312,13 @@ export class ResourceStore {
       if (meta.managedFields) next.metadata.managedFields = meta.managedFields;
       obj = next;
       s.prepareForStatusUpdate?.(obj, old, sctx);
+    } else if (s.subresourceUpdates?.[subresource]) {
+      // A subresource that owns part of the object (pods/ephemeralcontainers): only that part changes.
+      const next = s.subresourceUpdates[subresource].prepare(obj, deepCopy(old));
+      next.metadata = { ...oldMeta, resourceVersion: meta.resourceVersion };
+      if (meta.managedFields) next.metadata.managedFields = meta.managedFields;
+      obj = next;
+      await this.deps.admission.admit(this.attributes('UPDATE', ctx, namespace, name, subresource), obj, old);
     } else {
       if (!subresource) s.defaults?.(obj);
       await this.deps.admission.admit(this.attributes('UPDATE', ctx, namespace, name, subresource), obj, old);
@@ -333,7 +340,7 @@ export class ResourceStore {
     const checked = subresource === '' || subresource === 'scale';
     const errs = checked
       ? [...(s.validate?.(obj, sctx) ?? []), ...(s.validateUpdate?.(obj, old, sctx) ?? [])]
-      : [];
+      : (s.subresourceUpdates?.[subresource]?.validate(obj, old) ?? []);
     updateErrors(t, obj, old, errs);
     for (const w of s.warnings?.(obj, old) ?? []) ctx.warnings?.push(w);
     await this.deps.admission.validate(
