@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import WebSocket from 'ws';
 import { IS_ROOT, requirement } from '../helpers/env.js';
 import { run } from '../helpers/exec.js';
 import { KUBECTL, startStreamCluster, type StreamCluster } from '../helpers/kube-streams.js';
@@ -17,6 +20,60 @@ const TRANSPORTS = [
   ['spdy', SPDY],
 ] as const;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Connection options (server, CA, client certificate) from the cluster's kubeconfig. */
+async function connection(kubeconfig: string): Promise<{ server: string; opts: https.RequestOptions }> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const opts: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  return { server: kc.getCurrentCluster()!.server, opts };
+}
+
+/** An exec over WebSocket with `protocol`: every message received, until the server closes. */
+function wsExec(
+  c: { server: string; opts: https.RequestOptions },
+  query: string,
+  protocol: string,
+  send: (ws: WebSocket) => void,
+): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const url = `${c.server.replace(/^https/, 'wss')}/api/v1/namespaces/default/pods/sh/exec?${query}`;
+    const ws = new WebSocket(url, [protocol], c.opts);
+    const got: Buffer[] = [];
+    ws.on('open', () => send(ws));
+    ws.on('message', (d: Buffer) => got.push(Buffer.from(d)));
+    ws.on('error', reject);
+    ws.on('close', () => resolve(got));
+  });
+}
+
+/** A raw HTTP/1.1 upgrade request: the status line, headers and body the server answers with. */
+function rawUpgrade(
+  c: { server: string; opts: https.RequestOptions },
+  p: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${c.server}${p}`, {
+      ...c.opts,
+      headers: { Connection: 'Upgrade', ...headers },
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, body, type: String(res.headers['content-type']) }),
+      );
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode!, body: '', type: '' });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /**
  * Runs kubectl on a pty of rows x cols (set before kubectl starts), answering `input` once `waitFor` shows, and
@@ -188,5 +245,62 @@ describe('kubectl exec and attach', { skip }, () => {
     ]);
     assert.equal(plain.code, 1);
     assert.match(plain.stderr, /Upgrade request required/);
+  });
+
+  it('the wire protocols: v4 base64 frames and Status, the v5 close signal ends stdin, refusals before the upgrade', async () => {
+    const conn = await connection(c.kubeconfig);
+    const q = (cmd: string[], extra: string) =>
+      `container=main&${cmd.map((x) => `command=${encodeURIComponent(x)}`).join('&')}&${extra}`;
+    // v4.base64: the channel as an ASCII digit, the payload base64; a success Status on channel 3.
+    const b64 = await wsExec(
+      conn,
+      q(['sh', '-c', 'printf hi; exit 0'], 'stdout=1'),
+      'v4.base64.channel.k8s.io',
+      () => {},
+    );
+    const frames = b64.map((m) => ({
+      ch: m.toString()[0],
+      data: Buffer.from(m.toString().slice(1), 'base64'),
+    }));
+    assert.equal(Buffer.concat(frames.filter((f) => f.ch === '1').map((f) => f.data)).toString(), 'hi');
+    const status = frames.find((f) => f.ch === '3');
+    assert.deepEqual(JSON.parse(status!.data.toString()), { metadata: {}, status: 'Success' });
+    // v5: [255, 0] closes stdin, so cat ends; its exit code comes as the kubelet's NonZeroExitCode Status.
+    const v5 = await wsExec(
+      conn,
+      q(['sh', '-c', 'cat; exit 9'], 'stdin=1&stdout=1'),
+      'v5.channel.k8s.io',
+      (ws) => {
+        ws.send(Buffer.from('\x00piped'));
+        ws.send(Buffer.from([255, 0]));
+      },
+    );
+    const out = Buffer.concat(v5.filter((m) => m[0] === 1).map((m) => m.subarray(1))).toString();
+    assert.equal(out, 'piped');
+    const st = JSON.parse(
+      Buffer.concat(v5.filter((m) => m[0] === 3).map((m) => m.subarray(1))).toString(),
+    ) as {
+      reason: string;
+      details: { causes: Array<{ reason: string; message: string }> };
+    };
+    assert.equal(st.reason, 'NonZeroExitCode');
+    assert.deepEqual(st.details.causes, [{ reason: 'ExitCode', message: '9' }]);
+    // SPDY without X-Stream-Protocol-Version, or with none we speak; no stream asked for: the kubelet's texts.
+    const exec = `/api/v1/namespaces/default/pods/sh/exec?${q(['true'], 'stdout=1')}`;
+    const missing = await rawUpgrade(conn, exec, { Upgrade: 'SPDY/3.1' });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body, /^unable to upgrade: header X-Stream-Protocol-Version does not exist/);
+    const unknown = await rawUpgrade(conn, exec, {
+      Upgrade: 'SPDY/3.1',
+      'X-Stream-Protocol-Version': 'v9.channel.k8s.io',
+    });
+    assert.equal(unknown.status, 403);
+    assert.match(unknown.body, /unable to negotiate protocol: client supports \[v9\.channel\.k8s\.io\]/);
+    const none = await rawUpgrade(conn, `/api/v1/namespaces/default/pods/sh/exec?${q(['true'], '')}`, {
+      Upgrade: 'SPDY/3.1',
+      'X-Stream-Protocol-Version': 'v4.channel.k8s.io',
+    });
+    assert.equal(none.status, 400);
+    assert.equal(none.body, 'you must specify at least 1 of stdin, stdout, stderr\n');
   });
 });
