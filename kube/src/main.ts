@@ -53,7 +53,14 @@ async function main(): Promise<number> {
       ...(c.datastoreEndpoint ? { datastoreEndpoint: c.datastoreEndpoint } : {}),
       log: logger,
     });
-    running = api;
+    const { startControlLoops } = await import('./control-loops.js');
+    const loops = await startControlLoops(api, logger);
+    running = {
+      close: async () => {
+        await loops.stop();
+        await api.close();
+      },
+    };
     if (c.engine) {
       const { startKubelet } = await import('./kubelet/kubelet.js');
       const { nodeNameFrom } = await import('./kubelet/node/host.js');
@@ -85,10 +92,11 @@ async function main(): Promise<number> {
         },
         logger.child({ component: 'streams' }),
       );
-      // The kubelet stops first (its pods keep running), then the API server.
+      // The kubelet stops first (its pods keep running), then the control loops and the API server.
       running = {
         close: async () => {
           await kubelet.stop();
+          await loops.stop();
           await api.close();
         },
       };

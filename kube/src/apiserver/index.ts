@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Admission } from '../admission/chain.js';
 import { NamespaceLifecycle } from '../admission/plugins/namespace-lifecycle.js';
+import { PriorityAdmission } from '../admission/plugins/priority.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
 import { builtinResources } from '../registry/builtin/resources.js';
@@ -154,6 +155,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     const registry = new Registry({ store, catalog, admission, hub, log });
     admission.use(
       new NamespaceLifecycle({ get: (n) => registry.namespace(n) }, new Set(PROTECTED_NAMESPACES)),
+    );
+    admission.use(
+      new PriorityAdmission({ list: () => registry.list('scheduling.k8s.io/v1', 'priorityclasses') }),
     );
     const health = new Health();
     health.addLive({ name: 'etcd', run: async () => void (await store.revision()) });

@@ -6,6 +6,7 @@
  * real containers use the real kubelet instead.
  */
 import { ControllerManager } from '../../src/controllers/manager.js';
+import { Scheduler } from '../../src/scheduler/index.js';
 import type { Pod } from '../../src/controllers/framework/types.js';
 import { createLogger } from '../../src/log.js';
 import type { KubeObject } from '../../src/registry/types.js';
@@ -18,6 +19,7 @@ export const NODE = 'berth-test';
 export interface TestCluster {
   s: TestServer;
   cm: ControllerManager;
+  scheduler?: Scheduler;
   kubelet: FakeKubelet;
   /** Waits until controllers and the fake kubelet are quiet. */
   settle(): Promise<void>;
@@ -185,12 +187,27 @@ export async function startTestCluster(
     resyncMs: o.resyncMs ?? 60_000,
   });
   await cm.start();
-  const binder = await bindAll(s);
+  let scheduler: Scheduler | undefined;
+  let binder: WatchSession | undefined;
+  if (o.scheduler === false) binder = await bindAll(s);
+  else {
+    scheduler = new Scheduler({
+      client: s.client.as({
+        user: { name: 'system:kube-scheduler', groups: ['system:masters'] },
+        fieldManager: 'default-scheduler',
+      }),
+      informers: cm.informers,
+      log: createLogger().child({ component: 'scheduler' }),
+      backoffMs: 50,
+    });
+    await scheduler.start();
+  }
   const kubelet = new FakeKubelet(s);
   await kubelet.start();
   const settle = async () => {
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 20));
+      await scheduler?.idle();
       await cm.idle();
       await kubelet.idle();
     }
@@ -198,10 +215,12 @@ export async function startTestCluster(
   return {
     s,
     cm,
+    ...(scheduler ? { scheduler } : {}),
     kubelet,
     settle,
     stop: async () => {
-      binder.stop();
+      binder?.stop();
+      await scheduler?.stop();
       kubelet.stop();
       cm.stop();
       await s.stop();
