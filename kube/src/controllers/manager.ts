@@ -8,6 +8,7 @@ import type { Client } from '../client/index.js';
 import type { Logger } from '../log.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
 import { InformerFactory } from './framework/informer.js';
+import { DeploymentController } from './deployment/controller.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/replicaset.js';
 
 export interface ControllerManagerOptions {
@@ -36,7 +37,11 @@ export class ControllerManager {
       log,
       now: o.now ?? Date.now,
     };
-    this.controllers = [new ReplicaSetController(ctx), new ReplicaSetController(ctx, REPLICATION_CONTROLLER)];
+    this.controllers = [
+      new DeploymentController(ctx),
+      new ReplicaSetController(ctx),
+      new ReplicaSetController(ctx, REPLICATION_CONTROLLER),
+    ];
     for (const c of this.controllers) this.byName.set(c.name, c);
   }
 

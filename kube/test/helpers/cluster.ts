@@ -23,6 +23,8 @@ export interface TestCluster {
   kubelet: FakeKubelet;
   /** Waits until controllers and the fake kubelet are quiet. */
   settle(): Promise<void>;
+  /** Stops the controllers and the scheduler, runs `meanwhile`, then starts new ones (a control-plane restart). */
+  restart(meanwhile?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -178,54 +180,65 @@ export async function startTestCluster(
 ): Promise<TestCluster> {
   const s = await startTestServer();
   await s.client.resource('v1', 'nodes').create(nodeObject());
-  const cm = new ControllerManager({
-    client: s.client.as({
-      user: { name: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] },
-      fieldManager: 'kube-controller-manager',
-    }),
-    log: createLogger().child({ component: 'controller-manager' }),
-    resyncMs: o.resyncMs ?? 60_000,
-  });
-  await cm.start();
-  let scheduler: Scheduler | undefined;
-  let binder: WatchSession | undefined;
-  if (o.scheduler === false) binder = await bindAll(s);
-  else {
-    scheduler = new Scheduler({
+  const loops = async () => {
+    const cm = new ControllerManager({
       client: s.client.as({
-        user: { name: 'system:kube-scheduler', groups: ['system:masters'] },
-        fieldManager: 'default-scheduler',
+        user: { name: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] },
+        fieldManager: 'kube-controller-manager',
       }),
-      informers: cm.informers,
-      log: createLogger().child({ component: 'scheduler' }),
-      backoffMs: 50,
+      log: createLogger().child({ component: 'controller-manager' }),
+      resyncMs: o.resyncMs ?? 60_000,
     });
-    await scheduler.start();
-  }
+    await cm.start();
+    let scheduler: Scheduler | undefined;
+    if (o.scheduler !== false) {
+      scheduler = new Scheduler({
+        client: s.client.as({
+          user: { name: 'system:kube-scheduler', groups: ['system:masters'] },
+          fieldManager: 'default-scheduler',
+        }),
+        informers: cm.informers,
+        log: createLogger().child({ component: 'scheduler' }),
+        backoffMs: 50,
+      });
+      await scheduler.start();
+    }
+    return { cm, scheduler };
+  };
+  const first = await loops();
+  const binder = o.scheduler === false ? await bindAll(s) : undefined;
   const kubelet = new FakeKubelet(s);
   await kubelet.start();
-  const settle = async () => {
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      await scheduler?.idle();
-      await cm.idle();
-      await kubelet.idle();
-    }
-  };
-  return {
+  const cluster: TestCluster = {
     s,
-    cm,
-    ...(scheduler ? { scheduler } : {}),
+    cm: first.cm,
+    ...(first.scheduler ? { scheduler: first.scheduler } : {}),
     kubelet,
-    settle,
+    settle: async () => {
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        await cluster.scheduler?.idle();
+        await cluster.cm.idle();
+        await kubelet.idle();
+      }
+    },
+    restart: async (meanwhile) => {
+      await cluster.scheduler?.stop();
+      cluster.cm.stop();
+      await meanwhile?.();
+      const next = await loops();
+      cluster.cm = next.cm;
+      if (next.scheduler) cluster.scheduler = next.scheduler;
+    },
     stop: async () => {
       binder?.stop();
-      await scheduler?.stop();
       kubelet.stop();
-      cm.stop();
+      await cluster.scheduler?.stop();
+      cluster.cm.stop();
       await s.stop();
     },
   };
+  return cluster;
 }
 
 /** Polls `cond` until it holds. */
