@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Condition, Deployment, Pod, ReplicaSet } from '../src/controllers/framework/types.js';
+import type { Deployment, Pod, ReplicaSet } from '../src/controllers/framework/types.js';
 import { startTestCluster, until, type TestCluster } from './helpers/cluster.js';
 
 let c: TestCluster;

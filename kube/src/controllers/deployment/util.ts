@@ -4,7 +4,7 @@
  * predicates (complete, progressing, timed out) and the condition reasons `kubectl rollout status` reads.
  */
 import { deepEqual } from '../../registry/generic/metadata.js';
-import type { Condition, Deployment, PodTemplateSpec, ReplicaSet } from '../framework/types.js';
+import type { Deployment, PodTemplateSpec, ReplicaSet } from '../framework/types.js';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
