@@ -104,7 +104,8 @@ describe('kubectl against berth-kube', { skip }, () => {
     assert.match(table, /\nweb\s+1\s+\d+s\n/);
     const wide = await ok(['get', 'deploy', '-o', 'wide']);
     assert.match(wide, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\n/);
-    assert.match(wide, /\nshop\s+0\/2\s+0\s+0\s+\S+\s+web\s+nginx:1\.27\s+app=shop\n/);
+    // UP-TO-DATE: the controllers may have made the ReplicaSet already; no node yet, so nothing is ready.
+    assert.match(wide, /\nshop\s+0\/2\s+[02]\s+0\s+\S+\s+web\s+nginx:1\.27\s+app=shop\n/);
     const json = JSON.parse(await ok(['get', 'cm', 'web', '-o', 'json'])) as {
       metadata: { uid: string; resourceVersion: string };
     };
