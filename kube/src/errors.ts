@@ -59,7 +59,8 @@ export type CauseType =
   | 'FieldManagerConflict'
   | 'ResourceVersionTooLarge'
   | 'ExitCode'
-  | 'NamespaceTerminating';
+  | 'NamespaceTerminating'
+  | 'DisruptionBudget';
 
 export interface StatusCause {
   reason?: CauseType;
@@ -127,7 +128,7 @@ export const conflict = (resource: string, name: string, why: string, group?: st
 export interface FieldError {
   type: Exclude<
     CauseType,
-    'InternalError' | 'UnexpectedServerResponse' | 'ExitCode' | 'NamespaceTerminating'
+    'InternalError' | 'UnexpectedServerResponse' | 'ExitCode' | 'NamespaceTerminating' | 'DisruptionBudget'
   >;
   field: string;
   /** The offending value, printed as kube-apiserver prints it; omitted for Required/Forbidden. */

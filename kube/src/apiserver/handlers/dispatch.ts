@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KubeError } from '../../errors.js';
 
+import { evictPod } from '../../registry/core/eviction.js';
 import { bindPod, finalizeNamespace, scaleOf, updateScale } from '../../registry/subresources.js';
 import type { KubeObject } from '../../registry/types.js';
 import { customInfo, isCustomResource } from '../../schema/crd/resource.js';
@@ -129,6 +130,26 @@ async function subresourceRequest(r: ResourceRequest): Promise<void> {
       const o = writeOptions(q, 'CreateOptions');
       await bindPod(r.store, context(r, o.dryRun, o.fieldManager), r.namespace ?? '', binding);
       return respond(r, 201, { ...successStatus({}), code: 201 });
+    }
+    case 'eviction:create': {
+      const body = await decodeRequest(r, 'CreateOptions');
+      const o = writeOptions(q, 'CreateOptions');
+      const pdbs = r.env.registry.resource('policy/v1', 'poddisruptionbudgets');
+      await evictPod(
+        r.store,
+        pdbs,
+        context(r, o.dryRun, o.fieldManager),
+        r.namespace ?? '',
+        r.info.name,
+        body,
+      );
+      return respond(r, 201, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Success',
+        code: 201,
+      });
     }
     default:
       throw methodNotAllowed(r);
