@@ -228,6 +228,41 @@ describe('kubectl exec and attach', { skip }, () => {
     }
   });
 
+  it("attach -it: a terminal container takes the client's size and input; its exit ends the session (both transports)", async () => {
+    for (const [transport, env] of TRANSPORTS) {
+      const name = `tty-${transport}`;
+      await c.runPod(name, {
+        containers: [
+          {
+            name: 'main',
+            image: 'busybox',
+            imagePullPolicy: 'IfNotPresent',
+            stdin: true,
+            tty: true,
+            command: ['sh'],
+          },
+        ],
+      });
+      const wait = 'while [ "$(stty size)" != "33 111" ]; do sleep 0.1; done; echo sized-$((40+2))';
+      const cfg = {
+        rows: 33,
+        cols: 111,
+        argv: [KUBECTL, 'attach', '-it', name],
+        steps: [
+          { after: 'pressing enter', send: `${wait}\r` },
+          { after: 'sized-42', send: 'exit 5\r' },
+        ],
+      };
+      const r = await run('python3', ['-c', PTY_DRIVER, JSON.stringify(cfg)], {
+        env: { ...process.env, ...env, KUBECONFIG: c.kubeconfig, HOME: c.dir },
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /sized-42/, `${transport}: the size reached the container's terminal`);
+      assert.doesNotMatch(r.stdout, /EXIT 128/, `${transport}: the container's exit ended kubectl`);
+    }
+  });
+
   it("refusals in kube-apiserver's words", async () => {
     const noContainer = await c.kubectl(['exec', 'sh', '-c', 'nope', '--', 'true']);
     assert.equal(noContainer.code, 1);
