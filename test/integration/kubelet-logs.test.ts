@@ -2,8 +2,9 @@
  * pods/log and metrics.k8s.io through the real kubectl 1.32 against berth-kube over a real berthd: the container
  * picker and its errors in kube-apiserver's words, --tail, --limit-bytes, --timestamps, --since, --previous, a
  * 100 KB line, `logs -f` streaming (and ending with the container), PodLogOptions validation, `kubectl exec`,
- * `port-forward` and `cp` through the stream routes berth-kube --engine registers, and `kubectl top pod` and
- * `top node`. Pod network: a random /24 of 10.215.0.0/16.
+ * `port-forward` and `cp` through the stream routes berth-kube --engine registers, a projected service-account
+ * token that authenticates until its pod is gone, and `kubectl top pod` and `top node`.
+ * Pod network: a random /24 of 10.215.0.0/16.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -20,6 +21,7 @@ const skip =
 const NODE = 'logs-node';
 
 interface Pod {
+  metadata: { uid: string };
   status: { phase: string; containerStatuses?: { restartCount: number; state: { running?: object } }[] };
 }
 
@@ -252,6 +254,76 @@ describe('kubelet: logs, streams and metrics through kubectl', { skip }, () => {
     } finally {
       pf.kill();
     }
+  });
+
+  it('projects a service-account token (TokenRequest bound to the pod) that authenticates while the pod exists', async () => {
+    const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
+    await apply(JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'robot' } }));
+    await apply(
+      podJson('tokened', {
+        serviceAccountName: 'robot',
+        containers: [
+          {
+            ...busybox('main', 'exec sleep 3600'),
+            volumeMounts: [{ name: 'api', mountPath: dir, readOnly: true }],
+          },
+        ],
+        volumes: [
+          {
+            name: 'api',
+            projected: {
+              sources: [
+                { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+                {
+                  downwardAPI: {
+                    items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    const p = await running('tokened');
+    const token = await kube.k(['exec', 'tokened', '--', 'cat', `${dir}/token`]);
+    assert.equal(await kube.k(['exec', 'tokened', '--', 'cat', `${dir}/namespace`]), 'default');
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as {
+      sub: string;
+      'kubernetes.io': { pod: { name: string; uid: string }; serviceaccount: { name: string } };
+    };
+    assert.equal(claims.sub, 'system:serviceaccount:default:robot');
+    assert.deepEqual(claims['kubernetes.io'].pod, { name: 'tokened', uid: p.metadata.uid });
+    // A kubeconfig with only that token.
+    const kc = await fsp.readFile(kube.kubeconfig, 'utf8');
+    const cfg = path.join(kube.dataDir, 'robot-kubeconfig');
+    await fsp.writeFile(
+      cfg,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'c',
+            cluster: {
+              server: /server: (\S+)/.exec(kc)![1],
+              'certificate-authority-data': /certificate-authority-data: (\S+)/.exec(kc)![1],
+            },
+          },
+        ],
+        users: [{ name: 'robot', user: { token } }],
+        contexts: [{ name: 'robot', context: { cluster: 'c', user: 'robot' } }],
+        'current-context': 'robot',
+      }),
+    );
+    // Authenticated as the account (which may not list pods), until the pod it is bound to is gone.
+    const asRobot = ['--kubeconfig', cfg, 'get', 'pods'];
+    assert.match(
+      await fails(asRobot),
+      /User "system:serviceaccount:default:robot" cannot list resource "pods"/,
+    );
+    await kube.k(['delete', 'pod', 'tokened', '--grace-period=0', '--force']);
+    assert.match(await fails(asRobot), /Unauthorized/);
   });
 
   it('serves metrics.k8s.io for kubectl top pod and top node', async () => {

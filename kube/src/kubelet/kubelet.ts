@@ -27,7 +27,7 @@ import { ProbeManager } from './prober.js';
 import { EngineRuntime } from './runtime.js';
 import { DEFAULT_POD_NETWORK, type PodNetworkConfig } from './sandbox.js';
 import type { Service } from './service-env.js';
-import { TokenSigner } from './token.js';
+import { TokenManager } from './token.js';
 import type { ConfigMap, Pod, Secret } from './types.js';
 
 export interface KubeletOptions {
@@ -141,14 +141,14 @@ export class Kubelet {
     const configMaps = cache<ConfigMap>('configmaps', 'configMaps');
     const secrets = cache<Secret>('secrets', 'secrets');
     const services = cache<Service>('services');
+    const tokens = new TokenManager((ns, sa, req) => o.api.tokens.request(ns, sa, req));
     const resolver = new InputsResolver({
       client: this.client,
       configMaps,
       secrets,
       services,
-      signer: new TokenSigner(o.api.pki.serviceAccountKeyPem),
+      tokens,
       nodeName,
-      nodeUid: () => this.node.uid,
       clusterDns: {
         servers: o.clusterDns ?? [DEFAULT_CLUSTER_DNS],
         domain: o.clusterDomain ?? 'cluster.local',
@@ -179,6 +179,7 @@ export class Kubelet {
       log: o.log.child({ component: 'pod-workers' }),
       engineUp: () => this.engineUp,
       resyncMs: o.resyncMs ?? 300_000,
+      onRemoved: (uid) => tokens.forget(uid),
     });
     this.pods = new Informer<Pod>(
       this.client.resource('v1', 'pods'),

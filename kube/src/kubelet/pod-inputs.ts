@@ -12,7 +12,7 @@ import type { Informer } from './informer.js';
 import type { PodInputs } from './inputs.js';
 import { parseQuantity } from './quantity.js';
 import { serviceEnv, type Service } from './service-env.js';
-import type { TokenSigner } from './token.js';
+import type { TokenManager } from './token.js';
 import type { ConfigMap, Container, Pod, Secret } from './types.js';
 
 export interface PodReferences {
@@ -53,9 +53,8 @@ export interface ResolverDeps {
   configMaps: Informer<ConfigMap>;
   secrets: Informer<Secret>;
   services: Informer<Service>;
-  signer?: TokenSigner;
+  tokens?: TokenManager;
   nodeName: string;
-  nodeUid(): string;
   clusterDns: { servers: string[]; domain: string };
   allocatable(): PodInputs['nodeAllocatable'];
 }
@@ -118,20 +117,8 @@ export class InputsResolver {
   }
 
   private async token(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string> {
-    if (!this.d.signer) throw new Error('no service-account signing key');
-    const ns = pod.metadata?.namespace ?? 'default';
-    const saName = pod.spec?.serviceAccountName || 'default';
-    const sa = await this.d.client.resource('v1', 'serviceaccounts').get(saName, { namespace: ns });
-    return this.d.signer.token(
-      {
-        namespace: ns,
-        serviceAccount: { name: saName, uid: sa.metadata?.uid ?? '' },
-        pod: { name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' },
-        node: { name: this.d.nodeName, uid: this.d.nodeUid() },
-      },
-      audience,
-      expirationSeconds,
-    );
+    if (!this.d.tokens) throw new Error('no service-account token source');
+    return this.d.tokens.token(pod, audience, expirationSeconds);
   }
 }
 

@@ -1,64 +1,60 @@
 /**
- * Projected service-account tokens. kube-apiserver's TokenRequest (serviceaccounts/token) is not served yet, so the
- * kubelet signs the bound token itself with the cluster's service-account key (ES256, the same key TokenRequest will
- * use), with the claims kube-apiserver puts in one: iss, sub, aud, exp/iat/nbf, jti and the `kubernetes.io` claim
- * binding it to the pod, the node and the ServiceAccount.
- * TODO(issue 12): once serviceaccounts/token exists, request tokens through it (and have the API server
- * authenticate them); nothing here authenticates these tokens yet.
- * Tokens are cached and renewed at 80% of their lifetime, as the kubelet's token manager does.
+ * Projected service-account tokens, as the kubelet's token manager (pkg/kubelet/token): each is a TokenRequest
+ * (serviceaccounts/<name>/token) bound to the pod, so the API server authenticates it while the pod exists. Tokens
+ * are cached per pod, account, audience and lifetime, and asked again once 80% of their stated lifetime
+ * (expirationTimestamp - creationTimestamp) has passed, or a day, whichever is sooner.
  */
-import { createHash, createPrivateKey, createPublicKey, randomUUID, sign, type KeyObject } from 'node:crypto';
+import type { KubeObject } from '../registry/types.js';
+import type { Pod } from './types.js';
 
-export const ISSUER = 'https://kubernetes.default.svc.cluster.local';
+/** The API server's TokenRequest create (`api.tokens.request`): namespace, account, TokenRequest in and out. */
+export type TokenRequester = (
+  namespace: string,
+  serviceAccount: string,
+  req: KubeObject,
+) => Promise<KubeObject>;
 
-export interface TokenSubject {
-  namespace: string;
-  serviceAccount: { name: string; uid: string };
-  pod: { name: string; uid: string };
-  node: { name: string; uid: string };
+const MAX_AGE_MS = 24 * 3600_000;
+
+interface Cached {
+  token: string;
+  renewAt: number;
 }
 
-const b64 = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
+export class TokenManager {
+  private readonly cache = new Map<string, Cached>();
 
-export class TokenSigner {
-  private readonly key: KeyObject;
-  private readonly kid: string;
-  private readonly cache = new Map<string, { token: string; renewAt: number }>();
+  constructor(
+    private readonly request: TokenRequester,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  constructor(privateKeyPem: string) {
-    this.key = createPrivateKey(privateKeyPem);
-    const der = createPublicKey(this.key).export({ type: 'spki', format: 'der' });
-    this.kid = b64(createHash('sha256').update(der).digest());
-  }
-
-  token(s: TokenSubject, audience: string | undefined, expirationSeconds: number, now = Date.now()): string {
-    const aud = audience || ISSUER;
-    const ttl = Math.max(600, expirationSeconds);
-    const key = JSON.stringify([s.pod.uid, s.serviceAccount.uid, aud, ttl]);
+  async token(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string> {
+    const namespace = pod.metadata?.namespace ?? 'default';
+    const sa = pod.spec?.serviceAccountName || 'default';
+    const uid = pod.metadata?.uid ?? '';
+    const key = JSON.stringify([uid, sa, audience ?? '', expirationSeconds]);
     const hit = this.cache.get(key);
+    const now = this.now();
     if (hit && now < hit.renewAt) return hit.token;
-    const iat = Math.floor(now / 1000);
-    const claims = {
-      aud: [aud],
-      exp: iat + ttl,
-      iat,
-      iss: ISSUER,
-      jti: randomUUID(),
-      'kubernetes.io': {
-        namespace: s.namespace,
-        node: s.node,
-        pod: s.pod,
-        serviceaccount: s.serviceAccount,
+    const res = await this.request(namespace, sa, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      metadata: { name: sa, namespace },
+      spec: {
+        ...(audience ? { audiences: [audience] } : {}),
+        expirationSeconds,
+        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', uid },
       },
-      nbf: iat,
-      sub: `system:serviceaccount:${s.namespace}:${s.serviceAccount.name}`,
-    };
-    const head = b64(JSON.stringify({ alg: 'ES256', kid: this.kid }));
-    const body = b64(JSON.stringify(claims));
-    const sig = sign('sha256', Buffer.from(`${head}.${body}`), { key: this.key, dsaEncoding: 'ieee-p1363' });
-    const token = `${head}.${body}.${b64(sig)}`;
-    this.cache.set(key, { token, renewAt: now + ttl * 800 });
-    return token;
+    });
+    const status = (res.status ?? {}) as { token?: string; expirationTimestamp?: string };
+    if (!status.token) throw new Error(`the TokenRequest for ${namespace}/${sa} returned no token`);
+    // The lifetime as the server states it, so neither clock's offset matters.
+    const stated =
+      Date.parse(status.expirationTimestamp ?? '') - Date.parse(res.metadata?.creationTimestamp ?? '');
+    const ttl = stated > 0 ? stated : expirationSeconds * 1000;
+    this.cache.set(key, { token: status.token, renewAt: now + Math.min(ttl * 0.8, MAX_AGE_MS) });
+    return status.token;
   }
 
   /** Drops the cached tokens of a pod that is gone. */
