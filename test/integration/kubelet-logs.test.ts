@@ -259,21 +259,34 @@ describe('kubelet: logs, streams and metrics through kubectl', { skip }, () => {
   it('projects a service-account token (TokenRequest bound to the pod) that authenticates while the pod exists', async () => {
     const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
     await apply(JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'robot' } }));
+    // The volume the ServiceAccount admission plugin adds (kube-api-access-*), with the CA ConfigMap it names.
+    const kc = await fsp.readFile(kube.kubeconfig, 'utf8');
+    const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(kc)![1], 'base64').toString();
+    await apply(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'kube-root-ca.crt' },
+        data: { 'ca.crt': ca },
+      }),
+    );
     await apply(
       podJson('tokened', {
         serviceAccountName: 'robot',
         containers: [
           {
             ...busybox('main', 'exec sleep 3600'),
-            volumeMounts: [{ name: 'api', mountPath: dir, readOnly: true }],
+            volumeMounts: [{ name: 'kube-api-access-x7k2p', mountPath: dir, readOnly: true }],
           },
         ],
         volumes: [
           {
-            name: 'api',
+            name: 'kube-api-access-x7k2p',
             projected: {
+              defaultMode: 420,
               sources: [
                 { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+                { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
                 {
                   downwardAPI: {
                     items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }],
@@ -288,6 +301,8 @@ describe('kubelet: logs, streams and metrics through kubectl', { skip }, () => {
     const p = await running('tokened');
     const token = await kube.k(['exec', 'tokened', '--', 'cat', `${dir}/token`]);
     assert.equal(await kube.k(['exec', 'tokened', '--', 'cat', `${dir}/namespace`]), 'default');
+    assert.equal(await kube.k(['exec', 'tokened', '--', 'cat', `${dir}/ca.crt`]), ca);
+    assert.equal(await kube.k(['exec', 'tokened', '--', 'stat', '-L', '-c', '%a', `${dir}/token`]), '644\n');
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as {
       sub: string;
       'kubernetes.io': { pod: { name: string; uid: string }; serviceaccount: { name: string } };
@@ -295,7 +310,6 @@ describe('kubelet: logs, streams and metrics through kubectl', { skip }, () => {
     assert.equal(claims.sub, 'system:serviceaccount:default:robot');
     assert.deepEqual(claims['kubernetes.io'].pod, { name: 'tokened', uid: p.metadata.uid });
     // A kubeconfig with only that token.
-    const kc = await fsp.readFile(kube.kubeconfig, 'utf8');
     const cfg = path.join(kube.dataDir, 'robot-kubeconfig');
     await fsp.writeFile(
       cfg,
