@@ -16,6 +16,17 @@ const routes: RouteRecordRaw[] = [
   { path: '/volumes', component: () => import('./views/VolumesView.vue'), meta: { title: 'Volumes' } },
   { path: '/volumes/:name', component: () => import('./views/VolumeDetail.vue'), meta: { title: 'Volume' } },
   { path: '/networks', component: () => import('./views/NetworksView.vue'), meta: { title: 'Networks' } },
+  { path: '/cluster', redirect: '/cluster/pods' },
+  {
+    path: '/cluster/pods/:namespace/:name/:tab?',
+    component: () => import('./views/PodDetail.vue'),
+    meta: { title: 'Pod' },
+  },
+  {
+    path: '/cluster/:section',
+    component: () => import('./views/ClusterView.vue'),
+    meta: { title: 'Cluster' },
+  },
   { path: '/settings', component: () => import('./views/SettingsView.vue'), meta: { title: 'Settings' } },
   {
     path: '/troubleshoot',

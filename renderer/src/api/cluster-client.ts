@@ -110,6 +110,8 @@ export function kubeErrorFrom(res: RawResponse): KubeError {
 }
 
 export interface WatchHandlers<T extends KubeObject> {
+  /** The server accepted the watch (events may be a while). */
+  onOpen?(): void;
   onEvent(e: WatchEvent<T>): void;
   /** The stream ended: normally (timeout, server restart) or with an error; the caller decides to resume. */
   onEnd(err?: Error): void;
@@ -215,7 +217,10 @@ export class ClusterClient {
     return this.transport.stream(
       { context, method: 'GET', path, headers: { Accept: 'application/json' } },
       {
-        onHead: (s) => (status = s),
+        onHead: (s) => {
+          status = s;
+          if (s === 200) h.onOpen?.();
+        },
         onData: (chunk) => {
           if (status >= 400) return void errBody.push(chunk);
           for (const e of decoder.push(chunk)) h.onEvent(e);
