@@ -185,7 +185,7 @@ export function workloadDetail(o: KubeObject): string {
       return 'Running';
     }
     case 'CronJob':
-      return `${String(spec.schedule ?? '')}${spec.suspend ? ' · suspended' : ''}`;
+      return `${typeof spec.schedule === 'string' ? spec.schedule : ''}${spec.suspend ? ' · suspended' : ''}`;
     default:
       return '';
   }

@@ -22,6 +22,11 @@ export interface WatchedList<T extends KubeObject> {
 
 const key = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
+/** List items come without kind and apiVersion; applies and actions need both. */
+function typed<T extends KubeObject>(o: KubeObject, t: ResourceType): T {
+  return { ...o, apiVersion: t.group ? `${t.group}/${t.version}` : t.version, kind: t.kind } as T;
+}
+
 export function watchedList<T extends KubeObject>(
   client: () => ClusterClient,
   type: ResourceType,
@@ -72,7 +77,7 @@ export function watchedList<T extends KubeObject>(
       try {
         const l = await client().list<T>(context, type, namespace);
         if (gen !== generation) return;
-        rows = new Map(l.items.map((o) => [key(o), { ...o, kind: type.kind } as T]));
+        rows = new Map(l.items.map((o) => [key(o), typed<T>(o, type)]));
         rv = l.metadata.resourceVersion ?? '';
         publish();
         error.value = null;
@@ -103,7 +108,7 @@ export function watchedList<T extends KubeObject>(
           }
           if (e.object.metadata.resourceVersion) rv = e.object.metadata.resourceVersion;
           if (e.type === 'BOOKMARK') return;
-          const o = { ...e.object, kind: type.kind } as T;
+          const o = typed<T>(e.object, type);
           if (e.type === 'DELETED') rows.delete(key(o));
           else rows.set(key(o), o);
           publish();
