@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Admission } from '../admission/chain.js';
 import { NamespaceLifecycle } from '../admission/plugins/namespace-lifecycle.js';
+import { LimitRanger } from '../admission/plugins/limit-ranger.js';
 import { PriorityAdmission } from '../admission/plugins/priority.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
@@ -156,6 +157,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     admission.use(
       new NamespaceLifecycle({ get: (n) => registry.namespace(n) }, new Set(PROTECTED_NAMESPACES)),
     );
+    admission.use(new LimitRanger((ns) => registry.list('v1', 'limitranges', ns)));
     admission.use(
       new PriorityAdmission({ list: () => registry.list('scheduling.k8s.io/v1', 'priorityclasses') }),
     );
