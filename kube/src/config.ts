@@ -9,6 +9,8 @@ export interface KubeConfig {
   clusterDomain?: string;
   podCIDR?: string;
   podNetwork?: string;
+  proxyTable?: string;
+  dnsPort?: number;
   dataDir: string;
   kubeconfig: string;
   listen: string;
@@ -30,6 +32,8 @@ Options:
   --cluster-domain DOMAIN      the cluster's DNS domain (default cluster.local)
   --pod-cidr CIDR              the pod network's subnet (default 10.42.0.0/16)
   --pod-network NAME           the engine network pods join (default berth-pods)
+  --proxy-table NAME           the service proxy's nftables table (default berth-kube-proxy)
+  --dns-port PORT              the cluster DNS's port on the pod network's gateway (default 10053)
   --data-dir DIR               state: certificates, the embedded datastore (one berth-kube per dir)
   --kubeconfig FILE            where to write the admin kubeconfig (mode 0600, context "berth")
   --listen HOST:PORT           HTTPS address of the API server (default 127.0.0.1:6443; port 0 picks one)
@@ -80,6 +84,20 @@ export function parseArgs(argv: string[]): { kind: 'help' } | { kind: 'run'; con
       case '--pod-network':
         c.podNetwork = value();
         break;
+      case '--proxy-table': {
+        const t = value();
+        if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(t))
+          throw new UsageError('--proxy-table wants a name (letters, digits, - and _)');
+        c.proxyTable = t;
+        break;
+      }
+      case '--dns-port': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 65535)
+          throw new UsageError('--dns-port wants a port (1-65535)');
+        c.dnsPort = n;
+        break;
+      }
       case '--data-dir':
         c.dataDir = value();
         break;

@@ -92,9 +92,30 @@ async function main(): Promise<number> {
         },
         logger.child({ component: 'streams' }),
       );
-      // The kubelet stops first (its pods keep running), then the control loops and the API server.
+      // Services: the nftables proxy, cluster DNS on the pod network's gateway, ports on the host's 127.0.0.1.
+      const { ServiceNetwork } = await import('./proxy/index.js');
+      const { createHash } = await import('node:crypto');
+      const { CONTROLLER_MANAGER } = await import('./apiserver/index.js');
+      const podCIDR = c.podCIDR ?? '10.42.0.0/16';
+      const gateway = podCIDR.replace(/\.\d+\/\d+$/, '.1');
+      const services = new ServiceNetwork({
+        client: api.client(CONTROLLER_MANAGER),
+        podCIDR,
+        gateway,
+        clusterDNS: c.clusterDns ?? '10.43.0.10',
+        ...(c.clusterDomain ? { clusterDomain: c.clusterDomain } : {}),
+        // One table per data dir: two clusters on one host (tests) never share rules.
+        table:
+          c.proxyTable ??
+          `berth-kube-${createHash('sha256').update(path.resolve(c.dataDir)).digest('hex').slice(0, 8)}`,
+        ...(c.dnsPort ? { dnsPort: c.dnsPort } : {}),
+        log: logger.child({ component: 'service-network' }),
+      });
+      await services.start();
+      // The service network and the kubelet stop first (pods keep running), then the loops and the API server.
       running = {
         close: async () => {
+          await services.stop();
           await kubelet.stop();
           await loops.stop();
           await api.close();

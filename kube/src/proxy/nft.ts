@@ -15,6 +15,8 @@ export function nft(script: string, args: string[] = ['-f', '-']): Promise<strin
       if (code === 0) resolve(Buffer.concat(out).toString());
       else reject(new NftError(`nft failed (${code}): ${Buffer.concat(err).toString().trim()}`));
     });
+    // nft may exit before reading stdin (a list command, an early error): its exit code tells, not EPIPE.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(script);
   });
 }

@@ -1,8 +1,8 @@
 /**
  * The service proxy: keeps the nftables table equal to the model, re-rendering it whole after each change
- * (changes arriving during an apply are folded into the next one). The table outlives berth-kube on purpose,
- * as kube-proxy's rules do, so Services keep answering across a restart; the first sync after a start
- * replaces it with what the API says now, and `deleteRules` removes it when the cluster goes away.
+ * (changes arriving during an apply are folded into the next one). A berth-kube that dies leaves the table, as
+ * kube-proxy's rules stay, so Services keep answering; the first sync after a start replaces it with what the
+ * API says now, and `deleteRules` removes it (a graceful stop, the cluster going away).
  */
 import type { Logger } from '../log.js';
 import { ProxyModel } from './model.js';

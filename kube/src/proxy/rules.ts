@@ -51,9 +51,12 @@ export function renderProxyRules(r: ProxyRuleset): string {
   const t = r.table;
   L.push(`add table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`);
   L.push(
+    // Cluster IPs for this cluster's pods only (two clusters on one host may use the same service range);
+    // node ports for anyone reaching the node's addresses.
     '  chain prerouting {',
     '    type nat hook prerouting priority dstnat; policy accept;',
-    '    jump services',
+    `    ip saddr ${r.podCIDR} jump services`,
+    '    fib daddr type local jump services',
     '  }',
     // The node itself (and berth-kube's host listeners) reach services through the output hook.
     '  chain output {',

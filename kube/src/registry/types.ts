@@ -118,6 +118,8 @@ export interface Strategy {
   defaults?(obj: KubeObject): void;
   /** Async work before a create is stored, after validation (allocations: a Service's cluster IP). */
   beforeCreate?(obj: KubeObject, ctx: StrategyContext): Promise<void>;
+  /** The same for an update of the main resource (a Service that becomes NodePort gets its node ports). */
+  beforeUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): Promise<void>;
   /** Resets what a create may not set (status, for most kinds). */
   prepareForCreate?(obj: KubeObject, ctx: StrategyContext): void;
   /** Keeps what a main-resource update may not change (status), and the reverse for a status update. */

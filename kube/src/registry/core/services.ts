@@ -1,12 +1,12 @@
 /**
- * Services (DNS-1035 names, defaults, a cluster IP from 10.43.0.0/16, kube-apiserver's columns) and Endpoints.
- * The allocator picks the lowest free address among the Services that exist; the `kubernetes` Service holds
- * 10.43.0.1 from the first start.
+ * Services (DNS-1035 names, defaults, a cluster IP from 10.43.0.0/16 and node ports: service-alloc.ts,
+ * kube-apiserver's columns) and Endpoints. The `kubernetes` Service holds 10.43.0.1 from the first start.
  */
 import type { FieldError } from '../../errors.js';
 import { AGE_COLUMN, NAME_COLUMN, age, at, col, formatLabels } from '../printing.js';
 import { nameIsDNS1035Label } from '../validation/names.js';
 import type { KubeObject, Strategy } from '../types.js';
+import { allocateClusterIP, allocateNodePorts } from './service-alloc.js';
 
 interface Port {
   name?: string;
@@ -26,25 +26,8 @@ interface Spec {
   [k: string]: unknown;
 }
 
-export const SERVICE_CIDR = { base: [10, 43, 0, 0], bits: 16 };
+export { SERVICE_CIDR } from './service-alloc.js';
 const specOf = (o: KubeObject) => (o.spec ?? {}) as Spec;
-
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((a, p) => a * 256 + Number(p), 0);
-}
-const intToIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-
-async function allocateClusterIP(list: () => Promise<KubeObject[]>): Promise<string> {
-  const used = new Set((await list()).flatMap((s) => specOf(s).clusterIPs ?? [specOf(s).clusterIP ?? '']));
-  const base = ipToInt(SERVICE_CIDR.base.join('.'));
-  const size = 2 ** (32 - SERVICE_CIDR.bits);
-  // .0.1 is the kubernetes Service's; the network and broadcast addresses are never handed out.
-  for (let i = 2; i < size - 1; i++) {
-    const ip = intToIp(base + i);
-    if (!used.has(ip)) return ip;
-  }
-  throw new Error('failed to allocate a serviceIP: range is full');
-}
 
 export const serviceStrategy: Strategy = {
   nameValidator: nameIsDNS1035Label,
@@ -68,18 +51,27 @@ export const serviceStrategy: Strategy = {
   },
   prepareForUpdate(obj, old) {
     obj.status = old.status;
+    // A replace that leaves the cluster IP out keeps the allocated one (kube-apiserver's patchAllocatedValues).
+    const s = specOf(obj);
+    const o = specOf(old);
+    if (
+      !s.clusterIP &&
+      !s.clusterIPs?.length &&
+      o.clusterIP &&
+      s.type !== 'ExternalName' &&
+      o.type !== 'ExternalName'
+    ) {
+      s.clusterIP = o.clusterIP;
+      s.clusterIPs = o.clusterIPs ?? [o.clusterIP];
+    }
   },
   initialStatus: () => ({ loadBalancer: {} }),
   async beforeCreate(obj, ctx) {
-    const s = specOf(obj);
-    if (s.type === 'ExternalName' || s.clusterIP === 'None') {
-      if (s.clusterIP === 'None') s.clusterIPs = ['None'];
-      return;
-    }
-    if (!s.clusterIP && ctx.read) {
-      s.clusterIP = await allocateClusterIP(() => ctx.read!.list('v1', 'services'));
-    }
-    if (s.clusterIP) s.clusterIPs = [s.clusterIP];
+    await allocateClusterIP(obj, ctx);
+    await allocateNodePorts(obj, ctx);
+  },
+  async beforeUpdate(obj, old, ctx) {
+    await allocateNodePorts(obj, ctx, old);
   },
   validate(obj) {
     const errs: FieldError[] = [];

@@ -343,6 +343,7 @@ export class ResourceStore {
       : (s.subresourceUpdates?.[subresource]?.validate(obj, old) ?? []);
     updateErrors(t, obj, old, errs);
     for (const w of s.warnings?.(obj, old) ?? []) ctx.warnings?.push(w);
+    if (!subresource) await s.beforeUpdate?.(obj, old, sctx);
     await this.deps.admission.validate(
       this.attributes('UPDATE', ctx, namespace, name, subresource),
       obj,

@@ -1,0 +1,218 @@
+/**
+ * Services end to end on a real berth-kube over a real berthd, with the real kubectl 1.32: busybox pods behind a
+ * Service with a named target port; from a pod, the Service by DNS name and by cluster IP spread over the ready
+ * replicas only (a pod failing readiness stays out), headless records from nslookup; from the host, a
+ * LoadBalancer (status says localhost) and a node port on 127.0.0.1; nothing left in nftables after the
+ * Service is deleted, and no table after berth-kube stops. Pod network: a random /24 of 10.218.0.0/16; the
+ * table carries "knet"; this cluster's service addresses sit in 10.43.218.0/24, which no other test asks for.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
+import { IS_ROOT, requirement } from '../helpers/env.js';
+import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+
+const skip =
+  requirement(IS_ROOT, 'pods and nftables need root') ??
+  requirement(haveKubectl(), `${KUBECTL} is not installed`);
+const NODE = 'knet-node';
+const NS = 'knet-svc';
+const TABLE = `knet-svc-${process.pid}`;
+const LB_PORT = 18281;
+
+const listTable = () => {
+  const r = spawnSync('nft', ['list', 'table', 'ip', TABLE], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : undefined;
+};
+
+function hostGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body.trim()));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+const webPod = (name: string, ready: boolean) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: NS, labels: { app: 'web' } },
+  spec: {
+    nodeName: NODE,
+    terminationGracePeriodSeconds: 1,
+    hostname: name,
+    subdomain: 'web-h',
+    containers: [
+      {
+        name: 'httpd',
+        image: 'busybox',
+        imagePullPolicy: 'IfNotPresent',
+        command: [
+          'sh',
+          '-c',
+          `mkdir -p /www && echo ${name} > /www/index.html && exec httpd -f -p 8080 -h /www`,
+        ],
+        ports: [{ name: 'http', containerPort: 8080 }],
+        readinessProbe: {
+          exec: { command: ready ? ['true'] : ['false'] },
+          periodSeconds: 1,
+        },
+      },
+    ],
+  },
+});
+
+describe('Services, cluster DNS and host ports', { skip }, () => {
+  let env: ContainerTestEnv;
+  let kube: KubeCluster;
+  const net = `knet-${process.pid}`;
+  const subnet = `10.218.${Math.floor(Math.random() * 250) + 1}.0/24`;
+  const apply = (obj: object) => kube.k(['apply', '-f', '-'], { input: JSON.stringify(obj) });
+  const exec = (cmd: string[]) =>
+    kube.kubectl(['-n', NS, 'exec', 'client', '--', ...cmd], { timeoutMs: 20_000 });
+
+  before(async () => {
+    env = await startContainerDaemon();
+    kube = await startKubeCluster({
+      engineSocket: env.d.socket,
+      port: 18200 + (process.pid % 20),
+      nodeName: NODE,
+      podCIDR: subnet,
+      podNetwork: net,
+      extraArgs: ['--proxy-table', TABLE, '--cluster-dns', '10.43.218.10', '--dns-port', '18253'],
+    });
+    await kube.k(['create', 'namespace', NS]);
+    for (const [name, ready] of [
+      ['web-1', true],
+      ['web-2', true],
+      ['web-3', false],
+    ] as const)
+      await apply(webPod(name, ready));
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'client', namespace: NS },
+      spec: {
+        nodeName: NODE,
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          { name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] },
+        ],
+      },
+    });
+    const svc = (name: string, spec: object) =>
+      apply({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: NS },
+        spec: { selector: { app: 'web' }, ...spec },
+      });
+    await svc('web', { clusterIP: '10.43.218.20', ports: [{ name: 'http', port: 80, targetPort: 'http' }] });
+    await svc('web-h', { clusterIP: 'None', ports: [{ name: 'http', port: 8080 }] });
+    await svc('web-lb', {
+      type: 'LoadBalancer',
+      clusterIP: '10.43.218.21',
+      ports: [{ name: 'http', port: LB_PORT, targetPort: 'http' }],
+    });
+    await until(
+      'pods running and two ready endpoints',
+      async () => {
+        const eps = await kube.json<{ subsets?: Array<{ addresses?: unknown[] }> }>([
+          '-n',
+          NS,
+          'get',
+          'endpoints',
+          'web',
+        ]);
+        const client = await kube.json<{ status: { phase: string } }>(['-n', NS, 'get', 'pod', 'client']);
+        return eps.subsets?.[0]?.addresses?.length === 2 && client.status.phase === 'Running'
+          ? true
+          : undefined;
+      },
+      90_000,
+    );
+  });
+
+  after(async () => {
+    if (kube) {
+      await kube.kubectl(['-n', NS, 'delete', 'pods', '--all', '--grace-period=0', '--force']);
+      await kube.destroy();
+    }
+    if (env) {
+      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
+        .split('\n')
+        .filter(Boolean);
+      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
+      await env.d.request('DELETE', `/networks/${net}`);
+      await env.d.destroy();
+    }
+    spawnSync('nft', ['delete', 'table', 'ip', TABLE]);
+  });
+
+  /** An HTTP GET from the client pod with busybox nc (busybox-static's wget crashes on this glibc). */
+  const podGet = async (host: string) => {
+    const r = await exec(['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${host} 80`]);
+    assert.equal(r.code, 0, `${host}: ${r.stderr}`);
+    return r.stdout.trim().split('\n').pop()!.trim();
+  };
+
+  it('reaches the Service by DNS name and by cluster IP from a pod, over the ready replicas only', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 16; i++)
+      seen.add(await podGet(i % 2 ? 'web.knet-svc.svc.cluster.local' : '10.43.218.20'));
+    assert.deepEqual([...seen].sort(), ['web-1', 'web-2']);
+    // The short name through the pod's search path (resolv.conf from the kubelet, ndots:5).
+    assert.match(await podGet('web'), /^web-[12]$/);
+  });
+
+  it('answers headless names with the ready pods and each pod by its hostname', async () => {
+    const r = await exec(['nslookup', 'web-h.knet-svc.svc.cluster.local']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const pods = await kube.json<{ items: Array<{ metadata: { name: string }; status: { podIP: string } }> }>(
+      ['-n', NS, 'get', 'pods', '-l', 'app=web'],
+    );
+    const ip = (n: string) => pods.items.find((p) => p.metadata.name === n)!.status.podIP;
+    assert.ok(r.stdout.includes(ip('web-1')) && r.stdout.includes(ip('web-2')), r.stdout);
+    assert.ok(!r.stdout.includes(ip('web-3')), r.stdout);
+    const one = await exec(['nslookup', 'web-1.web-h.knet-svc.svc.cluster.local']);
+    assert.ok(one.stdout.includes(ip('web-1')), one.stdout);
+  });
+
+  it('serves a LoadBalancer and a node port on the host 127.0.0.1, with the ingress in status', async () => {
+    const svc = await until(
+      'load balancer ingress',
+      async () => {
+        const s = await kube.json<{
+          spec: { ports: Array<{ nodePort: number }> };
+          status: { loadBalancer: { ingress?: Array<{ hostname?: string }> } };
+        }>(['-n', NS, 'get', 'service', 'web-lb']);
+        return s.status.loadBalancer.ingress?.length ? s : undefined;
+      },
+      10_000,
+    );
+    assert.equal(svc.status.loadBalancer.ingress?.[0].hostname, 'localhost');
+    assert.match(await kube.k(['-n', NS, 'get', 'service', 'web-lb']), /localhost/);
+    assert.match(await hostGet(LB_PORT), /^web-[12]$/);
+    assert.match(await hostGet(svc.spec.ports[0].nodePort), /^web-[12]$/);
+  });
+
+  it('leaves nothing of a deleted Service in nftables, and no table once berth-kube stops', async () => {
+    assert.ok(listTable()?.includes('knet-svc/web-lb/tcp/http'));
+    await kube.k(['-n', NS, 'delete', 'service', 'web-lb']);
+    await until(
+      'web-lb rules gone',
+      async () => (listTable()?.includes('knet-svc/web-lb') ? undefined : true),
+      10_000,
+    );
+    await assert.rejects(hostGet(LB_PORT));
+    await kube.stop();
+    assert.equal(listTable(), undefined);
+    await kube.start();
+  });
+});
