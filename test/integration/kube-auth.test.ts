@@ -215,4 +215,39 @@ describe('kubectl auth against berth-kube', { skip }, () => {
     };
     assert.ok(view.aggregationRule);
   });
+
+  it('serves python3-kubernetes: create, strategic patch, list by label, watch from a resourceVersion, with a token', async () => {
+    await ok(['create', 'serviceaccount', 'py']);
+    await ok(['create', 'rolebinding', 'py-edit', '--clusterrole=edit', '--serviceaccount=default:py']);
+    const cfg = await tokenKubeconfig('py', (await ok(['create', 'token', 'py'])).trim());
+    const script = `
+import sys
+from kubernetes import client, config, watch
+config.load_kube_config(config_file=sys.argv[1])
+v1 = client.CoreV1Api()
+cm = client.V1ConfigMap(metadata=client.V1ObjectMeta(name="py-cm", labels={"py": "w"}), data={"a": "1"})
+rv = v1.create_namespaced_config_map("default", cm).metadata.resource_version
+v1.patch_namespaced_config_map("py-cm", "default", {"data": {"b": "2"}})
+print("list", [sorted(i.data.items()) for i in v1.list_namespaced_config_map("default", label_selector="py=w").items])
+v1.delete_namespaced_config_map("py-cm", "default")
+w = watch.Watch()
+seen = []
+for e in w.stream(v1.list_namespaced_config_map, "default", label_selector="py=w", resource_version=rv, timeout_seconds=10):
+    seen.append((e["type"], sorted(e["object"].data.items())))
+    if len(seen) == 2:
+        w.stop()
+print("watch", seen)
+try:
+    v1.list_namespaced_secret("kube-system")
+except client.exceptions.ApiException as e:
+    print("denied", e.status, e.reason)
+`;
+    const { run } = await import('../helpers/exec.js');
+    const r = await run('/usr/bin/python3', ['-c', script, cfg]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      "list [[('a', '1'), ('b', '2')]]\nwatch [('MODIFIED', [('a', '1'), ('b', '2')]), ('DELETED', [('a', '1'), ('b', '2')])]\ndenied 403 Forbidden\n",
+    );
+  });
 });
