@@ -41,7 +41,9 @@ export default tseslint.config(
         projectService: {
           allowDefaultProject: LOOSE_FILES,
           defaultProject: 'tsconfig.base.json',
-          maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 20,
+          // The scripts and benches outgrew the default 8 (then 20); linting them through an explicit
+          // tsconfig instead was measured no faster here (15 s of CPU either way), so the cap only names a size.
+          maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 60,
         },
         tsconfigRootDir: import.meta.dirname,
         extraFileExtensions: ['.vue'],

@@ -13,8 +13,13 @@ import { after, before, describe, it } from 'node:test';
 import { startContainerDaemon } from '../helpers/container-daemon.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 
-/** A ULA /64 of its own per run: parallel daemons share one kernel, and a /64 on two bridges would clash. */
-const PREFIX = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+/**
+ * A ULA /64 of its own per run: parallel daemons share one kernel, and a /64 on two bridges would clash. Each
+ * group has four digits without a leading zero, so it reads the same in the canonical form dockerd prints
+ * (fd8c:fd7b:b24::, not 0b24).
+ */
+const group = (): string => (randomBytes(2).readUInt16BE() | 0x1000).toString(16);
+const PREFIX = `fd${randomBytes(1).toString('hex')}:${group()}:${group()}`;
 const SUBNET = `${PREFIX}::/64`;
 
 function httpGet(host: string, port: number, path: string): Promise<string> {
