@@ -4,6 +4,7 @@
  */
 import type { FieldError } from '../../errors.js';
 import { isDNS1123Label } from '../validation/names.js';
+import { defaultProbes, validateProbes } from './probes.js';
 
 type Obj = Record<string, unknown>;
 
@@ -29,6 +30,7 @@ export function defaultContainer(c: ContainerLike): void {
   }
   c.resources ??= {};
   for (const p of c.ports ?? []) p.protocol ??= 'TCP';
+  defaultProbes(c);
 }
 
 export function defaultPodSpec(spec: Obj | undefined): void {
@@ -60,6 +62,7 @@ export function validatePodSpec(spec: Obj | undefined, path: string): FieldError
         seen.add(c.name);
       }
       if (!c.image) errs.push({ type: 'FieldValueRequired', field: `${p}.image` });
+      errs.push(...validateProbes(c, p, list === 'initContainers'));
     }
   }
   const policy = spec?.restartPolicy;
