@@ -1,9 +1,10 @@
 /**
  * The kubelet's loops against a real berthd, through the real kubectl 1.32: readiness (httpGet against busybox
  * httpd), liveness (exec) and startup probes (liveness held until started; probe-level grace) with their events,
- * a `docker rm -f` of a pod's container or sandbox healed at once, a `kill -9` of berth-kube leaving pods running
- * and the next start adopting them (same containers) and removing an orphan, and a killed berthd turning the node
- * NotReady until it is back. Pod network: a random /24 of 10.215.0.0/16.
+ * a Deployment of a local image scheduled and healed, a `docker rm -f` of a pod's container or sandbox healed at
+ * once, a `kill -9` of berth-kube leaving pods running and the next start adopting them (same containers) and
+ * removing an orphan, and a killed berthd turning the node NotReady until it is back. Pod network: a random /24 of
+ * 10.215.0.0/16.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -248,6 +249,43 @@ describe('kubelet: probes, healing and adoption', { skip }, () => {
       ),
     );
     await kube.k(['delete', 'pod', 'starts', 'never', '--wait=false']);
+  });
+
+  it('runs a Deployment of a local image (scheduled, no push) and replaces a deleted pod', async () => {
+    // `docker build -t heal-app .` stands for a tag here: not in any registry, so the desktop rule runs it.
+    await env.d.docker(['tag', 'busybox', 'heal-app:dev']);
+    await kube.k([
+      'create',
+      'deployment',
+      'app',
+      '--image=heal-app:dev',
+      '--replicas=2',
+      '--',
+      'sleep',
+      '3600',
+    ]);
+    await kube.k(['rollout', 'status', 'deployment/app', '--timeout=60s'], { timeoutMs: 70_000 });
+    const pods = () =>
+      kube.json<{ items: (Pod & { spec: { nodeName?: string } })[] }>(['get', 'pods', '-l', 'app=app']);
+    const first = (await pods()).items;
+    assert.equal(first.length, 2);
+    for (const p of first) {
+      assert.equal(p.spec.nodeName, NODE);
+      assert.equal(cond(p, 'Ready')?.status, 'True');
+      assert.ok((await events(p.metadata.name)).some((e) => e.reason === 'Scheduled'));
+    }
+    await kube.k(['delete', 'pod', first[0].metadata.name, '--wait=false']);
+    await until('a replacement Ready', async () => {
+      const now = (await pods()).items.filter(
+        (p) => !first.some((f) => f.metadata.uid === p.metadata.uid) && cond(p, 'Ready')?.status === 'True',
+      );
+      return now.length === 1 ? now : undefined;
+    });
+    await kube.k(['rollout', 'status', 'deployment/app', '--timeout=60s'], { timeoutMs: 70_000 });
+    // sleep ignores SIGTERM as pid 1: force the pods away rather than wait out their 30 s grace.
+    await kube.k(['delete', 'deployment', 'app']);
+    await kube.k(['delete', 'pods', '-l', 'app=app', '--grace-period=0', '--force']);
+    await until('the pods gone', async () => ((await pods()).items.length === 0 ? true : undefined));
   });
 
   it('heals a docker rm -f of a pod container and of its sandbox', async () => {
