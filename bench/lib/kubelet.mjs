@@ -1,5 +1,6 @@
 // The kubelet's figures, on a real berthd (root; needs `npm run build`), beside the anchors' published ones:
 //   pod create → Running with the image present (POST to the Running status seen on a watch)   target < 500 ms
+//   a 3-replica Deployment of a local-only image: POST → 3 ready replicas (scheduler, controllers)  target < 2 s
 //   berth-kube idle with 100 running pods: CPU (% of one core over 60 s) and RSS                  target < 1%, < 100 MiB
 //     anchors: k3s idles at ~6% of a core, Docker Desktop's cluster at 5-45% (its users' reports)
 //   RSS per pod (with 100 pods against none)
@@ -123,8 +124,39 @@ export async function benchKubelet() {
     console.log(
       `kubelet: pod create → Running (image present): median ${median(times).toFixed(0)} ms, best ${Math.min(...times).toFixed(0)} ms of ${times.length}   (target < 500 ms)`,
     );
+    // A Deployment of an image only berthd's store has (as after `docker build`): create → 3 ready replicas.
+    await env.d.docker(['tag', 'busybox', 'bench-app:dev']);
+    const deploy = JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'bench-app', namespace: 'default' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'bench-app' } },
+        template: {
+          metadata: { labels: { app: 'bench-app' } },
+          spec: {
+            terminationGracePeriodSeconds: 0,
+            containers: [{ name: 'main', image: 'bench-app:dev', command: ['sleep', '3600'] }],
+          },
+        },
+      },
+    });
+    const d0 = performance.now();
+    await request('POST', '/apis/apps/v1/namespaces/default/deployments', deploy);
+    for (;;) {
+      const d = JSON.parse(
+        (await request('GET', '/apis/apps/v1/namespaces/default/deployments/bench-app')).body,
+      );
+      if (d.status?.readyReplicas === 3) break;
+      if (performance.now() - d0 > 60_000) throw new Error('the Deployment was not ready within 60 s');
+      await sleep(20);
+    }
+    console.log(
+      `kubelet: 3-replica Deployment of a local image, create → all Ready: ${(performance.now() - d0).toFixed(0)} ms   (target < 2 s; minikube's time-to-k8s: 47-57 s to a running app)`,
+    );
     const N = 100;
-    const have = 11;
+    const have = 14;
     const t0 = performance.now();
     for (let i = 0; i < N - have; i++)
       await request('POST', '/api/v1/namespaces/default/pods', podBody(`idle-${i}`, node));
