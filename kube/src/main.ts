@@ -103,6 +103,7 @@ async function main(): Promise<number> {
         podCIDR,
         gateway,
         clusterDNS: c.clusterDns ?? '10.43.0.10',
+        apiPort: api.port,
         ...(c.clusterDomain ? { clusterDomain: c.clusterDomain } : {}),
         // One table per data dir: two clusters on one host (tests) never share rules.
         table:

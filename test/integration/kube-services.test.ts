@@ -1,7 +1,8 @@
 /**
  * Services end to end on a real berth-kube over a real berthd, with the real kubectl 1.32: busybox pods behind a
  * Service with a named target port; from a pod, the Service by DNS name and by cluster IP spread over the ready
- * replicas only (a pod failing readiness stays out), headless records from nslookup; from the host, a
+ * replicas only (a pod failing readiness stays out), headless records from nslookup, the API server through the
+ * `kubernetes` Service; from the host, a
  * LoadBalancer (status says localhost) and a node port on 127.0.0.1; nothing left in nftables after the
  * Service is deleted, and no table after berth-kube stops. Pod network: a random /24 of 10.218.0.0/16; the
  * table carries "knet"; this cluster's service addresses sit in 10.43.218.0/24, which no other test asks for.
@@ -9,6 +10,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
@@ -36,6 +39,24 @@ function hostGet(port: number): Promise<string> {
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
+  });
+}
+
+/** The first flight of a TLS client (its ClientHello), caught by a plain TCP listener. */
+function clientHello(): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((sock) => {
+      sock.once('data', (d: Buffer) => {
+        resolve(d);
+        sock.destroy();
+        server.close();
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      tls.connect({ host: '127.0.0.1', port, servername: 'kubernetes' }).on('error', () => undefined);
+    });
+    server.on('error', reject);
   });
 }
 
@@ -71,7 +92,7 @@ const webPod = (name: string, ready: boolean) => ({
 describe('Services, cluster DNS and host ports', { skip }, () => {
   let env: ContainerTestEnv;
   let kube: KubeCluster;
-  const net = `knet-${process.pid}`;
+  const podNet = `knet-${process.pid}`;
   const subnet = `10.218.${Math.floor(Math.random() * 250) + 1}.0/24`;
   const apply = (obj: object) => kube.k(['apply', '-f', '-'], { input: JSON.stringify(obj) });
   const exec = (cmd: string[]) =>
@@ -84,7 +105,7 @@ describe('Services, cluster DNS and host ports', { skip }, () => {
       port: 18200 + (process.pid % 20),
       nodeName: NODE,
       podCIDR: subnet,
-      podNetwork: net,
+      podNetwork: podNet,
       extraArgs: ['--proxy-table', TABLE, '--cluster-dns', '10.43.218.10', '--dns-port', '18253'],
     });
     await kube.k(['create', 'namespace', NS]);
@@ -149,13 +170,17 @@ describe('Services, cluster DNS and host ports', { skip }, () => {
         .split('\n')
         .filter(Boolean);
       if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${net}`);
+      await env.d.request('DELETE', `/networks/${podNet}`);
       await env.d.destroy();
     }
     spawnSync('nft', ['delete', 'table', 'ip', TABLE]);
   });
 
   /** An HTTP GET from the client pod with busybox nc (busybox-static's wget crashes on this glibc). */
+  const podGetMaybe = async (host: string) => {
+    const r = await exec(['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${host} 80`]);
+    return r.code === 0 ? r.stdout.trim() : '';
+  };
   const podGet = async (host: string) => {
     const r = await exec(['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${host} 80`]);
     assert.equal(r.code, 0, `${host}: ${r.stderr}`);
@@ -163,12 +188,25 @@ describe('Services, cluster DNS and host ports', { skip }, () => {
   };
 
   it('reaches the Service by DNS name and by cluster IP from a pod, over the ready replicas only', async () => {
+    // The proxy follows the endpoints a moment after the Endpoints object shows them.
+    await until('the service answers', async () => (await podGetMaybe('10.43.218.20')) || undefined, 10_000);
     const seen = new Set<string>();
     for (let i = 0; i < 16; i++)
       seen.add(await podGet(i % 2 ? 'web.knet-svc.svc.cluster.local' : '10.43.218.20'));
     assert.deepEqual([...seen].sort(), ['web-1', 'web-2']);
     // The short name through the pod's search path (resolv.conf from the kubelet, ndots:5).
     assert.match(await podGet('web'), /^web-[12]$/);
+  });
+
+  it('reaches the API server through the kubernetes Service', async () => {
+    // busybox has no TLS client: a ClientHello made here is sent with nc, and the server's handshake comes back.
+    const hello = (await clientHello()).toString('base64');
+    const bytes = async (host: string) => {
+      const r = await exec(['sh', '-c', `echo ${hello} | base64 -d | nc -w 2 ${host} 443 | wc -c`]);
+      return Number(r.stdout.trim());
+    };
+    assert.ok((await bytes('10.43.0.1')) > 100);
+    assert.ok((await bytes('kubernetes.default.svc.cluster.local')) > 100);
   });
 
   it('answers headless names with the ready pods and each pod by its hostname', async () => {

@@ -80,8 +80,10 @@ export class HostPorts {
   }
 
   private listen(w: HostPort): Promise<net.Server> {
-    const server = net.createServer((client) => {
-      const upstream = net.connect({ host: w.targetIP, port: w.targetPort });
+    // Half-open both ways: a client that shuts down its side after the request (nc, HTTP/1.0 tools) still
+    // gets the whole answer.
+    const server = net.createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = net.connect({ host: w.targetIP, port: w.targetPort, allowHalfOpen: true });
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));

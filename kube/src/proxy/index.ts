@@ -2,7 +2,8 @@
  * berth-kube's service network, started beside the kubelet: the nftables proxy and the cluster DNS, both fed by
  * watches of Services, EndpointSlices (and pods, for DNS pod records); the `kube-dns` Service at the cluster DNS
  * address with its endpoint at the DNS listener on the pod network's gateway; LoadBalancer and node ports on the
- * host's 127.0.0.1 (host-ports.ts) with `status.loadBalancer.ingress` set as Docker Desktop does (localhost).
+ * host's 127.0.0.1 (host-ports.ts) with `status.loadBalancer.ingress` set as Docker Desktop does (localhost);
+ * the `kubernetes` Service to the API server through a relay on the gateway.
  */
 import { isKubeError } from '../errors.js';
 import type { Client } from '../client/index.js';
@@ -26,6 +27,8 @@ export interface ServiceNetworkOptions {
   table?: string;
   /** Where LoadBalancer and node ports answer on the host (default 127.0.0.1). */
   hostAddress?: string;
+  /** The API server's port on 127.0.0.1: the `kubernetes` Service reaches it through a relay on the gateway. */
+  apiPort?: number;
   log: Logger;
 }
 
@@ -43,6 +46,7 @@ export class ServiceNetwork {
   readonly names: ClusterNames;
   readonly dns: DnsServer;
   private readonly hostPorts: HostPorts;
+  private readonly apiRelay: HostPorts;
   private readonly informers: Array<Informer<KubeObject>> = [];
   private scheduled = false;
   private dnsRetry?: NodeJS.Timeout;
@@ -53,6 +57,7 @@ export class ServiceNetwork {
     this.names = new ClusterNames(o.clusterDomain ?? 'cluster.local');
     this.dns = new DnsServer({ names: this.names, listen: `${o.gateway}:${o.dnsPort ?? 10053}`, log: o.log });
     this.hostPorts = new HostPorts(o.hostAddress ?? '127.0.0.1', o.log);
+    this.apiRelay = new HostPorts(o.gateway, o.log);
     const feed = (set: (x: KubeObject) => void, del: (x: KubeObject) => void) => ({
       add: (x: KubeObject) => {
         set(x);
@@ -113,15 +118,47 @@ export class ServiceNetwork {
   /** The gateway address appears once the pod network exists: keep trying until it does. */
   private startDns(): void {
     this.dns.start().then(
-      () =>
+      () => {
         this.o.log.info('cluster DNS listening', {
           address: `${this.dns.address.host}:${this.dns.address.port}`,
-        }),
+        });
+        void this.startApiRelay();
+      },
       (e: Error) => {
         if (this.stopped) return;
         this.o.log.debug('cluster DNS not listening yet', { error: e.message });
         this.dnsRetry = setTimeout(() => this.startDns(), 1000);
       },
+    );
+  }
+
+  /**
+   * Pods reach the API server (listening on 127.0.0.1) through the `kubernetes` Service: its EndpointSlice
+   * names a relay on the gateway, one port above the DNS port.
+   */
+  private async startApiRelay(): Promise<void> {
+    if (!this.o.apiPort) return;
+    const port = (this.o.dnsPort ?? 10053) + 1;
+    await this.apiRelay.reconcile([
+      { service: 'default/kubernetes', hostPort: port, targetIP: '127.0.0.1', targetPort: this.o.apiPort },
+    ]);
+    const slice = {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: {
+          'kubernetes.io/service-name': 'kubernetes',
+          'endpointslice.kubernetes.io/managed-by': DNS_MANAGER,
+        },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [this.o.gateway], conditions: { ready: true } }],
+      ports: [{ name: 'https', port, protocol: 'TCP' }],
+    };
+    await this.createOrReplace('discovery.k8s.io/v1', 'endpointslices', slice, 'default').catch((e: Error) =>
+      this.o.log.error('kubernetes EndpointSlice not written', { error: e.message }),
     );
   }
 
@@ -241,6 +278,7 @@ export class ServiceNetwork {
     clearTimeout(this.dnsRetry);
     for (const i of this.informers) i.stop();
     await this.hostPorts.close();
+    await this.apiRelay.close();
     await this.dns.close().catch(() => undefined);
     await this.proxier
       .deleteRules()
