@@ -8,6 +8,8 @@ import path from 'node:path';
 import { Admission } from '../admission/chain.js';
 import { NamespaceLifecycle } from '../admission/plugins/namespace-lifecycle.js';
 import { LimitRanger } from '../admission/plugins/limit-ranger.js';
+import { ResourceQuotaAdmission } from '../admission/plugins/resource-quota.js';
+import { ResourceQuotaController } from '../controllers/resource-quota.js';
 import { PriorityAdmission } from '../admission/plugins/priority.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
@@ -158,6 +160,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       new NamespaceLifecycle({ get: (n) => registry.namespace(n) }, new Set(PROTECTED_NAMESPACES)),
     );
     admission.use(new LimitRanger((ns) => registry.list('v1', 'limitranges', ns)));
+    admission.use(new ResourceQuotaAdmission((v, p, ns) => registry.list(v, p, ns)));
     admission.use(
       new PriorityAdmission({ list: () => registry.list('scheduling.k8s.io/v1', 'priorityclasses') }),
     );
@@ -248,12 +251,19 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       controllerClient,
       log.child({ component: 'endpoint-controller' }),
     );
+    const quotas = new ResourceQuotaController(
+      registry,
+      hub,
+      store,
+      log.child({ component: 'resourcequota' }),
+    );
     cleanups.push(
       () => gc.stop(),
       () => namespaces.stop(),
       () => endpoints.stop(),
+      () => quotas.stop(),
     );
-    await Promise.all([gc.start(), namespaces.start(), endpoints.start()]);
+    await Promise.all([gc.start(), namespaces.start(), endpoints.start(), quotas.start()]);
     return {
       client,
       gc,
