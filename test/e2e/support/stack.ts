@@ -3,18 +3,43 @@
  * chromium driven by WebdriverIO through Debian's chromedriver. Nothing downloads a browser or driver.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, promises as fsp, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { remote } from 'webdriverio';
-import { startTestDaemon, type TestDaemon } from '../../helpers/daemon.js';
+import { httpOverSocket, startTestDaemon, type TestDaemon } from '../../helpers/daemon.js';
 import { BIN, TEST_OUTPUT } from '../../helpers/paths.js';
 
-export const SCREENSHOTS = path.join(TEST_OUTPUT, 'screenshots');
+/**
+ * BERTH_E2E_SOCKET points the dashboard suites at an engine someone else runs (the VM test runs them once
+ * against its guest) instead of a berthd of their own; BERTH_E2E_BUSYBOX then names the busybox it can pull.
+ */
+export const EXTERNAL_ENGINE = process.env.BERTH_E2E_SOCKET;
+export const SCREENSHOTS = path.join(TEST_OUTPUT, EXTERNAL_ENGINE ? 'screenshots-vm' : 'screenshots');
 export const CHROMIUM = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMEDRIVER = process.env.BERTH_CHROMEDRIVER ?? '/usr/bin/chromedriver';
 
+/** The engine a suite drives: its socket, raw requests, and a host folder for files the browser uploads. */
+export type EngineUnderTest = Pick<TestDaemon, 'dataRoot' | 'socket' | 'request' | 'destroy'>;
+
+async function engineUnderTest(): Promise<EngineUnderTest> {
+  const socket = EXTERNAL_ENGINE;
+  if (!socket) return startTestDaemon();
+  const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
+  mkdirSync(dataRoot + '-run');
+  return {
+    dataRoot,
+    socket,
+    request: (m, p, b, h) => httpOverSocket(socket, m, p, b, h),
+    async destroy() {
+      await fsp.rm(dataRoot, { recursive: true, force: true });
+      await fsp.rm(dataRoot + '-run', { recursive: true, force: true });
+    },
+  };
+}
+
 export interface Stack {
-  daemon: TestDaemon;
+  daemon: EngineUnderTest;
   serve: ChildProcess;
   url: string;
   token: string;
@@ -71,7 +96,7 @@ export async function startBrowser(): Promise<WebdriverIO.Browser> {
 }
 
 export async function startStack(): Promise<Stack> {
-  const daemon = await startTestDaemon();
+  const daemon = await engineUnderTest();
   let serve: ChildProcess | undefined;
   try {
     const s = await startServe(daemon.socket);
@@ -104,7 +129,11 @@ export async function screenshot(browser: WebdriverIO.Browser, name: string): Pr
 }
 
 /** True when the engine serves this route (berthd answers unknown routes with 404 "page not found"). */
-export async function engineHas(daemon: TestDaemon, method: string, urlPath: string): Promise<boolean> {
+export async function engineHas(
+  daemon: Pick<TestDaemon, 'request'>,
+  method: string,
+  urlPath: string,
+): Promise<boolean> {
   const r = await daemon.request(method, urlPath);
   return !(r.status === 404 && r.body.includes('page not found')) && r.status !== 405;
 }
