@@ -53,7 +53,7 @@ function canonical(v: unknown): string {
   if (v && typeof v === 'object')
     return `{${Object.keys(v)
       .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .filter((k) => (v as Record<string, unknown>)[k] != null)
       .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   return JSON.stringify(v);
@@ -75,8 +75,19 @@ export function templateHash(template: PodTemplateSpec | undefined, collisionCou
   return [...String(h)].map((c) => ALPHANUMS[c.charCodeAt(0) % ALPHANUMS.length]).join('');
 }
 
+/** Null fields dropped: Go decodes them to zero values, so kubectl's `"creationTimestamp": null` is no field. */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x != null)
+      .map(([k, x]) => [k, withoutNulls(x)]),
+  );
+}
+
 function withoutHash(t: PodTemplateSpec | undefined): unknown {
-  const c = structuredClone(t ?? {});
+  const c = withoutNulls(t ?? {}) as PodTemplateSpec;
   if (c.metadata?.labels) {
     delete c.metadata.labels[HASH_LABEL];
     if (!Object.keys(c.metadata.labels).length) delete c.metadata.labels;
