@@ -250,4 +250,20 @@ except client.exceptions.ApiException as e:
       "list [[('a', '1'), ('b', '2')]]\nwatch [('MODIFIED', [('a', '1'), ('b', '2')]), ('DELETED', [('a', '1'), ('b', '2')])]\ndenied 403 Forbidden\n",
     );
   });
+
+  it('lists an APIService per served group-version, Local and Available', async () => {
+    const names = (await ok(['get', 'apiservices', '-o', 'name'])).split('\n');
+    for (const n of ['v1.', 'v1.apps', 'v1.rbac.authorization.k8s.io', 'v2.autoscaling', 'v1.policy'])
+      assert.ok(names.includes(`apiservice.apiregistration.k8s.io/${n}`), n);
+    assert.equal(
+      await ok([
+        'get',
+        'apiservice',
+        'v1.apps',
+        '-o',
+        'jsonpath={.spec.group}/{.spec.groupPriorityMinimum}/{.status.conditions[0].reason}',
+      ]),
+      'apps/17800/Local',
+    );
+  });
 });

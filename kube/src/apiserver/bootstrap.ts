@@ -1,7 +1,8 @@
 /**
  * What every cluster has from its first start, made idempotently at each start (kube-apiserver's bootstrap
  * controllers): the system namespaces, the `kubernetes` Service at the service range's first address, the
- * built-in PriorityClasses and the bootstrap RBAC policy (missing objects are created; changed ones are left).
+ * built-in PriorityClasses, the bootstrap RBAC policy (missing objects are created; changed ones are left), and
+ * an APIService per served built-in group-version (kube-aggregator's autoregister: Local, always Available).
  */
 import { isKubeError } from '../errors.js';
 import type { Registry } from '../registry/generic/registry.js';
@@ -97,4 +98,72 @@ export async function bootstrap(
   for (const role of bootstrapClusterRoles()) await ensure(registry, rbac, 'clusterroles', undefined, role);
   for (const b of bootstrapClusterRoleBindings())
     await ensure(registry, rbac, 'clusterrolebindings', undefined, b);
+  await registerApiServices(registry);
+}
+
+/** kube-aggregator's groupPriorityMinimum per group (versionPriority 15, autoscaling/v2 30). */
+const GROUP_PRIORITY: Record<string, number> = {
+  '': 18000,
+  'apiregistration.k8s.io': 18000,
+  apps: 17800,
+  'events.k8s.io': 17750,
+  'authentication.k8s.io': 17700,
+  'authorization.k8s.io': 17600,
+  autoscaling: 17500,
+  batch: 17400,
+  'certificates.k8s.io': 17300,
+  'networking.k8s.io': 17200,
+  policy: 17100,
+  'rbac.authorization.k8s.io': 17000,
+  'storage.k8s.io': 16800,
+  'admissionregistration.k8s.io': 16700,
+  'scheduling.k8s.io': 16600,
+  'coordination.k8s.io': 16500,
+  'apiextensions.k8s.io': 16400,
+  'node.k8s.io': 16300,
+  'discovery.k8s.io': 16200,
+};
+
+async function registerApiServices(registry: Registry): Promise<void> {
+  const store = registry.resource('apiregistration.k8s.io/v1', 'apiservices');
+  if (!store) return;
+  const ctx: RequestContext = { user: SYSTEM_USER, fieldManager: 'kube-apiserver' };
+  for (const g of registry.deps.catalog.groups())
+    for (const version of g.versions) {
+      if (!registry.deps.catalog.versionTypes(g.name, version).length) continue;
+      const name = `${version}.${g.name}`;
+      await ensure(registry, 'apiregistration.k8s.io/v1', 'apiservices', undefined, {
+        metadata: { name, labels: { 'kube-aggregator.kubernetes.io/automanaged': 'onstart' } },
+        spec: {
+          ...(g.name ? { group: g.name } : {}),
+          version,
+          groupPriorityMinimum: GROUP_PRIORITY[g.name] ?? 1000,
+          versionPriority: g.name === 'autoscaling' && version === 'v2' ? 30 : 15,
+        },
+      });
+      const current = await store.get(undefined, name);
+      const conds =
+        (current.status as { conditions?: Array<{ type: string }> } | undefined)?.conditions ?? [];
+      if (conds.some((c) => c.type === 'Available')) continue;
+      await store.guaranteedUpdate(
+        ctx,
+        undefined,
+        name,
+        (cur) => ({
+          ...cur!,
+          status: {
+            conditions: [
+              {
+                type: 'Available',
+                status: 'True',
+                lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+                reason: 'Local',
+                message: 'Local APIServices are always available',
+              },
+            ],
+          },
+        }),
+        { subresource: 'status' },
+      );
+    }
 }
