@@ -3,7 +3,7 @@
  * (cached), `berth start`, the docker CLI through the forwarded socket, the engine port refusing connections
  * without the token, a shared folder, an explicit port forward, a container's published port (a QEMU
  * forward, gone at stop; a taken host port only warns), kill -9 of QEMU then start again with the data disk
- * intact, and a stop that leaves nothing behind.
+ * intact, a keep-alive soak with attach and logs -f through the tunnel, and a stop that leaves nothing behind.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,6 +19,7 @@ import { run } from '../helpers/exec.js';
 import { REPO } from '../helpers/paths.js';
 import { seedRegistry, type SeededRegistry } from '../fixtures/seed.js';
 import { freePort } from '../helpers/ports.js';
+import { keepAliveSoak } from '../helpers/soak.js';
 
 const has = (cmd: string) => {
   try {
@@ -390,6 +391,27 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
       assert.equal(e.stdout, '-998\n-998\n', e.stderr);
     } finally {
       await dkv(['rm', '-f', 'oom']);
+    }
+  });
+
+  it('the tunnel carries a keep-alive soak (32 clients x 500 requests) beside attach and logs -f, 0 failures', async () => {
+    const dkv = (args: string[]) => h.docker(['--context', 'berth', ...args], 120_000);
+    const script = 'i=0; while :; do echo line-$i; i=$((i+1)); sleep 0.05; done';
+    const r = await dkv(['run', '-d', '--name', 'chatty', guestRef('busybox:latest'), 'sh', '-c', script]);
+    assert.equal(r.code, 0, r.stderr);
+    try {
+      const soak = await keepAliveSoak(h.socket, { clients: 32, requests: 500, container: 'chatty' });
+      console.log(
+        `# soak through the VM tunnel: ${soak.requests} requests in ${(soak.ms / 1000).toFixed(1)} s, ${soak.failures.length} failed; ${soak.streams.map((s) => `${s.name} ${s.lines} lines`).join(', ')}`,
+      );
+      assert.deepEqual(soak.failures.slice(0, 5), [], `${soak.failures.length} requests failed`);
+      for (const st of soak.streams) {
+        assert.equal(st.error, undefined, `${st.name} broke`);
+        assert.deepEqual(st.gaps, [], `${st.name} lost lines`);
+        assert.ok(st.lines > 10, `${st.name} carried ${st.lines} lines`);
+      }
+    } finally {
+      await dkv(['rm', '-f', 'chatty']);
     }
   });
 
