@@ -11,6 +11,7 @@ import {
   type ContainerStatus,
   type Pod,
 } from '../src/stores/cluster-format.js';
+import { cascadeText, nameFromImage } from '../src/stores/cluster-actions.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const before = (s: number) => new Date(NOW - s * 1000).toISOString();
@@ -137,5 +138,24 @@ describe('cluster columns as kubectl prints them', () => {
     assert.ok(matchesLabels(l, 'tier'));
     assert.ok(!matchesLabels(l, '!tier'));
     assert.ok(matchesLabels(undefined, ''));
+  });
+
+  test('Run in cluster names the Deployment after the image; delete explains the cascade', () => {
+    assert.equal(nameFromImage('docker.io/library/nginx:1.27'), 'nginx');
+    assert.equal(nameFromImage('127.0.0.1:5000/My_App@sha256:abc'), 'my-app');
+    assert.equal(nameFromImage(':::'), 'app');
+    assert.match(cascadeText({ kind: 'Deployment', metadata: { name: 'd' } }), /ReplicaSets and their pods/);
+    assert.match(
+      cascadeText({
+        kind: 'Pod',
+        metadata: {
+          name: 'p',
+          ownerReferences: [
+            { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u', controller: true },
+          ],
+        },
+      }),
+      /managed by ReplicaSet rs, which will create a replacement/,
+    );
   });
 });

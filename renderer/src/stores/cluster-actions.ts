@@ -84,7 +84,8 @@ export async function revisions(ctx: string, d: KubeObject): Promise<Revision[]>
 
 /** `kubectl rollout undo --to-revision`: the revision's template (without pod-template-hash) written back. */
 export function rollback(ctx: string, d: KubeObject, to: Revision): Promise<KubeObject> {
-  const template = structuredClone(to.replicaSet.spec?.template) as KubeObject;
+  // A JSON copy: the revision may be a reactive proxy, which structuredClone refuses.
+  const template = JSON.parse(JSON.stringify(to.replicaSet.spec?.template ?? {})) as KubeObject;
   delete template.metadata?.labels?.['pod-template-hash'];
   return clusterClient().patch(
     ctx,
@@ -98,4 +99,56 @@ export function rollback(ctx: string, d: KubeObject, to: Revision): Promise<Kube
 
 export function applyYaml(ctx: string, o: KubeObject, yaml: string, force: boolean): Promise<KubeObject> {
   return clusterClient().apply(ctx, typeOf(o), o.metadata.namespace, o.metadata.name, yaml, force);
+}
+
+export interface RunInCluster {
+  name: string;
+  image: string;
+  namespace: string;
+  replicas: number;
+  /** 0: no Service */
+  port: number;
+  serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+}
+
+/** "Run in cluster": a Deployment and, with a port, a Service selecting it (one dialog, as `kubectl create`). */
+export async function runInCluster(ctx: string, r: RunInCluster): Promise<void> {
+  const labels = { app: r.name };
+  await clusterClient().create(ctx, RESOURCES.deployments, r.namespace, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: r.name, labels },
+    spec: {
+      replicas: r.replicas,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            { name: r.name, image: r.image, ...(r.port ? { ports: [{ containerPort: r.port }] } : {}) },
+          ],
+        },
+      },
+    },
+  });
+  if (!r.port) return;
+  await clusterClient().create(ctx, RESOURCES.services, r.namespace, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: r.name, labels },
+    spec: { type: r.serviceType, selector: labels, ports: [{ port: r.port, targetPort: r.port }] },
+  });
+}
+
+/** A DNS-1123 name from an image reference: `docker.io/library/nginx:1.27` → `nginx`. */
+export function nameFromImage(image: string): string {
+  const last = image.split('/').pop() ?? image;
+  const base = last.split('@')[0].split(':')[0];
+  return (
+    base
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63) || 'app'
+  );
 }
