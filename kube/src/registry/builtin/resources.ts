@@ -13,8 +13,48 @@ import { podStrategy } from '../core/pods.js';
 import { serviceStrategy, endpointsStrategy } from '../core/services.js';
 import { nodeStrategy } from '../core/nodes.js';
 import { eventStrategy } from '../core/events.js';
-import { deploymentStrategy, replicaSetStrategy, workloadStrategy } from '../apps/workloads.js';
-import { pathSegmentName } from '../validation/names.js';
+import { deploymentStrategy, replicaSetStrategy } from '../apps/workloads.js';
+import {
+  controllerRevisionStrategy,
+  daemonSetStrategy,
+  replicationControllerStrategy,
+  statefulSetStrategy,
+} from '../apps/sets.js';
+import { cronJobStrategy, jobStrategy } from '../batch/jobs.js';
+import {
+  endpointSliceStrategy,
+  ingressClassStrategy,
+  ingressStrategy,
+  networkPolicyStrategy,
+} from '../networking/network.js';
+import {
+  persistentVolumeClaimStrategy,
+  persistentVolumeStrategy,
+  storageClassStrategy,
+} from '../storage/volumes.js';
+import {
+  apiServiceStrategy,
+  clusterRoleBindingStrategy,
+  horizontalPodAutoscalerStrategy,
+  leaseStrategy,
+  limitRangeStrategy,
+  podDisruptionBudgetStrategy,
+  podTemplateStrategy,
+  priorityClassStrategy,
+  resourceQuotaStrategy,
+  roleBindingStrategy,
+  roleStrategy,
+  serviceAccountStrategy,
+  validatingAdmissionPolicyBindingStrategy,
+  validatingAdmissionPolicyStrategy,
+  webhookConfigurationStrategy,
+} from '../cluster/admin.js';
+import {
+  csiDriverStrategy,
+  csiNodeStrategy,
+  csiStorageCapacityStrategy,
+  volumeAttachmentStrategy,
+} from '../storage/csi.js';
 
 const ALL = ['all'];
 const EXT = ['api-extensions'];
@@ -43,7 +83,7 @@ function core(): ResourceType[] {
       strategy: endpointsStrategy,
     }),
     d({ kind: 'Event', short: ['ev'], strategy: eventStrategy }),
-    d({ kind: 'LimitRange', short: ['limits'] }),
+    d({ kind: 'LimitRange', short: ['limits'], strategy: limitRangeStrategy }),
     d({
       kind: 'Namespace',
       namespaced: false,
@@ -61,8 +101,19 @@ function core(): ResourceType[] {
       storageResource: 'minions',
       strategy: nodeStrategy,
     }),
-    d({ kind: 'PersistentVolumeClaim', short: ['pvc'], subresources: STATUS }),
-    d({ kind: 'PersistentVolume', namespaced: false, short: ['pv'], subresources: STATUS }),
+    d({
+      kind: 'PersistentVolumeClaim',
+      short: ['pvc'],
+      subresources: STATUS,
+      strategy: persistentVolumeClaimStrategy,
+    }),
+    d({
+      kind: 'PersistentVolume',
+      namespaced: false,
+      short: ['pv'],
+      subresources: STATUS,
+      strategy: persistentVolumeStrategy,
+    }),
     d({
       kind: 'Pod',
       short: ['po'],
@@ -82,18 +133,29 @@ function core(): ResourceType[] {
       strategy: podStrategy,
       returnDeletedObject: true,
     }),
-    d({ kind: 'PodTemplate' }),
+    d({ kind: 'PodTemplate', strategy: podTemplateStrategy }),
     d({
       kind: 'ReplicationController',
       short: ['rc'],
       categories: ALL,
       subresources: SCALE_STATUS,
       storageResource: 'controllers',
-      strategy: workloadStrategy,
+      strategy: replicationControllerStrategy,
     }),
-    d({ kind: 'ResourceQuota', short: ['quota'], subresources: STATUS }),
+    d({
+      kind: 'ResourceQuota',
+      short: ['quota'],
+      subresources: STATUS,
+      strategy: resourceQuotaStrategy,
+    }),
     d({ kind: 'Secret', strategy: secretStrategy }),
-    d({ kind: 'ServiceAccount', short: ['sa'], subresources: ['token'], returnDeletedObject: true }),
+    d({
+      kind: 'ServiceAccount',
+      short: ['sa'],
+      subresources: ['token'],
+      strategy: serviceAccountStrategy,
+      returnDeletedObject: true,
+    }),
     d({
       kind: 'Service',
       short: ['svc'],
@@ -126,7 +188,6 @@ function groups(): ResourceType[] {
   const sched = g('scheduling.k8s.io', 'v1');
   const coord = g('coordination.k8s.io', 'v1');
   const disc = g('discovery.k8s.io', 'v1');
-  const rbacStrategy = { nameValidator: pathSegmentName };
   return [
     reg({
       kind: 'APIService',
@@ -134,15 +195,15 @@ function groups(): ResourceType[] {
       categories: EXT,
       subresources: STATUS,
       storageResource: 'apiregistration.k8s.io/apiservices',
-      strategy: { nameValidator: pathSegmentName },
+      strategy: apiServiceStrategy,
     }),
-    apps({ kind: 'ControllerRevision' }),
+    apps({ kind: 'ControllerRevision', strategy: controllerRevisionStrategy }),
     apps({
       kind: 'DaemonSet',
       short: ['ds'],
       categories: ALL,
       subresources: STATUS,
-      strategy: workloadStrategy,
+      strategy: daemonSetStrategy,
     }),
     apps({
       kind: 'Deployment',
@@ -163,7 +224,7 @@ function groups(): ResourceType[] {
       short: ['sts'],
       categories: ALL,
       subresources: SCALE_STATUS,
-      strategy: workloadStrategy,
+      strategy: statefulSetStrategy,
     }),
     events({ kind: 'Event', short: ['ev'], strategy: eventStrategy }),
     authn({ kind: 'SelfSubjectReview', namespaced: false, verbs: CREATE_ONLY, virtual: true }),
@@ -177,64 +238,90 @@ function groups(): ResourceType[] {
       short: ['hpa'],
       categories: ALL,
       subresources: STATUS,
-      strategy: workloadStrategy,
+      strategy: horizontalPodAutoscalerStrategy,
     }),
     as1({
       kind: 'HorizontalPodAutoscaler',
       short: ['hpa'],
       categories: ALL,
       subresources: STATUS,
-      strategy: workloadStrategy,
+      strategy: horizontalPodAutoscalerStrategy,
     }),
     batch({
       kind: 'CronJob',
       short: ['cj'],
       categories: ALL,
       subresources: STATUS,
-      strategy: workloadStrategy,
+      strategy: cronJobStrategy,
     }),
-    batch({ kind: 'Job', categories: ALL, subresources: STATUS, strategy: workloadStrategy }),
-    net({ kind: 'IngressClass', namespaced: false }),
+    batch({ kind: 'Job', categories: ALL, subresources: STATUS, strategy: jobStrategy }),
+    net({ kind: 'IngressClass', namespaced: false, strategy: ingressClassStrategy }),
     net({
       kind: 'Ingress',
       plural: 'ingresses',
       short: ['ing'],
       subresources: STATUS,
       storageResource: 'ingress',
+      strategy: ingressStrategy,
     }),
-    net({ kind: 'NetworkPolicy', short: ['netpol'], strategy: { generation: 'spec' } }),
+    net({ kind: 'NetworkPolicy', short: ['netpol'], strategy: networkPolicyStrategy }),
     policy({
       kind: 'PodDisruptionBudget',
       short: ['pdb'],
       subresources: STATUS,
-      strategy: { generation: 'spec' },
+      strategy: podDisruptionBudgetStrategy,
     }),
-    rbac({ kind: 'ClusterRoleBinding', namespaced: false, strategy: rbacStrategy }),
-    rbac({ kind: 'ClusterRole', namespaced: false, strategy: rbacStrategy }),
-    rbac({ kind: 'RoleBinding', strategy: rbacStrategy }),
-    rbac({ kind: 'Role', strategy: rbacStrategy }),
-    storage({ kind: 'CSIDriver', namespaced: false }),
-    storage({ kind: 'CSINode', namespaced: false }),
-    storage({ kind: 'CSIStorageCapacity', plural: 'csistoragecapacities' }),
+    rbac({ kind: 'ClusterRoleBinding', namespaced: false, strategy: clusterRoleBindingStrategy }),
+    rbac({ kind: 'ClusterRole', namespaced: false, strategy: roleStrategy }),
+    rbac({ kind: 'RoleBinding', strategy: roleBindingStrategy }),
+    rbac({ kind: 'Role', strategy: roleStrategy }),
+    storage({ kind: 'CSIDriver', namespaced: false, strategy: csiDriverStrategy }),
+    storage({ kind: 'CSINode', namespaced: false, strategy: csiNodeStrategy }),
+    storage({
+      kind: 'CSIStorageCapacity',
+      plural: 'csistoragecapacities',
+      strategy: csiStorageCapacityStrategy,
+    }),
     storage({
       kind: 'StorageClass',
       plural: 'storageclasses',
       namespaced: false,
       short: ['sc'],
+      strategy: storageClassStrategy,
       returnDeletedObject: true,
     }),
-    storage({ kind: 'VolumeAttachment', namespaced: false, subresources: STATUS }),
-    adm({ kind: 'MutatingWebhookConfiguration', namespaced: false, categories: EXT }),
+    storage({
+      kind: 'VolumeAttachment',
+      namespaced: false,
+      subresources: STATUS,
+      strategy: volumeAttachmentStrategy,
+    }),
+    adm({
+      kind: 'MutatingWebhookConfiguration',
+      namespaced: false,
+      categories: EXT,
+      strategy: webhookConfigurationStrategy,
+    }),
     adm({
       kind: 'ValidatingAdmissionPolicy',
       plural: 'validatingadmissionpolicies',
       namespaced: false,
       categories: EXT,
       subresources: STATUS,
-      strategy: { generation: 'spec' },
+      strategy: validatingAdmissionPolicyStrategy,
     }),
-    adm({ kind: 'ValidatingAdmissionPolicyBinding', namespaced: false, categories: EXT }),
-    adm({ kind: 'ValidatingWebhookConfiguration', namespaced: false, categories: EXT }),
+    adm({
+      kind: 'ValidatingAdmissionPolicyBinding',
+      namespaced: false,
+      categories: EXT,
+      strategy: validatingAdmissionPolicyBindingStrategy,
+    }),
+    adm({
+      kind: 'ValidatingWebhookConfiguration',
+      namespaced: false,
+      categories: EXT,
+      strategy: webhookConfigurationStrategy,
+    }),
     ext({
       kind: 'CustomResourceDefinition',
       namespaced: false,
@@ -244,9 +331,15 @@ function groups(): ResourceType[] {
       storageResource: 'apiextensions.k8s.io/customresourcedefinitions',
       strategy: crdStrategy,
     }),
-    sched({ kind: 'PriorityClass', plural: 'priorityclasses', namespaced: false, short: ['pc'] }),
-    coord({ kind: 'Lease', strategy: { allowCreateOnUpdate: false } }),
-    disc({ kind: 'EndpointSlice' }),
+    sched({
+      kind: 'PriorityClass',
+      plural: 'priorityclasses',
+      namespaced: false,
+      short: ['pc'],
+      strategy: priorityClassStrategy,
+    }),
+    coord({ kind: 'Lease', strategy: leaseStrategy }),
+    disc({ kind: 'EndpointSlice', strategy: endpointSliceStrategy }),
   ];
 }
 
