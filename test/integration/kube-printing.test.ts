@@ -196,7 +196,7 @@ async function table(args: string[], name: string): Promise<{ head: string[]; ro
   const split = (l: string) => l.trim().split(/ {3,}/);
   const row = lines.slice(1).find((l) => l.startsWith(`${name} `));
   assert.ok(row, `no row ${name} in:\n${out}`);
-  return { head: split(lines[0]!), row: split(row) };
+  return { head: split(lines[0]), row: split(row) };
 }
 
 const noAge = (row: string[], i: number) => [...row.slice(0, i), ...row.slice(i + 1)];
@@ -350,7 +350,7 @@ data: {spec: {}}
     assert.deepEqual(t.row.slice(0, 2), ['builder', '2']);
     t = await table(['limitrange'], 'limits');
     assert.deepEqual(t.head, ['NAME', 'CREATED AT']);
-    assert.match(t.row[1]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.match(t.row[1], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     t = await table(['roles'], 'reader');
     assert.deepEqual(t.head, ['NAME', 'CREATED AT']);
     t = await table(['rolebindings', '-o', 'wide'], 'read-pods');
