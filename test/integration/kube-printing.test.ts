@@ -377,6 +377,24 @@ data: {spec: {}}
   });
 });
 
+describe('ResourceQuota columns', { skip }, () => {
+  it('prints REQUEST and LIMIT from the status the quota controller writes', async () => {
+    await ok(['create', 'namespace', 'quota-ns']);
+    await ok(
+      ['apply', '-n', 'quota-ns', '-f', '-'],
+      'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q}\nspec: {hard: {pods: "10", cpu: "1", limits.memory: 1Gi}}\n',
+    );
+    const deadline = Date.now() + 15_000;
+    let t = await table(['quota', '-n', 'quota-ns'], 'q');
+    while (t.row.length < 4 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      t = await table(['quota', '-n', 'quota-ns'], 'q');
+    }
+    assert.deepEqual(t.head, ['NAME', 'REQUEST', 'LIMIT', 'AGE']);
+    assert.deepEqual(t.row.slice(0, 3), ['q', 'cpu: 0/1, pods: 0/10', 'limits.memory: 0/1Gi']);
+  });
+});
+
 describe('defaults and validation through kubectl', { skip }, () => {
   it('stores the defaults kube-apiserver applies', async () => {
     const job = JSON.parse(await ok(['get', 'job', 'pi', '-o', 'json'])) as {
