@@ -22,6 +22,7 @@ export async function startControlLoops(api: RunningApiServer, log: Logger): Pro
   const controllers = new ControllerManager({
     client: api.client(CONTROLLER_MANAGER),
     log: log.child({ component: 'controller-manager' }),
+    rootCAPem: api.pki.caPem,
   });
   const scheduler = new Scheduler({
     client: api.client(SCHEDULER_IDENTITY),

@@ -10,6 +10,7 @@ import type { Controller, ControllerContext } from './framework/controller.js';
 import { InformerFactory } from './framework/informer.js';
 import { DeploymentController } from './deployment/controller.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/replicaset.js';
+import { RootCAPublisher, ServiceAccountsController } from './serviceaccounts.js';
 
 export interface ControllerManagerOptions {
   client: Client;
@@ -17,6 +18,8 @@ export interface ControllerManagerOptions {
   /** Informer resync period (default 5 minutes, tests shorten it). */
   resyncMs?: number;
   now?: () => number;
+  /** The cluster CA (PEM) the root CA publisher puts in every namespace; without it that controller does not run. */
+  rootCAPem?: string;
 }
 
 export class ControllerManager {
@@ -41,6 +44,8 @@ export class ControllerManager {
       new DeploymentController(ctx),
       new ReplicaSetController(ctx),
       new ReplicaSetController(ctx, REPLICATION_CONTROLLER),
+      new ServiceAccountsController(ctx),
+      ...(o.rootCAPem ? [new RootCAPublisher(ctx, o.rootCAPem)] : []),
     ];
     for (const c of this.controllers) this.byName.set(c.name, c);
   }
