@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = 
   reset: () => import('./reset.js'),
   context: () => import('./context.js'),
   compact: () => import('./compact.js'),
+  kube: () => import('./kube.js'),
 };
 
 async function usage(): Promise<string> {
@@ -46,7 +47,8 @@ export async function main(argv: string[]): Promise<number> {
   const t0 = Date.now();
   try {
     const code = await (await load()).command.run(rest);
-    if (name !== 'status' && name !== 'logs') log.info('done', { code, ms: Date.now() - t0 });
+    if (name !== 'status' && name !== 'logs' && !(name === 'kube' && rest[0] === 'status'))
+      log.info('done', { code, ms: Date.now() - t0 });
     return code;
   } catch (err) {
     if (err instanceof CliUsageError) {

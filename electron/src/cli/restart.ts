@@ -1,4 +1,5 @@
 /** `berth restart`: stop then start. */
+import { endKubeProcess, kubePid, loadKubeState } from '../kube/native.js';
 import type { CliCommand } from './command.js';
 import {
   describe,
@@ -23,9 +24,14 @@ export const command: CliCommand = {
     }
     await saveRegistryFlags(values);
     const m = await openManager();
-    process.stdout.write(
-      describe(await m.restart(progress, (positiveInt('--timeout', values.timeout) ?? 30) * 1000)),
-    );
+    const timeoutMs = (positiveInt('--timeout', values.timeout) ?? 30) * 1000;
+    if (kubePid(m.paths)) await endKubeProcess(m.paths, timeoutMs);
+    const s = await m.restart(progress, timeoutMs);
+    process.stdout.write(describe(s));
+    if (s.driver === 'native' && (await loadKubeState(m.paths)).enabled) {
+      const { enableKube } = await import('./kube.js');
+      await enableKube(m.paths, { use: false }, progress);
+    }
     return 0;
   },
 };

@@ -1,6 +1,7 @@
 /** `berth start`: boot the VM (or native berthd), forward the engine socket, create the docker context. */
 import { DRIVER_HELP, DRIVER_KINDS, isDriverKind } from '../vm/factory.js';
 import { loadResources, loadVmConfig, saveVmConfig } from '../vm/config.js';
+import { loadKubeState } from '../kube/native.js';
 import { berthPaths } from '../vm/paths.js';
 import { CliUsageError, type CliCommand } from './command.js';
 import {
@@ -71,6 +72,11 @@ export const command: CliCommand = {
     const s = await m.start(progress);
     process.stderr.write(`Berth is running (${((Date.now() - t0) / 1000).toFixed(1)} s).\n`);
     process.stdout.write(describe(s));
+    // The cluster comes back with the engine when it was enabled (native driver only, for now).
+    if (s.driver === 'native' && (await loadKubeState(paths)).enabled) {
+      const { enableKube } = await import('./kube.js');
+      await enableKube(paths, { use: false }, progress);
+    }
     return 0;
   },
 };

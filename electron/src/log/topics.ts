@@ -8,7 +8,8 @@ import { closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 
 import path from 'node:path';
 import { createLogger, type Logger, type LogSink } from '@berth/common/log';
 
-export const LOG_TOPICS = ['main', 'vm', 'tunnel', 'ports', 'settings', 'cli'] as const;
+// kube: berth-kube's own output (native driver), written by the process itself.
+export const LOG_TOPICS = ['main', 'vm', 'tunnel', 'ports', 'settings', 'cli', 'kube'] as const;
 export type LogTopic = (typeof LOG_TOPICS)[number];
 
 /** A topic file above this size at open is moved to `<topic>.log.1` (one generation kept). */
