@@ -98,13 +98,18 @@ describe('kubeconfig merge', () => {
     }
   });
 
-  test('a path Berth cannot write says what to do', async () => {
+  test('a kubeconfig Berth cannot read or write says what to do', async () => {
     // A file where the folder should be: refused even for root.
     const blocker = path.join(dir, 'blocker');
     await fsp.writeFile(blocker, 'x');
     await assert.rejects(
       mergeContext(path.join(blocker, 'config'), entry('https://x'), false),
-      /point KUBECONFIG at a file you can write/,
+      /cannot read the kubeconfig .*ENOTDIR.*point KUBECONFIG at another file/,
+    );
+    // /proc takes no new files, not even from root: the write itself fails.
+    await assert.rejects(
+      mergeContext('/proc/berth-no-such-kubeconfig', entry('https://x'), false),
+      /cannot write the kubeconfig \/proc\/berth-no-such-kubeconfig .*point KUBECONFIG at a file you can write/,
     );
   });
 });

@@ -32,7 +32,9 @@ export async function readKubeconfigDoc(file: string): Promise<{ doc: Obj; exist
     text = await fsp.readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { doc: {}, existed: false };
-    throw new KubeconfigError(`cannot read the kubeconfig ${file}: ${(e as Error).message}`);
+    throw new KubeconfigError(
+      `cannot read the kubeconfig ${file} (${(e as Error).message}): fix it, or point KUBECONFIG at another file`,
+    );
   }
   let doc: unknown;
   try {
