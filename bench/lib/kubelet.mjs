@@ -112,6 +112,11 @@ export async function benchKubelet() {
         },
       );
       req.on('error', () => undefined);
+      // A pod that cannot start (e.g. a pod subnet a stale bridge holds) fails the bench instead of hanging it.
+      setTimeout(() => {
+        req.destroy();
+        reject(new Error(`pod ${name} not Running within 60 s (kubectl describe pod ${name})`));
+      }, 60_000).unref();
     });
 
   try {
