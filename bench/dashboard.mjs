@@ -3,6 +3,7 @@
 // time to render the container list with 300 containers (a synthetic engine answers /containers/json,
 // fed through the real bridge, client and store), against a peer measured in the same run: the same 300
 // rows built with plain DOM calls in the same page. Plus the renderer bundle size.
+// The Cluster views: 300 pods rendered and a watch event's way to the screen, beside kubectl get -w.
 // Usage (after npm run build): node bench/dashboard.mjs [runs]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { remote } from 'webdriverio';
+import { benchClusterDashboard } from './lib/cluster-dashboard.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.argv[2] ?? 5);
@@ -227,6 +229,9 @@ try {
   await browser
     .saveScreenshot(path.join(repo, 'test-output/screenshots/bench-containers-300.png'))
     .catch(() => undefined);
+
+  // 3. The Cluster views against a real berth-kube (lib/cluster-dashboard.mjs prints its own lines).
+  await benchClusterDashboard({ browser, repo, tmp, engineSocket: realSock, children, runs: RUNS });
 
   const b = bundle();
   const fmpMed = median(fmp);
