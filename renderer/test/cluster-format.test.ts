@@ -46,6 +46,7 @@ describe('cluster columns as kubectl prints them', () => {
     ];
     for (const [s, want] of cases) assert.equal(kubeAge(before(s), NOW), want, `${s}s`);
     assert.equal(kubeAge(undefined, NOW), '<unknown>');
+    assert.equal(kubeAge(before(-3), NOW), '0s', 'newer than the page’s last tick');
   });
 
   test('STATUS: the reason that matters', () => {

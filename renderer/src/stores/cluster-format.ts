@@ -55,9 +55,9 @@ export function kubeAge(from: string | undefined, now = Date.now()): string {
   if (!from) return '<unknown>';
   const t = Date.parse(from);
   if (Number.isNaN(t)) return '<unknown>';
-  const s = Math.floor((now - t) / 1000);
-  if (s < -1) return '<invalid>';
-  if (s < 0) return '0s';
+  // The page's clock ticks every few seconds: an object newer than the last tick is 0s old, not kubectl's
+  // '<invalid>' (which is for clocks that disagree).
+  const s = Math.max(0, Math.floor((now - t) / 1000));
   if (s < 120) return `${s}s`;
   const m = Math.floor(s / 60);
   if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
