@@ -195,12 +195,30 @@ describe('OpenAPI service', () => {
     assert.equal(await get('/apis'), undefined);
   });
 
-  it('serves v2 as JSON even when protobuf is asked first', async () => {
-    const r = await get('/openapi/v2', {
+  it('serves v2 as gnostic protobuf when asked first, JSON otherwise', async () => {
+    // kubectl reads it with proto.Unmarshal when it validates on the client (a `kind: List` file); the real
+    // kubectl reading it is in kube-kubectl.test.ts. Here: the wire shape of the parts it reads.
+    const pb = await get('/openapi/v2', {
       accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json',
+    });
+    assert.equal(pb?.status, 200);
+    assert.equal(pb?.headers['Content-Type'], 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    assert.equal(pb?.headers.Vary, 'Accept');
+    const body = pb?.body ?? Buffer.alloc(0);
+    assert.deepEqual([...body.subarray(0, 5)], [0x0a, 3, 0x32, 0x2e, 0x30], 'field 1 (swagger) is "2.0"');
+    assert.ok(body.includes(Buffer.from('io.k8s.api.core.v1.Pod')), 'the definitions are in it');
+    assert.ok(body.includes(Buffer.from('x-kubernetes-group-version-kind')), 'with their GVK extensions');
+    const again = await get('/openapi/v2', {
+      accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
+      ifNoneMatch: pb?.headers.ETag,
+    });
+    assert.equal(again?.status, 304);
+    const r = await get('/openapi/v2', {
+      accept: 'application/json, application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
     });
     assert.equal(r?.status, 200);
     assert.equal(r?.headers['Content-Type'], 'application/json');
+    assert.notEqual(r?.headers.ETag, pb?.headers.ETag);
     const doc = JSON.parse(String(r?.body)) as { swagger: string; definitions: Record<string, unknown> };
     assert.equal(doc.swagger, '2.0');
     assert.ok(doc.definitions['io.k8s.api.core.v1.Pod']);

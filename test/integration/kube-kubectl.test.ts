@@ -159,6 +159,26 @@ describe('kubectl against berth-kube', { skip }, () => {
     );
   });
 
+  it('applies a kind: List, as `get -o yaml` writes it, validated on the client from the protobuf OpenAPI', async () => {
+    // A List is no kind the server validates, so kubectl validates it itself from /openapi/v2, which it reads
+    // only as gnostic protobuf (proto.Unmarshal of JSON failed: "cannot parse invalid wire-format data").
+    await ok(['create', '-f', '-'], cm('listed-a') + '---\n' + cm('listed-b'));
+    const listed = await ok(['get', 'cm', 'listed-a', 'listed-b', '-o', 'yaml']);
+    assert.match(listed, /^kind: List$/m);
+    await ok(['apply', '-f', '-'], listed.replace(/a: "1"/g, 'a: "7"'));
+    assert.equal(await ok(['get', 'cm', 'listed-b', '-o', 'jsonpath={.data.a}']), '7');
+    const bad =
+      'apiVersion: v1\nkind: List\nitems:\n- ' +
+      cm('listed-c')
+        .replace('\ndata:', '\ndataa:')
+        .replace(/\n(?=.)/g, '\n  ');
+    assert.match(
+      await fails(['apply', '-f', '-'], bad),
+      /error validating data: ValidationError\(ConfigMap\): unknown field "dataa" in io\.k8s\.api\.core\.v1\.ConfigMap/,
+    );
+    assert.match(await fails(['get', 'cm', 'listed-c']), /NotFound/);
+  });
+
   it('refuses a stale resourceVersion with 409', async () => {
     const cur = JSON.parse(await ok(['get', 'cm', 'db', '-o', 'json'])) as {
       metadata: { resourceVersion: string };

@@ -1,6 +1,6 @@
 /**
  * Serving the OpenAPI documents as kube-apiserver's kube-openapi handlers do, as data the API server writes out:
- *   GET /openapi/v2                     the v2 document, JSON (also when protobuf is asked first), ETag;
+ *   GET /openapi/v2                     the v2 document, JSON or (asked first) gnostic protobuf, ETag;
  *   GET /openapi/v3                     the index: { paths: { "apis/apps/v1": { serverRelativeURL:
  *                                       "/openapi/v3/apis/apps/v1?hash=<SHA-512, upper-case hex>" } } };
  *   GET /openapi/v3/<name>[?hash=H]     one document; with the current hash it is immutable (Cache-Control: public,
@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { ResourceType } from '../../registry/types.js';
 import { catalog, type Catalog } from '../catalog.js';
 import { buildV2, buildV3, gvPath, v3Names } from './documents.js';
+import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from './protobuf-v2.js';
 
 /** What is served: kcore's ResourceCatalog fits (`all()` and a version that moves on every change). */
 export interface ServedResources {
@@ -52,6 +53,7 @@ const BUILDER = 'berth-openapi-1';
 
 export class OpenApiService {
   private v2?: { key: string; doc: Built };
+  private v2pb?: { from: Built; doc: Built };
   private readonly v3 = new Map<string, { key: string; doc: Built }>();
   private index?: { key: string; doc: Built };
 
@@ -60,8 +62,13 @@ export class OpenApiService {
   /** The response for a path under /openapi, or undefined when the path is not an OpenAPI one. */
   async handle(req: OpenApiRequest): Promise<OpenApiResponse | undefined> {
     const { path } = req;
-    if (path === '/openapi/v2' || path === '/openapi/v2/')
-      return this.document(req, await this.v2Doc(), 'application/json');
+    if (path === '/openapi/v2' || path === '/openapi/v2/') {
+      const res = prefersProtobuf(req.accept)
+        ? this.document(req, await this.v2Protobuf(), OPENAPI_V2_PROTOBUF)
+        : this.document(req, await this.v2Doc(), 'application/json');
+      res.headers.Vary = 'Accept';
+      return res;
+    }
     if (path === '/openapi/v3' || path === '/openapi/v3/')
       return this.document(req, await this.indexDoc(), 'application/json');
     if (!path.startsWith('/openapi/v3/')) return undefined;
@@ -96,6 +103,16 @@ export class OpenApiService {
       return { status: 304, headers };
     }
     return { status: 200, headers: { ...headers, 'Content-Type': contentType }, body: doc.body };
+  }
+
+  /** The v2 document in gnostic's protobuf form, built from the JSON one and kept while it stands. */
+  private async v2Protobuf(): Promise<Built> {
+    const json = await this.v2Doc();
+    if (this.v2pb?.from !== json) {
+      const body = encodeOpenApiV2(JSON.parse(json.body.toString()) as Parameters<typeof encodeOpenApiV2>[0]);
+      this.v2pb = { from: json, doc: { body, etag: etagOf(body), lastModified: json.lastModified } };
+    }
+    return this.v2pb.doc;
   }
 
   /** The current v2 document (also for tests and kcore's own uses). */
@@ -172,6 +189,19 @@ function describe(resources: ResourceType[], c: Catalog): string {
     ? resources.map((t) => JSON.stringify(c.definition(c.definitionNameOf(t) ?? '') ?? null))
     : [];
   return JSON.stringify(shape) + schemas.join('');
+}
+
+/**
+ * kube-openapi's v2 negotiation, in the client's order: gnostic protobuf (either spelling of its media type)
+ * when it comes before anything JSON can answer; JSON otherwise.
+ */
+function prefersProtobuf(accept: string | undefined): boolean {
+  for (const clause of (accept ?? '').split(',')) {
+    const type = clause.trim().split(';')[0].trim().toLowerCase();
+    if (type.startsWith('application/com.github.proto-openapi.spec.v2')) return true;
+    if (acceptsJson(type)) return false;
+  }
+  return false;
 }
 
 /** kube-openapi's negotiation: JSON for application/json, application/*, * / * and no Accept at all. */
