@@ -111,3 +111,47 @@ export interface KubeStatus {
     causes?: { reason?: string; message?: string; field?: string }[];
   };
 }
+
+/**
+ * A port on the host's 127.0.0.1 forwarding to a pod's port through the API server's `pods/portforward` (as
+ * `kubectl port-forward`). The host holds the listener and the credentials; the renderer names the pod.
+ */
+export interface PortForwardRequest {
+  context: string;
+  namespace: string;
+  pod: string;
+  /** The port in the pod (a container's port). */
+  port: number;
+  /** The host's port on 127.0.0.1; absent or 0: a free one. */
+  localPort?: number;
+}
+
+export interface PortForwardInfo {
+  id: string;
+  context: string;
+  namespace: string;
+  pod: string;
+  port: number;
+  localPort: number;
+  /** http://127.0.0.1:<localPort> */
+  url: string;
+  /** Connections open now, and since the start. */
+  connections: number;
+  total: number;
+  startedAt: string;
+  /** The last connection's failure, in the API server's or kubelet's words. */
+  lastError?: string;
+}
+
+/** Valid pod/container port, and the host port (0: any free one). */
+export function portForwardProblem(r: Partial<PortForwardRequest>): string | undefined {
+  if (typeof r.context !== 'string' || !r.context) return 'a context is required';
+  if (typeof r.namespace !== 'string' || !r.namespace) return 'a namespace is required';
+  if (typeof r.pod !== 'string' || !r.pod) return 'a pod is required';
+  if (typeof r.port !== 'number' || !Number.isInteger(r.port) || r.port < 1 || r.port > 65535)
+    return `the pod's port must be a number from 1 to 65535 (got ${String(r.port)})`;
+  const l = r.localPort;
+  if (l !== undefined && (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l > 65535))
+    return `the local port must be a number from 1 to 65535, or empty for a free one (got ${String(l)})`;
+  return undefined;
+}

@@ -3,7 +3,13 @@
  * Main's `handle<K>` and the preload's `invoke<K>` derive from these maps, so "find references" finds
  * every caller. Every invoke answers `IpcResult<T>`: errors cross as `{error:{name,code,message}}`.
  */
-import type { ClusterContexts, ClusterRequest, ClusterStreamRequest } from './cluster.js';
+import type {
+  ClusterContexts,
+  ClusterRequest,
+  ClusterStreamRequest,
+  PortForwardInfo,
+  PortForwardRequest,
+} from './cluster.js';
 import type { IpcResult } from './errors.js';
 
 /** One Engine API request, as the renderer would send it over HTTP (`path` includes `/v1.44` and query). */
@@ -76,6 +82,10 @@ export interface IpcInvokeChannels {
   /** One WebSocket message to the API server (exec stdin, resize). */
   'cluster:stream-write': (id: number, data: Uint8Array) => void;
   'cluster:stream-close': (id: number) => void;
+  /** A listener on the host's 127.0.0.1 forwarding to a pod's port; they outlive the window's navigations. */
+  'cluster:port-forward-start': (req: PortForwardRequest) => PortForwardInfo;
+  'cluster:port-forwards': () => PortForwardInfo[];
+  'cluster:port-forward-stop': (id: string) => boolean;
 }
 
 export interface IpcEventChannels {

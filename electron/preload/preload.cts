@@ -27,6 +27,9 @@ const INVOKE: Record<InvokeChannel, true> = {
   'cluster:stream-open': true,
   'cluster:stream-write': true,
   'cluster:stream-close': true,
+  'cluster:port-forward-start': true,
+  'cluster:port-forwards': true,
+  'cluster:port-forward-stop': true,
 };
 const EVENTS: Record<EventChannel, true> = {
   'engine:stream-event': true,

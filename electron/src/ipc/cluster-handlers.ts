@@ -1,6 +1,7 @@
 /** IPC handlers for the renderer's ClusterClient in Electron: contexts, requests and streams (watch, logs, exec). */
 import type { StreamEvent } from '@berth/common';
 import type { ClusterAccess } from '../cluster/access.js';
+import { PortForwards } from '../cluster/port-forward.js';
 import type { OpenStream } from '../engine/connection.js';
 import type { CallContext, InvokeHandlers } from './handle.js';
 
@@ -9,13 +10,20 @@ type ClusterChannels =
   | 'cluster:request'
   | 'cluster:stream-open'
   | 'cluster:stream-write'
-  | 'cluster:stream-close';
+  | 'cluster:stream-close'
+  | 'cluster:port-forward-start'
+  | 'cluster:port-forwards'
+  | 'cluster:port-forward-stop';
 
 export class ClusterStreams {
   private next = 1;
   private open = new Map<number, { owner: number; stream: OpenStream }>();
 
-  constructor(private readonly access: ClusterAccess) {}
+  readonly forwards: PortForwards;
+
+  constructor(private readonly access: ClusterAccess) {
+    this.forwards = new PortForwards(access);
+  }
 
   handlers(): Pick<InvokeHandlers, ClusterChannels> {
     return {
@@ -28,6 +36,9 @@ export class ClusterStreams {
       'cluster:stream-close': (ctx, id) => {
         this.owned(ctx, id)?.close();
       },
+      'cluster:port-forward-start': (_ctx, req) => this.forwards.start(req),
+      'cluster:port-forwards': () => this.forwards.list(),
+      'cluster:port-forward-stop': (_ctx, id) => this.forwards.stop(id),
     };
   }
 

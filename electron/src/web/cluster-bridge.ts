@@ -8,9 +8,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { clusterPathAllowed, type ClusterStreamRequest } from '@berth/common';
+import { clusterPathAllowed, type ClusterStreamRequest, type PortForwardRequest } from '@berth/common';
 import type { OpenStream } from '../engine/connection.js';
 import type { ClusterAccess } from '../cluster/access.js';
+import { PortForwardError, type PortForwards } from '../cluster/port-forward.js';
 
 const PREFIX = '/cluster/ctx/';
 
@@ -33,8 +34,52 @@ function fail(res: ServerResponse, code: number, reason: string, message: string
   res.end(statusBody(code, reason, message));
 }
 
+const FORWARDS = '/cluster/port-forwards';
+
 export function isClusterUrl(url: string): boolean {
-  return url === '/cluster/contexts' || url.startsWith(PREFIX);
+  return (
+    url === '/cluster/contexts' ||
+    url.startsWith(PREFIX) ||
+    url === FORWARDS ||
+    url.startsWith(`${FORWARDS}/`)
+  );
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/** `GET|POST /cluster/port-forwards` (list, start with a PortForwardRequest), `DELETE .../<id>` (stop). */
+async function handlePortForwards(
+  forwards: PortForwards,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: string,
+): Promise<void> {
+  if (url === FORWARDS) {
+    if (req.method === 'GET') return sendJson(res, 200, forwards.list());
+    if (req.method !== 'POST') return fail(res, 405, 'MethodNotAllowed', `method ${req.method} not allowed`);
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, 64 * 1024));
+    } catch (e) {
+      return fail(res, 400, 'BadRequest', `a JSON port-forward request is expected: ${(e as Error).message}`);
+    }
+    if (typeof body !== 'object' || body === null)
+      return fail(res, 400, 'BadRequest', 'a JSON port-forward request is expected');
+    try {
+      return sendJson(res, 201, await forwards.start(body as PortForwardRequest));
+    } catch (e) {
+      if (e instanceof PortForwardError) return fail(res, e.status, 'Invalid', e.message);
+      return fail(res, 502, 'ServiceUnavailable', (e as Error).message);
+    }
+  }
+  const id = decodeURIComponent(url.slice(FORWARDS.length + 1));
+  if (req.method !== 'DELETE') return fail(res, 405, 'MethodNotAllowed', `method ${req.method} not allowed`);
+  if (!forwards.stop(id)) return fail(res, 404, 'NotFound', `no port forward "${id}"`);
+  res.writeHead(204, { 'Cache-Control': 'no-store' });
+  res.end();
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -55,10 +100,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 export async function handleClusterHttp(
   access: ClusterAccess,
+  forwards: PortForwards,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
   const url = req.url ?? '/';
+  if (url === FORWARDS || url.startsWith(`${FORWARDS}/`)) return handlePortForwards(forwards, req, res, url);
   if (url === '/cluster/contexts') {
     if (req.method !== 'GET') return fail(res, 405, 'MethodNotAllowed', `method ${req.method} not allowed`);
     const body = JSON.stringify(await access.contexts());

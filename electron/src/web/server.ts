@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { EngineEndpoint } from '../engine/endpoint.js';
 import { handleHost, isHostPath, type HostBackend } from './host-api.js';
 import { ClusterAccess } from '../cluster/access.js';
+import { PortForwards } from '../cluster/port-forward.js';
 import { createClusterWsBridge, handleClusterHttp, isClusterUrl, statusBody } from './cluster-bridge.js';
 import { checkToken, hostAllowed, isAuthorized, originAllowed, tokenCookie } from './auth.js';
 import { engineAgent, engineTarget, proxyToEngine } from './proxy.js';
@@ -47,6 +48,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const bridge = createWsBridge(opts.engine);
   const cluster = opts.cluster ?? new ClusterAccess();
   const clusterBridge = createClusterWsBridge(cluster);
+  const forwards = new PortForwards(cluster);
   const agent = engineAgent();
   let port = opts.port ?? 0;
 
@@ -78,7 +80,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (isHostPath(req.url ?? '/'))
       return void handleHost(opts.host, req, res).catch((e: unknown) => deny(res, 500, (e as Error).message));
     if (isClusterUrl(req.url ?? '/'))
-      return void handleClusterHttp(cluster, req, res).catch((e: unknown) => {
+      return void handleClusterHttp(cluster, forwards, req, res).catch((e: unknown) => {
         if (res.headersSent) return void res.destroy();
         res.writeHead(502, { 'Content-Type': 'application/json' });
         res.end(statusBody(502, 'ServiceUnavailable', (e as Error).message));
@@ -112,6 +114,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       new Promise<void>((resolve) => {
         bridge.close();
         clusterBridge.close();
+        forwards.stopAll();
         agent.destroy();
         server.closeAllConnections();
         server.close(() => resolve());

@@ -3,7 +3,14 @@
  * mode. The host holds the kubeconfig; the renderer names a context and an API path, never a credential.
  * `stream` carries watches and log follows, and with `subprotocols` an exec WebSocket (one write, one message).
  */
-import type { BerthBridge, ClusterContexts, ClusterRequest, ClusterStreamRequest } from '@berth/common';
+import type {
+  BerthBridge,
+  ClusterContexts,
+  ClusterRequest,
+  ClusterStreamRequest,
+  PortForwardInfo,
+  PortForwardRequest,
+} from '@berth/common';
 import type { SocketLike } from './http-transport.js';
 import { invoke, StreamDispatcher } from './ipc-transport.js';
 import { concatBytes } from './streams.js';
@@ -14,6 +21,10 @@ export interface ClusterTransport {
   contexts(): Promise<ClusterContexts>;
   request(req: ClusterRequest): Promise<RawResponse>;
   stream(req: ClusterStreamRequest, h: StreamHandlers): StreamHandle;
+  /** Port forwards the host holds (they outlive the page). */
+  portForwards(): Promise<PortForwardInfo[]>;
+  startPortForward(req: PortForwardRequest): Promise<PortForwardInfo>;
+  stopPortForward(id: string): Promise<void>;
 }
 
 export class IpcClusterTransport implements ClusterTransport {
@@ -30,6 +41,18 @@ export class IpcClusterTransport implements ClusterTransport {
 
   request(req: ClusterRequest): Promise<RawResponse> {
     return invoke(this.bridge, 'cluster:request', req);
+  }
+
+  portForwards(): Promise<PortForwardInfo[]> {
+    return invoke(this.bridge, 'cluster:port-forwards');
+  }
+
+  startPortForward(req: PortForwardRequest): Promise<PortForwardInfo> {
+    return invoke(this.bridge, 'cluster:port-forward-start', req);
+  }
+
+  async stopPortForward(id: string): Promise<void> {
+    await invoke(this.bridge, 'cluster:port-forward-stop', id);
   }
 
   stream(req: ClusterStreamRequest, h: StreamHandlers): StreamHandle {
@@ -107,6 +130,38 @@ export class HttpClusterTransport implements ClusterTransport {
     const text = new TextDecoder().decode(r.body);
     if (r.status !== 200) throw new Error(`cannot read the kubeconfig: ${text}`);
     return JSON.parse(text) as ClusterContexts;
+  }
+
+  /** The bridge's port-forward routes answer a Status (with its message) when they refuse. */
+  private async forwardCall<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const r = await this.fetchRaw(`${this.base}/cluster/port-forwards${path}`, {
+      method,
+      headers: { ...this.auth(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = new TextDecoder().decode(r.body);
+    if (r.status >= 300) {
+      let message = text || `port forward: ${r.status}`;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? message;
+      } catch {
+        /* not JSON */
+      }
+      throw new Error(message);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  portForwards(): Promise<PortForwardInfo[]> {
+    return this.forwardCall('GET', '');
+  }
+
+  startPortForward(req: PortForwardRequest): Promise<PortForwardInfo> {
+    return this.forwardCall('POST', '', req);
+  }
+
+  async stopPortForward(id: string): Promise<void> {
+    await this.forwardCall('DELETE', `/${encodeURIComponent(id)}`);
   }
 
   request(req: ClusterRequest): Promise<RawResponse> {
