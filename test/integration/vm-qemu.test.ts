@@ -3,7 +3,8 @@
  * (cached), `berth start`, the docker CLI through the forwarded socket, the engine port refusing connections
  * without the token, a shared folder, an explicit port forward, a container's published port (a QEMU
  * forward, gone at stop; a taken host port only warns), kill -9 of QEMU then start again with the data disk
- * intact, a keep-alive soak with attach and logs -f through the tunnel, and a stop that leaves nothing behind.
+ * intact, a keep-alive soak with attach and logs -f through the tunnel, the dashboard e2e suites (dashboard,
+ * first-hour) in chromium against the guest's engine (~2.5 min under TCG), and a stop that leaves nothing behind.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -413,6 +414,29 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     } finally {
       await dkv(['rm', '-f', 'chatty']);
     }
+  });
+
+  it('the dashboard e2e suites pass against the VM (chromium, berth serve, the engine in the guest)', async (t) => {
+    if (!existsSync('/usr/bin/chromium') || !existsSync('/usr/bin/chromedriver')) {
+      assert.ok(!process.env.CI, 'chromium and chromium-driver are needed under CI');
+      return t.skip('chromium and chromium-driver (apt) are needed');
+    }
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BERTH_E2E_SOCKET: h.socket,
+      BERTH_E2E_BUSYBOX: guestRef('busybox:latest'),
+    };
+    // A nested test runner inside a test process reports to it, not to stdout, unless it is told it runs alone.
+    delete env.NODE_TEST_CONTEXT;
+    const r = await run(
+      process.execPath,
+      [path.join(REPO, 'scripts/run-tests.mjs'), 'test/dist/e2e/dashboard', 'test/dist/e2e/first-hour'],
+      { env, timeoutMs: 900_000 },
+    );
+    const summary = r.stdout.trim().split('\n').at(-1) ?? '';
+    console.log(`# dashboard suites against the VM: ${summary} (screenshots in test-output/screenshots-vm)`);
+    assert.equal(r.code, 0, r.stdout.slice(-6000));
+    assert.match(summary, /^\d+ passed, 0 failed, 0 skipped$/);
   });
 
   it('kill -9 of QEMU, then start again: the data disk kept its contents and the pulled image', async () => {
