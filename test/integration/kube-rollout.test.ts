@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'running pods needs root (berthd)') ??
@@ -63,7 +63,7 @@ const deploymentYaml = (replicas: number) =>
   });
 
 describe('kubectl rollout against berth-kube on berthd', { skip }, () => {
-  let env: ContainerTestEnv;
+  let c: PodCluster;
   let kube: KubeCluster;
   const net = `rollout-${process.pid}`;
   const subnet = `10.216.${Math.floor(Math.random() * 250) + 1}.0/24`;
@@ -82,14 +82,13 @@ describe('kubectl rollout against berth-kube on berthd', { skip }, () => {
     );
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 18000 + (process.pid % 50),
       nodeName: NODE,
       podCIDR: subnet,
       podNetwork: net,
     });
+    kube = c.kube;
     await until('node Ready', async () => {
       const n = await kube.json<{ status: { conditions?: { type: string; status: string }[] } }>([
         'get',
@@ -100,19 +99,8 @@ describe('kubectl rollout against berth-kube on berthd', { skip }, () => {
     });
   });
   after(async () => {
-    if (kube) {
-      await kube.kubectl(['delete', 'deployment', '--all', '--cascade=foreground', '--wait=false']);
-      await kube.kubectl(['delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${net}`);
-      await env.d.destroy();
-    }
+    await kube?.kubectl(['delete', 'deployment', '--all', '--cascade=foreground', '--wait=false']);
+    await c?.destroy();
   });
 
   it('status waits for a new Deployment to roll out, with running pods', async () => {

@@ -13,9 +13,9 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'pods and nftables need root') ??
@@ -90,7 +90,7 @@ const webPod = (name: string, ready: boolean) => ({
 });
 
 describe('Services, cluster DNS and host ports', { skip }, () => {
-  let env: ContainerTestEnv;
+  let c: PodCluster;
   let kube: KubeCluster;
   const podNet = `knet-${process.pid}`;
   const subnet = `10.218.${Math.floor(Math.random() * 250) + 1}.0/24`;
@@ -99,15 +99,14 @@ describe('Services, cluster DNS and host ports', { skip }, () => {
     kube.kubectl(['-n', NS, 'exec', 'client', '--', ...cmd], { timeoutMs: 20_000 });
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 18200 + (process.pid % 20),
       nodeName: NODE,
       podCIDR: subnet,
       podNetwork: podNet,
       extraArgs: ['--proxy-table', TABLE, '--cluster-dns', '10.43.218.10', '--dns-port', '18253'],
     });
+    kube = c.kube;
     await kube.k(['create', 'namespace', NS]);
     for (const [name, ready] of [
       ['web-1', true],
@@ -161,18 +160,7 @@ describe('Services, cluster DNS and host ports', { skip }, () => {
   });
 
   after(async () => {
-    if (kube) {
-      await kube.kubectl(['-n', NS, 'delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${podNet}`);
-      await env.d.destroy();
-    }
+    await c?.destroy(NS);
     spawnSync('nft', ['delete', 'table', 'ip', TABLE]);
   });
 

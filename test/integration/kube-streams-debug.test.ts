@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'running pods needs root (berthd)') ??
@@ -26,48 +26,27 @@ interface Pod {
 }
 
 describe('kubectl debug', { skip }, () => {
-  let env: ContainerTestEnv | undefined;
+  let c: PodCluster | undefined;
   let kube: KubeCluster | undefined;
-  const net = `kstreams-dbg-${process.pid}`;
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 18150 + (process.pid % 40),
       nodeName: NODE,
       podCIDR: `10.217.${200 + (process.pid % 50)}.0/24`,
-      podNetwork: net,
+      podNetwork: `kstreams-dbg-${process.pid}`,
     });
-    await kube.k(['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'app', namespace: 'default' },
-        spec: {
-          nodeName: NODE,
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            { name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] },
-          ],
-        },
+    kube = c.kube;
+    await c.apply(
+      c.podJson('app', {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          { name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] },
+        ],
       }),
-    });
+    );
     await kube.k(['wait', '--for=condition=Ready', 'pod/app', '--timeout=60s'], { timeoutMs: 70_000 });
   });
-  after(async () => {
-    if (kube) {
-      await kube.kubectl(['delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${net}`);
-      await env.d.destroy();
-    }
-  });
+  after(() => c?.destroy());
 
   it('debug -i: an ephemeral container is added, started, attached to with stdin, and reported', async () => {
     const r = await kube!.kubectl(

@@ -8,10 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
+import type { ContainerTestEnv } from '../helpers/container-daemon.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'running pods needs root (berthd)') ??
@@ -42,38 +43,18 @@ interface Event {
   involvedObject: { fieldPath?: string };
 }
 
-const podJson = (name: string, spec: object) =>
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'default' },
-    spec: { nodeName: NODE, terminationGracePeriodSeconds: 2, ...spec },
-  });
-
 describe('kubelet: probes, healing and adoption', { skip }, () => {
+  let c: PodCluster;
   let env: ContainerTestEnv;
   let kube: KubeCluster;
   const net = `kheal-${process.pid}`;
   const subnet = `10.215.${Math.floor(Math.random() * 250) + 1}.0/24`;
 
+  const podJson = (name: string, spec: object) => c.podJson(name, spec);
   const pod = (name: string) => kube.json<Pod>(['get', 'pod', name]);
-  const events = async (name: string) =>
-    (
-      await kube.json<{ items: Event[] }>([
-        'get',
-        'events',
-        '--field-selector',
-        `involvedObject.name=${name}`,
-      ])
-    ).items;
-  const apply = (json: string) => kube.k(['apply', '-f', '-'], { input: json });
-  const running = (name: string) =>
-    until(`${name} running`, async () => {
-      const p = await pod(name);
-      return p.status.phase === 'Running' && p.status.containerStatuses?.every((c) => c.state.running)
-        ? p
-        : undefined;
-    });
+  const events = (name: string) => c.events<Event>(name, null);
+  const apply = (json: string) => c.apply(json);
+  const running = (name: string) => c.running<Pod>(name);
   const cond = (p: Pod, t: string) => p.status.conditions?.find((c) => c.type === t);
   const podContainers = async (uid: string, all = false) =>
     (
@@ -91,35 +72,23 @@ describe('kubelet: probes, healing and adoption', { skip }, () => {
       .sort();
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 17950 + (process.pid % 40),
       nodeName: NODE,
       podCIDR: subnet,
       podNetwork: net,
     });
+    ({ env, kube } = c);
   });
   after(async () => {
-    if (kube) {
-      await kube.kubectl(['delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      // A test that failed with berthd down leaves it down: bring it back to clean up.
-      if (env.d.proc.exitCode !== null || env.d.proc.signalCode !== null)
-        env.d = await startTestDaemon({
-          dataRoot: env.d.dataRoot,
-          socket: env.d.socket,
-          args: ['--registry-mirror', env.reg.url],
-        });
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${net}`);
-      await env.d.destroy();
-    }
+    // A test that failed with berthd down leaves it down: bring it back to clean up.
+    if (env && (env.d.proc.exitCode !== null || env.d.proc.signalCode !== null))
+      env.d = await startTestDaemon({
+        dataRoot: env.d.dataRoot,
+        socket: env.d.socket,
+        args: ['--registry-mirror', env.reg.url],
+      });
+    await c?.destroy();
   });
 
   it('keeps a pod unready until its httpGet readiness probe passes', async () => {

@@ -11,49 +11,26 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { busybox, startPodCluster, type PodCluster, type RunningPod } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'running pods needs root (berthd)') ??
   requirement(haveKubectl(), `${KUBECTL} is not installed`);
 const NODE = 'logs-node';
 
-interface Pod {
-  metadata: { uid: string };
-  status: { phase: string; containerStatuses?: { restartCount: number; state: { running?: object } }[] };
-}
-
-const podJson = (name: string, spec: object) =>
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'default', labels: { app: name } },
-    spec: { nodeName: NODE, terminationGracePeriodSeconds: 1, ...spec },
-  });
-const busybox = (name: string, script: string) => ({
-  name,
-  image: 'busybox',
-  imagePullPolicy: 'IfNotPresent',
-  command: ['sh', '-c', script],
-});
-
 describe('kubelet: logs, streams and metrics through kubectl', { skip }, () => {
-  let env: ContainerTestEnv;
+  let c: PodCluster;
   let kube: KubeCluster;
   const net = `klogs-${process.pid}`;
   const subnet = `10.215.${Math.floor(Math.random() * 250) + 1}.0/24`;
 
-  const apply = (json: string) => kube.k(['apply', '-f', '-'], { input: json });
+  const podJson = (name: string, spec: object) =>
+    c.podJson(name, { terminationGracePeriodSeconds: 1, ...spec });
+  const apply = (json: string) => c.apply(json);
   const running = (name: string, restarts = 0) =>
-    until(`${name} running`, async () => {
-      const p = await kube.json<Pod>(['get', 'pod', name]);
-      return p.status.phase === 'Running' &&
-        p.status.containerStatuses?.every((c) => c.state.running && c.restartCount >= restarts)
-        ? p
-        : undefined;
-    });
+    c.running<RunningPod & { metadata: { uid: string } }>(name, restarts);
   const fails = async (args: string[]) => {
     const r = await kube.kubectl(args);
     assert.notEqual(r.code, 0, `kubectl ${args.join(' ')} should fail`);
@@ -61,14 +38,13 @@ describe('kubelet: logs, streams and metrics through kubectl', { skip }, () => {
   };
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 17920 + (process.pid % 30),
       nodeName: NODE,
       podCIDR: subnet,
       podNetwork: net,
     });
+    kube = c.kube;
     await apply(
       podJson('two', {
         containers: [
@@ -79,20 +55,7 @@ describe('kubelet: logs, streams and metrics through kubectl', { skip }, () => {
     );
     await running('two');
   });
-  after(async () => {
-    if (kube) {
-      await kube.kubectl(['delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${net}`);
-      await env.d.destroy();
-    }
-  });
+  after(() => c?.destroy());
 
   it('picks containers as kubectl and kube-apiserver do', async () => {
     const r = await kube.kubectl(['logs', 'two']);

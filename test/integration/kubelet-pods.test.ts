@@ -15,9 +15,10 @@ import { busyboxImage } from '../fixtures/images.js';
 import { pushImage } from '../fixtures/push.js';
 import { startRegistry } from '../fixtures/registry.js';
 import { TEST_AUTH } from '../fixtures/seed.js';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
+import type { ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'running pods needs root (berthd)') ??
@@ -72,31 +73,17 @@ interface Event {
   involvedObject: { name: string; fieldPath?: string; uid: string };
 }
 
-const podYaml = (name: string, spec: object, meta: object = {}) =>
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'default', labels: { app: name }, ...meta },
-    spec: { nodeName: NODE, terminationGracePeriodSeconds: 2, ...spec },
-  });
-
 describe('kubelet: pods on berthd through kubectl', { skip }, () => {
+  let c: PodCluster;
   let env: ContainerTestEnv;
   let kube: KubeCluster;
   const net = `kubelet-${process.pid}`;
   const subnet = `10.215.${Math.floor(Math.random() * 250) + 1}.0/24`;
 
+  const podYaml = (name: string, spec: object, meta: object = {}) => c.podJson(name, spec, meta);
   const pod = (name: string) => kube.json<Pod>(['get', 'pod', name]);
-  const events = async (name: string) =>
-    (
-      await kube.json<{ items: Event[] }>([
-        'get',
-        'events',
-        '--field-selector',
-        `involvedObject.name=${name},involvedObject.kind=Pod`,
-      ])
-    ).items;
-  const apply = (yaml: string) => kube.k(['apply', '-f', '-'], { input: yaml });
+  const events = (name: string) => c.events<Event>(name);
+  const apply = (yaml: string) => c.apply(yaml);
   const phaseOf = (name: string, phase: string, ms = 30_000) =>
     until(
       `${name} ${phase}`,
@@ -105,29 +92,15 @@ describe('kubelet: pods on berthd through kubectl', { skip }, () => {
     );
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 17900 + (process.pid % 50),
       nodeName: NODE,
       podCIDR: subnet,
       podNetwork: net,
     });
+    ({ env, kube } = c);
   });
-  after(async () => {
-    if (kube) {
-      await kube.kubectl(['delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${net}`);
-      await env.d.destroy();
-    }
-  });
+  after(() => c?.destroy());
 
   it('registers a Ready node with its labels, capacity, nodeInfo and Lease', async () => {
     const node = await until('node Ready', async () => {
