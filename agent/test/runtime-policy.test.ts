@@ -5,7 +5,8 @@ import { capMask, mergeCaps } from '../src/runtime/caps.js';
 import { compileCreateOps, compileExecOps, opLine } from '../src/runtime/ops.js';
 import { clampOomScore, hasSysResource, inInitialUserNs } from '../src/runtime/oom-score.js';
 import { compileSeccomp } from '../src/runtime/seccomp/bpf.js';
-import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from '../src/runtime/seccomp/syscalls.js';
+import { SYSCALLS_AARCH64 } from '../src/runtime/seccomp/syscalls-aarch64.js';
+import { SYSCALLS_X86_64 } from '../src/runtime/seccomp/syscalls-x86_64.js';
 import {
   DOCKER_DEFAULT_CAPS,
   DOCKER_MASKED_PATHS,

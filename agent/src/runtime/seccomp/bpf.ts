@@ -3,7 +3,8 @@
  * compare per syscall, conditional rules as small local blocks, so every jump stays short.
  */
 import { DEFAULT_ERRNO, DEFAULT_RULES, type SeccompArch, type SeccompRule } from './profile.js';
-import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from './syscalls.js';
+import { SYSCALLS_AARCH64 } from './syscalls-aarch64.js';
+import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 
 const LD_W_ABS = 0x20;
 const JEQ_K = 0x15;
