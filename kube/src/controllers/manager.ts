@@ -8,7 +8,10 @@ import type { Client } from '../client/index.js';
 import type { Logger } from '../log.js';
 import type { Controller, ControllerContext } from './framework/controller.js';
 import { InformerFactory } from './framework/informer.js';
+import { CronJobController } from './cronjob/controller.js';
 import { DeploymentController } from './deployment/controller.js';
+import { JobController } from './job/controller.js';
+import { TTLAfterFinishedController } from './job/ttl.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/replicaset.js';
 import { RootCAPublisher, ServiceAccountsController } from './serviceaccounts.js';
 
@@ -44,6 +47,9 @@ export class ControllerManager {
       new DeploymentController(ctx),
       new ReplicaSetController(ctx),
       new ReplicaSetController(ctx, REPLICATION_CONTROLLER),
+      new JobController(ctx),
+      new TTLAfterFinishedController(ctx),
+      new CronJobController(ctx),
       new ServiceAccountsController(ctx),
       ...(o.rootCAPem ? [new RootCAPublisher(ctx, o.rootCAPem)] : []),
     ];

@@ -27,6 +27,7 @@ import {
   selectorMatchesTemplate,
 } from '../validation/fields.js';
 import type { KubeObject, Strategy } from '../types.js';
+import { CronError, parseSchedule, validTimeZone } from '../../util/cron.js';
 
 type Obj = Record<string, unknown>;
 
@@ -201,7 +202,7 @@ function jobStatus(o: KubeObject): string {
   return 'Running';
 }
 
-/** ValidateCronJobSpec's schedule rules, with robfig/cron ParseStandard's error texts (five fields or a descriptor). */
+/** validateScheduleFormat: robfig/cron's ParseStandard error, verbatim; a TZ prefix is refused (use timeZone). */
 function scheduleErrors(schedule: unknown): FieldError[] {
   if (typeof schedule !== 'string' || !schedule)
     return [{ type: 'FieldValueRequired', field: 'spec.schedule' }];
@@ -212,19 +213,33 @@ function scheduleErrors(schedule: unknown): FieldError[] {
     detail,
   });
   const errs: FieldError[] = [];
-  // ParseStandard accepts a TZ=/CRON_TZ= prefix; kube-apiserver then refuses it separately.
-  const s = schedule.trim().replace(/^(CRON_)?TZ=\S*\s*/, '');
-  if (s.startsWith('@')) {
-    const ok = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
-    if (!ok.includes(s) && !/^@every \S+$/.test(s)) errs.push(bad(`unrecognized descriptor: ${s}`));
-  } else {
-    const fields = s.split(/\s+/).filter(Boolean);
-    if (fields.length !== 5)
-      errs.push(bad(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`));
+  try {
+    parseSchedule(schedule);
+  } catch (e) {
+    if (!(e instanceof CronError)) throw e;
+    errs.push(bad(e.message));
   }
   if (schedule.includes('TZ'))
     errs.push(bad('cannot use TZ or CRON_TZ in schedule, use timeZone field instead'));
   return errs;
+}
+
+/** validateTimeZone: an IANA name (legacy characters tolerated), not Local. */
+function timeZoneErrors(tz: unknown): FieldError[] {
+  if (tz === undefined || tz === null) return [];
+  const bad = (detail: string): FieldError => ({
+    type: 'FieldValueInvalid',
+    field: 'spec.timeZone',
+    badValue: tz,
+    detail,
+  });
+  if (typeof tz !== 'string' || !tz) return [bad('timeZone must be nil or non-empty string')];
+  const partOk = (p: string) =>
+    p !== '.' && p !== '..' && !p.startsWith('-') && /^[A-Za-z.\-_0-9+]{1,14}$/.test(p);
+  if (!tz.split('/').every(partOk)) return [bad(`unknown time zone ${tz}`)];
+  if (tz.toLowerCase() === 'local')
+    return [bad('timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones')];
+  return validTimeZone(tz) ? [] : [bad(`unknown time zone ${tz}`)];
 }
 
 export const cronJobStrategy: Strategy = {
@@ -256,6 +271,7 @@ export const cronJobStrategy: Strategy = {
         detail: maxLenError(52),
       });
     errs.push(...scheduleErrors(spec.schedule));
+    errs.push(...timeZoneErrors(spec.timeZone));
     errs.push(
       ...notSupported('spec.concurrencyPolicy', spec.concurrencyPolicy, ['Allow', 'Forbid', 'Replace']),
     );
