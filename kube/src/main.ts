@@ -79,6 +79,8 @@ async function main(): Promise<number> {
           : {}),
         log: logger.child({ component: 'kubelet' }),
       });
+      // The autoscaler reads pod usage from this kubelet's metrics.k8s.io.
+      loops.controllers.podMetrics = (ns, sel) => kubelet.podMetrics(ns, sel);
       // exec, attach, port-forward and the proxies reach this node's pods through the kubelet's runtime.
       const { registerStreams } = await import('./apiserver/streams/index.js');
       const rt = kubelet.runtime;

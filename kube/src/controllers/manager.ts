@@ -10,6 +10,7 @@ import type { Controller, ControllerContext } from './framework/controller.js';
 import { InformerFactory } from './framework/informer.js';
 import { CronJobController } from './cronjob/controller.js';
 import { DeploymentController } from './deployment/controller.js';
+import { HorizontalPodAutoscalerController, type PodMetricsSource } from './hpa/controller.js';
 import { JobController } from './job/controller.js';
 import { TTLAfterFinishedController } from './job/ttl.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/replicaset.js';
@@ -23,15 +24,21 @@ export interface ControllerManagerOptions {
   now?: () => number;
   /** The cluster CA (PEM) the root CA publisher puts in every namespace; without it that controller does not run. */
   rootCAPem?: string;
+  podMetrics?: PodMetricsSource;
+  /** The autoscaler's period (default 15 s, tests shorten it). */
+  hpaSyncMs?: number;
 }
 
 export class ControllerManager {
   readonly informers: InformerFactory;
   readonly controllers: Controller[];
   private readonly byName = new Map<string, Controller>();
+  /** metrics.k8s.io for the autoscaler (set once the kubelet runs). */
+  podMetrics?: PodMetricsSource;
 
   constructor(o: ControllerManagerOptions) {
     const log = o.log;
+    this.podMetrics = o.podMetrics;
     this.informers = new InformerFactory(
       o.client,
       log.child({ component: 'informers' }),
@@ -50,6 +57,7 @@ export class ControllerManager {
       new JobController(ctx),
       new TTLAfterFinishedController(ctx),
       new CronJobController(ctx),
+      new HorizontalPodAutoscalerController(ctx, () => this.podMetrics, o.hpaSyncMs),
       new ServiceAccountsController(ctx),
       ...(o.rootCAPem ? [new RootCAPublisher(ctx, o.rootCAPem)] : []),
     ];

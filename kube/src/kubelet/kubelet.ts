@@ -18,7 +18,15 @@ import { describeError, EngineWatch } from './engine-watch.js';
 import { EventRecorder } from './events.js';
 import { Informer } from './informer.js';
 import { logsConnector } from './logs-connector.js';
-import { metricsKey, metricsTypes, nodeMetricsConnector, podMetricsConnector } from './metrics-api.js';
+import {
+  listPodMetrics,
+  metricsKey,
+  metricsTypes,
+  nodeMetricsConnector,
+  podMetricsConnector,
+  type MetricsDeps,
+} from './metrics-api.js';
+import type { LabelSelector } from '../selectors/labels.js';
 import { defaultNodeIP } from './node/host.js';
 import { NodeAgent } from './node/node-agent.js';
 import { allocatableOf, InputsResolver } from './pod-inputs.js';
@@ -80,6 +88,7 @@ export class Kubelet {
   private lastStates?: Map<string, string>;
   private reconciling?: Promise<void>;
   private readonly log: Logger;
+  private metrics?: MetricsDeps;
 
   constructor(
     private readonly o: KubeletOptions,
@@ -211,6 +220,11 @@ export class Kubelet {
   }
 
   /** The pod object the kubelet knows, by namespace and name (the stream handlers' lookup). */
+  /** PodMetrics of the running pods `sel` matches in `namespace` (the autoscaler's metrics.k8s.io, in-process). */
+  podMetrics(namespace: string, sel: LabelSelector): ReturnType<typeof listPodMetrics> {
+    return this.metrics ? listPodMetrics(this.metrics, namespace, sel) : Promise.resolve([]);
+  }
+
   pod(namespace: string, name: string): Pod | undefined {
     return this.pods.list().find((p) => p.metadata?.namespace === namespace && p.metadata?.name === name);
   }
@@ -221,14 +235,14 @@ export class Kubelet {
     await this.pods.start();
     const api = this.o.api;
     for (const t of metricsTypes()) api.catalog.add(t);
-    const metrics = {
+    const metrics = (this.metrics = {
       runtime: this.runtime,
       pods: () => this.pods.list(),
       node: () => {
         const cpu = Number(this.node.allocatable?.cpu ?? 0);
         return { name: this.nodeName, cpus: cpu || 1, labels: this.node.labels };
       },
-    };
+    });
     api.connectors.set('pods/log', logsConnector(this.runtime, this.nodeName));
     api.connectors.set(metricsKey('pods'), podMetricsConnector(metrics));
     api.connectors.set(metricsKey('nodes'), nodeMetricsConnector(metrics));

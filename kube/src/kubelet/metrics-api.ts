@@ -10,7 +10,7 @@ import type { Connector } from '../apiserver/handlers/dispatch.js';
 import { writeObject } from '../apiserver/respond.js';
 import { define } from '../registry/builtin/define.js';
 import type { ResourceType } from '../registry/types.js';
-import { matchesLabels, parseLabelSelector } from '../selectors/labels.js';
+import { matchesLabels, parseLabelSelector, type LabelSelector } from '../selectors/labels.js';
 import { cpuTimes } from './node/host.js';
 import type { PodRuntime } from './provider.js';
 import type { Pod } from './types.js';
@@ -87,9 +87,26 @@ async function podMetrics(d: MetricsDeps, pod: Pod) {
   };
 }
 
+/** PodMetrics of the running pods in `namespace` (all when empty) that `sel` matches, sorted by namespace/name. */
+export async function listPodMetrics(
+  d: MetricsDeps,
+  namespace: string | undefined,
+  sel: LabelSelector,
+): Promise<NonNullable<Awaited<ReturnType<typeof podMetrics>>>[]> {
+  const pods = d
+    .pods()
+    .filter((p) => running(p) && (!namespace || p.metadata?.namespace === namespace))
+    .filter((p) => matchesLabels(sel, p.metadata?.labels))
+    .sort((a, b) =>
+      `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`),
+    );
+  return (await mapLimit(pods, 16, (p) => podMetrics(d, p))).filter((x) => x !== undefined);
+}
+
+const running = (p: Pod) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp;
+
 export function podMetricsConnector(d: MetricsDeps): Connector {
   return async (r) => {
-    const running = (p: Pod) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp;
     if (r.info.verb === 'get') {
       const pod = d
         .pods()
@@ -110,16 +127,7 @@ export function podMetricsConnector(d: MetricsDeps): Connector {
     if (r.info.verb !== 'list')
       throw new KubeError('MethodNotAllowed', `${r.info.verb} is not supported on resources of kind "pods"`);
     const sel = parseLabelSelector(r.url.searchParams.get('labelSelector') ?? '');
-    const pods = d
-      .pods()
-      .filter((p) => running(p) && (!r.namespace || p.metadata?.namespace === r.namespace))
-      .filter((p) => matchesLabels(sel, p.metadata?.labels))
-      .sort((a, b) =>
-        `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(
-          `${b.metadata?.namespace}/${b.metadata?.name}`,
-        ),
-      );
-    const items = (await mapLimit(pods, 16, (p) => podMetrics(d, p))).filter((x) => x !== undefined);
+    const items = await listPodMetrics(d, r.namespace, sel);
     return writeObject(r.res, 200, { kind: 'PodMetricsList', apiVersion: API_VERSION, metadata: {}, items });
   };
 }

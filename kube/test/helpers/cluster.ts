@@ -176,7 +176,7 @@ export async function bindAll(s: TestServer, node = NODE): Promise<WatchSession>
 }
 
 export async function startTestCluster(
-  o: { resyncMs?: number; scheduler?: boolean; now?: () => number } = {},
+  o: { resyncMs?: number; scheduler?: boolean; now?: () => number; hpaSyncMs?: number } = {},
 ): Promise<TestCluster> {
   const s = await startTestServer();
   await s.client.resource('v1', 'nodes').create(nodeObject());
@@ -189,6 +189,7 @@ export async function startTestCluster(
       log: createLogger().child({ component: 'controller-manager' }),
       resyncMs: o.resyncMs ?? 60_000,
       ...(o.now ? { now: o.now } : {}),
+      ...(o.hpaSyncMs ? { hpaSyncMs: o.hpaSyncMs } : {}),
     });
     await cm.start();
     let scheduler: Scheduler | undefined;
