@@ -26,7 +26,11 @@ const pod = (name: string, cpu = '100m', readyAt = T0 - 600_000): Pod => ({
 describe('autoscaler arithmetic', () => {
   it('computes replicas from usage against requests, within a 10% tolerance', () => {
     const pods = [pod('a'), pod('b')];
-    const use = (a: number, b: number) => new Map([['a', a], ['b', b]]);
+    const use = (a: number, b: number) =>
+      new Map([
+        ['a', a],
+        ['b', b],
+      ]);
     assert.deepEqual(resourceReplicas(2, pods, use(0.2, 0.2), 'cpu', { utilization: 50 }, T0), {
       replicas: 8,
       utilization: 200,
@@ -35,17 +39,45 @@ describe('autoscaler arithmetic', () => {
     assert.equal(resourceReplicas(2, pods, use(0.054, 0.054), 'cpu', { utilization: 50 }, T0).replicas, 2);
     assert.equal(resourceReplicas(2, pods, use(0.01, 0.01), 'cpu', { utilization: 50 }, T0).replicas, 1);
     // AverageValue: 300Mi per pod against 100Mi.
-    const mem = resourceReplicas(2, pods, use(300 * 2 ** 20, 300 * 2 ** 20), 'memory', { averageValue: 100 * 2 ** 20 }, T0);
+    const mem = resourceReplicas(
+      2,
+      pods,
+      use(300 * 2 ** 20, 300 * 2 ** 20),
+      'memory',
+      { averageValue: 100 * 2 ** 20 },
+      T0,
+    );
     assert.equal(mem.replicas, 6);
   });
 
   it('leaves out a pod that only just became ready, and treats a missing one as idle on a scale-up', () => {
-    const fresh = { ...pod('new'), status: { ...pod('new').status, startTime: new Date(T0 - 10_000).toISOString() } };
-    fresh.status!.conditions![0].lastTransitionTime = new Date(T0 - 500).toISOString();
-    const r = resourceReplicas(2, [pod('a'), fresh], new Map([['a', 0.2], ['new', 0.9]]), 'cpu', { utilization: 50 }, T0, new Map([['new', 1000]]));
+    const fresh = {
+      ...pod('new'),
+      status: { ...pod('new').status, startTime: new Date(T0 - 10_000).toISOString() },
+    };
+    fresh.status.conditions![0].lastTransitionTime = new Date(T0 - 500).toISOString();
+    const r = resourceReplicas(
+      2,
+      [pod('a'), fresh],
+      new Map([
+        ['a', 0.2],
+        ['new', 0.9],
+      ]),
+      'cpu',
+      { utilization: 50 },
+      T0,
+      new Map([['new', 1000]]),
+    );
     // Only a counts: 200% of its request; "new" adds one pod at 0% for the recomputation: ceil(2 * 2) = 4.
     assert.equal(r.replicas, 4);
-    const missing = resourceReplicas(2, [pod('a'), pod('gone')], new Map([['a', 0.2]]), 'cpu', { utilization: 50 }, T0);
+    const missing = resourceReplicas(
+      2,
+      [pod('a'), pod('gone')],
+      new Map([['a', 0.2]]),
+      'cpu',
+      { utilization: 50 },
+      T0,
+    );
     assert.equal(missing.replicas, 4);
   });
 
@@ -72,7 +104,19 @@ describe('autoscaler arithmetic', () => {
     const again = normalize(5, 20, 1, 10, b, [], { up: [{ at: T0 - 5000, change: 4 }], down: [] }, T0);
     assert.equal(again.replicas, 5);
     assert.equal(normalize(1, 20, 1, 3, b, [], { up: [], down: [] }, T0).limited?.reason, 'TooManyReplicas');
-    assert.equal(normalize(3, 0, 2, 10, { ...b, scaleDown: { ...b.scaleDown, stabilizationWindowSeconds: 0 } }, [], { up: [], down: [] }, T0).replicas, 2);
+    assert.equal(
+      normalize(
+        3,
+        0,
+        2,
+        10,
+        { ...b, scaleDown: { ...b.scaleDown, stabilizationWindowSeconds: 0 } },
+        [],
+        { up: [], down: [] },
+        T0,
+      ).replicas,
+      2,
+    );
   });
 });
 
@@ -84,15 +128,16 @@ describe('autoscaler controller', () => {
     c = await startTestCluster({ hpaSyncMs: 200 });
     c.cm.podMetrics = async (ns, sel) => {
       const pods = (await c.s.client.resource<Pod>('v1', 'pods').list({ namespace: ns })).items.filter(
-        (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && matchesLabels(sel, p.metadata?.labels),
+        (p) =>
+          p.status?.phase === 'Running' &&
+          !p.metadata?.deletionTimestamp &&
+          matchesLabels(sel, p.metadata?.labels),
       );
-      return pods.map(
-        (p): PodMetrics => ({
-          metadata: { name: p.metadata?.name, namespace: ns },
-          window: '0s',
-          containers: [{ name: 'c', usage: { cpu: cpuByPod.get(p.metadata!.name!) ?? usage, memory: '10Mi' } }],
-        }),
-      );
+      return pods.map((p): PodMetrics => ({
+        metadata: { name: p.metadata?.name, namespace: ns },
+        window: '0s',
+        containers: [{ name: 'c', usage: { cpu: cpuByPod.get(p.metadata!.name!) ?? usage, memory: '10Mi' } }],
+      }));
     };
   });
   after(async () => {
@@ -112,9 +157,11 @@ describe('autoscaler controller', () => {
       },
     },
   };
-  const hpas = () => c.s.client.resource<HorizontalPodAutoscaler>('autoscaling/v2', 'horizontalpodautoscalers');
+  const hpas = () =>
+    c.s.client.resource<HorizontalPodAutoscaler>('autoscaling/v2', 'horizontalpodautoscalers');
   const replicas = async () =>
-    (await c.s.client.resource<Deployment>('apps/v1', 'deployments').get('web', { namespace: 'default' })).spec?.replicas;
+    (await c.s.client.resource<Deployment>('apps/v1', 'deployments').get('web', { namespace: 'default' }))
+      .spec?.replicas;
 
   it('scales a Deployment up to maxReplicas when CPU is over target, then down when idle', async () => {
     await c.s.client.resource('apps/v1', 'deployments').create(deploy);
@@ -127,10 +174,15 @@ describe('autoscaler controller', () => {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
         minReplicas: 1,
         maxReplicas: 3,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
         behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
       },
-    } as HorizontalPodAutoscaler);
+    });
     await until('scaled to 3', async () => (await replicas()) === 3, 10_000);
     const h = await hpas().get('web', { namespace: 'default' });
     assert.deepEqual(h.status?.currentMetrics?.[0], {
@@ -143,15 +195,25 @@ describe('autoscaler controller', () => {
     assert.ok(h.status?.lastScaleTime);
     await c.settle();
     const events = (
-      await c.s.client.resource('v1', 'events').list({ namespace: 'default', fieldSelector: 'involvedObject.name=web,involvedObject.kind=HorizontalPodAutoscaler' })
+      await c.s.client.resource('v1', 'events').list({
+        namespace: 'default',
+        fieldSelector: 'involvedObject.name=web,involvedObject.kind=HorizontalPodAutoscaler',
+      })
     ).items as Array<{ reason: string; message: string }>;
     assert.ok(
-      events.some((e) => e.reason === 'SuccessfulRescale' && e.message === 'New size: 3; reason: cpu resource utilization (percentage of request) above target'),
+      events.some(
+        (e) =>
+          e.reason === 'SuccessfulRescale' &&
+          e.message === 'New size: 3; reason: cpu resource utilization (percentage of request) above target',
+      ),
       JSON.stringify(events),
     );
     await until('limited at max', async () => {
       const x = await hpas().get('web', { namespace: 'default' });
-      return x.status?.conditions?.some((k) => k.type === 'ScalingLimited' && k.reason === 'TooManyReplicas') ?? false;
+      return (
+        x.status?.conditions?.some((k) => k.type === 'ScalingLimited' && k.reason === 'TooManyReplicas') ??
+        false
+      );
     });
     usage = '5m';
     await until('back to 1', async () => (await replicas()) === 1, 10_000);
@@ -162,11 +224,18 @@ describe('autoscaler controller', () => {
       apiVersion: 'autoscaling/v2',
       kind: 'HorizontalPodAutoscaler',
       metadata: { name: 'nothing', namespace: 'default' },
-      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'nothing' }, maxReplicas: 2 },
-    } as HorizontalPodAutoscaler);
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'nothing' },
+        maxReplicas: 2,
+      },
+    });
     await until('FailedGetScale', async () => {
       const x = await hpas().get('nothing', { namespace: 'default' });
-      return x.status?.conditions?.some((k) => k.type === 'AbleToScale' && k.status === 'False' && k.reason === 'FailedGetScale') ?? false;
+      return (
+        x.status?.conditions?.some(
+          (k) => k.type === 'AbleToScale' && k.status === 'False' && k.reason === 'FailedGetScale',
+        ) ?? false
+      );
     });
   });
 });

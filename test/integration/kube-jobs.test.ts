@@ -275,7 +275,7 @@ describe('Jobs and CronJobs with kubectl against berth-kube on berthd', { skip }
     assert.notEqual(bad.code, 0);
     assert.match(
       bad.stderr,
-      /The CronJob "bad" is invalid: spec\.schedule: Invalid value: "61 \* \* \* \*": end of range \(61\) above maximum \(59\): 61/,
+      /CronJob\.batch "bad" is invalid: spec\.schedule: Invalid value: "61 \* \* \* \*": end of range \(61\) above maximum \(59\): 61/,
     );
     const always = JSON.parse(jobYaml('always', {}, 'true')) as {
       spec: { template: { spec: { restartPolicy: string } } };

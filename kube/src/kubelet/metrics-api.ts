@@ -98,7 +98,9 @@ export async function listPodMetrics(
     .filter((p) => running(p) && (!namespace || p.metadata?.namespace === namespace))
     .filter((p) => matchesLabels(sel, p.metadata?.labels))
     .sort((a, b) =>
-      `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`),
+      `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(
+        `${b.metadata?.namespace}/${b.metadata?.name}`,
+      ),
     );
   return (await mapLimit(pods, 16, (p) => podMetrics(d, p))).filter((x) => x !== undefined);
 }

@@ -109,10 +109,16 @@ export class HorizontalPodAutoscalerController extends QueueController {
     };
     const cond = (type: string, ok: boolean, reason: string, message: string) => {
       const t = nowRfc3339(now);
-      conditions = setCondition(conditions, { type, status: ok ? 'True' : 'False', reason, message, lastTransitionTime: t });
+      conditions = setCondition(conditions, {
+        type,
+        status: ok ? 'True' : 'False',
+        reason,
+        message,
+        lastTransitionTime: t,
+      });
     };
     const finish = async () => {
-      status.conditions = conditions as HPAStatus['conditions'];
+      status.conditions = conditions;
       if (deepEqual(hpa.status, status)) return;
       try {
         await this.rc.updateStatus({ ...hpa, status });
@@ -126,7 +132,9 @@ export class HorizontalPodAutoscalerController extends QueueController {
     let scaleError = plural ? '' : `no scale subresource for ${ref.kind}`;
     if (plural) {
       try {
-        target = await this.ctx.client.resource<Scalable>(ref.apiVersion ?? 'apps/v1', plural).get(ref.name, { namespace });
+        target = await this.ctx.client
+          .resource<Scalable>(ref.apiVersion ?? 'apps/v1', plural)
+          .get(ref.name, { namespace });
       } catch (e) {
         scaleError = (e as Error).message;
       }
@@ -137,12 +145,22 @@ export class HorizontalPodAutoscalerController extends QueueController {
       cond('AbleToScale', false, 'FailedGetScale', msg);
       return finish();
     }
-    cond('AbleToScale', true, 'SucceededGetScale', "the HPA controller was able to get the target's current scale");
+    cond(
+      'AbleToScale',
+      true,
+      'SucceededGetScale',
+      "the HPA controller was able to get the target's current scale",
+    );
     const current = target.spec?.replicas ?? 1;
     status.currentReplicas = target.status?.replicas ?? 0;
     if (current === 0 && (spec.minReplicas ?? 1) > 0) {
       status.desiredReplicas = 0;
-      cond('ScalingActive', false, 'ScalingDisabled', 'scaling is disabled since the replica count of the target is zero');
+      cond(
+        'ScalingActive',
+        false,
+        'ScalingDisabled',
+        'scaling is disabled since the replica count of the target is zero',
+      );
       return finish();
     }
 
@@ -154,31 +172,56 @@ export class HorizontalPodAutoscalerController extends QueueController {
       cond('ScalingActive', false, desired.errorReason, desired.error);
       return finish();
     }
-    cond('ScalingActive', true, 'ValidMetricFound', `the HPA was able to successfully calculate a replica count from ${desired.name}`);
+    cond(
+      'ScalingActive',
+      true,
+      'ValidMetricFound',
+      `the HPA was able to successfully calculate a replica count from ${desired.name}`,
+    );
 
     const recs = (this.recommendations.get(key) ?? []).filter((r) => r.at > now - 3_600_000);
     const events = this.scaleEvents.get(key) ?? { up: [], down: [] };
     const behavior = defaultBehavior(spec.behavior as Parameters<typeof defaultBehavior>[0]);
-    const n = normalize(current, desired.replicas, spec.minReplicas ?? 1, spec.maxReplicas, behavior, recs, events, now);
+    const n = normalize(
+      current,
+      desired.replicas,
+      spec.minReplicas ?? 1,
+      spec.maxReplicas,
+      behavior,
+      recs,
+      events,
+      now,
+    );
     recs.push({ at: now, replicas: desired.replicas });
     this.recommendations.set(key, recs);
     if (n.limited) cond('ScalingLimited', true, n.limited.reason, n.limited.message);
-    else cond('ScalingLimited', false, 'DesiredWithinRange', 'the desired count is within the acceptable range');
+    else
+      cond('ScalingLimited', false, 'DesiredWithinRange', 'the desired count is within the acceptable range');
 
     if (n.replicas !== current) {
       const reason = n.replicas > current ? `${desired.name} above target` : 'All metrics below target';
       try {
         await this.ctx.client
-          .resource(ref.apiVersion ?? 'apps/v1', plural!)
+          .resource(ref.apiVersion ?? 'apps/v1', plural)
           .patch(ref.name, 'merge', { spec: { replicas: n.replicas } }, { namespace, subresource: 'scale' });
       } catch (e) {
         const msg = `New size: ${n.replicas}; reason: ${reason}; error: ${(e as Error).message}`;
         this.recorder.event(hpa, 'Warning', 'FailedRescale', msg);
-        cond('AbleToScale', false, 'FailedUpdateScale', `the HPA controller was unable to update the target scale: ${(e as Error).message}`);
+        cond(
+          'AbleToScale',
+          false,
+          'FailedUpdateScale',
+          `the HPA controller was unable to update the target scale: ${(e as Error).message}`,
+        );
         return finish();
       }
       this.recorder.event(hpa, 'Normal', 'SuccessfulRescale', `New size: ${n.replicas}; reason: ${reason}`);
-      cond('AbleToScale', true, 'SucceededRescale', `the HPA controller was able to update the target scale to ${n.replicas}`);
+      cond(
+        'AbleToScale',
+        true,
+        'SucceededRescale',
+        `the HPA controller was able to update the target scale to ${n.replicas}`,
+      );
       const change = { at: now, change: Math.abs(n.replicas - current) };
       (n.replicas > current ? events.up : events.down).push(change);
       events.up = events.up.filter((e) => e.at > now - 3_600_000);
@@ -186,9 +229,19 @@ export class HorizontalPodAutoscalerController extends QueueController {
       this.scaleEvents.set(key, events);
       status.lastScaleTime = nowRfc3339(now);
     } else if (n.stabilized === 'ScaleDownStabilized')
-      cond('AbleToScale', true, 'ScaleDownStabilized', 'recent recommendations were higher than current one, applying the highest recent recommendation');
+      cond(
+        'AbleToScale',
+        true,
+        'ScaleDownStabilized',
+        'recent recommendations were higher than current one, applying the highest recent recommendation',
+      );
     else if (n.stabilized === 'ScaleUpStabilized')
-      cond('AbleToScale', true, 'ScaleUpStabilized', 'recent recommendations were lower than current one, applying the lowest recent recommendation');
+      cond(
+        'AbleToScale',
+        true,
+        'ScaleUpStabilized',
+        'recent recommendations were lower than current one, applying the lowest recent recommendation',
+      );
     else cond('AbleToScale', true, 'ReadyForNewScale', 'recommended size matches current size');
     status.desiredReplicas = n.replicas;
     return finish();
@@ -201,8 +254,20 @@ export class HorizontalPodAutoscalerController extends QueueController {
     pods: Pod[],
     selector: LabelSelector,
     now: number,
-  ): Promise<{ replicas?: number; name: string; metrics: MetricStatus[]; error: string; errorReason: string }> {
-    const out = { replicas: undefined as number | undefined, name: '', metrics: [] as MetricStatus[], error: '', errorReason: '' };
+  ): Promise<{
+    replicas?: number;
+    name: string;
+    metrics: MetricStatus[];
+    error: string;
+    errorReason: string;
+  }> {
+    const out = {
+      replicas: undefined as number | undefined,
+      name: '',
+      metrics: [] as MetricStatus[],
+      error: '',
+      errorReason: '',
+    };
     const fail = (reason: string, msg: string) => {
       this.recorder.event(hpa, 'Warning', reason, msg);
       out.error ||= `the HPA was unable to compute the replica count: ${msg}`;
@@ -217,12 +282,24 @@ export class HorizontalPodAutoscalerController extends QueueController {
       const name = m.resource.name;
       const t = m.resource.target;
       const utilization = t.type === 'Utilization' ? (t.averageUtilization ?? 0) : undefined;
-      const averageValue = t.type === 'AverageValue' && t.averageValue ? parseQuantity(String(t.averageValue)) : undefined;
-      const metricName = utilization !== undefined ? `${name} resource utilization (percentage of request)` : `${name} resource`;
+      const averageValue =
+        t.type === 'AverageValue' && t.averageValue ? parseQuantity(String(t.averageValue)) : undefined;
+      const metricName =
+        utilization !== undefined
+          ? `${name} resource utilization (percentage of request)`
+          : `${name} resource`;
       try {
         usage ??= await this.usage(hpa.metadata?.namespace ?? '', selector);
         const byPod = usage.byResource.get(name) ?? new Map<string, number>();
-        const r = resourceReplicas(current, pods, byPod, name, { utilization, averageValue }, now, usage.windows);
+        const r = resourceReplicas(
+          current,
+          pods,
+          byPod,
+          name,
+          { utilization, averageValue },
+          now,
+          usage.windows,
+        );
         out.metrics.push({
           type: 'Resource',
           resource: {
@@ -252,7 +329,10 @@ export class HorizontalPodAutoscalerController extends QueueController {
     selector: LabelSelector,
   ): Promise<{ byResource: Map<string, PodUsage>; windows: Map<string, number> }> {
     const source = this.metrics();
-    if (!source) throw new MetricError('unable to get metrics for resource: the server could not find the requested resource (get pods.metrics.k8s.io)');
+    if (!source)
+      throw new MetricError(
+        'unable to get metrics for resource: the server could not find the requested resource (get pods.metrics.k8s.io)',
+      );
     const out = new Map<string, PodUsage>();
     const windows = new Map<string, number>();
     for (const pm of await source(namespace, selector)) {

@@ -23,7 +23,8 @@ export interface ResourceReplicas {
 
 export class MetricError extends Error {}
 
-const quantity = (q: unknown): number => (q === undefined || q === null ? NaN : parseQuantity(String(q)));
+const quantity = (q: string | number | undefined | null): number =>
+  q === undefined || q === null ? NaN : parseQuantity(q);
 
 /** The pod's request for `resource` (sum over containers); throws when a container has none (as upstream). */
 export function podRequest(p: Pod, resource: string): number {
@@ -31,7 +32,9 @@ export function podRequest(p: Pod, resource: string): number {
   for (const c of p.spec?.containers ?? []) {
     const r = quantity(c.resources?.requests?.[resource]);
     if (Number.isNaN(r))
-      throw new MetricError(`missing request for ${resource} in container ${c.name} of Pod ${p.metadata?.name}`);
+      throw new MetricError(
+        `missing request for ${resource} in container ${c.name} of Pod ${p.metadata?.name}`,
+      );
     sum += r;
   }
   return sum;
@@ -63,7 +66,8 @@ export function resourceReplicas(
     else if (resource === 'cpu' && cpuUnready(p, now, windows.get(name) ?? 0)) unready.push(p);
     else ready.push(p);
   }
-  if (!ready.length && !unready.length) throw new MetricError(`did not receive metrics for targeted pods (pods might be unready)`);
+  if (!ready.length && !unready.length)
+    throw new MetricError(`did not receive metrics for targeted pods (pods might be unready)`);
   const sumOf = (ps: Pod[], f: (p: Pod) => number) => ps.reduce((s, p) => s + f(p), 0);
   const use = (p: Pod) => usage.get(p.metadata?.name ?? '') ?? 0;
   const ratioOf = (ps: Pod[], extraUse = 0, extraReq = 0, extraCount = 0) => {
@@ -71,7 +75,11 @@ export function resourceReplicas(
     if (target.utilization !== undefined) {
       const req = sumOf(ps, (p) => podRequest(p, resource)) + extraReq;
       if (req <= 0) throw new MetricError(`no pods with a ${resource} request`);
-      return { ratio: (u * 100) / req / target.utilization, util: Math.trunc((u * 100) / req), avg: u / (ps.length + extraCount) };
+      return {
+        ratio: (u * 100) / req / target.utilization,
+        util: Math.trunc((u * 100) / req),
+        avg: u / (ps.length + extraCount),
+      };
     }
     const avg = u / (ps.length + extraCount);
     return { ratio: avg / (target.averageValue ?? 1), util: undefined, avg };
@@ -94,7 +102,8 @@ export function resourceReplicas(
   if (base.ratio < 1) {
     for (const p of missing) {
       const req = target.utilization !== undefined ? podRequest(p, resource) : 0;
-      extraUse += target.utilization !== undefined ? (req * target.utilization) / 100 : (target.averageValue ?? 0);
+      extraUse +=
+        target.utilization !== undefined ? (req * target.utilization) / 100 : (target.averageValue ?? 0);
       extraReq += req;
       extraCount++;
     }
@@ -106,9 +115,15 @@ export function resourceReplicas(
   }
   const again = ratioOf(ready, extraUse, extraReq, extraCount);
   // A recomputed ratio that flips direction or falls within tolerance means: stay.
-  if (Math.abs(1 - again.ratio) <= TOLERANCE || (base.ratio > 1) !== (again.ratio > 1)) return result(current);
+  if (Math.abs(1 - again.ratio) <= TOLERANCE || base.ratio > 1 !== again.ratio > 1) return result(current);
   const replicas = Math.ceil(again.ratio * (ready.length + extraCount));
-  return result(base.ratio < 1 && replicas > current ? current : base.ratio > 1 && replicas < current ? current : replicas);
+  return result(
+    base.ratio < 1 && replicas > current
+      ? current
+      : base.ratio > 1 && replicas < current
+        ? current
+        : replicas,
+  );
 }
 
 /**
@@ -140,7 +155,9 @@ export interface Behavior {
 }
 
 /** SetDefaults_HorizontalPodAutoscalerBehavior. */
-export function defaultBehavior(b?: { scaleUp?: Partial<Rules>; scaleDown?: Partial<Rules> } | null): Behavior {
+export function defaultBehavior(
+  b?: { scaleUp?: Partial<Rules>; scaleDown?: Partial<Rules> } | null,
+): Behavior {
   const up = b?.scaleUp ?? {};
   const down = b?.scaleDown ?? {};
   return {
@@ -199,7 +216,8 @@ export function normalize(
   let downRec = desired;
   for (const r of recommendations) {
     if (r.at > now - behavior.scaleUp.stabilizationWindowSeconds * 1000) upRec = Math.min(upRec, r.replicas);
-    if (r.at > now - behavior.scaleDown.stabilizationWindowSeconds * 1000) downRec = Math.max(downRec, r.replicas);
+    if (r.at > now - behavior.scaleDown.stabilizationWindowSeconds * 1000)
+      downRec = Math.max(downRec, r.replicas);
   }
   let stabilizedValue = current;
   if (stabilizedValue < upRec) stabilizedValue = upRec;
@@ -216,29 +234,47 @@ export function normalize(
     const limit = scaleUpLimit(current, behavior.scaleUp, events.up, events.down, now);
     if (limit < replicas) {
       replicas = limit;
-      limited = { reason: 'ScaleUpLimit', message: 'the desired replica count is increasing faster than the maximum scale rate' };
+      limited = {
+        reason: 'ScaleUpLimit',
+        message: 'the desired replica count is increasing faster than the maximum scale rate',
+      };
     }
     if (replicas > max) {
       replicas = max;
-      limited = { reason: 'TooManyReplicas', message: 'the desired replica count is more than the maximum replica count' };
+      limited = {
+        reason: 'TooManyReplicas',
+        message: 'the desired replica count is more than the maximum replica count',
+      };
     }
   } else if (replicas < current) {
     const limit = scaleDownLimit(current, behavior.scaleDown, events.down, events.up, now);
     if (limit > replicas) {
       replicas = limit;
-      limited = { reason: 'ScaleDownLimit', message: 'the desired replica count is decreasing faster than the maximum scale rate' };
+      limited = {
+        reason: 'ScaleDownLimit',
+        message: 'the desired replica count is decreasing faster than the maximum scale rate',
+      };
     }
     if (replicas < min) {
       replicas = min;
-      limited = { reason: 'TooFewReplicas', message: 'the desired replica count is less than the minimum replica count' };
+      limited = {
+        reason: 'TooFewReplicas',
+        message: 'the desired replica count is less than the minimum replica count',
+      };
     }
   }
   if (replicas > max) {
     replicas = max;
-    limited = { reason: 'TooManyReplicas', message: 'the desired replica count is more than the maximum replica count' };
+    limited = {
+      reason: 'TooManyReplicas',
+      message: 'the desired replica count is more than the maximum replica count',
+    };
   } else if (replicas < min) {
     replicas = min;
-    limited = { reason: 'TooFewReplicas', message: 'the desired replica count is less than the minimum replica count' };
+    limited = {
+      reason: 'TooFewReplicas',
+      message: 'the desired replica count is less than the minimum replica count',
+    };
   }
   return { replicas, ...(stabilized ? { stabilized } : {}), limited };
 }
@@ -246,7 +282,13 @@ export function normalize(
 const changeIn = (events: ScaleEvent[], periodSeconds: number, now: number) =>
   events.filter((e) => e.at > now - periodSeconds * 1000).reduce((s, e) => s + e.change, 0);
 
-function scaleUpLimit(current: number, rules: Rules, up: ScaleEvent[], down: ScaleEvent[], now: number): number {
+function scaleUpLimit(
+  current: number,
+  rules: Rules,
+  up: ScaleEvent[],
+  down: ScaleEvent[],
+  now: number,
+): number {
   if (rules.selectPolicy === 'Disabled') return current;
   let result = rules.selectPolicy === 'Min' ? Infinity : -Infinity;
   for (const p of rules.policies) {
@@ -257,7 +299,13 @@ function scaleUpLimit(current: number, rules: Rules, up: ScaleEvent[], down: Sca
   return Math.max(result, current);
 }
 
-function scaleDownLimit(current: number, rules: Rules, down: ScaleEvent[], up: ScaleEvent[], now: number): number {
+function scaleDownLimit(
+  current: number,
+  rules: Rules,
+  down: ScaleEvent[],
+  up: ScaleEvent[],
+  now: number,
+): number {
   if (rules.selectPolicy === 'Disabled') return current;
   let result = rules.selectPolicy === 'Min' ? -Infinity : Infinity;
   for (const p of rules.policies) {

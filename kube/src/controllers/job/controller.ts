@@ -179,7 +179,7 @@ export class JobController extends QueueController {
   }
 
   protected async sync(key: string): Promise<void> {
-    let job = this.jobs.get(key);
+    const job = this.jobs.get(key);
     if (!job) {
       this.expectations.forget(key);
       return;
