@@ -11,3 +11,4 @@ export * from './api/build.js';
 export * from './host-token.js';
 export * from './settings.js';
 export * from './cluster.js';
+export * from './kube.js';

@@ -43,6 +43,7 @@ export type StreamEvent =
   | { id: number; kind: 'end'; error?: { name: string; code?: number | string; message: string } };
 
 export type EngineState = 'stopped' | 'starting' | 'running' | 'stopping' | 'error';
+import type { KubeSettings } from './kube.js';
 
 export interface EngineStatus {
   state: EngineState;
@@ -61,6 +62,8 @@ export interface AppSettings {
   startEngineOnLaunch: boolean;
   /** What quitting the app does with a running engine: ask, stop it, or leave it running. */
   onQuit: 'ask' | 'stop-engine' | 'keep-engine';
+  /** Berth's cluster: whether it comes back with the engine, and how it was enabled. */
+  kube: KubeSettings;
 }
 
 export interface IpcInvokeChannels {

@@ -1,5 +1,6 @@
 /** `berth restart`: stop then start. */
-import { endKubeProcess, kubePid, loadKubeState } from '../kube/native.js';
+import { stopKubeProcess } from '../kube/actions.js';
+import { loadKubeSettings } from '../kube/settings.js';
 import type { CliCommand } from './command.js';
 import {
   describe,
@@ -25,12 +26,12 @@ export const command: CliCommand = {
     await saveRegistryFlags(values);
     const m = await openManager();
     const timeoutMs = (positiveInt('--timeout', values.timeout) ?? 30) * 1000;
-    if (kubePid(m.paths)) await endKubeProcess(m.paths, timeoutMs);
+    await stopKubeProcess(m.paths, timeoutMs, progress);
     const s = await m.restart(progress, timeoutMs);
     process.stdout.write(describe(s));
-    if (s.driver === 'native' && (await loadKubeState(m.paths)).enabled) {
-      const { enableKube } = await import('./kube.js');
-      await enableKube(m.paths, { use: false }, progress);
+    if ((await loadKubeSettings(m.paths)).enabled) {
+      const { enableKube } = await import('../kube/actions.js');
+      await enableKube(m.paths, {}, progress);
     }
     return 0;
   },

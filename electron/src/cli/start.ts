@@ -1,7 +1,7 @@
 /** `berth start`: boot the VM (or native berthd), forward the engine socket, create the docker context. */
 import { DRIVER_HELP, DRIVER_KINDS, isDriverKind } from '../vm/factory.js';
 import { loadResources, loadVmConfig, saveVmConfig } from '../vm/config.js';
-import { loadKubeState } from '../kube/native.js';
+import { loadKubeSettings } from '../kube/settings.js';
 import { berthPaths } from '../vm/paths.js';
 import { CliUsageError, type CliCommand } from './command.js';
 import {
@@ -72,10 +72,10 @@ export const command: CliCommand = {
     const s = await m.start(progress);
     process.stderr.write(`Berth is running (${((Date.now() - t0) / 1000).toFixed(1)} s).\n`);
     process.stdout.write(describe(s));
-    // The cluster comes back with the engine when it was enabled (native driver only, for now).
-    if (s.driver === 'native' && (await loadKubeState(paths)).enabled) {
-      const { enableKube } = await import('./kube.js');
-      await enableKube(paths, { use: false }, progress);
+    // The cluster comes back with the engine when it was enabled.
+    if ((await loadKubeSettings(paths)).enabled) {
+      const { enableKube } = await import('../kube/actions.js');
+      await enableKube(paths, {}, progress);
     }
     return 0;
   },

@@ -1,5 +1,5 @@
 /** `berth stop`: stop containers and the VM gracefully, hard after a timeout. */
-import { endKubeProcess, kubePid } from '../kube/native.js';
+import { stopKubeProcess } from '../kube/actions.js';
 import type { CliCommand } from './command.js';
 import { flags, openManager, positiveInt, progress } from './vm-common.js';
 
@@ -16,10 +16,7 @@ export const command: CliCommand = {
     const timeout = positiveInt('--timeout', values.timeout) ?? 30;
     const m = await openManager();
     // berth-kube first, so it does not see its engine vanish; it stays enabled for the next start.
-    if (kubePid(m.paths)) {
-      progress('Stopping the cluster');
-      await endKubeProcess(m.paths, timeout * 1000);
-    }
+    await stopKubeProcess(m.paths, timeout * 1000, progress);
     await m.stop(progress, timeout * 1000);
     process.stderr.write('Berth is stopped.\n');
     return 0;

@@ -1,6 +1,6 @@
 /**
  * berth-kube beside native berthd: a detached process with a pid file (as the native driver runs berthd), its
- * state under <BERTH_HOME>/kube, its log under the berth home's logs, its options remembered in kube.json.
+ * state under <BERTH_HOME>/kube, its log under the berth home's logs (its options are in settings: settings.ts).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fsp } from 'node:fs';
@@ -25,32 +25,7 @@ export function kubeFiles(p: BerthPaths) {
     log: path.join(p.logs, 'kube.log'),
     /** The admin kubeconfig berth-kube writes; its context is merged into the user's. */
     kubeconfig: path.join(dir, 'admin.kubeconfig'),
-    /** What `berth kube enable` was given, and whether the cluster should come back with `berth start`. */
-    state: path.join(p.home, 'kube.json'),
   };
-}
-
-export interface KubeState {
-  enabled: boolean;
-  port?: number;
-  podCIDR?: string;
-}
-
-export async function loadKubeState(p: BerthPaths): Promise<KubeState> {
-  try {
-    const s = JSON.parse(await fsp.readFile(kubeFiles(p).state, 'utf8')) as Partial<KubeState>;
-    return {
-      enabled: s.enabled === true,
-      ...(typeof s.port === 'number' ? { port: s.port } : {}),
-      ...(typeof s.podCIDR === 'string' ? { podCIDR: s.podCIDR } : {}),
-    };
-  } catch {
-    return { enabled: false };
-  }
-}
-
-export async function saveKubeState(p: BerthPaths, s: KubeState): Promise<void> {
-  await writeFileAtomic(kubeFiles(p).state, JSON.stringify(s, null, 1) + '\n');
 }
 
 export function kubePid(p: BerthPaths): number | undefined {

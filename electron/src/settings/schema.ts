@@ -14,6 +14,9 @@ export const DEFAULTS: AppSettings = {
   insecureRegistries: [],
   startEngineOnLaunch: true,
   onQuit: 'ask',
+  // A key the defaults fill in for older files (conform): no version step needed. The old
+  // <BERTH_HOME>/kube.json is folded in by kube/settings.ts.
+  kube: { enabled: false, port: 0, podCIDR: '' },
 };
 
 export type Settings = typeof DEFAULTS;
@@ -63,6 +66,12 @@ function validOnQuit(q: unknown): q is Settings['onQuit'] {
   return q === 'ask' || q === 'stop-engine' || q === 'keep-engine';
 }
 
+/** An IPv4 CIDR (a.b.c.d/n, each part in range). */
+export function validCIDR(s: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
+  return !!m && m.slice(1, 5).every((x) => Number(x) <= 255) && Number(m[5]) <= 32;
+}
+
 export function migrate(input: unknown): Settings {
   if (!isObject(input)) return structuredClone(DEFAULTS);
   let s: Raw = input;
@@ -94,6 +103,7 @@ export function applyPatch(current: Settings, patch: unknown): Settings {
     ...current,
     ...patch,
     vm: { ...current.vm, ...(isObject(patch.vm) ? patch.vm : {}) },
+    kube: { ...current.kube, ...(isObject(patch.kube) ? patch.kube : {}) },
     version: CURRENT_VERSION,
   };
   const next = conform(DEFAULTS, merged);
@@ -108,6 +118,11 @@ export function applyPatch(current: Settings, patch: unknown): Settings {
   for (const m of next.registryMirrors)
     if (!validRegistryMirror(m))
       throw new TypeError(`invalid registry mirror "${m}": use an http:// or https:// URL`);
+  const { port, podCIDR } = next.kube;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new RangeError(`the cluster's API port must be 1-65535 (0: 6443 or a free one), got ${port}`);
+  if (podCIDR !== '' && !validCIDR(podCIDR))
+    throw new TypeError(`the pod network wants an IPv4 CIDR such as 10.42.0.0/16, got "${podCIDR}"`);
   const { cpus, memoryMiB, diskGiB } = next.vm;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256)
     throw new RangeError(`VM CPUs must be a whole number from 1 to 256, got ${cpus}`);
