@@ -16,6 +16,7 @@ import type { KubeError } from '../src/api/cluster-client.js';
 import { ClusterClient, RESOURCES } from '../src/api/cluster-client.js';
 import { HttpClusterTransport } from '../src/api/cluster-transport.js';
 import type { SocketLike } from '../src/api/http-transport.js';
+import { METRICS_UNAVAILABLE, readMetrics } from '../src/stores/cluster-metrics.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
@@ -292,5 +293,16 @@ users:
     });
     assert.equal(r.status, 404);
     assert.equal((JSON.parse(r.body) as { reason: string }).reason, 'NotFound');
+  });
+
+  test('a cluster without metrics.k8s.io (no kubelet here): "metrics not available", not an error', async () => {
+    for (const kind of ['nodes', 'pods'] as const) {
+      const r = await readMetrics(client, 'berth', kind, kind === 'pods' ? 'default' : '');
+      assert.equal(r.state, 'unavailable', r.message);
+      assert.equal(r.message, METRICS_UNAVAILABLE);
+    }
+    const gone = await readMetrics(client, 'gone', 'nodes');
+    assert.equal(gone.state, 'error');
+    assert.match(gone.message, /^metrics: cannot reach context "gone"/);
   });
 });
