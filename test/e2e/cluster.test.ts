@@ -3,7 +3,8 @@
  * `berth serve` reads $KUBECONFIG (berth-kube's context plus one nothing answers). The pod list fills and follows
  * kubectl live; a failing pod shows kubectl's reason; logs and the exec terminal work; scale, restart, rollback
  * and delete act on the cluster (checked with the real kubectl); a YAML edit the server refuses shows its words;
- * the unreachable context says so. Screenshots in light and dark go to test-output/screenshots/cluster-*.
+ * the unreachable context says so; a port-forward from the pod view answers on the shown link; Nodes show usage
+ * from metrics. Screenshots in light and dark go to test-output/screenshots/cluster-*.
  * Pod network: a /24 of 10.220.0.0/16; API port 18300 + pid % 50.
  */
 import assert from 'node:assert/strict';
@@ -194,6 +195,82 @@ describe('Cluster views (web mode, real browser, berth-kube over berthd)', { ski
     await screenshot(browser, 'cluster-pod-terminal');
   });
 
+  test('port-forward from the pod view: the shown link answers from this machine, listed, then stopped', async () => {
+    await kube.k(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'webby', namespace: 'default', labels: { e2e: 'kdash-pf' } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox',
+              imagePullPolicy: 'IfNotPresent',
+              command: [
+                'sh',
+                '-c',
+                'mkdir -p /www; echo served-by-webby > /www/index.html; exec httpd -f -p 8080 -h /www',
+              ],
+              ports: [{ containerPort: 8080 }],
+            },
+          ],
+        },
+      }),
+    });
+    await until(
+      'webby running',
+      async () => (await kube.k(['get', 'pod', 'webby', '--no-headers'])).includes('Running'),
+      60_000,
+    );
+    await ui.open('/cluster/pods/default/webby/overview');
+    await ui.view('pod');
+    await ui.$('port-forwards').waitForDisplayed({ timeout: 10_000 });
+    assert.equal(await ui.$('pf-port').getValue(), '8080', "the container's port is offered");
+    await ui.$('pf-start').click();
+    const url = await ui.waitText('[data-test="pf-link"]', (t) => /^http:\/\/127\.0\.0\.1:\d+$/.test(t));
+    const got = await fetch(`${url}/index.html`);
+    assert.equal(got.status, 200);
+    assert.equal((await got.text()).trim(), 'served-by-webby');
+    await ui.waitText('[data-test="pf-list"]', (t) => /1 total|[1-9] total/.test(t), 10_000);
+    await screenshot(browser, 'cluster-port-forward');
+    // A local port that is taken is refused in words, the forward kept.
+    await ui.$('pf-local').setValue(new URL(url).port);
+    await ui.$('pf-start').click();
+    assert.match(
+      await ui.waitText('[data-test="pf-error"]', (t) => t.length > 0),
+      /is taken by another program/,
+    );
+    await ui.$('pf-stop').click();
+    await ui.$('pf-none').waitForDisplayed({ timeout: 10_000 });
+    await assert.rejects(fetch(`${url}/index.html`));
+  });
+
+  test('Nodes: usage from metrics beside capacity and allocatable; pods show CPU and memory', async () => {
+    await ui.open('/cluster/nodes');
+    const pct = await ui.waitText(
+      'tr[data-node="kdash"] [data-test="node-memory"] [data-test="pct"]',
+      (t) => /^\d+%$/.test(t),
+      30_000,
+    );
+    assert.ok(Number(pct.slice(0, -1)) > 0, `memory in use: ${pct}`);
+    await ui.waitText('tr[data-node="kdash"] [data-test="node-cpu"]', (t) => /\d+m\s*\/\s*\d+m/.test(t));
+    assert.equal(await ui.$('metrics-state').isExisting(), false, 'berth-kube serves metrics');
+    // kubectl top reads the same API.
+    assert.match(
+      await kube.k(['top', 'node', 'kdash', '--no-headers']),
+      /^kdash\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/,
+    );
+    await screenshot(browser, 'cluster-nodes');
+    await ui.open('/cluster/pods');
+    await ui.waitText(
+      'tr[data-name="talker"] [data-test="pod-memory"]',
+      (t) => /^\d+(\.\d)?[MG]i$/.test(t),
+      40_000,
+    );
+  });
+
   test('scale, rollout restart and rollback of a Deployment from the Workloads view', async () => {
     await kube.k(['apply', '-f', '-'], { input: deployment('web', 1) });
     // No deployment controller yet: the revisions rollback offers are ReplicaSets as the controller writes them.
@@ -314,6 +391,19 @@ describe('Cluster views (web mode, real browser, berth-kube over berthd)', { ski
     await ui.open('/cluster/pods/default/talker/logs');
     await ui.waitText('[data-test="pod-logs"]', (t) => t.includes('hello-from-kdash'));
     await screenshot(browser, 'cluster-pod-logs-dark');
+    await ui.open('/cluster/nodes');
+    await ui.waitText(
+      'tr[data-node="kdash"] [data-test="node-cpu"] [data-test="pct"]',
+      (t) => /%$/.test(t),
+      30_000,
+    );
+    await screenshot(browser, 'cluster-nodes-dark');
+    await ui.open('/cluster/pods/default/webby/overview');
+    await ui.$('port-forwards').waitForDisplayed({ timeout: 10_000 });
+    await ui.$('pf-start').click();
+    await ui.waitText('[data-test="pf-link"]', (t) => t.startsWith('http://127.0.0.1:'));
+    await screenshot(browser, 'cluster-port-forward-dark');
+    await ui.$('pf-stop').click();
     await browser.execute(() => localStorage.setItem('berth.theme', 'light'));
   });
 
