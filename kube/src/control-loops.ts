@@ -4,6 +4,7 @@
  */
 import { CONTROLLER_MANAGER, type RunningApiServer } from './apiserver/index.js';
 import { ControllerManager } from './controllers/manager.js';
+import type { VolumeEngine } from './controllers/volume/local-path.js';
 import type { Logger } from './log.js';
 import { Scheduler, SCHEDULER_NAME } from './scheduler/index.js';
 
@@ -18,11 +19,16 @@ export interface ControlLoops {
   stop(): Promise<void>;
 }
 
-export async function startControlLoops(api: RunningApiServer, log: Logger): Promise<ControlLoops> {
+export async function startControlLoops(
+  api: RunningApiServer,
+  log: Logger,
+  engine?: VolumeEngine,
+): Promise<ControlLoops> {
   const controllers = new ControllerManager({
     client: api.client(CONTROLLER_MANAGER),
     log: log.child({ component: 'controller-manager' }),
     rootCAPem: api.pki.caPem,
+    ...(engine ? { engine } : {}),
   });
   const scheduler = new Scheduler({
     client: api.client(SCHEDULER_IDENTITY),

@@ -54,7 +54,11 @@ async function main(): Promise<number> {
       log: logger,
     });
     const { startControlLoops } = await import('./control-loops.js');
-    const loops = await startControlLoops(api, logger);
+    // The local-path provisioner makes claims' volumes on the same engine the kubelet runs pods on.
+    const volumeEngine = c.engine
+      ? new (await import('./kubelet/engine/client.js')).EngineClient(c.engine)
+      : undefined;
+    const loops = await startControlLoops(api, logger, volumeEngine);
     running = {
       close: async () => {
         await loops.stop();

@@ -72,6 +72,8 @@ export async function startStreamCluster(): Promise<StreamCluster> {
     listen: '127.0.0.1:0',
     store: new MemoryStore(),
     log: createLogger({ test: 'kube-streams' }),
+    // No ServiceAccounts controller runs here to make the `default` account pods would need.
+    serviceAccountAdmission: false,
   });
   const network = `kstreams-${process.pid}`;
   const rt = new EngineRuntime({

@@ -11,6 +11,7 @@ import type { KubeObject } from '../registry/types.js';
 import { PROTECTED_NAMESPACES } from '../registry/core/namespaces.js';
 import { KUBERNETES_SERVICE_IP } from './pki/index.js';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './auth/rbac/policy.js';
+import { localPathStorageClass } from '../controllers/volume/local-path.js';
 
 export const SYSTEM_USER = { name: 'system:apiserver', groups: ['system:masters', 'system:authenticated'] };
 
@@ -98,6 +99,10 @@ export async function bootstrap(
   for (const role of bootstrapClusterRoles()) await ensure(registry, rbac, 'clusterroles', undefined, role);
   for (const b of bootstrapClusterRoleBindings())
     await ensure(registry, rbac, 'clusterrolebindings', undefined, b);
+  // The default `local-path` class, as k3s ships it: made while the cluster has no class at all, so a user's
+  // own default (or a deliberate edit of this one) is left alone across restarts.
+  if (!(await registry.list('storage.k8s.io/v1', 'storageclasses')).length)
+    await ensure(registry, 'storage.k8s.io/v1', 'storageclasses', undefined, localPathStorageClass());
   await registerApiServices(registry);
 }
 

@@ -11,6 +11,8 @@ import { LimitRanger } from '../admission/plugins/limit-ranger.js';
 import { ResourceQuotaAdmission } from '../admission/plugins/resource-quota.js';
 import { ResourceQuotaController } from '../controllers/resource-quota.js';
 import { PriorityAdmission } from '../admission/plugins/priority.js';
+import { ServiceAccountAdmission } from '../admission/plugins/service-account.js';
+import { DefaultStorageClass, StorageObjectInUseProtection } from '../admission/plugins/storage.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
 import { builtinResources } from '../registry/builtin/resources.js';
@@ -62,6 +64,11 @@ export interface ApiServerOptions {
   log: Logger;
   /** An already open store (tests); otherwise --datastore-endpoint decides. */
   store?: Store;
+  /**
+   * The ServiceAccount admission plugin (default on, as kube-apiserver). Unit tests that write pods without the
+   * ServiceAccounts controller running turn it off.
+   */
+  serviceAccountAdmission?: boolean;
 }
 
 export interface RunningApiServer {
@@ -160,6 +167,19 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       new NamespaceLifecycle({ get: (n) => registry.namespace(n) }, new Set(PROTECTED_NAMESPACES)),
     );
     admission.use(new LimitRanger((ns) => registry.list('v1', 'limitranges', ns)));
+    if (o.serviceAccountAdmission !== false)
+      admission.use(
+        new ServiceAccountAdmission(async (ns, name) => {
+          try {
+            return await registry.resource('v1', 'serviceaccounts')?.get(ns, name);
+          } catch (e) {
+            if (isKubeError(e, 'NotFound')) return undefined;
+            throw e;
+          }
+        }),
+      );
+    admission.use(new DefaultStorageClass(() => registry.list('storage.k8s.io/v1', 'storageclasses')));
+    admission.use(new StorageObjectInUseProtection());
     admission.use(new ResourceQuotaAdmission((v, p, ns) => registry.list(v, p, ns)));
     admission.use(
       new PriorityAdmission({ list: () => registry.list('scheduling.k8s.io/v1', 'priorityclasses') }),

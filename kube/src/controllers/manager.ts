@@ -15,6 +15,9 @@ import { JobController } from './job/controller.js';
 import { TTLAfterFinishedController } from './job/ttl.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/replicaset.js';
 import { RootCAPublisher, ServiceAccountsController } from './serviceaccounts.js';
+import { PersistentVolumeBinder } from './volume/binder.js';
+import { LocalPathProvisioner, type VolumeEngine } from './volume/local-path.js';
+import { PvcProtectionController, PvProtectionController } from './volume/protection.js';
 
 export interface ControllerManagerOptions {
   client: Client;
@@ -27,6 +30,8 @@ export interface ControllerManagerOptions {
   podMetrics?: PodMetricsSource;
   /** The autoscaler's period (default 15 s, tests shorten it). */
   hpaSyncMs?: number;
+  /** berthd's volumes: with it the `local-path` provisioner runs. */
+  engine?: VolumeEngine;
 }
 
 export class ControllerManager {
@@ -60,6 +65,10 @@ export class ControllerManager {
       new HorizontalPodAutoscalerController(ctx, () => this.podMetrics, o.hpaSyncMs),
       new ServiceAccountsController(ctx),
       ...(o.rootCAPem ? [new RootCAPublisher(ctx, o.rootCAPem)] : []),
+      new PersistentVolumeBinder(ctx),
+      new PvcProtectionController(ctx),
+      new PvProtectionController(ctx),
+      ...(o.engine ? [new LocalPathProvisioner(ctx, o.engine)] : []),
     ];
     for (const c of this.controllers) this.byName.set(c.name, c);
   }

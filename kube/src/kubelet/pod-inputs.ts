@@ -9,7 +9,7 @@ import { isKubeError } from '../errors.js';
 import type { Client } from '../client/index.js';
 import type { KubeObject } from '../registry/types.js';
 import type { Informer } from './informer.js';
-import type { PodInputs } from './inputs.js';
+import type { ClaimSource, PodInputs } from './inputs.js';
 import { parseQuantity } from './quantity.js';
 import { serviceEnv, type Service } from './service-env.js';
 import type { TokenManager } from './token.js';
@@ -64,6 +64,13 @@ interface Claim extends KubeObject {
   status?: { phase?: string };
 }
 
+interface Volume extends KubeObject {
+  spec?: { hostPath?: { path?: string; type?: string }; local?: { path?: string } };
+}
+
+/** The PV annotation naming the berthd volume behind it (controllers/volume/local-path.ts). */
+const ENGINE_VOLUME = 'berth.dev/engine-volume';
+
 export class InputsResolver {
   constructor(private readonly d: ResolverDeps) {}
 
@@ -81,10 +88,7 @@ export class InputsResolver {
       if (s) secrets[n] = s;
     }
     const claims: NonNullable<PodInputs['claims']> = {};
-    for (const n of refs.claims) {
-      const c = await this.claim(ns, n);
-      if (c) claims[n] = c;
-    }
+    for (const n of refs.claims) claims[n] = await this.claim(ns, n);
     const allocatable = this.d.allocatable();
     return {
       configMaps,
@@ -98,22 +102,42 @@ export class InputsResolver {
   }
 
   /**
-   * A bound claim's engine volume: the PersistentVolume's name (the provisioner names the berthd volume after it);
-   * an unbound or missing claim is absent, and the runtime reports FailedMount.
+   * A bound claim's storage through its PersistentVolume (the named berthd volume a provisioned one records, or
+   * its hostPath/local path); otherwise the reason, in the kubelet's words, that the runtime reports as FailedMount.
    */
-  private async claim(ns: string, name: string): Promise<{ volume: string; readOnly?: boolean } | undefined> {
-    try {
-      const pvc = (await this.d.client
-        .resource('v1', 'persistentvolumeclaims')
-        .get(name, { namespace: ns })) as Claim;
-      const pv = pvc.spec?.volumeName;
-      if (!pv || pvc.status?.phase !== 'Bound') return undefined;
-      const modes = pvc.spec?.accessModes ?? [];
-      return { volume: pv, ...(modes.length === 1 && modes[0] === 'ReadOnlyMany' ? { readOnly: true } : {}) };
-    } catch (err) {
-      if (isKubeError(err, 'NotFound')) return undefined;
-      throw err;
-    }
+  private async claim(ns: string, name: string): Promise<ClaimSource> {
+    const get = async <T extends KubeObject>(plural: string, n: string, namespace?: string) => {
+      try {
+        return (await this.d.client.resource('v1', plural).get(n, namespace ? { namespace } : {})) as T;
+      } catch (err) {
+        if (isKubeError(err, 'NotFound')) return undefined;
+        throw err;
+      }
+    };
+    const pvc = await get<Claim>('persistentvolumeclaims', name, ns);
+    if (!pvc)
+      return {
+        problem: `failed to fetch PVC from API server: persistentvolumeclaims "${name}" not found`,
+      };
+    const pvName = pvc.spec?.volumeName;
+    if (!pvName || pvc.status?.phase !== 'Bound') return { problem: 'PVC is not bound' };
+    const pv = await get<Volume>('persistentvolumes', pvName);
+    if (!pv)
+      return {
+        problem: `failed to fetch PV ${pvName} from API server: persistentvolumes "${pvName}" not found`,
+      };
+    const modes = pvc.spec?.accessModes ?? [];
+    const ro = modes.length === 1 && modes[0] === 'ReadOnlyMany' ? { readOnly: true } : {};
+    const engineVolume = pv.metadata?.annotations?.[ENGINE_VOLUME];
+    if (engineVolume) return { volume: engineVolume, ...ro };
+    const hostPath = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+    if (hostPath)
+      return {
+        path: hostPath,
+        ...(pv.spec?.hostPath?.type ? { pathType: pv.spec.hostPath.type } : {}),
+        ...ro,
+      };
+    return { problem: `PV ${pvName} has a volume type berth-kube cannot mount` };
   }
 
   private async token(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string> {

@@ -41,6 +41,8 @@ export async function startTestServer(store = new MemoryStore()): Promise<TestSe
     listen: '127.0.0.1:0',
     store,
     log: createLogger(),
+    // No ServiceAccounts controller runs here to make the `default` account pods would need.
+    serviceAccountAdmission: false,
   });
   const client = s.client({
     user: { name: 'test', groups: ['system:masters', 'system:authenticated'] },

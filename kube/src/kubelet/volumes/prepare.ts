@@ -129,11 +129,20 @@ export async function prepareVolume(ctx: PrepareContext, vol: Volume): Promise<V
     }
     if (vol.persistentVolumeClaim) {
       const claim = vol.persistentVolumeClaim.claimName;
-      const c = ctx.inputs.claims?.[claim];
-      if (!c) throw new Error(`persistentvolumeclaim "${claim}" not found or not bound`);
+      const c = ctx.inputs.claims?.[claim] ?? { problem: 'PVC is not bound' };
+      if ('problem' in c)
+        throw new MountError(
+          `Unable to attach or mount volumes: unmounted volumes=[${vol.name}], unattached volumes=[], failed to process volumes=[${vol.name}]: error processing PVC ${ctx.pod.metadata?.namespace}/${claim}: ${c.problem}`,
+        );
+      const readOnly = vol.persistentVolumeClaim.readOnly === true || c.readOnly === true;
+      if ('path' in c) {
+        await checkHostPath(c.path, c.pathType);
+        return { kind: 'bind', path: c.path, readOnly };
+      }
+      // The provisioner made it; a `docker volume rm` behind the cluster's back gets an empty one again.
       if (!(await ctx.engine.volumeInspect(c.volume)))
-        await ctx.engine.volumeCreate({ Name: c.volume, Labels: { 'io.berth.kube.claim': claim } });
-      return { kind: 'volume', name: c.volume, readOnly: vol.persistentVolumeClaim.readOnly || c.readOnly };
+        await ctx.engine.volumeCreate({ Name: c.volume, Labels: { 'io.berth.kube.claim-name': claim } });
+      return { kind: 'volume', name: c.volume, readOnly };
     }
     const payload = await volumePayload(ctx.pod, vol, ctx.inputs, ctx.facts);
     if (payload) {
