@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { requirement } from '../helpers/env.js';
 import { KUBECTL_132, startKube, type TestKube } from '../helpers/kube.js';
+import { until } from '../helpers/kube-cluster.js';
 
 const skip = requirement(existsSync(KUBECTL_132), 'kubectl 1.32 is not installed');
 let k: TestKube;
@@ -299,6 +300,8 @@ data: {spec: {}}
   });
 
   it('prints the storage kinds', async () => {
+    // The binder binds the claim to pv1 (same class, Immediate, large enough).
+    await until('data bound', async () => (await table(['pvc'], 'data')).row[1] === 'Bound');
     let t = await table(['pv', '-o', 'wide'], 'pv1');
     assert.deepEqual(t.head, [
       'NAME',
@@ -313,8 +316,17 @@ data: {spec: {}}
       'AGE',
       'VOLUMEMODE',
     ]);
-    // CLAIM and REASON are empty: the row closes up around them.
-    assert.deepEqual(t.row.slice(0, 7), ['pv1', '2Gi', 'RWO,RWX', 'Retain', 'Pending', 'local', '<unset>']);
+    // REASON is empty: the row closes up around it.
+    assert.deepEqual(t.row.slice(0, 8), [
+      'pv1',
+      '2Gi',
+      'RWO,RWX',
+      'Retain',
+      'Bound',
+      'default/data',
+      'local',
+      '<unset>',
+    ]);
     assert.equal(t.row.at(-1), 'Filesystem');
     t = await table(['pvc'], 'data');
     assert.deepEqual(t.head, [
@@ -327,7 +339,7 @@ data: {spec: {}}
       'VOLUMEATTRIBUTESCLASS',
       'AGE',
     ]);
-    assert.deepEqual(t.row.slice(0, 4), ['data', 'Pending', 'local', '<unset>']);
+    assert.deepEqual(t.row.slice(0, 7), ['data', 'Bound', 'pv1', '2Gi', 'RWO,RWX', 'local', '<unset>']);
     t = await table(['storageclass'], 'local');
     assert.deepEqual(t.head, [
       'NAME',
@@ -508,9 +520,23 @@ spec: {resources: {requests: {storage: 1Gi}}}
       '-p',
       '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}',
     ]);
+    // The claim is bound (to pv1): growing it is the resize admission's call, and `local` does not allow it.
     assert.notEqual(pvc.code, 0);
     assert.match(
       pvc.stderr,
+      /persistentvolumeclaims "data" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize/,
+    );
+    const modes = await k.kubectl([
+      'patch',
+      'pvc',
+      'data',
+      '--type=merge',
+      '-p',
+      '{"spec":{"accessModes":["ReadWriteMany"]}}',
+    ]);
+    assert.notEqual(modes.code, 0);
+    assert.match(
+      modes.stderr,
       /spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims/,
     );
   });

@@ -12,7 +12,11 @@ import { ResourceQuotaAdmission } from '../admission/plugins/resource-quota.js';
 import { ResourceQuotaController } from '../controllers/resource-quota.js';
 import { PriorityAdmission } from '../admission/plugins/priority.js';
 import { ServiceAccountAdmission } from '../admission/plugins/service-account.js';
-import { DefaultStorageClass, StorageObjectInUseProtection } from '../admission/plugins/storage.js';
+import {
+  DefaultStorageClass,
+  PersistentVolumeClaimResize,
+  StorageObjectInUseProtection,
+} from '../admission/plugins/storage.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
 import { builtinResources } from '../registry/builtin/resources.js';
@@ -180,6 +184,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       );
     admission.use(new DefaultStorageClass(() => registry.list('storage.k8s.io/v1', 'storageclasses')));
     admission.use(new StorageObjectInUseProtection());
+    admission.use(
+      new PersistentVolumeClaimResize(() => registry.list('storage.k8s.io/v1', 'storageclasses')),
+    );
     admission.use(new ResourceQuotaAdmission((v, p, ns) => registry.list(v, p, ns)));
     admission.use(
       new PriorityAdmission({ list: () => registry.list('scheduling.k8s.io/v1', 'priorityclasses') }),

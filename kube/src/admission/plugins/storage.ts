@@ -6,9 +6,13 @@
  * - StorageObjectInUseProtection (.../storageobjectinuseprotection): new claims get the
  *   `kubernetes.io/pvc-protection` finalizer and new volumes `kubernetes.io/pv-protection`, which the protection
  *   controllers remove once nothing uses them.
+ * - PersistentVolumeClaimResize (.../persistentvolume/resize): a claim may grow only once bound, and only when its
+ *   class sets allowVolumeExpansion.
  */
+import { forbidden } from '../../errors.js';
+import { parseQuantity } from '../../kubelet/quantity.js';
 import type { KubeObject } from '../../registry/types.js';
-import type { AdmissionAttributes, MutatingPlugin } from '../types.js';
+import type { AdmissionAttributes, MutatingPlugin, ValidatingPlugin } from '../types.js';
 
 export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 const BETA_DEFAULT_CLASS_ANNOTATION = 'storageclass.beta.kubernetes.io/is-default-class';
@@ -73,5 +77,47 @@ export class StorageObjectInUseProtection implements MutatingPlugin {
     const meta = (obj.metadata ??= {});
     const list = (meta.finalizers ??= []);
     if (!list.includes(finalizer)) list.push(finalizer);
+  }
+}
+
+const storageOf = (o: KubeObject | undefined): number => {
+  const q = (o?.spec as { resources?: { requests?: { storage?: string } } } | undefined)?.resources?.requests
+    ?.storage;
+  try {
+    return q === undefined ? 0 : parseQuantity(q);
+  } catch {
+    return 0;
+  }
+};
+
+export class PersistentVolumeClaimResize implements ValidatingPlugin {
+  readonly name = 'PersistentVolumeClaimResize';
+
+  constructor(private readonly classes: () => Promise<KubeObject[]>) {}
+
+  handles(op: string): boolean {
+    return op === 'UPDATE';
+  }
+
+  async validate(
+    a: AdmissionAttributes,
+    obj: KubeObject | undefined,
+    old: KubeObject | undefined,
+  ): Promise<void> {
+    if (!obj || !old || !isCore(a, 'persistentvolumeclaims')) return;
+    if (storageOf(obj) <= storageOf(old)) return;
+    const deny = (why: string) =>
+      forbidden(`persistentvolumeclaims "${a.name}" is forbidden: ${why}`, {
+        kind: 'persistentvolumeclaims',
+        name: a.name,
+      });
+    if ((old.status as { phase?: string } | undefined)?.phase !== 'Bound')
+      throw deny('Only bound persistent volume claims can be expanded');
+    const cls = (obj.spec as { storageClassName?: string } | undefined)?.storageClassName;
+    const sc = cls ? (await this.classes()).find((c) => c.metadata?.name === cls) : undefined;
+    if (sc?.allowVolumeExpansion !== true)
+      throw deny(
+        'only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+      );
   }
 }
