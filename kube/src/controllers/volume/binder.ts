@@ -363,6 +363,6 @@ export class PersistentVolumeBinder extends QueueController {
     if (pv.status?.phase !== phase) status.lastPhaseTransitionTime = nowRfc3339(this.now());
     if (message !== undefined) status.message = message;
     else delete status.message;
-    return this.pvs.updateStatus({ ...structuredClone(pv), status } as PersistentVolume);
+    return this.pvs.updateStatus({ ...structuredClone(pv), status });
   }
 }
