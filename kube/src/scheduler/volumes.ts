@@ -12,8 +12,8 @@ import type {
   StorageClass,
 } from '../controllers/framework/types.js';
 import type { Informer } from '../controllers/framework/informer.js';
-import { parseQuantity } from '../kubelet/quantity.js';
-import { termMatches, type FilterStatus } from './filters.js';
+import { findBestMatch, nodeAffinityFits } from '../controllers/volume/matching.js';
+import type { FilterStatus } from './filters.js';
 import type { NodeInfo } from './snapshot.js';
 
 export const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
@@ -75,39 +75,6 @@ export function volumePreFilter(pod: Pod, inf: VolumeInformers): VolumeState | F
   return state;
 }
 
-function pvFitsNode(pv: PersistentVolume, ni: NodeInfo): boolean {
-  const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms;
-  return !terms || terms.some((t) => termMatches(ni.node, t));
-}
-
-/** A static, unclaimed PV of the claim's class that this node can reach and that is large enough. */
-export function matchingVolume(
-  claim: PersistentVolumeClaim,
-  pvs: PersistentVolume[],
-  node?: NodeInfo,
-): PersistentVolume | undefined {
-  const want = claim.spec?.resources?.requests?.storage;
-  const cls = claim.spec?.storageClassName ?? '';
-  return pvs.find(
-    (pv) =>
-      pv.status?.phase === 'Available' &&
-      !pv.spec?.claimRef &&
-      (pv.spec?.storageClassName ?? '') === cls &&
-      (claim.spec?.accessModes ?? []).every((m) => pv.spec?.accessModes?.includes(m)) &&
-      (!want || capacityAtLeast(pv.spec?.capacity?.storage, want)) &&
-      (!node || pvFitsNode(pv, node)),
-  );
-}
-
-function capacityAtLeast(have: string | undefined, want: string): boolean {
-  if (!have) return false;
-  try {
-    return parseQuantity(have) >= parseQuantity(want);
-  } catch {
-    return false;
-  }
-}
-
 /** Filter: bound volumes reachable from the node; delayed claims provisionable or matched there. */
 export function volumeFilter(
   state: VolumeState,
@@ -115,7 +82,7 @@ export function volumeFilter(
   inf: VolumeInformers,
 ): FilterStatus | undefined {
   for (const pv of state.bound)
-    if (!pvFitsNode(pv, ni))
+    if (!nodeAffinityFits(pv, ni.node))
       return { code: 'UnschedulableAndUnresolvable', reasons: ['node(s) had volume node affinity conflict'] };
   for (const { claim, storageClass } of state.delayed) {
     if (!storageClass)
@@ -123,7 +90,8 @@ export function volumeFilter(
         code: 'UnschedulableAndUnresolvable',
         reasons: [`storageclass.storage.k8s.io "${claim.spec?.storageClassName}" not found`],
       };
-    if (matchingVolume(claim, inf.pvs.list(), ni)) continue;
+    // A static volume the PV controller will bind once the claim names this node (pre-bound ones first).
+    if (findBestMatch(claim, inf.pvs.list(), { delayBinding: true, node: ni.node })) continue;
     if (storageClass.provisioner === NO_PROVISIONER)
       return {
         code: 'UnschedulableAndUnresolvable',
