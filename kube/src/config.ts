@@ -11,6 +11,9 @@ export interface KubeConfig {
   podNetwork?: string;
   proxyTable?: string;
   dnsPort?: number;
+  /** The Ingress controller's listeners on the host; null: that listener is off. */
+  ingressHttp?: { host: string; port: number } | null;
+  ingressHttps?: { host: string; port: number } | null;
   dataDir: string;
   kubeconfig: string;
   listen: string;
@@ -34,6 +37,9 @@ Options:
   --pod-network NAME           the engine network pods join (default berth-pods)
   --proxy-table NAME           the service proxy's nftables table (default berth-kube-proxy)
   --dns-port PORT              the cluster DNS's port on the pod network's gateway (default 10053)
+  --ingress-http HOST:PORT     where Ingresses answer HTTP on the host (default 127.0.0.1:80; "off" to not serve;
+                               a port that cannot be bound falls back to PORT+8000, then any free port)
+  --ingress-https HOST:PORT    the same for HTTPS (default 127.0.0.1:443)
   --data-dir DIR               state: certificates, the embedded datastore (one berth-kube per dir)
   --kubeconfig FILE            where to write the admin kubeconfig (mode 0600, context "berth")
   --listen HOST:PORT           HTTPS address of the API server (default 127.0.0.1:6443; port 0 picks one)
@@ -42,6 +48,16 @@ Options:
   --log-level LEVEL            debug, info, warn, error (default info)
   -h, --help                   this text
 `;
+
+/** HOST:PORT (IPv4, `localhost` or `[v6]`), or "off". */
+function hostPort(flag: string, v: string): { host: string; port: number } | null {
+  if (v === 'off') return null;
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d+)$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`${flag} wants HOST:PORT (such as 127.0.0.1:80) or off`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
 
 export function parseArgs(argv: string[]): { kind: 'help' } | { kind: 'run'; config: KubeConfig } {
   const c: Partial<KubeConfig> = { listen: '127.0.0.1:6443', logLevel: 'info' };
@@ -96,6 +112,13 @@ export function parseArgs(argv: string[]): { kind: 'help' } | { kind: 'run'; con
         if (!Number.isInteger(n) || n < 1 || n > 65535)
           throw new UsageError('--dns-port wants a port (1-65535)');
         c.dnsPort = n;
+        break;
+      }
+      case '--ingress-http':
+      case '--ingress-https': {
+        const listen = hostPort(a, value());
+        if (a === '--ingress-http') c.ingressHttp = listen;
+        else c.ingressHttps = listen;
         break;
       }
       case '--data-dir':

@@ -119,9 +119,23 @@ async function main(): Promise<number> {
         log: logger.child({ component: 'service-network' }),
       });
       await services.start();
+      // Ingresses on the host's 127.0.0.1:80/443 (or the flags' addresses), reverse-proxied to ready endpoints.
+      const { IngressController } = await import('./ingress/index.js');
+      const addr = (v: { host: string; port: number } | null | undefined, port: number) =>
+        v === null ? undefined : (v ?? { host: '127.0.0.1', port });
+      const httpListen = addr(c.ingressHttp, 80);
+      const httpsListen = addr(c.ingressHttps, 443);
+      const ingress = new IngressController({
+        client: api.client(CONTROLLER_MANAGER),
+        ...(httpListen ? { http: httpListen } : {}),
+        ...(httpsListen ? { https: httpsListen } : {}),
+        log: logger.child({ component: 'ingress' }),
+      });
+      await ingress.start();
       // The service network and the kubelet stop first (pods keep running), then the loops and the API server.
       running = {
         close: async () => {
+          await ingress.stop();
           await services.stop();
           await kubelet.stop();
           await loops.stop();

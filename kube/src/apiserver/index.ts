@@ -17,6 +17,7 @@ import {
   PersistentVolumeClaimResize,
   StorageObjectInUseProtection,
 } from '../admission/plugins/storage.js';
+import { DefaultIngressClass } from '../admission/plugins/default-ingress-class.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
 import { builtinResources } from '../registry/builtin/resources.js';
@@ -191,6 +192,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     admission.use(
       new PriorityAdmission({ list: () => registry.list('scheduling.k8s.io/v1', 'priorityclasses') }),
     );
+    admission.use(new DefaultIngressClass(() => registry.list('networking.k8s.io/v1', 'ingressclasses')));
     const health = new Health();
     health.addLive({ name: 'etcd', run: async () => void (await store.revision()) });
     let ready = false;

@@ -37,6 +37,7 @@ export interface KeyPair {
 
 const OID = {
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
+  sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
   commonName: '2.5.4.3',
   organization: '2.5.4.10',
   basicConstraints: '2.5.29.19',
@@ -64,9 +65,13 @@ function spki(pub: KeyObject): Buffer {
   return pub.export({ type: 'spki', format: 'der' });
 }
 
-/** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits (the last 65 bytes of a P-256 SPKI). */
+/** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits (the last 65 bytes of a P-256 SPKI); for an RSA key
+ * (the Ingress default certificate) a SHA-1 of the whole SPKI, which RFC 5280 allows as well. */
 function keyId(pub: KeyObject): Buffer {
-  return createHash('sha1').update(spki(pub).subarray(-65)).digest();
+  const der = spki(pub);
+  return createHash('sha1')
+    .update(pub.asymmetricKeyType === 'rsa' ? der : der.subarray(-65))
+    .digest();
 }
 
 const ext = (id: string, critical: boolean, value: Buffer): Buffer =>
@@ -131,7 +136,10 @@ export function createCertificate(spec: CertSpec): string {
     ...(spec.ips ?? []).map((ip) => implicit(7, ipBytes(ip))),
   ];
   if (sans.length) exts.push(ext(OID.subjectAltName, false, seq(...sans)));
-  const algorithm = seq(oid(OID.ecdsaWithSHA256));
+  const algorithm =
+    issuerKey.asymmetricKeyType === 'rsa'
+      ? seq(oid(OID.sha256WithRSAEncryption), Buffer.from([0x05, 0x00]))
+      : seq(oid(OID.ecdsaWithSHA256));
   const serial = randomBytes(16);
   serial[0] &= 0x7f;
   const tbs = seq(
