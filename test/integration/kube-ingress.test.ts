@@ -17,9 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { busybox, startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'pods, nftables and the host listeners need root') ??
@@ -79,6 +79,31 @@ function getTls(servername: string, urlPath: string): Promise<Answer & { cert: t
 /** The backend pod's name from an answer (both servers start with the pod's hostname). */
 const who = (a: Answer) => a.body.trim().split(/\s+/)[0];
 
+/**
+ * The backend pods' servers: httpd serves the pod's name on 8080; on 8081 a raw server answers any path with the
+ * pod's name and the path, /stream in three pieces a second apart, /ws with an upgrade and an echo, /headers with
+ * the request's headers.
+ */
+const SERVERS = [
+  'mkdir -p /www && hostname > /www/index.html',
+  `cat > /s.sh <<'EOF'
+read line
+set -- $line
+hdrs=""
+while read h; do h=$(printf %s "$h" | tr -d '\r'); [ -z "$h" ] && break; hdrs="$hdrs$h
+"; done
+ok='HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n'
+case "$2" in
+/ws) printf 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'; exec cat ;;
+/headers) printf "$ok%s" "$hdrs" ;;
+/stream) printf "$ok"; for i in 1 2 3; do echo piece-$i; sleep 1; done ;;
+*) printf "$ok%s %s\n" "$(hostname)" "$2" ;;
+esac
+EOF`,
+  'nc -ll -p 8081 -e sh /s.sh &',
+  'exec httpd -f -p 8080 -h /www',
+].join('\n');
+
 const httpd = (name: string, replicas: number) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
@@ -93,35 +118,7 @@ const httpd = (name: string, replicas: number) => ({
         terminationGracePeriodSeconds: 1,
         containers: [
           {
-            name: 'httpd',
-            image: 'busybox',
-            imagePullPolicy: 'IfNotPresent',
-            // httpd serves the pod's name on 8080; on 8081 a raw server answers any path with the pod's name and
-            // the path, /stream in three pieces a second apart, /ws with an upgrade and an echo, /headers with
-            // the request's headers.
-            command: [
-              'sh',
-              '-c',
-              [
-                'mkdir -p /www && hostname > /www/index.html',
-                `cat > /s.sh <<'EOF'
-read line
-set -- $line
-hdrs=""
-while read h; do h=$(printf %s "$h" | tr -d '\r'); [ -z "$h" ] && break; hdrs="$hdrs$h
-"; done
-ok='HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n'
-case "$2" in
-/ws) printf 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'; exec cat ;;
-/headers) printf "$ok%s" "$hdrs" ;;
-/stream) printf "$ok"; for i in 1 2 3; do echo piece-$i; sleep 1; done ;;
-*) printf "$ok%s %s\n" "$(hostname)" "$2" ;;
-esac
-EOF`,
-                'nc -ll -p 8081 -e sh /s.sh &',
-                'exec httpd -f -p 8080 -h /www',
-              ].join('\n'),
-            ],
+            ...busybox('httpd', SERVERS),
             ports: [
               { name: 'http', containerPort: 8080 },
               { name: 'raw', containerPort: 8081 },
@@ -135,7 +132,7 @@ EOF`,
 });
 
 describe('Ingress', { skip }, () => {
-  let env: ContainerTestEnv;
+  let c: PodCluster | undefined;
   let kube: KubeCluster;
   const podNet = `king-${process.pid}`;
   const subnet = `10.225.${Math.floor(Math.random() * 250) + 1}.0/24`;
@@ -152,9 +149,7 @@ describe('Ingress', { skip }, () => {
   });
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 18900 + (process.pid % 20),
       nodeName: NODE,
       podCIDR: subnet,
@@ -172,6 +167,7 @@ describe('Ingress', { skip }, () => {
         `127.0.0.1:${HTTPS_PORT}`,
       ],
     });
+    kube = c.kube;
     await kube.k(['create', 'namespace', NS]);
     await apply(httpd('app-a', 2));
     await apply(httpd('app-b', 1));
@@ -205,18 +201,7 @@ describe('Ingress', { skip }, () => {
   });
 
   after(async () => {
-    if (kube) {
-      await kube.kubectl(['-n', NS, 'delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${podNet}`);
-      await env.d.destroy();
-    }
+    await c?.destroy(NS);
     spawnSync('nft', ['delete', 'table', 'ip', TABLE]);
     rmSync(tmp, { recursive: true, force: true });
   });
