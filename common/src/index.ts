@@ -12,3 +12,4 @@ export * from './host-token.js';
 export * from './settings.js';
 export * from './cluster.js';
 export * from './kube.js';
+export * from './kube-action.js';

@@ -11,6 +11,8 @@ import type {
   PortForwardRequest,
 } from './cluster.js';
 import type { IpcResult } from './errors.js';
+import type { KubeAction, KubeActionKind } from './kube-action.js';
+import type { BerthKubeStatus, KubeEnableOptions } from './kube.js';
 
 /** One Engine API request, as the renderer would send it over HTTP (`path` includes `/v1.44` and query). */
 export interface EngineRequest {
@@ -89,6 +91,10 @@ export interface IpcInvokeChannels {
   'cluster:port-forward-start': (req: PortForwardRequest) => PortForwardInfo;
   'cluster:port-forwards': () => PortForwardInfo[];
   'cluster:port-forward-stop': (id: string) => boolean;
+  /** Berth's own cluster (Settings → Kubernetes): status, the running or last action, and starting one. */
+  'kube:status': () => BerthKubeStatus;
+  'kube:action': () => KubeAction | null;
+  'kube:start': (kind: KubeActionKind, options?: KubeEnableOptions) => KubeAction;
 }
 
 export interface IpcEventChannels {

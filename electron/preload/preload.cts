@@ -30,6 +30,9 @@ const INVOKE: Record<InvokeChannel, true> = {
   'cluster:port-forward-start': true,
   'cluster:port-forwards': true,
   'cluster:port-forward-stop': true,
+  'kube:status': true,
+  'kube:action': true,
+  'kube:start': true,
 };
 const EVENTS: Record<EventChannel, true> = {
   'engine:stream-event': true,

@@ -26,6 +26,7 @@ import { registerHandlers } from './ipc/handle.js';
 import { StreamRegistry } from './ipc/engine-handlers.js';
 import { ClusterStreams } from './ipc/cluster-handlers.js';
 import { ClusterAccess } from './cluster/access.js';
+import { KubeOperations, kubeStartChecked } from './kube/operations.js';
 import { SettingsStore } from './settings/store.js';
 import { VmEngineControl } from './vm/control.js';
 import { berthPaths } from './vm/paths.js';
@@ -200,6 +201,7 @@ async function start(): Promise<void> {
   log.info('engine control', { kind: control instanceof ExternalEngine ? 'external' : 'managed' });
   const streams = new StreamRegistry(ep);
   const clusterStreams = new ClusterStreams(new ClusterAccess());
+  const kube = new KubeOperations(berthPaths());
 
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
     cb({
@@ -220,6 +222,9 @@ async function start(): Promise<void> {
       'engine:logs': () => control.logs(),
       'settings:get': () => settings.get(),
       'settings:update': (_ctx, patch) => settings.update(patch),
+      'kube:status': () => kube.status(),
+      'kube:action': () => kube.action(),
+      'kube:start': (_ctx, kind, options) => kubeStartChecked(kube, kind, options),
       'app:factory-reset': async () => {
         await settings.reset();
       },

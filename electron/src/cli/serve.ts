@@ -45,6 +45,7 @@ export async function ownEngine(explicit: string | undefined): Promise<HostBacke
 export async function berthHostBackend(): Promise<HostBackend> {
   const paths = berthPaths();
   const { openManager, progress } = await import('./vm-common.js');
+  const { KubeOperations } = await import('../kube/operations.js');
   // Read from disk each time: `berth start --insecure-registry` may have changed the file meanwhile.
   const store = new SettingsStore(paths.settings);
   const settings: HostBackend['settings'] = {
@@ -52,7 +53,11 @@ export async function berthHostBackend(): Promise<HostBackend> {
     update: async (patch) => (await store.load(), store.update(patch)),
     reset: () => store.reset(),
   };
-  return { settings, control: new VmEngineControl(await openManager(), progress, openManager) };
+  return {
+    settings,
+    control: new VmEngineControl(await openManager(), progress, openManager),
+    kube: new KubeOperations(paths),
+  };
 }
 
 /** Resolves at the first SIGINT or SIGTERM (Ctrl-C, or the service manager stopping us). */

@@ -6,6 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppSettings } from '@berth/common';
 import type { EngineControl } from '../engine/control.js';
+import type { KubeOperations } from '../kube/operations.js';
+import { handleHostKube, isKubePath } from './host-kube.js';
 
 export const HOST_PREFIX = '/host/';
 
@@ -17,6 +19,8 @@ export interface HostBackend {
     reset(): Promise<AppSettings>;
   };
   control: EngineControl;
+  /** Berth's own cluster beside the engine (Settings → Kubernetes). */
+  kube?: KubeOperations;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -59,7 +63,12 @@ export async function handleHost(
       404,
       'this dashboard serves an engine Berth does not manage: its settings and lifecycle are where it runs',
     );
-  const route = `${req.method ?? 'GET'} ${new URL(req.url ?? '/', 'http://berth').pathname}`;
+  const pathname = new URL(req.url ?? '/', 'http://berth').pathname;
+  if (isKubePath(pathname))
+    return handleHostKube(backend.kube, req, res, pathname).catch((e: unknown) =>
+      fail(res, 500, (e as Error).message),
+    );
+  const route = `${req.method ?? 'GET'} ${pathname}`;
   const { settings, control } = backend;
   try {
     switch (route) {

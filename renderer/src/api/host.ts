@@ -3,7 +3,15 @@
  * `berth serve` answers over `/host/*` when it serves Berth's own engine. Absent when the engine is one
  * Berth does not manage (then the dashboard shows its settings read-only).
  */
-import type { AppSettings, BerthBridge, EngineStatus } from '@berth/common';
+import type {
+  AppSettings,
+  BerthBridge,
+  BerthKubeStatus,
+  EngineStatus,
+  KubeAction,
+  KubeActionKind,
+  KubeEnableOptions,
+} from '@berth/common';
 import { bridge } from './index.js';
 import { invoke } from './ipc-transport.js';
 
@@ -18,6 +26,12 @@ export interface HostControl {
   stop(): Promise<EngineStatus>;
   restart(): Promise<EngineStatus>;
   logs(): Promise<string>;
+  /** Berth's own cluster (Settings → Kubernetes). */
+  kubeStatus(): Promise<BerthKubeStatus>;
+  /** The running action, else the last one. */
+  kubeAction(): Promise<KubeAction | null>;
+  /** Starts an action and answers at once; follow it with kubeAction(). */
+  startKube(kind: KubeActionKind, options?: KubeEnableOptions): Promise<KubeAction>;
 }
 
 class IpcHost implements HostControl {
@@ -45,6 +59,17 @@ class IpcHost implements HostControl {
   }
   logs() {
     return invoke(this.b, 'engine:logs');
+  }
+  kubeStatus() {
+    return invoke(this.b, 'kube:status');
+  }
+  kubeAction() {
+    return invoke(this.b, 'kube:action');
+  }
+  startKube(kind: KubeActionKind, options?: KubeEnableOptions) {
+    return options === undefined
+      ? invoke(this.b, 'kube:start', kind)
+      : invoke(this.b, 'kube:start', kind, options);
   }
 }
 
@@ -97,6 +122,15 @@ export class HttpHost implements HostControl {
   }
   logs() {
     return this.call<string>('GET', 'engine/logs', undefined, true);
+  }
+  kubeStatus() {
+    return this.call<BerthKubeStatus>('GET', 'kube');
+  }
+  kubeAction() {
+    return this.call<KubeAction | null>('GET', 'kube/action');
+  }
+  startKube(kind: KubeActionKind, options?: KubeEnableOptions) {
+    return this.call<KubeAction>('POST', `kube/${kind}`, options);
   }
 }
 
