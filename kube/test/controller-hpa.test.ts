@@ -238,4 +238,57 @@ describe('autoscaler controller', () => {
       );
     });
   });
+
+  it('is the v2 object converted: the CPU target both ways, other metrics and behavior kept in annotations', async () => {
+    const v1 = c.s.client.resource<KubeObject & { spec: Record<string, unknown> }>(
+      'autoscaling/v1',
+      'horizontalpodautoscalers',
+    );
+    const v2 = c.s.client.resource<HorizontalPodAutoscaler>('autoscaling/v2', 'horizontalpodautoscalers');
+    await v1.create({
+      apiVersion: 'autoscaling/v1',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'conv', namespace: 'default' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'x' },
+        maxReplicas: 4,
+        targetCPUUtilizationPercentage: 60,
+      },
+    });
+    const asV2 = await v2.get('conv', { namespace: 'default' });
+    assert.equal(asV2.apiVersion, 'autoscaling/v2');
+    assert.deepEqual(asV2.spec?.metrics, [
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } },
+      },
+    ]);
+    await v2.patch(
+      'conv',
+      'merge',
+      { spec: { behavior: { scaleDown: { stabilizationWindowSeconds: 30 } } } },
+      { namespace: 'default' },
+    );
+    let asV1 = await v1.get('conv', { namespace: 'default' });
+    assert.equal(asV1.apiVersion, 'autoscaling/v1');
+    assert.equal(asV1.spec.targetCPUUtilizationPercentage, 60);
+    assert.equal(asV1.spec.metrics, undefined);
+    assert.match(
+      asV1.metadata?.annotations?.['autoscaling.alpha.kubernetes.io/behavior'] ?? '',
+      /"stabilizationWindowSeconds":30/,
+    );
+    // A v1 update keeps what only v2 can say.
+    // (The controller writes status meanwhile: read again on a conflict.)
+    await until('updated through v1', async () => {
+      asV1 = await v1.get('conv', { namespace: 'default' });
+      return v1.update({ ...asV1, spec: { ...asV1.spec, maxReplicas: 5 } }).then(
+        () => true,
+        () => false,
+      );
+    });
+    const back = await v2.get('conv', { namespace: 'default' });
+    assert.equal(back.spec?.maxReplicas, 5);
+    assert.equal(back.spec?.behavior?.scaleDown?.stabilizationWindowSeconds, 30);
+    assert.equal(back.metadata?.annotations, undefined);
+  });
 });

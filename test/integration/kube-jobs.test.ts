@@ -74,7 +74,7 @@ describe('Jobs and CronJobs with kubectl against berth-kube on berthd', { skip }
   let env: ContainerTestEnv;
   let kube: KubeCluster;
   const net = `jobs-${process.pid}`;
-  const subnet = `10.222.${Math.floor(Math.random() * 250) + 1}.0/24`;
+  const subnet = `10.222.${Math.floor(Math.random() * 120) + 1}.0/24`;
 
   const job = (name: string) => kube.json<JobObj>(['get', 'job', name]);
   const podsOf = async (name: string) =>

@@ -274,7 +274,17 @@ export class HorizontalPodAutoscalerController extends QueueController {
       out.errorReason ||= reason;
     };
     let usage: { byResource: Map<string, PodUsage>; windows: Map<string, number> } | undefined;
-    for (const m of hpa.spec?.metrics ?? []) {
+    // No metric given: the default policy, 80% CPU (as SetDefaults_HorizontalPodAutoscaler for v1 objects).
+    const metrics: NonNullable<NonNullable<HorizontalPodAutoscaler['spec']>['metrics']> = hpa.spec?.metrics
+      ?.length
+      ? hpa.spec.metrics
+      : [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
+          },
+        ];
+    for (const m of metrics) {
       if (m.type !== 'Resource' || !m.resource) {
         fail('FailedGetExternalMetric', `unable to get metric of type ${m.type}: not served by this cluster`);
         continue;

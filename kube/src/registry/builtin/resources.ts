@@ -4,6 +4,7 @@
  * document's x-kubernetes-action). Kind-specific rules live in the strategies imported here; a kind without one
  * gets the generic rules only.
  */
+import { hpaV1ToV2, hpaV2ToV1 } from '../cluster/hpa-versions.js';
 import { crdStrategy } from '../../schema/crd/strategy.js';
 import type { ResourceType } from '../types.js';
 import { CREATE_ONLY, define } from './define.js';
@@ -240,13 +241,17 @@ function groups(): ResourceType[] {
       subresources: STATUS,
       strategy: horizontalPodAutoscalerStrategy,
     }),
-    as1({
-      kind: 'HorizontalPodAutoscaler',
-      short: ['hpa'],
-      categories: ALL,
-      subresources: STATUS,
-      strategy: horizontalPodAutoscalerStrategy,
-    }),
+    {
+      ...as1({
+        kind: 'HorizontalPodAutoscaler',
+        short: ['hpa'],
+        categories: ALL,
+        subresources: STATUS,
+        strategy: horizontalPodAutoscalerStrategy,
+      }),
+      // Stored as v2: the v1 view converts (targetCPUUtilizationPercentage is the CPU metric).
+      storedAs: { version: 'v2', group: 'autoscaling', toStorage: hpaV1ToV2, fromStorage: hpaV2ToV1 },
+    },
     batch({
       kind: 'CronJob',
       short: ['cj'],
