@@ -29,6 +29,7 @@ export async function startControlLoops(
     log: log.child({ component: 'controller-manager' }),
     rootCAPem: api.pki.caPem,
     ...(engine ? { engine } : {}),
+    quotaStorage: { registry: api.registry, hub: api.hub, store: api.store },
   });
   const scheduler = new Scheduler({
     client: api.client(SCHEDULER_IDENTITY),

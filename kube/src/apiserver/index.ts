@@ -9,7 +9,6 @@ import { Admission } from '../admission/chain.js';
 import { NamespaceLifecycle } from '../admission/plugins/namespace-lifecycle.js';
 import { LimitRanger } from '../admission/plugins/limit-ranger.js';
 import { ResourceQuotaAdmission } from '../admission/plugins/resource-quota.js';
-import { ResourceQuotaController } from '../controllers/resource-quota.js';
 import { PriorityAdmission } from '../admission/plugins/priority.js';
 import { ServiceAccountAdmission } from '../admission/plugins/service-account.js';
 import {
@@ -24,9 +23,6 @@ import { builtinResources } from '../registry/builtin/resources.js';
 import { PROTECTED_NAMESPACES } from '../registry/core/namespaces.js';
 import { Registry } from '../registry/generic/registry.js';
 import { Client, type ClientIdentity } from '../client/index.js';
-import { GarbageCollector } from '../controllers/garbage-collector.js';
-import { NamespaceController } from '../controllers/namespace.js';
-import { EndpointsController } from '../controllers/endpoints/controller.js';
 import { WatchHub } from '../registry/generic/watch-hub.js';
 import { crdStoreOver } from '../schema/crd/client-store.js';
 import { CrdController } from '../schema/crd/controller.js';
@@ -92,9 +88,6 @@ export interface RunningApiServer {
   connectors: Map<string, Connector>;
   /** An in-process client acting as `identity` (controllers, scheduler, kubelet). */
   client(identity: ClientIdentity): Client;
-  gc: GarbageCollector;
-  namespaces: NamespaceController;
-  endpoints: EndpointsController;
   close(): Promise<void>;
 }
 
@@ -269,35 +262,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     ready = true;
     log.info('API server ready', { url, datastore: store.backend, kubeconfig: o.kubeconfig });
     const client = (identity: ClientIdentity) => new Client(registry, identity, authz);
-    // Controllers start after readiness: their initial lists must not delay /readyz.
-    const controllerClient = client(CONTROLLER_MANAGER);
-    const gc = new GarbageCollector(controllerClient, log.child({ component: 'garbage-collector' }));
-    const namespaces = new NamespaceController(
-      controllerClient,
-      log.child({ component: 'namespace-controller' }),
-    );
-    const endpoints = new EndpointsController(
-      controllerClient,
-      log.child({ component: 'endpoint-controller' }),
-    );
-    const quotas = new ResourceQuotaController(
-      registry,
-      hub,
-      store,
-      log.child({ component: 'resourcequota' }),
-    );
-    cleanups.push(
-      () => gc.stop(),
-      () => namespaces.stop(),
-      () => endpoints.stop(),
-      () => quotas.stop(),
-    );
-    await Promise.all([gc.start(), namespaces.start(), endpoints.start(), quotas.start()]);
+    // The control loops (garbage collector, namespaces, endpoints, quotas...) are the controller manager's
+    // (control-loops.ts), started beside this server once it is ready.
     return {
       client,
-      gc,
-      namespaces,
-      endpoints,
       url,
       port: bound.port,
       registry,

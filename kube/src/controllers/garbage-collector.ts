@@ -16,6 +16,7 @@ import { apiVersionOf, parseApiVersion } from '../registry/catalog.js';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER } from '../registry/generic/deletion.js';
 import type { WatchSession } from '../registry/generic/context.js';
 import type { KubeObject, OwnerReference, ResourceType } from '../registry/types.js';
+import type { Controller } from './framework/controller.js';
 import { WorkQueue } from './workqueue.js';
 
 interface Node {
@@ -29,7 +30,8 @@ interface Node {
   finalizers: string[];
 }
 
-export class GarbageCollector {
+export class GarbageCollector implements Controller {
+  readonly name = 'garbagecollector';
   private readonly nodes = new Map<string, Node>();
   private readonly dependents = new Map<string, Set<string>>();
   /** Owners that left in foreground: their dependents are deleted in foreground too. */

@@ -2,7 +2,8 @@
  * berth-kube's controller manager: every control loop of kube-controller-manager that a one-node cluster needs,
  * built from one in-process client and one set of shared informers, started together once the informers hold
  * their first lists (a single process: no leader election), stopped together. Each controller logs as
- * `{component: "controller-manager", controller: <name>}`.
+ * `{component: "controller-manager", controller: <name>}`. `controllers` picks which run, by
+ * kube-controller-manager's names (its --controllers flag), for tests that need only some.
  */
 import type { Client } from '../client/index.js';
 import type { Logger } from '../log.js';
@@ -13,6 +14,10 @@ import { DeploymentController } from './deployment/controller.js';
 import { HorizontalPodAutoscalerController, type PodMetricsSource } from './hpa/controller.js';
 import { JobController } from './job/controller.js';
 import { TTLAfterFinishedController } from './job/ttl.js';
+import { EndpointsController } from './endpoints/controller.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { NamespaceController } from './namespace.js';
+import { ResourceQuotaController, type QuotaStorage } from './resource-quota.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/replicaset.js';
 import { RootCAPublisher, ServiceAccountsController } from './serviceaccounts.js';
 import { PersistentVolumeBinder } from './volume/binder.js';
@@ -32,6 +37,10 @@ export interface ControllerManagerOptions {
   hpaSyncMs?: number;
   /** berthd's volumes: with it the `local-path` provisioner runs. */
   engine?: VolumeEngine;
+  /** What the resource-quota controller counts from (the API server's own storage, as admission does). */
+  quotaStorage?: QuotaStorage;
+  /** Which controllers run, as kube-controller-manager's --controllers: `name`, `-name`, `*` (the default). */
+  controllers?: readonly string[];
 }
 
 export class ControllerManager {
@@ -55,21 +64,41 @@ export class ControllerManager {
       log,
       now: o.now ?? Date.now,
     };
-    this.controllers = [
-      new DeploymentController(ctx),
-      new ReplicaSetController(ctx),
-      new ReplicaSetController(ctx, REPLICATION_CONTROLLER),
-      new JobController(ctx),
-      new TTLAfterFinishedController(ctx),
-      new CronJobController(ctx),
-      new HorizontalPodAutoscalerController(ctx, () => this.podMetrics, o.hpaSyncMs),
-      new ServiceAccountsController(ctx),
-      ...(o.rootCAPem ? [new RootCAPublisher(ctx, o.rootCAPem)] : []),
-      new PersistentVolumeBinder(ctx),
-      new PvcProtectionController(ctx),
-      new PvProtectionController(ctx),
-      ...(o.engine ? [new LocalPathProvisioner(ctx, o.engine)] : []),
+    const own = (name: string) => log.child({ controller: name });
+    const all: Array<[string, () => Controller]> = [
+      ['deployment', () => new DeploymentController(ctx)],
+      ['replicaset', () => new ReplicaSetController(ctx)],
+      ['replicationcontroller', () => new ReplicaSetController(ctx, REPLICATION_CONTROLLER)],
+      ['job', () => new JobController(ctx)],
+      ['ttl-after-finished', () => new TTLAfterFinishedController(ctx)],
+      ['cronjob', () => new CronJobController(ctx)],
+      [
+        'horizontalpodautoscaling',
+        () => new HorizontalPodAutoscalerController(ctx, () => this.podMetrics, o.hpaSyncMs),
+      ],
+      ['serviceaccount', () => new ServiceAccountsController(ctx)],
+      ['garbagecollector', () => new GarbageCollector(o.client, own('garbagecollector'))],
+      ['namespace', () => new NamespaceController(o.client, own('namespace'))],
+      ['endpointslice', () => new EndpointsController(o.client, own('endpointslice'))],
+      ['persistentvolume-binder', () => new PersistentVolumeBinder(ctx)],
+      ['pvc-protection', () => new PvcProtectionController(ctx)],
+      ['pv-protection', () => new PvProtectionController(ctx)],
     ];
+    if (o.rootCAPem) {
+      const pem = o.rootCAPem;
+      all.push(['root-ca-cert-publisher', () => new RootCAPublisher(ctx, pem)]);
+    }
+    if (o.engine) {
+      const engine = o.engine;
+      all.push(['local-path-provisioner', () => new LocalPathProvisioner(ctx, engine)]);
+    }
+    if (o.quotaStorage) {
+      const storage = o.quotaStorage;
+      all.push(['resourcequota', () => new ResourceQuotaController(storage, own('resourcequota'))]);
+    }
+    const wanted = new Set(o.controllers ?? ['*']);
+    const runs = (name: string) => !wanted.has(`-${name}`) && (wanted.has(name) || wanted.has('*'));
+    this.controllers = all.filter(([name]) => runs(name)).map(([, make]) => make());
     for (const c of this.controllers) this.byName.set(c.name, c);
   }
 

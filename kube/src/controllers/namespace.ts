@@ -11,11 +11,13 @@ import { apiVersionOf } from '../registry/catalog.js';
 import { NAMESPACE_FINALIZER } from '../registry/core/namespaces.js';
 import type { WatchSession } from '../registry/generic/context.js';
 import type { KubeObject } from '../registry/types.js';
+import type { Controller } from './framework/controller.js';
 import { WorkQueue } from './workqueue.js';
 
 const RECHECK_MS = 1000;
 
-export class NamespaceController {
+export class NamespaceController implements Controller {
+  readonly name = 'namespace';
   private readonly queue: WorkQueue;
   private session?: WatchSession;
 

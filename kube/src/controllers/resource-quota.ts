@@ -8,24 +8,37 @@ import type { Logger } from '../log.js';
 import type { WatchHub } from '../registry/generic/watch-hub.js';
 import type { Registry } from '../registry/generic/registry.js';
 import type { Store } from '../store/types.js';
+import type { Controller } from './framework/controller.js';
 
 const IDENTITY = {
   user: { name: 'system:kube-controller-manager', groups: ['system:masters', 'system:authenticated'] },
   fieldManager: 'resourcequota-controller',
 };
 
-export class ResourceQuotaController {
+/** The API server's storage the controller reads and follows (admission counts from the same). */
+export interface QuotaStorage {
+  registry: Registry;
+  hub: WatchHub;
+  store: Store;
+}
+
+export class ResourceQuotaController implements Controller {
+  readonly name = 'resourcequota';
   private timer?: NodeJS.Timeout;
   private handle?: { stop(): void };
   private running = Promise.resolve();
   private stopped = false;
 
+  private readonly registry: Registry;
+  private readonly hub: WatchHub;
+  private readonly store: Store;
+
   constructor(
-    private readonly registry: Registry,
-    private readonly hub: WatchHub,
-    private readonly store: Store,
+    storage: QuotaStorage,
     private readonly log: Logger,
-  ) {}
+  ) {
+    ({ registry: this.registry, hub: this.hub, store: this.store } = storage);
+  }
 
   async start(): Promise<void> {
     const subscribe = async () => {
@@ -71,9 +84,16 @@ export class ResourceQuotaController {
     }
   }
 
+  /** Resolves once no sync is scheduled or running (tests). */
+  async idle(): Promise<void> {
+    while (this.timer) await new Promise((r) => setTimeout(r, 20));
+    await this.running;
+  }
+
   stop(): void {
     this.stopped = true;
     this.handle?.stop();
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

@@ -3,10 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { startApiServer, type RunningApiServer } from '../../src/apiserver/index.js';
+import { CONTROLLER_MANAGER, startApiServer, type RunningApiServer } from '../../src/apiserver/index.js';
 import type { Client } from '../../src/client/index.js';
+import { ControllerManager } from '../../src/controllers/manager.js';
 import { createLogger, setLogLevel } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
+
+/** The controllers startTestServer runs beside the server. */
+export const SERVER_CONTROLLERS = ['garbagecollector', 'namespace', 'endpointslice', 'resourcequota'];
 
 export interface TestServer extends Omit<RunningApiServer, 'client'> {
   dir: string;
@@ -48,6 +52,15 @@ export async function startTestServer(store = new MemoryStore()): Promise<TestSe
     user: { name: 'test', groups: ['system:masters', 'system:authenticated'] },
     fieldManager: 'test',
   });
+  // The loops every object's life depends on (owners, namespaces, endpoints, quota status), as in berth-kube;
+  // the workload controllers run only where a test asks (helpers/cluster.ts).
+  const loops = new ControllerManager({
+    client: s.client(CONTROLLER_MANAGER),
+    log: createLogger().child({ component: 'controller-manager' }),
+    quotaStorage: { registry: s.registry, hub: s.hub, store: s.store },
+    controllers: SERVER_CONTROLLERS,
+  });
+  await loops.start();
   const request = (method: string, urlPath: string, o: RequestOpts = {}): Promise<Reply> =>
     new Promise((resolve, reject) => {
       const creds =
@@ -102,6 +115,7 @@ export async function startTestServer(store = new MemoryStore()): Promise<TestSe
     client,
     request,
     stop: async () => {
+      loops.stop();
       await s.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/log.js';
 import type { KubeObject } from '../../src/registry/types.js';
 import type { WatchSession } from '../../src/registry/generic/context.js';
 import { isKubeError } from '../../src/errors.js';
-import { startTestServer, type TestServer } from './apiserver.js';
+import { SERVER_CONTROLLERS, startTestServer, type TestServer } from './apiserver.js';
 
 export const NODE = 'berth-test';
 
@@ -190,6 +190,8 @@ export async function startTestCluster(
       resyncMs: o.resyncMs ?? 60_000,
       ...(o.now ? { now: o.now } : {}),
       ...(o.hpaSyncMs ? { hpaSyncMs: o.hpaSyncMs } : {}),
+      // The test server runs those already.
+      controllers: ['*', ...SERVER_CONTROLLERS.map((n) => `-${n}`)],
     });
     await cm.start();
     let scheduler: Scheduler | undefined;

@@ -11,6 +11,7 @@ import type { Client } from '../../client/index.js';
 import { Informer } from '../../kubelet/informer.js';
 import type { Logger } from '../../log.js';
 import type { KubeObject } from '../../registry/types.js';
+import type { Controller } from '../framework/controller.js';
 import { WorkQueue } from '../workqueue.js';
 import {
   MANAGED_BY_LABEL,
@@ -29,7 +30,8 @@ const TRIGGER_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const keyOf = (o: KubeObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
-export class EndpointsController {
+export class EndpointsController implements Controller {
+  readonly name = 'endpointslice';
   private readonly queue: WorkQueue;
   private readonly services: Informer<KubeObject>;
   private readonly pods: Informer<KubeObject>;
