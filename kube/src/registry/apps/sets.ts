@@ -15,16 +15,9 @@ import {
   num,
   templateContainers,
 } from '../printing.js';
-import { defaultPodSpec, validatePodSpec } from '../core/podspec.js';
+import { defaultPodSpec } from '../core/podspec.js';
 import { defaultClaimSpec } from '../storage/volumes.js';
-import {
-  immutable,
-  nonNegative,
-  notSupported,
-  restartPolicyIn,
-  same,
-  selectorMatchesTemplate,
-} from '../validation/fields.js';
+import { immutable, nonNegative, notSupported, podTemplateErrors, same } from '../validation/fields.js';
 import { workloadStrategy } from './workloads.js';
 import type { KubeObject, Strategy } from '../types.js';
 
@@ -33,10 +26,6 @@ type Obj = Record<string, unknown>;
 const CONTAINERS = col('Containers', 'string', 1, 'Names of each container in the template.');
 const IMAGES = col('Images', 'string', 1, 'Images referenced by each container in the template.');
 const selectorCol = (d: string) => col('Selector', 'string', 1, d);
-
-function podTemplateErrors(spec: Obj | undefined, path: string): FieldError[] {
-  return validatePodSpec(at(spec, 'template.spec') as Obj | undefined, `${path}.template.spec`);
-}
 
 export const statefulSetStrategy: Strategy = {
   ...workloadStrategy,
@@ -99,9 +88,7 @@ export const statefulSetStrategy: Strategy = {
       );
     errs.push(...nonNegative('spec.replicas', spec.replicas));
     errs.push(...nonNegative('spec.minReadySeconds', spec.minReadySeconds));
-    errs.push(...selectorMatchesTemplate(spec, 'spec', 'statefulset'));
-    errs.push(...podTemplateErrors(spec, 'spec'));
-    errs.push(...restartPolicyIn(spec, 'spec', ['Always']));
+    errs.push(...podTemplateErrors(spec, 'spec', { selectorOf: 'statefulset', restart: ['Always'] }));
     return errs;
   },
   validateUpdate(obj, old) {
@@ -173,9 +160,13 @@ export const daemonSetStrategy: Strategy = {
   validate(obj) {
     const spec = (obj.spec ?? {}) as Obj;
     const errs: FieldError[] = [];
-    errs.push(...selectorMatchesTemplate(spec, 'spec', 'daemonset', false));
-    errs.push(...podTemplateErrors(spec, 'spec'));
-    errs.push(...restartPolicyIn(spec, 'spec', ['Always']));
+    errs.push(
+      ...podTemplateErrors(spec, 'spec', {
+        selectorOf: 'daemonset',
+        selectorRequired: false,
+        restart: ['Always'],
+      }),
+    );
     errs.push(...nonNegative('spec.minReadySeconds', spec.minReadySeconds));
     errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
     errs.push(
@@ -299,8 +290,7 @@ export const replicationControllerStrategy: Strategy = {
           badValue: labels,
           detail: '`selector` does not match template `labels`',
         });
-      errs.push(...podTemplateErrors(spec, 'spec'));
-      errs.push(...restartPolicyIn(spec, 'spec', ['Always']));
+      errs.push(...podTemplateErrors(spec, 'spec', { restart: ['Always'] }));
     }
     return errs;
   },

@@ -14,8 +14,8 @@ import {
   num,
   templateContainers,
 } from '../printing.js';
-import { defaultPodSpec, validatePodSpec } from '../core/podspec.js';
-import { fromStructured, matchesLabels, type StructuredSelector } from '../../selectors/labels.js';
+import { defaultPodSpec } from '../core/podspec.js';
+import { immutable, nonNegative, podTemplateErrors } from '../validation/fields.js';
 import type { KubeObject, Strategy } from '../types.js';
 
 type Obj = Record<string, unknown>;
@@ -42,51 +42,15 @@ export const workloadStrategy: Strategy = {
 
 /** spec.selector required, non-empty and matching the template's labels (apps/v1 ValidateDeployment/ReplicaSet). */
 function validateSelector(obj: KubeObject): FieldError[] {
-  const errs: FieldError[] = [];
-  const sel = at(obj, 'spec.selector') as StructuredSelector | undefined;
-  if (!sel) return [{ type: 'FieldValueRequired', field: 'spec.selector' }];
-  const reqs = fromStructured(sel);
-  if (!reqs.length)
-    errs.push({
-      type: 'FieldValueInvalid',
-      field: 'spec.selector',
-      badValue: sel,
-      detail: 'empty selector is invalid for deployment',
-    });
-  const labels = at(obj, 'spec.template.metadata.labels') as Record<string, string> | undefined;
-  if (reqs.length && !matchesLabels(reqs, labels))
-    errs.push({
-      type: 'FieldValueInvalid',
-      field: 'spec.template.metadata.labels',
-      badValue: labels ?? {},
-      detail: '`selector` does not match template `labels`',
-    });
-  errs.push(...validatePodSpec(at(obj, 'spec.template.spec') as Obj | undefined, 'spec.template.spec'));
-  const replicas = at(obj, 'spec.replicas');
-  if (typeof replicas === 'number' && replicas < 0)
-    errs.push({
-      type: 'FieldValueInvalid',
-      field: 'spec.replicas',
-      badValue: replicas,
-      detail: 'must be greater than or equal to 0',
-    });
-  return errs;
+  // A missing selector is all that is reported (the template is not checked against nothing).
+  if (!at(obj, 'spec.selector')) return [{ type: 'FieldValueRequired', field: 'spec.selector' }];
+  return [
+    ...podTemplateErrors(obj.spec, 'spec', { selectorOf: 'deployment' }),
+    ...nonNegative('spec.replicas', at(obj, 'spec.replicas')),
+  ];
 }
 
-function selectorImmutable(obj: KubeObject, old: KubeObject): FieldError[] {
-  const a = at(obj, 'spec.selector');
-  const b = at(old, 'spec.selector');
-  return JSON.stringify(a) === JSON.stringify(b)
-    ? []
-    : [
-        {
-          type: 'FieldValueInvalid',
-          field: 'spec.selector',
-          badValue: a ?? null,
-          detail: 'field is immutable',
-        },
-      ];
-}
+const selectorImmutable = (obj: KubeObject, old: KubeObject) => immutable('spec.selector', obj, old);
 
 const wideColumns = [
   col('Containers', 'string', 1, 'Names of each container in the template.'),

@@ -16,13 +16,13 @@ import {
   str,
   templateContainers,
 } from '../printing.js';
-import { defaultPodSpec, validatePodSpec } from '../core/podspec.js';
+import { defaultPodSpec } from '../core/podspec.js';
 import { maxLenError } from '../validation/names.js';
 import {
   immutable,
   nonNegative,
   notSupported,
-  restartPolicyIn,
+  podTemplateErrors,
   same,
   selectorMatchesTemplate,
 } from '../validation/fields.js';
@@ -100,8 +100,7 @@ function jobSpecErrors(spec: Obj, path: string): FieldError[] {
       'TerminatingOrFailed',
     ]),
   );
-  errs.push(...validatePodSpec(at(spec, 'template.spec') as Obj | undefined, `${path}.template.spec`));
-  errs.push(...restartPolicyIn(spec, path, JOB_RESTART));
+  errs.push(...podTemplateErrors(spec, path, { restart: JOB_RESTART }));
   return errs;
 }
 

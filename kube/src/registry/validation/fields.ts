@@ -4,6 +4,7 @@
  */
 import type { FieldError } from '../../errors.js';
 import { fromStructured, matchesLabels, type StructuredSelector } from '../../selectors/labels.js';
+import { validatePodSpec } from '../core/podspec.js';
 import { at } from '../printing.js';
 
 /** ValidateNonnegativeField: nothing when the value is absent. */
@@ -76,4 +77,25 @@ export function selectorMatchesTemplate(
 export function restartPolicyIn(spec: unknown, path: string, allowed: readonly string[]): FieldError[] {
   const p = at(spec, 'template.spec.restartPolicy');
   return notSupported(`${path}.template.spec.restartPolicy`, p ?? '', allowed);
+}
+
+/**
+ * A workload's pod template as kube-apiserver checks it: with `selectorOf` (the kind named in "empty selector is
+ * invalid for <kind>"), the selector against the template's labels; then the template's PodSpec; then, with
+ * `restart`, the restart policies the kind allows. Kinds that check their selector their own way (a
+ * ReplicationController's map, a CronJob's jobTemplate) leave `selectorOf` out.
+ */
+export function podTemplateErrors(
+  spec: unknown,
+  path: string,
+  o: { selectorOf?: string; selectorRequired?: boolean; restart?: readonly string[] } = {},
+): FieldError[] {
+  return [
+    ...(o.selectorOf ? selectorMatchesTemplate(spec, path, o.selectorOf, o.selectorRequired) : []),
+    ...validatePodSpec(
+      at(spec, 'template.spec') as Record<string, unknown> | undefined,
+      `${path}.template.spec`,
+    ),
+    ...(o.restart ? restartPolicyIn(spec, path, o.restart) : []),
+  ];
 }
