@@ -13,6 +13,11 @@ export interface StreamSink {
   onEnd(err?: Error): void;
 }
 
+/** A stream's last message, over the web bridges and IPC alike: an error travels as its name and message only. */
+export function endMessage(err?: Error): { kind: 'end'; error?: { name: string; message: string } } {
+  return err ? { kind: 'end', error: { name: err.name, message: err.message } } : { kind: 'end' };
+}
+
 export interface OpenStream {
   /**
    * Writes to the engine: the rest of the request body while `bodyLength` bytes are still due, then stdin of

@@ -6,12 +6,10 @@
  * the page go to the API server one message each).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { clusterPathAllowed, type ClusterStreamRequest, type PortForwardRequest } from '@berth/common';
-import type { OpenStream } from '../engine/connection.js';
 import type { ClusterAccess } from '../cluster/access.js';
 import { PortForwardError, type PortForwards } from '../cluster/port-forward.js';
+import { createWsRelay, type WsBridge } from './ws-relay.js';
 
 const PREFIX = '/cluster/ctx/';
 
@@ -174,56 +172,6 @@ export function parseClusterStreamRequest(text: string): ClusterStreamRequest {
   return req;
 }
 
-function toBuffer(d: RawData): Buffer {
-  if (Buffer.isBuffer(d)) return d;
-  if (Array.isArray(d)) return Buffer.concat(d);
-  return Buffer.from(d);
-}
-
-export function createClusterWsBridge(access: ClusterAccess): {
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  close(): void;
-} {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
-  wss.on('connection', (ws: WebSocket) => {
-    let stream: OpenStream | undefined;
-    ws.on('message', (data, isBinary) => {
-      if (stream) {
-        if (isBinary) stream.write(toBuffer(data));
-        return;
-      }
-      if (isBinary) return ws.close(1008, 'first message must be a stream request');
-      let req: ClusterStreamRequest;
-      try {
-        req = parseClusterStreamRequest(toBuffer(data).toString('utf8'));
-      } catch (e) {
-        ws.send(JSON.stringify({ kind: 'end', error: { name: 'Error', message: (e as Error).message } }));
-        return ws.close(1008, 'bad request');
-      }
-      stream = access.stream(req, {
-        onHead: (status, headers) => ws.send(JSON.stringify({ kind: 'head', status, headers })),
-        onData: (chunk) => ws.send(chunk, { binary: true }),
-        onEnd: (err) => {
-          if (ws.readyState !== ws.OPEN) return;
-          ws.send(
-            JSON.stringify(
-              err ? { kind: 'end', error: { name: err.name, message: err.message } } : { kind: 'end' },
-            ),
-          );
-          ws.close(1000);
-        },
-      });
-    });
-    ws.on('close', () => stream?.close());
-    ws.on('error', () => stream?.close());
-  });
-  return {
-    handleUpgrade(req, socket, head) {
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    },
-    close() {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-    },
-  };
+export function createClusterWsBridge(access: ClusterAccess): WsBridge {
+  return createWsRelay(parseClusterStreamRequest, (req, sink) => access.stream(req, sink));
 }

@@ -9,12 +9,10 @@
  * as binary frames; the client's further binary frames go to the engine (stdin of a hijacked connection).
  * A final text frame `{"kind":"end",error?}` precedes the close.
  */
-import type { Duplex } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
-import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { StreamRequest } from '@berth/common';
-import { openEngineStream, type OpenStream } from '../engine/connection.js';
+import { openEngineStream } from '../engine/connection.js';
 import type { EngineEndpoint } from '../engine/endpoint.js';
+import { createWsRelay, type WsBridge } from './ws-relay.js';
 
 const ENGINE_PATH = /^\/(v\d+\.\d+\/|_ping)/;
 
@@ -44,60 +42,6 @@ export function parseStreamRequest(text: string): StreamRequest {
   return req;
 }
 
-function toBuffer(d: RawData): Buffer {
-  if (Buffer.isBuffer(d)) return d;
-  if (Array.isArray(d)) return Buffer.concat(d);
-  return Buffer.from(d);
-}
-
-export function createWsBridge(ep: EngineEndpoint): {
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  close(): void;
-} {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
-  wss.on('connection', (ws: WebSocket) => {
-    let stream: OpenStream | undefined;
-    ws.on('message', (data, isBinary) => {
-      if (stream === undefined) {
-        if (isBinary) return ws.close(1008, 'first message must be a stream request');
-        let req: StreamRequest;
-        try {
-          req = parseStreamRequest(toBuffer(data).toString('utf8'));
-        } catch (e) {
-          ws.send(JSON.stringify({ kind: 'end', error: { name: 'Error', message: (e as Error).message } }));
-          return ws.close(1008, 'bad request');
-        }
-        stream = openEngineStream(ep, req, {
-          onHead: (status, headers) => ws.send(JSON.stringify({ kind: 'head', status, headers })),
-          onData: (chunk) => ws.send(chunk, { binary: true }),
-          onEnd: (err) => {
-            if (ws.readyState !== ws.OPEN) return;
-            ws.send(
-              JSON.stringify(
-                err ? { kind: 'end', error: { name: err.name, message: err.message } } : { kind: 'end' },
-              ),
-            );
-            ws.close(1000);
-          },
-        });
-        return;
-      }
-      // The engine is slower than the socket (a large build context): hold the client back.
-      if (isBinary && !stream.write(toBuffer(data))) {
-        ws.pause();
-        void stream.drained().then(() => ws.resume());
-      }
-    });
-    ws.on('close', () => stream?.close());
-    ws.on('error', () => stream?.close());
-  });
-  return {
-    handleUpgrade(req, socket, head) {
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    },
-    close() {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-    },
-  };
+export function createWsBridge(ep: EngineEndpoint): WsBridge {
+  return createWsRelay(parseStreamRequest, (req, sink) => openEngineStream(ep, req, sink));
 }

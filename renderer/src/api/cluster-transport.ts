@@ -11,9 +11,8 @@ import type {
   PortForwardInfo,
   PortForwardRequest,
 } from '@berth/common';
-import type { SocketLike } from './http-transport.js';
+import { relayStream, type SocketLike } from './ws-stream.js';
 import { invoke, StreamDispatcher } from './ipc-transport.js';
-import { concatBytes } from './streams.js';
 import { encoder, type RawResponse, type StreamHandle, type StreamHandlers } from './transport.js';
 
 export interface ClusterTransport {
@@ -87,14 +86,6 @@ export interface HttpClusterOptions {
   token?: string;
   fetch?: typeof fetch;
   openSocket?: (url: string, token?: string) => SocketLike;
-}
-
-function bytesOf(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (Array.isArray(data)) return concatBytes(data as Uint8Array[]);
-  return encoder.encode(String(data));
 }
 
 export class HttpClusterTransport implements ClusterTransport {
@@ -174,51 +165,6 @@ export class HttpClusterTransport implements ClusterTransport {
 
   stream(req: ClusterStreamRequest, h: StreamHandlers): StreamHandle {
     const ws = this.openSocket(`${this.base.replace(/^http/, 'ws')}/ws/cluster`, this.opts.token);
-    ws.binaryType = 'arraybuffer';
-    let ended = false;
-    let open = false;
-    const pending: Uint8Array[] = [];
-    const end = (err?: Error) => {
-      if (ended) return;
-      ended = true;
-      h.onEnd(err);
-    };
-    ws.onopen = () => {
-      open = true;
-      ws.send(JSON.stringify(req));
-      for (const p of pending.splice(0)) ws.send(p);
-    };
-    ws.onmessage = (ev) => {
-      if (typeof ev.data === 'string') {
-        const msg = JSON.parse(ev.data) as {
-          kind: string;
-          status?: number;
-          headers?: Record<string, string>;
-          error?: { message: string };
-        };
-        if (msg.kind === 'head') h.onHead?.(msg.status ?? 0, msg.headers ?? {});
-        else if (msg.kind === 'end') end(msg.error ? new Error(msg.error.message) : undefined);
-        return;
-      }
-      h.onData(bytesOf(ev.data));
-    };
-    ws.onclose = (ev) =>
-      end(
-        ev.code === 1000 || ev.code === 1005
-          ? undefined
-          : new Error(`connection to the bridge closed (${ev.code})`),
-      );
-    ws.onerror = () => end(new Error('cannot connect to the Berth bridge'));
-    return {
-      write(data) {
-        const bytes = typeof data === 'string' ? encoder.encode(data) : data;
-        if (open) ws.send(bytes);
-        else pending.push(bytes);
-      },
-      close() {
-        ws.close(1000);
-        end();
-      },
-    };
+    return relayStream(ws, (ws) => ws.send(JSON.stringify(req)), h, 'the Berth bridge');
   }
 }
