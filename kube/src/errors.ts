@@ -84,6 +84,11 @@ export class KubeError extends Error {
   listContinue?: string;
   /** The Status carries `details: {}` even when empty (apimachinery's NewGenericServerResponse always sets it). */
   emptyDetails?: boolean;
+  /**
+   * A Status made elsewhere and passed on as it came (an admission webhook's denial): its code and its reason,
+   * which may be any string, replace the kind's.
+   */
+  passThrough?: { code: number; reason: string };
 
   constructor(
     readonly reason: StatusReason,

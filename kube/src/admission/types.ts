@@ -21,6 +21,8 @@ export interface AdmissionAttributes {
   dryRun: boolean;
   /** CreateOptions / UpdateOptions / DeleteOptions of the request. */
   options?: Record<string, unknown>;
+  /** Where a plugin's warnings go (the request's Warning headers); absent for in-process writes. */
+  warnings?: string[];
 }
 
 export interface MutatingPlugin {

@@ -17,6 +17,8 @@ import {
   StorageObjectInUseProtection,
 } from '../admission/plugins/storage.js';
 import { DefaultIngressClass } from '../admission/plugins/default-ingress-class.js';
+import { MutatingWebhooks, ValidatingWebhooks } from '../admission/webhooks/dispatch.js';
+import { WebhookSource } from '../admission/webhooks/source.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
 import { builtinResources } from '../registry/builtin/resources.js';
@@ -181,11 +183,17 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     admission.use(
       new PersistentVolumeClaimResize(() => registry.list('storage.k8s.io/v1', 'storageclasses')),
     );
-    admission.use(new ResourceQuotaAdmission((v, p, ns) => registry.list(v, p, ns)));
     admission.use(
       new PriorityAdmission({ list: () => registry.list('scheduling.k8s.io/v1', 'priorityclasses') }),
     );
     admission.use(new DefaultIngressClass(() => registry.list('networking.k8s.io/v1', 'ingressclasses')));
+    // kube-apiserver's order: the webhooks after the built-in plugins, ResourceQuota last.
+    const webhooks = new WebhookSource(registry, hub, store, log.child({ component: 'admission-webhook' }));
+    await webhooks.start();
+    cleanups.push(() => webhooks.stop());
+    admission.use(new MutatingWebhooks(webhooks));
+    admission.use(new ValidatingWebhooks(webhooks));
+    admission.use(new ResourceQuotaAdmission((v, p, ns) => registry.list(v, p, ns)));
     const health = new Health();
     health.addLive({ name: 'etcd', run: async () => void (await store.revision()) });
     let ready = false;

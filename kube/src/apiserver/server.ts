@@ -24,7 +24,7 @@ import { getObject, listObjects } from './handlers/read.js';
 import type { Health } from './health.js';
 import { negotiate, contentTypeOf } from './negotiation.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
-import { writeError, writeObject } from './respond.js';
+import { warningHeader, writeError, writeObject } from './respond.js';
 import { componentStatuses, review, REVIEWS } from './reviews.js';
 import { registerUpgrade } from './upgrade.js';
 import { KUBE_VERSION } from './version.js';
@@ -214,7 +214,13 @@ export class ApiServer {
       env: { registry, catalog, log: this.deps.log },
     };
     if (t.virtual) return this.virtual(r);
-    return dispatch(r, this.deps.connectors);
+    try {
+      return await dispatch(r, this.deps.connectors);
+    } catch (e) {
+      // Warnings gathered before the failure (an admission webhook's) go out with the error, as kube-apiserver's.
+      if (r.warnings.length && !res.headersSent) res.setHeader('Warning', warningHeader(r.warnings));
+      throw e;
+    }
   }
 
   private async virtual(r: ResourceRequest): Promise<void> {

@@ -10,8 +10,11 @@ export interface Status {
   metadata: { resourceVersion?: string; continue?: string };
   status: 'Success' | 'Failure';
   message?: string;
-  /** Absent for the Unknown kind (kube-apiserver's StatusReasonUnknown is the empty string, omitted). */
-  reason?: Exclude<StatusReason, 'Unknown'>;
+  /**
+   * Absent for the Unknown kind (kube-apiserver's StatusReasonUnknown is the empty string, omitted); any string
+   * for a Status passed through from a webhook.
+   */
+  reason?: Exclude<StatusReason, 'Unknown'> | (string & {});
   details?: {
     name?: string;
     group?: string;
@@ -76,6 +79,11 @@ export function statusOf(err: unknown): Status {
     code: CODES[err.reason],
   };
   if (err.reason !== 'Unknown') status.reason = err.reason;
+  if (err.passThrough) {
+    status.code = err.passThrough.code;
+    if (err.passThrough.reason) status.reason = err.passThrough.reason;
+    else delete status.reason;
+  }
   if (err.listContinue) status.metadata.continue = err.listContinue;
   if (Object.keys(details).length || err.emptyDetails) status.details = details;
   return status;

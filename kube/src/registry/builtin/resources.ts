@@ -48,8 +48,11 @@ import {
   serviceAccountStrategy,
   validatingAdmissionPolicyBindingStrategy,
   validatingAdmissionPolicyStrategy,
-  webhookConfigurationStrategy,
 } from '../cluster/admin.js';
+import {
+  mutatingWebhookConfigurationStrategy,
+  validatingWebhookConfigurationStrategy,
+} from '../cluster/webhook-configs.js';
 import {
   csiDriverStrategy,
   csiNodeStrategy,
@@ -305,7 +308,7 @@ function groups(): ResourceType[] {
       kind: 'MutatingWebhookConfiguration',
       namespaced: false,
       categories: EXT,
-      strategy: webhookConfigurationStrategy,
+      strategy: mutatingWebhookConfigurationStrategy,
     }),
     adm({
       kind: 'ValidatingAdmissionPolicy',
@@ -325,7 +328,7 @@ function groups(): ResourceType[] {
       kind: 'ValidatingWebhookConfiguration',
       namespaced: false,
       categories: EXT,
-      strategy: webhookConfigurationStrategy,
+      strategy: validatingWebhookConfigurationStrategy,
     }),
     ext({
       kind: 'CustomResourceDefinition',

@@ -410,21 +410,6 @@ export const leaseStrategy: Strategy = {
   ),
 };
 
-export const webhookConfigurationStrategy: Strategy = {
-  generation: 'nonStatus',
-  table: simple(
-    [
-      col(
-        'Webhooks',
-        'integer',
-        0,
-        'Webhooks indicates the number of webhooks registered in this configuration',
-      ),
-    ],
-    (o) => [((o.webhooks as unknown[] | undefined) ?? []).length],
-  ),
-};
-
 export const validatingAdmissionPolicyStrategy: Strategy = {
   generation: 'spec',
   table: simple(

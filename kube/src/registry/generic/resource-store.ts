@@ -87,6 +87,8 @@ export class ResourceStore {
       namespace: t.namespaced ? (namespace ?? '') : '',
       user: ctx.user,
       dryRun: ctx.dryRun === true,
+      ...(ctx.fieldManager ? { options: { fieldManager: ctx.fieldManager } } : {}),
+      ...(ctx.warnings ? { warnings: ctx.warnings } : {}),
     };
   }
 
