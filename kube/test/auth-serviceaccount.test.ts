@@ -207,4 +207,52 @@ describe('service account tokens', () => {
     assert.equal((await s.request('DELETE', `${NS}/secrets/legacy-token`)).status, 200);
     status(await asBearer(t), 401, 'Unauthorized', 'Unauthorized');
   });
+
+  it('answers TokenReview as kube-apiserver: user, audiences, and why a token fails', async () => {
+    await sa('reviewed');
+    const review = async (spec: Record<string, unknown>) => {
+      const r = await s.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec },
+      });
+      assert.equal(r.status, 201, r.text);
+      return r.json<{
+        status: {
+          authenticated?: boolean;
+          user: { username?: string; groups?: string[] };
+          audiences?: string[];
+          error?: string;
+        };
+      }>().status;
+    };
+    const t = await token('reviewed', {
+      audiences: ['vault', 'https://kubernetes.default.svc.cluster.local'],
+    });
+    const ok = await review({ token: t });
+    assert.equal(ok.authenticated, true);
+    assert.equal(ok.user.username, 'system:serviceaccount:default:reviewed');
+    assert.deepEqual(ok.user.groups, [
+      'system:serviceaccounts',
+      'system:serviceaccounts:default',
+      'system:authenticated',
+    ]);
+    assert.deepEqual(ok.audiences, ['https://kubernetes.default.svc.cluster.local']);
+    assert.deepEqual((await review({ token: t, audiences: ['vault', 'other'] })).audiences, ['vault']);
+    const wrong = await review({ token: t, audiences: ['other'] });
+    assert.equal(wrong.authenticated, undefined);
+    assert.deepEqual(wrong.user, {});
+    assert.equal(
+      wrong.error,
+      'token audiences ["vault" "https://kubernetes.default.svc.cluster.local"] is invalid for the target audiences ["other"]',
+    );
+    assert.equal((await review({ token: 'not-a-jwt' })).error, 'invalid bearer token');
+    assert.equal((await s.request('DELETE', `${NS}/serviceaccounts/reviewed`)).status, 200);
+    assert.match(
+      (await review({ token: t })).error ?? '',
+      /serviceaccount default\/reviewed has been deleted/,
+    );
+    const empty = await s.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: {} },
+    });
+    status(empty, 400, 'BadRequest', 'token is required for TokenReview in authentication');
+  });
 });

@@ -238,6 +238,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
         authz,
         log: log.child({ component: 'apiserver' }),
         connectors,
+        tokenReviewer: (token, audiences) => tokens.authenticateFor(token, audiences),
       },
       { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.caPem },
     );

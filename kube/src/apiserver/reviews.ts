@@ -3,7 +3,7 @@
  * SelfSubjectAccessReview (`kubectl auth can-i`), SelfSubjectRulesReview (`kubectl auth can-i --list`), and
  * SubjectAccessReview / LocalSubjectAccessReview for other users. They ask the same authorizer as every request.
  */
-import { badRequest, forbidden } from '../errors.js';
+import { badRequest, forbidden, KubeError } from '../errors.js';
 import type { KubeObject, RequestUser } from '../registry/types.js';
 import { rfc3339 } from '../registry/generic/metadata.js';
 import type { AuthorizationAttributes, AuthorizerChain } from './auth/authorizer.js';
@@ -44,8 +44,55 @@ async function access(authz: AuthorizerChain, a: AuthorizationAttributes): Promi
     : { allowed: false, ...(d.reason ? { reason: d.reason } : {}) };
 }
 
+/** A token checked as a bearer token would be, for the given audiences (the service-account authenticator). */
+export type TokenReviewer = (
+  token: string,
+  audiences: string[],
+) => Promise<{ user: RequestUser; audiences: string[] } | undefined>;
+
+/** The API server's own audiences, a TokenReview's default. */
+const API_AUDIENCES = ['https://kubernetes.default.svc.cluster.local'];
+
+/**
+ * TokenReview (pkg/registry/authentication/tokenreview): authenticated, the user (with system:authenticated) and
+ * the audiences the token and the review share; a token that fails is not authenticated, with the reason in
+ * status.error.
+ */
+async function tokenReview(
+  spec: Record<string, unknown>,
+  reviewer: TokenReviewer | undefined,
+): Promise<Record<string, unknown>> {
+  const token = typeof spec.token === 'string' ? spec.token : '';
+  if (!token) throw badRequest('token is required for TokenReview in authentication');
+  const requested =
+    Array.isArray(spec.audiences) && spec.audiences.length ? (spec.audiences as string[]) : API_AUDIENCES;
+  try {
+    const r = reviewer ? await reviewer(token, requested) : undefined;
+    // `authenticated: false` is omitted (omitempty), `user` is always there.
+    if (!r) return { user: {}, error: 'invalid bearer token' };
+    const u = r.user;
+    const groups = u.groups.includes('system:authenticated')
+      ? u.groups
+      : [...u.groups, 'system:authenticated'];
+    return {
+      authenticated: true,
+      user: {
+        username: u.name,
+        ...(u.uid ? { uid: u.uid } : {}),
+        groups,
+        ...(u.extra ? { extra: u.extra } : {}),
+      },
+      audiences: r.audiences,
+    };
+  } catch (e) {
+    if (e instanceof KubeError) throw e;
+    return { user: {}, error: (e as Error).message };
+  }
+}
+
 /** Whether the named kind is a review this module answers. */
 export const REVIEWS = new Set([
+  'authentication.k8s.io/tokenreviews',
   'authentication.k8s.io/selfsubjectreviews',
   'authorization.k8s.io/selfsubjectaccessreviews',
   'authorization.k8s.io/selfsubjectrulesreviews',
@@ -59,6 +106,7 @@ export async function review(
   user: RequestUser,
   namespace: string,
   authz: AuthorizerChain,
+  tokens?: TokenReviewer,
 ): Promise<KubeObject> {
   const now = rfc3339(new Date());
   const spec = (body.spec ?? {}) as Record<string, unknown>;
@@ -69,6 +117,9 @@ export async function review(
     spec,
   };
   switch (resource) {
+    case 'authentication.k8s.io/tokenreviews':
+      out.status = await tokenReview(spec, tokens);
+      return out;
     case 'authentication.k8s.io/selfsubjectreviews':
       return {
         kind: 'SelfSubjectReview',

@@ -25,7 +25,7 @@ import type { Health } from './health.js';
 import { negotiate, contentTypeOf } from './negotiation.js';
 import { requestInfo, type RequestInfo } from './request-info.js';
 import { warningHeader, writeError, writeObject } from './respond.js';
-import { componentStatuses, review, REVIEWS } from './reviews.js';
+import { componentStatuses, review, REVIEWS, type TokenReviewer } from './reviews.js';
 import { registerUpgrade } from './upgrade.js';
 import { KUBE_VERSION } from './version.js';
 
@@ -43,6 +43,8 @@ export interface ApiServerDeps {
    * "group/version/plural" (metrics.k8s.io), registered by the kubelet side.
    */
   connectors: Map<string, Connector>;
+  /** TokenReview's authenticator (service-account tokens). */
+  tokenReviewer?: TokenReviewer;
 }
 
 export interface TlsMaterial {
@@ -231,7 +233,14 @@ export class ApiServer {
     if (REVIEWS.has(key)) {
       if (r.info.verb !== 'create') throw methodNotAllowed(r);
       const body = await decodeRequest(r, 'CreateOptions');
-      const out = await review(key, body, r.user, r.namespace ?? '', this.deps.authz);
+      const out = await review(
+        key,
+        body,
+        r.user,
+        r.namespace ?? '',
+        this.deps.authz,
+        this.deps.tokenReviewer,
+      );
       return writeObject(r.res, 201, out);
     }
     if (key === '/componentstatuses') {

@@ -183,12 +183,33 @@ export class ServiceAccountTokens {
 
   /** The user a token names, or undefined when it is not ours; throws when it is ours but no longer valid. */
   async authenticate(token: string, now = Date.now()): Promise<RequestUser | undefined> {
+    return (await this.authenticateFor(token, API_AUDIENCES, now))?.user;
+  }
+
+  /**
+   * authenticate for the given audiences (a TokenReview's): the user and the audiences the token and the request
+   * share. A token without audiences (legacy) is for the API server's.
+   */
+  async authenticateFor(
+    token: string,
+    requested: string[],
+    now = Date.now(),
+  ): Promise<{ user: RequestUser; audiences: string[] } | undefined> {
     const claims = this.signer.verify(token);
     if (!claims) return undefined;
-    if (claims.iss === LEGACY_ISSUER) return this.legacy(token, claims);
-    if (claims.iss !== ISSUER) return undefined;
-    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!aud.some((a) => API_AUDIENCES.includes(a as string))) throw new Error('token audiences are invalid');
+    if (claims.iss !== LEGACY_ISSUER && claims.iss !== ISSUER) return undefined;
+    const raw = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    const tokenAuds = raw.length ? raw.map(String) : API_AUDIENCES;
+    const audiences = tokenAuds.filter((a) => requested.includes(a));
+    if (!audiences.length) {
+      const q = (l: string[]) => `[${l.map((a) => JSON.stringify(a)).join(' ')}]`;
+      throw new Error(`token audiences ${q(tokenAuds)} is invalid for the target audiences ${q(requested)}`);
+    }
+    if (claims.iss === LEGACY_ISSUER) return { user: await this.legacy(token, claims), audiences };
+    return { user: await this.modern(claims, now), audiences };
+  }
+
+  private async modern(claims: Claims, now: number): Promise<RequestUser> {
     const t = now / 1000;
     if (typeof claims.exp !== 'number' || t > claims.exp + LEEWAY_S) throw new Error('token is expired');
     if (typeof claims.nbf === 'number' && t < claims.nbf - LEEWAY_S) throw new Error('token not valid yet');
