@@ -222,8 +222,12 @@ describe('storage: PVs, claims, local-path on berthd volumes; ServiceAccount adm
       ),
     );
 
-    // The next pod reads what the first wrote; a ConfigMap key arrives by subPath.
+    // The next pod, after a kill -9 and restart of the control plane, reads what the first wrote; a ConfigMap key
+    // arrives by subPath.
     await kube.k(['delete', 'pod', 'writer']);
+    await kube.kill9();
+    await kube.start();
+    assert.equal((await claim('data')).spec.volumeName, pvName);
     await apply(
       podYaml('reader', {
         restartPolicy: 'Never',
