@@ -13,10 +13,11 @@ import { mkdtempSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
+import type { ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
 import { run } from '../helpers/exec.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'running pods needs root (berthd)') ??
@@ -78,6 +79,7 @@ const podYaml = (name: string, spec: object) =>
   });
 
 describe('storage: PVs, claims, local-path on berthd volumes; ServiceAccount admission', { skip }, () => {
+  let pc: PodCluster;
   let env: ContainerTestEnv;
   let kube: KubeCluster;
   const net = `kstorage-${process.pid}`;
@@ -113,29 +115,17 @@ describe('storage: PVs, claims, local-path on berthd volumes; ServiceAccount adm
     (await env.d.docker(['volume', 'ls', '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean);
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    pc = await startPodCluster({
       port: 18800 + (process.pid % 50),
       nodeName: NODE,
       podCIDR: subnet,
       podNetwork: net,
     });
+    ({ env, kube } = pc);
     await until('default service account', () => kube.k(['get', 'sa', 'default']).catch(() => ''));
   });
   after(async () => {
-    if (kube) {
-      await kube.kubectl(['delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${net}`);
-      await env.d.destroy();
-    }
+    await pc?.destroy();
     await fsp.rm(hostDir, { recursive: true, force: true });
   });
 
