@@ -17,12 +17,8 @@ import {
   priorityClassStrategy,
   roleBindingStrategy,
 } from '../src/registry/cluster/admin.js';
-import {
-  endpointSliceStrategy,
-  ingressClassStrategy,
-  ingressStrategy,
-  networkPolicyStrategy,
-} from '../src/registry/networking/network.js';
+import { ingressClassStrategy, ingressStrategy } from '../src/registry/networking/ingress.js';
+import { endpointSliceStrategy, networkPolicyStrategy } from '../src/registry/networking/network.js';
 import {
   persistentVolumeClaimStrategy,
   persistentVolumeStrategy,
@@ -301,6 +297,73 @@ describe('network strategies', () => {
     assert.deepEqual(errors(ingressStrategy, { spec: { rules: [{ host: '10.0.0.1' }] } }), [
       'spec.rules[0].host: Invalid value: "10.0.0.1": must be a DNS name, not an IP address',
     ]);
+  });
+
+  it('checks Ingress paths, hosts, service names, ports, TLS and status as kube-apiserver 1.32', () => {
+    const ing = (paths: unknown[], host = 'a.example.com'): KubeObject => ({
+      spec: { rules: [{ host, http: { paths } }] },
+    });
+    const ok = { service: { name: 'web', port: { number: 80 } } };
+    assert.deepEqual(errors(ingressStrategy, ing([{ path: '/a//b/.', pathType: 'Exact', backend: ok }])), [
+      `spec.rules[0].http.paths[0].path: Invalid value: "/a//b/.": must not contain '//'`,
+      `spec.rules[0].http.paths[0].path: Invalid value: "/a//b/.": cannot end with '/.'`,
+    ]);
+    // pathType missing: that alone is reported (the backend is not looked at).
+    assert.deepEqual(errors(ingressStrategy, ing([{ path: '/', backend: {} }])), [
+      'spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified',
+    ]);
+    assert.deepEqual(
+      errors(ingressStrategy, ing([{ path: 'x', pathType: 'ImplementationSpecific', backend: ok }])),
+      ['spec.rules[0].http.paths[0].path: Invalid value: "x": must be an absolute path'],
+    );
+    assert.deepEqual(
+      errors(
+        ingressStrategy,
+        ing([{ path: '/', pathType: 'Prefix', backend: { service: { name: '1web', port: {} } } }]),
+      ),
+      [
+        "spec.rules[0].http.paths[0].backend.service.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+        'spec.rules[0].http.paths[0].backend: Required value: port name or number is required',
+      ],
+    );
+    assert.deepEqual(
+      errors(
+        ingressStrategy,
+        ing([{ path: '/', pathType: 'Prefix', backend: { service: { name: 'w', port: { name: '80' } } } }]),
+      ),
+      [
+        'spec.rules[0].http.paths[0].backend.service.port.name: Invalid value: "80": must contain at least one letter (a-z)',
+      ],
+    );
+    assert.deepEqual(
+      errors(ingressStrategy, ing([{ path: '/', pathType: 'Prefix', backend: ok }], '*.a.*.com')),
+      [
+        `spec.rules[0].host: Invalid value: "*.a.*.com": a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character (e.g. '*.example.com', regex used for validation is '\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+      ],
+    );
+    assert.deepEqual(
+      errors(ingressStrategy, ing([{ path: '/', pathType: 'Prefix', backend: ok }], '::1')).length,
+      2,
+    );
+    assert.deepEqual(
+      errors(ingressStrategy, {
+        spec: { defaultBackend: ok, tls: [{ hosts: ['*.ok.com'], secretName: 'Bad_Name' }] },
+      }),
+      [
+        `spec.tls[0].secretName: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+      ],
+    );
+    const status = ingressStrategy.subresourceUpdates!.status.validate(
+      { status: { loadBalancer: { ingress: [{ ip: 'localhost' }, { hostname: '10.0.0.1' }] } } },
+      {},
+    );
+    assert.deepEqual(
+      status.map((e) => `${e.field}: ${fieldErrorText(e)}`),
+      [
+        'status.loadBalancer.ingress[0].ip: Invalid value: "localhost": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+        'status.loadBalancer.ingress[1].hostname: Invalid value: "10.0.0.1": must be a DNS name, not an IP address',
+      ],
+    );
   });
 
   it('validates IngressClasses and keeps the controller fixed', () => {

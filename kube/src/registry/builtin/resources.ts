@@ -22,12 +22,8 @@ import {
   statefulSetStrategy,
 } from '../apps/sets.js';
 import { cronJobStrategy, jobStrategy } from '../batch/jobs.js';
-import {
-  endpointSliceStrategy,
-  ingressClassStrategy,
-  ingressStrategy,
-  networkPolicyStrategy,
-} from '../networking/network.js';
+import { ingressClassStrategy, ingressStrategy } from '../networking/ingress.js';
+import { endpointSliceStrategy, networkPolicyStrategy } from '../networking/network.js';
 import {
   persistentVolumeClaimStrategy,
   persistentVolumeStrategy,

@@ -24,7 +24,8 @@ export const maxLenError = (n: number): string => `must be no more than ${n} cha
 
 export function regexError(msg: string, fmt: string, ...examples: string[]): string {
   if (!examples.length) return `${msg} (regex used for validation is '${fmt}')`;
-  return `${msg} (e.g. ${examples.map((e) => `'${e}'`).join(' or ')}, regex used for validation is '${fmt}')`;
+  // Go's RegexError writes "'a', " per example joined by " or ": hence "'my-name',  or 'abc-123', ".
+  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${fmt}')`;
 }
 
 export function isDNS1123Label(v: string): string[] {
