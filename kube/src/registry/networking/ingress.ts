@@ -58,7 +58,7 @@ function backendErrors(b: Obj | undefined, path: string): FieldError[] {
   const hasResource = b?.resource !== undefined && b?.resource !== null;
   if (hasService && hasResource) return [invalid(path, '', 'cannot set both resource and service backends')];
   if (hasResource) {
-    const r = b!.resource as Obj;
+    const r = b.resource as Obj;
     const errs: FieldError[] = [];
     if (!r.kind)
       errs.push({ type: 'FieldValueRequired', field: `${path}.resource.kind`, detail: 'kind is required' });
