@@ -26,6 +26,8 @@ export interface PodCluster {
   events<E>(name: string, kind?: string | null): Promise<E[]>;
   /** Waits until the pod is Running with every container running and restarted at least `restarts` times. */
   running<P extends RunningPod>(name: string, restarts?: number, ms?: number): Promise<P>;
+  /** Waits until the node reports Ready (the kubelet's first status). */
+  nodeReady(): Promise<void>;
   /** Force-deletes the pods (in `namespace`), stops berth-kube, removes what the kubelet left in berthd, stops it. */
   destroy(namespace?: string): Promise<void>;
 }
@@ -69,6 +71,16 @@ export async function startPodCluster(o: PodClusterOptions): Promise<PodCluster>
         },
         ms,
       ),
+    async nodeReady() {
+      await until('node Ready', async () => {
+        const n = await kube.json<{ status: { conditions?: Array<{ type: string; status: string }> } }>([
+          'get',
+          'node',
+          o.nodeName,
+        ]);
+        return n.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+      });
+    },
     async destroy(namespace = 'default') {
       await kube.kubectl(['-n', namespace, 'delete', 'pods', '--all', '--grace-period=0', '--force']);
       await kube.destroy();

@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 
 const skip =
   requirement(IS_ROOT, 'running pods needs root (berthd)') ??
@@ -42,7 +42,7 @@ const deployment = (name: string, script: string) =>
   });
 
 describe('kubectl autoscale against berth-kube on berthd', { skip }, () => {
-  let env: ContainerTestEnv;
+  let c: PodCluster;
   let kube: KubeCluster;
   const net = `hpa-${process.pid}`;
   const subnet = `10.222.${Math.floor(Math.random() * 120) + 130}.0/24`;
@@ -50,37 +50,18 @@ describe('kubectl autoscale against berth-kube on berthd', { skip }, () => {
     (await kube.json<{ spec: { replicas: number } }>(['get', 'deployment', name])).spec.replicas;
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 18650 + (process.pid % 40),
       nodeName: NODE,
       podCIDR: subnet,
       podNetwork: net,
     });
-    await until('node Ready', async () => {
-      const n = await kube.json<{ status: { conditions?: { type: string; status: string }[] } }>([
-        'get',
-        'node',
-        NODE,
-      ]);
-      return n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    });
+    kube = c.kube;
+    await c.nodeReady();
   });
   after(async () => {
-    if (kube) {
-      await kube.kubectl(['delete', 'hpa,deployments', '--all', '--wait=false']);
-      await kube.kubectl(['delete', 'pods', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${net}`);
-      await env.d.destroy();
-    }
+    await kube?.kubectl(['delete', 'hpa,deployments', '--all', '--wait=false']);
+    await c?.destroy();
   });
 
   it('scales a CPU-bound Deployment to --max and leaves an idle one at --min', async () => {

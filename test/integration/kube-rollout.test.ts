@@ -89,14 +89,7 @@ describe('kubectl rollout against berth-kube on berthd', { skip }, () => {
       podNetwork: net,
     });
     kube = c.kube;
-    await until('node Ready', async () => {
-      const n = await kube.json<{ status: { conditions?: { type: string; status: string }[] } }>([
-        'get',
-        'node',
-        NODE,
-      ]);
-      return n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    });
+    await c.nodeReady();
   });
   after(async () => {
     await kube?.kubectl(['delete', 'deployment', '--all', '--cascade=foreground', '--wait=false']);
