@@ -18,8 +18,10 @@ import type { KubeObject } from '@berth/kube/registry/types';
 import { MemoryStore } from '@berth/kube/store/memory';
 import { startContainerDaemon, type ContainerTestEnv } from './container-daemon.js';
 import { run, type RunResult } from './exec.js';
+import { until } from './kube-cluster.js';
+import { KUBECTL_132 as KUBECTL } from './kube.js';
 
-export const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
+export { KUBECTL, until };
 export const NODE = 'berth-streams';
 
 export interface StreamCluster {
@@ -41,25 +43,6 @@ export interface StreamCluster {
 }
 
 const inputs: PodInputs = { configMaps: {}, secrets: {} };
-
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 export async function startStreamCluster(): Promise<StreamCluster> {
   setLogLevel('error');

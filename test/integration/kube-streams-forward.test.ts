@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { IS_ROOT, requirement } from '../helpers/env.js';
+import { echo, httpGet } from '../helpers/tcp.js';
 import { run } from '../helpers/exec.js';
 import { KUBECTL, startStreamCluster, until, type StreamCluster } from '../helpers/kube-streams.js';
 
@@ -44,42 +44,6 @@ async function portForward(
     20_000,
   );
   return { child, stderr: () => err };
-}
-
-function httpGet(port: number, p: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(`GET ${p} HTTP/1.0\r\nHost: x\r\n\r\n`));
-    const chunks: Buffer[] = [];
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('error', reject);
-    s.on('close', () => {
-      const all = Buffer.concat(chunks);
-      const at = all.indexOf('\r\n\r\n');
-      if (at < 0) return reject(new Error(`no HTTP answer (${all.length} bytes)`));
-      resolve(all.subarray(at + 4));
-    });
-  });
-}
-
-/** Sends `data` through the echo server and reads the same number of bytes back. */
-function echo(port: number, data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(data));
-    const chunks: Buffer[] = [];
-    let n = 0;
-    s.on('data', (d: Buffer) => {
-      chunks.push(d);
-      n += d.length;
-      if (n >= data.length) {
-        s.destroy();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    s.on('error', reject);
-    s.on('close', () => {
-      if (n < data.length) reject(new Error(`echo closed after ${n} of ${data.length} bytes`));
-    });
-  });
 }
 
 describe('port-forward, cp and proxies', { skip }, () => {

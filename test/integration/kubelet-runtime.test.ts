@@ -16,6 +16,7 @@ import type { KubeletEvent } from '@berth/kube/kubelet/provider';
 import type { Pod } from '@berth/kube/kubelet/types';
 import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
+import { until } from '../helpers/kube-cluster.js';
 
 const skip = requirement(IS_ROOT, 'running pods needs root (berthd)');
 const NET = `kpods-${process.pid}`;
@@ -32,21 +33,6 @@ function pod(name: string, spec: Pod['spec']): Pod {
 }
 
 const noInputs = (): PodInputs => ({ configMaps: {}, secrets: {} });
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 describe('kubelet runtime over berthd', { skip }, () => {
   let env: ContainerTestEnv;

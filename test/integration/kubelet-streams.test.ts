@@ -15,6 +15,7 @@ import { EngineRuntime } from '@berth/kube/kubelet/runtime';
 import type { Pod } from '@berth/kube/kubelet/types';
 import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
+import { until } from '../helpers/kube-cluster.js';
 
 const skip = requirement(IS_ROOT, 'running pods needs root (berthd)');
 const NET = `kpods-s-${process.pid}`;
@@ -33,21 +34,6 @@ async function text(r: Readable): Promise<string> {
   const parts: Buffer[] = [];
   for await (const c of r) parts.push(c as Buffer);
   return Buffer.concat(parts).toString('utf8');
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 describe('kubelet runtime streams over berthd', { skip }, () => {

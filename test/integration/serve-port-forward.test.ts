@@ -11,48 +11,13 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { PortForwardInfo } from '@berth/common';
 import { IS_ROOT, requirement } from '../helpers/env.js';
+import { echo, httpGet } from '../helpers/tcp.js';
 import { startStreamCluster, until, type StreamCluster } from '../helpers/kube-streams.js';
 import { startServe } from '../e2e/support/stack.js';
 
 const skip = requirement(IS_ROOT, 'running pods needs root (berthd)');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const BLOB = 2_000_000;
-
-function httpGet(port: number, p: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(`GET ${p} HTTP/1.0\r\nHost: x\r\n\r\n`));
-    const chunks: Buffer[] = [];
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('error', reject);
-    s.on('close', () => {
-      const all = Buffer.concat(chunks);
-      const at = all.indexOf('\r\n\r\n');
-      if (at < 0) return reject(new Error(`no HTTP answer (${all.length} bytes)`));
-      resolve(all.subarray(at + 4));
-    });
-  });
-}
-
-function echo(port: number, data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(data));
-    const chunks: Buffer[] = [];
-    let n = 0;
-    s.on('data', (d: Buffer) => {
-      chunks.push(d);
-      n += d.length;
-      if (n >= data.length) {
-        s.destroy();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    s.on('error', reject);
-    s.on(
-      'close',
-      () => n < data.length && reject(new Error(`echo closed after ${n} of ${data.length} bytes`)),
-    );
-  });
-}
 
 describe('berth serve: port forwards to pods', { skip }, () => {
   let c: StreamCluster;
