@@ -48,6 +48,7 @@ import {
   PublicInfoAuthorizer,
 } from './auth/authorizer.js';
 import { NodeAuthorizer } from './auth/node-authorizer.js';
+import { CrdApiServices } from './apiservices.js';
 import { bootstrap } from './bootstrap.js';
 import { openDatastore } from './datastore.js';
 import { Discovery } from './discovery.js';
@@ -268,6 +269,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     });
     await crds.start();
     cleanups.push(() => crds.stop());
+    // One APIService per group-version only CRDs serve, following the catalog (kube-aggregator's autoregister).
+    const apiServices = new CrdApiServices(registry, log.child({ component: 'apiservices' }));
+    await apiServices.start();
+    cleanups.push(() => apiServices.stop());
     ready = true;
     log.info('API server ready', { url, datastore: store.backend, kubeconfig: o.kubeconfig });
     const client = (identity: ClientIdentity) => new Client(registry, identity, authz);
