@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { CronJob, Job, Pod } from '../src/controllers/framework/types.js';
 import type { KubeObject } from '../src/registry/types.js';
 import { startTestCluster, until, type TestCluster } from './helpers/cluster.js';
+import { matchFailurePolicy } from '../src/controllers/job/util.js';
 
 let c: TestCluster;
 let offset = 0;
@@ -139,6 +140,64 @@ describe('job controller', () => {
     await c.settle();
     const evs = await events('bad');
     assert.ok(evs.some((e) => e.type === 'Warning' && e.reason === 'BackoffLimitExceeded'));
+  });
+
+  it('fails at once on a pod failure policy FailJob rule; rules match exit codes and conditions in order', async () => {
+    const rules = (action: string, code: number) => ({
+      podFailurePolicy: { rules: [{ action, onExitCodes: { operator: 'In', values: [code] } }] },
+    });
+    await jobs().create(job('fatal', { backoffLimit: 6, ...rules('FailJob', 42) }, '42'));
+    await until('failed', async () => !!cond(await get('fatal'), 'Failed'), 10_000);
+    const j = await get('fatal');
+    const [p] = await podsOf('fatal');
+    assert.deepEqual(
+      { reason: cond(j, 'Failed')?.reason, message: cond(j, 'Failed')?.message, failed: j.status?.failed },
+      {
+        reason: 'PodFailurePolicy',
+        message: `Container c for pod default/${p.metadata?.name} failed with exit code 42 matching FailJob rule at index 0`,
+        failed: 1,
+      },
+    );
+    // Ignore and conditions, on the rule matcher itself (an ignored pod is replaced at once: a stand-in kubelet
+    // that fails pods instantly would spin).
+    const failed = (code: number, conditions: Array<{ type: string; status: string }> = []): Pod => ({
+      metadata: { name: 'p', namespace: 'default' },
+      status: {
+        phase: 'Failed',
+        conditions,
+        containerStatuses: [
+          {
+            name: 'c',
+            image: 'x',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: code } },
+          },
+        ],
+      },
+    });
+    const policy = {
+      spec: {
+        template: {},
+        podFailurePolicy: {
+          rules: [
+            { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+            { action: 'Count', onExitCodes: { containerName: 'other', operator: 'In', values: [1] } },
+            { action: 'FailJob', onExitCodes: { operator: 'NotIn', values: [1, 2] } },
+          ],
+        },
+      },
+    } as unknown as Job;
+    assert.equal(matchFailurePolicy(policy, failed(1)), undefined);
+    assert.deepEqual(matchFailurePolicy(policy, failed(7)), {
+      action: 'FailJob',
+      message: 'Container c for pod default/p failed with exit code 7 matching FailJob rule at index 2',
+    });
+    assert.deepEqual(matchFailurePolicy(policy, failed(7, [{ type: 'DisruptionTarget', status: 'True' }])), {
+      action: 'Ignore',
+      message: 'Pod default/p has condition DisruptionTarget matching Ignore rule at index 0',
+    });
   });
 
   it('fails with DeadlineExceeded after activeDeadlineSeconds, deleting the running pods', async () => {

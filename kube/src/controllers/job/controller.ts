@@ -32,6 +32,7 @@ import {
   isIndexed,
   isPodFailed,
   jobPod,
+  matchFailurePolicy,
   onlyReplaceFailed,
   parseIndexes,
   pastBackoffLimitOnFailure,
@@ -45,6 +46,8 @@ type JobStatus = NonNullable<Job['status']>;
 
 /** A Job as stored, the status its finished pods make, and the counts. */
 interface Counted {
+  /** A failed pod matched a FailJob rule of the pod failure policy: the message. */
+  failJob?: string;
   job: Job;
   status: JobStatus;
   succeeded: number;
@@ -216,8 +219,18 @@ export class JobController extends QueueController {
     const indexes = indexed ? parseIndexes(status.completedIndexes, completions) : new Set<number>();
     const toRelease: Pod[] = [];
     const newFailed: Pod[] = [];
+    let failJob: string | undefined;
     let newSucceeded = 0;
     const before = indexes.size;
+    // Any failed pod matching a FailJob rule decides (looked at every time: a write lost to a conflict loses nothing).
+    if (job.spec?.podFailurePolicy)
+      for (const p of pods) {
+        const rule = p.status?.phase === 'Failed' ? matchFailurePolicy(job, p) : undefined;
+        if (rule?.action === 'FailJob') {
+          failJob = rule.message;
+          break;
+        }
+      }
     for (const p of pods) {
       const uid = p.metadata?.uid ?? '';
       if (!hasTracking(p) || released.has(uid)) continue;
@@ -234,6 +247,9 @@ export class JobController extends QueueController {
         }
       } else if (!uncFailed.has(uid)) {
         const ix = completionIndex(p);
+        const rule = p.status?.phase === 'Failed' ? matchFailurePolicy(job, p) : undefined;
+        // An Ignore rule: the failure counts for nothing (neither failed nor back-off).
+        if (rule?.action === 'Ignore') continue;
         if (!indexed || (ix !== undefined && ix < completions)) {
           uncFailed.add(uid);
           newFailed.push(p);
@@ -287,7 +303,7 @@ export class JobController extends QueueController {
       uncountedTerminatedPods: uncounted(uncSucceeded, uncFailed),
       ...(indexed ? { completedIndexes: formatIndexes(indexes) || undefined } : {}),
     };
-    return { job, status: next, succeeded, failed, indexes };
+    return { job, status: next, succeeded, failed, indexes, ...(failJob ? { failJob } : {}) };
   }
 
   private recordBackoff(key: string, success: boolean, failed: Pod[]): void {
@@ -317,7 +333,9 @@ export class JobController extends QueueController {
     let interim = interimCondition(job);
     const backoffLimit = spec.backoffLimit ?? 6;
     if (!interim) {
-      if (failed > backoffLimit || pastBackoffLimitOnFailure(job, active))
+      if (counted.failJob)
+        interim = this.condition('FailureTarget', 'PodFailurePolicy', counted.failJob, now);
+      else if (failed > backoffLimit || pastBackoffLimitOnFailure(job, active))
         interim = this.condition(
           'FailureTarget',
           'BackoffLimitExceeded',

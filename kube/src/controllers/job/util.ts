@@ -132,3 +132,46 @@ export function jobPod(job: Job, index: number | undefined): Pod {
     if (!(c.env ?? []).some((e) => e.name === INDEX_ENV)) c.env = [...(c.env ?? []), env];
   return pod;
 }
+
+/** What a pod failure policy rule decides for a failed pod, and the message kube's controller writes. */
+export interface PolicyMatch {
+  action: string;
+  message: string;
+}
+
+/**
+ * matchPodFailurePolicy: the first rule whose onExitCodes matches a container that exited non-zero (init
+ * containers too), or whose onPodConditions matches one of the pod's conditions.
+ */
+export function matchFailurePolicy(job: Job, p: Pod): PolicyMatch | undefined {
+  const rules = job.spec?.podFailurePolicy?.rules ?? [];
+  const who = `${p.metadata?.namespace}/${p.metadata?.name}`;
+  const statuses = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
+  for (const [i, r] of rules.entries()) {
+    const codes = r.onExitCodes;
+    if (codes) {
+      for (const s of statuses) {
+        const code = s.state?.terminated?.exitCode;
+        if (code === undefined || code === 0) continue;
+        if (codes.containerName && codes.containerName !== s.name) continue;
+        const listed = codes.values.includes(code);
+        if (codes.operator === 'In' ? listed : !listed)
+          return {
+            action: r.action,
+            message: `Container ${s.name} for pod ${who} failed with exit code ${code} matching ${r.action} rule at index ${i}`,
+          };
+      }
+    }
+    for (const pc of r.onPodConditions ?? []) {
+      const has = (p.status?.conditions ?? []).some(
+        (c) => c.type === pc.type && c.status === (pc.status ?? 'True'),
+      );
+      if (has)
+        return {
+          action: r.action,
+          message: `Pod ${who} has condition ${pc.type} matching ${r.action} rule at index ${i}`,
+        };
+    }
+  }
+  return undefined;
+}
