@@ -13,7 +13,7 @@ import {
   type ClusterStreamRequest,
   type EngineResponse,
 } from '@berth/common';
-import type { OpenStream, StreamSink } from '../engine/connection.js';
+import { collectResponse, flatHeaders, type OpenStream, type StreamSink } from '../engine/connection.js';
 import { credentialsFor, type Credentials } from './credentials.js';
 import { kubeconfigFiles, KubeconfigError, loadKubeconfig } from './kubeconfig.js';
 
@@ -125,19 +125,7 @@ export class ClusterAccess {
     const c = await this.connection(req.context);
     const res = await new Promise<EngineResponse>((resolve, reject) => {
       const r = this.send(c, req);
-      r.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const buf = Buffer.concat(chunks);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: flat(res.headers),
-            body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
-          });
-        });
-        res.on('error', reject);
-      });
+      r.on('response', (res) => void collectResponse(res).then(resolve, reject));
       r.setTimeout(timeoutMs, () => r.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       r.on('error', (e) => reject(this.unreachable(req, c, e)));
       r.end(req.body);
@@ -174,7 +162,7 @@ export class ClusterAccess {
           } else {
             const r = this.send(c, req);
             r.on('response', (res) => {
-              sink.onHead(res.statusCode ?? 0, flat(res.headers));
+              sink.onHead(res.statusCode ?? 0, flatHeaders(res.headers));
               if (res.statusCode === 401) this.forget(req.context);
               res.on('data', (d: Buffer) => sink.onData(d));
               res.on('end', () => finish());
@@ -218,14 +206,16 @@ export class ClusterAccess {
       rejectUnauthorized: o.rejectUnauthorized ?? true,
       maxPayload: 16 * 1024 * 1024,
     });
-    ws.on('upgrade', (res) => sink.onHead(101, { ...flat(res.headers), 'x-subprotocol': ws.protocol }));
+    ws.on('upgrade', (res) =>
+      sink.onHead(101, { ...flatHeaders(res.headers), 'x-subprotocol': ws.protocol }),
+    );
     ws.on('message', (d: Buffer) => sink.onData(d));
     // The API server refused the upgrade: its Status is the error worth showing.
     ws.on('unexpected-response', (_r, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => {
-        sink.onHead(res.statusCode ?? 0, flat(res.headers));
+        sink.onHead(res.statusCode ?? 0, flatHeaders(res.headers));
         sink.onData(Buffer.concat(chunks));
         finish();
       });
@@ -234,10 +224,4 @@ export class ClusterAccess {
     ws.on('error', (e) => finish(this.unreachable(req, c, e)));
     return ws;
   }
-}
-
-function flat(h: http.IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
 }

@@ -70,7 +70,7 @@ function streamCut(ep: EngineEndpoint, err: Error): Error {
   return e;
 }
 
-function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
+export function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
@@ -105,6 +105,23 @@ function bodyBuffer(body: EngineRequest['body']): Buffer | undefined {
     : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
+/** A whole response, as the renderer's transports take it (the engine's and the API servers' alike). */
+export function collectResponse(res: http.IncomingMessage): Promise<EngineResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (d: Buffer) => chunks.push(d));
+    res.on('end', () => {
+      const buf = Buffer.concat(chunks);
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: flatHeaders(res.headers),
+        body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+      });
+    });
+    res.on('error', reject);
+  });
+}
+
 /** A one-shot request; the whole body is collected. */
 export function engineRequest(
   ep: EngineEndpoint,
@@ -112,19 +129,7 @@ export function engineRequest(
   timeoutMs = 120_000,
 ): Promise<EngineResponse> {
   return new Promise((resolve, reject) => {
-    const r = http.request(requestOptions(ep, req), (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        const buf = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: flatHeaders(res.headers),
-          body: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
-        });
-      });
-      res.on('error', reject);
-    });
+    const r = http.request(requestOptions(ep, req), (res) => void collectResponse(res).then(resolve, reject));
     r.setTimeout(timeoutMs, () =>
       r.destroy(new Error(`engine did not answer ${req.method} ${req.path} within ${timeoutMs} ms`)),
     );
