@@ -6,6 +6,7 @@
 import {
   app,
   BrowserWindow,
+  clipboard,
   dialog,
   ipcMain,
   Menu,
@@ -17,7 +18,7 @@ import {
 } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EngineStatus } from '@berth/common';
+import type { EngineStatus, KubeAction } from '@berth/common';
 import { topicLogger } from './log/topics.js';
 import { openManager } from './cli/vm-common.js';
 import { ExternalEngine, type EngineControl } from './engine/control.js';
@@ -27,6 +28,8 @@ import { StreamRegistry } from './ipc/engine-handlers.js';
 import { ClusterStreams } from './ipc/cluster-handlers.js';
 import { ClusterAccess } from './cluster/access.js';
 import { KubeOperations, kubeStartChecked } from './kube/operations.js';
+import { userKubeconfig } from './kube/actions.js';
+import { AppKube } from './kube/tray-state.js';
 import { SettingsStore } from './settings/store.js';
 import { VmEngineControl } from './vm/control.js';
 import { berthPaths } from './vm/paths.js';
@@ -48,6 +51,9 @@ const PRELOAD = path.resolve(here, '../preload/preload.cjs');
 
 let win: BrowserWindow | undefined;
 let tray: Tray | undefined;
+/** Berth's cluster as the tray shows it (absent for an engine Berth does not manage). */
+let kube: AppKube | undefined;
+let lastStatus: EngineStatus | undefined;
 
 /** The `main` topic (~/.berth/logs/main.log): app lifecycle, engine actions from the tray, and every failure. */
 const log = topicLogger(berthPaths().logs, 'main', { pid: process.pid });
@@ -112,6 +118,7 @@ async function createWindow(stateFile: string): Promise<BrowserWindow> {
 }
 
 function updateTray(control: EngineControl, s: EngineStatus): void {
+  lastStatus = s;
   if (!tray) return;
   tray.setToolTip(trayTooltip(s));
   const actions: Record<string, () => void> = {
@@ -120,11 +127,14 @@ function updateTray(control: EngineControl, s: EngineStatus): void {
     start: () => void control.start().catch(failed('engine start (tray)')),
     stop: () => void control.stop().catch(failed('engine stop (tray)')),
     restart: () => void control.restart().catch(failed('engine restart (tray)')),
+    'kube-enable': () => void kube?.enable(),
+    'kube-disable': () => void kube?.disable(),
+    'kube-copy-kubeconfig': () => clipboard.writeText(kube?.kubeconfig ?? userKubeconfig()),
     quit: () => app.quit(),
   };
   tray.setContextMenu(
     Menu.buildFromTemplate(
-      trayMenu(s).map((i) =>
+      trayMenu(s, kube?.tray()).map((i) =>
         i.type === 'separator'
           ? { type: 'separator' as const }
           : { id: i.id, label: i.label, enabled: i.enabled, click: actions[i.id] },
@@ -147,6 +157,16 @@ async function engineControl(): Promise<{ control: EngineControl; ep: EngineEndp
     control: new VmEngineControl(vm, undefined, openManager),
     ep: { kind: 'unix', socketPath: vm.paths.socket },
   };
+}
+
+/** Waits for a KubeOperations action to end; a failed one rejects with its message. */
+async function finished(ops: KubeOperations, a: KubeAction): Promise<void> {
+  for (;;) {
+    const now = ops.action();
+    if (!now || now.id !== a.id || now.state === 'done') return;
+    if (now.state === 'failed') throw new Error(now.error ?? `${a.kind} failed`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 let quitDecided = false;
@@ -201,7 +221,7 @@ async function start(): Promise<void> {
   log.info('engine control', { kind: control instanceof ExternalEngine ? 'external' : 'managed' });
   const streams = new StreamRegistry(ep);
   const clusterStreams = new ClusterStreams(new ClusterAccess());
-  const kube = new KubeOperations(berthPaths());
+  const kubeOps = new KubeOperations(berthPaths());
 
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
     cb({
@@ -222,9 +242,9 @@ async function start(): Promise<void> {
       'engine:logs': () => control.logs(),
       'settings:get': () => settings.get(),
       'settings:update': (_ctx, patch) => settings.update(patch),
-      'kube:status': () => kube.status(),
-      'kube:action': () => kube.action(),
-      'kube:start': (_ctx, kind, options) => kubeStartChecked(kube, kind, options),
+      'kube:status': () => kubeOps.status(),
+      'kube:action': () => kubeOps.action(),
+      'kube:start': (_ctx, kind, options) => kubeStartChecked(kubeOps, kind, options),
       'app:factory-reset': async () => {
         await settings.reset();
       },
@@ -257,14 +277,24 @@ async function start(): Promise<void> {
       app.quit();
     });
   });
+  if (!(control instanceof ExternalEngine))
+    kube = new AppKube(berthPaths(), () => lastStatus && updateTray(control, lastStatus), failed, {
+      // Through the same bookkeeping as Settings → Kubernetes, so the page shows the tray's action too.
+      enable: () => finished(kubeOps, kubeOps.start('enable')),
+      disable: () => finished(kubeOps, kubeOps.start('disable')),
+    });
   control.onStatus((s) => {
     if (s.state === 'error') log.warn('engine error', { message: s.message });
     else log.info('engine state', { state: s.state });
+    // The engine came up (from the app, the tray or the CLI): the cluster comes back when it is enabled.
+    if (s.state === 'running' && lastStatus?.state !== 'running')
+      void kube?.engineRunning().catch(failed('cluster status'));
     updateTray(control, s);
     win?.webContents.send('engine:status-changed', s);
   });
   const first = await control.status();
   updateTray(control, first);
+  if (first.state === 'running') void kube?.engineRunning().catch(failed('cluster status'));
   if (settings.get().startEngineOnLaunch && first.state === 'stopped')
     control.start().catch(failed('engine start on launch'));
   // Each poll pings the engine inside the VM and so wakes the guest (under TCG, with the SSH transport, a ping
@@ -273,6 +303,8 @@ async function start(): Promise<void> {
   setInterval(() => {
     if (win?.isVisible() || ++polls % 12 === 0) control.status().catch(failed('engine status'));
   }, 5000).unref();
+  // The cluster's line in the tray: once a minute (in the VM each look is an SSH round trip).
+  setInterval(() => void kube?.refresh().catch(failed('cluster status')), 60_000).unref();
 }
 
 app.on('window-all-closed', () => {

@@ -14,7 +14,10 @@ import { test } from 'node:test';
 import { kubeStatus } from '../src/kube/actions.js';
 import { kubeconfigProblem, portHolder } from '../src/kube/checks.js';
 import { legacyKubeFile, loadKubeSettings, saveKubeSettings } from '../src/kube/settings.js';
+import type { EngineStatus } from '@berth/common';
 import { applyPatch, DEFAULTS } from '../src/settings/schema.js';
+import { SettingsStore } from '../src/settings/store.js';
+import { trayMenu, type TrayKube } from '../src/tray/menu.js';
 import { berthPaths } from '../src/vm/paths.js';
 
 const BERTH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/berth');
@@ -121,4 +124,36 @@ test('a kubeconfig that cannot be written is named, with what to do', async (t) 
     if (process.getuid?.() === 0) spawnSync('umount', [ro]);
     else await fsp.chmod(ro, 0o755);
   }
+});
+
+test('two writers of settings.json (the app, `berth kube enable`) keep each other’s changes', async () => {
+  const p = berthPaths(home());
+  const app = new SettingsStore(p.settings);
+  await app.load();
+  await saveKubeSettings(p, { enabled: true, port: 19043 });
+  await app.update({ theme: 'dark' });
+  assert.deepEqual(await loadKubeSettings(p), { enabled: true, port: 19043, podCIDR: '' });
+  assert.equal(app.get().kube.enabled, true);
+});
+
+test('the tray shows the cluster and offers what fits its state', () => {
+  const running = { state: 'running', host: 'unix:///s' } as const;
+  const on = (s: EngineStatus, k: TrayKube) =>
+    trayMenu(s, k)
+      .filter((i) => i.enabled && i.id.startsWith('kube-'))
+      .map((i) => i.id);
+  assert.deepEqual(on(running, { state: 'stopped' }), ['kube-enable', 'kube-copy-kubeconfig']);
+  assert.deepEqual(on(running, { state: 'running' }), ['kube-disable', 'kube-copy-kubeconfig']);
+  assert.deepEqual(on(running, { state: 'starting' }), ['kube-copy-kubeconfig']);
+  assert.deepEqual(on({ state: 'stopped', host: 'x' }, { state: 'stopped' }), ['kube-copy-kubeconfig']);
+  const line = trayMenu(running, {
+    state: 'stopped',
+    problem: 'berth-kube exited: `berth kube enable`',
+  }).find((i) => i.id === 'kube-status');
+  assert.match(line?.label ?? '', /^Kubernetes: stopped \(berth-kube exited/);
+  assert.equal(
+    trayMenu(running).some((i) => i.id.startsWith('kube-')),
+    false,
+    'no cluster items for an engine Berth does not manage',
+  );
 });

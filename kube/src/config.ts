@@ -14,6 +14,7 @@ export interface KubeConfig {
   /** The Ingress controller's listeners on the host; null: that listener is off. */
   ingressHttp?: { host: string; port: number } | null;
   ingressHttps?: { host: string; port: number } | null;
+  hostAddress?: string;
   dataDir: string;
   kubeconfig: string;
   listen: string;
@@ -40,6 +41,8 @@ Options:
   --ingress-http HOST:PORT     where Ingresses answer HTTP on the host (default 127.0.0.1:80; "off" to not serve;
                                a port that cannot be bound falls back to PORT+8000, then any free port)
   --ingress-https HOST:PORT    the same for HTTPS (default 127.0.0.1:443)
+  --host-address IP            where LoadBalancer and node ports listen (default 127.0.0.1; in Berth's VM
+                               0.0.0.0, so the host's port forwards reach them)
   --data-dir DIR               state: certificates, the embedded datastore (one berth-kube per dir)
   --kubeconfig FILE            where to write the admin kubeconfig (mode 0600, context "berth")
   --listen HOST:PORT           HTTPS address of the API server (default 127.0.0.1:6443; port 0 picks one)
@@ -119,6 +122,12 @@ export function parseArgs(argv: string[]): { kind: 'help' } | { kind: 'run'; con
         const listen = hostPort(a, value());
         if (a === '--ingress-http') c.ingressHttp = listen;
         else c.ingressHttps = listen;
+        break;
+      }
+      case '--host-address': {
+        const ip = value();
+        if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new UsageError('--host-address wants an IPv4 address');
+        c.hostAddress = ip;
         break;
       }
       case '--data-dir':

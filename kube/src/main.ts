@@ -116,6 +116,7 @@ async function main(): Promise<number> {
           c.proxyTable ??
           `berth-kube-${createHash('sha256').update(path.resolve(c.dataDir)).digest('hex').slice(0, 8)}`,
         ...(c.dnsPort ? { dnsPort: c.dnsPort } : {}),
+        ...(c.hostAddress ? { hostAddress: c.hostAddress } : {}),
         log: logger.child({ component: 'service-network' }),
       });
       await services.start();

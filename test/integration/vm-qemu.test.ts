@@ -21,6 +21,7 @@ import { REPO } from '../helpers/paths.js';
 import { seedRegistry, type SeededRegistry } from '../fixtures/seed.js';
 import { freePort } from '../helpers/ports.js';
 import { keepAliveSoak } from '../helpers/soak.js';
+import { KUBECTL, until } from '../helpers/kube-cluster.js';
 
 const has = (cmd: string) => {
   try {
@@ -45,6 +46,37 @@ function get(port: number): Promise<string> {
       })
       .on('error', reject);
   });
+}
+
+/** What a TCP server on the host's 127.0.0.1:port sends before closing ('' when refused). */
+function readTcp(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    let got = '';
+    c.on('data', (d: Buffer) => (got += d.toString()));
+    c.on('close', () => resolve(got));
+    c.on('error', () => resolve(got));
+    c.setTimeout(5000, () => c.destroy());
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Two ports of [from, to) free on the host now, picked at random (other runs use the range too). */
+async function twoFreePorts(from: number, to: number): Promise<[number, number]> {
+  const out: number[] = [];
+  for (let i = 0; i < 200 && out.length < 2; i++) {
+    const p = from + Math.floor(Math.random() * (to - from));
+    if (!out.includes(p) && (await portIsFree(p))) out.push(p);
+  }
+  if (out.length < 2) throw new Error(`no two free ports in ${from}-${to - 1}`);
+  return [out[0], out[1]];
 }
 
 interface Status {
@@ -437,6 +469,91 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     console.log(`# dashboard suites against the VM: ${summary} (screenshots in test-output/screenshots-vm)`);
     assert.equal(r.code, 0, r.stdout.slice(-6000));
     assert.match(summary, /^\d+ passed, 0 failed, 0 skipped$/);
+  });
+
+  it('berth kube in the VM: enable → node Ready, a LoadBalancer answers on the host 127.0.0.1, disable frees it', async () => {
+    // Ports of this suite's range (19000-19099): the API server on the host, and the LoadBalancer's port.
+    const [apiPort, lbPort] = await twoFreePorts(19000, 19100);
+    h.env.KUBECONFIG = path.join(h.home, 'kubeconfig');
+    const kubectl = (args: string[]) =>
+      run(KUBECTL, ['--context', 'berth', '--cache-dir', path.join(h.home, 'kubectl-cache'), ...args], {
+        env: h.env,
+        timeoutMs: 60_000,
+      });
+    const accel = (await status()).accel ?? '?';
+    const t0 = Date.now();
+    const en = await h.berth(['kube', 'enable', '--port', String(apiPort)]);
+    const enableMs = Date.now() - t0;
+    assert.equal(en.code, 0, en.stderr);
+    assert.match(en.stderr, /Node berth is Ready/);
+    console.log(`# berth kube enable → node Ready in the VM (${accel}): ${(enableMs / 1000).toFixed(1)} s`);
+    const st = JSON.parse((await h.berth(['kube', 'status', '--json'])).stdout) as {
+      state: string;
+      driver: string;
+      apiServer?: string;
+      problems: unknown[];
+    };
+    assert.equal(st.state, 'running');
+    assert.equal(st.driver, 'qemu');
+    assert.equal(st.apiServer, `https://127.0.0.1:${apiPort}`);
+    assert.deepEqual(st.problems, []);
+    const nodes = await kubectl([
+      'get',
+      'nodes',
+      '-o',
+      'jsonpath={.items[0].metadata.name} {.items[0].status.conditions[?(@.type=="Ready")].status}',
+    ]);
+    assert.equal(nodes.code, 0, nodes.stderr);
+    assert.equal(nodes.stdout.trim(), 'berth True');
+    const manifest = `apiVersion: v1
+kind: Pod
+metadata: {name: greeter, labels: {app: greeter}}
+spec:
+  containers:
+  - name: c
+    image: ${guestRef('busybox:latest')}
+    command: [sh, -c, 'while true; do echo hello-from-the-vm-pod | nc -l -p 8080; done']
+    ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: greeter}
+spec:
+  type: LoadBalancer
+  selector: {app: greeter}
+  ports: [{port: ${lbPort}, targetPort: 8080}]
+`;
+    const manifestFile = path.join(h.home, 'greeter.yaml');
+    await fsp.writeFile(manifestFile, manifest);
+    const ap = await kubectl(['apply', '-f', manifestFile]);
+    assert.equal(ap.code, 0, ap.stderr);
+    const greeting = await until(
+      `the LoadBalancer on the host's 127.0.0.1:${lbPort}`,
+      async () => ((await readTcp(lbPort)).includes('hello-from-the-vm-pod') ? true : undefined),
+      180_000,
+    );
+    assert.ok(greeting);
+    const ingress = await kubectl([
+      'get',
+      'svc',
+      'greeter',
+      '-o',
+      'jsonpath={.status.loadBalancer.ingress[0].hostname}',
+    ]);
+    assert.equal(ingress.stdout, 'localhost');
+    const dis = await h.berth(['kube', 'disable']);
+    assert.equal(dis.code, 0, dis.stderr);
+    // The pod's sandbox and its container.
+    assert.match(dis.stderr, /Removed 2 pod containers/);
+    // The forwards go with it: the API port and the LoadBalancer's port are free on the host again.
+    await until(
+      'the host ports freed',
+      async () => ((await portIsFree(apiPort)) && (await portIsFree(lbPort)) ? true : undefined),
+      15_000,
+    );
+    const off = await h.berth(['kube', 'status', '--json']);
+    assert.equal(off.code, 3);
+    assert.equal((JSON.parse(off.stdout) as { state: string }).state, 'stopped');
   });
 
   it('kill -9 of QEMU, then start again: the data disk kept its contents and the pulled image', async () => {

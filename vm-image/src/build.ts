@@ -13,6 +13,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stageAgent } from './agent-tree.js';
+import { stageKube } from './kube-tree.js';
 import { cpioOf } from './cpio.js';
 import { foreignBinaries, missingLibraries } from './elf.js';
 import { runCommand } from './exec.js';
@@ -340,6 +341,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageInfo> {
     );
     const agentStage = path.join(work, 'agent');
     let agentHash = await stageAgent(o.repo, agentStage);
+    agentHash = sha(agentHash, await stageKube(o.repo, agentStage));
     const nativeDir = path.join(agentStage, 'agent/dist/native');
     const cross = shimCrossBuild(o.repo, o.arch, guestArchFor(process.arch), nativeDir);
     if (cross) {

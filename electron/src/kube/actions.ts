@@ -92,6 +92,8 @@ export async function enableKube(
   const explicitPort = o.port ?? (saved.port || undefined);
   const podCIDR = o.podCIDR ?? (saved.podCIDR || undefined);
   if (!(await runner.pid())) {
+    // What a berth-kube that died left behind (a pid file, the VM's forward of its port) goes first.
+    await runner.stopProcess(1000);
     const port = await choosePort(explicitPort, progress);
     progress(`Starting the cluster (API server on 127.0.0.1:${port})`);
     await runner.start({ port, ...(podCIDR ? { podCIDR } : {}) }, progress);

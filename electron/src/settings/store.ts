@@ -68,6 +68,10 @@ export class SettingsStore {
   }
 
   async update(patch: unknown): Promise<Settings> {
+    // The file is shared (the app, `berth serve`, the CLI's `berth kube enable`): a patch applies to what is
+    // on disk now, so one writer never puts back another's older values.
+    await this.writing;
+    await this.load();
     try {
       this.current = applyPatch(this.current, patch);
     } catch (err) {

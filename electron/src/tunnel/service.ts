@@ -8,6 +8,7 @@ import type { GuestEndpoint, PortControlSpec } from '../vm/driver.js';
 import { openPortControl } from '../vm/factory.js';
 import { PortForwarder } from '../ports/forwarder.js';
 import { PortControlPublisher, SshPortPublisher, type PortPublisher } from '../ports/publisher.js';
+import { ServicePortWatcher } from '../ports/service-watcher.js';
 import { ContainerPortWatcher } from '../ports/watcher.js';
 import { EngineDialer } from './engine-dialer.js';
 import { enginePreamble } from './engine-tcp.js';
@@ -23,6 +24,8 @@ export interface TunnelConfig {
   forwards: { hostPort: number; guestPort: number }[];
   /** Follow containers' published ports (on by default). */
   followPorts: boolean;
+  /** The host's copy of Berth's cluster admin kubeconfig: its LoadBalancer and node ports are followed too. */
+  kubeconfig?: string;
   /** Berth's log directory (~/.berth/logs): the tunnel writes tunnel.log and ports.log there. */
   logs?: string;
 }
@@ -89,10 +92,13 @@ export async function startTunnel(
   const watcher = cfg.followPorts ? new ContainerPortWatcher(cfg.socketPath, publisher, portLog) : undefined;
   // Not awaited: the engine may still be booting; the watcher retries until /events answers.
   void watcher?.start();
+  const services = cfg.kubeconfig ? new ServicePortWatcher(cfg.kubeconfig, publisher, portLog) : undefined;
+  services?.start();
   return {
     forwarder,
     async close() {
       closed = true;
+      await services?.stop();
       await watcher?.stop();
       await publisher.closeAll();
       await forwarder.closeAll();

@@ -12,6 +12,7 @@ import { pingSocket } from '../engine/control.js';
 import { topicFile, topicLogger, type LogTopic } from '../log/topics.js';
 import { ensureDockerContext } from '../tunnel/context.js';
 import type { TunnelConfig } from '../tunnel/service.js';
+import { kubeFiles } from '../kube/native.js';
 import type { VmConfig } from './config.js';
 import {
   offersPortControl,
@@ -171,6 +172,7 @@ export class VmManager {
       socketPath: this.paths.socket,
       forwards: this.config.forwards,
       followPorts: true,
+      kubeconfig: kubeFiles(this.paths).kubeconfig,
       logs: this.paths.logs,
     };
     const cfgFile = this.tunnelConfigFile();

@@ -52,6 +52,8 @@ provision:
       rm -rf /opt/berth.new && cp -a /opt/berth-src /opt/berth.new
       rm -f /opt/berth.new/berth-shim
       make -s -C /opt/berth.new/native-src OUT=/opt/berth.new
+      rm -f /opt/berth.new/native/berth-pause
+      make -s -C /opt/berth.new/kube-native-src OUT=/opt/berth.new/native
       rm -rf /opt/berth && mv /opt/berth.new /opt/berth
       cat >/etc/systemd/system/berthd.service <<'UNIT'
       [Unit]

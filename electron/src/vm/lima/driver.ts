@@ -12,6 +12,7 @@ import type {
 } from '../driver.js';
 import { runCommand } from '@berth/vm-image/exec';
 import { stageAgent } from '@berth/vm-image/agent-tree';
+import { stageKube } from '@berth/vm-image/kube-tree';
 import { defaultCacheDir } from '@berth/vm-image/build';
 import { fetchNode } from '@berth/vm-image/fetch';
 import { loadManifest, type GuestArch } from '@berth/vm-image/manifest';
@@ -65,6 +66,9 @@ export class LimaDriver implements VmDriver {
     await fsp.rm(dir, { recursive: true, force: true });
     await stageAgent(REPO_ROOT, dir);
     await stageNativeSources(path.join(REPO_ROOT, 'agent/native'), path.join(dir, 'native-src'));
+    // berth-kube beside it (`berth kube enable`); its berth-pause is compiled in the guest like berth-shim.
+    await stageKube(REPO_ROOT, dir);
+    await stageNativeSources(path.join(REPO_ROOT, 'kube/native'), path.join(dir, 'kube-native-src'));
     const m = loadManifest(path.join(REPO_ROOT, 'vm-image/manifest.json'));
     const tgz = await fetchNode(defaultCacheDir(), this.o.arch, m.arches[this.o.arch].node);
     await fsp.mkdir(path.join(dir, 'node'), { recursive: true });
