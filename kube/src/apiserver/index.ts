@@ -19,6 +19,7 @@ import {
 import { DefaultIngressClass } from '../admission/plugins/default-ingress-class.js';
 import { MutatingWebhooks, ValidatingWebhooks } from '../admission/webhooks/dispatch.js';
 import { WebhookSource } from '../admission/webhooks/source.js';
+import { DefaultTolerationSeconds } from '../admission/plugins/default-toleration-seconds.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
 import { builtinResources } from '../registry/builtin/resources.js';
@@ -188,6 +189,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       new PriorityAdmission({ list: () => registry.list('scheduling.k8s.io/v1', 'priorityclasses') }),
     );
     admission.use(new DefaultIngressClass(() => registry.list('networking.k8s.io/v1', 'ingressclasses')));
+    admission.use(new DefaultTolerationSeconds());
     // kube-apiserver's order: the webhooks after the built-in plugins, ResourceQuota last.
     const webhooks = new WebhookSource(registry, hub, store, log.child({ component: 'admission-webhook' }));
     await webhooks.start();

@@ -18,6 +18,9 @@ import { EndpointsController } from './endpoints/controller.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { NamespaceController } from './namespace.js';
 import { ResourceQuotaController, type QuotaStorage } from './resource-quota.js';
+import { StatefulSetController } from './statefulset/controller.js';
+import { DaemonSetController } from './daemonset/controller.js';
+import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/replicaset.js';
 import { RootCAPublisher, ServiceAccountsController } from './serviceaccounts.js';
 import { PersistentVolumeBinder } from './volume/binder.js';
@@ -83,6 +86,9 @@ export class ControllerManager {
       ['persistentvolume-binder', () => new PersistentVolumeBinder(ctx)],
       ['pvc-protection', () => new PvcProtectionController(ctx)],
       ['pv-protection', () => new PvProtectionController(ctx)],
+      ['statefulset', () => new StatefulSetController(ctx)],
+      ['daemonset', () => new DaemonSetController(ctx)],
+      ['nodelifecycle', () => new NodeLifecycleController(ctx)],
     ];
     if (o.rootCAPem) {
       const pem = o.rootCAPem;

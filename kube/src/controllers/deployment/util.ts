@@ -121,7 +121,13 @@ export const sumStatus = (
   f: 'replicas' | 'readyReplicas' | 'availableReplicas',
 ): number => rss.reduce((s, r) => s + (r?.status?.[f] ?? 0), 0);
 
-function scaled(v: number | string | undefined, total: number, roundUp: boolean, dflt: string): number {
+/** An int-or-percent of `total` (intstr.GetScaledValueFromIntOrPercent). */
+export function scaled(
+  v: number | string | undefined,
+  total: number,
+  roundUp: boolean,
+  dflt: string,
+): number {
   const x = v ?? dflt;
   if (typeof x === 'number') return x;
   const m = /^(\d+)%$/.exec(x);

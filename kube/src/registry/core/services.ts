@@ -84,7 +84,9 @@ export const serviceStrategy: Strategy = {
         badValue: s.type,
         detail: `supported values: ${types.map((t) => `"${t}"`).join(', ')}`,
       });
-    if (s.type !== 'ExternalName' && !(s.ports ?? []).length)
+    // A headless Service (clusterIP None) may have no ports, as a StatefulSet's governing Service often does.
+    const headless = (s.type ?? 'ClusterIP') === 'ClusterIP' && (s.clusterIPs?.[0] ?? s.clusterIP) === 'None';
+    if (s.type !== 'ExternalName' && !headless && !(s.ports ?? []).length)
       errs.push({ type: 'FieldValueRequired', field: 'spec.ports' });
     for (const [i, p] of (s.ports ?? []).entries()) {
       if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535)
