@@ -36,7 +36,10 @@ async function main(): Promise<number> {
     logger.info('signal received, stopping', { signal });
     running
       .close()
-      .then(() => process.exit(0))
+      .then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      })
       .catch((e: unknown) => {
         process.stderr.write(`berth-kube: shutdown failed: ${(e as Error).message}\n`);
         process.exit(1);
@@ -59,10 +62,16 @@ async function main(): Promise<number> {
       ? new (await import('./kubelet/engine/client.js')).EngineClient(c.engine)
       : undefined;
     const loops = await startControlLoops(api, logger, volumeEngine);
+    const { runShutdown } = await import('./util/shutdown.js');
     running = {
       close: async () => {
-        await loops.stop();
-        await api.close();
+        await runShutdown(
+          [
+            { name: 'control loops', run: () => loops.stop() },
+            { name: 'API server', run: () => api.close() },
+          ],
+          logger,
+        );
       },
     };
     if (c.engine) {
@@ -136,11 +145,16 @@ async function main(): Promise<number> {
       // The service network and the kubelet stop first (pods keep running), then the loops and the API server.
       running = {
         close: async () => {
-          await ingress.stop();
-          await services.stop();
-          await kubelet.stop();
-          await loops.stop();
-          await api.close();
+          await runShutdown(
+            [
+              { name: 'ingress', run: () => ingress.stop() },
+              { name: 'service network', run: () => services.stop() },
+              { name: 'kubelet', run: () => kubelet.stop() },
+              { name: 'control loops', run: () => loops.stop() },
+              { name: 'API server', run: () => api.close() },
+            ],
+            logger,
+          );
         },
       };
     }

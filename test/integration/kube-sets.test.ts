@@ -7,6 +7,7 @@
  * whose selector does not match its template. Pod network: a random /24 of 10.223.0.0/16.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
@@ -429,6 +430,23 @@ describe('StatefulSets, DaemonSets and node lifecycle against berth-kube on bert
       ]);
     } finally {
       await kube.k(['taint', 'node', NODE, 'evict-']);
+    }
+  });
+
+  // Last: it stops the cluster. A connection that never finishes its TLS handshake used to hold server.close().
+  it('stops on SIGTERM at once, even with a client connected that never said anything', async () => {
+    const port = Number(/:(\d+)$/.exec(kube.current().server)![1]);
+    const idle = connect({ host: '127.0.0.1', port });
+    await new Promise((resolve, reject) => idle.once('connect', resolve).once('error', reject));
+    idle.on('error', () => undefined);
+    try {
+      const started = Date.now();
+      assert.equal(await kube.current().stop('SIGTERM'), 0);
+      assert.ok(Date.now() - started < 8000, `stopped in ${Date.now() - started} ms`);
+      assert.match(kube.logs(), /"msg":"stopped"/);
+      assert.doesNotMatch(kube.logs(), /shutdown step did not finish/);
+    } finally {
+      idle.destroy();
     }
   });
 });

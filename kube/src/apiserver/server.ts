@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:https';
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { KubeError, unauthorized } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResourceCatalog } from '../registry/catalog.js';
@@ -57,6 +58,11 @@ export class ApiServer {
   readonly server: Server;
   /** Upgraded connections (exec, attach, port-forward sessions): ended with the server. */
   private readonly upgraded = new Set<Duplex>();
+  /**
+   * Every TCP connection, whatever became of it (mid-handshake, upgraded, answered with an error and half
+   * closed): server.close() waits for all of them, so close() destroys them all or a stuck peer holds shutdown.
+   */
+  private readonly sockets = new Set<Socket>();
 
   constructor(
     private readonly deps: ApiServerDeps,
@@ -77,6 +83,10 @@ export class ApiServer {
       const res = new ServerResponse(req);
       registerUpgrade(req, socket, head, res, this.upgraded);
       void this.handle(req, res);
+    });
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
     });
     // Watches stay open for their timeout; idle keep-alive sockets go after kubectl's usual pause.
     this.server.requestTimeout = 0;
@@ -288,6 +298,7 @@ export class ApiServer {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
       for (const s of this.upgraded) s.destroy();
+      for (const s of this.sockets) s.destroy();
     });
   }
 }
