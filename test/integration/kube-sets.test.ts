@@ -69,7 +69,15 @@ const statefulSet = (name: string, o: { replicas: number; parallel?: boolean; cl
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { terminationGracePeriodSeconds: 2, containers: [container({ MODE: 'one' })] },
+        spec: {
+          terminationGracePeriodSeconds: 2,
+          containers: [
+            {
+              ...container({ MODE: 'one' }),
+              ...(o.claims ? { volumeMounts: [{ name: 'data', mountPath: '/data' }] } : {}),
+            },
+          ],
+        },
       },
       ...(o.claims
         ? {
@@ -291,32 +299,65 @@ describe('StatefulSets, DaemonSets and node lifecycle against berth-kube on bert
     assert.match(bad.stderr, /unable to find specified revision 9 in history/);
   });
 
-  it('creates a claim per pod from volumeClaimTemplates and keeps it on scale-down', async () => {
+  it('gives each pod its own claim from volumeClaimTemplates, kept across pod restarts and scale-down', async () => {
     await kube.k(['apply', '-f', '-'], {
       input: statefulSet('db', { replicas: 2, parallel: true, claims: true }),
     });
-    const claims = await until('two claims', async () => {
-      const l = await kube.json<{
-        items: { metadata: { name: string; labels?: Record<string, string> }; spec: { resources: object } }[];
-      }>(['get', 'pvc', '-l', 'app=db']);
-      return l.items.length === 2 ? l.items : undefined;
-    });
-    assert.deepEqual(claims.map((c) => c.metadata.name).sort(), ['data-db-0', 'data-db-1']);
-    assert.deepEqual(claims[0].spec.resources, { requests: { storage: '1Mi' } });
-    // Parallel: both pods at once, each mounting its own claim.
-    const ps = await until('two db pods', async () => {
-      const l = await pods('app=db');
-      return l.length === 2 ? l : undefined;
-    });
+    // Parallel: both pods at once, each mounting its own claim, provisioned by local-path.
+    assert.match(await rolloutStatus('sts/db'), /roll out complete: 2 new pods/);
+    interface Claim {
+      metadata: { name: string; labels?: Record<string, string>; ownerReferences?: { kind: string }[] };
+      spec: { resources: object; storageClassName?: string };
+      status: { phase: string };
+    }
+    const claims = async () =>
+      (await kube.json<{ items: Claim[] }>(['get', 'pvc', '-l', 'app=db'])).items.sort((a, b) =>
+        a.metadata.name.localeCompare(b.metadata.name),
+      );
+    const two = await claims();
+    assert.deepEqual(
+      two.map((c) => [c.metadata.name, c.status.phase, c.spec.storageClassName]),
+      [
+        ['data-db-0', 'Bound', 'local-path'],
+        ['data-db-1', 'Bound', 'local-path'],
+      ],
+    );
+    assert.deepEqual(two[0].spec.resources, { requests: { storage: '1Mi' } });
+    assert.equal(two[0].metadata.ownerReferences, undefined, 'Retain: nobody owns the claim');
     const claimOf = (p: Pod) =>
       p.spec.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName;
-    assert.deepEqual(ps.map(claimOf).sort(), ['data-db-0', 'data-db-1']);
+    assert.deepEqual((await pods('app=db')).map(claimOf).sort(), ['data-db-0', 'data-db-1']);
+
+    // Stable storage: db-0 deleted comes back with the same name and the same data.
+    await kube.k(['exec', 'db-0', '--', 'sh', '-c', 'echo kept > /data/f']);
+    const uid = (await kube.json<{ metadata: { uid: string } }>(['get', 'pod', 'db-0'])).metadata.uid;
+    await kube.k(['delete', 'pod', 'db-0']);
+    await until('db-0 back', async () => {
+      const p = await kube.json<Pod & { metadata: { uid: string } }>(['get', 'pod', 'db-0']);
+      return p.metadata.uid !== uid && p.status.phase === 'Running';
+    });
+    assert.equal(await kube.k(['exec', 'db-0', '--', 'cat', '/data/f']), 'kept\n');
+
+    // Retain (the default): the claim outlives its pod, for when the set grows again.
     await kube.k(['scale', 'sts/db', '--replicas=1']);
     await until('db-1 gone', async () => names(await pods('app=db')).join() === 'db-0' || undefined, 60_000);
-    // Retain (the default): the claim outlives its pod, for when the set grows again.
-    assert.equal(
-      (await kube.k(['get', 'pvc', 'data-db-1', '-o', 'name'])).trim(),
-      'persistentvolumeclaim/data-db-1',
+    assert.deepEqual(
+      (await claims()).map((c) => c.metadata.name),
+      ['data-db-0', 'data-db-1'],
+    );
+    // whenScaled Delete: the claim of a pod scaled away goes with it.
+    await kube.k([
+      'patch',
+      'sts/db',
+      '-p',
+      '{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenScaled":"Delete"},"replicas":2}}',
+    ]);
+    assert.match(await rolloutStatus('sts/db'), /roll out complete: 2 new pods/);
+    await kube.k(['scale', 'sts/db', '--replicas=1']);
+    await until(
+      'data-db-1 deleted with db-1',
+      async () => (await claims()).map((c) => c.metadata.name).join() === 'data-db-0' || undefined,
+      60_000,
     );
     await kube.k(['delete', 'sts/db', '--wait=false']);
   });

@@ -304,7 +304,7 @@ export class StatefulSetController extends QueueController {
         try {
           await this.claimClient.patch(
             c.metadata?.name ?? '',
-            'merge',
+            'strategic',
             { metadata: { ownerReferences: [ref] } },
             { namespace: c.metadata?.namespace ?? '' },
           );
