@@ -80,6 +80,16 @@ describe('job controller', () => {
     assert.equal(evs[0].source.component, 'job-controller');
   });
 
+  it('resumes after a control-plane restart without counting a pod twice or making extra ones', async () => {
+    await jobs().create(job('restarted', { completions: 6, parallelism: 1 }, '0'));
+    await until('half way', async () => ((await get('restarted')).status?.succeeded ?? 0) >= 2);
+    await c.restart();
+    await until('complete', async () => !!cond(await get('restarted'), 'Complete'), 10_000);
+    await c.settle();
+    assert.equal((await get('restarted')).status?.succeeded, 6);
+    assert.equal((await podsOf('restarted')).length, 6);
+  });
+
   it('keeps parallelism while pods run and tracks them with the finalizer', async () => {
     await jobs().create(job('runner', { completions: 5, parallelism: 2 }));
     await until('2 ready', async () => (await get('runner')).status?.ready === 2);
