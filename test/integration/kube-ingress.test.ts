@@ -4,11 +4,13 @@
  * Services: the default IngressClass, host routing (exact and wildcard), Prefix against Exact paths, round-robin
  * over the ready endpoints, X-Forwarded-* headers, a streamed response and an upgraded connection passed through,
  * TLS with a Secret's certificate chosen by SNI (the default certificate otherwise), 503 without ready endpoints,
- * 404 without a rule, rules updated live, ADDRESS in `kubectl get ingress`, kube-apiserver's 422s, and nothing
- * listening once the cluster stops. Ports 18900-18999, pod subnet in 10.225.0.0/16, service IPs in 10.43.225.0/24.
+ * 404 without a rule, rules updated live, ADDRESS in `kubectl get ingress`, kube-apiserver's 422s, a UDP
+ * LoadBalancer and node port on 127.0.0.1, and nothing listening once the cluster stops. Ports 18900-18999, pod
+ * subnet in 10.225.0.0/16, service IPs in 10.43.225.0/24.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -29,6 +31,7 @@ const NS = 'king';
 const TABLE = `king-${process.pid}`;
 const HTTP_PORT = 18980;
 const HTTPS_PORT = 18981;
+const UDP_PORT = 18982;
 
 interface Answer {
   status: number;
@@ -73,6 +76,28 @@ function getTls(servername: string, urlPath: string): Promise<Answer & { cert: t
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
+  });
+}
+
+/** One DNS A query over UDP to 127.0.0.1:port; the answer, or undefined after a second. */
+function dnsQuery(port: number, name: string): Promise<Buffer | undefined> {
+  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  const q = Buffer.concat([
+    Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+    ...labels,
+    Buffer.from([0, 0, 1, 0, 1]),
+  ]);
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const done = (v: Buffer | undefined) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(undefined), 1000);
+    s.on('message', (m) => done(m.readUInt16BE(0) === 0x1234 && m.readUInt16BE(6) > 0 ? m : undefined));
+    s.on('error', () => done(undefined));
+    s.send(q, port, '127.0.0.1');
   });
 }
 
@@ -488,6 +513,43 @@ describe('Ingress', { skip }, () => {
     );
   });
 
+  it('answers a UDP LoadBalancer and its node port on 127.0.0.1 (the network remainder beside Ingress)', async () => {
+    // No UDP server in busybox: the Service's endpoint is the cluster DNS on the pod network's gateway.
+    const gateway = subnet.replace(/\.0\/24$/, '.1');
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'dns-lb', namespace: NS },
+      spec: {
+        type: 'LoadBalancer',
+        clusterIP: '10.43.225.30',
+        ports: [{ name: 'dns', port: UDP_PORT, protocol: 'UDP', targetPort: 18953 }],
+      },
+    });
+    await apply({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'dns-lb-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'dns-lb' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [gateway], conditions: { ready: true } }],
+      ports: [{ name: 'dns', port: 18953, protocol: 'UDP' }],
+    });
+    const svc = await until('the UDP load balancer', async () => {
+      const x = await kube.json<{
+        spec: { ports: Array<{ nodePort: number }> };
+        status: { loadBalancer: { ingress?: unknown[] } };
+      }>(['-n', NS, 'get', 'service', 'dns-lb']);
+      return x.status.loadBalancer.ingress?.length ? x : undefined;
+    });
+    for (const port of [UDP_PORT, svc.spec.ports[0].nodePort]) {
+      const answer = await until(`a DNS answer on udp ${port}`, () =>
+        dnsQuery(port, 'svc-a.king.svc.cluster.local'),
+      );
+      // The A record of svc-a: its cluster IP, 10.43.225.20, in the answer section.
+      assert.ok(answer.includes(Buffer.from([10, 43, 225, 20])), `udp ${port}: ${answer.toString('hex')}`);
+    }
+  });
+
   it('leaves nothing listening once berth-kube stops', async () => {
     await kube.stop();
     for (const port of [HTTP_PORT, HTTPS_PORT])
@@ -498,6 +560,13 @@ describe('Ingress', { skip }, () => {
         }),
         /ECONNREFUSED/,
       );
+    // The UDP port is free again: binding it here succeeds.
+    const u = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      u.once('error', reject);
+      u.bind({ address: '127.0.0.1', port: UDP_PORT, exclusive: true }, resolve);
+    });
+    u.close();
     await kube.start();
   });
 });

@@ -180,8 +180,10 @@ export class ServiceNetwork {
     for (const s of services) {
       const service = `${s.metadata?.namespace}/${s.metadata?.name}`;
       for (const p of s.spec?.ports ?? []) {
-        if ((p.protocol ?? 'TCP') !== 'TCP' || !p.port) continue;
-        const target = { service, targetIP: s.spec!.clusterIP!, targetPort: p.port };
+        const protocol: 'tcp' | 'udp' = p.protocol === 'UDP' ? 'udp' : 'tcp';
+        if ((p.protocol ?? 'TCP') !== 'TCP' && p.protocol !== 'UDP') continue;
+        if (!p.port) continue;
+        const target = { service, targetIP: s.spec!.clusterIP!, targetPort: p.port, protocol };
         if (s.spec?.type === 'LoadBalancer') wanted.push({ ...target, hostPort: p.port });
         if (p.nodePort && (s.spec?.type === 'NodePort' || s.spec?.type === 'LoadBalancer'))
           wanted.push({ ...target, hostPort: p.nodePort });
@@ -189,7 +191,9 @@ export class ServiceNetwork {
     }
     await this.hostPorts.reconcile(wanted);
     for (const s of services.filter((x) => x.spec?.type === 'LoadBalancer')) {
-      const open = (s.spec?.ports ?? []).some((p) => p.port && this.hostPorts.serving(p.port));
+      const open = (s.spec?.ports ?? []).some(
+        (p) => p.port && this.hostPorts.serving(p.port, p.protocol === 'UDP' ? 'udp' : 'tcp'),
+      );
       const ingress = open ? [{ hostname: 'localhost', ipMode: 'VIP' }] : [];
       const current =
         (s.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? [];
