@@ -205,6 +205,64 @@ describe('persistentvolume binder', () => {
   });
 });
 
+describe('ephemeral volume controller', () => {
+  const podWith = (name: string) =>
+    c.s.client.resource('v1', 'pods').create(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: 'default' },
+        spec: {
+          volumes: [
+            {
+              name: 'work',
+              ephemeral: {
+                volumeClaimTemplate: {
+                  metadata: { labels: { from: 'template' } },
+                  spec: {
+                    accessModes: ['ReadWriteOnce'],
+                    storageClassName: 'manual',
+                    resources: { requests: { storage: '1Gi' } },
+                  },
+                },
+              },
+            },
+          ],
+          containers: [{ name: 'c', image: 'busybox' }],
+        },
+      },
+      { namespace: 'default' },
+    );
+
+  it('makes a claim per ephemeral volume, owned by the pod, and leaves one it does not own', async () => {
+    const p = await podWith('eph');
+    await until('claim made', async () => {
+      try {
+        return !!(await claim('eph-work'));
+      } catch {
+        return false;
+      }
+    });
+    const cl = await claim('eph-work');
+    assert.deepEqual(cl.metadata?.labels, { from: 'template' });
+    assert.deepEqual(
+      cl.metadata?.ownerReferences?.map((r) => [r.kind, r.name, r.uid, r.controller, r.blockOwnerDeletion]),
+      [['Pod', 'eph', p.metadata?.uid, true, true]],
+    );
+    await pvc('squatter-work', '1Gi');
+    await podWith('squatter');
+    await until('not-owner event', async () =>
+      (await events('squatter')).some(
+        (e) =>
+          e.reason === 'FailedBinding' &&
+          e.message ===
+            'PVC default/squatter-work was not created for pod default/squatter (pod is not owner)',
+      ),
+    );
+    assert.equal((await claim('squatter-work')).metadata?.ownerReferences, undefined);
+  });
+});
+
 const attrs = (resource: string, name: string): AdmissionAttributes => ({
   operation: 'CREATE',
   kind: { group: '', version: 'v1', kind: resource === 'pods' ? 'Pod' : 'PersistentVolumeClaim' },

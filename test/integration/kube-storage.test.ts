@@ -253,6 +253,45 @@ describe('storage: PVs, claims, local-path on berthd volumes; ServiceAccount adm
     await until('engine volume gone', async () => !(await engineVolumes()).includes(pvName));
   });
 
+  it('gives a generic ephemeral volume its own provisioned claim, gone with the pod', async () => {
+    await apply(
+      podYaml('scratch', {
+        volumes: [
+          {
+            name: 'work',
+            ephemeral: {
+              volumeClaimTemplate: {
+                metadata: { labels: { kind: 'scratch' } },
+                spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '16Mi' } } },
+              },
+            },
+          },
+        ],
+        containers: [
+          busybox('c', 'echo ok > /work/f && exec sleep 3600', [{ name: 'work', mountPath: '/work' }]),
+        ],
+      }),
+    );
+    await podPhase('scratch', 'Running');
+    const c = await claimPhase('scratch-work', 'Bound');
+    assert.equal(c.spec.storageClassName, 'local-path');
+    const p = await pod('scratch');
+    assert.deepEqual(
+      (
+        c.metadata as Meta & { ownerReferences?: Array<{ kind: string; uid: string; controller: boolean }> }
+      ).ownerReferences?.map((r) => [r.kind, r.uid, r.controller]),
+      [['Pod', p.metadata.uid, true]],
+    );
+    const pvName = `pvc-${c.metadata.uid}`;
+    assert.ok((await engineVolumes()).includes(pvName));
+    await kube.k(['delete', 'pod', 'scratch']);
+    await until(
+      'ephemeral claim gone',
+      async () => (await kube.kubectl(['get', 'pvc', 'scratch-work'])).code !== 0,
+    );
+    await until('its engine volume gone', async () => !(await engineVolumes()).includes(pvName));
+  });
+
   it('binds static volumes pre-bound either way, or by match; Retain leaves a Released volume', async () => {
     const pvYaml = (name: string, spec: object = {}) =>
       doc({

@@ -24,6 +24,7 @@ import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { REPLICATION_CONTROLLER, ReplicaSetController } from './replicaset/replicaset.js';
 import { RootCAPublisher, ServiceAccountsController } from './serviceaccounts.js';
 import { PersistentVolumeBinder } from './volume/binder.js';
+import { EphemeralVolumeController } from './volume/ephemeral.js';
 import { LocalPathProvisioner, type VolumeEngine } from './volume/local-path.js';
 import { PvcProtectionController, PvProtectionController } from './volume/protection.js';
 
@@ -89,6 +90,7 @@ export class ControllerManager {
       ['statefulset', () => new StatefulSetController(ctx)],
       ['daemonset', () => new DaemonSetController(ctx)],
       ['nodelifecycle', () => new NodeLifecycleController(ctx)],
+      ['ephemeral-volume', () => new EphemeralVolumeController(ctx)],
     ];
     if (o.rootCAPem) {
       const pem = o.rootCAPem;

@@ -39,6 +39,8 @@ export function references(pod: Pod): PodReferences {
     if (v.configMap?.name) r.configMaps.add(v.configMap.name);
     if (v.secret?.secretName) r.secrets.add(v.secret.secretName);
     if (v.persistentVolumeClaim?.claimName) r.claims.add(v.persistentVolumeClaim.claimName);
+    // A generic ephemeral volume's claim, made by the ephemeral volume controller.
+    if (v.ephemeral) r.claims.add(`${pod.metadata?.name}-${v.name}`);
     for (const s of v.projected?.sources ?? []) {
       if (s.configMap?.name) r.configMaps.add(s.configMap.name);
       if (s.secret?.name) r.secrets.add(s.secret.name);
@@ -88,7 +90,10 @@ export class InputsResolver {
       if (s) secrets[n] = s;
     }
     const claims: NonNullable<PodInputs['claims']> = {};
-    for (const n of refs.claims) claims[n] = await this.claim(ns, n);
+    const ephemeral = new Set(
+      (pod.spec?.volumes ?? []).filter((v) => v.ephemeral).map((v) => `${pod.metadata?.name}-${v.name}`),
+    );
+    for (const n of refs.claims) claims[n] = await this.claim(ns, n, ephemeral.has(n) ? pod : undefined);
     const allocatable = this.d.allocatable();
     return {
       configMaps,
@@ -105,7 +110,8 @@ export class InputsResolver {
    * A bound claim's storage through its PersistentVolume (the named berthd volume a provisioned one records, or
    * its hostPath/local path); otherwise the reason, in the kubelet's words, that the runtime reports as FailedMount.
    */
-  private async claim(ns: string, name: string): Promise<ClaimSource> {
+  /** `owner`: the pod whose generic ephemeral volume this claim must be (it must own it). */
+  private async claim(ns: string, name: string, owner?: Pod): Promise<ClaimSource> {
     const get = async <T extends KubeObject>(plural: string, n: string, namespace?: string) => {
       try {
         return (await this.d.client.resource('v1', plural).get(n, namespace ? { namespace } : {})) as T;
@@ -118,6 +124,11 @@ export class InputsResolver {
     if (!pvc)
       return {
         problem: `failed to fetch PVC from API server: persistentvolumeclaims "${name}" not found`,
+      };
+    const uid = owner?.metadata?.uid;
+    if (owner && !(pvc.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === uid))
+      return {
+        problem: `PVC ${ns}/${name} was not created for pod ${ns}/${owner.metadata?.name} (pod is not owner)`,
       };
     const pvName = pvc.spec?.volumeName;
     if (!pvName || pvc.status?.phase !== 'Bound') return { problem: 'PVC is not bound' };

@@ -32,13 +32,14 @@ export interface VolumeInformers {
   classes: Informer<StorageClass>;
 }
 
-function claimNames(pod: Pod): string[] {
-  return (pod.spec?.volumes ?? [])
-    .map(
-      (v) =>
-        v.persistentVolumeClaim?.claimName ?? (v.ephemeral ? `${pod.metadata?.name}-${v.name}` : undefined),
-    )
-    .filter((n): n is string => !!n);
+function claimNames(pod: Pod): Array<{ name: string; ephemeral: boolean }> {
+  const out: Array<{ name: string; ephemeral: boolean }> = [];
+  for (const v of pod.spec?.volumes ?? []) {
+    if (v.persistentVolumeClaim?.claimName)
+      out.push({ name: v.persistentVolumeClaim.claimName, ephemeral: false });
+    else if (v.ephemeral) out.push({ name: `${pod.metadata?.name}-${v.name}`, ephemeral: true });
+  }
+  return out;
 }
 
 /** PreFilter: the claims, or why the pod cannot be placed anywhere. */
@@ -46,10 +47,17 @@ export function volumePreFilter(pod: Pod, inf: VolumeInformers): VolumeState | F
   const ns = pod.metadata?.namespace ?? '';
   const state: VolumeState = { bound: [], delayed: [] };
   let immediateUnbound = false;
-  for (const name of claimNames(pod)) {
+  for (const { name, ephemeral } of claimNames(pod)) {
     const claim = inf.pvcs.getIn(ns, name);
     if (!claim)
-      return { code: 'UnschedulableAndUnresolvable', reasons: [`persistentvolumeclaim "${name}" not found`] };
+      return {
+        code: 'UnschedulableAndUnresolvable',
+        reasons: [
+          ephemeral
+            ? `waiting for ephemeral volume controller to create the persistentvolumeclaim "${name}"`
+            : `persistentvolumeclaim "${name}" not found`,
+        ],
+      };
     if (claim.metadata?.deletionTimestamp)
       return {
         code: 'UnschedulableAndUnresolvable',

@@ -127,14 +127,17 @@ export async function prepareVolume(ctx: PrepareContext, vol: Volume): Promise<V
       await checkHostPath(vol.hostPath.path, vol.hostPath.type);
       return { kind: 'bind', path: vol.hostPath.path };
     }
-    if (vol.persistentVolumeClaim) {
-      const claim = vol.persistentVolumeClaim.claimName;
+    const claimVolume =
+      vol.persistentVolumeClaim ??
+      (vol.ephemeral ? { claimName: `${ctx.pod.metadata?.name}-${vol.name}`, readOnly: false } : undefined);
+    if (claimVolume) {
+      const claim = claimVolume.claimName;
       const c = ctx.inputs.claims?.[claim] ?? { problem: 'PVC is not bound' };
       if ('problem' in c)
         throw new MountError(
           `Unable to attach or mount volumes: unmounted volumes=[${vol.name}], unattached volumes=[], failed to process volumes=[${vol.name}]: error processing PVC ${ctx.pod.metadata?.namespace}/${claim}: ${c.problem}`,
         );
-      const readOnly = vol.persistentVolumeClaim.readOnly === true || c.readOnly === true;
+      const readOnly = claimVolume.readOnly === true || c.readOnly === true;
       if ('path' in c) {
         await checkHostPath(c.path, c.pathType);
         return { kind: 'bind', path: c.path, readOnly };
