@@ -75,7 +75,7 @@ before(async () => {
   if (skip) return;
   k = await startKube();
   const o = (args: string[]) => execFileSync('openssl', args, { cwd: k.dir, stdio: 'pipe' });
-  await k.file('san.ext', 'subjectAltName=IP:127.0.0.1\n');
+  await k.file('san.ext', 'subjectAltName=IP:127.0.0.1,DNS:hooks.svc-hooked.svc\n');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   for (const ca of ['ca', 'other'])
     o([
@@ -316,5 +316,50 @@ describe('admission webhooks', { skip }, () => {
     );
     const e2 = await fails(['create', 'configmap', 'a', '-n', 'untrusted']);
     assert.match(e2, /tls: failed to verify certificate: x509: certificate signed by unknown authority/);
+  });
+
+  it('reaches a Service-backed webhook through its endpoints, verified under <svc>.<ns>.svc', async () => {
+    await namespace('svc-hooked');
+    // A Service without a selector whose Endpoints name the test's webhook server.
+    await ok(
+      ['create', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 'hooks', namespace: 'svc-hooked' },
+            spec: { ports: [{ name: 'https', port: 443, targetPort: port }] },
+          },
+          {
+            apiVersion: 'v1',
+            kind: 'Endpoints',
+            metadata: { name: 'hooks', namespace: 'svc-hooked' },
+            subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'https', port }] }],
+          },
+        ],
+      }),
+    );
+    await ok(
+      ['create', '-f', '-'],
+      config('Validating', 'by-service', 'svc-hooked', {
+        service: { namespace: 'svc-hooked', name: 'hooks', path: '/deny' },
+        caBundle,
+      }),
+    );
+    const err = await fails(['create', 'configmap', 'no', '-n', 'svc-hooked', '--from-literal=forbidden=1']);
+    assert.match(
+      err,
+      /admission webhook "by-service\.berth\.test" denied the request: the key "forbidden" is not allowed/,
+    );
+    await ok(['create', 'configmap', 'yes', '-n', 'svc-hooked']);
+    await ok(['delete', 'service', 'hooks', '-n', 'svc-hooked']);
+    const gone = await fails(['create', 'configmap', 'later', '-n', 'svc-hooked']);
+    assert.match(
+      gone,
+      /failed calling webhook "by-service\.berth\.test": failed to call webhook: Post "https:\/\/hooks\.svc-hooked\.svc:443\/deny\?timeout=10s": service "hooks" not found/,
+    );
   });
 });

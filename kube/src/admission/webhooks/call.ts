@@ -12,6 +12,8 @@ import { checkServerIdentity } from 'node:tls';
 export interface Target {
   /** The webhook's URL (clientConfig.url, or https://<svc>.<ns>.svc:<port><path>). */
   url: URL;
+  /** The URL as Go prints it in errors (the text given, or the Service's with its port), without the query. */
+  shown: string;
   /** Host and port to connect to (the URL's, or a Service endpoint's). */
   host: string;
   port: number;
@@ -69,7 +71,7 @@ export function postReview(
 ): Promise<unknown> {
   const url = new URL(t.url.href);
   url.searchParams.set('timeout', `${opts.timeoutSeconds}s`);
-  const shown = `Post "${url.href}"`;
+  const shown = `Post "${t.shown}?timeout=${opts.timeoutSeconds}s"`;
   const body = Buffer.from(JSON.stringify(review));
   return new Promise((resolve, reject) => {
     let settled = false;

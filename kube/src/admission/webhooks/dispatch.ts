@@ -45,20 +45,22 @@ const callingError = (hook: string, why: string): CallFailure =>
 
 async function target(env: WebhookEnv, h: Webhook): Promise<Target> {
   const cc = h.clientConfig;
+  const timeout = h.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   if (cc.url) {
     const url = new URL(cc.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    return { url, host, port: Number(url.port || 443), serverName: host };
+    return { url, shown: cc.url, host, port: Number(url.port || 443), serverName: host };
   }
   const svc = cc.service ?? {};
   const port = svc.port ?? 443;
   const serverName = `${svc.name}.${svc.namespace}.svc`;
-  const url = new URL(`https://${serverName}:${port}${svc.path ?? ''}`);
+  const shown = `https://${serverName}:${port}${svc.path ?? ''}`;
+  const url = new URL(shown);
   try {
     const ep = await env.resolveService(svc.namespace ?? '', svc.name ?? '', port);
-    return { url, host: ep.host, port: ep.port, serverName };
+    return { url, shown, host: ep.host, port: ep.port, serverName };
   } catch (e) {
-    throw new CallFailure(`Post "${url.href}": ${(e as Error).message}`);
+    throw new CallFailure(`Post "${shown}?timeout=${timeout}s": ${(e as Error).message}`);
   }
 }
 
