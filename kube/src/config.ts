@@ -38,9 +38,9 @@ Options:
   --pod-network NAME           the engine network pods join (default berth-pods)
   --proxy-table NAME           the service proxy's nftables table (default berth-kube-proxy)
   --dns-port PORT              the cluster DNS's port on the pod network's gateway (default 10053)
-  --ingress-http HOST:PORT     where Ingresses answer HTTP on the host (default 127.0.0.1:80; "off" to not serve;
+  --ingress-http HOST:PORT     where Ingresses answer HTTP (default port 80 on --host-address; "off" to not serve;
                                a port that cannot be bound falls back to PORT+8000, then any free port)
-  --ingress-https HOST:PORT    the same for HTTPS (default 127.0.0.1:443)
+  --ingress-https HOST:PORT    the same for HTTPS (default port 443 on --host-address)
   --host-address IP            where LoadBalancer and node ports listen (default 127.0.0.1; in Berth's VM
                                0.0.0.0, so the host's port forwards reach them)
   --data-dir DIR               state: certificates, the embedded datastore (one berth-kube per dir)

@@ -129,10 +129,11 @@ async function main(): Promise<number> {
         log: logger.child({ component: 'service-network' }),
       });
       await services.start();
-      // Ingresses on the host's 127.0.0.1:80/443 (or the flags' addresses), reverse-proxied to ready endpoints.
+      // Ingresses on the host's 127.0.0.1:80/443 (or the flags' addresses), reverse-proxied to ready endpoints. In
+      // the VM (--host-address 0.0.0.0) they listen where LoadBalancers do, so the host side can forward them.
       const { IngressController } = await import('./ingress/index.js');
       const addr = (v: { host: string; port: number } | null | undefined, port: number) =>
-        v === null ? undefined : (v ?? { host: '127.0.0.1', port });
+        v === null ? undefined : (v ?? { host: c.hostAddress ?? '127.0.0.1', port });
       const httpListen = addr(c.ingressHttp, 80);
       const httpsListen = addr(c.ingressHttps, 443);
       const ingress = new IngressController({

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { createLogger, setLogLevel } from '@berth/common/log';
 import { DefaultIngressClass } from '../src/admission/plugins/default-ingress-class.js';
+import { parseArgs } from '../src/config.js';
 import type { AdmissionAttributes } from '../src/admission/types.js';
 import { Backends } from '../src/ingress/backends.js';
 import { Certificates } from '../src/ingress/certs.js';
@@ -291,5 +292,25 @@ describe('ingress proxy', () => {
       await server.close();
       backend.close();
     }
+  });
+});
+
+describe('ingress flags', () => {
+  const base = ['--data-dir', '/tmp/x', '--kubeconfig', '/tmp/x/k'];
+  const run = (...a: string[]) => {
+    const r = parseArgs([...base, ...a]);
+    assert.equal(r.kind, 'run');
+    return r.kind === 'run' ? r.config : undefined;
+  };
+
+  it('takes HOST:PORT or off, and refuses anything else with the flag named', () => {
+    assert.deepEqual(run('--ingress-http', '0.0.0.0:8080')?.ingressHttp, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(run('--ingress-https=[::1]:8443')?.ingressHttps, { host: '::1', port: 8443 });
+    assert.equal(run('--ingress-http', 'off')?.ingressHttp, null);
+    for (const bad of ['80', '127.0.0.1:99999', 'localhost:', ':80x'])
+      assert.throws(
+        () => run('--ingress-http', bad),
+        /--ingress-http wants HOST:PORT \(such as 127\.0\.0\.1:80\) or off/,
+      );
   });
 });
