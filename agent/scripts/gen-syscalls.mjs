@@ -27,9 +27,9 @@ delete generic.syscalls;
 delete generic.arch_specific_syscall;
 const fmt = (t) => JSON.stringify(t).replace(/,/g, ', ');
 // One file per architecture, so neither outgrows a readable module once prettier lays it out.
-for (const [arch, name, t] of [
-  ['x86_64', 'SYSCALLS_X86_64', x86],
-  ['aarch64', 'SYSCALLS_AARCH64', generic],
+for (const { arch, name, t } of [
+  { arch: 'x86_64', name: 'SYSCALLS_X86_64', t: x86 },
+  { arch: 'aarch64', name: 'SYSCALLS_AARCH64', t: generic },
 ]) {
   writeFileSync(
     new URL(`../src/runtime/seccomp/syscalls-${arch}.ts`, import.meta.url),
