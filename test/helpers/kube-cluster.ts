@@ -54,6 +54,11 @@ export async function startKubeCluster(o: KubeClusterOptions): Promise<KubeClust
     o.podNetwork,
     '--log-level',
     'debug',
+    // Ingress on free ports, not the host's 80/443 (a user's cluster may want them); a test's own flags win.
+    '--ingress-http',
+    '127.0.0.1:0',
+    '--ingress-https',
+    '127.0.0.1:0',
     ...(o.extraArgs ?? []),
   ];
   let kube: TestKube | undefined;
