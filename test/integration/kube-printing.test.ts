@@ -373,10 +373,15 @@ data: {spec: {}}
     t = await table(['pdb'], 'web');
     assert.deepEqual(t.head, ['NAME', 'MIN AVAILABLE', 'MAX UNAVAILABLE', 'ALLOWED DISRUPTIONS', 'AGE']);
     assert.deepEqual(t.row.slice(0, 4), ['web', '1', 'N/A', '0']);
-    t = await table(['hpa'], 'web');
+    // REPLICAS is the target's status once the autoscaler has read it: the StatefulSet controller made web-0, which
+    // stays Pending here (no node), so OrderedReady makes no more.
+    t = await until('the autoscaler to read its target', async () => {
+      const x = await table(['hpa'], 'web');
+      return x.row[5] === '1' ? x : undefined;
+    });
     assert.deepEqual(t.head, ['NAME', 'REFERENCE', 'TARGETS', 'MINPODS', 'MAXPODS', 'REPLICAS', 'AGE']);
     // autoscaling/v2 defaults a CPU target of 80% when no metric is given.
-    assert.deepEqual(t.row.slice(0, 6), ['web', 'StatefulSet/web', 'cpu: <unknown>/80%', '1', '5', '0']);
+    assert.deepEqual(t.row.slice(0, 6), ['web', 'StatefulSet/web', 'cpu: <unknown>/80%', '1', '5', '1']);
     t = await table(['priorityclass'], 'high');
     assert.deepEqual(t.head, ['NAME', 'VALUE', 'GLOBAL-DEFAULT', 'AGE', 'PREEMPTIONPOLICY']);
     assert.deepEqual(noAge(t.row, 3), ['high', '1000', 'false', 'PreemptLowerPriority']);
