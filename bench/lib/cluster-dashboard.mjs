@@ -76,7 +76,19 @@ export async function benchClusterDashboard({ browser, repo, tmp, engineSocket, 
   const kubeconfig = path.join(dir, 'kubeconfig');
   const kube = spawn(
     path.join(repo, 'bin/berth-kube'),
-    ['--data-dir', path.join(dir, 'data'), '--kubeconfig', kubeconfig, '--listen', '127.0.0.1:18350'],
+    // Any free port (the kubeconfig names the one bound); no Ingress listeners on the host's 80/443.
+    [
+      '--data-dir',
+      path.join(dir, 'data'),
+      '--kubeconfig',
+      kubeconfig,
+      '--listen',
+      '127.0.0.1:0',
+      '--ingress-http',
+      'off',
+      '--ingress-https',
+      'off',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(kube);
@@ -95,31 +107,47 @@ export async function benchClusterDashboard({ browser, repo, tmp, engineSocket, 
   });
   children.push(serve);
   const url = (await waitOutput(serve, /Open: (\S+)/, 'berth serve'))[1];
-  await browser.url(url);
+  const base = url.replace(/\?token=.*/, '');
+  await browser.url(url); // the token becomes a cookie
   await browser.execute(() => {
     localStorage.setItem('berth.cluster.context', 'berth');
     localStorage.setItem('berth.cluster.namespace', 'default');
   });
-  const base = url.replace(/\?token=.*/, '');
+  /** The rows are there, or a screenshot and the page's words say why not. */
+  const waitRows = async (n, what) => {
+    try {
+      await browser.waitUntil(
+        () =>
+          browser.execute(
+            (k) => document.querySelectorAll('[data-test="pods-table"] tr[data-row]').length === k,
+            n,
+          ),
+        { timeout: 30000 },
+      );
+    } catch (e) {
+      await browser
+        .saveScreenshot(path.join(repo, 'test-output/screenshots/bench-pods-failed.png'))
+        .catch(() => undefined);
+      const page = await browser.execute(() => `${location.href}\n${document.body.innerText.slice(0, 1500)}`);
+      throw new Error(`${what}: ${e.message}\n${page}`);
+    }
+  };
 
   const render = [];
   const peer = [];
   for (let i = 0; i < runs; i++) {
-    await browser.url(`${base}#/cluster/pods`);
-    await browser.waitUntil(
-      () =>
-        browser.execute(
-          (n) => document.querySelectorAll('[data-test="pods-table"] tr[data-row]').length === n,
-          PODS,
-        ),
-      { timeout: 20000 },
-    );
+    // A query that changes each run makes it a page load (a hash change alone keeps the page and its marks).
+    await browser.url(`${base}?run=${i}#/cluster/pods`);
+    await waitRows(PODS, `the pod list with ${PODS} pods (run ${i + 1})`);
     render.push(
-      await browser.execute(() => {
-        const a = performance.getEntriesByName('berth:pods-loaded')[0];
-        const b = performance.getEntriesByName('berth:pods-rendered').find((e) => e.startTime >= a.startTime);
+      await browser.execute((n) => {
+        // The update that brought the full list: the first mark with all rows in it, and its render after.
+        const loaded = performance.getEntriesByName('berth:pods-loaded');
+        const rendered = performance.getEntriesByName('berth:pods-rendered');
+        const a = loaded.find((e) => e.detail === n) ?? loaded.at(-1);
+        const b = rendered.find((e) => e.startTime >= a.startTime);
         return b.startTime - a.startTime;
-      }),
+      }, PODS),
     );
     peer.push(
       await browser.execute(() => {
