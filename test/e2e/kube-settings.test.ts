@@ -75,6 +75,8 @@ describe('Settings → Kubernetes (web mode, Berth’s own engine)', { skip }, (
     await ui.waitText('[data-test="kube-state"]', (t) => t === 'Running', 20_000);
     assert.equal(await ui.$('kube-api').getText(), `https://127.0.0.1:${PORT}`);
     assert.match(await ui.$('kube-kubeconfig').getText(), /kubeconfig \(context “berth”\)$/);
+    // Where Ingresses answer, as berth-kube's controller reports it (80/443, or the ports it fell back to).
+    await ui.waitText('[data-test="kube-ingress"]', (t) => /^http:\/\/127\.0\.0\.1:\d+/.test(t), 20_000);
     const nodes = await run(
       KUBECTL,
       [
