@@ -13,9 +13,10 @@ import { existsSync, mkdirSync, mkdtempSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startContainerDaemon, type ContainerTestEnv } from '../helpers/container-daemon.js';
+import type { ContainerTestEnv } from '../helpers/container-daemon.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, startKubeCluster, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { haveKubectl, until, type KubeCluster } from '../helpers/kube-cluster.js';
+import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
 import { Dashboard } from './support/dashboard.js';
 import {
   CHROMEDRIVER,
@@ -60,6 +61,7 @@ const pod = (name: string, command: string[], image = 'busybox', labels: Record<
   });
 
 describe('Cluster views (web mode, real browser, berth-kube over berthd)', { skip }, () => {
+  let c: PodCluster;
   let env: ContainerTestEnv;
   let kube: KubeCluster;
   let serve: ChildProcess;
@@ -68,14 +70,13 @@ describe('Cluster views (web mode, real browser, berth-kube over berthd)', { ski
   let dir: string;
 
   before(async () => {
-    env = await startContainerDaemon();
-    kube = await startKubeCluster({
-      engineSocket: env.d.socket,
+    c = await startPodCluster({
       port: 18300 + (process.pid % 50),
       nodeName: 'kdash',
       podCIDR: SUBNET,
       podNetwork: NET,
     });
+    ({ env, kube } = c);
     dir = mkdtempSync(path.join(os.tmpdir(), 'kdash-e2e-'));
     const gone = path.join(dir, 'gone');
     await fsp.writeFile(
@@ -100,18 +101,8 @@ describe('Cluster views (web mode, real browser, berth-kube over berthd)', { ski
   after(async () => {
     await browser?.deleteSession().catch(() => undefined);
     serve?.kill('SIGTERM');
-    if (kube) {
-      await kube.kubectl(['delete', 'pods,deployments', '--all', '--grace-period=0', '--force']);
-      await kube.destroy();
-    }
-    if (env) {
-      const ids = (await env.d.docker(['ps', '-aq', '--filter', 'label=io.kubernetes.pod.uid'])).stdout
-        .split('\n')
-        .filter(Boolean);
-      if (ids.length) await env.d.docker(['rm', '-f', ...ids]);
-      await env.d.request('DELETE', `/networks/${NET}`);
-      await env.d.destroy();
-    }
+    await kube?.kubectl(['delete', 'deployments', '--all', '--grace-period=0', '--force']);
+    await c?.destroy();
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
