@@ -533,6 +533,9 @@ spec:
       180_000,
     );
     assert.ok(greeting);
+    // The service proxy's nftables rules went in whole (the guest kernel has the reject and numgen modules).
+    const log = await shell('cat /run/berth/berth-kube.log');
+    assert.doesNotMatch(log.stdout, /service rules not applied/);
     const ingress = await kubectl([
       'get',
       'svc',

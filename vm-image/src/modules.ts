@@ -45,6 +45,9 @@ export const DEFERRED_MODULES = [
   'virtio_rng',
   'tun',
   'br_netfilter',
+  // berth-kube's service proxy: `reject` in its ip table, `numgen` to spread over endpoints.
+  'nft_reject_ipv4',
+  'nft_numgen',
 ];
 
 const SIG_MAGIC = Buffer.from('~Module signature appended~\n');
