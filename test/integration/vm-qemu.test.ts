@@ -534,7 +534,8 @@ spec:
     );
     assert.ok(greeting);
     // The service proxy's nftables rules went in whole (the guest kernel has the reject and numgen modules).
-    const log = await shell('cat /run/berth/berth-kube.log');
+    const log = await h.berth(['logs', 'kube', '-n', '1000']);
+    assert.match(log.stdout, /"msg":"kubelet started"/, '`berth logs kube` reads the log in the guest');
     assert.doesNotMatch(log.stdout, /service rules not applied/);
     const ingress = await kubectl([
       'get',

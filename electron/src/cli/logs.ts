@@ -20,6 +20,13 @@ export const command: CliCommand = {
       throw new CliUsageError(`unknown log "${which}": use console, engine, ${LOG_TOPICS.join(', ')}`);
     const lines = positiveInt('--lines', values.lines) ?? 200;
     const m = await openManager();
+    if (topic === 'kube' && m.driver.runsVm) {
+      // berth-kube runs in the VM beside berthd: its log is there.
+      const { openRunner } = await import('../kube/runner.js');
+      const text = await (await openRunner(m.paths)).logTail(lines);
+      process.stdout.write(text + (text ? '\n' : ''));
+      return 0;
+    }
     const local = await m.logs(topic ?? (which as 'console' | 'engine'), lines);
     if (local.file) {
       process.stdout.write(local.text + (local.text ? '\n' : ''));

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from 
 import path from 'node:path';
 import { createLogger, type Logger, type LogSink } from '@berth/common/log';
 
-// kube: berth-kube's own output (native driver), written by the process itself.
+// kube: berth-kube's own output (native driver), written by the process itself; in a VM it is read from the guest.
 export const LOG_TOPICS = ['main', 'vm', 'tunnel', 'ports', 'settings', 'cli', 'kube'] as const;
 export type LogTopic = (typeof LOG_TOPICS)[number];
 
