@@ -1,10 +1,13 @@
 /**
  * The dashboard for Berth's own engine (web mode, `berth serve` following BERTH_HOME, the native driver):
  * Settings edits the registries and offers the restart that applies them; a stopped engine is offered a
- * start from the status bar; Troubleshoot shows the engine's log. Real chromium, real berthd.
+ * start from the status bar; Troubleshoot shows the engine's log and what keeps Kubernetes from running. Real
+ * chromium, real berthd.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { berthHome, type BerthHome } from '../helpers/berth-cli.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
@@ -89,5 +92,33 @@ describe('dashboard for Berth’s own engine (settings, restart, start)', { skip
     await ui.view('troubleshoot');
     await ui.waitText('pre.logs', (t) => t.includes('API listening'));
     assert.equal(await ui.$('troubleshoot-restart').isEnabled(), true);
+  });
+
+  test('Troubleshoot says what keeps Kubernetes from running, in words to act on', async () => {
+    // An enabled cluster that is not running, its API port held by this test: both said, the holder named.
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const file = path.join(h.home, 'settings.json');
+      const settings = JSON.parse(await fsp.readFile(file, 'utf8')) as Record<string, unknown>;
+      await fsp.writeFile(file, JSON.stringify({ ...settings, kube: { enabled: true, port, podCIDR: '' } }));
+      await ui.open('/troubleshoot');
+      await ui.view('troubleshoot');
+      // The view may still be mounted from the test before, with a check made before this settings change.
+      await ui.$('troubleshoot-kube-check').click();
+      const text = await ui.waitText('[data-test="troubleshoot-kube"]', (t) => t.includes(`port ${port}`));
+      assert.match(text, /berth-kube is not running \(it left no log\): `berth kube enable` starts it/);
+      assert.match(text, new RegExp(`port ${port} on 127.0.0.1 is taken by node \\(pid ${process.pid}`));
+      await screenshot(browser, 'troubleshoot-kube');
+    } finally {
+      holder.close();
+      const file = path.join(h.home, 'settings.json');
+      const settings = JSON.parse(await fsp.readFile(file, 'utf8')) as Record<string, unknown>;
+      await fsp.writeFile(
+        file,
+        JSON.stringify({ ...settings, kube: { enabled: false, port: 0, podCIDR: '' } }),
+      );
+    }
   });
 });

@@ -93,8 +93,9 @@ export const ENGINE_DOWN: KubeProblem = {
 export function exitedProblem(log: string): KubeProblem {
   return {
     check: 'process',
-    message:
-      'berth-kube exited: `berth kube enable` starts it again; its last log lines are below (`berth logs kube` has the rest)',
+    message: log
+      ? 'berth-kube exited: `berth kube enable` starts it again; its last log lines are below (`berth logs kube` has the rest)'
+      : 'berth-kube is not running (it left no log): `berth kube enable` starts it',
     ...(log ? { log } : {}),
   };
 }
