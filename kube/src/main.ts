@@ -116,6 +116,7 @@ async function main(): Promise<number> {
       const services = new ServiceNetwork({
         client: api.client(CONTROLLER_MANAGER),
         podCIDR,
+        nodeName: kubelet.nodeName,
         gateway,
         clusterDNS: c.clusterDns ?? '10.43.0.10',
         apiPort: api.port,

@@ -18,6 +18,8 @@ import { Proxier } from './proxier.js';
 export interface ServiceNetworkOptions {
   client: Client;
   podCIDR: string;
+  /** This node's name, for the Services' Local traffic policies. */
+  nodeName?: string;
   /** The pod network's gateway: the cluster DNS listens there, so pods reach it through the kube-dns Service. */
   gateway: string;
   dnsPort?: number;
@@ -53,7 +55,12 @@ export class ServiceNetwork {
   private stopped = false;
 
   constructor(private readonly o: ServiceNetworkOptions) {
-    this.proxier = new Proxier({ ...(o.table ? { table: o.table } : {}), podCIDR: o.podCIDR, log: o.log });
+    this.proxier = new Proxier({
+      ...(o.table ? { table: o.table } : {}),
+      ...(o.nodeName ? { nodeName: o.nodeName } : {}),
+      podCIDR: o.podCIDR,
+      log: o.log,
+    });
     this.names = new ClusterNames(o.clusterDomain ?? 'cluster.local');
     this.dns = new DnsServer({ names: this.names, listen: `${o.gateway}:${o.dnsPort ?? 10053}`, log: o.log });
     this.hostPorts = new HostPorts(o.hostAddress ?? '127.0.0.1', o.log);

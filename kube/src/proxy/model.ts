@@ -12,6 +12,8 @@ interface SvcSpec {
   clusterIPs?: string[];
   sessionAffinity?: string;
   sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+  internalTrafficPolicy?: string;
+  externalTrafficPolicy?: string;
   ports?: Array<{ name?: string; protocol?: string; port?: number; nodePort?: number }>;
 }
 interface SliceShape {
@@ -20,6 +22,7 @@ interface SliceShape {
   endpoints?: Array<{
     addresses?: string[];
     conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+    nodeName?: string;
   }>;
   ports?: Array<{ name?: string; protocol?: string; port?: number }>;
 }
@@ -29,6 +32,8 @@ const DEFAULT_AFFINITY_SECONDS = 10800;
 const key = (ns: string, name: string) => `${ns}/${name}`;
 
 export class ProxyModel {
+  /** This node's name: an endpoint is local (for the traffic policies' Local) when its slice says this node. */
+  constructor(private readonly nodeName?: string) {}
   private services = new Map<string, KubeObject>();
   private slices = new Map<string, SliceShape>();
 
@@ -87,7 +92,9 @@ export class ProxyModel {
             if (e.conditions?.ready === false) continue;
             for (const ip of e.addresses ?? []) {
               const id = `${ip}:${sp.port}`;
-              if (!seen.has(id) && seen.add(id)) endpoints.push({ ip, port: sp.port });
+              // Without a node name to compare, every endpoint is this one node's.
+              const local = !this.nodeName || e.nodeName === this.nodeName;
+              if (!seen.has(id) && seen.add(id)) endpoints.push({ ip, port: sp.port, local });
             }
           }
         }
@@ -104,6 +111,10 @@ export class ProxyModel {
             : {}),
           externalIPs: ingress,
           affinitySeconds: affinity,
+          internalLocal: spec.internalTrafficPolicy === 'Local',
+          externalLocal:
+            spec.externalTrafficPolicy === 'Local' &&
+            (spec.type === 'NodePort' || spec.type === 'LoadBalancer'),
           endpoints,
         });
       }

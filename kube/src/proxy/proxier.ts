@@ -13,11 +13,13 @@ export interface ProxierOptions {
   /** nftables table (family ip), default berth-kube-proxy. */
   table?: string;
   podCIDR: string;
+  /** This node's name, for the Services' Local traffic policies. */
+  nodeName?: string;
   log: Logger;
 }
 
 export class Proxier {
-  readonly model = new ProxyModel();
+  readonly model: ProxyModel;
   readonly table: string;
   private running?: Promise<void>;
   private dirty = false;
@@ -27,6 +29,7 @@ export class Proxier {
 
   constructor(private readonly o: ProxierOptions) {
     this.table = o.table ?? 'berth-kube-proxy';
+    this.model = new ProxyModel(o.nodeName);
   }
 
   /** Schedules a sync; resolves once the rules reflect the model as it was when called. */

@@ -4,13 +4,18 @@
  * the node's own addresses) and jumps to one chain per service port, which picks a ready endpoint with
  * `numgen random` (after a ClientIP affinity set, when asked) and jumps to the endpoint's chain, which DNATs.
  * Traffic from outside the pod network, and a pod reaching itself (hairpin), is marked and masqueraded. A
- * service port without ready endpoints is rejected, as kube-proxy does.
+ * service port without ready endpoints is rejected, as kube-proxy does. Traffic policies `Local` pick among
+ * this node's endpoints only (dropped when it has none), and external traffic under `externalTrafficPolicy:
+ * Local` keeps its source address (no masquerade) unless it comes from a pod or the node itself, which take
+ * the cluster-wide path as kube-proxy's short-circuit does.
  */
 import { createHash } from 'node:crypto';
 
 export interface ProxyEndpoint {
   ip: string;
   port: number;
+  /** On this node (absent: yes). */
+  local?: boolean;
 }
 
 export interface ProxyServicePort {
@@ -26,6 +31,10 @@ export interface ProxyServicePort {
   externalIPs: string[];
   /** Seconds of ClientIP affinity; 0 for none. */
   affinitySeconds: number;
+  /** internalTrafficPolicy Local: cluster IP traffic goes to this node's endpoints only. */
+  internalLocal?: boolean;
+  /** externalTrafficPolicy Local: node port and load-balancer traffic goes to this node's endpoints only. */
+  externalLocal?: boolean;
   endpoints: ProxyEndpoint[];
 }
 
@@ -43,6 +52,9 @@ export const serviceChain = (p: ProxyServicePort) =>
   `svc-${hash(`${p.namespace}/${p.name}/${p.protocol}/${p.portName}`)}-${p.namespace}/${p.name}/${p.protocol}/${p.portName || p.port}`;
 const endpointChain = (p: ProxyServicePort, e: ProxyEndpoint) =>
   `sep-${hash(`${p.namespace}/${p.name}/${p.protocol}/${p.portName}/${e.ip}:${e.port}`)}-${p.namespace}/${p.name}/${p.protocol}/${p.portName || p.port}__${e.ip}/${e.port}`;
+const localChain = (kind: 'int' | 'ext', p: ProxyServicePort) =>
+  `${kind}-${hash(`${p.namespace}/${p.name}/${p.protocol}/${p.portName}`)}-${p.namespace}/${p.name}/${p.protocol}/${p.portName || p.port}`;
+const isLocal = (e: ProxyEndpoint) => e.local !== false;
 const affinitySet = (p: ProxyServicePort, e: ProxyEndpoint) =>
   `affinity-${hash(`${p.namespace}/${p.name}/${p.protocol}/${p.portName}/${e.ip}:${e.port}`)}`;
 
@@ -92,16 +104,18 @@ export function renderProxyRules(r: ProxyRuleset): string {
   }
   L.push('  }');
   L.push('  chain services {');
+  const internal = (p: ProxyServicePort) => (p.internalLocal ? localChain('int', p) : serviceChain(p));
+  const external = (p: ProxyServicePort) => (p.externalLocal ? localChain('ext', p) : serviceChain(p));
   for (const p of withEndpoints) {
-    for (const ip of [p.clusterIP, ...p.externalIPs].filter((x): x is string => !!x))
-      L.push(`    ip daddr ${ip} ${p.protocol} dport ${p.port} jump ${serviceChain(p)}`);
+    if (p.clusterIP) L.push(`    ip daddr ${p.clusterIP} ${p.protocol} dport ${p.port} jump ${internal(p)}`);
+    for (const ip of p.externalIPs)
+      L.push(`    ip daddr ${ip} ${p.protocol} dport ${p.port} jump ${external(p)}`);
   }
   // Node ports last, on the node's own addresses (kube-proxy's nodeports chain): 127.0.0.1 is answered by a
   // host listener instead, so no route_localnet is needed.
   L.push('    ip daddr 127.0.0.0/8 return');
   for (const p of withEndpoints)
-    if (p.nodePort)
-      L.push(`    fib daddr type local ${p.protocol} dport ${p.nodePort} jump ${serviceChain(p)}`);
+    if (p.nodePort) L.push(`    fib daddr type local ${p.protocol} dport ${p.nodePort} jump ${external(p)}`);
   L.push('  }');
   for (const p of withEndpoints) {
     for (const e of p.endpoints.filter(() => p.affinitySeconds > 0)) {
@@ -113,17 +127,37 @@ export function renderProxyRules(r: ProxyRuleset): string {
         '  }',
       );
     }
-    L.push(`  chain ${serviceChain(p)} {`);
-    L.push(`    ip saddr != ${r.podCIDR} jump mark-for-masquerade`);
-    if (p.affinitySeconds > 0)
-      for (const e of p.endpoints) L.push(`    ip saddr @${affinitySet(p, e)} goto ${endpointChain(p, e)}`);
-    const n = p.endpoints.length;
-    if (n === 1) L.push(`    goto ${endpointChain(p, p.endpoints[0])}`);
-    else
-      L.push(
-        `    numgen random mod ${n} vmap { ${p.endpoints.map((e, i) => `${i} : goto ${endpointChain(p, e)}`).join(', ')} }`,
-      );
+    // Picks one of `eps` (its affinity first), or drops when this node has none of a Local policy's endpoints.
+    const pick = (eps: ProxyEndpoint[]) => {
+      if (!eps.length) return void L.push('    drop');
+      if (p.affinitySeconds > 0)
+        for (const e of eps) L.push(`    ip saddr @${affinitySet(p, e)} goto ${endpointChain(p, e)}`);
+      if (eps.length === 1) L.push(`    goto ${endpointChain(p, eps[0])}`);
+      else
+        L.push(
+          `    numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${endpointChain(p, e)}`).join(', ')} }`,
+        );
+    };
+    const local = p.endpoints.filter(isLocal);
+    L.push(`  chain ${serviceChain(p)} {`, `    ip saddr != ${r.podCIDR} jump mark-for-masquerade`);
+    pick(p.endpoints);
     L.push('  }');
+    if (p.internalLocal) {
+      L.push(`  chain ${localChain('int', p)} {`, `    ip saddr != ${r.podCIDR} jump mark-for-masquerade`);
+      pick(local);
+      L.push('  }');
+    }
+    if (p.externalLocal) {
+      // Pods and the node itself are not "external": they take the cluster-wide path (masqueraded from the node).
+      L.push(
+        `  chain ${localChain('ext', p)} {`,
+        `    ip saddr ${r.podCIDR} goto ${serviceChain(p)}`,
+        '    fib saddr type local jump mark-for-masquerade',
+        `    fib saddr type local goto ${serviceChain(p)}`,
+      );
+      pick(local);
+      L.push('  }');
+    }
     for (const e of p.endpoints) {
       L.push(`  chain ${endpointChain(p, e)} {`);
       // Hairpin: a pod reaching itself through its service must see the reply come back through the node.

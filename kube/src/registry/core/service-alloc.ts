@@ -16,6 +16,8 @@ interface Port {
 }
 interface Spec {
   type?: string;
+  externalTrafficPolicy?: string;
+  healthCheckNodePort?: number;
   clusterIP?: string;
   clusterIPs?: string[];
   ports?: Port[];
@@ -108,6 +110,85 @@ export async function allocateClusterIP(obj: KubeObject, ctx: StrategyContext): 
   ]);
 }
 
+/** Node ports other Services hold, health-check ones included (one allocator for both, as kube-apiserver's). */
+async function usedNodePorts(ctx: StrategyContext, obj: KubeObject): Promise<Set<number>> {
+  return new Set(
+    (await others(ctx, obj)).flatMap((o) => [
+      ...(specOf(o).ports ?? []).map((p) => p.nodePort ?? 0),
+      specOf(o).healthCheckNodePort ?? 0,
+    ]),
+  );
+}
+
+function randomFreePort(used: Set<number>, taken: Set<number>): number | undefined {
+  // Random, as kube-apiserver's allocator, so deleting and re-creating a Service does not reuse at once.
+  const size = NODE_PORT_RANGE.max - NODE_PORT_RANGE.min + 1;
+  const start = Math.floor(Math.random() * size);
+  for (let k = 0; k < size; k++) {
+    const port = NODE_PORT_RANGE.min + ((start + k) % size);
+    if (used.has(port) || taken.has(port) || isHeld(held.ports, port)) continue;
+    hold(held.ports, port);
+    return port;
+  }
+  return undefined;
+}
+
+const needsHealthCheck = (s: Spec) => s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local';
+
+/**
+ * `spec.healthCheckNodePort` of a LoadBalancer Service with externalTrafficPolicy Local: the requested one
+ * checked, else the old one kept, else one allocated; dropped when the Service stops needing it (kube-apiserver's
+ * healthCheckNodePort handling), and refused on a Service that never needed it.
+ */
+export async function allocateHealthCheckNodePort(
+  obj: KubeObject,
+  ctx: StrategyContext,
+  old?: KubeObject,
+): Promise<void> {
+  const s = specOf(obj);
+  const was = old ? specOf(old).healthCheckNodePort : undefined;
+  const name = obj.metadata?.name ?? '';
+  if (!needsHealthCheck(s)) {
+    if (s.healthCheckNodePort === undefined || s.healthCheckNodePort === was) {
+      // Free at once: until this update is written the old object still holds it in the list.
+      if (was !== undefined) held.ports.delete(was);
+      delete s.healthCheckNodePort;
+      return;
+    }
+    throw invalid('Service', name, [
+      {
+        type: 'FieldValueInvalid',
+        field: 'spec.healthCheckNodePort',
+        badValue: s.healthCheckNodePort,
+        detail: "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+      },
+    ]);
+  }
+  s.healthCheckNodePort ??= was;
+  const used = await usedNodePorts(ctx, obj);
+  const own = new Set((s.ports ?? []).map((p) => p.nodePort ?? 0));
+  const hc = s.healthCheckNodePort;
+  if (hc !== undefined) {
+    const range = `${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`;
+    const bad = (detail: string) =>
+      invalid('Service', name, [
+        { type: 'FieldValueInvalid', field: 'spec.healthCheckNodePort', badValue: hc, detail },
+      ]);
+    if (hc < NODE_PORT_RANGE.min || hc > NODE_PORT_RANGE.max)
+      throw bad(`provided port is not in the valid range. The range of valid ports is ${range}`);
+    if (used.has(hc) || own.has(hc) || (hc !== was && isHeld(held.ports, hc)))
+      throw bad('provided port is already allocated');
+    if (hc !== was) hold(held.ports, hc);
+    return;
+  }
+  const port = randomFreePort(used, own);
+  if (!port)
+    throw invalid('Service', name, [
+      { type: 'FieldValueInvalid', field: 'spec.healthCheckNodePort', badValue: 0, detail: 'range is full' },
+    ]);
+  s.healthCheckNodePort = port;
+}
+
 /**
  * Node ports for a NodePort or LoadBalancer Service: requested ones checked (range, taken by another Service),
  * missing ones allocated; a Service that stops needing them loses them. `old` on update: its ports stay its own.
@@ -122,9 +203,7 @@ export async function allocateNodePorts(
     for (const p of s.ports ?? []) delete p.nodePort;
     return;
   }
-  const used = new Set(
-    (await others(ctx, obj)).flatMap((o) => (specOf(o).ports ?? []).map((p) => p.nodePort ?? 0)),
-  );
+  const used = await usedNodePorts(ctx, obj);
   const oldPorts = (old ? (specOf(old).ports ?? []) : []) as Array<
     Port & { port?: number; protocol?: string }
   >;
@@ -163,16 +242,10 @@ export async function allocateNodePorts(
       if (!mine.has(p.nodePort)) hold(held.ports, p.nodePort);
       continue;
     }
-    // Random, as kube-apiserver's allocator, so deleting and re-creating a Service does not reuse at once.
-    const size = NODE_PORT_RANGE.max - NODE_PORT_RANGE.min + 1;
-    const start = Math.floor(Math.random() * size);
-    for (let k = 0; k < size; k++) {
-      const port = NODE_PORT_RANGE.min + ((start + k) % size);
-      if (used.has(port) || taken.has(port) || isHeld(held.ports, port)) continue;
+    const port = randomFreePort(used, taken);
+    if (port) {
       p.nodePort = port;
       taken.add(port);
-      hold(held.ports, port);
-      break;
     }
     if (!p.nodePort)
       throw invalid('Service', obj.metadata?.name ?? '', [

@@ -6,7 +6,7 @@ import type { FieldError } from '../../errors.js';
 import { AGE_COLUMN, NAME_COLUMN, age, at, col, formatLabels } from '../printing.js';
 import { nameIsDNS1035Label } from '../validation/names.js';
 import type { KubeObject, Strategy } from '../types.js';
-import { allocateClusterIP, allocateNodePorts } from './service-alloc.js';
+import { allocateClusterIP, allocateHealthCheckNodePort, allocateNodePorts } from './service-alloc.js';
 
 interface Port {
   name?: string;
@@ -69,9 +69,11 @@ export const serviceStrategy: Strategy = {
   async beforeCreate(obj, ctx) {
     await allocateClusterIP(obj, ctx);
     await allocateNodePorts(obj, ctx);
+    await allocateHealthCheckNodePort(obj, ctx);
   },
   async beforeUpdate(obj, old, ctx) {
     await allocateNodePorts(obj, ctx, old);
+    await allocateHealthCheckNodePort(obj, ctx, old);
   },
   validate(obj) {
     const errs: FieldError[] = [];
