@@ -17,7 +17,7 @@ import { offersPortControl, PortInUseError, type VmDriver } from '../vm/driver.j
 import { createDriver, openPortControl, type DriverKind } from '../vm/factory.js';
 import type { BerthPaths } from '../vm/paths.js';
 import { writeFileAtomic } from '../settings/store.js';
-import { apiGet, kubeFiles, removePodContainers } from './native.js';
+import { apiGet, BERTH_KUBE_NODE_FLAGS, kubeFiles, removePodContainers } from './native.js';
 import type { KubeRunner, KubeRunOptions } from './runner.js';
 
 const DATA = '/var/lib/berth/kube';
@@ -130,7 +130,7 @@ class GuestRunner implements KubeRunner {
       `p=$(cat ${PID} 2>/dev/null) && kill -0 "$p" 2>/dev/null && { echo "$p"; exit 0; }`,
       `[ -f ${BUNDLE} ] || { echo "this VM image has no berth-kube (${BUNDLE}): rebuild it (node vm-image/build.mjs) and berth restart" >&2; exit 3; }`,
       `mkdir -p ${DATA} /run/berth && rm -f ${KUBECONFIG}`,
-      `setsid ${this.node()} --max-semi-space-size=1 ${args.map(q).join(' ')} </dev/null >>${LOG} 2>&1 &`,
+      `setsid ${this.node()} ${BERTH_KUBE_NODE_FLAGS.join(' ')} ${args.map(q).join(' ')} </dev/null >>${LOG} 2>&1 &`,
       `p=$!; echo $p > ${PID}`,
     ].join('\n');
     const r = await sh(script);

@@ -13,6 +13,13 @@ import { writeFileAtomic } from '../settings/store.js';
 import { REPO_ROOT, type BerthPaths } from '../vm/paths.js';
 import { livePid, tailFile, terminate } from '../vm/process.js';
 
+/**
+ * Node flags for berth-kube (as bin/berth-kube): a 1 MiB young generation keeps it small after bursts, and V8's
+ * lite mode (no optimizing compilers) brings an idle control plane under 60 MiB (measured ~58 vs ~66 MiB) at no
+ * visible cost: its work is I/O, JSON and sqlite, and the stream relays measured the same.
+ */
+export const BERTH_KUBE_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+
 export const DEFAULT_PORT = 6443;
 /** berth-kube's default --pod-network: the engine network pods join. */
 const POD_NETWORK = 'berth-pods';
@@ -78,7 +85,7 @@ export async function startNativeKube(
     ...(o.podCIDR ? ['--pod-cidr', o.podCIDR] : []),
   ];
   const fd = openSync(f.log, 'a');
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', ...args], {
+  const child = spawn(process.execPath, [...BERTH_KUBE_NODE_FLAGS, ...args], {
     detached: true,
     stdio: ['ignore', fd, fd],
   });
