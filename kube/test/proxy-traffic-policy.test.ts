@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, setLogLevel } from '@berth/common/log';
+import { HealthChecks } from '../src/proxy/health-checks.js';
 import { listTable } from '../src/proxy/nft.js';
 import { Proxier } from '../src/proxy/proxier.js';
 import type { KubeObject } from '../src/registry/types.js';
@@ -136,5 +137,46 @@ describe('service traffic policies (nftables)', { skip: skipReason() }, () => {
     // The cluster IP keeps the cluster-wide path (internalTrafficPolicy defaults to Cluster).
     assert.match(rules, /ip daddr 10\.231\.200\.13 tcp dport 80 jump "?svc-/);
     assert.deepEqual(await answers('10.231.200.13'), BACKENDS);
+  });
+
+  it('serves kube-proxy’s health check on the healthCheckNodePort: 200 with local endpoints, 503 without', async () => {
+    const hcPort = 19611;
+    proxier.model.setService(
+      service('lb', '10.231.200.13', {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        healthCheckNodePort: hcPort,
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 31231 }],
+      }),
+    );
+    const checks = new HealthChecks('127.0.0.1', log);
+    const probe = () =>
+      new Promise<[number, unknown]>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: hcPort, path: '/healthz', agent: false }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve([res.statusCode ?? 0, JSON.parse(body)]));
+          })
+          .on('error', reject);
+      });
+    try {
+      proxier.model.setEndpointSlice(slice('lb'));
+      await checks.reconcile(proxier.model.healthChecks());
+      const body = (n: number) => ({
+        service: { namespace: 'ktraffic', name: 'lb' },
+        localEndpoints: n,
+        serviceProxyHealthy: true,
+      });
+      assert.deepEqual(await probe(), [200, body(1)]);
+      proxier.model.setEndpointSlice(slice('lb', ['elsewhere', 'elsewhere']));
+      await checks.reconcile(proxier.model.healthChecks());
+      assert.deepEqual(await probe(), [503, body(0)]);
+      proxier.model.deleteService(service('lb', '10.231.200.13'));
+      await checks.reconcile(proxier.model.healthChecks());
+      await assert.rejects(probe(), { code: 'ECONNREFUSED' });
+    } finally {
+      await checks.close();
+    }
   });
 });

@@ -2,7 +2,8 @@
  * Services' traffic policies on a real berth-kube over a real berthd, with the real kubectl 1.32: a LoadBalancer
  * with externalTrafficPolicy Local gets a healthCheckNodePort (shown by `kubectl describe`), loses it when the
  * policy turns Cluster (the port is free at once for another Service) and a requested one is checked; a Service
- * with both policies Local answers from its pod on this node, from a pod and from the host. Pod network: a random
+ * with both policies Local answers from its pod on this node, from a pod and from the host, and its health check
+ * says it has one endpoint here. Pod network: a random
  * /24 of 10.231.0.0/16; cluster IPs in 10.43.231.0/24; table, ports and names carry "ktraffic".
  */
 import assert from 'node:assert/strict';
@@ -160,6 +161,14 @@ describe('Service traffic policies', { skip }, () => {
     );
     const nodePort = (await get('web')).spec.ports[0].nodePort!;
     assert.equal(await hostGet(nodePort), 'local-web');
+    // kube-proxy's health check on the healthCheckNodePort: one ready endpoint on this node.
+    const hc = (await get('web')).spec.healthCheckNodePort!;
+    const health = await until('the health check answers', () => hostGet(hc).catch(() => undefined), 10_000);
+    assert.deepEqual(JSON.parse(health), {
+      service: { namespace: 'default', name: 'web' },
+      localEndpoints: 1,
+      serviceProxyHealthy: true,
+    });
     const rules = spawnSync('nft', ['list', 'table', 'ip', TABLE], { encoding: 'utf8' }).stdout;
     assert.ok(rules.includes('int-') && rules.includes('ext-'), rules);
   });

@@ -12,6 +12,7 @@ import { DnsServer } from '../dns/server.js';
 import { Informer } from '../kubelet/informer.js';
 import type { Logger } from '../log.js';
 import type { KubeObject } from '../registry/types.js';
+import { HealthChecks } from './health-checks.js';
 import { HostPorts, type HostPort } from './host-ports.js';
 import { Proxier } from './proxier.js';
 
@@ -49,6 +50,7 @@ export class ServiceNetwork {
   readonly dns: DnsServer;
   private readonly hostPorts: HostPorts;
   private readonly apiRelay: HostPorts;
+  private readonly healthChecks: HealthChecks;
   private readonly informers: Array<Informer<KubeObject>> = [];
   private scheduled = false;
   private dnsRetry?: NodeJS.Timeout;
@@ -65,6 +67,7 @@ export class ServiceNetwork {
     this.dns = new DnsServer({ names: this.names, listen: `${o.gateway}:${o.dnsPort ?? 10053}`, log: o.log });
     this.hostPorts = new HostPorts(o.hostAddress ?? '127.0.0.1', o.log);
     this.apiRelay = new HostPorts(o.gateway, o.log);
+    this.healthChecks = new HealthChecks(o.hostAddress ?? '127.0.0.1', o.log);
     const feed = (set: (x: KubeObject) => void, del: (x: KubeObject) => void) => ({
       add: (x: KubeObject) => {
         set(x);
@@ -176,6 +179,7 @@ export class ServiceNetwork {
       this.scheduled = false;
       void this.proxier.sync().catch(() => undefined);
       void this.syncHostPorts().catch((e: Error) => this.o.log.warn('host ports', { error: e.message }));
+      void this.healthChecks.reconcile(this.proxier.model.healthChecks());
     });
   }
 
@@ -290,6 +294,7 @@ export class ServiceNetwork {
     for (const i of this.informers) i.stop();
     await this.hostPorts.close();
     await this.apiRelay.close();
+    await this.healthChecks.close();
     await this.dns.close().catch(() => undefined);
     await this.proxier
       .deleteRules()

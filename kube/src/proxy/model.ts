@@ -4,6 +4,7 @@
  * pod by the EndpointSlice controller). Headless and ExternalName Services get no rules.
  */
 import type { KubeObject } from '../registry/types.js';
+import type { HealthCheck } from './health-checks.js';
 import type { ProxyEndpoint, ProxyServicePort } from './rules.js';
 
 interface SvcSpec {
@@ -14,6 +15,7 @@ interface SvcSpec {
   sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
   internalTrafficPolicy?: string;
   externalTrafficPolicy?: string;
+  healthCheckNodePort?: number;
   ports?: Array<{ name?: string; protocol?: string; port?: number; nodePort?: number }>;
 }
 interface SliceShape {
@@ -51,6 +53,31 @@ export class ProxyModel {
   }
   clear(kind: 'services' | 'endpointslices'): void {
     (kind === 'services' ? this.services : this.slices).clear();
+  }
+
+  /** The health checks to serve: each Local LoadBalancer's port and its ready endpoints on this node. */
+  healthChecks(): HealthCheck[] {
+    const out: HealthCheck[] = [];
+    for (const svc of this.services.values()) {
+      const spec = (svc.spec ?? {}) as SvcSpec;
+      if (spec.type !== 'LoadBalancer' || spec.externalTrafficPolicy !== 'Local' || !spec.healthCheckNodePort)
+        continue;
+      const namespace = svc.metadata?.namespace ?? '';
+      const name = svc.metadata?.name ?? '';
+      const ips = new Set<string>();
+      for (const sl of this.slices.values()) {
+        if (
+          sl.metadata?.namespace !== namespace ||
+          sl.metadata?.labels?.['kubernetes.io/service-name'] !== name
+        )
+          continue;
+        for (const e of sl.endpoints ?? [])
+          if (e.conditions?.ready !== false && (!this.nodeName || e.nodeName === this.nodeName))
+            for (const ip of e.addresses ?? []) ips.add(ip);
+      }
+      out.push({ namespace, name, port: spec.healthCheckNodePort, localEndpoints: ips.size });
+    }
+    return out;
   }
 
   servicePorts(): ProxyServicePort[] {
