@@ -4,7 +4,9 @@
  * berth-kube in the guest listens for them on all the guest's addresses (--host-address 0.0.0.0), so the VM's
  * own network forward reaches them. The API server is found through the host's copy of the cluster's admin
  * kubeconfig; while there is none, or it does not answer (the cluster is disabled), the ports are withdrawn
- * and the watcher looks again every few seconds.
+ * and the watcher looks again every few seconds. The Ingress controller's HTTP and HTTPS ports (berth-kube writes
+ * where it listens to the ConfigMap kube-system/berth-ingress, once it is up) are forwarded the same way, read at
+ * each relist: the watch ends every 30 s (every 3 s until that ConfigMap is there), which relists.
  */
 import type { ClientRequest } from 'node:http';
 import https from 'node:https';
@@ -23,7 +25,12 @@ interface Service {
 }
 
 const OWNER = 'svc:';
+const INGRESS_OWNER = 'ingress:';
+const INGRESS_CONFIGMAP = '/api/v1/namespaces/kube-system/configmaps/berth-ingress';
 const RETRY_MS = 2000;
+/** Seconds between relists: often while the Ingress controller has not said where it listens yet. */
+const RELIST_S = 30;
+const RELIST_WAITING_S = 3;
 
 /** The host ports a Service wants: its LoadBalancer ports and (NodePort, LoadBalancer) its node ports. */
 export function servicePorts(s: Service): PublishedPort[] {
@@ -37,6 +44,17 @@ export function servicePorts(s: Service): PublishedPort[] {
     if (p.nodePort && (type === 'NodePort' || type === 'LoadBalancer')) add(p.nodePort);
   }
   return [...out.values()];
+}
+
+/** The Ingress listeners' ports from the controller's ConfigMap data (`http`/`https`: "HOST:PORT"). */
+export function ingressPorts(data: Record<string, string> | undefined): PublishedPort[] {
+  const out: PublishedPort[] = [];
+  for (const key of ['http', 'https']) {
+    const port = Number(/:(\d+)$/.exec(data?.[key] ?? '')?.[1]);
+    if (port > 0 && port < 65536 && !out.some((p) => p.port === port))
+      out.push({ proto: 'tcp', port, loopbackOnly: false });
+  }
+  return out;
 }
 
 export class ServicePortWatcher {
@@ -87,6 +105,7 @@ export class ServicePortWatcher {
       rv = list.metadata.resourceVersion;
       const seen = new Set<string>();
       for (const s of list.items) seen.add(await this.apply(s));
+      seen.add(await this.applyIngress(ctx));
       for (const owner of [...this.held.keys()]) if (!seen.has(owner)) await this.withdraw(owner);
     } catch {
       await this.withdrawAll();
@@ -99,9 +118,21 @@ export class ServicePortWatcher {
     return `${OWNER}${s.metadata.namespace ?? 'default'}/${s.metadata.name}`;
   }
 
-  private async apply(s: Service): Promise<string> {
-    const owner = this.key(s);
-    const ports = servicePorts(s);
+  private async applyIngress(ctx: ResolvedContext): Promise<string> {
+    let data: Record<string, string> | undefined;
+    try {
+      data = (JSON.parse(await this.get(ctx, INGRESS_CONFIGMAP)) as { data?: Record<string, string> }).data;
+    } catch {
+      // No controller (yet): nothing to forward.
+    }
+    return this.publish(INGRESS_OWNER, ingressPorts(data));
+  }
+
+  private apply(s: Service): Promise<string> {
+    return this.publish(this.key(s), servicePorts(s));
+  }
+
+  private async publish(owner: string, ports: PublishedPort[]): Promise<string> {
     const sig = JSON.stringify(ports);
     if (this.held.get(owner) === sig) return owner;
     await this.publisher.removeOwner(owner);
@@ -110,7 +141,7 @@ export class ServicePortWatcher {
     for (const p of ports)
       if (await this.publisher.add(owner, p))
         this.log('forwarding a service port', {
-          service: owner.slice(OWNER.length),
+          service: owner.startsWith(OWNER) ? owner.slice(OWNER.length) : owner,
           port: p.port,
           proto: p.proto,
         });
@@ -157,7 +188,7 @@ export class ServicePortWatcher {
   /** Follows the watch; any end (timeout, error, cluster gone) lists again, which reconciles. */
   private watch(ctx: ResolvedContext, rv: string): void {
     const url = new URL(
-      `/api/v1/services?watch=1&resourceVersion=${encodeURIComponent(rv)}`,
+      `/api/v1/services?watch=1&timeoutSeconds=${this.held.has(INGRESS_OWNER) ? RELIST_S : RELIST_WAITING_S}&resourceVersion=${encodeURIComponent(rv)}`,
       ctx.context.server,
     );
     let chain: Promise<unknown> = Promise.resolve();
