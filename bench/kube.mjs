@@ -5,13 +5,21 @@
 //   `kubectl get pods` round trip (kubectl's own request timing, and the whole process)
 //   1,000 ConfigMap creates over one keep-alive HTTPS agent (16 in flight)
 //   100 concurrent watchers, each seeing every one of 200 events
-// BERTH_KUBE_DATASTORE=memory:// measures without the durable store. Needs `npm run build`.
+// then the kubelet's figures (bench/lib/kubelet.mjs) and Services' throughput (bench/lib/services.mjs), as root.
+// BERTH_KUBE_DATASTORE=memory:// measures without the durable store. `--services` runs only the Services' part.
+// Needs `npm run build`.
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+if (process.argv.includes('--services')) {
+  const { benchServices } = await import('./lib/services.mjs');
+  await benchServices();
+  process.exit(0);
+}
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
@@ -241,3 +249,5 @@ fs.rmSync(WORK, { recursive: true, force: true });
 // The kubelet's part (root: it runs a berthd with 100 pods).
 const { benchKubelet } = await import('./lib/kubelet.mjs');
 await benchKubelet();
+const { benchServices } = await import('./lib/services.mjs');
+await benchServices();
