@@ -254,6 +254,9 @@ describe('dashboard (web mode, real browser, real engine)', { skip: browserMissi
     await screenshot(stack.browser, 'containers-one-running');
     await crow.$('[data-test="row-stop"]').click();
     await ui.waitText('tr[data-name="e2e-web"] [data-test="container-state"]', (s) => s === 'exited', 30_000);
+    // The row's buttons stay disabled until the stop request returns, which can come after the exit event
+    // (the engine in a VM under TCG answers late): a click before then does nothing.
+    await crow.$('[data-test="row-remove"]').waitForEnabled({ timeout: 15_000 });
     await crow.$('[data-test="row-remove"]').click();
     await ui.confirm();
     await crow.waitForExist({ reverse: true, timeout: 15_000 });
