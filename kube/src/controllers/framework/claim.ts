@@ -8,6 +8,7 @@ import { isKubeError } from '../../errors.js';
 import type { ResourceClient } from '../../client/index.js';
 import { matchesLabels, type LabelSelector } from '../../selectors/labels.js';
 import type { KubeObject } from '../../registry/types.js';
+import { keyOf, type Informer } from './informer.js';
 import { controllerOf, controllerRef, type OwnerLike } from './pods.js';
 import type { OwnerRef } from './types.js';
 
@@ -87,4 +88,28 @@ export function ownerStillThere(
       throw e;
     }
   };
+}
+
+/** The key of the `kind` owner that controls `obj`, when the informer still holds that very owner (same uid). */
+export function controllingOwnerKey<T extends KubeObject>(
+  obj: Owned,
+  kind: string,
+  owners: Informer<T>,
+): string | undefined {
+  const ref = controllerOf(obj);
+  if (ref?.kind !== kind) return undefined;
+  const o = owners.getIn(obj.metadata?.namespace, ref.name);
+  return o?.metadata?.uid === ref.uid ? keyOf(o) : undefined;
+}
+
+/** Keys of the owners in `obj`'s namespace whose selector matches it (they may adopt it). */
+export function matchingOwnerKeys<T extends KubeObject>(
+  obj: Owned,
+  owners: Informer<T>,
+  selectorOf: (owner: T) => LabelSelector,
+): string[] {
+  return owners
+    .list(obj.metadata?.namespace ?? '')
+    .filter((o) => matchesLabels(selectorOf(o), obj.metadata?.labels))
+    .map(keyOf);
 }

@@ -11,8 +11,8 @@ import { isKubeError } from '../../errors.js';
 import type { ResourceClient } from '../../client/index.js';
 import { deepEqual } from '../../registry/generic/metadata.js';
 import type { KubeObject } from '../../registry/types.js';
-import { fromStructured, matchesLabels, type LabelSelector } from '../../selectors/labels.js';
-import { claim, ownerStillThere } from '../framework/claim.js';
+import { fromStructured, type LabelSelector } from '../../selectors/labels.js';
+import { claim, controllingOwnerKey, matchingOwnerKeys, ownerStillThere } from '../framework/claim.js';
 import { QueueController, type ControllerContext } from '../framework/controller.js';
 import { keyOf, type Informer } from '../framework/informer.js';
 import { controllerOf, controllerRef, untilAvailable } from '../framework/pods.js';
@@ -84,17 +84,11 @@ export class StatefulSetController extends QueueController {
   }
 
   private ownerKey(p: Pod): string | undefined {
-    const ref = controllerOf(p);
-    if (ref?.kind !== 'StatefulSet') return undefined;
-    const s = this.sets.getIn(p.metadata?.namespace, ref.name);
-    return s?.metadata?.uid === ref.uid ? keyOf(s) : undefined;
+    return controllingOwnerKey(p, 'StatefulSet', this.sets);
   }
 
   private matching(p: Pod): string[] {
-    return this.sets
-      .list(p.metadata?.namespace ?? '')
-      .filter((s) => matchesLabels(selectorOf(s), p.metadata?.labels))
-      .map(keyOf);
+    return matchingOwnerKeys(p, this.sets, selectorOf);
   }
 
   protected async sync(key: string): Promise<void> {
