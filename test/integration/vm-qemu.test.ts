@@ -7,7 +7,7 @@
  * first-hour) in chromium against the guest's engine (~2.5 min under TCG), and a stop that leaves nothing behind.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, promises as fsp } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -23,14 +23,7 @@ import { freePort } from '../helpers/ports.js';
 import { keepAliveSoak } from '../helpers/soak.js';
 import { KUBECTL, until } from '../helpers/kube-cluster.js';
 
-const has = (cmd: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const skip = requirement(
   process.arch === 'x64' && ['qemu-system-x86_64', 'qemu-img', 'mksquashfs', 'dpkg-deb'].every(has),
   'qemu-system-x86_64, qemu-img, mksquashfs and dpkg-deb (x86-64 host) are needed to boot the Berth VM',
