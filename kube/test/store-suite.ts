@@ -285,6 +285,8 @@ export function runStoreSuite(name: string, fixture: StoreFixture): void {
       await Promise.all([fromMid.handle, fromNow.handle]);
       // Writes racing the replay: concurrent, not awaited one by one.
       const live = await Promise.all([store.create(`${p}x`, 'x'), store.create(`${p}y`, 'y')]);
+      // Either create may commit first; watchers see them in revision order.
+      live.sort((a, b) => a.modRevision - b.modRevision);
       const mids = changes(await fromMid.done).map(revOf);
       assert.deepEqual(mids, [
         kvs[3].modRevision,
