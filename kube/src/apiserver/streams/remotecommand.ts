@@ -186,7 +186,12 @@ export async function runCommand(
       ch.stdin.once('end', () => sink.end());
     } else ch.stdin.resume();
   }
-  ch.sizes?.follow((s) => void session.resize(s.width, s.height).catch(() => undefined), o.startedWith);
+  // One resize at a time, in the client's order: kubectl attach sends size+1 then the size (to force a redraw),
+  // and two engine calls in flight may land the other way round, leaving the terminal a row and column too big.
+  let resizing = Promise.resolve();
+  ch.sizes?.follow((s) => {
+    resizing = resizing.then(() => session.resize(s.width, s.height)).catch(() => undefined);
+  }, o.startedWith);
   const outputs: Promise<void>[] = [];
   if (ch.stdout) outputs.push(pump(session.stdout, ch.stdout));
   else session.stdout.resume();
