@@ -1,5 +1,6 @@
 /** Staging of untrusted load archives: names never become paths, links resolve inside the archive only. */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, promises as fsp, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,33 @@ describe('load archive staging', () => {
       /bzip2 and xz compressed archives are not supported/,
     );
     await assert.rejects(stage(gzipSync(whole).subarray(0, 40)), /not a valid tar file|gzip data is corrupt/);
+  });
+
+  it('reads a refused body to its end, so the request can still be answered (plain and gzip)', async () => {
+    for (const gzip of [false, true]) {
+      // The refused entry comes first; 4 MiB follows after the refusal, more than any buffer holds.
+      const tar = buildTar([
+        { entry: { name: 'x/layer.tar', type: 'symlink', linkname: '../../../../etc/passwd' } },
+        { entry: { name: 'filler', type: 'file' }, data: randomBytes(4 << 20) },
+      ]);
+      const body = gzip ? gzipSync(tar) : tar;
+      const src = new PassThrough({ highWaterMark: 16 << 10 });
+      const staging = StagedArchive.fromStream(src, stagingDir());
+      src.write(body.subarray(0, 64 << 10));
+      await assert.rejects(staging, /points outside the archive/);
+      const ended = new Promise<void>((ok) => src.once('end', ok));
+      for (let off = 64 << 10; off < body.length; off += 64 << 10)
+        if (!src.write(body.subarray(off, off + (64 << 10))))
+          await Promise.race([
+            new Promise((ok) => src.once('drain', ok)),
+            new Promise((_, no) =>
+              setTimeout(() => no(new Error(`gzip=${gzip}: nobody reads the body`)), 2000),
+            ),
+          ]);
+      src.end();
+      await ended;
+      assert.equal(src.readableEnded, true);
+    }
   });
 
   it('TarStreamWriter streams file data of the declared size and refuses a mismatch', async () => {

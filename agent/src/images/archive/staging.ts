@@ -163,8 +163,16 @@ async function decompressed(src: Readable): Promise<Readable> {
   void (async () => {
     try {
       if (head.length) rest.write(head);
-      for (let r = await it.next(); !r.done; r = await it.next())
-        if (!rest.write(r.value as Buffer)) await new Promise((ok) => rest.once('drain', ok));
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        // A refused archive stops its reader, but the request is still read to its end (and dropped), or the
+        // client would wait forever for the answer to a body it has not finished sending.
+        if (rest.destroyed) continue;
+        if (!rest.write(r.value as Buffer))
+          await new Promise((ok) => {
+            rest.once('drain', ok);
+            rest.once('close', ok);
+          });
+      }
       rest.end();
     } catch (err) {
       rest.destroy(err as Error);
@@ -173,6 +181,7 @@ async function decompressed(src: Readable): Promise<Readable> {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     const gz = zlib.createGunzip();
     rest.on('error', (err) => gz.destroy(err));
+    gz.on('close', () => rest.destroy());
     return rest.pipe(gz);
   }
   if (
