@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import { drainedOrClosed } from '@berth/common/streams';
 import { TarFormatError, TarParser, type TarEntry } from '../../storage/tar-parse.js';
 import { EngineError } from '../../errors.js';
 
@@ -167,11 +168,7 @@ async function decompressed(src: Readable): Promise<Readable> {
         // A refused archive stops its reader, but the request is still read to its end (and dropped), or the
         // client would wait forever for the answer to a body it has not finished sending.
         if (rest.destroyed) continue;
-        if (!rest.write(r.value as Buffer))
-          await new Promise((ok) => {
-            rest.once('drain', ok);
-            rest.once('close', ok);
-          });
+        if (!rest.write(r.value as Buffer)) await drainedOrClosed(rest);
       }
       rest.end();
     } catch (err) {

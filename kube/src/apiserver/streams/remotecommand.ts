@@ -4,8 +4,8 @@
  * terminal resizes, and at the end the status on the error channel as the kubelet writes it (v4 and later: a
  * metav1.Status, NonZeroExitCode with an ExitCode cause; before v4: the message as text, nothing on success).
  */
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { drainedOrClosed } from '@berth/common/streams';
 import type { StreamSession } from '../../kubelet/provider.js';
 
 export interface CommandChannels {
@@ -63,7 +63,7 @@ async function pump(src: Readable, dst: Writable): Promise<void> {
     for await (const chunk of src) {
       if (dst.destroyed || dst.writableEnded) continue;
       last = new Promise((resolve) => dst.write(chunk as Buffer, () => resolve()));
-      if (dst.writableNeedDrain) await Promise.race([once(dst, 'drain'), once(dst, 'close')]);
+      if (dst.writableNeedDrain) await drainedOrClosed(dst);
     }
   } catch {
     // The runtime's stream failed (engine gone): the status reports the end.
