@@ -118,6 +118,41 @@ describe('autoscaler arithmetic', () => {
       2,
     );
   });
+
+  it('limits scale-downs by policy, selectPolicy Min and Disabled in both directions', () => {
+    const d = defaultBehavior();
+    const rules = (
+      policies: { type: 'Pods' | 'Percent'; value: number; periodSeconds: number }[],
+      sel: 'Max' | 'Min' | 'Disabled',
+    ) => ({
+      stabilizationWindowSeconds: 0,
+      selectPolicy: sel,
+      policies,
+    });
+    const two = [
+      { type: 'Pods' as const, value: 2, periodSeconds: 60 },
+      { type: 'Percent' as const, value: 50, periodSeconds: 60 },
+    ];
+    const none = { up: [], down: [] };
+    // Down from 10 to 1: Max allows the larger drop (50%: to 5, over 2 pods: to 8), Min the smaller.
+    const downMax = normalize(10, 1, 1, 10, { ...d, scaleDown: rules(two, 'Max') }, [], none, T0);
+    assert.deepEqual(downMax.replicas, 5);
+    assert.equal(downMax.limited?.reason, 'ScaleDownLimit');
+    assert.match(downMax.limited?.message ?? '', /decreasing faster than the maximum scale rate/);
+    assert.equal(normalize(10, 1, 1, 10, { ...d, scaleDown: rules(two, 'Min') }, [], none, T0).replicas, 8);
+    // 3 removed within the period count against it: the period started at 13, so 50% allows down to 7.
+    const after = { up: [], down: [{ at: T0 - 10_000, change: 3 }] };
+    assert.equal(normalize(10, 1, 1, 10, { ...d, scaleDown: rules(two, 'Max') }, [], after, T0).replicas, 7);
+    // Up from 4 to 20 with +2 and +1 pod policies: Max takes 6, Min 5.
+    const one = [two[0], { type: 'Pods' as const, value: 1, periodSeconds: 60 }];
+    assert.equal(normalize(4, 20, 1, 30, { ...d, scaleUp: rules(one, 'Max') }, [], none, T0).replicas, 6);
+    assert.equal(normalize(4, 20, 1, 30, { ...d, scaleUp: rules(one, 'Min') }, [], none, T0).replicas, 5);
+    // Disabled holds the count in that direction only.
+    const off = { ...d, scaleUp: rules(two, 'Disabled'), scaleDown: rules(two, 'Disabled') };
+    assert.equal(normalize(4, 20, 1, 30, off, [], none, T0).replicas, 4);
+    assert.equal(normalize(4, 1, 1, 30, off, [], none, T0).replicas, 4);
+    assert.equal(normalize(4, 4, 1, 30, off, [], none, T0).limited, undefined);
+  });
 });
 
 describe('autoscaler controller', () => {

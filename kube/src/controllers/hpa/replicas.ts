@@ -189,6 +189,15 @@ export interface ScaleEvent {
   change: number;
 }
 
+const TOO_MANY = {
+  reason: 'TooManyReplicas',
+  message: 'the desired replica count is more than the maximum replica count',
+};
+const TOO_FEW = {
+  reason: 'TooFewReplicas',
+  message: 'the desired replica count is less than the minimum replica count',
+};
+
 export interface Normalized {
   replicas: number;
   /** AbleToScale's reason when the recommendation was held: ScaleUpStabilized / ScaleDownStabilized. */
@@ -230,51 +239,25 @@ export function normalize(
       : undefined;
   let replicas = stabilizedValue;
   let limited: Normalized['limited'];
-  if (replicas > current) {
-    const limit = scaleUpLimit(current, behavior.scaleUp, events.up, events.down, now);
-    if (limit < replicas) {
+  if (replicas !== current) {
+    const dir = replicas > current ? 'up' : 'down';
+    const s = dir === 'up' ? 1 : -1;
+    const limit = scaleLimit(dir, current, behavior, events, now);
+    if (s * limit < s * replicas) {
       replicas = limit;
       limited = {
-        reason: 'ScaleUpLimit',
-        message: 'the desired replica count is increasing faster than the maximum scale rate',
-      };
-    }
-    if (replicas > max) {
-      replicas = max;
-      limited = {
-        reason: 'TooManyReplicas',
-        message: 'the desired replica count is more than the maximum replica count',
-      };
-    }
-  } else if (replicas < current) {
-    const limit = scaleDownLimit(current, behavior.scaleDown, events.down, events.up, now);
-    if (limit > replicas) {
-      replicas = limit;
-      limited = {
-        reason: 'ScaleDownLimit',
-        message: 'the desired replica count is decreasing faster than the maximum scale rate',
-      };
-    }
-    if (replicas < min) {
-      replicas = min;
-      limited = {
-        reason: 'TooFewReplicas',
-        message: 'the desired replica count is less than the minimum replica count',
+        reason: dir === 'up' ? 'ScaleUpLimit' : 'ScaleDownLimit',
+        message: `the desired replica count is ${dir === 'up' ? 'increasing' : 'decreasing'} faster than the maximum scale rate`,
       };
     }
   }
+  // [min, max] last; validation keeps min <= max, so one clamp serves both directions.
   if (replicas > max) {
     replicas = max;
-    limited = {
-      reason: 'TooManyReplicas',
-      message: 'the desired replica count is more than the maximum replica count',
-    };
+    limited = TOO_MANY;
   } else if (replicas < min) {
     replicas = min;
-    limited = {
-      reason: 'TooFewReplicas',
-      message: 'the desired replica count is less than the minimum replica count',
-    };
+    limited = TOO_FEW;
   }
   return { replicas, ...(stabilized ? { stabilized } : {}), limited };
 }
@@ -282,36 +265,32 @@ export function normalize(
 const changeIn = (events: ScaleEvent[], periodSeconds: number, now: number) =>
   events.filter((e) => e.at > now - periodSeconds * 1000).reduce((s, e) => s + e.change, 0);
 
-function scaleUpLimit(
+/**
+ * calculateScaleUpLimitWithScalingRules / calculateScaleDownLimitWithScalingRules: each policy's bound from the
+ * replicas its period started with (this direction's events undone, the other's redone); selectPolicy Max takes
+ * the bound allowing the largest change, Min the smallest; never a change against the direction.
+ */
+function scaleLimit(
+  dir: 'up' | 'down',
   current: number,
-  rules: Rules,
-  up: ScaleEvent[],
-  down: ScaleEvent[],
+  behavior: Behavior,
+  events: { up: ScaleEvent[]; down: ScaleEvent[] },
   now: number,
 ): number {
+  const rules = dir === 'up' ? behavior.scaleUp : behavior.scaleDown;
   if (rules.selectPolicy === 'Disabled') return current;
-  let result = rules.selectPolicy === 'Min' ? Infinity : -Infinity;
+  // s orients every comparison: "more change" is larger s·replicas.
+  const s = dir === 'up' ? 1 : -1;
+  const [same, other] = dir === 'up' ? [events.up, events.down] : [events.down, events.up];
+  const most = (a: number, b: number) => (s * a >= s * b ? a : b);
+  const least = (a: number, b: number) => (s * a <= s * b ? a : b);
+  const pick = rules.selectPolicy === 'Min' ? least : most;
+  let result = rules.selectPolicy === 'Min' ? s * Infinity : -s * Infinity;
   for (const p of rules.policies) {
-    const start = current - changeIn(up, p.periodSeconds, now) + changeIn(down, p.periodSeconds, now);
-    const limit = p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
-    result = rules.selectPolicy === 'Min' ? Math.min(result, limit) : Math.max(result, limit);
+    const start =
+      current - s * (changeIn(same, p.periodSeconds, now) - changeIn(other, p.periodSeconds, now));
+    const limit = p.type === 'Pods' ? start + s * p.value : Math.ceil(start * (1 + (s * p.value) / 100));
+    result = pick(result, limit);
   }
-  return Math.max(result, current);
-}
-
-function scaleDownLimit(
-  current: number,
-  rules: Rules,
-  down: ScaleEvent[],
-  up: ScaleEvent[],
-  now: number,
-): number {
-  if (rules.selectPolicy === 'Disabled') return current;
-  let result = rules.selectPolicy === 'Min' ? -Infinity : Infinity;
-  for (const p of rules.policies) {
-    const start = current + changeIn(down, p.periodSeconds, now) - changeIn(up, p.periodSeconds, now);
-    const limit = p.type === 'Pods' ? start - p.value : Math.ceil(start * (1 - p.value / 100));
-    result = rules.selectPolicy === 'Min' ? Math.max(result, limit) : Math.min(result, limit);
-  }
-  return Math.min(result, current);
+  return most(result, current);
 }
