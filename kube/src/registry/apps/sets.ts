@@ -18,7 +18,7 @@ import {
 import { defaultPodSpec } from '../core/podspec.js';
 import { defaultClaimSpec } from '../storage/volumes.js';
 import { immutable, nonNegative, notSupported, podTemplateErrors, same } from '../validation/fields.js';
-import { workloadStrategy } from './workloads.js';
+import { replicaCountPrinting, workloadStrategy } from './workloads.js';
 import type { KubeObject, Strategy } from '../types.js';
 
 type Obj = Record<string, unknown>;
@@ -294,30 +294,14 @@ export const replicationControllerStrategy: Strategy = {
     }
     return errs;
   },
-  fieldSelectors: { 'status.replicas': (o) => String(num(at(o, 'status.replicas'))) },
-  table: {
-    columns: [
-      NAME_COLUMN,
-      col('Desired', 'integer', 0, 'Replicas is the number of desired replicas.'),
-      col('Current', 'integer', 0, 'Replicas is the most recently observed number of replicas.'),
-      col('Ready', 'integer', 0, 'The number of ready replicas for this replication controller.'),
-      AGE_COLUMN,
+  ...replicaCountPrinting(
+    'replicas',
+    'replication controller',
+    [
       CONTAINERS,
       IMAGES,
       selectorCol('Selector is a label query over pods that should match the Replicas count.'),
     ],
-    cells(o) {
-      const [containers, images] = templateContainers(at(o, 'spec.template'));
-      return [
-        o.metadata?.name,
-        num(at(o, 'spec.replicas')),
-        num(at(o, 'status.replicas')),
-        num(at(o, 'status.readyReplicas')),
-        age(o),
-        containers,
-        images,
-        formatLabels(at(o, 'spec.selector') as Record<string, string> | undefined),
-      ];
-    },
-  },
+    (o) => formatLabels(at(o, 'spec.selector') as Record<string, string> | undefined),
+  ),
 };

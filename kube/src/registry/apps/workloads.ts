@@ -16,7 +16,7 @@ import {
 } from '../printing.js';
 import { defaultPodSpec } from '../core/podspec.js';
 import { immutable, nonNegative, podTemplateErrors } from '../validation/fields.js';
-import type { KubeObject, Strategy } from '../types.js';
+import type { KubeObject, Strategy, TableColumn } from '../types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -119,6 +119,44 @@ export const deploymentStrategy: Strategy = {
   },
 };
 
+/**
+ * ReplicaSets' and ReplicationControllers' printing: Desired from spec, Current and Ready from status, the
+ * template's containers and images, the selector; and their `status.replicas` field selector.
+ */
+export function replicaCountPrinting(
+  desired: string,
+  owner: string,
+  wide: TableColumn[],
+  selector: (o: KubeObject) => unknown,
+): Pick<Strategy, 'table' | 'fieldSelectors'> {
+  return {
+    fieldSelectors: { 'status.replicas': (o) => String(num(at(o, 'status.replicas'))) },
+    table: {
+      columns: [
+        NAME_COLUMN,
+        col('Desired', 'integer', 0, `Replicas is the number of desired ${desired}.`),
+        col('Current', 'integer', 0, 'Replicas is the most recently observed number of replicas.'),
+        col('Ready', 'integer', 0, `The number of ready replicas for this ${owner}.`),
+        AGE_COLUMN,
+        ...wide,
+      ],
+      cells(o) {
+        const [containers, images] = templateContainers(at(o, 'spec.template'));
+        return [
+          o.metadata?.name,
+          num(at(o, 'spec.replicas')),
+          num(at(o, 'status.replicas')),
+          num(at(o, 'status.readyReplicas')),
+          age(o),
+          containers,
+          images,
+          selector(o),
+        ];
+      },
+    },
+  };
+}
+
 export const replicaSetStrategy: Strategy = {
   ...workloadStrategy,
   defaults(obj) {
@@ -128,28 +166,5 @@ export const replicaSetStrategy: Strategy = {
   },
   validate: validateSelector,
   validateUpdate: selectorImmutable,
-  fieldSelectors: { 'status.replicas': (o) => String(num(at(o, 'status.replicas'))) },
-  table: {
-    columns: [
-      NAME_COLUMN,
-      col('Desired', 'integer', 0, 'Replicas is the number of desired pods.'),
-      col('Current', 'integer', 0, 'Replicas is the most recently observed number of replicas.'),
-      col('Ready', 'integer', 0, 'The number of ready replicas for this replica set.'),
-      AGE_COLUMN,
-      ...wideColumns,
-    ],
-    cells(o) {
-      const [containers, images] = templateContainers(at(o, 'spec.template'));
-      return [
-        o.metadata?.name,
-        num(at(o, 'spec.replicas')),
-        num(at(o, 'status.replicas')),
-        num(at(o, 'status.readyReplicas')),
-        age(o),
-        containers,
-        images,
-        selectorCell(o),
-      ];
-    },
-  },
+  ...replicaCountPrinting('pods', 'replica set', wideColumns, selectorCell),
 };
