@@ -3,12 +3,15 @@
  * Service with a named target port; from a pod, the Service by DNS name and by cluster IP spread over the ready
  * replicas only (a pod failing readiness stays out), headless records from nslookup, the API server through the
  * `kubernetes` Service; from the host, a
- * LoadBalancer (status says localhost) and a node port on 127.0.0.1; nothing left in nftables after the
- * Service is deleted, and no table after berth-kube stops. Pod network: a random /24 of 10.218.0.0/16; the
+ * LoadBalancer (status says localhost) and a node port on 127.0.0.1, DNATed by the kernel (no host socket carries
+ * the connection), a UDP LoadBalancer (to the cluster DNS); after kill -9 and a restart, a node port another
+ * listener took meanwhile is left to it; nothing left in nftables after the Service is deleted, and no table
+ * after berth-kube stops. Pod network: a random /24 of 10.218.0.0/16; the
  * table carries "knet"; this cluster's service addresses sit in 10.43.218.0/24, which no other test asks for.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -24,6 +27,8 @@ const NODE = 'knet-node';
 const NS = 'knet-svc';
 const TABLE = `knet-svc-${process.pid}`;
 const LB_PORT = 18281;
+const UDP_LB_PORT = 19711;
+const DNS_PORT = 18253;
 
 const listTable = () => {
   const r = spawnSync('nft', ['list', 'table', 'ip', TABLE], { encoding: 'utf8' });
@@ -41,6 +46,33 @@ function hostGet(port: number): Promise<string> {
     req.on('error', reject);
   });
 }
+
+/** A DNS A query for `name` to 127.0.0.1:port over UDP: the answer count of the reply. */
+function dnsAnswers(port: number, name: string): Promise<number> {
+  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  const q = Buffer.concat([
+    Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+    ...labels,
+    Buffer.from([0, 0, 1, 0, 1]),
+  ]);
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    const t = setTimeout(() => (s.close(), reject(new Error('no DNS answer'))), 2000);
+    s.on('message', (m) => {
+      clearTimeout(t);
+      s.close();
+      if (m.readUInt16BE(0) === 0x1234) resolve(m.readUInt16BE(6));
+      else reject(new Error('a reply to another query'));
+    });
+    s.send(q, port, '127.0.0.1');
+  });
+}
+
+/** Established TCP sockets in this netns whose local port is `port` (a user-space relay would own one). */
+const establishedOn = (port: number) =>
+  spawnSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], {
+    encoding: 'utf8',
+  }).stdout.trim();
 
 /** The first flight of a TLS client (its ClientHello), caught by a plain TCP listener. */
 function clientHello(): Promise<Buffer> {
@@ -226,6 +258,71 @@ describe('Services, cluster DNS and host ports', { skip }, () => {
     assert.match(await kube.k(['-n', NS, 'get', 'service', 'web-lb']), /localhost/);
     assert.match(await hostGet(LB_PORT), /^web-[12]$/);
     assert.match(await hostGet(svc.spec.ports[0].nodePort), /^web-[12]$/);
+    // The kernel's DNAT, not a relay: the rule is there, and while a connection is open no socket on the host
+    // has the LoadBalancer port as its own end (the pod's end is in its netns).
+    assert.match(listTable() ?? '', new RegExp(`ip daddr 127\\.0\\.0\\.1 tcp dport ${LB_PORT} jump`));
+    const open = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(LB_PORT, '127.0.0.1', () => resolve(s)).on('error', reject);
+    });
+    try {
+      assert.equal(establishedOn(LB_PORT), '');
+    } finally {
+      open.destroy();
+    }
+  });
+
+  it('serves a UDP LoadBalancer on 127.0.0.1 through the kernel', async () => {
+    // No selector: its one endpoint is the cluster DNS listener on the pod network's gateway.
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'dns-lb', namespace: NS },
+      spec: { type: 'LoadBalancer', ports: [{ name: 'dns', protocol: 'UDP', port: UDP_LB_PORT }] },
+    });
+    await apply({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'dns-lb-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'dns-lb' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [subnet.replace(/0\/24$/, '1')], conditions: { ready: true } }],
+      ports: [{ name: 'dns', protocol: 'UDP', port: DNS_PORT }],
+    });
+    await until(
+      'the UDP LoadBalancer answers',
+      () => dnsAnswers(UDP_LB_PORT, 'web.knet-svc.svc.cluster.local').catch(() => 0),
+      15_000,
+    );
+    assert.match(listTable() ?? '', new RegExp(`ip daddr 127\\.0\\.0\\.1 udp dport ${UDP_LB_PORT} jump`));
+    assert.equal(await dnsAnswers(UDP_LB_PORT, 'web.knet-svc.svc.cluster.local'), 1);
+  });
+
+  it('after kill -9 and a restart, leaves a node port another listener took meanwhile to it', async () => {
+    const nodePort = (
+      await kube.json<{ spec: { ports: Array<{ nodePort: number }> } }>([
+        '-n',
+        NS,
+        'get',
+        'service',
+        'web-lb',
+      ])
+    ).spec.ports[0].nodePort;
+    const nodePortRule = new RegExp(`ip daddr 127\\.0\\.0\\.1 tcp dport ${nodePort} jump`);
+    await kube.kill9();
+    // The table outlives the crash (Services keep answering), but nothing holds the port any more.
+    assert.match(listTable() ?? '', nodePortRule);
+    const other = http.createServer((_req, res) => res.end('someone else'));
+    await new Promise<void>((resolve) => other.listen(nodePort, '127.0.0.1', resolve));
+    try {
+      await kube.start();
+      await until(
+        'the restarted proxy drops the node port',
+        async () => !nodePortRule.test(listTable() ?? ''),
+      );
+      assert.equal(await hostGet(nodePort), 'someone else');
+      assert.match(await hostGet(LB_PORT), /^web-[12]$/);
+    } finally {
+      other.close();
+    }
   });
 
   it('leaves nothing of a deleted Service in nftables, and no table once berth-kube stops', async () => {

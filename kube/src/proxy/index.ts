@@ -2,8 +2,9 @@
  * berth-kube's service network, started beside the kubelet: the nftables proxy and the cluster DNS, both fed by
  * watches of Services, EndpointSlices (and pods, for DNS pod records); the `kube-dns` Service at the cluster DNS
  * address with its endpoint at the DNS listener on the pod network's gateway; LoadBalancer and node ports on the
- * host's 127.0.0.1 (host-ports.ts) with `status.loadBalancer.ingress` set as Docker Desktop does (localhost);
- * the `kubernetes` Service to the API server through a relay on the gateway.
+ * host's 127.0.0.1, DNATed in the kernel for the ports berth-kube holds there (port-holds.ts), with
+ * `status.loadBalancer.ingress` set as Docker Desktop does (localhost) once the rules are in; the `kubernetes`
+ * Service to the API server through a relay on the gateway (api-relay.ts).
  */
 import { isKubeError } from '../errors.js';
 import type { Client } from '../client/index.js';
@@ -13,7 +14,9 @@ import { Informer } from '../kubelet/informer.js';
 import type { Logger } from '../log.js';
 import type { KubeObject } from '../registry/types.js';
 import { HealthChecks } from './health-checks.js';
-import { HostPorts, type HostPort } from './host-ports.js';
+import { ApiRelay } from './api-relay.js';
+import { enableRouteLocalnet } from './localnet.js';
+import { PortHolds, type WantedHostPort } from './port-holds.js';
 import { Proxier } from './proxier.js';
 
 export interface ServiceNetworkOptions {
@@ -48,11 +51,17 @@ export class ServiceNetwork {
   readonly proxier: Proxier;
   readonly names: ClusterNames;
   readonly dns: DnsServer;
-  private readonly hostPorts: HostPorts;
-  private readonly apiRelay: HostPorts;
+  private readonly holds: PortHolds;
+  private readonly hostAddress: string;
+  private readonly apiRelay: ApiRelay;
   private readonly healthChecks: HealthChecks;
   private readonly informers: Array<Informer<KubeObject>> = [];
   private scheduled = false;
+  /** The sync in flight, and whether a change arrived meanwhile (it runs again once). */
+  private syncing?: Promise<void>;
+  private resync = false;
+  /** The pod bridge once route_localnet is on there. */
+  private localnet?: string;
   private dnsRetry?: NodeJS.Timeout;
   private stopped = false;
 
@@ -65,9 +74,10 @@ export class ServiceNetwork {
     });
     this.names = new ClusterNames(o.clusterDomain ?? 'cluster.local');
     this.dns = new DnsServer({ names: this.names, listen: `${o.gateway}:${o.dnsPort ?? 10053}`, log: o.log });
-    this.hostPorts = new HostPorts(o.hostAddress ?? '127.0.0.1', o.log);
-    this.apiRelay = new HostPorts(o.gateway, o.log);
-    this.healthChecks = new HealthChecks(o.hostAddress ?? '127.0.0.1', o.log);
+    this.hostAddress = o.hostAddress ?? '127.0.0.1';
+    this.holds = new PortHolds(this.hostAddress, o.log);
+    this.apiRelay = new ApiRelay(o.log);
+    this.healthChecks = new HealthChecks(this.hostAddress, o.log);
     const feed = (set: (x: KubeObject) => void, del: (x: KubeObject) => void) => ({
       add: (x: KubeObject) => {
         set(x);
@@ -121,7 +131,9 @@ export class ServiceNetwork {
     await this.ensureKubeDns().catch((e: Error) =>
       this.o.log.error('kube-dns Service not made', { error: e.message }),
     );
-    await this.proxier.sync().catch(() => undefined);
+    // The first sync replaces whatever table a previous berth-kube left (a crash keeps it): held ports first,
+    // so the host ports' rules stay in that first table.
+    await this.syncAll();
     this.startDns();
   }
 
@@ -149,9 +161,7 @@ export class ServiceNetwork {
   private async startApiRelay(): Promise<void> {
     if (!this.o.apiPort) return;
     const port = (this.o.dnsPort ?? 10053) + 1;
-    await this.apiRelay.reconcile([
-      { service: 'default/kubernetes', hostPort: port, targetIP: '127.0.0.1', targetPort: this.o.apiPort },
-    ]);
+    await this.apiRelay.listen(this.o.gateway, port, this.o.apiPort);
     const slice = {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -177,33 +187,59 @@ export class ServiceNetwork {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.proxier.sync().catch(() => undefined);
-      void this.syncHostPorts().catch((e: Error) => this.o.log.warn('host ports', { error: e.message }));
+      void this.syncAll();
       void this.healthChecks.reconcile(this.proxier.model.healthChecks());
     });
   }
 
-  private async syncHostPorts(): Promise<void> {
+  /** Holds, then rules, then LoadBalancer status: one at a time, changes meanwhile folded into one more run. */
+  private syncAll(): Promise<void> {
+    if (this.syncing) {
+      this.resync = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.resync = false;
+        await this.syncOnce().catch((e: Error) => this.o.log.warn('service sync', { error: e.message }));
+      } while (this.resync && !this.stopped);
+    })().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
     const services = (this.informers[0].list() as Svc[]).filter(
       (s) => s.spec?.clusterIP && s.spec.clusterIP !== 'None',
     );
-    const wanted: HostPort[] = [];
+    const wanted: WantedHostPort[] = [];
     for (const s of services) {
       const service = `${s.metadata?.namespace}/${s.metadata?.name}`;
       for (const p of s.spec?.ports ?? []) {
         const protocol: 'tcp' | 'udp' = p.protocol === 'UDP' ? 'udp' : 'tcp';
         if ((p.protocol ?? 'TCP') !== 'TCP' && p.protocol !== 'UDP') continue;
         if (!p.port) continue;
-        const target = { service, targetIP: s.spec!.clusterIP!, targetPort: p.port, protocol };
-        if (s.spec?.type === 'LoadBalancer') wanted.push({ ...target, hostPort: p.port });
+        if (s.spec?.type === 'LoadBalancer') wanted.push({ service, protocol, port: p.port });
         if (p.nodePort && (s.spec?.type === 'NodePort' || s.spec?.type === 'LoadBalancer'))
-          wanted.push({ ...target, hostPort: p.nodePort });
+          wanted.push({ service, protocol, port: p.nodePort });
       }
     }
-    await this.hostPorts.reconcile(wanted);
+    await this.holds.reconcile(wanted);
+    if (this.stopped) return;
+    const held = this.holds.held();
+    this.proxier.setHostPorts({ address: this.hostAddress, held });
+    await this.proxier.sync();
+    // Best effort until the pod network exists (the kubelet makes it).
+    if (!this.localnet)
+      this.localnet = await enableRouteLocalnet(this.o.gateway).catch((e: Error) => {
+        this.o.log.debug('route_localnet not set yet', { error: e.message });
+        return undefined;
+      });
     for (const s of services.filter((x) => x.spec?.type === 'LoadBalancer')) {
+      const name = `${s.metadata?.namespace}/${s.metadata?.name}`;
       const open = (s.spec?.ports ?? []).some(
-        (p) => p.port && this.hostPorts.serving(p.port, p.protocol === 'UDP' ? 'udp' : 'tcp'),
+        (p) => p.port && held.get(`${p.protocol === 'UDP' ? 'udp' : 'tcp'}/${p.port}`) === name,
       );
       const ingress = open ? [{ hostname: 'localhost', ipMode: 'VIP' }] : [];
       const current =
@@ -292,8 +328,9 @@ export class ServiceNetwork {
     this.stopped = true;
     clearTimeout(this.dnsRetry);
     for (const i of this.informers) i.stop();
-    await this.hostPorts.close();
-    await this.apiRelay.close();
+    await this.syncing;
+    this.holds.close();
+    this.apiRelay.close();
     await this.healthChecks.close();
     await this.dns.close().catch(() => undefined);
     await this.proxier

@@ -136,6 +136,7 @@ export class ProxyModel {
           ...(p.nodePort && (spec.type === 'NodePort' || spec.type === 'LoadBalancer')
             ? { nodePort: p.nodePort }
             : {}),
+          ...(spec.type === 'LoadBalancer' ? { loadBalancer: true } : {}),
           externalIPs: ingress,
           affinitySeconds: affinity,
           internalLocal: spec.internalTrafficPolicy === 'Local',

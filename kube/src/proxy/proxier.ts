@@ -7,7 +7,7 @@
 import type { Logger } from '../log.js';
 import { ProxyModel } from './model.js';
 import { nft } from './nft.js';
-import { renderDeleteProxyTable, renderProxyRules } from './rules.js';
+import { renderDeleteProxyTable, renderProxyRules, type HostPorts } from './rules.js';
 
 export interface ProxierOptions {
   /** nftables table (family ip), default berth-kube-proxy. */
@@ -26,10 +26,16 @@ export class Proxier {
   private closed = false;
   /** The last script applied, so an unchanged model costs no nft run. */
   private applied = '';
+  private host?: HostPorts;
 
   constructor(private readonly o: ProxierOptions) {
     this.table = o.table ?? 'berth-kube-proxy';
     this.model = new ProxyModel(o.nodeName);
+  }
+
+  /** Where LoadBalancer and node ports answer on the host, and which ports berth-kube holds (next sync). */
+  setHostPorts(host: HostPorts): void {
+    this.host = host;
   }
 
   /** Schedules a sync; resolves once the rules reflect the model as it was when called. */
@@ -52,6 +58,7 @@ export class Proxier {
         table: this.table,
         podCIDR: this.o.podCIDR,
         services: this.model.servicePorts(),
+        ...(this.host ? { host: this.host } : {}),
       });
       if (script === this.applied) continue;
       try {

@@ -7,7 +7,10 @@
  * service port without ready endpoints is rejected, as kube-proxy does. Traffic policies `Local` pick among
  * this node's endpoints only (dropped when it has none), and external traffic under `externalTrafficPolicy:
  * Local` keeps its source address (no masquerade) unless it comes from a pod or the node itself, which take
- * the cluster-wide path as kube-proxy's short-circuit does.
+ * the cluster-wide path as kube-proxy's short-circuit does. LoadBalancer ports and node ports on the host address
+ * (127.0.0.1 by default) are DNATed the same way, in the kernel, for the ports berth-kube holds there (its
+ * sockets keep other programs off them and tell it which are taken); a 127/8 source is masqueraded like any
+ * other non-pod source, and needs route_localnet on the pod bridge (localnet.ts).
  */
 import { createHash } from 'node:crypto';
 
@@ -27,6 +30,8 @@ export interface ProxyServicePort {
   clusterIP?: string;
   port: number;
   nodePort?: number;
+  /** A LoadBalancer Service's port: also answered on the host address, when held there. */
+  loadBalancer?: boolean;
   /** LoadBalancer ingress IPs answered like the cluster IP. */
   externalIPs: string[];
   /** Seconds of ClientIP affinity; 0 for none. */
@@ -43,6 +48,22 @@ export interface ProxyRuleset {
   /** The pod CIDR: traffic from elsewhere is masqueraded so replies come back through the node. */
   podCIDR: string;
   services: ProxyServicePort[];
+  /** Where LoadBalancer and node ports answer on the host, and which of them berth-kube holds there. */
+  host?: HostPorts;
+}
+
+export interface HostPorts {
+  /** An IPv4 address, or 0.0.0.0 for every local address (Berth's VM). */
+  address: string;
+  /** `tcp/8080` → the Service (namespace/name) whose socket holds it; others' ports get no rule. */
+  held: ReadonlyMap<string, string>;
+}
+
+/** The host ports a service port is answered on: its LoadBalancer port and node port that it holds. */
+export function heldHostPorts(p: ProxyServicePort, host: HostPorts | undefined): number[] {
+  if (!host) return [];
+  const mine = (port: number) => host.held.get(`${p.protocol}/${port}`) === `${p.namespace}/${p.name}`;
+  return [...(p.loadBalancer ? [p.port] : []), ...(p.nodePort ? [p.nodePort] : [])].filter(mine);
 }
 
 const MASQ_MARK = '0x4000';
@@ -57,6 +78,9 @@ const localChain = (kind: 'int' | 'ext', p: ProxyServicePort) =>
 const isLocal = (e: ProxyEndpoint) => e.local !== false;
 const affinitySet = (p: ProxyServicePort, e: ProxyEndpoint) =>
   `affinity-${hash(`${p.namespace}/${p.name}/${p.protocol}/${p.portName}/${e.ip}:${e.port}`)}`;
+
+const hostMatch = (h: HostPorts) =>
+  h.address === '0.0.0.0' ? 'fib daddr type local' : `ip daddr ${h.address}`;
 
 export function renderProxyRules(r: ProxyRuleset): string {
   const L: string[] = [];
@@ -100,7 +124,11 @@ export function renderProxyRules(r: ProxyRuleset): string {
   for (const p of without) {
     for (const ip of [p.clusterIP, ...p.externalIPs].filter((x): x is string => !!x))
       L.push(`    ip daddr ${ip} ${p.protocol} dport ${p.port} reject`);
-    if (p.nodePort) L.push(`    fib daddr type local ${p.protocol} dport ${p.nodePort} reject`);
+    for (const port of heldHostPorts(p, r.host))
+      L.push(`    ${hostMatch(r.host!)} ${p.protocol} dport ${port} reject`);
+    // 127/8 only on the host address, where berth-kube holds the port (another program's listener stays reachable).
+    if (p.nodePort)
+      L.push(`    ip daddr != 127.0.0.0/8 fib daddr type local ${p.protocol} dport ${p.nodePort} reject`);
   }
   L.push('  }');
   L.push('  chain services {');
@@ -111,8 +139,11 @@ export function renderProxyRules(r: ProxyRuleset): string {
     for (const ip of p.externalIPs)
       L.push(`    ip daddr ${ip} ${p.protocol} dport ${p.port} jump ${external(p)}`);
   }
-  // Node ports last, on the node's own addresses (kube-proxy's nodeports chain): 127.0.0.1 is answered by a
-  // host listener instead, so no route_localnet is needed.
+  // The host address's LoadBalancer and node ports (locally originated: the output hook), then node ports on
+  // the node's other addresses (kube-proxy's nodeports chain); the rest of 127/8 is not the node's.
+  for (const p of withEndpoints)
+    for (const port of heldHostPorts(p, r.host))
+      L.push(`    ${hostMatch(r.host!)} ${p.protocol} dport ${port} jump ${external(p)}`);
   L.push('    ip daddr 127.0.0.0/8 return');
   for (const p of withEndpoints)
     if (p.nodePort) L.push(`    fib daddr type local ${p.protocol} dport ${p.nodePort} jump ${external(p)}`);
