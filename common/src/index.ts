@@ -13,3 +13,4 @@ export * from './settings.js';
 export * from './cluster.js';
 export * from './kube.js';
 export * from './kube-action.js';
+export * from './quantity.js';

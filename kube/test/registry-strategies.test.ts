@@ -442,6 +442,13 @@ describe('storage strategies', () => {
       }),
       ['spec.resources[storage]: Invalid value: "0": must be greater than zero'],
     );
+    // A negative request is a quantity too (ValidatePositiveQuantityValue), not one the check skips.
+    assert.deepEqual(
+      errors(persistentVolumeClaimStrategy, {
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '-1Gi' } } },
+      }),
+      ['spec.resources[storage]: Invalid value: "-1Gi": must be greater than zero'],
+    );
     const old: KubeObject = {
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
       status: { phase: 'Pending' },

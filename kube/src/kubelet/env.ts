@@ -6,7 +6,7 @@
  */
 import { configError } from './errors.js';
 import type { PodInputs } from './inputs.js';
-import { parseQuantity } from './quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import type { Container, Pod } from './types.js';
 
 export interface PodFacts {

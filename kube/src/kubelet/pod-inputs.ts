@@ -10,7 +10,7 @@ import type { Client } from '../client/index.js';
 import type { KubeObject } from '../registry/types.js';
 import type { Informer } from './informer.js';
 import type { ClaimSource, PodInputs } from './inputs.js';
-import { parseQuantity } from './quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import { serviceEnv, type Service } from './service-env.js';
 import type { TokenManager } from './token.js';
 import type { ConfigMap, Container, Pod, Secret } from './types.js';

@@ -4,7 +4,7 @@
  */
 import type { HostConfig } from '@berth/common/api/containers';
 import { configError } from './errors.js';
-import { milliCpu, parseQuantity } from './quantity.js';
+import { milliCpu, parseQuantity } from '@berth/common/quantity';
 import type { Container, Pod } from './types.js';
 
 export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';

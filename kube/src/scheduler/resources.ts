@@ -4,7 +4,7 @@
  * largest init container (with the sidecars started before it), plus the RuntimeClass overhead. CPU is counted
  * in millicores, everything else in its base unit, each rounded up as resource.Quantity.Value/MilliValue round.
  */
-import { parseQuantity } from '../kubelet/quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import type { Node, Pod } from '../controllers/framework/types.js';
 
 /** Resource name → amount (cpu in millicores). */

@@ -10,7 +10,7 @@
 import type { JsonObject, JsonValue } from './json.js';
 import type { SchemaNode } from './node.js';
 import { base64Error, goStructName, goTypeName, jsonKind, timeError } from './gotypes.js';
-import { canonicalQuantity, QUANTITY_FORMAT_ERROR, quantityError } from './quantity.js';
+import { canonicalQuantity, QUANTITY_FORMAT_ERROR, quantityError } from '@berth/common/quantity';
 
 export interface TypedDecodeResult {
   value: JsonValue | undefined;

@@ -1,55 +1,13 @@
 /**
  * Usage from metrics.k8s.io/v1beta1 (metrics-server's API; berth-kube's kubelet serves it): Kubernetes quantities
- * parsed, CPU and memory printed as `kubectl top` prints them, and a poller (metrics are not watchable: kubectl top
- * asks each time; metrics-server refreshes every 15 s). A cluster without the API answers 404: "not available".
+ * summed per node or pod (common/quantity parses them and prints them as `kubectl top` does), and a poller
+ * (metrics are not watchable: kubectl top asks each time; metrics-server refreshes every 15 s). A cluster without
+ * the API answers 404: "not available".
  */
 import { onBeforeUnmount, ref, shallowRef, watch, type Ref } from 'vue';
+import { quantityOrNaN } from '@berth/common';
 import { clusterClient } from '../api/index.js';
 import { KubeError, type ClusterClient } from '../api/cluster-client.js';
-
-const SUFFIX: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/** A resource.Quantity (`250m`, `1.5`, `128Mi`, `1e3`, `100n`) as a number; NaN when it is not one. */
-export function parseQuantity(q: string | number | undefined): number {
-  if (typeof q === 'number') return q;
-  if (typeof q !== 'string') return NaN;
-  const m = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/.exec(q.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  if (m[2]) return n * 10 ** Number(m[2].slice(1));
-  return n * SUFFIX[m[3] ?? ''];
-}
-
-/** CPU cores as kubectl top prints them: millicores (`250m`). */
-export function formatCpu(cores: number): string {
-  if (!Number.isFinite(cores)) return '—';
-  return `${Math.round(cores * 1000)}m`;
-}
-
-/** Bytes in binary units (kubectl top: Mi), Gi from 10 Gi on. */
-export function formatMemory(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '—';
-  const gi = bytes / 2 ** 30;
-  if (gi >= 10) return `${gi.toFixed(1)}Gi`;
-  return `${Math.round(bytes / 2 ** 20)}Mi`;
-}
 
 /** kubectl top node's CPU% and MEMORY%: usage over allocatable, whole percents. */
 export function percentOf(used: number, of: number): number | undefined {
@@ -75,8 +33,8 @@ export function usageByName(items: MetricsItem[]): Map<string, Usage> {
     const key = it.metadata.namespace ? `${it.metadata.namespace}/${it.metadata.name}` : it.metadata.name;
     const parts = it.containers ? it.containers.map((c) => c.usage ?? {}) : [it.usage ?? {}];
     out.set(key, {
-      cpu: parts.reduce((s, u) => s + (parseQuantity(u.cpu) || 0), 0),
-      memory: parts.reduce((s, u) => s + (parseQuantity(u.memory) || 0), 0),
+      cpu: parts.reduce((s, u) => s + (quantityOrNaN(u.cpu) || 0), 0),
+      memory: parts.reduce((s, u) => s + (quantityOrNaN(u.memory) || 0), 0),
     });
   }
   return out;

@@ -5,7 +5,7 @@
  * the limit/request ratio, or the pod is forbidden with every violation listed.
  */
 import type { KubeObject } from '../../registry/types.js';
-import { parseQuantity } from '../../kubelet/quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import type { AdmissionAttributes, MutatingPlugin, Operation, ValidatingPlugin } from '../types.js';
 import { admissionForbidden } from './namespace-lifecycle.js';
 

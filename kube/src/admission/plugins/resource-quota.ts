@@ -6,7 +6,7 @@
  * resource is refused too. Usage is computed from the store at admission (no lag behind a controller);
  * quotaUsage also feeds the status the resource-quota controller writes.
  */
-import { parseQuantity } from '../../kubelet/quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import type { KubeObject } from '../../registry/types.js';
 import type { AdmissionAttributes, Operation, ValidatingPlugin } from '../types.js';
 import { admissionForbidden } from './namespace-lifecycle.js';

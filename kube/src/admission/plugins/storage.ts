@@ -10,7 +10,7 @@
  *   class sets allowVolumeExpansion.
  */
 import { forbidden } from '../../errors.js';
-import { parseQuantity } from '../../kubelet/quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import type { KubeObject } from '../../registry/types.js';
 import type { AdmissionAttributes, MutatingPlugin, ValidatingPlugin } from '../types.js';
 

@@ -12,7 +12,7 @@ import type { ResourceClient } from '../../client/index.js';
 import { deepEqual } from '../../registry/generic/metadata.js';
 import type { KubeObject } from '../../registry/types.js';
 import { fromStructured, matchesLabels, type LabelSelector } from '../../selectors/labels.js';
-import { parseQuantity } from '../../kubelet/quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import { nowRfc3339, setCondition } from '../framework/conditions.js';
 import { QueueController, type ControllerContext } from '../framework/controller.js';
 import { keyOf, splitKey, type Informer } from '../framework/informer.js';

@@ -5,7 +5,7 @@
  * not ready yet left out of a CPU scale-up), then the behavior: stabilization windows over past recommendations and
  * the Pods/Percent rate policies over past scale events, then min/max.
  */
-import { parseQuantity } from '../../kubelet/quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import type { Pod } from '../framework/types.js';
 
 export const TOLERANCE = 0.1;

@@ -5,7 +5,7 @@
  * claim's selector and (with a node) its node affinity the node's. Delayed binding (WaitForFirstConsumer) without a
  * node binds only pre-bound volumes.
  */
-import { parseQuantity } from '../../kubelet/quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import { termMatches } from '../../scheduler/filters.js';
 import { fromStructured, matchesLabels, type StructuredSelector } from '../../selectors/labels.js';
 import type { KubeObject } from '../../registry/types.js';

@@ -5,7 +5,7 @@
  * when a condition's status does; lastHeartbeatTime is the time of each report.
  */
 import type { V1Node, V1NodeCondition } from '@kubernetes/client-node';
-import { canonicalQuantity } from '../../schema/quantity.js';
+import { canonicalQuantity } from '@berth/common/quantity';
 import { KUBE_VERSION } from '../../apiserver/version.js';
 import type { Wire } from '../types.js';
 import type { HostFacts } from './host.js';

@@ -10,7 +10,7 @@ import type { EngineClient } from '../engine/client.js';
 import type { PodFacts } from '../env.js';
 import { MountError } from '../errors.js';
 import type { PodInputs } from '../inputs.js';
-import { parseQuantity } from '../quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 import type { Pod, Volume } from '../types.js';
 import { writeAtomic } from './atomic-writer.js';
 import { volumePayload } from './payloads.js';

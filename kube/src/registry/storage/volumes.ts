@@ -3,6 +3,7 @@
  * validation (access modes, capacity, one volume source, a claim's spec frozen after creation except its storage
  * request), and the columns of pkg/printers/internalversion.
  */
+import { quantityOrNaN } from '@berth/common/quantity';
 import type { FieldError } from '../../errors.js';
 import { AGE_COLUMN, NAME_COLUMN, age, at, col, str } from '../printing.js';
 import { notSupported, same } from '../validation/fields.js';
@@ -202,26 +203,8 @@ export const persistentVolumeStrategy: Strategy = {
 
 /** A storage request as a number of bytes, enough to compare two requests ("1Gi" > "500Mi"). */
 function bytesOf(q: unknown): number | undefined {
-  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(str(q));
-  if (!m) return undefined;
-  const mult: Record<string, number> = {
-    '': 1,
-    k: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    E: 1e18,
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-    Ei: 2 ** 60,
-    m: 1e-3,
-  };
-  const f = mult[m[2]];
-  return f === undefined ? undefined : Number(m[1]) * f;
+  const n = quantityOrNaN(q);
+  return Number.isNaN(n) ? undefined : n;
 }
 
 export const persistentVolumeClaimStrategy: Strategy = {

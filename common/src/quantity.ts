@@ -1,7 +1,9 @@
 /**
- * resource.Quantity as kube-apiserver reads and writes it: the grammar check (with its error texts) and the
- * canonical form every stored quantity takes (`0.5` → `500m`, `1.5Gi` → `1536Mi`, `1000` → `1k`, `0.1m` → `1m`:
- * rounded up to milli precision, the largest suffix that keeps an integer, binary only where it stays exact).
+ * resource.Quantity, one parser for all of Berth (berth-kube's API server, kubelet, scheduler, admission and
+ * controllers; the dashboard): kube-apiserver's grammar with its error texts, the canonical form every stored
+ * quantity takes (`0.5` → `500m`, `1.5Gi` → `1536Mi`, `1000` → `1k`, `0.1m` → `1m`: rounded up to milli
+ * precision, the largest suffix that keeps an integer, binary only where it stays exact), the value as a number,
+ * and kubectl top's CPU and memory format. Pure (no Node API): the renderer imports it.
  */
 
 const QUANTITY_RE = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
@@ -26,6 +28,7 @@ const BINARY_SUFFIXES = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
 
 interface Parsed {
   negative: boolean;
+  /** The digits before and after the point, as one integer. */
   digits: bigint;
   /** Power of ten applied to `digits` (minus the number of fraction digits, plus a decimal suffix's exponent). */
   exp10: number;
@@ -100,4 +103,45 @@ export function canonicalQuantity(s: string): string {
   }
   if (format === 'DecimalExponent') return `${sign}${milli}${exp === 0 ? '' : `e${exp}`}`;
   return `${sign}${milli}${DECIMAL_BY_EXP[exp]}`;
+}
+
+/**
+ * The quantity's value as a number (CPU in cores, memory in bytes), rounded once from the exact decimal; throws
+ * kube-apiserver's parse error naming the quantity.
+ */
+export function parseQuantity(q: string | number): number {
+  if (typeof q === 'number') return q;
+  const p = parse(q.trim());
+  if (typeof p === 'string') throw new Error(`${p}: ${q}`);
+  // Number() of the decimal string is correctly rounded, where digits * 10 ** exp10 rounds twice (1.5Gi).
+  const v = Number(`${p.digits}e${p.exp10}`) * 2 ** p.exp2;
+  return p.negative ? 0 - v : v; // 0 - v: "-0" is 0, not -0
+}
+
+/** The value, or NaN for what is not a quantity (absent, malformed): for display, where nothing throws. */
+export function quantityOrNaN(q: unknown): number {
+  if (typeof q === 'number') return q;
+  if (typeof q !== 'string') return NaN;
+  try {
+    return parseQuantity(q);
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU cores → millicores, rounded up as the kubelet's MilliValue. */
+export const milliCpu = (q: string | number): number => Math.ceil(parseQuantity(q) * 1000 - 1e-9);
+
+/** CPU cores as kubectl top prints them: millicores (`250m`); a dash for no value. */
+export function formatCpu(cores: number): string {
+  if (!Number.isFinite(cores)) return '—';
+  return `${Math.round(cores * 1000)}m`;
+}
+
+/** Bytes in binary units as kubectl top prints them (Mi), Gi from 10 Gi on; a dash for no value. */
+export function formatMemory(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '—';
+  const gi = bytes / 2 ** 30;
+  if (gi >= 10) return `${gi.toFixed(1)}Gi`;
+  return `${Math.round(bytes / 2 ** 20)}Mi`;
 }
