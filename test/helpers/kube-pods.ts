@@ -3,8 +3,17 @@
  * kubelet over it (its own node, pod network and subnet), and the pod helpers they all write (a pod manifest,
  * apply, a pod's events, waiting for Running). destroy() leaves no pod container, network or process behind.
  */
+import { after, before } from 'node:test';
 import { startContainerDaemon, type ContainerTestEnv } from './container-daemon.js';
-import { startKubeCluster, until, type KubeCluster, type KubeClusterOptions } from './kube-cluster.js';
+import { IS_ROOT, requirement } from './env.js';
+import {
+  haveKubectl,
+  KUBECTL,
+  startKubeCluster,
+  until,
+  type KubeCluster,
+  type KubeClusterOptions,
+} from './kube-cluster.js';
 
 /** The fields of a pod these tests read to wait for it; each test's own Pod type extends it. */
 export interface RunningPod {
@@ -103,3 +112,40 @@ export const busybox = (name: string, script: string) => ({
   imagePullPolicy: 'IfNotPresent',
   command: ['sh', '-c', script],
 });
+
+/** Why a suite driving kubectl at real pods cannot run here (berthd needs root; kubectl 1.32), else undefined. */
+export const podSuiteSkip = (): string | undefined =>
+  requirement(IS_ROOT, 'running pods needs root (berthd)') ??
+  requirement(haveKubectl(), `${KUBECTL} is not installed`);
+
+/**
+ * The cluster of one describe() that drives kubectl at pods: started in its before() with the node Ready; in its
+ * after(), `kubectl delete <cleanup>` (what the suite made, not waited for), then everything torn down. `c` and
+ * `kube` stand for the cluster once before() has run (they forward to it), so tests use them as they would a
+ * variable the before() assigned.
+ */
+export function podClusterSuite(o: PodClusterOptions & { cleanup: string[] }): {
+  c: PodCluster;
+  kube: KubeCluster;
+} {
+  let cluster: PodCluster | undefined;
+  const { cleanup, ...opts } = o;
+  before(async () => {
+    cluster = await startPodCluster(opts);
+    await cluster.nodeReady();
+  });
+  after(async () => {
+    await cluster?.kube.kubectl(['delete', ...cleanup]);
+    await cluster?.destroy();
+  });
+  const forward = <T extends object>(of: () => T): T =>
+    new Proxy({} as T, {
+      get(_, key) {
+        if (!cluster) throw new Error('the pod cluster is not started yet (use it inside a test)');
+        const target = of();
+        const v: unknown = Reflect.get(target, key);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  return { c: forward(() => cluster!), kube: forward(() => cluster!.kube) };
+}

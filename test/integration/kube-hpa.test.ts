@@ -5,15 +5,11 @@
  * percentages; an idle Deployment stays at --min with `cpu: 0%/50%`. Pod network: a random /24 of 10.222.0.0/16.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
-import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
+import { describe, it } from 'node:test';
+import { until } from '../helpers/kube-cluster.js';
+import { podClusterSuite, podSuiteSkip } from '../helpers/kube-pods.js';
 
-const skip =
-  requirement(IS_ROOT, 'running pods needs root (berthd)') ??
-  requirement(haveKubectl(), `${KUBECTL} is not installed`);
-const NODE = 'hpa-node';
+const skip = podSuiteSkip();
 
 const deployment = (name: string, script: string) =>
   JSON.stringify({
@@ -42,27 +38,15 @@ const deployment = (name: string, script: string) =>
   });
 
 describe('kubectl autoscale against berth-kube on berthd', { skip }, () => {
-  let c: PodCluster;
-  let kube: KubeCluster;
-  const net = `hpa-${process.pid}`;
-  const subnet = `10.222.${Math.floor(Math.random() * 120) + 130}.0/24`;
+  const { kube } = podClusterSuite({
+    port: 18650 + (process.pid % 40),
+    nodeName: 'hpa-node',
+    podCIDR: `10.222.${Math.floor(Math.random() * 120) + 130}.0/24`,
+    podNetwork: `hpa-${process.pid}`,
+    cleanup: ['hpa,deployments', '--all', '--wait=false'],
+  });
   const replicas = async (name: string) =>
     (await kube.json<{ spec: { replicas: number } }>(['get', 'deployment', name])).spec.replicas;
-
-  before(async () => {
-    c = await startPodCluster({
-      port: 18650 + (process.pid % 40),
-      nodeName: NODE,
-      podCIDR: subnet,
-      podNetwork: net,
-    });
-    kube = c.kube;
-    await c.nodeReady();
-  });
-  after(async () => {
-    await kube?.kubectl(['delete', 'hpa,deployments', '--all', '--wait=false']);
-    await c?.destroy();
-  });
 
   it('scales a CPU-bound Deployment to --max and leaves an idle one at --min', async () => {
     await kube.k(['apply', '-f', '-'], { input: deployment('burn', 'while :; do :; done') });

@@ -8,15 +8,11 @@
  * Always get kube-apiserver's 422. Pod network: a random /24 of 10.222.0.0/16.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
-import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
+import { describe, it } from 'node:test';
+import { until } from '../helpers/kube-cluster.js';
+import { podClusterSuite, podSuiteSkip } from '../helpers/kube-pods.js';
 
-const skip =
-  requirement(IS_ROOT, 'running pods needs root (berthd)') ??
-  requirement(haveKubectl(), `${KUBECTL} is not installed`);
-const NODE = 'jobs-node';
+const skip = podSuiteSkip();
 
 interface Cond {
   type: string;
@@ -71,10 +67,13 @@ const jobYaml = (name: string, spec: Record<string, unknown>, script: string) =>
   });
 
 describe('Jobs and CronJobs with kubectl against berth-kube on berthd', { skip }, () => {
-  let c: PodCluster;
-  let kube: KubeCluster;
-  const net = `jobs-${process.pid}`;
-  const subnet = `10.222.${Math.floor(Math.random() * 120) + 1}.0/24`;
+  const { kube } = podClusterSuite({
+    port: 18600 + (process.pid % 50),
+    nodeName: 'jobs-node',
+    podCIDR: `10.222.${Math.floor(Math.random() * 120) + 1}.0/24`,
+    podNetwork: `jobs-${process.pid}`,
+    cleanup: ['cronjobs,jobs', '--all', '--wait=false'],
+  });
 
   const job = (name: string) => kube.json<JobObj>(['get', 'job', name]);
   const podsOf = async (name: string) =>
@@ -82,21 +81,6 @@ describe('Jobs and CronJobs with kubectl against berth-kube on berthd', { skip }
       .items;
   const cond = (j: JobObj, type: string) =>
     j.status.conditions?.find((c) => c.type === type && c.status === 'True');
-
-  before(async () => {
-    c = await startPodCluster({
-      port: 18600 + (process.pid % 50),
-      nodeName: NODE,
-      podCIDR: subnet,
-      podNetwork: net,
-    });
-    kube = c.kube;
-    await c.nodeReady();
-  });
-  after(async () => {
-    await kube?.kubectl(['delete', 'cronjobs,jobs', '--all', '--wait=false']);
-    await c?.destroy();
-  });
 
   it('runs 3 completions at parallelism 2 to Complete; wait and get jobs show it', async () => {
     await kube.k(['apply', '-f', '-'], {

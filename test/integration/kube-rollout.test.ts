@@ -6,15 +6,11 @@
  * random /24 of 10.216.0.0/16.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { IS_ROOT, requirement } from '../helpers/env.js';
-import { haveKubectl, KUBECTL, until, type KubeCluster } from '../helpers/kube-cluster.js';
-import { startPodCluster, type PodCluster } from '../helpers/kube-pods.js';
+import { describe, it } from 'node:test';
+import { until } from '../helpers/kube-cluster.js';
+import { podClusterSuite, podSuiteSkip } from '../helpers/kube-pods.js';
 
-const skip =
-  requirement(IS_ROOT, 'running pods needs root (berthd)') ??
-  requirement(haveKubectl(), `${KUBECTL} is not installed`);
-const NODE = 'rollout-node';
+const skip = podSuiteSkip();
 
 interface RS {
   metadata: { name: string; annotations?: Record<string, string>; ownerReferences?: { name: string }[] };
@@ -63,10 +59,13 @@ const deploymentYaml = (replicas: number) =>
   });
 
 describe('kubectl rollout against berth-kube on berthd', { skip }, () => {
-  let c: PodCluster;
-  let kube: KubeCluster;
-  const net = `rollout-${process.pid}`;
-  const subnet = `10.216.${Math.floor(Math.random() * 250) + 1}.0/24`;
+  const { kube } = podClusterSuite({
+    port: 18000 + (process.pid % 50),
+    nodeName: 'rollout-node',
+    podCIDR: `10.216.${Math.floor(Math.random() * 250) + 1}.0/24`,
+    podNetwork: `rollout-${process.pid}`,
+    cleanup: ['deployment', '--all', '--cascade=foreground', '--wait=false'],
+  });
 
   const dep = () => kube.json<Deploy>(['get', 'deployment', 'web']);
   const image = async () => (await dep()).spec.template.spec.containers[0].image;
@@ -80,21 +79,6 @@ describe('kubectl rollout against berth-kube on berthd', { skip }, () => {
     (await kube.json<PodList>(['get', 'pods', '-l', 'app=web'])).items.filter(
       (p) => !p.metadata.deletionTimestamp,
     );
-
-  before(async () => {
-    c = await startPodCluster({
-      port: 18000 + (process.pid % 50),
-      nodeName: NODE,
-      podCIDR: subnet,
-      podNetwork: net,
-    });
-    kube = c.kube;
-    await c.nodeReady();
-  });
-  after(async () => {
-    await kube?.kubectl(['delete', 'deployment', '--all', '--cascade=foreground', '--wait=false']);
-    await c?.destroy();
-  });
 
   it('status waits for a new Deployment to roll out, with running pods', async () => {
     await kube.k(['apply', '-f', '-'], { input: deploymentYaml(2) });
