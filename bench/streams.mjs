@@ -7,7 +7,6 @@
 //   64 MiB through `kubectl port-forward` (WebSocket-tunnelled SPDY, then SPDY) vs from the pod IP    (MiB/s)
 // Anchor: none published for exec or port-forward through kube-apiserver; the ratio is the API server's cost.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,18 +30,14 @@ function sh(script, env) {
   });
 }
 
-/** ms to read the whole HTTP answer for `p` from host:port (HTTP/1.0: the server closes at the end). */
-function download(host, port, p) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    let n = 0;
-    const s = net.connect(port, host, () => s.write(`GET ${p} HTTP/1.0\r\n\r\n`));
-    s.on('data', (d) => (n += d.length));
-    s.on('error', reject);
-    s.on('close', () =>
-      n > MIB * 1024 * 1024 ? resolve(performance.now() - t0) : reject(new Error(`${n} bytes`)),
-    );
-  });
+/** ms to read the whole HTTP answer for `p` from host:port (test/helpers/tcp.js's raw HTTP/1.0 client). */
+async function download(host, port, p) {
+  const { httpGetStream } = await import(path.join(REPO, 'test/dist/helpers/tcp.js'));
+  const t0 = performance.now();
+  let n = 0;
+  await httpGetStream(port, p, (d) => (n += d.length), host);
+  if (n <= MIB * 1024 * 1024) throw new Error(`${n} bytes`);
+  return performance.now() - t0;
 }
 
 async function portForward(kubeconfig, local, env) {
