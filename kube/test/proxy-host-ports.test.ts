@@ -16,6 +16,7 @@ import { listTable } from '../src/proxy/nft.js';
 import { PortHolds, type WantedHostPort } from '../src/proxy/port-holds.js';
 import { Proxier } from '../src/proxy/proxier.js';
 import type { KubeObject } from '../src/registry/types.js';
+import { getBody, nftSkipReason } from './helpers/proxy.js';
 
 setLogLevel('error');
 const log = createLogger({ test: 'proxy-host-ports' });
@@ -24,12 +25,6 @@ const NS = 'knet-hp';
 const NODE = 'knet-hp-node';
 const BACKEND_PORT = 19700;
 const [LB, NODE_PORT, UDP_LB, TAKEN, EMPTY, LOCAL] = [19701, 19702, 19703, 19704, 19705, 19706];
-
-function skipReason(): string | undefined {
-  if (process.getuid?.() === 0) return undefined;
-  if (process.env.CI === 'true') throw new Error('required under CI: root (nftables)');
-  return 'needs root for nftables';
-}
 
 const service = (
   name: string,
@@ -52,17 +47,7 @@ const slice = (svc: string, eps: Array<[string, string?]>, protocol = 'TCP'): Ku
   ports: [{ name: 'p', protocol, port: BACKEND_PORT }],
 });
 
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = (port: number) => getBody('127.0.0.1', port);
 
 function udpAsk(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -77,7 +62,7 @@ function udpAsk(port: number): Promise<string> {
   });
 }
 
-describe('LoadBalancer and node ports on 127.0.0.1 (kernel DNAT)', { skip: skipReason() }, () => {
+describe('LoadBalancer and node ports on 127.0.0.1 (kernel DNAT)', { skip: nftSkipReason() }, () => {
   const closers: Array<() => void> = [];
   let proxier: Proxier;
   let holds: PortHolds;

@@ -14,6 +14,7 @@ import { HealthChecks } from '../src/proxy/health-checks.js';
 import { listTable } from '../src/proxy/nft.js';
 import { Proxier } from '../src/proxy/proxier.js';
 import type { KubeObject } from '../src/registry/types.js';
+import { addressServers, clusterIPService, getBody, nftSkipReason } from './helpers/proxy.js';
 
 setLogLevel('warn');
 const log = createLogger({ test: 'proxy-traffic-policy' });
@@ -23,22 +24,7 @@ const BACKENDS = ['127.0.0.5', '127.0.0.6'];
 const PORT = 19610;
 const POD_CIDR = '10.231.0.0/24';
 
-function skipReason(): string | undefined {
-  if (process.getuid?.() === 0) return undefined;
-  if (process.env.CI === 'true') throw new Error('required under CI: root (nftables)');
-  return 'needs root for nftables';
-}
-
-const service = (name: string, ip: string, extra: Record<string, unknown> = {}): KubeObject => ({
-  metadata: { namespace: 'ktraffic', name },
-  spec: {
-    type: 'ClusterIP',
-    clusterIP: ip,
-    clusterIPs: [ip],
-    ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
-    ...extra,
-  },
-});
+const service = clusterIPService('ktraffic');
 /** One endpoint on this node (127.0.0.5) and one on another (127.0.0.6), unless `nodes` says otherwise. */
 const slice = (svc: string, nodes: [string, string] = [NODE, 'elsewhere']): KubeObject => ({
   metadata: { namespace: 'ktraffic', name: `${svc}-x`, labels: { 'kubernetes.io/service-name': svc } },
@@ -47,36 +33,19 @@ const slice = (svc: string, nodes: [string, string] = [NODE, 'elsewhere']): Kube
   ports: [{ name: 'http', protocol: 'TCP', port: PORT }],
 });
 
-function get(ip: string, timeout = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: ip, port: 80, path: '/', agent: false, timeout }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = (ip: string, timeout = 3000) => getBody(ip, 80, timeout);
 const answers = async (ip: string, n = 24) => {
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) seen.add(await get(ip));
   return [...seen].sort();
 };
 
-describe('service traffic policies (nftables)', { skip: skipReason() }, () => {
+describe('service traffic policies (nftables)', { skip: nftSkipReason() }, () => {
   const servers: http.Server[] = [];
   let proxier: Proxier;
 
   before(async () => {
-    for (const ip of BACKENDS) {
-      const s = http.createServer((_req, res) => res.end(ip));
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(PORT, ip, () => resolve());
-      });
-      servers.push(s);
-    }
+    servers.push(...(await addressServers(BACKENDS, PORT)));
     proxier = new Proxier({ table: TABLE, podCIDR: POD_CIDR, nodeName: NODE, log });
   });
 

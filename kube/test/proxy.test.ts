@@ -6,12 +6,13 @@
  * (all of 127/8 is local), so no pod is needed. Table and addresses are this test's own (knet, 10.219/16).
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import type http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, setLogLevel } from '@berth/common/log';
 import { listTable } from '../src/proxy/nft.js';
 import { Proxier } from '../src/proxy/proxier.js';
 import type { KubeObject } from '../src/registry/types.js';
+import { addressServers, clusterIPService, getBody, nftSkipReason } from './helpers/proxy.js';
 
 setLogLevel('warn');
 const log = createLogger({ test: 'proxy' });
@@ -19,22 +20,7 @@ const TABLE = `knet-proxy-${process.pid}`;
 const BACKENDS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const PORT = 18210;
 
-function skipReason(): string | undefined {
-  if (process.getuid?.() === 0) return undefined;
-  if (process.env.CI === 'true') throw new Error('required under CI: root (nftables)');
-  return 'needs root for nftables';
-}
-
-const service = (name: string, ip: string, extra: Record<string, unknown> = {}): KubeObject => ({
-  metadata: { namespace: 'knet-proxy', name },
-  spec: {
-    type: 'ClusterIP',
-    clusterIP: ip,
-    clusterIPs: [ip],
-    ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
-    ...extra,
-  },
-});
+const service = clusterIPService('knet-proxy');
 const slice = (svc: string, eps: Array<[string, boolean]>): KubeObject => ({
   metadata: { namespace: 'knet-proxy', name: `${svc}-x`, labels: { 'kubernetes.io/service-name': svc } },
   addressType: 'IPv4',
@@ -42,31 +28,14 @@ const slice = (svc: string, eps: Array<[string, boolean]>): KubeObject => ({
   ports: [{ name: 'http', protocol: 'TCP', port: PORT }],
 });
 
-function get(ip: string, port = 80): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: ip, port, path: '/', agent: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = (ip: string, port = 80) => getBody(ip, port);
 
-describe('service proxy (nftables)', { skip: skipReason() }, () => {
+describe('service proxy (nftables)', { skip: nftSkipReason() }, () => {
   const servers: http.Server[] = [];
   let proxier: Proxier;
 
   before(async () => {
-    for (const ip of BACKENDS) {
-      const s = http.createServer((_req, res) => res.end(ip));
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(PORT, ip, () => resolve());
-      });
-      servers.push(s);
-    }
+    servers.push(...(await addressServers(BACKENDS, PORT)));
     proxier = new Proxier({ table: TABLE, podCIDR: '10.218.0.0/16', log });
   });
 
