@@ -13,6 +13,7 @@ import { customTable } from './columns.js';
 import { findJsonPath, parseJsonPath, printJsonPathValue } from './jsonpath.js';
 import { applyDefaults } from './prune.js';
 import type { CrdVersion, CustomResourceDefinition, ScaleSubresource } from './types.js';
+import { evaluateRules, hasRules } from './rules.js';
 import { validateValue } from './values.js';
 
 /** The custom side of a served custom type. */
@@ -146,6 +147,26 @@ function scaleErrors(obj: KubeObject, path: string): FieldError[] {
   return [];
 }
 
+/**
+ * The CEL rules' errors, unless the schema found a wrong type or unsupported value (the rules would see values of
+ * the wrong type): then kube-apiserver's one error saying they were not checked (once, from validate).
+ */
+function ruleErrors(
+  schema: Schema,
+  obj: KubeObject,
+  old: KubeObject | undefined,
+  errs: FieldError[],
+  update = false,
+) {
+  if (errs.some((e) => e.type === 'FieldValueTypeInvalid' || e.type === 'FieldValueNotSupported')) {
+    if (update) return [];
+    const detail =
+      'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
+    return [{ type: 'FieldValueInvalid' as const, field: '<nil>', badValue: 'null', detail }];
+  }
+  return evaluateRules(schema, obj, old, update ? 'update' : 'create');
+}
+
 const STANDARD_FINALIZERS = new Set(['kubernetes', 'orphan', 'foregroundDeletion']);
 
 /** A version's rules (metadata.generation moves on any change but metadata and status: the generic store does it). */
@@ -153,6 +174,7 @@ function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomI
   const schema = v.schema?.openAPIV3Schema;
   const status = !!v.subresources?.status;
   const scale = v.subresources?.scale;
+  const rules = hasRules(schema);
   const { group } = crd.spec;
   const kind = crd.spec.names.kind;
   const typeMeta = (obj: KubeObject): FieldError[] => {
@@ -206,9 +228,14 @@ function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomI
     validate(obj) {
       const out = [...typeMeta(obj)];
       if (schema) out.push(...validateValue(schema, obj));
+      if (rules) out.push(...ruleErrors(schema!, obj, undefined, out));
       if (scale)
         out.push(...scaleErrors(obj, scale.specReplicasPath), ...scaleErrors(obj, scale.statusReplicasPath));
       return out;
+    },
+    validateUpdate(obj, old) {
+      // Transition rules (those naming oldSelf); validate ran the others. Schema errors first, as upstream.
+      return rules ? ruleErrors(schema!, obj, old, validateValue(schema!, obj), true) : [];
     },
     table: customTable(v.additionalPrinterColumns),
     fieldSelectors: selectors,

@@ -10,6 +10,7 @@ import type { FieldError } from '../../errors.js';
 import { fieldErrorText } from '../../errors.js';
 import type { Schema } from '../types.js';
 import { FieldPath } from './path.js';
+import { checkRules } from './rules.js';
 import { validateOpenApiSchema, validateStructural } from './structural.js';
 import type { CrdNames, CrdSubresources, CustomResourceDefinition, PrinterColumn } from './types.js';
 import { deepEqual, validateValue } from './values.js';
@@ -294,6 +295,8 @@ function validateSchema(schema: Schema | undefined, statusEnabled: boolean, p: F
   out.push(...structural);
   if (structural.length === 0) out.push(...validateDefaults(schema, sp));
   out.push(...validateOpenApiSchema(schema, sp));
+  // CEL rules compile only on a schema without errors (kube-apiserver skips them too: the errors would mislead).
+  if (out.length === 0) out.push(...checkRules(schema, sp));
   return out;
 }
 
