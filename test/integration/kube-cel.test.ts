@@ -12,6 +12,9 @@ import { KUBECTL_132, startKube, type TestKube } from '../helpers/kube.js';
 
 const skip = requirement(existsSync(KUBECTL_132), 'kubectl 1.32 is not installed');
 
+/** A port in this suite's range nothing listens on. */
+const DOWN_PORT = 19751;
+
 let k: TestKube;
 
 before(async () => {
@@ -120,5 +123,74 @@ describe('CRD x-kubernetes-validations', { skip }, () => {
       spec: { replicas: number };
     };
     assert.equal(got.spec.replicas, 2);
+  });
+});
+
+const hooks = (expression: string, name = 'cel-hooks') => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: { name: ${name} }
+webhooks:
+  - name: by-name.cel.berth.test
+    clientConfig: { url: "https://127.0.0.1:${DOWN_PORT}/" }
+    rules: [{ operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps] }]
+    sideEffects: None
+    admissionReviewVersions: [v1]
+    failurePolicy: Fail
+    matchConditions:
+      - { name: hooked, expression: ${JSON.stringify(expression)} }
+      - { name: not-dry-run, expression: "!request.dryRun && request.operation == 'CREATE'" }
+  - name: erroring.cel.berth.test
+    clientConfig: { url: "https://127.0.0.1:${DOWN_PORT}/" }
+    rules: [{ operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps] }]
+    objectSelector: { matchLabels: { cel: err } }
+    sideEffects: None
+    admissionReviewVersions: [v1]
+    failurePolicy: Fail
+    matchConditions:
+      - { name: mode, expression: "object.data.mode == 'x'" }
+  - name: ignoring.cel.berth.test
+    clientConfig: { url: "https://127.0.0.1:${DOWN_PORT}/" }
+    rules: [{ operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps] }]
+    objectSelector: { matchLabels: { cel: ignore } }
+    sideEffects: None
+    admissionReviewVersions: [v1]
+    failurePolicy: Ignore
+    matchConditions:
+      - { name: mode, expression: "object.data.mode == 'x'" }
+`;
+
+describe('webhook matchConditions', { skip }, () => {
+  it('refuses a configuration whose expression does not compile', async () => {
+    const err = await fails(['apply', '-f', '-'], hooks('object.metadata.name.startsWith(', 'cel-bad'));
+    assert.ok(
+      err.startsWith(
+        'The ValidatingWebhookConfiguration "cel-bad" is invalid: webhooks[0].matchConditions[0].expression: Invalid value: "object.metadata.name.startsWith(": compilation failed: ERROR: <input>:1:',
+      ),
+      err,
+    );
+  });
+
+  it('calls a webhook only when every condition is true, and follows failurePolicy on errors', async () => {
+    await ok(['apply', '-f', '-'], hooks("object.metadata.name.startsWith('hooked-')"));
+    // The conditions are false: the webhook (whose server is down) is not called.
+    await ok(['create', 'configmap', 'plain', '--from-literal=a=b']);
+    await ok(['create', 'configmap', 'hooked-dry', '--dry-run=server']);
+    // All true: it is called, and the call fails closed.
+    const called = await fails(['create', 'configmap', 'hooked-1']);
+    assert.match(
+      called,
+      /failed calling webhook "by-name\.cel\.berth\.test": failed to call webhook: Post "https:\/\/127\.0\.0\.1:19751\/\?timeout=10s": dial tcp 127\.0\.0\.1:19751: connect: connection refused/,
+    );
+    // A condition that errors: failurePolicy Fail refuses the request, Ignore skips the webhook.
+    const cm = (name: string, label: string, data = '') =>
+      `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"${name}","labels":{"cel":"${label}"}}${data}}`;
+    assert.equal(
+      await fails(['create', '-f', '-'], cm('err-1', 'err')),
+      `Error from server (Forbidden): error when creating "STDIN": configmaps "err-1" is forbidden: expression 'object.data.mode == 'x'' resulted in error: no such key: data`,
+    );
+    await ok(['create', '-f', '-'], cm('err-2', 'err', ',"data":{"mode":"y"}'));
+    await ok(['create', '-f', '-'], cm('ign-1', 'ignore'));
+    await ok(['delete', 'validatingwebhookconfiguration', 'cel-hooks']);
   });
 });

@@ -6,13 +6,14 @@
  * ones run all at once; the first failure wins. A call that fails is an internal error under failurePolicy Fail
  * and is skipped under Ignore; a denial reaches the client with the webhook's code and message.
  */
-import { badRequest, notFound } from '../../errors.js';
+import { badRequest, forbidden, notFound } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { decodeJsonPatch, applyJsonPatchOps } from '../../patch/json-patch.js';
 import type { JsonValue } from '../../patch/json.js';
 import type { KubeObject } from '../../registry/types.js';
 import type { AdmissionAttributes, MutatingPlugin, Operation, ValidatingPlugin } from '../types.js';
 import { CallFailure, postReview, type Target } from './call.js';
+import { evaluateMatchConditions } from './conditions.js';
 import {
   isExemptConfiguration,
   namespaceMatches,
@@ -109,7 +110,7 @@ async function call(
   }
 }
 
-/** ShouldCallHook: rules, then namespace and object selectors. matchConditions (CEL) are not evaluated. */
+/** ShouldCallHook: rules, then namespace and object selectors, then matchConditions (CEL). */
 async function shouldCall(
   env: WebhookEnv,
   h: Webhook,
@@ -119,6 +120,26 @@ async function shouldCall(
 ): Promise<boolean> {
   if (!(h.rules ?? []).some((r) => ruleMatches(r, a))) return false;
   if (!objectMatches(h, obj, old)) return false;
+  if (!(await namespaceSelected(env, h, a, obj))) return false;
+  const r = evaluateMatchConditions(h, a, obj, old);
+  if ('matches' in r) return r.matches;
+  // Failing closed (failurePolicy Fail): apierrors.NewForbidden over the resource and name.
+  const { resource, group } = a.resource;
+  const what = group ? `${resource}.${group}` : resource;
+  env.log.warn('failed evaluating match conditions, failing closed', { webhook: h.name, error: r.error });
+  throw forbidden(`${what}${a.name ? ` "${a.name}"` : ''} is forbidden: ${r.error}`, {
+    kind: resource,
+    ...(a.name ? { name: a.name } : {}),
+    ...(group ? { group } : {}),
+  });
+}
+
+async function namespaceSelected(
+  env: WebhookEnv,
+  h: Webhook,
+  a: AdmissionAttributes,
+  obj: KubeObject | undefined,
+): Promise<boolean> {
   if (!needsNamespaceLabels(h, a)) return true;
   const isNamespace = a.resource.group === '' && a.resource.resource === 'namespaces' && !a.subresource;
   if (isNamespace && (a.operation === 'CREATE' || a.operation === 'UPDATE'))

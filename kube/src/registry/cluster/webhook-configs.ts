@@ -4,6 +4,7 @@
  * ValidateValidatingWebhookConfiguration as kube-apiserver 1.32 words them. The admission plugins that call
  * these webhooks are in src/admission/webhooks.
  */
+import { conditionCompileError } from '../../admission/webhooks/conditions.js';
 import type { FieldError } from '../../errors.js';
 import { notSupported } from '../validation/fields.js';
 import { isDNS1123Subdomain } from '../validation/names.js';
@@ -148,6 +149,19 @@ function ruleErrors(path: string, r: Record<string, unknown>): FieldError[] {
   return errs;
 }
 
+/** Each matchCondition's expression compiles to a bool (validateMatchConditions; names are left unchecked). */
+function matchConditionErrors(path: string, conditions: unknown): FieldError[] {
+  if (!Array.isArray(conditions)) return [];
+  const errs: FieldError[] = [];
+  (conditions as Array<{ expression?: string }>).forEach((c, i) => {
+    const field = `${path}[${i}].expression`;
+    if (!c?.expression) return errs.push({ type: 'FieldValueRequired', field });
+    const detail = conditionCompileError(c.expression);
+    if (detail) errs.push({ type: 'FieldValueInvalid', field, badValue: c.expression, detail });
+  });
+  return errs;
+}
+
 function validate(mutating: boolean) {
   return (o: KubeObject): FieldError[] => {
     const errs: FieldError[] = [];
@@ -190,6 +204,7 @@ function validate(mutating: boolean) {
           badValue: versions,
           detail: 'must include at least one of v1, v1beta1',
         });
+      errs.push(...matchConditionErrors(`${p}.matchConditions`, h.matchConditions));
       if (h.name) {
         if (names.has(h.name))
           errs.push({ type: 'FieldValueDuplicate', field: `${p}.name`, badValue: h.name });

@@ -10,7 +10,7 @@
  */
 import type { FieldError } from '../../errors.js';
 import { GoValue } from '../../errors.js';
-import type { CelError} from '../../cel/program.js';
+import type { CelError } from '../../cel/program.js';
 import { compile, Optional, type Program } from '../../cel/program.js';
 import type { Schema } from '../types.js';
 import type { FieldPath } from './path.js';
