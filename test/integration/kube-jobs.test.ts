@@ -32,6 +32,7 @@ interface JobObj {
     active?: number;
     conditions?: Cond[];
     completedIndexes?: string;
+    failedIndexes?: string;
   };
 }
 interface PodObj {
@@ -41,6 +42,10 @@ interface PodObj {
     containerStatuses?: { state: { terminated?: { exitCode: number; reason: string } } }[];
   };
 }
+
+/** Several manifests as one kubectl input: a v1 List. */
+const list = (docs: string[]) =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs.map((d) => JSON.parse(d) as unknown) });
 
 const jobYaml = (name: string, spec: Record<string, unknown>, script: string) =>
   JSON.stringify({
@@ -157,12 +162,106 @@ describe('Jobs and CronJobs with kubectl against berth-kube on berthd', { skip }
       ),
     });
     await kube.k(['wait', '--for=condition=complete', 'job/indexed', '--timeout=60s'], { timeoutMs: 70_000 });
-    assert.equal((await job('indexed')).status.completedIndexes, '0-1');
+    assert.equal((await job('indexed')).status.completedIndexes, '0,1');
     const pods = await podsOf('indexed');
     const logs = await Promise.all(pods.map((p) => kube.k(['logs', p.metadata.name])));
     assert.deepEqual(logs.sort(), ['index=0 host=indexed-0\n', 'index=1 host=indexed-1\n']);
     await kube.k(['wait', '--for=delete', 'job/indexed', '--timeout=30s'], { timeoutMs: 40_000 });
     await until('pods deleted with it', async () => (await podsOf('indexed')).length === 0);
+  });
+
+  it('runs Indexed Jobs per index: backoffLimitPerIndex and FailIndex, maxFailedIndexes, a success policy', async () => {
+    const indexed = { completionMode: 'Indexed', parallelism: 4 };
+    const hold = "trap 'exit 0' TERM; sleep 3600 & wait";
+    await kube.k(['apply', '-f', '-'], {
+      input: list([
+        jobYaml(
+          'perindex',
+          {
+            ...indexed,
+            completions: 4,
+            backoffLimitPerIndex: 1,
+            podFailurePolicy: {
+              rules: [{ action: 'FailIndex', onExitCodes: { operator: 'In', values: [42] } }],
+            },
+          },
+          'case $JOB_COMPLETION_INDEX in 0) exit 1;; 1) exit 42;; *) echo ok;; esac',
+        ),
+        jobYaml(
+          'maxfail',
+          { ...indexed, completions: 2, backoffLimitPerIndex: 0, maxFailedIndexes: 0 },
+          'exit 1',
+        ),
+        jobYaml(
+          'policy',
+          { ...indexed, completions: 3, successPolicy: { rules: [{ succeededIndexes: '0' }] } },
+          `[ $JOB_COMPLETION_INDEX = 0 ] && exit 0; ${hold}`,
+        ),
+      ]),
+    });
+    await kube.k(['wait', '--for=condition=failed', 'job/maxfail', '--timeout=60s'], { timeoutMs: 70_000 });
+    const mf = await job('maxfail');
+    assert.equal(cond(mf, 'Failed')?.reason, 'MaxFailedIndexesExceeded');
+    assert.equal(
+      cond(mf, 'Failed')?.message,
+      'Job has exceeded the specified maximal number of failed indexes',
+    );
+    // The first failure decides; the other index's pod, failed or deleted for the verdict, fails too (as upstream).
+    assert.equal(mf.status.failedIndexes, '0,1');
+    await kube.k(['wait', '--for=condition=complete', 'job/policy', '--timeout=60s'], { timeoutMs: 70_000 });
+    const pol = await job('policy');
+    assert.equal(cond(pol, 'Complete')?.reason, 'SuccessPolicy');
+    assert.equal(cond(pol, 'SuccessCriteriaMet')?.message, 'Matched rules at index 0');
+    assert.equal(pol.status.completedIndexes, '0');
+    await until('the success policy ended the other indexes', async () =>
+      (await podsOf('policy')).every((p) => p.status.phase !== 'Running' && p.status.phase !== 'Pending'),
+    );
+    // Index 0 fails twice (one retry, after its 10 s back-off), index 1 once (FailIndex), 2 and 3 succeed.
+    await kube.k(['wait', '--for=condition=failed', 'job/perindex', '--timeout=60s'], { timeoutMs: 70_000 });
+    const pi = await job('perindex');
+    assert.equal(cond(pi, 'Failed')?.reason, 'FailedIndexes');
+    assert.equal(cond(pi, 'Failed')?.message, 'Job has failed indexes');
+    assert.deepEqual(
+      [pi.status.failedIndexes, pi.status.completedIndexes, pi.status.failed],
+      ['0,1', '2,3', 3],
+    );
+    const counts = (await podsOf('perindex'))
+      .map((p) => {
+        const a = p.metadata.annotations ?? {};
+        return `${a['batch.kubernetes.io/job-completion-index']}:${a['batch.kubernetes.io/job-index-failure-count']}:${p.status.phase}`;
+      })
+      .sort();
+    assert.deepEqual(counts, ['0:0:Failed', '0:1:Failed', '1:0:Failed', '2:0:Succeeded', '3:0:Succeeded']);
+    const bad = await kube.kubectl(['create', '-f', '-'], {
+      input: jobYaml(
+        'badindex',
+        {
+          backoffLimitPerIndex: 1,
+          podFailurePolicy: {
+            rules: [{ action: 'FailIndex', onExitCodes: { operator: 'In', values: [42] } }],
+          },
+          successPolicy: { rules: [{ succeededCount: 1 }] },
+        },
+        'true',
+      ),
+    });
+    assert.notEqual(bad.code, 0);
+    assert.match(
+      bad.stderr,
+      /spec\.backoffLimitPerIndex: Invalid value: 1: requires indexed completion mode/,
+    );
+    assert.match(bad.stderr, /spec\.successPolicy: Invalid value: .*: requires indexed completion mode/);
+    const badIx = await kube.kubectl(['create', '-f', '-'], {
+      input: jobYaml(
+        'badix',
+        { ...indexed, completions: 3, successPolicy: { rules: [{ succeededIndexes: '2-1' }] } },
+        'true',
+      ),
+    });
+    assert.match(
+      badIx.stderr,
+      /spec\.successPolicy\.rules\[0\]\.succeededIndexes: Invalid value: "2-1": error parsing succeededIndexes: non-increasing order, previous: 2, current: 1/,
+    );
   });
 
   it('fires a CronJob for its missed schedule time; create job --from; the history limit trims', async () => {

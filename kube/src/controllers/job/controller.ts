@@ -7,9 +7,11 @@
  * deleted when suspended. backoffLimit (and container restarts under OnFailure) and activeDeadlineSeconds fail
  * the Job: FailureTarget first, the active pods deleted, then Failed once none is left; success is
  * SuccessCriteriaMet then Complete with completionTime. Events: SuccessfulCreate, SuccessfulDelete, Completed,
- * BackoffLimitExceeded / DeadlineExceeded, Suspended, Resumed.
+ * BackoffLimitExceeded / DeadlineExceeded, Suspended, Resumed. Indexed Jobs' per-index back-off and success policy:
+ * per-index.ts.
  */
 import { isKubeError } from '../../errors.js';
+import { removeTrackingFinalizer } from './finalizer.js';
 import type { ResourceClient } from '../../client/index.js';
 import type { KubeObject } from '../../registry/types.js';
 import { fromStructured } from '../../selectors/labels.js';
@@ -36,8 +38,16 @@ import {
   onlyReplaceFailed,
   parseIndexes,
   pastBackoffLimitOnFailure,
-  TRACKING_FINALIZER,
 } from './util.js';
+import {
+  failedIndexes,
+  hasBackoffLimitPerIndex,
+  indexBackoffMs,
+  lastFailedByIndex,
+  matchSuccessPolicy,
+  perIndexFailure,
+  replacementAnnotations,
+} from './per-index.js';
 
 /** MaxPodCreateDeletePerSync. */
 const BURST = 500;
@@ -53,6 +63,8 @@ interface Counted {
   succeeded: number;
   failed: number;
   indexes: Set<number>;
+  /** With backoffLimitPerIndex: the indexes that failed for good. */
+  failedIndexes?: Set<number>;
 }
 
 interface Backoff {
@@ -137,47 +149,12 @@ export class JobController extends QueueController {
 
   private async releaseOrphan(p: Pod): Promise<void> {
     try {
-      await this.removeFinalizer(p);
+      await removeTrackingFinalizer(this.podClient, p);
     } catch (e) {
       this.log.warn('could not remove the tracking finalizer of an orphan pod', {
         pod: keyOf(p),
         error: e as Error,
       });
-    }
-  }
-
-  /** Removes the tracking finalizer (a JSON patch that tests it is where it was); false when the pod is gone. */
-  private async removeFinalizer(p: Pod): Promise<boolean> {
-    const fins = p.metadata?.finalizers ?? [];
-    const i = fins.indexOf(TRACKING_FINALIZER);
-    if (i < 0) return true;
-    try {
-      await this.podClient.patch(
-        p.metadata?.name ?? '',
-        'json',
-        [
-          { op: 'test', path: '/metadata/uid', value: p.metadata?.uid },
-          { op: 'test', path: `/metadata/finalizers/${i}`, value: TRACKING_FINALIZER },
-          { op: 'remove', path: `/metadata/finalizers/${i}` },
-        ],
-        { namespace: p.metadata?.namespace ?? '' },
-      );
-      return true;
-    } catch (e) {
-      if (isKubeError(e, 'NotFound')) return false;
-      if (isKubeError(e, 'Invalid') || isKubeError(e, 'Conflict')) {
-        // Moved or replaced since the cache saw it: read it again.
-        const fresh = await this.podClient
-          .get(p.metadata?.name ?? '', { namespace: p.metadata?.namespace ?? '' })
-          .catch((err: unknown) => {
-            if (isKubeError(err, 'NotFound')) return undefined;
-            throw err;
-          });
-        if (!fresh || fresh.metadata?.uid !== p.metadata?.uid) return false;
-        if (!hasTracking(fresh)) return true;
-        return this.removeFinalizer(fresh);
-      }
-      throw e;
     }
   }
 
@@ -196,7 +173,7 @@ export class JobController extends QueueController {
     });
     if (finishedCondition(job)) {
       // Finished: nothing to run; let go of whatever is still tracked.
-      await Promise.all(owned.filter(hasTracking).map((p) => this.removeFinalizer(p)));
+      await Promise.all(owned.filter(hasTracking).map((p) => removeTrackingFinalizer(this.podClient, p)));
       return;
     }
     const counted = await this.track(key, job, owned);
@@ -222,6 +199,9 @@ export class JobController extends QueueController {
     let failJob: string | undefined;
     let newSucceeded = 0;
     const before = indexes.size;
+    // Read before the finalizers go: a pod fails its index only while it is still tracked.
+    const failedIx = hasBackoffLimitPerIndex(job) ? failedIndexes(job, pods) : undefined;
+    const failedBefore = parseIndexes(status.failedIndexes ?? undefined, completions).size;
     // Any failed pod matching a FailJob rule decides (looked at every time: a write lost to a conflict loses nothing).
     if (job.spec?.podFailurePolicy)
       for (const p of pods) {
@@ -258,13 +238,15 @@ export class JobController extends QueueController {
     }
     this.recordBackoff(key, newSucceeded > 0 || indexes.size > before, newFailed);
     // Recorded before any finalizer goes, so a pod released is never a pod forgotten.
-    if (newSucceeded || newFailed.length || indexes.size > before) {
+    const moreFailedIx = failedIx !== undefined && failedIx.size > failedBefore;
+    if (newSucceeded || newFailed.length || indexes.size > before || moreFailedIx) {
       const written = await this.writeStatus(job, {
         ...status,
         uncountedTerminatedPods: uncounted(uncSucceeded, uncFailed),
         ...(indexes.size > before
           ? { completedIndexes: formatIndexes(indexes), succeeded: indexes.size }
           : {}),
+        ...(moreFailedIx ? { failedIndexes: formatIndexes(failedIx) } : {}),
       });
       if (!written) return undefined;
       job = written;
@@ -273,7 +255,7 @@ export class JobController extends QueueController {
     await Promise.all(
       toRelease.map(async (p) => {
         const uid = p.metadata?.uid ?? '';
-        const there = await this.removeFinalizer(p);
+        const there = await removeTrackingFinalizer(this.podClient, p);
         if (!there) gone.add(uid);
         else {
           released.add(uid);
@@ -302,8 +284,17 @@ export class JobController extends QueueController {
       ...job.status,
       uncountedTerminatedPods: uncounted(uncSucceeded, uncFailed),
       ...(indexed ? { completedIndexes: formatIndexes(indexes) || undefined } : {}),
+      ...(failedIx ? { failedIndexes: formatIndexes(failedIx) } : {}),
     };
-    return { job, status: next, succeeded, failed, indexes, ...(failJob ? { failJob } : {}) };
+    return {
+      job,
+      status: next,
+      succeeded,
+      failed,
+      indexes,
+      ...(failJob ? { failJob } : {}),
+      ...(failedIx ? { failedIndexes: failedIx } : {}),
+    };
   }
 
   private recordBackoff(key: string, success: boolean, failed: Pod[]): void {
@@ -352,6 +343,12 @@ export class JobController extends QueueController {
       else if (spec.activeDeadlineSeconds !== undefined && status.startTime && !suspended)
         this.enqueueAfter(key, Date.parse(status.startTime) + spec.activeDeadlineSeconds * 1000 - now + 50);
     }
+    if (!interim && counted.failedIndexes) {
+      const f = perIndexFailure(job, counted.failedIndexes, indexes);
+      if (f) interim = this.condition('FailureTarget', f[0], f[1], now);
+    }
+    const policy = !interim && isIndexed(job) ? matchSuccessPolicy(job, indexes) : undefined;
+    if (policy) interim = this.condition('SuccessCriteriaMet', 'SuccessPolicy', policy, now);
     if (!interim) {
       const completions = spec.completions;
       const done =
@@ -375,7 +372,7 @@ export class JobController extends QueueController {
     } else if (suspended) {
       activeCount -= await this.deletePods(key, job, active);
     } else if (this.expectations.satisfied(key) && !job.metadata?.deletionTimestamp) {
-      activeCount += await this.manage(key, job, active, succeeded, indexes, terminating, now);
+      activeCount += await this.manage(key, counted, pods, active, terminating, now);
     }
 
     // Suspension, as ensureJobConditionStatus: Suspended True while suspended, False (Resumed) after.
@@ -455,13 +452,14 @@ export class JobController extends QueueController {
    */
   private async manage(
     key: string,
-    job: Job,
+    counted: Counted,
+    pods: Pod[],
     active: Pod[],
-    succeeded: number,
-    indexes: Set<number>,
     terminating: number,
     now: number,
   ): Promise<number> {
+    const { job, succeeded, indexes } = counted;
+    const done = new Set([...indexes, ...(counted.failedIndexes ?? [])]);
     const spec = job.spec!;
     const parallelism = spec.parallelism ?? 1;
     const completions = spec.completions;
@@ -477,7 +475,7 @@ export class JobController extends QueueController {
       keep = [];
       for (const p of [...active].sort((a, b) => -deletionOrder(a, b))) {
         const ix = completionIndex(p);
-        if (ix === undefined || ix >= (completions ?? 0) || indexes.has(ix) || seen.has(ix)) remove.push(p);
+        if (ix === undefined || ix >= (completions ?? 0) || done.has(ix) || seen.has(ix)) remove.push(p);
         else {
           seen.add(ix);
           keep.push(p);
@@ -490,7 +488,9 @@ export class JobController extends QueueController {
     let diff = want - active.length;
     if (onlyReplaceFailed(job)) diff -= terminating;
     if (diff <= 0) return 0;
-    const rec = this.backoff.get(key);
+    // With backoffLimitPerIndex each index waits out its own back-off instead of the Job's.
+    const perIndex = counted.failedIndexes ? lastFailedByIndex(job, pods, now) : undefined;
+    const rec = perIndex ? undefined : this.backoff.get(key);
     const wait = rec ? rec.last + failureBackoffMs(rec.failures) - now : 0;
     if (wait > 0) {
       this.enqueueAfter(key, wait + 50);
@@ -498,10 +498,16 @@ export class JobController extends QueueController {
     }
     let toCreate: Array<number | undefined>;
     if (isIndexed(job)) {
-      const busy = new Set([...indexes, ...active.map(completionIndex)]);
+      const busy = new Set([...done, ...active.map(completionIndex)]);
       toCreate = [];
-      for (let i = 0; i < (completions ?? 0) && toCreate.length < diff; i++)
-        if (!busy.has(i)) toCreate.push(i);
+      let soonest = Infinity;
+      for (let i = 0; i < (completions ?? 0) && toCreate.length < diff; i++) {
+        if (busy.has(i)) continue;
+        const indexWait = indexBackoffMs(perIndex?.get(i), now);
+        if (indexWait > 0) soonest = Math.min(soonest, indexWait);
+        else toCreate.push(i);
+      }
+      if (soonest < Infinity) this.enqueueAfter(key, soonest + 50);
     } else toCreate = Array.from({ length: diff }, () => undefined);
     toCreate = toCreate.slice(0, BURST);
     this.expectations.expectCreations(key, toCreate.length);
@@ -509,7 +515,15 @@ export class JobController extends QueueController {
     // Slow start, as the ReplicaSet controller: batches of 1, 2, 4... stopping at the first failure.
     for (let i = 0, batch = 1; i < toCreate.length; i += batch, batch *= 2) {
       const slice = toCreate.slice(i, i + batch);
-      const results = await Promise.allSettled(slice.map((ix) => this.createPod(job, ix)));
+      const results = await Promise.allSettled(
+        slice.map((ix) =>
+          this.createPod(
+            job,
+            ix,
+            perIndex && ix !== undefined ? replacementAnnotations(job, perIndex.get(ix)) : undefined,
+          ),
+        ),
+      );
       const ok = results.filter((r) => r.status === 'fulfilled').length;
       created += ok;
       if (ok < slice.length) {
@@ -520,9 +534,16 @@ export class JobController extends QueueController {
     return created;
   }
 
-  private async createPod(job: Job, index: number | undefined): Promise<void> {
+  private async createPod(
+    job: Job,
+    index: number | undefined,
+    annotations?: Record<string, string>,
+  ): Promise<void> {
+    const pod = jobPod(job, index);
+    if (annotations)
+      pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...annotations } };
     try {
-      const created = await this.podClient.create(jobPod(job, index));
+      const created = await this.podClient.create(pod);
       this.recorder.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata?.name}`);
     } catch (e) {
       if (!isKubeError(e, 'Forbidden') || !/being terminated/.test((e as Error).message))

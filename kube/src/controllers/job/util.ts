@@ -61,14 +61,15 @@ export function parseIndexes(text: string | undefined, completions: number): Set
   return out;
 }
 
-/** Formats indexes as kube's interval list: sorted, consecutive runs as "a-b". */
+/** Formats indexes as kube's interval list: sorted, runs of three or more as "a-b". */
 export function formatIndexes(ix: Iterable<number>): string {
   const sorted = [...new Set(ix)].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    // orderedIntervals.String: a run of two is written "a,b", longer runs "a-b".
+    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}${j === i + 1 ? ',' : '-'}${sorted[j]}`);
     i = j + 1;
   }
   return parts.join(',');

@@ -28,6 +28,7 @@ import {
 } from '../validation/fields.js';
 import type { KubeObject, Strategy } from '../types.js';
 import { CronError, parseSchedule, validTimeZone } from '../../util/cron.js';
+import { indexedJobErrors } from './job-indexes.js';
 
 type Obj = Record<string, unknown>;
 
@@ -100,6 +101,7 @@ function jobSpecErrors(spec: Obj, path: string): FieldError[] {
       'TerminatingOrFailed',
     ]),
   );
+  errs.push(...indexedJobErrors(spec, path));
   errs.push(...podTemplateErrors(spec, path, { restart: JOB_RESTART }));
   return errs;
 }
@@ -136,7 +138,8 @@ export const jobStrategy: Strategy = {
   },
   validateUpdate(obj, old) {
     const errs = [...immutable('spec.selector', obj, old), ...immutable('spec.completionMode', obj, old)];
-    errs.push(...immutable('spec.podFailurePolicy', obj, old));
+    for (const f of ['podFailurePolicy', 'backoffLimitPerIndex', 'successPolicy'])
+      errs.push(...immutable(`spec.${f}`, obj, old));
     // The template may change only while the job is suspended (mutable scheduling directives).
     if (!(at(old, 'spec.suspend') === true && at(obj, 'spec.suspend') === true))
       errs.push(...immutable('spec.template', obj, old));
