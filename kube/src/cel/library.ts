@@ -6,7 +6,7 @@
  * Ints are bigints and doubles numbers, as the evaluator gives them.
  */
 import type { Environment } from '@marcbachmann/cel-js';
-import { parseQuantity } from '../kubelet/quantity.js';
+import { parseQuantity } from '@berth/common/quantity';
 
 type Scalar = bigint | number | string | boolean;
 
