@@ -73,6 +73,8 @@ describe('Settings → Kubernetes (web mode, Berth’s own engine)', { skip }, (
     assert.match(done, /^Enabled/, done);
     assert.match(done, /Node \S+ is Ready/);
     await ui.waitText('[data-test="kube-state"]', (t) => t === 'Running', 20_000);
+    // The status bar finds the context the enable merged, without a reload.
+    await ui.waitText('[data-test="cluster-state"]', (t) => t === '⎈ berth: connected', 20_000);
     assert.equal(await ui.$('kube-api').getText(), `https://127.0.0.1:${PORT}`);
     assert.match(await ui.$('kube-kubeconfig').getText(), /kubeconfig \(context “berth”\)$/);
     // Where Ingresses answer, as berth-kube's controller reports it (80/443, or the ports it fell back to).
@@ -108,11 +110,14 @@ describe('Settings → Kubernetes (web mode, Berth’s own engine)', { skip }, (
     await browser.refresh();
     await ui.$('kube-settings').waitForDisplayed({ timeout: 15_000 });
     await ui.waitText('[data-test="kube-state"]', (t) => t === 'Running');
+    await ui.waitText('[data-test="cluster-state"]', (t) => t === '⎈ berth: connected', 20_000);
     await ui.$('kube-settings').scrollIntoView({ block: 'end' });
     await screenshot(browser, 'settings-kubernetes-dark');
     await ui.$('kube-disable').click();
     assert.match(await action('Disabled', 60_000), /^Disabled/);
     await ui.waitText('[data-test="kube-state"]', (t) => t === 'Not enabled', 20_000);
+    // The status bar follows the cluster going away (it said "connected" until a reload).
+    await ui.waitText('[data-test="cluster-state"]', (t) => t === '⎈ berth: unreachable', 5_000);
     const s = JSON.parse((await h.berth(['kube', 'status', '--json'])).stdout) as {
       state: string;
       enabled: boolean;
@@ -125,6 +130,7 @@ describe('Settings → Kubernetes (web mode, Berth’s own engine)', { skip }, (
     await ui.confirm();
     assert.match(await action('Reset done', 60_000), /^Reset done/);
     assert.equal(existsSync(path.join(h.home, 'kube')), false, "reset deletes the cluster's state");
+    assert.equal(await ui.$('cluster-state').getText(), '⎈ berth: unreachable');
     await ui.$('kube-settings').scrollIntoView({ block: 'end' });
     await screenshot(browser, 'settings-kubernetes-reset-dark');
     await browser.execute(() => localStorage.setItem('berth.theme', 'light'));

@@ -15,6 +15,9 @@ const CONTEXT_KEY = 'berth.cluster.context';
 const NS_KEY = 'berth.cluster.namespace';
 /** The namespace picker's "all namespaces". */
 export const ALL = '';
+/** How often a connected cluster's /version is asked again; and one that does not answer. */
+const PROBE_MS = 10_000;
+const UNREACHABLE_PROBE_MS = 3_000;
 
 export const useClusterStore = defineStore('cluster', () => {
   const contexts = shallowRef<ClusterContext[]>([]);
@@ -27,6 +30,8 @@ export const useClusterStore = defineStore('cluster', () => {
   const version = ref<string | null>(null);
   const lists = new Map<ResourceName, WatchedList<KubeObject>>();
   let contextsLoaded = false;
+  let probe: ReturnType<typeof setTimeout> | undefined;
+  let probing = false;
 
   const current = computed(() => contexts.value.find((c) => c.name === context.value));
 
@@ -43,8 +48,48 @@ export const useClusterStore = defineStore('cluster', () => {
     }
   }
 
+  /**
+   * The cluster can stop, or be reset, under the page (Settings → Kubernetes, `berth kube`, the tray) without a
+   * watch open to notice: its /version is asked again while the store runs, more often while it does not answer.
+   */
+  function scheduleProbe(): void {
+    clearTimeout(probe);
+    if (!probing || !context.value) return;
+    probe = setTimeout(
+      () => void check(),
+      connection.value === 'connected' ? PROBE_MS : UNREACHABLE_PROBE_MS,
+    );
+  }
+
+  /** Asks the chosen context's /version now: a cluster gone reads unreachable, one back is connected anew. */
+  async function check(): Promise<void> {
+    const ctx = context.value;
+    // A connect() under way (a context switch, a cluster come back) answers for itself.
+    const superseded = () => ctx !== context.value || connection.value === 'connecting';
+    if (connection.value === 'connecting') return;
+    if (!ctx) {
+      // No context yet: an enable may just have merged one into the kubeconfig.
+      await loadContexts();
+      if (context.value) await connect();
+      return;
+    }
+    try {
+      const v = await clusterClient().version(ctx);
+      if (superseded()) return;
+      if (connection.value !== 'connected') return await connect();
+      version.value = v.gitVersion;
+    } catch (e) {
+      if (superseded()) return;
+      connection.value = 'unreachable';
+      error.value = (e as Error).message;
+    }
+    scheduleProbe();
+  }
+
   /** Connects to the chosen context: version, namespaces, then the lists views asked for. */
   async function connect(): Promise<void> {
+    probing = true;
+    clearTimeout(probe);
     if (!contextsLoaded) await loadContexts();
     for (const l of lists.values()) l.stop();
     version.value = null;
@@ -65,8 +110,10 @@ export const useClusterStore = defineStore('cluster', () => {
       if (ctx !== context.value) return;
       connection.value = 'unreachable';
       error.value = (e as Error).message;
+      scheduleProbe();
       return;
     }
+    scheduleProbe();
     try {
       const ns = await clusterClient().list(ctx, RESOURCES.namespaces);
       namespaces.value = ns.items.map((n) => n.metadata.name).sort();
@@ -75,6 +122,13 @@ export const useClusterStore = defineStore('cluster', () => {
     }
     for (const [name, l] of lists)
       l.start(ctx, RESOURCES[name].namespaced ? namespace.value || undefined : undefined);
+  }
+
+  /** Stops asking (the page goes away; a test's end). */
+  function stop(): void {
+    probing = false;
+    clearTimeout(probe);
+    for (const l of lists.values()) l.stop();
   }
 
   function setContext(name: string): void {
@@ -119,6 +173,8 @@ export const useClusterStore = defineStore('cluster', () => {
     reconnecting,
     loadContexts,
     connect,
+    check,
+    stop,
     setContext,
     setNamespace,
     list,

@@ -123,6 +123,8 @@ export async function startStack(): Promise<Stack> {
 }
 
 export async function screenshot(browser: WebdriverIO.Browser, name: string): Promise<string> {
+  // Suites that start their own stack (host, kube-settings) may be the first to write here.
+  mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);
   writeFileSync(file, Buffer.from(await browser.takeScreenshot(), 'base64'));
   return file;
