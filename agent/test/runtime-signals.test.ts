@@ -35,7 +35,7 @@ function bystander(): ChildProcess {
 }
 
 async function until(cond: () => Promise<boolean> | boolean, ms = 10_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end;) {
+  for (const end = performance.now() + ms; performance.now() < end;) {
     if (await cond()) return true;
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -80,8 +80,8 @@ export function httpOverSocket(
 }
 
 async function waitForPing(socket: string, proc: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}`);
     try {
       const r = await httpOverSocket(socket, 'GET', '/_ping');

@@ -84,10 +84,10 @@ export async function startKubeCluster(o: KubeClusterOptions): Promise<KubeClust
       // startKube's --listen 127.0.0.1:0 comes first; ours, later on the command line, wins.
       kube = await startKube({ args, dir });
       const k = kube;
-      const deadline = Date.now() + 30_000;
+      const deadline = performance.now() + 30_000;
       while (!k.logs().includes('"msg":"kubelet started"')) {
         if (k.proc.exitCode !== null) throw new Error(`berth-kube exited ${k.proc.exitCode}:\n${k.logs()}`);
-        if (Date.now() > deadline)
+        if (performance.now() > deadline)
           throw new Error(`the kubelet did not start in 30 s:\n${k.logs().slice(-4000)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -113,9 +113,9 @@ export async function until<T>(
   fn: () => Promise<T | undefined | false | null>,
   ms = 30_000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   let last: unknown;
-  while (Date.now() < deadline) {
+  while (performance.now() < deadline) {
     try {
       const v = await fn();
       if (v) return v;

@@ -57,10 +57,10 @@ export async function startKube(opts: { args?: string[]; dir?: string } = {}): P
   );
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 20_000;
+  const deadline = performance.now() + 20_000;
   while (!out.includes('"API server ready"')) {
     if (proc.exitCode !== null) throw new Error(`berth-kube exited ${proc.exitCode}:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`berth-kube did not get ready:\n${out}`);
+    if (performance.now() > deadline) throw new Error(`berth-kube did not get ready:\n${out}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const server = /server: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))![1];

@@ -11,11 +11,11 @@ import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   for (;;) {
     const v = await fn();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    if (performance.now() > deadline) throw new Error('condition not reached in time');
     await sleep(100);
   }
 }

@@ -38,14 +38,14 @@ interface Slice {
 
 /** Polls `read` until `check` passes (its last failure is thrown after 10 s). */
 async function eventually<T>(read: () => Promise<T>, check: (v: T) => void): Promise<T> {
-  const deadline = Date.now() + 10_000;
+  const deadline = performance.now() + 10_000;
   for (;;) {
     const v = await read();
     try {
       check(v);
       return v;
     } catch (e) {
-      if (Date.now() > deadline) throw e;
+      if (performance.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

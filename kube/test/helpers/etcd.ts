@@ -58,8 +58,8 @@ export async function startEtcd(opts: {
     const p = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     proc = p;
     p.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
+    const deadline = performance.now() + 20_000;
+    while (performance.now() < deadline) {
       if (p.exitCode !== null) throw new Error(`etcd exited ${p.exitCode}: ${log}`);
       if (await healthy(opts.clientPort)) return;
       await new Promise((r) => setTimeout(r, 50));
