@@ -231,11 +231,13 @@ export class ServiceNetwork {
     this.proxier.setHostPorts({ address: this.hostAddress, held });
     await this.proxier.sync();
     // Best effort until the pod network exists (the kubelet makes it).
-    if (!this.localnet)
+    if (!this.localnet) {
       this.localnet = await enableRouteLocalnet(this.o.gateway).catch((e: Error) => {
         this.o.log.debug('route_localnet not set yet', { error: e.message });
         return undefined;
       });
+      if (this.localnet) this.o.log.info('route_localnet on the pod bridge', { interface: this.localnet });
+    }
     for (const s of services.filter((x) => x.spec?.type === 'LoadBalancer')) {
       const name = `${s.metadata?.namespace}/${s.metadata?.name}`;
       const open = (s.spec?.ports ?? []).some(
