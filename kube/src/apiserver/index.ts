@@ -19,6 +19,8 @@ import {
 import { DefaultIngressClass } from '../admission/plugins/default-ingress-class.js';
 import { MutatingWebhooks, ValidatingWebhooks } from '../admission/webhooks/dispatch.js';
 import { WebhookSource } from '../admission/webhooks/source.js';
+import { ValidatingAdmissionPolicyPlugin } from '../admission/policy/plugin.js';
+import { PolicySource } from '../admission/policy/source.js';
 import { DefaultTolerationSeconds } from '../admission/plugins/default-toleration-seconds.js';
 import type { Logger } from '../log.js';
 import { ResourceCatalog } from '../registry/catalog.js';
@@ -195,6 +197,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     await webhooks.start();
     cleanups.push(() => webhooks.stop());
     admission.use(new MutatingWebhooks(webhooks));
+    const policies = new PolicySource(registry, hub, store);
+    await policies.start();
+    cleanups.push(() => policies.stop());
+    admission.use(new ValidatingAdmissionPolicyPlugin(policies));
     admission.use(new ValidatingWebhooks(webhooks));
     admission.use(new ResourceQuotaAdmission((v, p, ns) => registry.list(v, p, ns)));
     const health = new Health();

@@ -39,7 +39,7 @@ export function conditionCompileError(expression: string): string | undefined {
 }
 
 /** JSON as CEL sees it: whole numbers are ints. */
-function toCel(v: unknown): unknown {
+export function toCel(v: unknown): unknown {
   if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : v;
   if (Array.isArray(v)) return v.map(toCel);
   if (v && typeof v === 'object')
@@ -48,7 +48,7 @@ function toCel(v: unknown): unknown {
 }
 
 /** The request variable: AdmissionRequest's fields as the review would carry them. */
-function requestOf(a: AdmissionAttributes): Record<string, unknown> {
+export function requestOf(a: AdmissionAttributes): Record<string, unknown> {
   const u = a.user;
   return {
     kind: a.kind,

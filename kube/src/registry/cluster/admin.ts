@@ -4,6 +4,7 @@
  * configurations, CSI and attachment kinds and APIServices. Mostly kube-apiserver's columns
  * (pkg/printers/internalversion, kube-aggregator's for APIServices), with the defaults and update rules users meet.
  */
+import { policyErrors } from '../../admission/policy/spec.js';
 import type { FieldError } from '../../errors.js';
 import {
   AGE_COLUMN,
@@ -412,6 +413,7 @@ export const leaseStrategy: Strategy = {
 
 export const validatingAdmissionPolicyStrategy: Strategy = {
   generation: 'spec',
+  validate: policyErrors,
   table: simple(
     [
       col(
