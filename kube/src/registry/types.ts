@@ -103,6 +103,8 @@ export interface StrategyContext {
   now: Date;
   /** Reads other objects (allocators, reference checks); absent in pure unit tests. */
   read?: ObjectReader;
+  /** Adds a warning to the response (validation that warns rather than refuses: ratcheted CRD rules). */
+  warn?: (text: string) => void;
 }
 
 export interface ObjectReader {
@@ -128,6 +130,13 @@ export interface Strategy {
   validate?(obj: KubeObject, ctx: StrategyContext): FieldError[];
   /** Update rules on top of validate (immutable fields and the like). */
   validateUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): FieldError[];
+  /**
+   * validateUpdate checks the whole object on update, and validate is for creates only (kube-apiserver's own
+   * contract; custom resources need it: their update validation ratchets, so it is not validate's plus some).
+   */
+  validateUpdateOnly?: boolean;
+  /** The rules of a write through /status (the status strategy's ValidateUpdate); absent: none beyond metadata. */
+  validateStatusUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): FieldError[];
   /** Subresources whose updates change one part of the object (pods/ephemeralcontainers), with their rules. */
   subresourceUpdates?: Record<
     string,

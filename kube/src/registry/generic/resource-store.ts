@@ -63,7 +63,13 @@ export class ResourceStore {
   }
 
   protected strategyContext(ctx: RequestContext): StrategyContext {
-    return { user: ctx.user, now: ctx.now ?? new Date(), ...(this.reader ? { read: this.reader } : {}) };
+    const warnings = ctx.warnings;
+    return {
+      user: ctx.user,
+      now: ctx.now ?? new Date(),
+      ...(this.reader ? { read: this.reader } : {}),
+      ...(warnings ? { warn: (text: string) => void warnings.push(text) } : {}),
+    };
   }
 
   attributes(
@@ -341,8 +347,13 @@ export class ResourceStore {
       m.deletionGracePeriodSeconds = oldMeta.deletionGracePeriodSeconds;
     const checked = subresource === '' || subresource === 'scale';
     const errs = checked
-      ? [...(s.validate?.(obj, sctx) ?? []), ...(s.validateUpdate?.(obj, old, sctx) ?? [])]
-      : (s.subresourceUpdates?.[subresource]?.validate(obj, old) ?? []);
+      ? [
+          ...((!s.validateUpdateOnly && s.validate?.(obj, sctx)) || []),
+          ...(s.validateUpdate?.(obj, old, sctx) ?? []),
+        ]
+      : subresource === 'status'
+        ? (s.validateStatusUpdate?.(obj, old, sctx) ?? [])
+        : (s.subresourceUpdates?.[subresource]?.validate(obj, old) ?? []);
     updateErrors(t, obj, old, errs);
     for (const w of s.warnings?.(obj, old) ?? []) ctx.warnings?.push(w);
     if (!subresource) await s.beforeUpdate?.(obj, old, sctx);

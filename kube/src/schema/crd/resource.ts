@@ -13,7 +13,8 @@ import { customTable } from './columns.js';
 import { findJsonPath, parseJsonPath, printJsonPathValue } from './jsonpath.js';
 import { applyDefaults } from './prune.js';
 import type { CrdVersion, CustomResourceDefinition, ScaleSubresource } from './types.js';
-import { evaluateRules, hasRules } from './rules.js';
+import { Correlated } from './correlate.js';
+import { evaluateRules, hasRules, type RuleOptions } from './rules.js';
 import { validateValue } from './values.js';
 
 /** The custom side of a served custom type. */
@@ -147,24 +148,37 @@ function scaleErrors(obj: KubeObject, path: string): FieldError[] {
   return [];
 }
 
-/**
- * The CEL rules' errors, unless the schema found a wrong type or unsupported value (the rules would see values of
- * the wrong type): then kube-apiserver's one error saying they were not checked (once, from validate).
- */
+/** Schema errors that keep the CEL rules from running (hasBlockingErr): the rules would see values of the wrong shape. */
+const BLOCKING = new Set<FieldError['type']>([
+  'FieldValueNotSupported',
+  'FieldValueRequired',
+  'FieldValueTooLong',
+  'FieldValueTooMany',
+  'FieldValueTypeInvalid',
+]);
+
+/** The CEL rules' errors, or kube-apiserver's one error saying they were not checked after a blocking error. */
 function ruleErrors(
   schema: Schema,
   obj: KubeObject,
   old: KubeObject | undefined,
   errs: FieldError[],
-  update = false,
-) {
-  if (errs.some((e) => e.type === 'FieldValueTypeInvalid' || e.type === 'FieldValueNotSupported')) {
-    if (update) return [];
+  opts: RuleOptions = {},
+): FieldError[] {
+  if (errs.some((e) => BLOCKING.has(e.type))) {
     const detail =
       'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
-    return [{ type: 'FieldValueInvalid' as const, field: '<nil>', badValue: 'null', detail }];
+    return [{ type: 'FieldValueInvalid', field: '<nil>', badValue: 'null', detail }];
   }
-  return evaluateRules(schema, obj, old, update ? 'update' : 'create');
+  return evaluateRules(schema, obj, old, opts);
+}
+
+/** The status part's schema errors, as kube-apiserver's status validator words them (paths under status). */
+function statusErrors(statusSchema: Schema, status: unknown): FieldError[] {
+  return validateValue(statusSchema, status).map((e) => ({
+    ...e,
+    field: e.field ? `status.${e.field}` : 'status',
+  }));
 }
 
 const STANDARD_FINALIZERS = new Set(['kubernetes', 'orphan', 'foregroundDeletion']);
@@ -173,6 +187,7 @@ const STANDARD_FINALIZERS = new Set(['kubernetes', 'orphan', 'foregroundDeletion
 function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomInfo): Strategy {
   const schema = v.schema?.openAPIV3Schema;
   const status = !!v.subresources?.status;
+  const statusSchema = schema?.properties?.status;
   const scale = v.subresources?.scale;
   const rules = hasRules(schema);
   const { group } = crd.spec;
@@ -225,17 +240,42 @@ function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomI
       for (const [k, val] of Object.entries(old))
         if (k !== 'status' && k !== 'metadata') obj[k] = structuredClone(val);
     },
+    // customResourceStrategy.Validate: type, schema, scale, then the rules unless the schema found blocking errors.
     validate(obj) {
       const out = [...typeMeta(obj)];
       if (schema) out.push(...validateValue(schema, obj));
-      if (rules) out.push(...ruleErrors(schema!, obj, undefined, out));
       if (scale)
         out.push(...scaleErrors(obj, scale.specReplicasPath), ...scaleErrors(obj, scale.statusReplicasPath));
+      if (rules) out.push(...ruleErrors(schema!, obj, undefined, out));
       return out;
     },
-    validateUpdate(obj, old) {
-      // Transition rules (those naming oldSelf); validate ran the others. Schema errors first, as upstream.
-      return rules ? ruleErrors(schema!, obj, old, validateValue(schema!, obj), true) : [];
+    // customResourceStrategy.ValidateUpdate, with CRDValidationRatcheting (on by default in 1.32): the schema's
+    // errors on values unchanged from `old` are dropped, failed rules without oldSelf there become warnings, so
+    // objects stored under a looser schema can still be updated elsewhere.
+    validateUpdateOnly: true,
+    validateUpdate(obj, old, ctx) {
+      const ratchet = schema ? new Correlated(obj, old, schema) : undefined;
+      const out = [...typeMeta(obj)];
+      if (schema) out.push(...validateValue(schema, obj, '', ratchet));
+      if (scale)
+        out.push(...scaleErrors(obj, scale.specReplicasPath), ...scaleErrors(obj, scale.statusReplicasPath));
+      if (rules)
+        out.push(
+          ...ruleErrors(schema!, obj, old, out, {
+            ...(ratchet ? { ratchet } : {}),
+            ...(ctx.warn ? { warn: ctx.warn } : {}),
+          }),
+        );
+      return out;
+    },
+    // statusStrategy.ValidateUpdate (1.32): the status part against the status schema, without ratcheting, then
+    // every rule of the whole object (spec's too, transition rules with the old object).
+    validateStatusUpdate(obj, old) {
+      const out = [...typeMeta(obj)];
+      if (statusSchema && obj.status !== undefined) out.push(...statusErrors(statusSchema, obj.status));
+      if (scale) out.push(...scaleErrors(obj, scale.statusReplicasPath));
+      if (rules) out.push(...ruleErrors(schema!, obj, old, out));
+      return out;
     },
     table: customTable(v.additionalPrinterColumns),
     fieldSelectors: selectors,

@@ -3,16 +3,18 @@
  *   - checkRules: at CRD create/update, each rule is sanity-checked and compiled (ValidateCustomResourceDefinition
  *     OpenAPISchema's messages: "compilation failed: ERROR: <input>:..." and the rest);
  *   - evaluateRules: on create/update of a custom resource, each schema node's rules run with `self` (and
- *     `oldSelf` for transition rules, which run only on update where an old value correlates: object fields, map
- *     entries, list-type=map items by key), giving field errors worded as pkg/apiserver/schema/cel/validation.go.
- * Not done: cost estimation and budgets, typed compilation (unknown fields fail at evaluation, "no such key"),
- * CRDValidationRatcheting (errors of unchanged values are errors here, warnings in 1.32).
+ *     `oldSelf` for transition rules, which run where an old value correlates: object fields, map entries,
+ *     list-type=map items by key; or always with optionalOldSelf), giving field errors worded as
+ *     pkg/apiserver/schema/cel/validation.go. With ratcheting (updates through the main endpoint), a failed rule
+ *     that does not name oldSelf on a value unchanged from the old object is a warning, not an error.
+ * Not done: cost estimation and budgets, typed compilation (unknown fields fail at evaluation, "no such key").
  */
 import type { FieldError } from '../../errors.js';
-import { GoValue } from '../../errors.js';
+import { fieldErrorText, GoValue } from '../../errors.js';
 import type { CelError } from '../../cel/program.js';
 import { compile, Optional, type Program } from '../../cel/program.js';
 import type { Schema } from '../types.js';
+import type { Correlated } from './correlate.js';
 import type { FieldPath } from './path.js';
 
 export interface ValidationRule {
@@ -249,30 +251,62 @@ function toCel(v: unknown, s: Schema | undefined, resourceRoot = false): unknown
   return v;
 }
 
-type Mode = 'create' | 'update';
+/**
+ * Where a node stands for ratcheting (ratchetingOptions): its own correlation with the old object, or, below a
+ * node that does not correlate (a list item that is not a map-list item), the nearest ancestor that does.
+ */
+interface Ratchet {
+  current?: Correlated;
+  parent?: Correlated;
+}
+
+const ratchetKey = (r: Ratchet, field: string): Ratchet => {
+  if (!r.current) return r;
+  // The resource's apiVersion and kind do not ratchet (old and new are converted to the same version).
+  if (!r.parent && (field === 'apiVersion' || field === 'kind')) return {};
+  return { current: r.current.key(field), parent: r.current };
+};
+
+const ratchetIndex = (r: Ratchet, i: number): Ratchet =>
+  r.current ? { current: r.current.index(i), parent: r.current } : r;
+
+/** Errors of this node are ratcheted when it (or, if it does not correlate, its nearest correlated ancestor) is unchanged. */
+const ratchets = (r: Ratchet): boolean =>
+  r.current ? r.current.unchanged() : (r.parent?.unchanged() ?? false);
+
+export interface RuleOptions {
+  /** The new object correlated with the old one: failed rules without oldSelf on unchanged values only warn. */
+  ratchet?: Correlated;
+  /** Where ratcheted failures go (kube-apiserver adds them as warnings to the response). */
+  warn?: (text: string) => void;
+}
 
 /**
- * The rules of `schema` over `obj` (and `old` on update). `mode` 'create' runs the rules that do not name oldSelf;
- * 'update' runs those that do (the custom-resource strategy calls both on an update: validate + validateUpdate).
+ * The rules of `schema` over `obj`; `old` (an update) gives transition rules their oldSelf. Every rule runs; those
+ * naming oldSelf only where an old value correlates, unless optionalOldSelf.
  */
-export function evaluateRules(schema: Schema, obj: unknown, old: unknown, mode: Mode): FieldError[] {
+export function evaluateRules(
+  schema: Schema,
+  obj: unknown,
+  old?: unknown,
+  opts: RuleOptions = {},
+): FieldError[] {
   const out: FieldError[] = [];
-  walk(schema, obj, old, '', true, mode, out);
+  const ctx: Walk = { out, warn: opts.warn ?? (() => {}) };
+  walk(schema, obj, old, '', true, opts.ratchet ? { current: opts.ratchet } : {}, ctx);
   return out;
 }
 
-function walk(
-  s: Schema,
-  v: unknown,
-  old: unknown,
-  path: string,
-  root: boolean,
-  mode: Mode,
-  out: FieldError[],
-): void {
+interface Walk {
+  out: FieldError[];
+  warn: (text: string) => void;
+}
+
+function walk(s: Schema, v: unknown, old: unknown, path: string, root: boolean, r: Ratchet, ctx: Walk): void {
   if (!s || typeof s !== 'object' || v === null || v === undefined) return;
-  runNode(s, s, v, old, path, root, mode, out);
-  for (const a of s.allOf ?? []) runNode(a, s, v, old, path, root, mode, out);
+  runNode(s, s, v, old, path, root, r, ctx);
+  // allOf rules ratchet as the schema's allOf checks do: on the nearest correlated ancestor only.
+  for (const a of s.allOf ?? []) runNode(a, s, v, old, path, root, { parent: r.parent }, ctx);
   if (Array.isArray(v)) {
     if (!s.items || Array.isArray(s.items)) return;
     const keys = s['x-kubernetes-list-type'] === 'map' ? (s['x-kubernetes-list-map-keys'] ?? []) : undefined;
@@ -288,8 +322,8 @@ function walk(
         o,
         `${path}[${i}]`,
         s.items!['x-kubernetes-embedded-resource'] === true,
-        mode,
-        out,
+        ratchetIndex(r, i),
+        ctx,
       );
     });
     return;
@@ -305,12 +339,20 @@ function walk(
         o[k],
         path ? `${path}.${k}` : k,
         prop['x-kubernetes-embedded-resource'] === true,
-        mode,
-        out,
+        ratchetKey(r, k),
+        ctx,
       );
     else if (typeof s.additionalProperties === 'object') {
       const ap = s.additionalProperties;
-      walk(ap, x, o[k], `${path}[${k}]`, ap['x-kubernetes-embedded-resource'] === true, mode, out);
+      walk(
+        ap,
+        x,
+        o[k],
+        `${path}[${k}]`,
+        ap['x-kubernetes-embedded-resource'] === true,
+        ratchetKey(r, k),
+        ctx,
+      );
     }
   }
 }
@@ -322,8 +364,8 @@ function runNode(
   old: unknown,
   path: string,
   root: boolean,
-  mode: Mode,
-  out: FieldError[],
+  ratchet: Ratchet,
+  { out, warn }: Walk,
 ): void {
   const rules = rulesOf(rulesAt);
   if (!rules.length) return;
@@ -344,7 +386,6 @@ function runNode(
     }
     if (!c.program) continue;
     const usesOld = c.program.references.has('oldSelf');
-    if ((mode === 'update') !== usesOld) continue;
     if (usesOld && (old === undefined || old === null) && !r.optionalOldSelf) continue;
     if (usesOld && oldSelf === undefined)
       oldSelf = old === undefined || old === null ? null : toCel(old, s, root);
@@ -380,7 +421,9 @@ function runNode(
         // kube-apiserver logs a failing messageExpression and falls back to message
       }
     }
-    out.push(reasonError(r.reason, at, type, detail));
+    const e = reasonError(r.reason, at, type, detail);
+    if (!usesOld && ratchets(ratchet)) warn(`${e.field}: ${fieldErrorText(e)}`);
+    else out.push(e);
   }
 }
 

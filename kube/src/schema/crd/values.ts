@@ -9,6 +9,7 @@
  */
 import type { FieldError } from '../../errors.js';
 import type { Schema } from '../types.js';
+import type { Correlated } from './correlate.js';
 
 type Value = unknown;
 
@@ -66,9 +67,13 @@ interface Err {
   error: FieldError;
 }
 
-/** Validates `value` against `schema`; `root` is the field path prefix (empty for a whole object). */
-export function validateValue(schema: Schema, value: Value, root = ''): FieldError[] {
-  return validate(schema, value, root).map((e) => e.error);
+/**
+ * Validates `value` against `schema`; `root` is the field path prefix (empty for a whole object). With `ratchet`
+ * (an update: the new value correlated with the old one), the errors a node finds in itself and below are dropped
+ * when that node's value is unchanged (apiextensions-apiserver's RatchetingSchemaValidator).
+ */
+export function validateValue(schema: Schema, value: Value, root = '', ratchet?: Correlated): FieldError[] {
+  return validate(schema, value, root, ratchet).map((e) => e.error);
 }
 
 function fieldOf(name: string): string {
@@ -91,7 +96,13 @@ function invalid(name: string, value: Value, detail: string): Err {
   return { name, error: { type: 'FieldValueInvalid', field: fieldOf(name), badValue: value, detail } };
 }
 
-function validate(s: Schema, v: Value, path: string): Err[] {
+/** One node: its checks, then ratcheting (kube-openapi merges an unchanged node's errors as warnings, unseen). */
+function validate(s: Schema, v: Value, path: string, c?: Correlated): Err[] {
+  const out = check(s, v, path, c);
+  return out.length && c?.unchanged() ? [] : out;
+}
+
+function check(s: Schema, v: Value, path: string, c: Correlated | undefined): Err[] {
   if (!s || typeof s !== 'object') return [];
   const types = s['x-kubernetes-int-or-string'] ? ['integer', 'string'] : s.type ? [s.type] : [];
   const out: Err[] = [];
@@ -105,7 +116,7 @@ function validate(s: Schema, v: Value, path: string): Err[] {
   if (types.length && !types.includes(actual) && !(actual === 'integer' && types.includes('number'))) {
     out.push(typeInvalid(path, types.join(','), actual));
   }
-  out.push(...schemaProps(s, v, path));
+  out.push(...schemaProps(s, v, path, c));
   if (typeof v === 'string') {
     if (s.maxLength !== undefined && [...v].length > s.maxLength) {
       out.push({
@@ -150,9 +161,9 @@ function validate(s: Schema, v: Value, path: string): Err[] {
       );
     }
   }
-  if (Array.isArray(v)) out.push(...arrayChecks(s, v, path));
+  if (Array.isArray(v)) out.push(...arrayChecks(s, v, path, c));
   out.push(...enumCheck(s, v, path));
-  if (isObject(v)) out.push(...objectChecks(s, v, path));
+  if (isObject(v)) out.push(...objectChecks(s, v, path, c));
   return out;
 }
 
@@ -182,10 +193,10 @@ function enumCheck(s: Schema, v: Value, path: string): Err[] {
   ];
 }
 
-function arrayChecks(s: Schema, v: Value[], path: string): Err[] {
+function arrayChecks(s: Schema, v: Value[], path: string, c: Correlated | undefined): Err[] {
   const out: Err[] = [];
   if (s.items && !Array.isArray(s.items))
-    v.forEach((x, i) => out.push(...validate(s.items as Schema, x, `${path}[${i}]`)));
+    v.forEach((x, i) => out.push(...validate(s.items as Schema, x, `${path}[${i}]`, c?.index(i))));
   if (s.minItems !== undefined && v.length < s.minItems)
     out.push(invalid(path, v.length, `${fieldOf(path)} in body should have at least ${s.minItems} items`));
   if (s.maxItems !== undefined && v.length > s.maxItems) {
@@ -205,7 +216,10 @@ function arrayChecks(s: Schema, v: Value[], path: string): Err[] {
   return out;
 }
 
-function objectChecks(s: Schema, v: Record<string, Value>, path: string): Err[] {
+/** apiVersion and kind of the resource do not ratchet: both sides are converted to the same version. */
+const TYPE_META = new Set(['apiVersion', 'kind']);
+
+function objectChecks(s: Schema, v: Record<string, Value>, path: string, c: Correlated | undefined): Err[] {
   const out: Err[] = [];
   const n = Object.keys(v).length;
   const name = fieldOf(path);
@@ -224,15 +238,16 @@ function objectChecks(s: Schema, v: Record<string, Value>, path: string): Err[] 
   }
   const props = s.properties ?? {};
   const child = (k: string) => (path ? `${path}.${k}` : k);
+  const correlated = (k: string) => (path === '' && TYPE_META.has(k) ? undefined : c?.key(k));
   const ap = s.additionalProperties;
   for (const [k, x] of Object.entries(v)) {
     if (Object.prototype.hasOwnProperty.call(props, k)) continue;
     if (ap === false)
       out.push(invalid(child(k), k, `${name ? `${name}.` : '.'}${k} in body is a forbidden property`));
-    else if (typeof ap === 'object') out.push(...validate(ap, x, child(k)));
+    else if (typeof ap === 'object') out.push(...validate(ap, x, child(k), correlated(k)));
   }
   for (const [k, p] of Object.entries(props))
-    if (Object.prototype.hasOwnProperty.call(v, k)) out.push(...validate(p, v[k], child(k)));
+    if (Object.prototype.hasOwnProperty.call(v, k)) out.push(...validate(p, v[k], child(k), correlated(k)));
   for (const k of s.required ?? []) {
     if (!Object.prototype.hasOwnProperty.call(v, k))
       out.push({ name: child(k), error: { type: 'FieldValueRequired', field: fieldOf(child(k)) } });
@@ -240,18 +255,19 @@ function objectChecks(s: Schema, v: Record<string, Value>, path: string): Err[] 
   return out;
 }
 
-function schemaProps(s: Schema, v: Value, path: string): Err[] {
+/** allOf/anyOf/oneOf/not validate the same value: their fields correlate through the node's own correlation. */
+function schemaProps(s: Schema, v: Value, path: string, c: Correlated | undefined): Err[] {
   const out: Err[] = [];
   const quoted = JSON.stringify(fieldOf(path));
   if (s.anyOf?.length) {
-    const results = s.anyOf.map((x) => validate(x, v, path));
+    const results = s.anyOf.map((x) => validate(x, v, path, c));
     if (!results.some((r) => r.length === 0)) {
       out.push(invalid(path, '', `${quoted} must validate at least one schema (anyOf)`));
       out.push(...results.reduce((a, b) => (b.length < a.length ? b : a)));
     }
   }
   if (s.oneOf?.length) {
-    const results = s.oneOf.map((x) => validate(x, v, path));
+    const results = s.oneOf.map((x) => validate(x, v, path, c));
     const valid = results.filter((r) => r.length === 0).length;
     if (valid !== 1) {
       const more = valid === 0 ? 'Found none valid' : `Found ${valid} valid alternatives`;
@@ -259,8 +275,8 @@ function schemaProps(s: Schema, v: Value, path: string): Err[] {
       if (valid === 0) out.push(...results.reduce((a, b) => (b.length < a.length ? b : a)));
     }
   }
-  for (const x of s.allOf ?? []) out.push(...validate(x, v, path));
-  if (s.not && validate(s.not, v, path).length === 0)
+  for (const x of s.allOf ?? []) out.push(...validate(x, v, path, c));
+  if (s.not && validate(s.not, v, path, c).length === 0)
     out.push(invalid(path, '', `${quoted} must not validate the schema (not)`));
   return out;
 }
