@@ -1,6 +1,7 @@
 /**
  * CEL in the API server through the real kubectl 1.32: a CRD's x-kubernetes-validations (a rule that does not
- * compile refuses the CRD; valid and invalid custom resources; a transition rule on update) and admission webhooks'
+ * compile refuses the CRD; valid and invalid custom resources; a transition rule on update; validation ratcheting
+ * after the schema is tightened; the status part's rules through --subresource=status) and admission webhooks'
  * matchConditions (a webhook whose conditions are false is not called; one whose condition errors follows its
  * failurePolicy). The webhooks point at a port nothing listens on, so being called shows as a refusal.
  */
@@ -123,6 +124,103 @@ describe('CRD x-kubernetes-validations', { skip }, () => {
       spec: { replicas: number };
     };
     assert.equal(got.spec.replicas, 2);
+  });
+});
+
+/** Gizmos: loose, then `strict` adds a maximum, a rule on spec.mode; status has a rule from the start. */
+const gizmos = (strict: boolean) => `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: gizmos.cel.berth.test }
+spec:
+  group: cel.berth.test
+  scope: Namespaced
+  names: { plural: gizmos, singular: gizmo, kind: Gizmo }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      subresources: { status: {} }
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: { type: integer${strict ? ', maximum: 5' : ''} }
+                note: { type: string }
+                mode:
+                  type: string${
+                    strict
+                      ? `
+                  x-kubernetes-validations:
+                    - { rule: "self.startsWith('new')", message: "mode must start with new" }`
+                      : ''
+                  }
+            status:
+              type: object
+              properties:
+                count: { type: integer }
+              x-kubernetes-validations:
+                - { rule: "!has(self.count) || self.count >= 0", message: "count must not be negative" }
+`;
+
+const gizmo = (name: string, spec: string) => `
+apiVersion: cel.berth.test/v1
+kind: Gizmo
+metadata: { name: ${name}, namespace: default }
+spec: ${spec}
+`;
+
+describe('CRD validation ratcheting and the status subresource', { skip }, () => {
+  it('keeps objects stored under a looser schema updatable, and refuses changes to their bad fields', async () => {
+    await ok(['apply', '-f', '-'], gizmos(false));
+    await ok(['wait', '--for=condition=Established', 'crd/gizmos.cel.berth.test', '--timeout=20s']);
+    await ok(['apply', '-f', '-'], gizmo('legacy', '{ size: 9, mode: old }'));
+    await ok(['apply', '-f', '-'], gizmo('fine', '{ size: 1, mode: new }'));
+    await ok(['apply', '-f', '-'], gizmos(true));
+    // The tightened schema is served once a new object breaking it is refused.
+    const deadline = performance.now() + 10_000;
+    while ((await run(['create', '--dry-run=server', '-f', '-'], gizmo('probe', '{ size: 9 }'))).code === 0) {
+      assert.ok(performance.now() < deadline, 'the tightened schema is served within 10 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const note = await run(['patch', 'gizmo', 'legacy', '--type=merge', '-p', '{"spec":{"note":"hi"}}']);
+    assert.equal(note.code, 0, note.stderr);
+    assert.equal(note.stdout.trim(), 'gizmo.cel.berth.test/legacy patched');
+    // The rule still failing on the unchanged mode is a warning (kube-apiserver's ratcheting), not an error.
+    assert.equal(note.stderr.trim(), 'Warning: spec.mode: Invalid value: "string": mode must start with new');
+    assert.equal(
+      await fails(['patch', 'gizmo', 'legacy', '--type=merge', '-p', '{"spec":{"size":8}}']),
+      // Warnings travel with the refusal too (kube-apiserver writes them to the headers as validation adds them).
+      'Warning: spec.mode: Invalid value: "string": mode must start with new\n' +
+        'The Gizmo "legacy" is invalid: spec.size: Invalid value: 8: spec.size in body should be less than or equal to 5',
+    );
+    assert.equal(
+      await fails(['patch', 'gizmo', 'legacy', '--type=merge', '-p', '{"spec":{"mode":"older"}}']),
+      'The Gizmo "legacy" is invalid: spec.mode: Invalid value: "string": mode must start with new',
+    );
+  });
+
+  it('runs the status rules through --subresource=status', async () => {
+    const patch = (body: string) => [
+      'patch',
+      'gizmo',
+      'fine',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      body,
+    ];
+    assert.equal(
+      await fails(patch('{"status":{"count":-1}}')),
+      'The Gizmo "fine" is invalid: status: Invalid value: "object": count must not be negative',
+    );
+    await ok(patch('{"status":{"count":2}}'));
+    // The main resource ignores status.
+    await ok(['patch', 'gizmo', 'fine', '--type=merge', '-p', '{"status":{"count":-3}}']);
+    assert.equal(await ok(['get', 'gizmo', 'fine', '-o', 'jsonpath={.status.count}']), '2');
   });
 });
 
