@@ -43,6 +43,9 @@ if (files.length === 0) {
 const args = [
   '--test',
   '--test-concurrency=1',
+  // A stuck test fails after 15 minutes instead of eating CI's whole limit. (--test-force-exit would also end files
+  // that leave handles open, but it ends the runner before the summary reporter prints the closing line.)
+  '--test-timeout=900000',
   '--test-reporter=spec',
   '--test-reporter-destination=stdout',
   `--test-reporter=${path.join(root, 'scripts/summary-reporter.mjs')}`,

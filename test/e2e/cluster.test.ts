@@ -21,6 +21,7 @@ import { Dashboard } from './support/dashboard.js';
 import {
   CHROMEDRIVER,
   CHROMIUM,
+  endSession,
   SCREENSHOTS,
   screenshot,
   startBrowser,
@@ -99,7 +100,7 @@ describe('Cluster views (web mode, real browser, berth-kube over berthd)', { ski
     await browser.refresh();
   });
   after(async () => {
-    await browser?.deleteSession().catch(() => undefined);
+    await endSession(browser);
     serve?.kill('SIGTERM');
     await kube?.kubectl(['delete', 'deployments', '--all', '--grace-period=0', '--force']);
     await c?.destroy();

@@ -124,6 +124,12 @@ describe('the first hour (web mode, chromium, real berthd)', { skip }, () => {
     const id = await run('e2e-term', ['sleep', '3600']);
     await ui.open(`/containers/${id}/terminal`);
     await ui.waitText('[data-test="terminal-status"]', (s) => s === 'open', 20_000);
+    // 'open' comes before the exec starts; the pane records the TTY size once it has. Under TCG (the VM run) a
+    // loaded machine took more than the 15 s the first echo was given.
+    await stack.browser.waitUntil(async () => (await ui.$('terminal').getAttribute('data-cols')) !== null, {
+      timeout: 60_000,
+      timeoutMsg: 'the shell never started',
+    });
     const size = async (): Promise<[number, number]> => {
       const marker = `sz${Date.now() % 100000}`;
       await type(`echo ${marker} $(stty size)\n`);

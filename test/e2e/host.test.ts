@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { berthHome, type BerthHome } from '../helpers/berth-cli.js';
 import { IS_ROOT, requirement } from '../helpers/env.js';
 import { Dashboard } from './support/dashboard.js';
-import { CHROMEDRIVER, CHROMIUM, screenshot, startBrowser, startServe } from './support/stack.js';
+import { CHROMEDRIVER, CHROMIUM, endSession, screenshot, startBrowser, startServe } from './support/stack.js';
 
 const skip =
   requirement(
@@ -40,7 +40,7 @@ describe('dashboard for Berth’s own engine (settings, restart, start)', { skip
     await ui.view('containers');
   });
   after(async () => {
-    await browser?.deleteSession().catch(() => undefined);
+    await endSession(browser);
     serve?.proc.kill('SIGTERM');
     await h?.berth(['stop', '-t', '5']);
     await h?.remove();

@@ -13,7 +13,7 @@ import { IS_ROOT, requirement } from '../helpers/env.js';
 import { run } from '../helpers/exec.js';
 import { KUBECTL, haveKubectl } from '../helpers/kube-cluster.js';
 import { Dashboard } from './support/dashboard.js';
-import { CHROMEDRIVER, CHROMIUM, screenshot, startBrowser, startServe } from './support/stack.js';
+import { CHROMEDRIVER, CHROMIUM, endSession, screenshot, startBrowser, startServe } from './support/stack.js';
 
 const skip =
   requirement(
@@ -48,7 +48,7 @@ describe('Settings → Kubernetes (web mode, Berth’s own engine)', { skip }, (
     await ui.$('kube-settings').waitForDisplayed({ timeout: 15_000 });
   });
   after(async () => {
-    await browser?.deleteSession().catch(() => undefined);
+    await endSession(browser);
     serve?.proc.kill('SIGTERM');
     await h?.berth(['kube', 'disable']);
     await h?.berth(['stop', '-t', '5']);

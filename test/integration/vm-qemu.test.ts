@@ -453,10 +453,21 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     };
     // A nested test runner inside a test process reports to it, not to stdout, unless it is told it runs alone.
     delete env.NODE_TEST_CONTEXT;
+    let pending = '';
     const r = await run(
       process.execPath,
       [path.join(REPO, 'scripts/run-tests.mjs'), 'test/dist/e2e/dashboard', 'test/dist/e2e/first-hour'],
-      { env, timeoutMs: 900_000 },
+      {
+        env,
+        timeoutMs: 600_000,
+        // Progress in the CI log as it happens: a stalled nested run is then visible where it stalled.
+        onStdout: (chunk) => {
+          const lines = (pending + chunk).split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines)
+            if (/^\s*[✔✖﹣]/.test(line)) console.log(`# vm dashboard | ${line.trim()}`);
+        },
+      },
     );
     const summary = r.stdout.trim().split('\n').at(-1) ?? '';
     console.log(`# dashboard suites against the VM: ${summary} (screenshots in test-output/screenshots-vm)`);

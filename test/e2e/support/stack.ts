@@ -95,6 +95,15 @@ export async function startBrowser(): Promise<WebdriverIO.Browser> {
   });
 }
 
+/** Ends the browser session; a chromedriver that stopped answering must not hold an after() hook (and CI) for ever. */
+export async function endSession(browser: WebdriverIO.Browser | undefined): Promise<void> {
+  if (!browser) return;
+  await Promise.race([
+    browser.deleteSession().catch(() => undefined),
+    new Promise((r) => setTimeout(r, 15_000).unref()),
+  ]);
+}
+
 export async function startStack(): Promise<Stack> {
   const daemon = await engineUnderTest();
   let serve: ChildProcess | undefined;
@@ -110,7 +119,7 @@ export async function startStack(): Promise<Stack> {
       token: s.token,
       browser,
       async close() {
-        await browser.deleteSession().catch(() => undefined);
+        await endSession(browser);
         s.proc.kill('SIGTERM');
         await daemon.destroy();
       },
