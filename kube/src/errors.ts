@@ -40,6 +40,21 @@ export class GoValue {
   constructor(readonly text: string) {}
 }
 
+/** Go's %#v of a decoded JSON value: `map[string]interface {}{"a":"b"}`, `[]interface {}{"a"}`, `interface {}(nil)`. */
+export function goSharp(v: unknown): string {
+  if (v === null || v === undefined) return 'interface {}(nil)';
+  if (Array.isArray(v)) return `[]interface {}{${v.map(goSharp).join(', ')}}`;
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `map[string]interface {}{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${goSharp(o[k])}`)
+      .join(', ')}}`;
+  }
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v) ?? 'null';
+}
+
 export const goStrings = (values: string[]): GoValue =>
   new GoValue(`[]string{${values.map((v) => JSON.stringify(v)).join(', ')}}`);
 

@@ -12,23 +12,11 @@ import {
   type TypeRef,
   deduceAtom,
 } from '../schema.js';
+import { goSharp } from '../../errors.js';
 import { FieldSet } from './fieldset.js';
 import { type PathElement, peString, serializePE, sortKey } from './path.js';
 
 export class TypedError extends Error {}
-
-/** Go's %#v of a decoded JSON value (inside `&value.valueUnstructured{Value:...}`). */
-function goSharp(v: JsonValue): string {
-  if (v === null) return 'interface {}(nil)';
-  if (Array.isArray(v)) return `[]interface {}{${v.map(goSharp).join(', ')}}`;
-  if (isObject(v)) {
-    return `map[string]interface {}{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${goSharp(v[k])}`)
-      .join(', ')}}`;
-  }
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
 
 /** Go's %v of a *valueUnstructured. */
 function goValue(v: JsonValue): string {

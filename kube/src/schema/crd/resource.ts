@@ -14,6 +14,7 @@ import { findJsonPath, parseJsonPath, printJsonPathValue } from './jsonpath.js';
 import { applyDefaults } from './prune.js';
 import type { CrdVersion, CustomResourceDefinition, ScaleSubresource } from './types.js';
 import { Correlated } from './correlate.js';
+import { hasListInvariants, listTypeErrors } from './listtype.js';
 import { evaluateRules, hasRules, type RuleOptions } from './rules.js';
 import { validateValue } from './values.js';
 
@@ -190,6 +191,10 @@ function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomI
   const statusSchema = schema?.properties?.status;
   const scale = v.subresources?.scale;
   const rules = hasRules(schema);
+  const lists = hasListInvariants(schema) ? schema : undefined;
+  // On updates the set and map invariants ratchet as a whole: an old object that broke them exempts the new one.
+  const listErrors = (obj: KubeObject, old?: KubeObject): FieldError[] =>
+    !lists || (old && listTypeErrors(lists, old).length) ? [] : listTypeErrors(lists, obj);
   const { group } = crd.spec;
   const kind = crd.spec.names.kind;
   const typeMeta = (obj: KubeObject): FieldError[] => {
@@ -240,12 +245,14 @@ function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomI
       for (const [k, val] of Object.entries(old))
         if (k !== 'status' && k !== 'metadata') obj[k] = structuredClone(val);
     },
-    // customResourceStrategy.Validate: type, schema, scale, then the rules unless the schema found blocking errors.
+    // customResourceStrategy.Validate: type, schema, scale, list invariants, then the rules unless the schema found
+    // blocking errors.
     validate(obj) {
       const out = [...typeMeta(obj)];
       if (schema) out.push(...validateValue(schema, obj));
       if (scale)
         out.push(...scaleErrors(obj, scale.specReplicasPath), ...scaleErrors(obj, scale.statusReplicasPath));
+      out.push(...listErrors(obj));
       if (rules) out.push(...ruleErrors(schema!, obj, undefined, out));
       return out;
     },
@@ -259,6 +266,7 @@ function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomI
       if (schema) out.push(...validateValue(schema, obj, '', ratchet));
       if (scale)
         out.push(...scaleErrors(obj, scale.specReplicasPath), ...scaleErrors(obj, scale.statusReplicasPath));
+      out.push(...listErrors(obj, old));
       if (rules)
         out.push(
           ...ruleErrors(schema!, obj, old, out, {
@@ -274,6 +282,7 @@ function strategyFor(crd: CustomResourceDefinition, v: CrdVersion, info: CustomI
       const out = [...typeMeta(obj)];
       if (statusSchema && obj.status !== undefined) out.push(...statusErrors(statusSchema, obj.status));
       if (scale) out.push(...scaleErrors(obj, scale.statusReplicasPath));
+      out.push(...listErrors(obj, old));
       if (rules) out.push(...ruleErrors(schema!, obj, old, out));
       return out;
     },
