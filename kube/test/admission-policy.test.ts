@@ -247,6 +247,33 @@ describe('ValidatingAdmissionPolicy', () => {
     assert.match(a.json().message as string, /undeclared reference to 'authorizer'/);
   });
 
+  it('checks auditAnnotations: a qualified key, unique, with a valueExpression that compiles', async () => {
+    const ok = await policy('audited', {
+      auditAnnotations: [{ key: 'replicas', valueExpression: "'wants ' + string(object.spec.replicas)" }],
+    });
+    assert.equal(ok.status, 201, ok.text);
+    const bad = await policy('audited-bad', {
+      auditAnnotations: [
+        { key: 'a b', valueExpression: "'x'" },
+        { key: 'dup', valueExpression: "'x'" },
+        { key: 'dup', valueExpression: '' },
+        { key: 'c', valueExpression: "'x' +" },
+      ],
+    });
+    assert.equal(bad.status, 422, bad.text);
+    const causes = bad.json<{ details: { causes: Array<{ field: string; reason: string }> } }>().details
+      .causes;
+    assert.deepEqual(
+      causes.map((c) => `${c.field} ${c.reason}`),
+      [
+        'spec.auditAnnotations[0].key FieldValueInvalid',
+        'spec.auditAnnotations[2].key FieldValueDuplicate',
+        'spec.auditAnnotations[2].valueExpression FieldValueRequired',
+        'spec.auditAnnotations[3].valueExpression FieldValueInvalid',
+      ],
+    );
+  });
+
   it('failurePolicy Ignore skips an expression that fails at runtime; Fail refuses', async () => {
     for (const [name, fp] of [
       ['rt-ignore', 'Ignore'],

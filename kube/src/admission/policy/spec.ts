@@ -2,12 +2,14 @@
  * admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and its binding as the plugin reads them, and the
  * policy's expressions compiled (k8s.io/apiserver's plugin/policy/validating compiler): variables object,
  * oldObject, request, params, namespaceObject and variables. `authorizer` is not offered, so an expression
- * naming it does not compile. auditAnnotations are accepted and not evaluated (there is no audit log).
+ * naming it does not compile. auditAnnotations are checked (key, compiling valueExpression) and not evaluated:
+ * there is no audit log to write them to.
  */
 import { CelError, compile, type Program } from '../../cel/program.js';
 import type { FieldError } from '../../errors.js';
 import type { KubeObject } from '../../registry/types.js';
 import { notSupported } from '../../registry/validation/fields.js';
+import { isQualifiedName } from '../../registry/validation/names.js';
 import type { StructuredSelector } from '../../selectors/labels.js';
 import type { WebhookRule } from '../webhooks/match.js';
 
@@ -39,7 +41,7 @@ export interface PolicySpec {
   validations?: Validation[];
   matchConditions?: Array<{ name: string; expression: string }>;
   variables?: Array<{ name: string; expression: string }>;
-  auditAnnotations?: unknown[];
+  auditAnnotations?: Array<{ key?: string; valueExpression?: string }>;
 }
 
 export interface BindingSpec {
@@ -105,6 +107,32 @@ export function policyErrors(o: KubeObject): FieldError[] {
   (s.matchConditions ?? []).forEach((c, i) =>
     errs.push(...expressionErrors(`spec.matchConditions[${i}].expression`, c.expression, 'bool')),
   );
+  const keys = new Set<string>();
+  (s.auditAnnotations ?? []).forEach((a, i) => {
+    const p = `spec.auditAnnotations[${i}]`;
+    const key = a.key ?? '';
+    const name = o.metadata?.name ?? '';
+    // The key becomes `<policy name>/<key>` in the audit event, so the pair must be a qualified name.
+    for (const detail of isQualifiedName(`${name}/${key}`))
+      errs.push({ type: 'FieldValueInvalid', field: `${p}.key`, badValue: `${name}/${key}`, detail });
+    if (keys.has(key)) errs.push({ type: 'FieldValueDuplicate', field: `${p}.key`, badValue: key });
+    keys.add(key);
+    const expr = (a.valueExpression ?? '').trim();
+    if (!expr)
+      errs.push({
+        type: 'FieldValueRequired',
+        field: `${p}.valueExpression`,
+        detail: 'valueExpression is not specified',
+      });
+    else if (expr.length > 5 * 1024)
+      errs.push({
+        type: 'FieldValueInvalid',
+        field: `${p}.valueExpression`,
+        badValue: a.valueExpression,
+        detail: 'must not exceed 5120 bytes in length',
+      });
+    else errs.push(...expressionErrors(`${p}.valueExpression`, expr));
+  });
   validations.forEach((v, i) => {
     const p = `spec.validations[${i}]`;
     errs.push(...expressionErrors(`${p}.expression`, v.expression, 'bool'));
