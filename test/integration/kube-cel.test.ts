@@ -3,7 +3,8 @@
  * compile refuses the CRD; valid and invalid custom resources; a transition rule on update; validation ratcheting
  * after the schema is tightened; the status part's rules through --subresource=status) and admission webhooks'
  * matchConditions (a webhook whose conditions are false is not called; one whose condition errors follows its
- * failurePolicy). The webhooks point at a port nothing listens on, so being called shows as a refusal.
+ * failurePolicy), and ValidatingAdmissionPolicy (compile checks, a Deny binding's refusal and a Warn binding's
+ * warning). The webhooks point at a port nothing listens on, so being called shows as a refusal.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -290,5 +291,89 @@ describe('webhook matchConditions', { skip }, () => {
     await ok(['create', '-f', '-'], cm('err-2', 'err', ',"data":{"mode":"y"}'));
     await ok(['create', '-f', '-'], cm('ign-1', 'ignore'));
     await ok(['delete', 'validatingwebhookconfiguration', 'cel-hooks']);
+  });
+});
+
+const policy = (expression: string, name = 'replicas.cel.berth.test') => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: ${name} }
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - { apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments] }
+  validations:
+    - expression: ${JSON.stringify(expression)}
+`;
+
+const policyBinding = (actions: string) => `
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: { name: replicas-test.cel.berth.test }
+spec:
+  policyName: replicas.cel.berth.test
+  validationActions: [${actions}]
+  matchResources:
+    namespaceSelector: { matchLabels: { environment: test } }
+`;
+
+describe('ValidatingAdmissionPolicy', { skip }, () => {
+  it('refuses a policy whose expression does not compile', async () => {
+    const err = await fails(['apply', '-f', '-'], policy('object.spec.replicas <=', 'cel-bad-policy'));
+    assert.ok(
+      err.startsWith(
+        'The ValidatingAdmissionPolicy "cel-bad-policy" is invalid: spec.validations[0].expression: Invalid value: "object.spec.replicas <=": compilation failed: ERROR: <input>:1:',
+      ),
+      err,
+    );
+  });
+
+  it('denies in the bound namespaces with the words kubectl users see, and warns when bound with Warn', async () => {
+    assert.equal(
+      await ok(['apply', '-f', '-'], `${policy('object.spec.replicas <= 5')}---${policyBinding('Deny')}`),
+      'validatingadmissionpolicy.admissionregistration.k8s.io/replicas.cel.berth.test created\n' +
+        'validatingadmissionpolicybinding.admissionregistration.k8s.io/replicas-test.cel.berth.test created\n',
+    );
+    const table = await ok(['get', 'validatingadmissionpolicies,validatingadmissionpolicybindings']);
+    // Two kinds in one get: kubectl names each row with its kind.
+    assert.match(
+      table,
+      /^NAME\s+VALIDATIONS\s+PARAMKIND\s+AGE\nvalidatingadmissionpolicy\.admissionregistration\.k8s\.io\/replicas\.cel\.berth\.test\s+1\s+<unset>\s+\S+$/m,
+    );
+    assert.match(
+      table,
+      /^NAME\s+POLICYNAME\s+PARAMREF\s+AGE\nvalidatingadmissionpolicybinding\.admissionregistration\.k8s\.io\/replicas-test\.cel\.berth\.test\s+replicas\.cel\.berth\.test\s+<unset>\s+\S+$/m,
+    );
+    await ok(['create', 'namespace', 'vap-test']);
+    await ok(['label', 'namespace', 'vap-test', 'environment=test']);
+    const create = (replicas: number, ns: string) => [
+      'create',
+      'deployment',
+      'web',
+      '--image=busybox',
+      `--replicas=${replicas}`,
+      '-n',
+      ns,
+      '--dry-run=server',
+    ];
+    // The policy is bound to labelled namespaces only, and holds on server dry runs too.
+    await ok(create(6, 'default'));
+    await ok(create(5, 'vap-test'));
+    assert.equal(
+      await fails(create(6, 'vap-test')),
+      `error: failed to create deployment: deployments.apps "web" is forbidden: ValidatingAdmissionPolicy 'replicas.cel.berth.test' with binding 'replicas-test.cel.berth.test' denied request: failed expression: object.spec.replicas <= 5`,
+    );
+    // Warn lets the request through and tells the client why it would have been refused.
+    await ok(['apply', '-f', '-'], policyBinding('Warn'));
+    const r = await run(create(6, 'vap-test'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      `Warning: Validation failed for ValidatingAdmissionPolicy 'replicas.cel.berth.test' with binding 'replicas-test.cel.berth.test': failed expression: object.spec.replicas <= 5`,
+    );
+    await ok(['delete', 'namespace', 'vap-test', '--wait=false']);
+    await ok(['delete', 'validatingadmissionpolicybinding', 'replicas-test.cel.berth.test']);
+    await ok(['delete', 'validatingadmissionpolicy', 'replicas.cel.berth.test']);
   });
 });
