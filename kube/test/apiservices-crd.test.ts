@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from './helpers/apiserver.js';
+import { startTestServer, type TestServer, until } from './helpers/apiserver.js';
 import { cronTabCrd } from './fixtures/crontab.js';
 
 let s: TestServer;
@@ -20,14 +20,6 @@ interface ApiService {
   metadata: { name: string; labels?: Record<string, string> };
   spec: { group: string; version: string; groupPriorityMinimum: number; versionPriority: number };
   status?: { conditions?: Array<{ type: string; status: string; reason: string }> };
-}
-
-/** Polls until `check` holds (10 s at most): the sync follows the CRD controller asynchronously. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; !(await check()); i++) {
-    assert.ok(i < 200, `${what} within 10 s`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const get = (name: string) => s.request('GET', `${SERVICES}/${name}`);

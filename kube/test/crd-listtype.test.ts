@@ -9,7 +9,7 @@ import { fieldErrorText, type FieldError } from '../src/errors.js';
 import { listTypeErrors } from '../src/schema/crd/listtype.js';
 import type { CustomResourceDefinition } from '../src/schema/crd/types.js';
 import type { Schema } from '../src/schema/types.js';
-import { startTestServer, type TestServer } from './helpers/apiserver.js';
+import { startTestServer, type TestServer, until } from './helpers/apiserver.js';
 
 const texts = (errs: FieldError[]) => errs.map((e) => `${e.field}: ${fieldErrorText(e)}`);
 const set = (items?: Schema): Schema => ({
@@ -168,13 +168,6 @@ describe('list-type invariants through the API server', () => {
   const merge = (url: string, body: object) =>
     s.request('PATCH', url, { body, headers: { 'Content-Type': 'application/merge-patch+json' } });
   const message = (r: { json<T>(): T }) => r.json<{ message: string }>().message;
-
-  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-    for (let i = 0; !(await check()); i++) {
-      assert.ok(i < 200, `${what} within 10 s`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   before(async () => {
     s = await startTestServer();

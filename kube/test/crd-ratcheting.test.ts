@@ -11,7 +11,7 @@ import { evaluateRules } from '../src/schema/crd/rules.js';
 import type { CustomResourceDefinition } from '../src/schema/crd/types.js';
 import { validateValue } from '../src/schema/crd/values.js';
 import type { Schema } from '../src/schema/types.js';
-import { startTestServer, type TestServer } from './helpers/apiserver.js';
+import { startTestServer, type TestServer, until } from './helpers/apiserver.js';
 
 const texts = (errs: FieldError[]) => errs.map((e) => `${e.field}: ${fieldErrorText(e)}`);
 
@@ -256,13 +256,6 @@ describe('custom resources through the API server', () => {
     metadata: { name },
     spec,
   });
-
-  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-    for (let i = 0; !(await check()); i++) {
-      assert.ok(i < 200, `${what} within 10 s`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   before(async () => {
     assert.equal((await s.request('POST', CRDS, { body: crd(false) })).status, 201);

@@ -121,3 +121,16 @@ export async function startTestServer(store = new MemoryStore()): Promise<TestSe
     },
   };
 }
+
+/** Polls `cond` until it holds. */
+export async function until(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  ms = 10_000,
+): Promise<void> {
+  const end = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -245,11 +245,4 @@ export async function startTestCluster(
   return cluster;
 }
 
-/** Polls `cond` until it holds. */
-export async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!(await cond())) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from './apiserver.js';
