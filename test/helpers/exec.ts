@@ -73,3 +73,13 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
     else child.stdin.end();
   });
 }
+
+/** An onStdout that logs a nested test run's result lines (✔ ✖ ﹣) as they come, under `prefix`. */
+export function testProgress(prefix: string): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (/^\s*[✔✖﹣]/.test(line)) console.log(`# ${prefix} | ${line.trim()}`);
+  };
+}

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { alive, berthHome, type BerthHome } from '../helpers/berth-cli.js';
 import { requirement } from '../helpers/env.js';
-import { run } from '../helpers/exec.js';
+import { run, testProgress } from '../helpers/exec.js';
 import { REPO } from '../helpers/paths.js';
 import { seedRegistry, type SeededRegistry } from '../fixtures/seed.js';
 import { freePort } from '../helpers/ports.js';
@@ -453,7 +453,6 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
     };
     // A nested test runner inside a test process reports to it, not to stdout, unless it is told it runs alone.
     delete env.NODE_TEST_CONTEXT;
-    let pending = '';
     const r = await run(
       process.execPath,
       [path.join(REPO, 'scripts/run-tests.mjs'), 'test/dist/e2e/dashboard', 'test/dist/e2e/first-hour'],
@@ -461,12 +460,7 @@ describe('berth CLI, qemu driver (boots the guest image)', { skip }, () => {
         env,
         timeoutMs: 600_000,
         // Progress in the CI log as it happens: a stalled nested run is then visible where it stalled.
-        onStdout: (chunk) => {
-          const lines = (pending + chunk).split('\n');
-          pending = lines.pop() ?? '';
-          for (const line of lines)
-            if (/^\s*[✔✖﹣]/.test(line)) console.log(`# vm dashboard | ${line.trim()}`);
-        },
+        onStdout: testProgress('vm dashboard'),
       },
     );
     const summary = r.stdout.trim().split('\n').at(-1) ?? '';
