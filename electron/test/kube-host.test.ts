@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fsp, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fsp } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { kubeStatus } from '../src/kube/actions.js';
 import { kubeconfigProblem, portHolder } from '../src/kube/checks.js';
-import { berthKubeEntry } from '../src/kube/native.js';
 import { legacyKubeFile, loadKubeSettings, saveKubeSettings } from '../src/kube/settings.js';
 import type { EngineStatus } from '@berth/common';
 import { applyPatch, DEFAULTS } from '../src/settings/schema.js';
@@ -22,7 +21,6 @@ import { trayMenu, type TrayKube } from '../src/tray/menu.js';
 import { berthPaths } from '../src/vm/paths.js';
 
 const BERTH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/berth');
-const BIN_KUBE = path.join(path.dirname(BERTH), 'berth-kube');
 const home = () => mkdtempSync(path.join(os.tmpdir(), 'berth-kube-host-'));
 
 async function listen(): Promise<{ server: net.Server; port: number }> {
@@ -158,44 +156,4 @@ test('the tray shows the cluster and offers what fits its state', () => {
     false,
     'no cluster items for an engine Berth does not manage',
   );
-});
-
-test('berth-kube runs its bundle only while no compile came after it; bin/berth-kube chooses the same', async () => {
-  const root = home();
-  const files = {
-    bundle: 'kube/dist/bundle/kube/lib/berth-kube.cjs',
-    kube: 'kube/dist/tsconfig.tsbuildinfo',
-    common: 'common/tsconfig.tsbuildinfo',
-  };
-  for (const f of Object.values(files)) {
-    await fsp.mkdir(path.join(root, path.dirname(f)), { recursive: true });
-    await fsp.writeFile(path.join(root, f), '');
-  }
-  const at = (f: string, s: number) => utimesSync(path.join(root, f), s, s);
-  const shell = () => {
-    // bin/berth-kube's choice: the script with its root moved here and node replaced by echo.
-    const r = spawnSync(
-      'sh',
-      ['-c', `sed 's/^exec node /exec echo /; s#^root=.*#root=${root}#' ${BIN_KUBE} | sh`],
-      {
-        encoding: 'utf8',
-      },
-    );
-    return r.stdout.trim().split(' ').at(-1);
-  };
-  at(files.kube, 1000);
-  at(files.common, 1000);
-  at(files.bundle, 2000);
-  assert.equal(berthKubeEntry(root), path.join(root, files.bundle));
-  assert.equal(shell(), `${root}/${files.bundle}`);
-  at(files.kube, 3000);
-  assert.equal(berthKubeEntry(root), path.join(root, 'kube/dist/src/main.js'));
-  assert.equal(shell(), `${root}/kube/dist/src/main.js`);
-  at(files.kube, 1000);
-  at(files.common, 3000);
-  assert.equal(berthKubeEntry(root), path.join(root, 'kube/dist/src/main.js'));
-  await fsp.rm(path.join(root, files.bundle));
-  at(files.common, 1000);
-  assert.equal(berthKubeEntry(root), path.join(root, 'kube/dist/src/main.js'));
-  assert.equal(shell(), `${root}/kube/dist/src/main.js`);
 });

@@ -13,11 +13,8 @@ import path from 'node:path';
 export const KUBE_ENTRY = 'kube/lib/berth-kube.cjs';
 export const PAUSE_ENTRY = 'native/berth-pause';
 
-/**
- * Writes the bundle and berth-pause under `dest`; returns a hash of both (part of the image's cache key). `target`
- * is the Node that runs it: the guest's 22, or the host's 20 for the native driver (kube/dist/bundle).
- */
-export async function stageKube(repo: string, dest: string, target = 'node22'): Promise<string> {
+/** Writes the bundle and berth-pause under `dest`; returns a hash of both (part of the image's cache key). */
+export async function stageKube(repo: string, dest: string): Promise<string> {
   const entry = path.join(repo, 'kube/dist/src/main.js');
   const pause = path.join(repo, 'kube/dist/native/berth-pause');
   for (const [f, how] of [
@@ -37,7 +34,7 @@ export async function stageKube(repo: string, dest: string, target = 'node22'): 
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target,
+    target: 'node22',
     external: ['better-sqlite3'],
     define: { 'import.meta.url': '__berth_kube_url' },
     banner: { js: 'const __berth_kube_url = require("node:url").pathToFileURL(__filename).href;' },

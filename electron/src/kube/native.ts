@@ -3,12 +3,11 @@
  * state under <BERTH_HOME>/kube, its log under the berth home's logs (its options are in settings: settings.ts).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, promises as fsp, statSync } from 'node:fs';
+import { closeSync, openSync, promises as fsp } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import { KUBE_ENTRY } from '@berth/vm-image/kube-tree';
 import { loadKubeconfig } from '../cluster/kubeconfig.js';
 import { writeFileAtomic } from '../settings/store.js';
 import { REPO_ROOT, type BerthPaths } from '../vm/paths.js';
@@ -20,28 +19,6 @@ import { livePid, tailFile, terminate } from '../vm/process.js';
  * visible cost: its work is I/O, JSON and sqlite, and the stream relays measured the same.
  */
 export const BERTH_KUBE_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
-
-/**
- * berth-kube's entry: the bundle `npm run build` writes (kube/dist/bundle; one file starts ~110 ms sooner than ~300
- * modules) while it is newer than the last compile of kube and common, else the compiled modules. bin/berth-kube
- * makes the same choice.
- */
-export function berthKubeEntry(root = REPO_ROOT): string {
-  const mtime = (f: string) => {
-    try {
-      return statSync(path.join(root, f)).mtimeMs;
-    } catch {
-      return undefined;
-    }
-  };
-  const bundle = mtime(path.join('kube/dist/bundle', KUBE_ENTRY));
-  const compiled = ['kube/dist/tsconfig.tsbuildinfo', 'common/tsconfig.tsbuildinfo'].map(
-    (f) => mtime(f) ?? 0,
-  );
-  return bundle !== undefined && compiled.every((t) => bundle > t)
-    ? path.join(root, 'kube/dist/bundle', KUBE_ENTRY)
-    : path.join(root, 'kube/dist/src/main.js');
-}
 
 export const DEFAULT_PORT = 6443;
 /** berth-kube's default --pod-network: the engine network pods join. */
@@ -96,7 +73,7 @@ export async function startNativeKube(
   await fsp.mkdir(p.logs, { recursive: true });
   await fsp.mkdir(p.run, { recursive: true, mode: 0o700 });
   const args = [
-    berthKubeEntry(),
+    path.join(REPO_ROOT, 'kube/dist/src/main.js'),
     '--engine',
     `unix://${p.socket}`,
     '--data-dir',
