@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fieldErrorText, type FieldError } from '../src/errors.js';
 import { listTypeErrors } from '../src/schema/crd/listtype.js';
-import type { CustomResourceDefinition } from '../src/schema/crd/types.js';
 import type { Schema } from '../src/schema/types.js';
+import { oneVersionCrd } from './fixtures/crd.js';
 import { startTestServer, type TestServer, until } from './helpers/apiserver.js';
 
 const texts = (errs: FieldError[]) => errs.map((e) => `${e.field}: ${fieldErrorText(e)}`);
@@ -108,52 +108,29 @@ describe('list-type invariants', () => {
   });
 });
 
-const crd = (typed: boolean): CustomResourceDefinition => ({
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'rigs.lists.berth.test' },
-  spec: {
-    group: 'lists.berth.test',
-    scope: 'Namespaced',
-    names: { plural: 'rigs', singular: 'rig', kind: 'Rig' },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
+const crd = (typed: boolean) =>
+  oneVersionCrd('lists.berth.test', 'Rig', {
+    spec: {
+      type: 'object',
+      properties: {
+        tags: {
+          type: 'array',
+          items: { type: 'string' },
+          ...(typed ? { 'x-kubernetes-list-type': 'set' } : {}),
+        },
+        ports: {
+          type: 'array',
+          ...(typed ? { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] } : {}),
+          items: {
             type: 'object',
-            properties: {
-              spec: {
-                type: 'object',
-                properties: {
-                  tags: {
-                    type: 'array',
-                    items: { type: 'string' },
-                    ...(typed ? { 'x-kubernetes-list-type': 'set' } : {}),
-                  },
-                  ports: {
-                    type: 'array',
-                    ...(typed
-                      ? { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }
-                      : {}),
-                    items: {
-                      type: 'object',
-                      required: ['name'],
-                      properties: { name: { type: 'string' }, port: { type: 'integer' } },
-                    },
-                  },
-                  note: { type: 'string' },
-                },
-              },
-            },
+            required: ['name'],
+            properties: { name: { type: 'string' }, port: { type: 'integer' } },
           },
         },
+        note: { type: 'string' },
       },
-    ],
-  },
-});
+    },
+  });
 
 describe('list-type invariants through the API server', () => {
   let s: TestServer;

@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { fieldErrorText, type FieldError } from '../src/errors.js';
 import { Correlated } from '../src/schema/crd/correlate.js';
 import { evaluateRules } from '../src/schema/crd/rules.js';
-import type { CustomResourceDefinition } from '../src/schema/crd/types.js';
 import { validateValue } from '../src/schema/crd/values.js';
 import type { Schema } from '../src/schema/types.js';
+import { oneVersionCrd } from './fixtures/crd.js';
 import { startTestServer, type TestServer, until } from './helpers/apiserver.js';
 
 const texts = (errs: FieldError[]) => errs.map((e) => `${e.field}: ${fieldErrorText(e)}`);
@@ -185,58 +185,41 @@ describe('rule ratcheting', () => {
   });
 });
 
-const crd = (strict: boolean): CustomResourceDefinition => ({
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'gadgets.ratchet.berth.test' },
-  spec: {
-    group: 'ratchet.berth.test',
-    scope: 'Namespaced',
-    names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: {
-                type: 'object',
-                properties: {
-                  size: { type: 'integer', ...(strict ? { maximum: 5 } : {}) },
-                  mode: {
-                    type: 'string',
-                    ...(strict
-                      ? {
-                          'x-kubernetes-validations': [
-                            { rule: "self.startsWith('new')", message: 'mode must start with new' },
-                          ],
-                        }
-                      : {}),
-                  },
-                  note: { type: 'string' },
-                },
-              },
-              status: {
-                type: 'object',
-                properties: {
-                  phase: { type: 'string', enum: ['Ready', 'Pending'] },
-                  count: { type: 'integer' },
-                },
-                'x-kubernetes-validations': [
-                  { rule: '!has(self.count) || self.count >= 0', message: 'count must not be negative' },
-                ],
-              },
-            },
+const crd = (strict: boolean) =>
+  oneVersionCrd(
+    'ratchet.berth.test',
+    'Gadget',
+    {
+      spec: {
+        type: 'object',
+        properties: {
+          size: { type: 'integer', ...(strict ? { maximum: 5 } : {}) },
+          mode: {
+            type: 'string',
+            ...(strict
+              ? {
+                  'x-kubernetes-validations': [
+                    { rule: "self.startsWith('new')", message: 'mode must start with new' },
+                  ],
+                }
+              : {}),
           },
+          note: { type: 'string' },
         },
       },
-    ],
-  },
-});
+      status: {
+        type: 'object',
+        properties: {
+          phase: { type: 'string', enum: ['Ready', 'Pending'] },
+          count: { type: 'integer' },
+        },
+        'x-kubernetes-validations': [
+          { rule: '!has(self.count) || self.count >= 0', message: 'count must not be negative' },
+        ],
+      },
+    },
+    { status: {} },
+  );
 
 describe('custom resources through the API server', () => {
   let s: TestServer;
